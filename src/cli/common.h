@@ -1,0 +1,44 @@
+// Shared plumbing of the `lockhound` subcommands: output options, report emission, exit codes.
+//
+// Every subcommand takes `--format text|json` and `-o FILE`, prints input diagnostics as
+// "FILE:LINE: error: …" on stderr, and exits with: 0 clean, 1 findings, 2 usage error,
+// 3 input error (partial results are still written before exiting 3).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "core/diagnostic.h"
+#include "core/finding.h"
+#include "report/report.h"
+
+namespace lockhound::cli {
+
+enum ExitCode : int { kClean = 0, kFindings = 1, kUsage = 2, kInputError = 3 };
+
+struct OutputOptions {
+  std::string format = "text";
+  std::string output;           // "" or "-" = stdout
+  bool show_guarded = false;
+};
+
+void add_output_options(CLI::App* cmd, OutputOptions& out);
+
+// Writes the report where the options say. Returns kClean, kFindings, or kUsage when the output
+// file cannot be written.
+int emit_report(const std::vector<Finding>& findings, const ReportMeta& meta,
+                const OutputOptions& out);
+
+// Prints diagnostics to stderr; returns true when any of them is an error.
+bool print_diagnostics(const std::vector<Diagnostic>& diags);
+
+// Reads a whole input ("-" = stdin). On failure returns false and sets `error`.
+bool read_input(const std::string& path, std::string& text, std::string& error);
+
+// A subcommand registers itself on `app` and stores its action in `run`.
+using Action = std::function<int()>;
+
+}  // namespace lockhound::cli

@@ -1,0 +1,156 @@
+// Validator: lockhound's lock-dependency engine (lockdep's model, made more precise).
+//
+// Feed it lock events from any source (a scenario file, a kernel trace, the runtime under
+// LD_PRELOAD, the annotation API); read back every distinct locking problem as a Finding.
+//
+// What it detects, with lockdep's semantics (see DESIGN.md "Checks"):
+//   - circular lock dependencies of any length, with lockdep's recursive-read rules (only
+//     "strong" cycles are deadlocks) — and, beyond lockdep, cycles every edge of which was taken
+//     under one common exclusively held lock are reported as guarded_cycle, not as deadlocks;
+//   - recursive locking (same class; same instance is a certain self-deadlock);
+//   - inconsistent irq usage of one class, and irq-safe -> irq-unsafe orders, found whether the
+//     edge or the usage comes last (irq lock inversion), for hardirq, softirq and signal context;
+//   - invalid wait context (sleeping lock under a spinning lock or in irq context) and sleeping
+//     calls in atomic context;
+//   - bad unlock balance, locks held at context exit or when returning to user space, held locks
+//     destroyed, nest locks not held.
+//
+// What it refuses: nothing is silently capped. There is no limit on classes, edges, chains,
+// held-lock depth or cycle length other than memory. Problems are never reported only once per
+// run: each distinct problem (by signature) becomes one Finding whose count grows with repeats.
+//
+// Costs: an acquisition whose held-lock chain was seen before costs a hash of the chain key,
+// a lookup in the chain cache and a usage-bit test; graph work happens only on new chains. New
+// edges are checked against a dynamic topological order (Pearce–Kelly), so an edge that agrees
+// with the order costs O(1); only edges against the order search the graph.
+//
+// Thread safety: none. A Validator is a plain object with no global state; callers that feed it
+// from several threads serialise the calls. Context handles stay valid until end_context().
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/finding.h"
+#include "core/types.h"
+
+namespace lockhound {
+
+struct ContextState;  // opaque; one per thread / task
+using Context = ContextState*;
+
+// Where an event happened. ip is cheap (a return address, an input line number); stack is an
+// interned stack id when the caller already has one. When the engine needs evidence and stack is
+// kNoStack it asks Hooks::capture_stack, or falls back to a one-frame stack made from ip.
+struct Site {
+  uint64_t ip = 0;
+  StackId stack = kNoStack;
+};
+
+struct AcquireFlags {
+  Mode mode = Mode::write;
+  bool trylock = false;
+  uint8_t subclass = 0;      // lockdep's _nested() annotation: each subclass is its own class
+  uint64_t nest_lock = 0;    // instance of the outer lock that serialises same-class nesting
+  bool check = true;         // false: track held state only, no dependency validation
+};
+
+struct ValidatorOptions {
+  // A release of a lock the context does not hold is a bad_unlock_balance finding. Traces that
+  // start mid-flight turn this off: the acquisition may predate the trace.
+  bool report_unknown_release = true;
+  // Cycles guarded by a common lock are reported as guarded_cycle findings (renderers may hide
+  // them); false drops them entirely.
+  bool report_guarded_cycles = true;
+  // Source tag copied into each finding ("check", "trace", "run", …).
+  std::string source = "check";
+};
+
+struct ValidatorHooks {
+  // Called only on slow paths (new chain, new usage, a finding) to capture the current stack.
+  std::function<StackId(Context ctx, uint64_t ip)> capture_stack;
+  // Called once for each new finding (not for repeats), e.g. to print it at once.
+  std::function<void(const Finding&)> on_finding;
+};
+
+struct ValidatorStats {
+  uint64_t classes = 0, instances = 0, contexts = 0, edges = 0, chains = 0;
+  uint64_t acquisitions = 0, releases = 0, findings = 0;
+  uint64_t graph_searches = 0;   // searches run (edges against the topological order)
+  uint64_t memory_bytes = 0;     // approximate heap held by the graph, chains and stacks
+};
+
+class Validator {
+ public:
+  explicit Validator(ValidatorOptions options = {}, ValidatorHooks hooks = {});
+  ~Validator();
+  Validator(const Validator&) = delete;
+  Validator& operator=(const Validator&) = delete;
+
+  // --- classes and instances -------------------------------------------------------------
+  // Finds or creates the class with this name. A later call with the same name returns the same
+  // class; kind and wait type are set by the first call. WaitType::none means the kind's default.
+  ClassId lock_class(std::string_view name, LockKind kind, WaitType wait = WaitType::none);
+  std::string_view class_name(ClassId cls) const;
+  LockKind class_kind(ClassId cls) const;
+  size_t class_count() const;
+
+  // Starts a new lifetime of the lock instance `lock` in class `cls`. An address that is
+  // initialised again (after destroy, or reused memory) is a new instance: nothing of the old
+  // lifetime carries over except the class graph, which belongs to classes.
+  void lock_init(uint64_t lock, ClassId cls);
+  // Ends a lifetime. If some context still holds it: held_lock_freed. ctx may be null.
+  void lock_destroy(Context ctx, uint64_t lock, Site site);
+  bool lock_known(uint64_t lock) const;
+
+  // --- contexts ---------------------------------------------------------------------------
+  // Finds or creates the context `id`, named `name` in reports (e.g. "T1", "insmod/42").
+  Context context(uint64_t id, std::string_view name);
+  // The context ends (thread exit). Locks still held: still_has_locks_held. The handle dies.
+  void end_context(Context ctx, Site site);
+  // Kernel task returning to user space with locks held: lock_held_returning_to_user.
+  void return_to_user(Context ctx, Site site);
+  std::string_view context_name(Context ctx) const;
+  size_t held_count(Context ctx) const;
+
+  // Interrupt state. enter/exit nest; enable/disable set the flag (they do not count).
+  void irq_enter(Context ctx, Irq irq);
+  void irq_exit(Context ctx, Irq irq);
+  void irq_enable(Context ctx, Irq irq);
+  void irq_disable(Context ctx, Irq irq);
+  bool in_irq(Context ctx, Irq irq) const;
+  bool irq_enabled(Context ctx, Irq irq) const;
+  // Sets the whole state at once (trace input knows it per event, not as transitions).
+  void set_irq_state(Context ctx, bool in_hardirq, bool in_softirq, bool hardirqs_enabled,
+                     bool softirqs_enabled);
+
+  // --- lock events ------------------------------------------------------------------------
+  // An acquisition. A lock never passed to lock_init gets a class of its own named lock@<addr>.
+  void acquire(Context ctx, uint64_t lock, AcquireFlags flags, Site site);
+  void release(Context ctx, uint64_t lock, Site site);
+  // An explicit "this may sleep" (msleep, a blocking call, a condition wait).
+  void might_sleep(Context ctx, Site site, std::string_view what = "might_sleep");
+
+  // --- stacks -----------------------------------------------------------------------------
+  StackId intern_stack(std::span<const Frame> frames);
+  std::span<const Frame> stack(StackId id) const;
+
+  // --- results ----------------------------------------------------------------------------
+  // Every distinct problem, in the order first found; guarded cycles superseded by a real cycle
+  // on the same edge are dropped from this list.
+  std::vector<Finding> findings() const;
+  size_t finding_count() const;
+  ValidatorStats stats() const;
+  const ValidatorOptions& options() const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lockhound
