@@ -108,8 +108,8 @@ struct Participant {
 
 // The "Possible unsafe locking scenario" table: one or two columns (CPU0, CPU1) of steps.
 struct Scenario {
-  std::vector<std::string> columns;                 // {"CPU0"} or {"CPU0", "CPU1"}
-  std::vector<std::array<std::string, 2>> rows;     // one step per row, "" in the idle column
+  std::vector<std::string> columns;                 // {"CPU0"}, {"CPU0", "CPU1"}, …
+  std::vector<std::vector<std::string>> rows;       // one step per row, "" in idle columns
 };
 
 struct Finding {
