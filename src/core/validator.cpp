@@ -1,0 +1,1456 @@
+// Validator implementation. Layout of this file:
+//   1. state: classes, instances, contexts, edges, chains, findings
+//   2. the acquisition path (fast path first: chain cache hit and known usage bits)
+//   3. graph searches: the precise BFS (read rules, gate locks) and the Pearce–Kelly order
+//   4. usage (irq) checks
+//   5. findings: evidence -> Finding, deduplication by signature
+#include "core/validator.h"
+
+#include <algorithm>
+#include <array>
+#include <cinttypes>
+#include <cstdio>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include "core/advice.h"
+
+namespace lockhound {
+namespace {
+
+// ---- usage bits ---------------------------------------------------------------------------
+// Per interrupt kind k: bit 4k+0 USED_IN_k, +1 USED_IN_k_READ, +2 ENABLED_k, +3 ENABLED_k_READ
+// (lockdep's layout: READ is bit 0 of the pair, direction bit 1).
+constexpr unsigned kReadBit = 1, kDirBit = 2;
+constexpr unsigned usage_bit(int irq, bool enabled_dir, bool read) {
+  return unsigned(irq) * 4 + (enabled_dir ? kDirBit : 0) + (read ? kReadBit : 0);
+}
+constexpr uint32_t kUsedInAll = 0x111 | 0x222;    // USED_IN and USED_IN_READ of all kinds
+constexpr uint32_t kEnabledAll = 0x444 | 0x888;
+constexpr uint32_t kReadBits = 0x222 | 0x888;     // the _READ bits
+constexpr uint32_t kNonReadBits = ~kReadBits & 0xfff;
+
+std::string usage_name(unsigned bit) {
+  Irq irq = Irq(bit / 4);
+  bool enabled = bit & kDirBit, read = bit & kReadBit;
+  std::string s;
+  if (enabled)
+    s = std::string(irq_state_name(irq)) + "-ON-";
+  else
+    s = "IN-" + std::string(irq_state_name(irq)) + "-";
+  s += read ? "R" : "W";
+  return s;
+}
+
+// ---- edge kinds (lockdep's DEP_*): bit index = holder_exclusive + 2 * acquirer_not_recursive
+constexpr uint8_t kDepSR = 1, kDepER = 2, kDepSN = 4, kDepEN = 8;
+uint8_t dep_of(Mode holder, Mode acquirer) {
+  int idx = (holder == Mode::write ? 1 : 0) + (acquirer != Mode::recursive_read ? 2 : 0);
+  return uint8_t(1u << idx);
+}
+// The same edge seen from its target: swap the roles (ER <-> SN).
+uint8_t reverse_dep(uint8_t d) {
+  return uint8_t((d & (kDepSR | kDepEN)) | ((d & kDepER) ? kDepSN : 0) | ((d & kDepSN) ? kDepER : 0));
+}
+std::string dep_name(uint8_t d) {
+  // The strongest kind present names the edge.
+  if (d & kDepEN) return "EN";
+  if (d & kDepSN) return "SN";
+  if (d & kDepER) return "ER";
+  if (d & kDepSR) return "SR";
+  return "";
+}
+
+// One BFS step under lockdep's recursive-read rules: a path is strong unless -(xR)-> is directly
+// followed by -(Sx)->. Returns 0 when the step is not allowed; otherwise sets next_xr.
+inline uint8_t strong_step(uint8_t dep, bool only_xr, bool& next_xr) {
+  if (only_xr) dep &= uint8_t(~(kDepSR | kDepSN));
+  if (!dep) return 0;
+  next_xr = !(dep & (kDepSN | kDepEN));
+  return dep;
+}
+
+constexpr uint64_t kInitialChainKey = ~uint64_t(0);
+inline uint64_t mix_chain(uint64_t key, uint32_t id) {
+  // Incremental chain hash (a 64-bit mix; any good mix works, collisions only cost precision of
+  // the cache, never correctness of a reported finding).
+  uint64_t x = (key ^ (uint64_t(id) * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
+  x ^= x >> 31;
+  x *= 0x94D049BB133111EBull;
+  return x ^ (x >> 29);
+}
+
+const char* mode_name(Mode m, bool trylock) {
+  if (trylock) return m == Mode::write ? "try" : "try-read";
+  switch (m) {
+    case Mode::write: return "write";
+    case Mode::read: return "read";
+    case Mode::recursive_read: return "recursive-read";
+  }
+  return "write";
+}
+
+}  // namespace
+
+// Where and how a lock was taken, as remembered for reports (small: stack by id).
+struct Evidence {
+  StackId stack = kNoStack;
+  uint64_t ip = 0;
+  uint32_t ctx_name = 0;
+  uint8_t irq_ctx = 0;      // bit0 softirq, bit1 hardirq, bit2 signal
+  uint8_t irqs_enabled = 7; // bit k: interrupt kind k enabled
+  Mode mode = Mode::write;
+  bool trylock = false;
+};
+
+struct HeldEntry {
+  uint64_t lock;
+  uint64_t instance_id;
+  ClassId cls;
+  Mode mode;
+  bool trylock;
+  bool check;
+  uint8_t irq_ctx;
+  uint64_t chain_key;   // key of the chain ending with this entry
+  uint64_t nest_lock;
+  Site site;
+  uint8_t irqs_enabled;
+};
+
+struct ContextState {
+  uint64_t id = 0;
+  uint32_t name = 0;
+  std::vector<HeldEntry> held;
+  std::array<uint16_t, kIrqKinds> depth{};
+  std::array<bool, kIrqKinds> enabled{true, true, true};
+  uint32_t spin_held = 0;   // held locks whose class spins
+  // Interrupt state saved by irq_enter: a handler runs with its own kind of interrupt masked
+  // (hardirq handlers with hardirqs off, softirqs with BH off, a signal with itself blocked).
+  std::vector<std::array<bool, kIrqKinds>> saved;
+
+  uint8_t irq_ctx() const {
+    return uint8_t((depth[1] ? 1 : 0) | (depth[0] ? 2 : 0) | (depth[2] ? 4 : 0));
+  }
+  uint8_t enabled_mask() const {
+    return uint8_t((enabled[0] ? 1 : 0) | (enabled[1] ? 2 : 0) | (enabled[2] ? 4 : 0));
+  }
+};
+
+namespace {
+struct UsageRecord {
+  uint8_t bit;
+  Evidence ev;
+};
+
+struct ClassInfo {
+  std::string name;
+  LockKind kind;
+  WaitType wait;
+  ClassId base;
+  uint8_t subclass;
+  bool gate_candidate = true;   // one instance so far: may serve as a gate lock
+  uint32_t instances = 0;
+  uint32_t usage = 0;
+  uint32_t conflict = 0;        // usage bits whose setting was reported as inconsistent
+  uint32_t rank = 0;            // position in the topological order
+  std::vector<UsageRecord> usage_ev;
+  std::vector<std::pair<uint8_t, uint32_t>> conflict_findings;  // bit -> finding index
+  std::vector<uint32_t> out, in;  // edge indices
+  std::array<ClassId, 8> subs{kNoClass, kNoClass, kNoClass, kNoClass,
+                              kNoClass, kNoClass, kNoClass, kNoClass};
+};
+
+struct EdgeInfo {
+  ClassId from, to;
+  uint8_t dep;
+  bool back = false;            // not part of the topological order (it closes a plain cycle)
+  uint32_t gates = 0;           // index into gate_sets_ (0 = empty)
+  uint32_t held = 0;            // index into held_pool_ of the full held list when first seen
+  uint32_t held_len = 0;
+  uint32_t guarded_finding = UINT32_MAX;
+  Evidence from_ev, to_ev;
+};
+
+struct Instance {
+  ClassId cls;
+  uint64_t id;      // unique per lifetime
+  uint32_t holds = 0;
+};
+
+struct Node {       // BFS node
+  ClassId cls;
+  bool xr;
+  uint8_t mask;
+  uint32_t parent;  // index into nodes, UINT32_MAX for the root
+  uint32_t edge;    // edge taken from the parent
+};
+}  // namespace
+
+struct Validator::Impl {
+  ValidatorOptions opt;
+  ValidatorHooks hooks;
+
+  std::vector<ClassInfo> classes;
+  absl::flat_hash_map<std::string, ClassId> class_by_name;
+  absl::flat_hash_map<uint64_t, Instance> instances;
+  uint64_t next_instance_id = 1;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<ContextState>> contexts;
+  std::vector<std::string> ctx_names{"?"};
+
+  std::vector<EdgeInfo> edges;
+  absl::flat_hash_map<uint64_t, uint32_t> edge_index;  // (from << 32 | to) -> edge
+  uint64_t back_edges = 0;
+  std::vector<std::vector<ClassId>> gate_sets{{}};
+  std::vector<uint32_t> gated_edges;                     // edges with non-empty gates
+  std::vector<ClassId> held_pool;
+
+  absl::flat_hash_set<uint64_t> chains;
+  std::array<uint32_t, kIrqKinds> used_in_classes{};     // classes with any USED_IN_k bit
+
+  std::vector<std::vector<Frame>> stacks{{}};
+  absl::flat_hash_map<uint64_t, std::vector<StackId>> stack_by_hash;
+
+  std::vector<Finding> findings;
+  std::vector<bool> superseded;
+  absl::flat_hash_map<std::string, uint32_t> finding_by_sig;
+  absl::flat_hash_set<uint64_t> freed_while_held;
+
+  // BFS scratch
+  std::vector<uint32_t> stamp;
+  uint32_t cur_stamp = 0;
+  std::vector<Node> nodes;
+  // PK scratch
+  std::vector<uint32_t> pk_stamp;
+  uint32_t pk_cur = 0;
+  uint32_t next_rank = 0;
+
+  ValidatorStats st;
+
+  // ---------------------------------------------------------------- classes & instances
+  ClassId new_class(std::string name, LockKind kind, WaitType wait, ClassId base, uint8_t sub) {
+    ClassId id = ClassId(classes.size());
+    ClassInfo c;
+    c.name = std::move(name);
+    c.kind = kind;
+    c.wait = wait == WaitType::none ? default_wait_type(kind) : wait;
+    c.base = base == kNoClass ? id : base;
+    c.subclass = sub;
+    c.rank = next_rank++;
+    classes.push_back(std::move(c));
+    return id;
+  }
+
+  ClassId subclass_of(ClassId base, uint8_t sub) {
+    if (sub == 0) return base;
+    ClassId b = classes[base].base;
+    if (sub >= 8) sub = 7;  // lockdep allows 8 subclasses; clamp rather than fail
+    ClassId s = classes[b].subs[sub];
+    if (s != kNoClass) return s;
+    s = new_class(classes[b].name + "/" + std::to_string(sub), classes[b].kind, classes[b].wait, b, sub);
+    classes[b].subs[sub] = s;
+    class_by_name.emplace(classes[s].name, s);
+    return s;
+  }
+
+  Instance& instance_of(uint64_t lock) {
+    auto it = instances.find(lock);
+    if (it != instances.end()) return it->second;
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "lock@0x%" PRIx64, lock);
+    ClassId cls;
+    auto c = class_by_name.find(buf);
+    if (c != class_by_name.end()) {
+      cls = c->second;
+    } else {
+      cls = new_class(buf, LockKind::other, WaitType::none, kNoClass, 0);
+      class_by_name.emplace(buf, cls);
+    }
+    init_instance(lock, cls);
+    return instances.find(lock)->second;
+  }
+
+  void init_instance(uint64_t lock, ClassId cls) {
+    Instance& in = instances[lock];
+    in.cls = cls;
+    in.id = next_instance_id++;
+    in.holds = 0;
+    ClassInfo& c = classes[cls];
+    if (++c.instances > 1 && c.gate_candidate) drop_gate_class(cls);
+  }
+
+  // ---------------------------------------------------------------- stacks & evidence
+  StackId intern(std::span<const Frame> frames) {
+    if (frames.empty()) return kNoStack;
+    uint64_t h = 1469598103934665603ull;
+    for (const auto& f : frames) {
+      h = mix_chain(h, uint32_t(f.pc) ^ uint32_t(f.pc >> 32) ^ f.line);
+      for (char ch : f.function) h = (h ^ uint8_t(ch)) * 1099511628211ull;
+      for (char ch : f.file) h = (h ^ uint8_t(ch)) * 1099511628211ull;
+    }
+    auto& bucket = stack_by_hash[h];
+    for (StackId id : bucket) {
+      const auto& s = stacks[id];
+      if (s.size() == frames.size() &&
+          std::equal(s.begin(), s.end(), frames.begin(), [](const Frame& a, const Frame& b) {
+            return a.pc == b.pc && a.line == b.line && a.function == b.function && a.file == b.file &&
+                   a.offset == b.offset && a.object == b.object;
+          }))
+        return id;
+    }
+    StackId id = StackId(stacks.size());
+    stacks.emplace_back(frames.begin(), frames.end());
+    bucket.push_back(id);
+    st.memory_bytes += frames.size() * sizeof(Frame);
+    return id;
+  }
+
+  StackId capture(ContextState* ctx, const Site& s) {
+    if (s.stack != kNoStack) return s.stack;
+    if (hooks.capture_stack) return hooks.capture_stack(ctx, s.ip);
+    return kNoStack;
+  }
+
+  Evidence evidence(ContextState* ctx, const Site& s, Mode mode, bool trylock, bool capture_now) {
+    Evidence e;
+    e.stack = capture_now ? capture(ctx, s) : s.stack;
+    e.ip = s.ip;
+    e.ctx_name = ctx ? ctx->name : 0;
+    e.irq_ctx = ctx ? ctx->irq_ctx() : 0;
+    e.irqs_enabled = ctx ? ctx->enabled_mask() : 7;
+    e.mode = mode;
+    e.trylock = trylock;
+    return e;
+  }
+
+  Evidence held_evidence(ContextState* ctx, const HeldEntry& h) {
+    Evidence e;
+    e.stack = h.site.stack;
+    e.ip = h.site.ip;
+    e.ctx_name = ctx->name;
+    e.irq_ctx = h.irq_ctx;
+    e.irqs_enabled = h.irqs_enabled;
+    e.mode = h.mode;
+    e.trylock = h.trylock;
+    return e;
+  }
+
+  Stack frames_of(const Evidence& e) const {
+    if (e.stack != kNoStack && e.stack < stacks.size()) return stacks[e.stack];
+    if (e.ip) {
+      Frame f;
+      f.pc = e.ip;
+      return {f};
+    }
+    return {};
+  }
+
+  static std::string irq_ctx_name(uint8_t c) {
+    if (c & 2) return "hardirq";
+    if (c & 1) return "softirq";
+    if (c & 4) return "signal";
+    return "";
+  }
+
+  Acquisition acquisition(const Evidence& e, ClassId cls, std::vector<HeldLock> held = {}) const {
+    Acquisition a;
+    a.lock = classes[cls].name;
+    a.mode = mode_name(e.mode, e.trylock);
+    a.context = ctx_names[e.ctx_name];
+    a.irq = irq_ctx_name(e.irq_ctx);
+    a.irqs_enabled = e.irqs_enabled != 0;
+    a.stack = frames_of(e);
+    a.held = std::move(held);
+    return a;
+  }
+
+  std::vector<HeldLock> held_list(const ContextState* ctx, size_t upto) const {
+    std::vector<HeldLock> out;
+    for (size_t i = 0; i < upto && i < ctx->held.size(); ++i) {
+      const auto& h = ctx->held[i];
+      HeldLock hl;
+      hl.name = classes[h.cls].name;
+      char buf[32];
+      std::snprintf(buf, sizeof buf, "%" PRIx64, h.lock);
+      hl.address = buf;
+      hl.mode = mode_name(h.mode, h.trylock);
+      Stack s = frames_of(Evidence{h.site.stack, h.site.ip});
+      if (!s.empty()) hl.site = s.front();
+      out.push_back(std::move(hl));
+    }
+    return out;
+  }
+
+  // ---------------------------------------------------------------- findings
+  // Returns true (and bumps the count) when this signature was already reported.
+  bool repeat(const std::string& sig) {
+    auto it = finding_by_sig.find(sig);
+    if (it == finding_by_sig.end()) return false;
+    findings[it->second].count++;
+    return true;
+  }
+
+  uint32_t publish(Finding&& f, std::string sig) {
+    f.signature = sig;
+    f.source = opt.source;
+    if (f.title.empty()) f.title = std::string(type_title(f.type));
+    if (f.explanation.empty() || f.fix.empty()) write_advice(f);
+    uint32_t idx = uint32_t(findings.size());
+    findings.push_back(std::move(f));
+    superseded.push_back(false);
+    finding_by_sig.emplace(std::move(sig), idx);
+    st.findings++;
+    if (hooks.on_finding) hooks.on_finding(findings.back());
+    return idx;
+  }
+
+  // ---------------------------------------------------------------- acquire
+  void acquire(ContextState* ctx, uint64_t lock, const AcquireFlags& fl, const Site& site) {
+    st.acquisitions++;
+    Instance& inst = instance_of(lock);
+    ClassId cls = fl.subclass ? subclass_of(inst.cls, fl.subclass) : inst.cls;
+    ClassInfo* c = &classes[cls];
+    uint8_t irqc = ctx->irq_ctx();
+
+    if (fl.nest_lock && !holds(ctx, fl.nest_lock)) report_nest_not_held(ctx, cls, fl, site);
+    if (c->wait == WaitType::sleep && !fl.trylock) check_wait_context(ctx, cls, site);
+
+    // Push the held entry and extend the chain key.
+    bool chain_head = ctx->held.empty() || ctx->held.back().irq_ctx != irqc;
+    uint64_t key = chain_head ? kInitialChainKey : ctx->held.back().chain_key;
+    key = mix_chain(key, cls | (uint32_t(fl.mode) << 30));
+    ctx->held.push_back(HeldEntry{lock, inst.id, cls, fl.mode, fl.trylock, fl.check, irqc, key,
+                                  fl.nest_lock, site, ctx->enabled_mask()});
+    inst.holds++;
+    if (c->wait == WaitType::spin) ctx->spin_held++;
+
+    if (!fl.check) return;
+    mark_usage(ctx, ctx->held.back());
+    if (fl.trylock) return;  // a trylock never waits: no chain validation (lockdep's rule)
+    if (!chains.insert(key).second) return;  // chain seen before: nothing new to learn
+    st.chains++;
+    st.memory_bytes += 16;
+    validate_chain(ctx, chain_head);
+  }
+
+  bool holds(const ContextState* ctx, uint64_t lock) const {
+    for (const auto& h : ctx->held)
+      if (h.lock == lock) return true;
+    return false;
+  }
+
+  void validate_chain(ContextState* ctx, bool chain_head) {
+    int ret = check_recursion(ctx);
+    if (ret == 1 || ret == 2 || chain_head) return;
+    // lockdep's check_prevs_add: the nearest held lock in the same irq context, plus the trylocks
+    // directly above it; transitivity covers everything below.
+    size_t top = ctx->held.size() - 1;
+    uint8_t irqc = ctx->held[top].irq_ctx;
+    for (size_t i = top; i-- > 0;) {
+      const HeldEntry& h = ctx->held[i];
+      if (h.irq_ctx != irqc) break;
+      if (h.check) check_prev_add(ctx, i, top);
+      if (!h.trylock) break;
+    }
+  }
+
+  // 0: fine, 1: recursive locking reported, 2: allowed by a held nest lock.
+  int check_recursion(ContextState* ctx) {
+    const HeldEntry& next = ctx->held.back();
+    bool nest_held = false;
+    if (next.nest_lock)
+      for (size_t i = 0; i + 1 < ctx->held.size(); ++i)
+        if (ctx->held[i].lock == next.nest_lock) nest_held = true;
+    for (size_t i = 0; i + 1 < ctx->held.size(); ++i) {
+      const HeldEntry& prev = ctx->held[i];
+      if (prev.cls != next.cls) continue;
+      if (next.mode == Mode::recursive_read && prev.mode != Mode::write) continue;
+      if (nest_held && prev.lock != next.lock) return 2;
+      report_recursion(ctx, i);
+      return 1;
+    }
+    return 0;
+  }
+
+  // ---------------------------------------------------------------- edges
+  std::vector<ClassId> current_gates(const ContextState* ctx, size_t prev_i, size_t next_i) const {
+    std::vector<ClassId> g;
+    uint8_t irqc = ctx->held[next_i].irq_ctx;
+    ClassId p = ctx->held[prev_i].cls, n = ctx->held[next_i].cls;
+    for (size_t i = 0; i < next_i; ++i) {
+      const HeldEntry& h = ctx->held[i];
+      if (i == prev_i || h.irq_ctx != irqc || h.mode != Mode::write) continue;
+      if (h.cls == p || h.cls == n || !classes[h.cls].gate_candidate) continue;
+      g.push_back(h.cls);
+    }
+    std::sort(g.begin(), g.end());
+    g.erase(std::unique(g.begin(), g.end()), g.end());
+    return g;
+  }
+
+  uint32_t intern_gates(std::vector<ClassId> g) {
+    if (g.empty()) return 0;
+    gate_sets.push_back(std::move(g));
+    return uint32_t(gate_sets.size() - 1);
+  }
+
+  void check_prev_add(ContextState* ctx, size_t prev_i, size_t next_i) {
+    const HeldEntry prev = ctx->held[prev_i];
+    const HeldEntry next = ctx->held[next_i];
+    if (prev.cls == next.cls) return;
+    uint8_t dep = dep_of(prev.mode, next.mode);
+    uint64_t key = (uint64_t(prev.cls) << 32) | next.cls;
+    std::vector<ClassId> gates = current_gates(ctx, prev_i, next_i);
+
+    auto it = edge_index.find(key);
+    if (it != edge_index.end()) {
+      EdgeInfo& e = edges[it->second];
+      bool changed = false;
+      if ((e.dep | dep) != e.dep) {
+        e.dep |= dep;
+        changed = true;
+      }
+      if (e.gates) {
+        const auto& old = gate_sets[e.gates];
+        std::vector<ClassId> inter;
+        std::set_intersection(old.begin(), old.end(), gates.begin(), gates.end(),
+                              std::back_inserter(inter));
+        if (inter.size() != old.size()) {
+          e.gates = intern_gates(std::move(inter));
+          changed = true;
+        }
+      }
+      if (!changed) {
+        if (e.guarded_finding == UINT32_MAX) bump_cycle_count(it->second);
+        return;
+      }
+      // A stronger kind or fewer gates: the checks may answer differently now.
+      bool possible = e.back || back_edges > 0;
+      if (possible) check_cycle(ctx, it->second, prev, next);
+      check_irq_usage(ctx, prev, next, it->second);
+      return;
+    }
+
+    // A new edge.
+    uint32_t ei = uint32_t(edges.size());
+    EdgeInfo e;
+    e.from = prev.cls;
+    e.to = next.cls;
+    e.dep = dep;
+    e.gates = intern_gates(std::move(gates));
+    e.from_ev = held_evidence(ctx, prev);
+    e.to_ev = evidence(ctx, next.site, next.mode, next.trylock, true);
+    e.held = uint32_t(held_pool.size());
+    for (size_t i = 0; i <= next_i; ++i)
+      if (ctx->held[i].irq_ctx == next.irq_ctx) held_pool.push_back(ctx->held[i].cls);
+    e.held_len = uint32_t(held_pool.size() - e.held);
+    edges.push_back(e);
+    edge_index.emplace(key, ei);
+    if (edges[ei].gates) gated_edges.push_back(ei);
+    classes[prev.cls].out.push_back(ei);
+    classes[next.cls].in.push_back(ei);
+    st.edges++;
+
+    bool possible_cycle;
+    if (back_edges == 0 && classes[prev.cls].rank < classes[next.cls].rank) {
+      possible_cycle = false;
+    } else {
+      bool ordered = pk_insert(prev.cls, next.cls);
+      if (!ordered) {
+        edges[ei].back = true;
+        back_edges++;
+      }
+      possible_cycle = !ordered || back_edges > 0;
+    }
+    if (possible_cycle) check_cycle(ctx, ei, prev, next);
+    check_irq_usage(ctx, prev, next, ei);
+  }
+
+  void bump_cycle_count(uint32_t ei) {
+    // Re-observing the closing edge of a reported cycle on a new chain counts as a repeat.
+    auto it = closing_edge_finding.find(ei);
+    if (it != closing_edge_finding.end()) findings[it->second].count++;
+  }
+  absl::flat_hash_map<uint32_t, uint32_t> closing_edge_finding;
+
+  // ---------------------------------------------------------------- Pearce–Kelly order
+  // Keeps classes ranked so that every non-back edge goes from lower to higher rank. Inserting
+  // from->to against the order reorders only the classes between the two ranks; if `from` is
+  // reachable from `to` the edge closes a cycle and stays out of the order (returns false).
+  bool pk_insert(ClassId from, ClassId to) {
+    uint32_t lb = classes[to].rank, ub = classes[from].rank;
+    if (ub < lb) return true;
+    if (pk_stamp.size() < classes.size()) pk_stamp.resize(classes.size(), 0);
+    if (++pk_cur == 0) {
+      std::fill(pk_stamp.begin(), pk_stamp.end(), 0);
+      pk_cur = 1;
+    }
+    std::vector<ClassId> fwd, bwd, work{to};
+    pk_stamp[to] = pk_cur;
+    while (!work.empty()) {
+      ClassId c = work.back();
+      work.pop_back();
+      fwd.push_back(c);
+      for (uint32_t ei : classes[c].out) {
+        const EdgeInfo& e = edges[ei];
+        if (e.back) continue;
+        ClassId d = e.to;
+        if (d == from) return false;
+        if (pk_stamp[d] == pk_cur || classes[d].rank > ub) continue;
+        pk_stamp[d] = pk_cur;
+        work.push_back(d);
+      }
+    }
+    work.push_back(from);
+    pk_stamp[from] = pk_cur;
+    while (!work.empty()) {
+      ClassId c = work.back();
+      work.pop_back();
+      bwd.push_back(c);
+      for (uint32_t ei : classes[c].in) {
+        const EdgeInfo& e = edges[ei];
+        if (e.back) continue;
+        ClassId s = e.from;
+        if (pk_stamp[s] == pk_cur || classes[s].rank < lb) continue;
+        pk_stamp[s] = pk_cur;
+        work.push_back(s);
+      }
+    }
+    auto by_rank = [&](ClassId a, ClassId b) { return classes[a].rank < classes[b].rank; };
+    std::sort(fwd.begin(), fwd.end(), by_rank);
+    std::sort(bwd.begin(), bwd.end(), by_rank);
+    std::vector<uint32_t> ranks;
+    ranks.reserve(fwd.size() + bwd.size());
+    for (ClassId c : bwd) ranks.push_back(classes[c].rank);
+    for (ClassId c : fwd) ranks.push_back(classes[c].rank);
+    std::sort(ranks.begin(), ranks.end());
+    size_t k = 0;
+    for (ClassId c : bwd) classes[c].rank = ranks[k++];
+    for (ClassId c : fwd) classes[c].rank = ranks[k++];
+    return true;
+  }
+
+  // ---------------------------------------------------------------- BFS
+  uint32_t new_stamp() {
+    size_t need = classes.size() * 2;
+    if (stamp.size() < need) stamp.resize(need, 0);
+    if (++cur_stamp == 0) {
+      std::fill(stamp.begin(), stamp.end(), 0);
+      cur_stamp = 1;
+    }
+    return cur_stamp;
+  }
+
+  // Searches for a path to->…->from that, with the new edge from->to, forms a strong cycle.
+  // Gate handling: `gates` are the gates of the new edge; the mask records which of them some
+  // edge on the path lacks. A path with every bit set proves an unguarded cycle. Returns the node
+  // index of the best target (unguarded if any, else the shortest guarded), or UINT32_MAX.
+  uint32_t search_cycle(ClassId from, Mode from_mode, ClassId to, Mode to_mode,
+                        const std::vector<ClassId>& gates, bool& unguarded) {
+    st.graph_searches++;
+    unguarded = false;
+    size_t k = std::min<size_t>(gates.size(), 8);
+    uint8_t full = uint8_t((1u << k) - 1);
+    nodes.clear();
+    absl::flat_hash_set<uint64_t> seen;  // used only when there are gates
+    uint32_t s = new_stamp();
+    auto visit = [&](ClassId c, bool xr, uint8_t mask) {
+      if (k == 0) {
+        uint32_t& v = stamp[size_t(c) * 2 + xr];
+        if (v == s) return false;
+        v = s;
+        return true;
+      }
+      return seen.insert((uint64_t(c) << 16) | (uint64_t(xr) << 8) | mask).second;
+    };
+    nodes.push_back(Node{to, to_mode == Mode::recursive_read, 0, UINT32_MAX, UINT32_MAX});
+    visit(to, nodes[0].xr, 0);
+    uint32_t guarded_hit = UINT32_MAX;
+    for (size_t qi = 0; qi < nodes.size(); ++qi) {
+      Node n = nodes[qi];
+      if (qi > 0 && n.cls == from && (from_mode == Mode::write || !n.xr)) {
+        if (n.mask == full) {
+          unguarded = true;
+          return uint32_t(qi);
+        }
+        if (guarded_hit == UINT32_MAX) guarded_hit = uint32_t(qi);
+        continue;
+      }
+      for (uint32_t ei : classes[n.cls].out) {
+        const EdgeInfo& e = edges[ei];
+        bool nxr;
+        if (!strong_step(e.dep, n.xr, nxr)) continue;
+        uint8_t mask = n.mask;
+        if (k) {
+          const auto& eg = gate_sets[e.gates];
+          for (size_t b = 0; b < k; ++b)
+            if (!std::binary_search(eg.begin(), eg.end(), gates[b])) mask |= uint8_t(1u << b);
+        }
+        if (!visit(e.to, nxr, mask)) continue;
+        nodes.push_back(Node{e.to, nxr, mask, uint32_t(qi), ei});
+      }
+    }
+    return guarded_hit;
+  }
+
+  std::vector<uint32_t> path_edges(uint32_t node) const {
+    std::vector<uint32_t> p;
+    for (uint32_t i = node; nodes[i].parent != UINT32_MAX; i = nodes[i].parent) p.push_back(nodes[i].edge);
+    std::reverse(p.begin(), p.end());
+    return p;
+  }
+
+  void check_cycle(ContextState* ctx, uint32_t ei, const HeldEntry& prev, const HeldEntry& next) {
+    const std::vector<ClassId>& gates = gate_sets[edges[ei].gates];
+    bool unguarded;
+    uint32_t hit = search_cycle(prev.cls, prev.mode, next.cls, next.mode, gates, unguarded);
+    if (hit == UINT32_MAX) return;
+    std::vector<uint32_t> path = path_edges(hit);
+    path.push_back(ei);  // the new edge closes the cycle: next -> … -> prev -> next
+    if (unguarded) {
+      report_cycle(ctx, path, FindingType::circular_dependency, {});
+    } else if (opt.report_guarded_cycles) {
+      // The common gates: those of the new edge that no path edge lacks.
+      std::vector<ClassId> common;
+      for (size_t b = 0; b < std::min<size_t>(gates.size(), 8); ++b)
+        if (!(nodes[hit].mask & (1u << b))) common.push_back(gates[b]);
+      report_cycle(ctx, path, FindingType::guarded_cycle, common);
+    }
+  }
+
+  // A class seen with a second instance can no longer serve as a gate (two threads may hold two
+  // different instances of it). Remove it from every gate set and re-check the edges it guarded.
+  void drop_gate_class(ClassId cls) {
+    classes[cls].gate_candidate = false;
+    std::vector<uint32_t> affected;
+    for (uint32_t ei : gated_edges) {
+      auto& g = gate_sets[edges[ei].gates];
+      auto it = std::find(g.begin(), g.end(), cls);
+      if (it == g.end()) continue;
+      std::vector<ClassId> ng(g.begin(), g.end());
+      ng.erase(ng.begin() + (it - g.begin()));
+      edges[ei].gates = intern_gates(std::move(ng));
+      affected.push_back(ei);
+    }
+    std::erase_if(gated_edges, [&](uint32_t ei) { return edges[ei].gates == 0; });
+    for (uint32_t ei : affected) recheck_edge(ei);
+  }
+
+  // Re-runs the cycle search for an existing edge using its recorded evidence.
+  void recheck_edge(uint32_t ei) {
+    const EdgeInfo& e = edges[ei];
+    if (!e.back && back_edges == 0) return;
+    HeldEntry prev{}, next{};
+    prev.cls = e.from;
+    prev.mode = e.from_ev.mode;
+    next.cls = e.to;
+    next.mode = e.to_ev.mode;
+    check_cycle(nullptr, ei, prev, next);
+  }
+
+  // ---------------------------------------------------------------- usage
+  void mark_usage(ContextState* ctx, const HeldEntry& h) {
+    bool read = h.mode != Mode::write;
+    uint32_t want = 0;
+    for (int k = 0; k < kIrqKinds; ++k) {
+      if (ctx->depth[k] && !h.trylock) want |= 1u << usage_bit(k, false, read);
+    }
+    // lockdep: softirq "enabled" only counts when hardirqs are enabled too.
+    if (ctx->enabled[0]) {
+      want |= 1u << usage_bit(0, true, read);
+      if (ctx->enabled[1]) want |= 1u << usage_bit(1, true, read);
+    }
+    if (ctx->enabled[2]) want |= 1u << usage_bit(2, true, read);
+    ClassInfo& c = classes[h.cls];
+    uint32_t missing = want & ~c.usage;
+    if (uint32_t rep = want & c.conflict) {
+      for (auto& [bit, fi] : c.conflict_findings)
+        if (rep & (1u << bit)) findings[fi].count++;
+    }
+    if (!missing) return;
+    Evidence ev = evidence(ctx, h.site, h.mode, h.trylock, true);
+    for (unsigned bit = 0; bit < 12; ++bit)
+      if (missing & (1u << bit)) set_usage(ctx, h, bit, ev);
+  }
+
+  void set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, const Evidence& ev) {
+    ClassId cls = h.cls;
+    classes[cls].usage |= 1u << bit;
+    classes[cls].usage_ev.push_back(UsageRecord{uint8_t(bit), ev});
+    int k = int(bit / 4);
+    bool enabled_dir = bit & kDirBit, read = bit & kReadBit;
+    if (!enabled_dir) {
+      // The first USED_IN_k bit of this class makes it k-safe.
+      uint32_t used_k = classes[cls].usage & (3u << (4 * k));
+      if (used_k == (1u << bit)) used_in_classes[k]++;
+    }
+    // Single-lock rule (lockdep's valid_state): the opposite direction, and for a write usage
+    // also the opposite read usage.
+    unsigned excl = unsigned(k) * 4 + (enabled_dir ? 0 : kDirBit);
+    uint32_t conflict_bits = 1u << excl;
+    if (!read) conflict_bits |= 1u << (excl + kReadBit);
+    if (uint32_t cb = classes[cls].usage & conflict_bits) {
+      unsigned prev_bit = (cb & (1u << excl)) ? excl : excl + kReadBit;
+      report_inconsistent(ctx, h, prev_bit, bit);
+      return;
+    }
+    // Graph rule: a USED_IN lock must not reach an ENABLED lock, and vice versa backwards.
+    if (!enabled_dir) {
+      uint32_t target = (1u << excl) | (1u << (excl + kReadBit));
+      bool root_xr = h.mode == Mode::recursive_read;
+      uint32_t hit = find_usage(cls, root_xr, /*forward=*/true, target);
+      if (hit != UINT32_MAX) report_irq_inversion(ctx, h, bit, hit, /*forward=*/true);
+    } else if (used_in_classes[k]) {
+      uint32_t target = (1u << excl) | (1u << (excl + kReadBit));
+      bool root_xr = h.mode != Mode::write;
+      uint32_t hit = find_usage(cls, root_xr, /*forward=*/false, target);
+      if (hit != UINT32_MAX) report_irq_inversion(ctx, h, bit, hit, /*forward=*/false);
+    }
+  }
+
+  // BFS for a class (other than the root) whose usage matches `mask`, with _READ bits masked out
+  // on paths made only of -(xR)-> steps. Returns the node index or UINT32_MAX.
+  uint32_t find_usage(ClassId root, bool root_xr, bool forward, uint32_t mask, bool include_root = false) {
+    st.graph_searches++;
+    nodes.clear();
+    uint32_t s = new_stamp();
+    nodes.push_back(Node{root, root_xr, 0, UINT32_MAX, UINT32_MAX});
+    stamp[size_t(root) * 2 + root_xr] = s;
+    for (size_t qi = 0; qi < nodes.size(); ++qi) {
+      Node n = nodes[qi];
+      if (qi > 0 || include_root) {
+        uint32_t u = classes[n.cls].usage & (n.xr ? kNonReadBits : 0xfff);
+        if (u & mask) return uint32_t(qi);
+      }
+      const auto& adj = forward ? classes[n.cls].out : classes[n.cls].in;
+      for (uint32_t ei : adj) {
+        const EdgeInfo& e = edges[ei];
+        bool nxr;
+        if (!strong_step(forward ? e.dep : reverse_dep(e.dep), n.xr, nxr)) continue;
+        ClassId d = forward ? e.to : e.from;
+        uint32_t& v = stamp[size_t(d) * 2 + nxr];
+        if (v == s) continue;
+        v = s;
+        nodes.push_back(Node{d, nxr, 0, uint32_t(qi), ei});
+      }
+    }
+    return UINT32_MAX;
+  }
+
+  // Union of usage bits of everything backward-reachable from root (lockdep's usage_accumulate).
+  uint32_t accumulate_backward(ClassId root, bool root_xr) {
+    st.graph_searches++;
+    nodes.clear();
+    uint32_t s = new_stamp();
+    nodes.push_back(Node{root, root_xr, 0, UINT32_MAX, UINT32_MAX});
+    stamp[size_t(root) * 2 + root_xr] = s;
+    uint32_t acc = 0;
+    for (size_t qi = 0; qi < nodes.size(); ++qi) {
+      Node n = nodes[qi];
+      acc |= classes[n.cls].usage & (n.xr ? kNonReadBits : 0xfff);
+      for (uint32_t ei : classes[n.cls].in) {
+        const EdgeInfo& e = edges[ei];
+        bool nxr;
+        if (!strong_step(reverse_dep(e.dep), n.xr, nxr)) continue;
+        uint32_t& v = stamp[size_t(e.from) * 2 + nxr];
+        if (v == s) continue;
+        v = s;
+        nodes.push_back(Node{e.from, nxr, 0, uint32_t(qi), ei});
+      }
+    }
+    return acc;
+  }
+
+  // lockdep's check_irq_usage for a new edge prev -> next: something irq-safe behind prev must
+  // not reach something irq-unsafe ahead of next.
+  void check_irq_usage(ContextState* ctx, const HeldEntry& prev, const HeldEntry& next, uint32_t ei) {
+    if (!used_in_classes[0] && !used_in_classes[1] && !used_in_classes[2]) return;
+    uint32_t used = accumulate_backward(prev.cls, prev.mode != Mode::write) & kUsedInAll;
+    if (!used) return;
+    uint32_t fwd_mask = used << kDirBit;  // USED_IN_k(_READ) -> ENABLED_k(_READ)
+    uint32_t hit = find_usage(next.cls, next.mode == Mode::recursive_read, true, fwd_mask, true);
+    if (hit == UINT32_MAX) return;
+    std::vector<uint32_t> fwd_path = path_edges(hit);
+    ClassId unsafe = nodes[hit].cls;
+    uint32_t unsafe_bits = classes[unsafe].usage & fwd_mask;
+    // Which interrupt kind, and which safe lock behind prev.
+    for (int k = 0; k < kIrqKinds; ++k) {
+      uint32_t en_k = unsafe_bits & (0xcu << (4 * k));
+      if (!en_k) continue;
+      uint32_t safe_mask = (en_k >> kDirBit) | (3u << (4 * k));
+      safe_mask &= used;
+      uint32_t shit = find_usage_or_self(prev.cls, prev.mode != Mode::write, safe_mask);
+      if (shit == UINT32_MAX) continue;
+      std::vector<uint32_t> back_path = path_edges(shit);  // prev <- … <- safe, as edges
+      ClassId safe = nodes[shit].cls;
+      std::reverse(back_path.begin(), back_path.end());
+      std::vector<uint32_t> chain = back_path;
+      chain.push_back(ei);
+      chain.insert(chain.end(), fwd_path.begin(), fwd_path.end());
+      report_safe_unsafe(ctx, Irq(k), safe, unsafe, chain, prev, next);
+      return;
+    }
+  }
+
+  uint32_t find_usage_or_self(ClassId root, bool root_xr, uint32_t mask) {
+    if (classes[root].usage & mask) {
+      nodes.clear();
+      nodes.push_back(Node{root, root_xr, 0, UINT32_MAX, UINT32_MAX});
+      return 0;
+    }
+    return find_usage(root, root_xr, false, mask);
+  }
+
+  // ---------------------------------------------------------------- waits
+  void check_wait_context(ContextState* ctx, ClassId cls, const Site& site) {
+    std::string reason;
+    ClassId spinning = kNoClass;
+    FindingType type = FindingType::invalid_wait_context;
+    if (ctx->depth[0]) {
+      reason = "in hardirq context";
+    } else if (ctx->depth[1]) {
+      reason = "in softirq context";
+    } else if (ctx->spin_held) {
+      for (auto it = ctx->held.rbegin(); it != ctx->held.rend(); ++it)
+        if (classes[it->cls].wait == WaitType::spin) {
+          spinning = it->cls;
+          break;
+        }
+      reason = "while holding the spinning lock " + classes[spinning].name;
+    } else if (!ctx->enabled[0]) {
+      reason = "with interrupts disabled";
+      type = FindingType::sleeping_in_invalid_context;
+    } else {
+      return;
+    }
+    report_wait(ctx, type, cls, spinning, reason, site, classes[cls].name);
+  }
+
+  void might_sleep(ContextState* ctx, const Site& site, std::string_view what) {
+    std::string reason;
+    ClassId spinning = kNoClass;
+    if (ctx->depth[0]) {
+      reason = "in hardirq context";
+    } else if (ctx->depth[1]) {
+      reason = "in softirq context";
+    } else if (ctx->spin_held) {
+      for (auto it = ctx->held.rbegin(); it != ctx->held.rend(); ++it)
+        if (classes[it->cls].wait == WaitType::spin) {
+          spinning = it->cls;
+          break;
+        }
+      reason = "while holding the spinning lock " + classes[spinning].name;
+    } else if (!ctx->enabled[0]) {
+      reason = "with interrupts disabled";
+    } else {
+      return;
+    }
+    report_wait(ctx, FindingType::sleeping_in_invalid_context, kNoClass, spinning, reason, site,
+                std::string(what));
+  }
+
+  // ---------------------------------------------------------------- release, destroy, exit
+  void release(ContextState* ctx, uint64_t lock, const Site& site) {
+    st.releases++;
+    auto& held = ctx->held;
+    size_t i = held.size();
+    while (i > 0 && held[i - 1].lock != lock) --i;
+    if (i == 0) {
+      if (freed_while_held.erase(lock)) return;
+      if (opt.report_unknown_release) report_bad_unlock(ctx, lock, site);
+      return;
+    }
+    --i;
+    auto in = instances.find(lock);
+    if (in != instances.end() && in->second.id == held[i].instance_id && in->second.holds)
+      in->second.holds--;
+    if (classes[held[i].cls].wait == WaitType::spin && ctx->spin_held) ctx->spin_held--;
+    held.erase(held.begin() + long(i));
+    // Locks released out of order: the chain keys above the hole are rebuilt (no validation;
+    // the dependencies they stand for were validated when taken).
+    for (size_t j = i; j < held.size(); ++j) {
+      bool head = j == 0 || held[j - 1].irq_ctx != held[j].irq_ctx;
+      uint64_t key = head ? kInitialChainKey : held[j - 1].chain_key;
+      held[j].chain_key = mix_chain(key, held[j].cls | (uint32_t(held[j].mode) << 30));
+    }
+  }
+
+  void lock_destroy(ContextState* ctx, uint64_t lock, const Site& site) {
+    auto it = instances.find(lock);
+    if (it == instances.end()) return;
+    if (it->second.holds) {
+      for (auto& [id, c] : contexts) {
+        for (size_t i = 0; i < c->held.size(); ++i) {
+          if (c->held[i].lock != lock) continue;
+          report_freed(ctx ? ctx : c.get(), c.get(), i, site);
+          if (classes[c->held[i].cls].wait == WaitType::spin && c->spin_held) c->spin_held--;
+          c->held.erase(c->held.begin() + long(i));
+          freed_while_held.insert(lock);
+          break;
+        }
+      }
+    }
+    ClassInfo& c = classes[it->second.cls];
+    (void)c;
+    instances.erase(it);
+  }
+
+  void end_context(ContextState* ctx, const Site& site, bool to_user) {
+    if (!ctx->held.empty())
+      report_still_held(ctx, site, to_user ? FindingType::lock_held_returning_to_user
+                                           : FindingType::still_has_locks_held);
+    if (to_user) return;
+    for (const auto& h : ctx->held) {
+      auto in = instances.find(h.lock);
+      if (in != instances.end() && in->second.holds) in->second.holds--;
+    }
+    contexts.erase(ctx->id);
+  }
+
+  // ---------------------------------------------------------------- reports
+  std::string sig_of_classes(std::string_view kind, const std::vector<ClassId>& cs) const {
+    std::string s(kind);
+    for (ClassId c : cs) s += "|" + classes[c].name;
+    return s;
+  }
+
+  Edge edge_report(uint32_t ei) const {
+    const EdgeInfo& e = edges[ei];
+    Edge out;
+    out.from = classes[e.from].name;
+    out.to = classes[e.to].name;
+    out.dep = dep_name(e.dep);
+    for (ClassId g : gate_sets[e.gates]) out.gates.push_back(classes[g].name);
+    std::vector<HeldLock> held;
+    for (uint32_t i = 0; i < e.held_len; ++i) {
+      HeldLock hl;
+      hl.name = classes[held_pool[e.held + i]].name;
+      held.push_back(std::move(hl));
+    }
+    out.from_site = acquisition(e.from_ev, e.from);
+    out.to_site = acquisition(e.to_ev, e.to, std::move(held));
+    return out;
+  }
+
+  void report_cycle(ContextState* ctx, const std::vector<uint32_t>& path, FindingType type,
+                    const std::vector<ClassId>& common) {
+    // Signature: the set of edges, rotation-independent.
+    std::vector<uint64_t> keys;
+    for (uint32_t ei : path) keys.push_back((uint64_t(edges[ei].from) << 32) | edges[ei].to);
+    std::sort(keys.begin(), keys.end());
+    std::string sig = type == FindingType::guarded_cycle ? "guarded" : "cycle";
+    for (uint64_t k : keys) sig += "|" + classes[k >> 32].name + ">" + classes[uint32_t(k)].name;
+    uint32_t closing = path.back();
+    if (repeat(sig)) return;
+    Finding f;
+    f.type = type;
+    for (uint32_t ei : path) {
+      f.chain.push_back(edge_report(ei));
+      f.classes.push_back(classes[edges[ei].from].name);
+    }
+    f.summary = f.classes.front();
+    for (size_t i = 1; i < f.classes.size(); ++i) f.summary += " --> " + f.classes[i];
+    f.summary += " --> " + f.classes.front();
+    if (type == FindingType::guarded_cycle) {
+      std::string g;
+      for (ClassId c : common) g += (g.empty() ? "" : ", ") + classes[c].name;
+      f.details.emplace_back("guarded by", g);
+    }
+    if (ctx) f.participants.push_back(participant(ctx));
+    f.scenario = cycle_scenario(path);
+    uint32_t idx = publish(std::move(f), std::move(sig));
+    if (type == FindingType::guarded_cycle) {
+      for (uint32_t ei : path) edges[ei].guarded_finding = idx;
+    } else {
+      closing_edge_finding[closing] = idx;
+      // A guarded report on any edge of this cycle is superseded by the real one.
+      for (uint32_t ei : path) {
+        uint32_t g = edges[ei].guarded_finding;
+        if (g != UINT32_MAX) {
+          superseded[g] = true;
+          edges[ei].guarded_finding = UINT32_MAX;
+        }
+      }
+    }
+  }
+
+  Scenario cycle_scenario(const std::vector<uint32_t>& path) const {
+    // Column i holds lock i of the cycle and then wants lock i+1. Everyone takes their first
+    // lock, then everyone asks for the next one: nobody can proceed.
+    Scenario sc;
+    size_t n = path.size();
+    for (size_t i = 0; i < n; ++i) sc.columns.push_back("CPU" + std::to_string(i));
+    auto verb = [&](ClassId c, Mode m) {
+      std::string v = m == Mode::write ? "lock(" : "rlock(";
+      return v + classes[c].name + ");";
+    };
+    // Edge i: from_i held, to_i wanted. In cycle order, column i holds path[i].from.
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<std::string> row(n);
+      row[i] = verb(edges[path[i]].from, edges[path[i]].from_ev.mode);
+      sc.rows.push_back(std::move(row));
+    }
+    for (size_t i = 0; i < n; ++i) {
+      std::vector<std::string> row(n);
+      row[i] = verb(edges[path[i]].to, edges[path[i]].to_ev.mode);
+      sc.rows.push_back(std::move(row));
+    }
+    return sc;
+  }
+
+  Participant participant(const ContextState* ctx) const {
+    Participant p;
+    p.name = ctx_names[ctx->name];
+    p.held = held_list(ctx, ctx->held.size());
+    return p;
+  }
+
+  void report_recursion(ContextState* ctx, size_t prev_i) {
+    const HeldEntry& prev = ctx->held[prev_i];
+    const HeldEntry& next = ctx->held.back();
+    bool same = prev.lock == next.lock;
+    std::string sig = std::string("recursive|") + classes[next.cls].name + (same ? "|same" : "|other");
+    if (repeat(sig)) return;
+    Finding f;
+    f.type = FindingType::recursive_locking;
+    f.classes = {classes[next.cls].name};
+    f.summary = classes[next.cls].name + " --> " + classes[next.cls].name;
+    f.acquisitions.push_back(acquisition(held_evidence(ctx, prev), prev.cls));
+    f.acquisitions.push_back(acquisition(evidence(ctx, next.site, next.mode, next.trylock, true),
+                                         next.cls, held_list(ctx, ctx->held.size() - 1)));
+    f.details.emplace_back("instance", same ? "same lock instance: a certain self-deadlock"
+                                            : "another instance of the same class");
+    f.participants.push_back(participant(ctx));
+    f.scenario.columns = {"CPU0"};
+    f.scenario.rows = {{"lock(" + classes[prev.cls].name + ");"},
+                       {"lock(" + classes[next.cls].name + ");"}};
+    publish(std::move(f), std::move(sig));
+  }
+
+  void report_nest_not_held(ContextState* ctx, ClassId cls, const AcquireFlags& fl, const Site& site) {
+    std::string nest = "lock@?";
+    auto it = instances.find(fl.nest_lock);
+    if (it != instances.end()) nest = classes[it->second.cls].name;
+    std::string sig = "nest|" + classes[cls].name + "|" + nest;
+    if (repeat(sig)) return;
+    Finding f;
+    f.type = FindingType::nested_lock_not_taken;
+    f.classes = {classes[cls].name, nest};
+    f.summary = classes[cls].name + " taken under nest lock " + nest + ", which is not held";
+    f.acquisitions.push_back(acquisition(evidence(ctx, site, fl.mode, fl.trylock, true), cls,
+                                         held_list(ctx, ctx->held.size())));
+    f.participants.push_back(participant(ctx));
+    publish(std::move(f), std::move(sig));
+  }
+
+  void report_inconsistent(ContextState* ctx, const HeldEntry& h, unsigned prev_bit, unsigned new_bit) {
+    ClassInfo& c = classes[h.cls];
+    std::string usage = "{" + usage_name(prev_bit) + "} -> {" + usage_name(new_bit) + "}";
+    std::string sig = "inconsistent|" + c.name + "|" + usage_name(std::min(prev_bit, new_bit)) + "|" +
+                      usage_name(std::max(prev_bit, new_bit));
+    c.conflict |= 1u << new_bit;
+    if (repeat(sig)) {
+      c.conflict_findings.emplace_back(uint8_t(new_bit), finding_by_sig[sig]);
+      return;
+    }
+    Finding f;
+    f.type = FindingType::inconsistent_lock_state;
+    f.classes = {c.name};
+    f.summary = c.name + ": " + usage;
+    f.details.emplace_back("usage", usage);
+    f.details.emplace_back("interrupt", std::string(irq_name(Irq(new_bit / 4))));
+    const Evidence* first = nullptr;
+    for (const auto& u : c.usage_ev)
+      if (u.bit == prev_bit) first = &u.ev;
+    if (first) f.acquisitions.push_back(acquisition(*first, h.cls));
+    f.acquisitions.push_back(acquisition(evidence(ctx, h.site, h.mode, h.trylock, true), h.cls,
+                                         held_list(ctx, ctx->held.size() - 1)));
+    f.participants.push_back(participant(ctx));
+    f.scenario.columns = {"CPU0"};
+    std::string irq = std::string(irq_name(Irq(new_bit / 4)));
+    f.scenario.rows = {{"lock(" + c.name + ");"},
+                       {"<Interrupt: " + irq + ">"},
+                       {"  lock(" + c.name + ");"}};
+    uint32_t idx = publish(std::move(f), sig);
+    classes[h.cls].conflict_findings.emplace_back(uint8_t(new_bit), idx);
+  }
+
+  void report_irq_inversion(ContextState* ctx, const HeldEntry& h, unsigned bit, uint32_t hit, bool forward) {
+    std::vector<uint32_t> path = path_edges(hit);
+    ClassId other = nodes[hit].cls;
+    Irq k = Irq(bit / 4);
+    ClassId safe = forward ? h.cls : other, unsafe = forward ? other : h.cls;
+    if (!forward) std::reverse(path.begin(), path.end());
+    std::string sig = "irqinv|" + std::string(irq_name(k)) + "|" + classes[safe].name + "|" +
+                      classes[unsafe].name;
+    if (repeat(sig)) return;
+    Finding f;
+    f.type = FindingType::irq_lock_inversion;
+    for (uint32_t ei : path) f.chain.push_back(edge_report(ei));
+    f.classes.push_back(classes[safe].name);
+    for (uint32_t ei : path) f.classes.push_back(classes[edges[ei].to].name);
+    f.summary = f.classes.front();
+    for (size_t i = 1; i < f.classes.size(); ++i) f.summary += " --> " + f.classes[i];
+    f.details.emplace_back("interrupt", std::string(irq_name(k)));
+    f.details.emplace_back("irq-safe lock", classes[safe].name);
+    f.details.emplace_back("irq-unsafe lock", classes[unsafe].name);
+    add_usage_evidence(f, safe, k, false);
+    add_usage_evidence(f, unsafe, k, true);
+    f.participants.push_back(participant(ctx));
+    f.scenario = irq_scenario(safe, unsafe, k);
+    publish(std::move(f), std::move(sig));
+  }
+
+  void add_usage_evidence(Finding& f, ClassId cls, Irq k, bool enabled_dir) {
+    for (const auto& u : classes[cls].usage_ev) {
+      if (int(u.bit / 4) != int(k) || bool(u.bit & kDirBit) != enabled_dir) continue;
+      f.acquisitions.push_back(acquisition(u.ev, cls));
+      return;
+    }
+  }
+
+  Scenario irq_scenario(ClassId safe, ClassId unsafe, Irq k) const {
+    Scenario sc;
+    sc.columns = {"CPU0", "CPU1"};
+    std::string dis = k == Irq::signal ? "block signals;" : k == Irq::softirq ? "local_bh_disable();"
+                                                                             : "local_irq_disable();";
+    sc.rows = {{"lock(" + classes[unsafe].name + ");", ""},
+               {"", dis},
+               {"", "lock(" + classes[safe].name + ");"},
+               {"", "lock(" + classes[unsafe].name + ");"},
+               {"<Interrupt: " + std::string(irq_name(k)) + ">", ""},
+               {"  lock(" + classes[safe].name + ");", ""}};
+    return sc;
+  }
+
+  void report_safe_unsafe(ContextState* ctx, Irq k, ClassId safe, ClassId unsafe,
+                          const std::vector<uint32_t>& chain, const HeldEntry& prev, const HeldEntry& next) {
+    std::string sig = "safeunsafe|" + std::string(irq_name(k)) + "|" + classes[safe].name + "|" +
+                      classes[unsafe].name;
+    if (repeat(sig)) return;
+    Finding f;
+    f.type = FindingType::irq_safe_unsafe_order;
+    f.title = std::string(irq_state_name(k)) + "-safe -> " + std::string(irq_state_name(k)) +
+              "-unsafe lock order detected";
+    for (uint32_t ei : chain) f.chain.push_back(edge_report(ei));
+    f.classes.push_back(classes[safe].name);
+    for (uint32_t ei : chain) f.classes.push_back(classes[edges[ei].to].name);
+    f.summary = f.classes.front();
+    for (size_t i = 1; i < f.classes.size(); ++i) f.summary += " --> " + f.classes[i];
+    f.details.emplace_back("interrupt", std::string(irq_name(k)));
+    f.details.emplace_back("irq-safe lock", classes[safe].name);
+    f.details.emplace_back("irq-unsafe lock", classes[unsafe].name);
+    f.details.emplace_back("new dependency", classes[prev.cls].name + " -> " + classes[next.cls].name);
+    add_usage_evidence(f, safe, k, false);
+    add_usage_evidence(f, unsafe, k, true);
+    if (ctx) f.participants.push_back(participant(ctx));
+    f.scenario = irq_scenario(safe, unsafe, k);
+    publish(std::move(f), std::move(sig));
+  }
+
+  void report_wait(ContextState* ctx, FindingType type, ClassId cls, ClassId spinning,
+                   const std::string& reason, const Site& site, const std::string& what) {
+    std::string sig = std::string(type_name(type)) + "|" + what + "|" +
+                      (spinning != kNoClass ? classes[spinning].name : reason);
+    if (repeat(sig)) return;
+    Finding f;
+    f.type = type;
+    if (cls != kNoClass) f.classes.push_back(classes[cls].name);
+    if (spinning != kNoClass) f.classes.push_back(classes[spinning].name);
+    f.summary = what + " " + reason;
+    f.details.emplace_back("reason", reason);
+    f.details.emplace_back("operation", what);
+    Evidence ev = evidence(ctx, site, Mode::write, false, true);
+    Acquisition a = acquisition(ev, cls != kNoClass ? cls : (spinning != kNoClass ? spinning : 0),
+                                held_list(ctx, ctx->held.size()));
+    if (cls == kNoClass) a.lock = what;
+    f.acquisitions.push_back(std::move(a));
+    if (spinning != kNoClass)
+      for (const auto& h : ctx->held)
+        if (h.cls == spinning) {
+          f.acquisitions.push_back(acquisition(held_evidence(ctx, h), spinning));
+          break;
+        }
+    f.participants.push_back(participant(ctx));
+    publish(std::move(f), std::move(sig));
+  }
+
+  void report_bad_unlock(ContextState* ctx, uint64_t lock, const Site& site) {
+    auto it = instances.find(lock);
+    std::string name;
+    ClassId cls = kNoClass;
+    if (it != instances.end()) {
+      cls = it->second.cls;
+      name = classes[cls].name;
+    } else {
+      char buf[40];
+      std::snprintf(buf, sizeof buf, "lock@0x%" PRIx64, lock);
+      name = buf;
+    }
+    std::string sig = "unlock|" + name + "|" + std::to_string(site.ip);
+    if (repeat(sig)) return;
+    Finding f;
+    f.type = FindingType::bad_unlock_balance;
+    f.classes = {name};
+    f.summary = ctx_names[ctx->name] + " releases " + name + ", which it does not hold";
+    Acquisition a = acquisition(evidence(ctx, site, Mode::write, false, true), cls == kNoClass ? 0 : cls,
+                                held_list(ctx, ctx->held.size()));
+    a.lock = name;
+    a.mode = "release";
+    f.acquisitions.push_back(std::move(a));
+    f.participants.push_back(participant(ctx));
+    publish(std::move(f), std::move(sig));
+  }
+
+  void report_freed(ContextState* by, ContextState* holder, size_t i, const Site& site) {
+    const HeldEntry& h = holder->held[i];
+    std::string sig = "freed|" + classes[h.cls].name + "|" + std::to_string(site.ip);
+    if (repeat(sig)) return;
+    Finding f;
+    f.type = FindingType::held_lock_freed;
+    f.classes = {classes[h.cls].name};
+    f.summary = classes[h.cls].name + " destroyed while " + ctx_names[holder->name] + " holds it";
+    f.acquisitions.push_back(acquisition(held_evidence(holder, h), h.cls));
+    Acquisition d = acquisition(evidence(by, site, Mode::write, false, true), h.cls);
+    d.mode = "destroy";
+    f.acquisitions.push_back(std::move(d));
+    f.participants.push_back(participant(holder));
+    publish(std::move(f), std::move(sig));
+  }
+
+  void report_still_held(ContextState* ctx, const Site& site, FindingType type) {
+    std::vector<ClassId> cs;
+    for (const auto& h : ctx->held) cs.push_back(h.cls);
+    std::string sig = sig_of_classes(type_name(type), cs);
+    if (repeat(sig)) return;
+    Finding f;
+    f.type = type;
+    for (ClassId c : cs) f.classes.push_back(classes[c].name);
+    f.summary = ctx_names[ctx->name] + " ended holding " + std::to_string(cs.size()) +
+                (cs.size() == 1 ? " lock" : " locks");
+    for (const auto& h : ctx->held) f.acquisitions.push_back(acquisition(held_evidence(ctx, h), h.cls));
+    Participant p = participant(ctx);
+    Stack s = frames_of(evidence(ctx, site, Mode::write, false, true));
+    p.stack = s;
+    f.participants.push_back(std::move(p));
+    publish(std::move(f), std::move(sig));
+  }
+};
+
+// ==================================================================== public surface
+Validator::Validator(ValidatorOptions options, ValidatorHooks hooks) : impl_(std::make_unique<Impl>()) {
+  impl_->opt = std::move(options);
+  impl_->hooks = std::move(hooks);
+}
+Validator::~Validator() = default;
+
+ClassId Validator::lock_class(std::string_view name, LockKind kind, WaitType wait) {
+  auto it = impl_->class_by_name.find(std::string(name));
+  if (it != impl_->class_by_name.end()) return it->second;
+  ClassId id = impl_->new_class(std::string(name), kind, wait, kNoClass, 0);
+  impl_->class_by_name.emplace(std::string(name), id);
+  return id;
+}
+std::string_view Validator::class_name(ClassId cls) const { return impl_->classes.at(cls).name; }
+LockKind Validator::class_kind(ClassId cls) const { return impl_->classes.at(cls).kind; }
+size_t Validator::class_count() const { return impl_->classes.size(); }
+
+void Validator::lock_init(uint64_t lock, ClassId cls) {
+  if (cls >= impl_->classes.size()) return;
+  auto it = impl_->instances.find(lock);
+  if (it != impl_->instances.end() && it->second.holds) {
+    // Re-initialising a held lock frees the old one while held.
+    impl_->lock_destroy(nullptr, lock, Site{});
+  }
+  impl_->init_instance(lock, cls);
+}
+void Validator::lock_destroy(Context ctx, uint64_t lock, Site site) { impl_->lock_destroy(ctx, lock, site); }
+bool Validator::lock_known(uint64_t lock) const { return impl_->instances.contains(lock); }
+
+Context Validator::context(uint64_t id, std::string_view name) {
+  auto& slot = impl_->contexts[id];
+  if (!slot) {
+    slot = std::make_unique<ContextState>();
+    slot->id = id;
+    slot->name = uint32_t(impl_->ctx_names.size());
+    impl_->ctx_names.emplace_back(name);
+    impl_->st.contexts++;
+  }
+  return slot.get();
+}
+void Validator::end_context(Context ctx, Site site) { impl_->end_context(ctx, site, false); }
+void Validator::return_to_user(Context ctx, Site site) {
+  if (!ctx->held.empty()) impl_->report_still_held(ctx, site, FindingType::lock_held_returning_to_user);
+}
+std::string_view Validator::context_name(Context ctx) const { return impl_->ctx_names[ctx->name]; }
+size_t Validator::held_count(Context ctx) const { return ctx->held.size(); }
+
+void Validator::irq_enter(Context ctx, Irq irq) {
+  ctx->saved.push_back(ctx->enabled);
+  ctx->depth[int(irq)]++;
+  ctx->enabled[int(irq)] = false;
+  if (irq == Irq::hardirq) ctx->enabled[int(Irq::softirq)] = false;
+}
+void Validator::irq_exit(Context ctx, Irq irq) {
+  if (ctx->depth[int(irq)]) ctx->depth[int(irq)]--;
+  if (!ctx->saved.empty()) {
+    ctx->enabled = ctx->saved.back();
+    ctx->saved.pop_back();
+  }
+}
+void Validator::irq_enable(Context ctx, Irq irq) { ctx->enabled[int(irq)] = true; }
+void Validator::irq_disable(Context ctx, Irq irq) { ctx->enabled[int(irq)] = false; }
+bool Validator::in_irq(Context ctx, Irq irq) const { return ctx->depth[int(irq)] > 0; }
+bool Validator::irq_enabled(Context ctx, Irq irq) const { return ctx->enabled[int(irq)]; }
+void Validator::set_irq_state(Context ctx, bool in_hardirq, bool in_softirq, bool hardirqs_enabled,
+                              bool softirqs_enabled) {
+  ctx->depth[0] = in_hardirq;
+  ctx->depth[1] = in_softirq;
+  ctx->enabled[0] = hardirqs_enabled;
+  ctx->enabled[1] = softirqs_enabled;
+}
+
+void Validator::acquire(Context ctx, uint64_t lock, AcquireFlags flags, Site site) {
+  impl_->acquire(ctx, lock, flags, site);
+}
+void Validator::release(Context ctx, uint64_t lock, Site site) { impl_->release(ctx, lock, site); }
+void Validator::might_sleep(Context ctx, Site site, std::string_view what) {
+  impl_->might_sleep(ctx, site, what);
+}
+
+StackId Validator::intern_stack(std::span<const Frame> frames) { return impl_->intern(frames); }
+std::span<const Frame> Validator::stack(StackId id) const {
+  if (id >= impl_->stacks.size()) return {};
+  return impl_->stacks[id];
+}
+
+std::vector<Finding> Validator::findings() const {
+  std::vector<Finding> out;
+  for (size_t i = 0; i < impl_->findings.size(); ++i)
+    if (!impl_->superseded[i]) out.push_back(impl_->findings[i]);
+  return out;
+}
+size_t Validator::finding_count() const {
+  size_t n = 0;
+  for (bool s : impl_->superseded) n += !s;
+  return n;
+}
+ValidatorStats Validator::stats() const {
+  ValidatorStats s = impl_->st;
+  s.classes = impl_->classes.size();
+  s.instances = impl_->instances.size();
+  s.edges = impl_->edges.size();
+  s.chains = impl_->chains.size();
+  s.memory_bytes += impl_->classes.capacity() * sizeof(ClassInfo) +
+                    impl_->edges.capacity() * sizeof(EdgeInfo) +
+                    impl_->edge_index.capacity() * (sizeof(uint64_t) + sizeof(uint32_t) + 1) +
+                    impl_->chains.capacity() * (sizeof(uint64_t) + 1) +
+                    impl_->held_pool.capacity() * sizeof(ClassId) +
+                    impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(Instance) + 1) +
+                    2 * impl_->edges.size() * sizeof(uint32_t);
+  for (const auto& c : impl_->classes) s.memory_bytes += c.name.capacity();
+  return s;
+}
+const ValidatorOptions& Validator::options() const { return impl_->opt; }
+
+}  // namespace lockhound

@@ -1,0 +1,201 @@
+// Text report: reads like lockdep (rule, title, rule, the chain with both sites per edge, the
+// CPU0/CPU1 scenario, *** DEADLOCK ***, held locks), then the root cause and the fix.
+#include <algorithm>
+#include <map>
+#include <string>
+
+#include <fmt/format.h>
+
+#include "core/advice.h"
+#include "report/report.h"
+
+namespace lockhound {
+namespace {
+
+std::string rule(char c, size_t n) { return std::string(std::max<size_t>(n, 20), c); }
+
+void put_stack(std::string& out, const Stack& s, const char* indent) {
+  if (s.empty()) {
+    out += indent;
+    out += "(no stack recorded)\n";
+    return;
+  }
+  size_t i = 0;
+  for (const auto& fr : s) {
+    std::string d = describe_frame(fr);
+    if (d.empty()) d = "?";
+    out += fmt::format("{}#{} {}{}\n", indent, i++, d, fr.inlined ? " [inlined]" : "");
+  }
+}
+
+std::string acq_head(const Acquisition& a) {
+  std::string s = a.lock;
+  if (!a.mode.empty() && a.mode != "write") s += " (" + a.mode + ")";
+  if (!a.context.empty()) s += " by " + a.context;
+  if (!a.irq.empty()) s += " in " + a.irq + " context";
+  return s;
+}
+
+void put_held(std::string& out, const std::vector<HeldLock>& held, const std::string& who) {
+  if (held.empty()) {
+    out += fmt::format("no locks held by {}.\n", who.empty() ? "the context" : who);
+    return;
+  }
+  out += fmt::format("{} lock{} held by {}:\n", held.size(), held.size() == 1 ? "" : "s",
+                     who.empty() ? "the context" : who);
+  for (size_t i = 0; i < held.size(); ++i) {
+    const auto& h = held[i];
+    std::string site = describe_frame(h.site);
+    out += fmt::format(" #{}: {}{}{}{}\n", i, h.address.empty() ? "" : h.address + " ", "(" + h.name + ")",
+                       h.usage, site.empty() ? "" : ", at: " + site);
+  }
+}
+
+void put_scenario(std::string& out, const Scenario& sc, bool deadlock) {
+  if (sc.columns.empty() || sc.rows.empty()) return;
+  bool interrupt = false;
+  for (const auto& r : sc.rows)
+    for (const auto& c : r)
+      if (c.rfind("<Interrupt", 0) == 0) interrupt = true;
+  out += interrupt ? " Possible interrupt unsafe locking scenario:\n\n"
+                   : " Possible unsafe locking scenario:\n\n";
+  const size_t width = 24;
+  std::string head = "       ", dash = "       ";
+  for (size_t i = 0; i < sc.columns.size(); ++i) {
+    head += fmt::format("{:<{}}", sc.columns[i], width);
+    dash += fmt::format("{:<{}}", std::string(sc.columns[i].size(), '-'), width);
+  }
+  while (!head.empty() && head.back() == ' ') head.pop_back();
+  while (!dash.empty() && dash.back() == ' ') dash.pop_back();
+  out += head + "\n" + dash + "\n";
+  for (const auto& r : sc.rows) {
+    std::string line = "  ";
+    for (size_t i = 0; i < r.size(); ++i) {
+      if (i + 1 == r.size() || std::all_of(r.begin() + long(i) + 1, r.end(), [](const std::string& x) { return x.empty(); })) {
+        line += r[i];
+        break;
+      }
+      line += fmt::format("{:<{}}", r[i], i == 0 ? width + 5 : width);
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out += line + "\n";
+  }
+  if (deadlock) out += "\n *** DEADLOCK ***\n";
+  out += "\n";
+}
+
+void put_edge(std::string& out, const Edge& e, size_t i, size_t n) {
+  out += fmt::format("-> #{} {} --> {}{}\n", i, e.from, e.to, e.dep.empty() ? "" : " [" + e.dep + "]");
+  out += fmt::format("   {} taken at:\n", acq_head(e.from_site));
+  put_stack(out, e.from_site.stack, "       ");
+  out += fmt::format("   then {} taken while holding it, at:\n", acq_head(e.to_site));
+  put_stack(out, e.to_site.stack, "       ");
+  if (!e.gates.empty()) {
+    std::string g;
+    for (const auto& x : e.gates) g += (g.empty() ? "" : ", ") + x;
+    out += fmt::format("   (both taken under {})\n", g);
+  }
+  if (i + 1 < n) out += "\n";
+}
+
+bool is_deadlock_type(FindingType t) {
+  switch (t) {
+    case FindingType::circular_dependency:
+    case FindingType::recursive_locking:
+    case FindingType::inconsistent_lock_state:
+    case FindingType::irq_lock_inversion:
+    case FindingType::irq_safe_unsafe_order:
+    case FindingType::actual_deadlock:
+    case FindingType::filelock_deadlock:
+      return true;
+    default:
+      return false;
+  }
+}
+
+}  // namespace
+
+std::string render_finding_text(const Finding& f) {
+  std::string out;
+  std::string title = f.title.empty() ? std::string(type_title(f.type)) : f.title;
+  std::string head = std::string(type_severity(f.type)) == "note" ? "NOTE: " : "WARNING: ";
+  out += "\n" + rule('=', head.size() + title.size()) + "\n";
+  out += head + title + "\n";
+  std::string sub = fmt::format("lockhound {} [{}]", f.source.empty() ? "" : f.source, type_name(f.type));
+  if (f.count > 1) sub += fmt::format(", seen {} times", f.count);
+  if (!f.location.empty()) sub += ", at " + f.location;
+  out += sub + "\n";
+  out += rule('-', head.size() + title.size()) + "\n";
+  if (!f.summary.empty()) out += f.summary + "\n";
+  for (const auto& [k, v] : f.details) out += fmt::format("{}: {}\n", k, v);
+  out += "\n";
+
+  if (!f.chain.empty()) {
+    bool cycle = f.type == FindingType::circular_dependency || f.type == FindingType::guarded_cycle;
+    out += cycle ? fmt::format("the dependency chain ({} edge{} of the cycle):\n\n", f.chain.size(),
+                               f.chain.size() == 1 ? "" : "s")
+                 : "the dependency chain:\n\n";
+    for (size_t i = 0; i < f.chain.size(); ++i) put_edge(out, f.chain[i], i, f.chain.size());
+    out += "\n";
+  }
+  for (const auto& a : f.acquisitions) {
+    out += acq_head(a) + ", at:\n";
+    put_stack(out, a.stack, "       ");
+    out += "\n";
+  }
+  put_scenario(out, f.scenario, is_deadlock_type(f.type) && f.type != FindingType::guarded_cycle);
+  for (const auto& p : f.participants) {
+    std::string who = p.name + (p.pid >= 0 ? fmt::format("/{}", p.pid) : "");
+    if (!p.state.empty()) out += fmt::format("{} state {}\n", who, p.state);
+    if (!p.waits_for.empty()) out += fmt::format("{} waits for {}\n", who, p.waits_for);
+    put_held(out, p.held, who);
+    if (!p.stack.empty()) {
+      out += "stack:\n";
+      put_stack(out, p.stack, "       ");
+    }
+    out += "\n";
+  }
+  if (!f.explanation.empty()) out += "root cause: " + f.explanation + "\n";
+  if (!f.fix.empty()) out += "fix: " + f.fix + "\n";
+  return out;
+}
+
+std::string render_text(const std::vector<Finding>& findings, const ReportMeta& meta,
+                        const RenderOptions& options) {
+  std::string out;
+  std::map<std::string, uint64_t> by_type;
+  size_t shown = 0, hidden = 0;
+  for (const auto& f : findings) {
+    if (f.type == FindingType::guarded_cycle && !options.show_guarded) {
+      ++hidden;
+      continue;
+    }
+    out += render_finding_text(f);
+    by_type[std::string(type_name(f.type))] += 1;
+    ++shown;
+  }
+  out += "\n";
+  std::string what = meta.inputs.empty() ? "" : " in " + [&] {
+    std::string s;
+    for (const auto& i : meta.inputs) s += (s.empty() ? "" : ", ") + i;
+    return s;
+  }();
+  if (shown == 0) {
+    out += fmt::format("lockhound {}: no locking problems found{}.\n", meta.command, what);
+  } else {
+    out += fmt::format("lockhound {}: {} problem{} found{}:", meta.command, shown, shown == 1 ? "" : "s", what);
+    for (const auto& [t, n] : by_type) out += fmt::format(" {} {}", n, t);
+    out += "\n";
+  }
+  if (hidden)
+    out += fmt::format("({} cycle{} guarded by a common lock not shown; --show-guarded shows them)\n",
+                       hidden, hidden == 1 ? "" : "s");
+  if (!meta.stats.empty()) {
+    std::string s;
+    for (const auto& [k, v] : meta.stats) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", v, k);
+    out += "stats: " + s + "\n";
+  }
+  return out;
+}
+
+}  // namespace lockhound
