@@ -1,0 +1,455 @@
+#include "trace/trace_analyzer.h"
+
+#include <absl/container/flat_hash_map.h>
+
+#include <string>
+#include <utility>
+
+#include "trace/line_reader.h"
+
+namespace lockhound::trace {
+namespace {
+
+// What the front end knows about one class beyond what the engine keeps.
+struct ClassInfo {
+  ClassId id = kNoClass;
+  LockKind kind = LockKind::other;
+  bool check = true;          // false: lockdep does not validate it (check=0 maps)
+  Mode read_mode = Mode::recursive_read;  // how a "read" acquisition of it counts
+};
+
+// An acquisition of a class seen for the first time, held back until the task's next event:
+// a contention_begin right after it tells what kind of lock it is (a class's kind is fixed when
+// the engine first sees it).
+struct PendingAcquire {
+  uint64_t addr = 0;
+  std::string name;
+  bool read = false;
+  IrqInfo irq;
+  uint64_t line = 0;
+  std::vector<Frame> frames;
+};
+
+struct TaskState {
+  Context ctx = nullptr;
+  uint64_t key = 0;
+  std::string name;           // "comm/pid", as lockdep prints tasks
+  int irq_bits = -1;          // the last interrupt state given to the engine
+  bool has_pending = false;
+  PendingAcquire pending;
+};
+
+// absl's string_view is its own type in Debian's build: convert for heterogeneous lookups.
+absl::string_view av(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
+bool looks_kernel_pointer(uint64_t a) { return (a >> 48) == 0xffff || (a >> 56) == 0xff; }
+
+// Which kind of lock a contention_begin's flags prove (LCB_F_*, kernel/locking/*.c in 6.1).
+LockKind kind_from_contention(uint32_t f) {
+  if (f & kContentionMutex) return LockKind::mutex;          // __mutex_lock_common
+  if (f & kContentionRt) return LockKind::mutex;             // rt_mutex: sleeps
+  if (f & kContentionPercpu) return LockKind::rw_semaphore;  // percpu_rw_semaphore
+  bool rw = f & (kContentionRead | kContentionWrite);
+  if (f & kContentionSpin) return rw ? LockKind::rwlock : LockKind::spinlock;  // qrwlock / qspinlock
+  if (rw) return LockKind::rw_semaphore;                     // rwsem_down_*_slowpath
+  return LockKind::other;                                    // semaphores pass 0: no proof
+}
+
+bool ends_with(std::string_view s, std::string_view suffix) { return s.ends_with(suffix); }
+bool contains(std::string_view s, std::string_view part) {
+  return s.find(part) != std::string_view::npos;
+}
+
+// Read-side classes lockdep takes as non-recursive readers (read=1): rw_semaphores and
+// percpu rw_semaphores. Named from the well-known kernel spellings; anything else that is read
+// counts as a recursive reader, the choice that cannot invent a cycle.
+bool name_is_rwsem(std::string_view n) {
+  return contains(n, "rwsem") || contains(n, "mmap_lock") || contains(n, "mmap_sem") ||
+         ends_with(n, "_sem") || contains(n, "i_mutex_key") || contains(n, "i_mutex_dir_key") ||
+         contains(n, "s_umount") || n == "sb_writers" || n == "cpu_hotplug_lock" ||
+         contains(n, "->i_rwsem");
+}
+
+}  // namespace
+
+struct TraceAnalyzer::Impl {
+  TraceOptions options;
+  Validator validator;
+  TraceParser parser;
+  TraceStats stats;
+  std::vector<Diagnostic> diagnostics;
+
+  absl::flat_hash_map<std::string, ClassInfo> classes;
+  absl::flat_hash_map<uint64_t, ClassId> instance_class;  // lock address -> current class
+  absl::flat_hash_map<uint64_t, std::unique_ptr<TaskState>> tasks;
+  TaskState* last_task = nullptr;
+
+  // The event held back until its callchain (perf -g) is complete.
+  std::string bufs[2];
+  ParsedLine parsed[2];
+  int held_idx = 0;
+  uint64_t held_line_no = 0;
+  bool have_held = false;
+  std::vector<Frame> held_frames;
+  size_t held_frame_count = 0;  // frames in use (held_frames is reused, not shrunk)
+  bool skipping_frames = false; // frames after a malformed line belong to nothing
+
+  // Evidence for the engine's capture_stack hook: the event being dispatched.
+  const TraceEvent* cur_event = nullptr;
+  const TaskState* cur_task = nullptr;
+  uint64_t cur_line = 0;
+  std::string_view cur_name;
+  const std::vector<Frame>* cur_frames = nullptr;
+  size_t cur_frame_count = 0;
+
+  uint64_t line_no = 0;
+
+  static ValidatorOptions make_options(const TraceOptions& o) {
+    ValidatorOptions vo;
+    vo.report_unknown_release = false;
+    vo.report_guarded_cycles = o.report_guarded_cycles;
+    vo.source = "trace";
+    return vo;
+  }
+
+  explicit Impl(TraceOptions o)
+      : options(std::move(o)),
+        validator(make_options(options),
+                  ValidatorHooks{[this](Context, uint64_t ip) { return capture(ip); }, {}}) {}
+
+  StackId capture(uint64_t ip) {
+    if (cur_frames && cur_frame_count > 0 && ip == cur_line)
+      return validator.intern_stack(std::span<const Frame>(cur_frames->data(), cur_frame_count));
+    Frame f;
+    if (ip == cur_line && cur_task) {
+      f.function = cur_task->name;
+      f.function += ": ";
+      f.function += cur_event ? event_type_name(cur_event->type) : "lock_acquire";
+      if (!cur_name.empty()) {
+        f.function += ' ';
+        f.function += cur_name;
+      }
+    } else {
+      f.function = "trace event";
+    }
+    f.file = options.input_name;
+    f.line = unsigned(ip);
+    return validator.intern_stack(std::span<const Frame>(&f, 1));
+  }
+
+  void diag(uint64_t line, std::string message, bool error = true) {
+    if (diagnostics.size() < options.max_diagnostics) {
+      diagnostics.push_back(Diagnostic{options.input_name, size_t(line), std::move(message), error});
+    } else if (diagnostics.size() == options.max_diagnostics) {
+      diagnostics.push_back(Diagnostic{options.input_name, 0,
+                                       "further malformed lines are counted but not listed", false});
+    }
+  }
+
+  TaskState& task_for(const TraceEvent& ev) {
+    // Each CPU's idle task is pid 0; they are different tasks.
+    uint64_t key = ev.pid > 0 ? uint64_t(ev.pid)
+                              : (uint64_t(1) << 62) | uint64_t(ev.cpu < 0 ? 0 : ev.cpu);
+    if (last_task && last_task->key == key) return *last_task;
+    auto& slot = tasks[key];
+    if (!slot) {
+      slot = std::make_unique<TaskState>();
+      slot->key = key;
+      if (ev.pid == 0) {
+        slot->name = "swapper/" + std::to_string(ev.cpu < 0 ? 0 : ev.cpu) + "/0";
+      } else {
+        slot->name = ev.comm.empty() ? std::string("?") : std::string(ev.comm);
+        slot->name += '/';
+        slot->name += std::to_string(ev.pid);
+      }
+      slot->ctx = validator.context(key, slot->name);
+      ++stats.tasks;
+    }
+    last_task = slot.get();
+    return *slot;
+  }
+
+  ClassInfo& class_for(std::string_view name, LockKind proven) {
+    auto it = classes.find(av(name));
+    if (it != classes.end()) return it->second;
+    ClassInfo info;
+    WaitType wait = WaitType::none;
+    if (name == "rcu_read_lock" || name == "rcu_read_lock_bh" || name == "rcu_read_lock_sched") {
+      // rcu_lock_acquire(): read=2, check=0; lockdep's inner wait type is "spinning"
+      // (LD_WAIT_CONFIG), so sleeping inside an RCU read-side section is caught.
+      info.kind = LockKind::rcu;
+      wait = WaitType::spin;
+      info.check = false;
+    } else if (name == "rcu_callback" || name == "rcu_read_lock_trace" ||
+               name == "&dev->mutex") {
+      info.check = false;  // rcu_lock_acquire() maps and the no-validate class
+    } else if (proven != LockKind::other) {
+      info.kind = proven;
+      ++stats.kinds_proven;
+    }
+    if (info.kind == LockKind::rw_semaphore || info.kind == LockKind::rwlock ||
+        (info.kind == LockKind::other && name_is_rwsem(name)))
+      info.read_mode = Mode::read;
+    info.id = validator.lock_class(name, info.kind, wait);
+    ++stats.classes;
+    return classes.emplace(std::string(name), info).first->second;
+  }
+
+  void apply_irq(TaskState& t, const IrqInfo& irq) {
+    bool hard = irq.known && irq.hardirq;
+    bool soft = irq.known && irq.softirq;
+    // Without irq-info columns nothing is known: no interrupt context, interrupts "enabled"
+    // (so no interrupt usage can conflict and no wait-context check sees atomic context).
+    bool hard_on = !irq.known || !irq.irqs_off;
+    bool soft_on = !irq.known || (irq.bh_known && !irq.bh_off && !irq.softirq && !irq.hardirq);
+    int bits = int(hard) | int(soft) << 1 | int(hard_on) << 2 | int(soft_on) << 3;
+    if (bits == t.irq_bits) return;
+    t.irq_bits = bits;
+    validator.set_irq_state(t.ctx, hard, soft, hard_on, soft_on);
+  }
+
+  void do_acquire(TaskState& t, uint64_t addr, std::string_view name, ClassInfo& cls,
+                  bool read, bool trylock, const IrqInfo& irq, uint64_t line,
+                  const std::vector<Frame>* frames, size_t frame_count, const TraceEvent* ev) {
+    apply_irq(t, irq);
+    auto [it, inserted] = instance_class.try_emplace(addr, cls.id);
+    if (inserted || it->second != cls.id) {
+      // A new lock at this address, or its memory now holds a lock of another class (a
+      // lockdep_map copied to the stack, freed and reused memory): a new lifetime.
+      it->second = cls.id;
+      validator.lock_init(addr, cls.id);
+    }
+    AcquireFlags flags;
+    if (read) {
+      flags.mode = cls.read_mode;
+      // rwlock_t readers are recursive in interrupt context (read_lock_is_recursive()).
+      if (cls.kind == LockKind::rwlock && irq.known && (irq.hardirq || irq.softirq))
+        flags.mode = Mode::recursive_read;
+    }
+    flags.trylock = trylock;
+    flags.check = cls.check;
+    cur_task = &t;
+    cur_event = ev;
+    cur_line = line;
+    cur_name = name;
+    cur_frames = frames;
+    cur_frame_count = frame_count;
+    validator.acquire(t.ctx, addr, flags, Site{line, kNoStack});
+    cur_frames = nullptr;
+    cur_event = nullptr;
+  }
+
+  void flush_pending(TaskState& t, LockKind proven) {
+    if (!t.has_pending) return;
+    t.has_pending = false;
+    PendingAcquire& p = t.pending;
+    ClassInfo& cls = class_for(p.name, proven);
+    do_acquire(t, p.addr, p.name, cls, p.read, false, p.irq, p.line, &p.frames, p.frames.size(),
+               nullptr);
+  }
+
+  void dispatch(const TraceEvent& ev, uint64_t line, const std::vector<Frame>* frames,
+                size_t frame_count) {
+    ++stats.events;
+    switch (ev.type) {
+      case EventType::lock_acquire: ++stats.acquires; break;
+      case EventType::lock_release: ++stats.releases; break;
+      case EventType::lock_contended: ++stats.contended; break;
+      case EventType::lock_acquired: ++stats.acquired; break;
+      case EventType::contention_begin: ++stats.contention_begin; break;
+      case EventType::contention_end: ++stats.contention_end; break;
+      case EventType::other: ++stats.other_events; return;
+    }
+    if (ev.irq.nmi) {  // lockdep does not track locks taken in NMI context
+      ++stats.nmi_skipped;
+      return;
+    }
+    TaskState& t = task_for(ev);
+    if (t.has_pending) {
+      const PendingAcquire& p = t.pending;
+      if (ev.type == EventType::lock_contended && ev.addr == p.addr) return;  // spin/rwsem slow path next
+      if (ev.type == EventType::contention_begin) {
+        // The lock's own address precedes its lockdep_map inside the same object.
+        bool plausible = !(looks_kernel_pointer(ev.addr) && looks_kernel_pointer(p.addr)) ||
+                         (p.addr >= ev.addr && p.addr - ev.addr < 4096);
+        flush_pending(t, plausible ? kind_from_contention(ev.contention_flags) : LockKind::other);
+        return;
+      }
+      flush_pending(t, LockKind::other);
+    }
+    switch (ev.type) {
+      case EventType::lock_acquire: {
+        auto it = classes.find(av(ev.name));
+        if (it == classes.end() && !ev.trylock) {
+          t.has_pending = true;
+          PendingAcquire& p = t.pending;
+          p.addr = ev.addr;
+          p.name.assign(ev.name);
+          p.read = ev.read;
+          p.irq = ev.irq;
+          p.line = line;
+          p.frames.assign(frames ? frames->begin() : std::vector<Frame>::const_iterator{},
+                          frames ? frames->begin() + ptrdiff_t(frame_count)
+                                 : std::vector<Frame>::const_iterator{});
+          return;
+        }
+        ClassInfo& cls = it != classes.end() ? it->second : class_for(ev.name, LockKind::other);
+        do_acquire(t, ev.addr, ev.name, cls, ev.read, ev.trylock, ev.irq, line, frames,
+                   frame_count, &ev);
+        return;
+      }
+      case EventType::lock_release:
+        apply_irq(t, ev.irq);
+        cur_task = &t;
+        cur_event = &ev;
+        cur_line = line;
+        cur_name = ev.name;
+        validator.release(t.ctx, ev.addr, Site{line, kNoStack});
+        cur_event = nullptr;
+        return;
+      default:
+        return;  // contention and lock_stat events carry no held-state change
+    }
+  }
+
+  void flush_held() {
+    if (!have_held) return;
+    have_held = false;
+    dispatch(parsed[held_idx].event, held_line_no, &held_frames, held_frame_count);
+  }
+
+  void feed_line(std::string_view line) {
+    ++line_no;
+    ++stats.lines;
+    // Two line buffers: the event held back (its callchain may follow) and the line being read.
+    int nb = held_idx ^ 1;
+    bufs[nb].assign(line);
+    ParsedLine& p = parsed[nb];
+    parser.parse(bufs[nb], p);
+    if (p.kind == LineKind::frame) {
+      ++stats.callchain_frames;
+      if (!have_held || skipping_frames) return;
+      if (held_frames.size() <= held_frame_count) held_frames.emplace_back();
+      Frame& f = held_frames[held_frame_count++];
+      f.pc = p.frame.pc;
+      f.function.assign(p.frame.function);
+      f.offset.assign(p.frame.offset);
+      f.object.assign(p.frame.object);
+      return;
+    }
+    flush_held();
+    skipping_frames = false;
+    if (p.kind == LineKind::event) {
+      held_idx = nb;
+      have_held = true;
+      held_line_no = line_no;
+      held_frame_count = 0;
+      return;
+    }
+    handle_non_event(p);
+  }
+
+  void handle_non_event(const ParsedLine& p) {
+    switch (p.kind) {
+      case LineKind::malformed:
+        ++stats.malformed;
+        skipping_frames = true;
+        diag(line_no, std::string(p.error));
+        return;
+      default:
+        return;
+    }
+  }
+
+  void finish() {
+    flush_held();
+    for (auto& [key, t] : tasks) flush_pending(*t, LockKind::other);
+  }
+
+  // Frames the engine made from a bare Site (pc = input line) get the input position.
+  void fix_frame(Frame& f) const {
+    if (f.function.empty() && f.file.empty() && f.pc != 0) {
+      f.file = options.input_name;
+      f.line = unsigned(f.pc);
+      f.function = "trace event";
+      f.pc = 0;
+    }
+  }
+  void fix_acq(Acquisition& a) const {
+    for (auto& f : a.stack) fix_frame(f);
+    for (auto& h : a.held) fix_frame(h.site);
+  }
+  static std::string first_position(const Finding& f, const std::string& input) {
+    auto from_stack = [&](const Stack& s) -> std::string {
+      for (const auto& fr : s)
+        if (fr.file == input && fr.line) return fr.file + ":" + std::to_string(fr.line);
+      return {};
+    };
+    for (const auto& e : f.chain) {
+      if (auto s = from_stack(e.to_site.stack); !s.empty()) return s;
+    }
+    for (const auto& a : f.acquisitions)
+      if (auto s = from_stack(a.stack); !s.empty()) return s;
+    return {};
+  }
+
+  std::vector<Finding> findings() const {
+    std::vector<Finding> out = validator.findings();
+    for (auto& f : out) {
+      for (auto& e : f.chain) {
+        fix_acq(e.from_site);
+        fix_acq(e.to_site);
+      }
+      for (auto& a : f.acquisitions) fix_acq(a);
+      for (auto& p : f.participants) {
+        for (auto& fr : p.stack) fix_frame(fr);
+        for (auto& h : p.held) fix_frame(h.site);
+      }
+      if (f.location.empty()) f.location = first_position(f, options.input_name);
+      if (f.source.empty()) f.source = "trace";
+    }
+    return out;
+  }
+};
+
+TraceAnalyzer::TraceAnalyzer(TraceOptions options)
+    : impl_(std::make_unique<Impl>(std::move(options))) {}
+TraceAnalyzer::~TraceAnalyzer() = default;
+
+void TraceAnalyzer::feed_line(std::string_view line) { impl_->feed_line(line); }
+void TraceAnalyzer::finish() { impl_->finish(); }
+std::vector<Finding> TraceAnalyzer::findings() const { return impl_->findings(); }
+const std::vector<Diagnostic>& TraceAnalyzer::diagnostics() const { return impl_->diagnostics; }
+uint64_t TraceAnalyzer::malformed_lines() const { return impl_->stats.malformed; }
+TraceStats TraceAnalyzer::stats() const { return impl_->stats; }
+const Validator& TraceAnalyzer::validator() const { return impl_->validator; }
+
+bool analyze_fd(int fd, TraceAnalyzer& analyzer, std::string& error,
+                void (*progress)(uint64_t bytes, void* arg), void* progress_arg) {
+  LineReader reader(fd);
+  std::string_view line;
+  uint64_t n = 0;
+  while (reader.next(line)) {
+    analyzer.feed_line(line);
+    if (progress && (++n & 0x3ffff) == 0) progress(reader.bytes_consumed(), progress_arg);
+  }
+  if (progress) progress(reader.bytes_consumed(), progress_arg);
+  analyzer.finish();
+  if (!reader.error().empty()) {
+    error = reader.error();
+    return false;
+  }
+  return true;
+}
+
+void analyze_text(std::string_view text, TraceAnalyzer& analyzer) {
+  while (!text.empty()) {
+    size_t nl = text.find('\n');
+    analyzer.feed_line(text.substr(0, nl));
+    if (nl == std::string_view::npos) break;
+    text.remove_prefix(nl + 1);
+  }
+  analyzer.finish();
+}
+
+}  // namespace lockhound::trace
