@@ -2,6 +2,7 @@
 
 #include <absl/container/flat_hash_map.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
 
@@ -30,8 +31,17 @@ struct PendingAcquire {
   std::vector<Frame> frames;
 };
 
+// One lock the task holds, as the front end tracks it (the engine keeps its own stack; this
+// one decides nesting subclasses and skips releases of locks taken before the trace began).
+struct HeldShadow {
+  uint64_t addr;
+  ClassId cls;
+  uint8_t subclass;
+};
+
 struct TaskState {
   Context ctx = nullptr;
+  std::vector<HeldShadow> held;
   uint64_t key = 0;
   std::string name;           // "comm/pid", as lockdep prints tasks
   int irq_bits = -1;          // the last interrupt state given to the engine
@@ -228,6 +238,26 @@ struct TraceAnalyzer::Impl {
     }
     flags.trylock = trylock;
     flags.check = cls.check;
+    // The trace does not carry lockdep's subclass. Another instance of the same class already
+    // held means a _nested() annotation (mmap_write_lock_nested, spin_lock_nested on page-table
+    // and dentry locks): without one lockdep would have reported it and stopped. So the n-th
+    // nested instance gets subclass n, and only re-taking the same instance is recursion.
+    unsigned same_class = 0;
+    bool same_instance = false;
+    for (const HeldShadow& h : t.held) {
+      if (h.cls != cls.id) continue;
+      if (h.addr == addr) {
+        same_instance = true;
+        flags.subclass = h.subclass;
+        break;
+      }
+      ++same_class;
+    }
+    if (!same_instance && same_class > 0) {
+      flags.subclass = uint8_t(same_class < 7 ? same_class : 7);
+      if (same_class >= 8) flags.check = false;  // beyond lockdep's 8 subclasses: a nest_lock user
+    }
+    t.held.push_back(HeldShadow{addr, cls.id, flags.subclass});
     cur_task = &t;
     cur_event = ev;
     cur_line = line;
@@ -298,7 +328,16 @@ struct TraceAnalyzer::Impl {
                    frame_count, &ev);
         return;
       }
-      case EventType::lock_release:
+      case EventType::lock_release: {
+        // Out-of-order releases are fine; a lock the trace never saw taken was taken before it
+        // began and is ignored.
+        auto it = std::find_if(t.held.rbegin(), t.held.rend(),
+                               [&](const HeldShadow& h) { return h.addr == ev.addr; });
+        if (it == t.held.rend()) {
+          ++stats.unmatched_releases;
+          return;
+        }
+        t.held.erase(std::next(it).base());
         apply_irq(t, ev.irq);
         cur_task = &t;
         cur_event = &ev;
@@ -307,6 +346,7 @@ struct TraceAnalyzer::Impl {
         validator.release(t.ctx, ev.addr, Site{line, kNoStack});
         cur_event = nullptr;
         return;
+      }
       default:
         return;  // contention and lock_stat events carry no held-state change
     }

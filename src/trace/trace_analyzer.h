@@ -22,7 +22,11 @@
 //     skipped, as lockdep skips them. Reads are recursive reads unless the class is known to be
 //     an rwsem (non-recursive), mirroring lockdep's read=1/read=2 split;
 //   - a release of a lock the trace never saw taken is not a finding: the trace starts
-//     mid-flight (ValidatorOptions::report_unknown_release = false).
+//     mid-flight (ValidatorOptions::report_unknown_release = false);
+//   - the events carry no lockdep subclass. Taking a second instance of a class already held is
+//     therefore taken as a _nested() annotation (the n-th nested instance gets subclass n), as
+//     lockdep, had it not been annotated, would have reported it and stopped: only re-taking
+//     the very same instance is reported as recursive locking.
 //
 // Memory grows with tasks, classes, lock addresses and the engine's graph, never with the number
 // of events. Malformed lines are skipped with a diagnostic (the first max_diagnostics are kept,
@@ -56,6 +60,7 @@ struct TraceStats {
   uint64_t acquires = 0, releases = 0, contended = 0, acquired = 0;
   uint64_t contention_begin = 0, contention_end = 0;
   uint64_t nmi_skipped = 0;        // events in NMI context (lockdep ignores them)
+  uint64_t unmatched_releases = 0; // releases of locks taken before the trace began
   uint64_t kinds_proven = 0;       // classes whose kind a contention_begin proved
   uint64_t tasks = 0, classes = 0;
 };

@@ -186,6 +186,27 @@ TEST(TraceSmall, NoDependencyAcrossIrqContexts) {
   EXPECT_TRUE(fs.empty()) << describe(fs);
 }
 
+// The trace carries no subclass: a second instance of a held class is a _nested() annotation
+// (as the kernel's own page-table and dentry locks do), re-taking the same instance is a
+// certain self-deadlock.
+TEST(TraceSmall, NestedInstancesVersusSameInstance) {
+  std::string nested = kHeader;
+  nested += acq("t1-10", 0, "...2.", "ffff888000001000", "&o->lock");
+  nested += acq("t1-10", 0, "...3.", "ffff888000001040", "&o->lock");
+  nested += rel("t1-10", 0, "...3.", "ffff888000001040", "&o->lock");
+  nested += rel("t1-10", 0, "...2.", "ffff888000001000", "&o->lock");
+  auto fs = analyze(nested);
+  EXPECT_TRUE(fs.empty()) << describe(fs);
+
+  std::string same = kHeader;
+  same += acq("t1-10", 0, "...2.", "ffff888000001000", "&o->lock");
+  same += acq("t1-10", 0, "...3.", "ffff888000001000", "&o->lock");
+  auto rs = analyze(same);
+  ASSERT_EQ(rs.size(), 1u) << describe(rs);
+  EXPECT_EQ(rs[0].type, FindingType::recursive_locking);
+  EXPECT_EQ(classes_of(rs[0]), (std::set<std::string>{"&o->lock"}));
+}
+
 // A release the trace never saw taken (the trace started mid-flight) is no finding, and a
 // release out of order keeps the rest of the held stack right.
 TEST(TraceSmall, MidFlightAndOutOfOrderReleases) {
