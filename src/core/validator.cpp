@@ -370,9 +370,11 @@ struct Validator::Impl {
       const auto& h = ctx->held[i];
       HeldLock hl;
       hl.name = classes[h.cls].name;
-      char buf[32];
-      std::snprintf(buf, sizeof buf, "%" PRIx64, h.lock);
-      hl.address = buf;
+      if (opt.show_addresses) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "%" PRIx64, h.lock);
+        hl.address = buf;
+      }
       hl.mode = mode_name(h.mode, h.trylock);
       Stack s = frames_of(Evidence{h.site.stack, h.site.ip});
       if (!s.empty()) hl.site = s.front();

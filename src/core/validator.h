@@ -67,6 +67,9 @@ struct ValidatorOptions {
   // Cycles guarded by a common lock are reported as guarded_cycle findings (renderers may hide
   // them); false drops them entirely.
   bool report_guarded_cycles = true;
+  // Held-lock lists show instance addresses (meaningless for scenario files, whose locks have
+  // made-up ids).
+  bool show_addresses = true;
   // Source tag copied into each finding ("check", "trace", "run", …).
   std::string source = "check";
 };

@@ -1,0 +1,37 @@
+// Scenario language: a small text format in which a person writes contexts, interrupt state and
+// lock acquisitions, so a driver's locking can be modelled and checked by the engine
+// (`lockhound check FILE`). It is also the engine's test language. docs/scenario-language.md is
+// the reference; examples/ has one scenario per seed bug.
+//
+//   spinlock lock1, lock2          # declarations: kind and names
+//   thread T1 in bad_function:     # a context (thread, task, cpu); statements follow
+//     spin_lock(&lock1);           # kernel verbs, pthread verbs, or plain `lock X`
+//     spin_lock(&lock2);
+//
+// Events run in file order; a context header naming an existing context continues it. Every
+// statement's site is FILE:LINE in the current function, so reports point at the scenario line.
+// Errors name the line and what was expected; valid lines around a bad one still run, so nothing
+// already found is lost.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/diagnostic.h"
+#include "core/finding.h"
+#include "core/validator.h"
+
+namespace lockhound {
+
+struct ScenarioResult {
+  std::vector<Finding> findings;
+  std::vector<Diagnostic> diagnostics;
+  ValidatorStats stats;
+  size_t statements = 0;
+};
+
+ScenarioResult check_scenario(std::string_view text, std::string_view filename,
+                              ValidatorOptions options = {});
+
+}  // namespace lockhound
