@@ -81,6 +81,10 @@ inline uint64_t mix_chain(uint64_t key, uint32_t id) {
   return x ^ (x >> 29);
 }
 
+inline uint32_t chain_id(ClassId cls, Mode mode, bool trylock) {
+  return cls ^ (uint32_t(mode) << 30) ^ (uint32_t(trylock) << 29);
+}
+
 const char* mode_name(Mode m, bool trylock) {
   if (trylock) return m == Mode::write ? "try" : "try-read";
   switch (m) {
@@ -354,7 +358,7 @@ struct Validator::Impl {
 
   Acquisition acquisition(const Evidence& e, ClassId cls, std::vector<HeldLock> held = {}) const {
     Acquisition a;
-    a.lock = classes[cls].name;
+    if (cls < classes.size()) a.lock = classes[cls].name;
     a.mode = mode_name(e.mode, e.trylock);
     a.context = ctx_names[e.ctx_name];
     a.irq = irq_ctx_name(e.irq_ctx);
@@ -420,7 +424,9 @@ struct Validator::Impl {
     // Push the held entry and extend the chain key.
     bool chain_head = ctx->held.empty() || ctx->held.back().irq_ctx != irqc;
     uint64_t key = chain_head ? kInitialChainKey : ctx->held.back().chain_key;
-    key = mix_chain(key, cls | (uint32_t(fl.mode) << 30));
+    // lockdep keys chains on class and read mode; lockhound adds the trylock bit, because a
+    // trylock changes which edges the locks above it produce (check_prevs_add walks through it).
+    key = mix_chain(key, chain_id(cls, fl.mode, fl.trylock));
     ctx->held.push_back(HeldEntry{lock, inst.id, cls, fl.mode, fl.trylock, fl.check, irqc, key,
                                   fl.nest_lock, site, ctx->enabled_mask()});
     inst.holds++;
@@ -477,6 +483,7 @@ struct Validator::Impl {
   // ---------------------------------------------------------------- edges
   std::vector<ClassId> current_gates(const ContextState* ctx, size_t prev_i, size_t next_i) const {
     std::vector<ClassId> g;
+    if (!opt.gate_locks) return g;
     uint8_t irqc = ctx->held[next_i].irq_ctx;
     ClassId p = ctx->held[prev_i].cls, n = ctx->held[next_i].cls;
     for (size_t i = 0; i < next_i; ++i) {
@@ -688,11 +695,21 @@ struct Validator::Impl {
           for (size_t b = 0; b < k; ++b)
             if (!std::binary_search(eg.begin(), eg.end(), gates[b])) mask |= uint8_t(1u << b);
         }
+        // With gates the search runs over (class, mask) states, so a walk could pass a class
+        // twice; a deadlock needs a simple cycle (each lock held by one thread), so paths that
+        // revisit a class are not extended.
+        if (k && on_path(uint32_t(qi), e.to)) continue;
         if (!visit(e.to, nxr, mask)) continue;
         nodes.push_back(Node{e.to, nxr, mask, uint32_t(qi), ei});
       }
     }
     return guarded_hit;
+  }
+
+  bool on_path(uint32_t node, ClassId cls) const {
+    for (uint32_t i = node; i != UINT32_MAX; i = nodes[i].parent)
+      if (nodes[i].cls == cls) return true;
+    return false;
   }
 
   std::vector<uint32_t> path_edges(uint32_t node) const {
@@ -973,7 +990,7 @@ struct Validator::Impl {
     for (size_t j = i; j < held.size(); ++j) {
       bool head = j == 0 || held[j - 1].irq_ctx != held[j].irq_ctx;
       uint64_t key = head ? kInitialChainKey : held[j - 1].chain_key;
-      held[j].chain_key = mix_chain(key, held[j].cls | (uint32_t(held[j].mode) << 30));
+      held[j].chain_key = mix_chain(key, chain_id(held[j].cls, held[j].mode, held[j].trylock));
     }
   }
 
@@ -1263,8 +1280,7 @@ struct Validator::Impl {
     f.details.emplace_back("reason", reason);
     f.details.emplace_back("operation", what);
     Evidence ev = evidence(ctx, site, Mode::write, false, true);
-    Acquisition a = acquisition(ev, cls != kNoClass ? cls : (spinning != kNoClass ? spinning : 0),
-                                held_list(ctx, ctx->held.size()));
+    Acquisition a = acquisition(ev, cls != kNoClass ? cls : spinning, held_list(ctx, ctx->held.size()));
     if (cls == kNoClass) a.lock = what;
     f.acquisitions.push_back(std::move(a));
     if (spinning != kNoClass)
@@ -1295,8 +1311,7 @@ struct Validator::Impl {
     f.type = FindingType::bad_unlock_balance;
     f.classes = {name};
     f.summary = ctx_names[ctx->name] + " releases " + name + ", which it does not hold";
-    Acquisition a = acquisition(evidence(ctx, site, Mode::write, false, true), cls == kNoClass ? 0 : cls,
-                                held_list(ctx, ctx->held.size()));
+    Acquisition a = acquisition(evidence(ctx, site, Mode::write, false, true), cls, held_list(ctx, ctx->held.size()));
     a.lock = name;
     a.mode = "release";
     f.acquisitions.push_back(std::move(a));

@@ -67,6 +67,8 @@ struct ValidatorOptions {
   // Cycles guarded by a common lock are reported as guarded_cycle findings (renderers may hide
   // them); false drops them entirely.
   bool report_guarded_cycles = true;
+  // Gate-lock analysis (see above). Off: every cycle is a circular_dependency, as in lockdep.
+  bool gate_locks = true;
   // Held-lock lists show instance addresses (meaningless for scenario files, whose locks have
   // made-up ids).
   bool show_addresses = true;

@@ -176,7 +176,7 @@ std::optional<LockKind> decl_kind(std::string_view w) {
       {"pthread_mutex", LockKind::pthread_mutex}, {"pthread_mutex_t", LockKind::pthread_mutex},
       {"pthread_rwlock", LockKind::pthread_rwlock}, {"pthread_rwlock_t", LockKind::pthread_rwlock},
       {"pthread_spinlock", LockKind::pthread_spinlock}, {"pthread_spinlock_t", LockKind::pthread_spinlock},
-      {"mtx_t", LockKind::pthread_mutex},         {"lock", LockKind::other},
+      {"mtx_t", LockKind::pthread_mutex},         {"lockclass", LockKind::other},
       {"rcu", LockKind::rcu},
   };
   auto it = kinds.find(w);
@@ -235,7 +235,7 @@ class Runner {
     }
     if (toks[0] == "static" || toks[0] == "struct") toks.erase(toks.begin());
     if (toks.empty()) return;
-    if (auto kind = decl_kind(toks[0]); kind && !(toks[0] == "lock" && ctx_)) {
+    if (auto kind = decl_kind(toks[0])) {
       declare(*kind, toks);
       return;
     }

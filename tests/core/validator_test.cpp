@@ -1,0 +1,1038 @@
+// One test per check: the buggy scenario must produce the finding, and its fixed twin nothing.
+// Scenarios are written in the scenario language (docs/scenario-language.md), the engine's own
+// test language; a few tests drive the Validator API directly.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <string>
+
+#include "core/validator.h"
+#include "scenario/scenario.h"
+
+namespace lockhound {
+namespace {
+
+ScenarioResult run(const std::string& text) {
+  ScenarioResult r = check_scenario(text, "test.lh");
+  for (const auto& d : r.diagnostics) ADD_FAILURE() << format_diagnostic(d);
+  return r;
+}
+
+size_t count(const ScenarioResult& r, FindingType t) {
+  return size_t(std::count_if(r.findings.begin(), r.findings.end(), [&](const Finding& f) { return f.type == t; }));
+}
+
+const Finding* find(const ScenarioResult& r, FindingType t) {
+  for (const auto& f : r.findings)
+    if (f.type == t) return &f;
+  return nullptr;
+}
+
+#define EXPECT_ONLY(r, type)                                                     \
+  do {                                                                           \
+    EXPECT_EQ(count(r, type), 1u) << "expected one " << type_name(type);        \
+    EXPECT_EQ((r).findings.size(), 1u) << "unexpected extra findings";           \
+  } while (0)
+#define EXPECT_CLEAN(r)                                                          \
+  do {                                                                           \
+    for (const auto& f : (r).findings) ADD_FAILURE() << "unexpected " << type_name(f.type) << ": " << f.summary; \
+  } while (0)
+
+// ---------------------------------------------------------------- circular dependencies
+TEST(Circular, AbbaAcrossTwoContexts) {
+  auto r = run(R"(
+spinlock a, b
+thread T1:
+  lock a
+  lock b
+  unlock b
+  unlock a
+thread T2:
+  lock b
+  lock a
+  unlock a
+  unlock b
+)");
+  EXPECT_ONLY(r, FindingType::circular_dependency);
+  const Finding* f = find(r, FindingType::circular_dependency);
+  ASSERT_TRUE(f);
+  EXPECT_EQ(f->classes, (std::vector<std::string>{"a", "b"}));
+  ASSERT_EQ(f->chain.size(), 2u);
+  EXPECT_EQ(f->chain[1].from, "b");
+  EXPECT_EQ(f->chain[1].to, "a");
+  // Both sites of each edge are recorded (scenario lines).
+  EXPECT_EQ(f->chain[0].from_site.stack.at(0).line, 4u);
+  EXPECT_EQ(f->chain[0].to_site.stack.at(0).line, 5u);
+  EXPECT_EQ(f->chain[1].to_site.stack.at(0).line, 10u);
+  EXPECT_NE(f->fix.find("test.lh:10"), std::string::npos) << f->fix;
+}
+
+TEST(Circular, ConsistentOrderIsClean) {
+  auto r = run(R"(
+spinlock a, b
+thread T1:
+  lock a
+  lock b
+  unlock b
+  unlock a
+thread T2:
+  lock a
+  lock b
+  unlock b
+  unlock a
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Circular, ThreeLocksThreeContexts) {
+  auto r = run(R"(
+mutex a, b, c
+thread T1:
+  lock a
+  lock b
+  unlock b
+  unlock a
+thread T2:
+  lock b
+  lock c
+  unlock c
+  unlock b
+thread T3:
+  lock c
+  lock a
+  unlock a
+  unlock c
+)");
+  EXPECT_ONLY(r, FindingType::circular_dependency);
+  EXPECT_EQ(find(r, FindingType::circular_dependency)->chain.size(), 3u);
+}
+
+TEST(Circular, ThreeLocksConsistentIsClean) {
+  auto r = run(R"(
+mutex a, b, c
+thread T1:
+  lock a
+  lock b
+  unlock b
+  unlock a
+thread T2:
+  lock b
+  lock c
+  unlock c
+  unlock b
+thread T3:
+  lock a
+  lock c
+  unlock c
+  unlock a
+)");
+  EXPECT_CLEAN(r);
+}
+
+// Cycles far longer than ThreadSanitizer's limit of 20.
+TEST(Circular, LongCycleOf200Locks) {
+  Validator v;
+  Context t = v.context(1, "T");
+  const int n = 200;
+  for (int i = 0; i < n; ++i) v.lock_init(uint64_t(i + 1), v.lock_class("L" + std::to_string(i), LockKind::mutex));
+  for (int i = 0; i + 1 < n; ++i) {
+    v.acquire(t, uint64_t(i + 1), {}, {});
+    v.acquire(t, uint64_t(i + 2), {}, {});
+    v.release(t, uint64_t(i + 2), {});
+    v.release(t, uint64_t(i + 1), {});
+  }
+  EXPECT_EQ(v.finding_count(), 0u);
+  v.acquire(t, uint64_t(n), {}, {});
+  v.acquire(t, 1, {}, {});
+  auto fs = v.findings();
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].type, FindingType::circular_dependency);
+  EXPECT_EQ(fs[0].chain.size(), size_t(n));
+}
+
+// More held locks than ThreadSanitizer's 64 and lockdep's 48.
+TEST(Limits, DeepNestingAndManyClasses) {
+  Validator v;
+  Context t = v.context(1, "T");
+  const int depth = 300;
+  for (int i = 0; i < depth; ++i) v.lock_init(uint64_t(i + 1), v.lock_class("D" + std::to_string(i), LockKind::mutex));
+  for (int i = 0; i < depth; ++i) v.acquire(t, uint64_t(i + 1), {}, {});
+  EXPECT_EQ(v.held_count(t), size_t(depth));
+  for (int i = depth; i > 0; --i) v.release(t, uint64_t(i), {});
+  EXPECT_EQ(v.finding_count(), 0u);
+  // Reverse one pair at the very bottom and the very top: both found.
+  v.acquire(t, 2, {}, {});
+  v.acquire(t, 1, {}, {});
+  v.release(t, 1, {});
+  v.release(t, 2, {});
+  v.acquire(t, uint64_t(depth), {}, {});
+  v.acquire(t, uint64_t(depth - 1), {}, {});
+  EXPECT_EQ(v.finding_count(), 2u);
+  EXPECT_GE(v.stats().edges, uint64_t(depth - 1));
+}
+
+TEST(Circular, EveryProblemNotJustTheFirst) {
+  auto r = run(R"(
+mutex a, b, c, d
+thread T1:
+  lock a
+  lock b
+  unlock b
+  unlock a
+  lock c
+  lock d
+  unlock d
+  unlock c
+thread T2:
+  lock b
+  lock a
+  unlock a
+  unlock b
+  lock d
+  lock c
+  unlock c
+  unlock d
+)");
+  EXPECT_EQ(count(r, FindingType::circular_dependency), 2u);
+}
+
+TEST(Circular, RepeatsCountedNotDuplicated) {
+  // The same inversion seen again on a different chain (with an extra outer lock) is the same
+  // problem: one finding, count 2.
+  auto r = run(R"(
+mutex a, b, x, y
+thread T1:
+  lock a
+  lock b
+  unlock b
+  unlock a
+thread T2:
+  lock b
+  lock a
+  unlock a
+  unlock b
+thread T3:
+  lock y
+  lock b
+  lock a
+  unlock a
+  unlock b
+  unlock y
+)");
+  ASSERT_EQ(count(r, FindingType::circular_dependency), 1u);
+  EXPECT_EQ(find(r, FindingType::circular_dependency)->count, 2u);
+}
+
+TEST(Circular, TrylockInReverseOrderIsNotADeadlock) {
+  auto r = run(R"(
+mutex a, b
+thread T1:
+  lock a
+  lock b
+  unlock b
+  unlock a
+thread T2:
+  lock b
+  trylock a
+  unlock a
+  unlock b
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Circular, LockTakenUnderATrylockStillCounts) {
+  // lockdep's rule: a trylock is not validated, but locks taken while it is held depend on it.
+  auto r = run(R"(
+mutex a, b
+thread T1:
+  trylock a
+  lock b
+  unlock b
+  unlock a
+thread T2:
+  lock b
+  lock a
+  unlock a
+  unlock b
+)");
+  EXPECT_ONLY(r, FindingType::circular_dependency);
+}
+
+TEST(Circular, OutOfOrderReleaseKeepsChainsRight) {
+  // a, b held; a released; c taken under b only: the edge is b -> c, not a -> c.
+  auto r = run(R"(
+mutex a, b, c
+thread T1:
+  lock a
+  lock b
+  unlock a
+  lock c
+  unlock c
+  unlock b
+thread T2:
+  lock c
+  lock a
+  unlock a
+  unlock c
+)");
+  // a -> b and b -> c exist, so c -> a closes a -> b -> c -> a.
+  EXPECT_ONLY(r, FindingType::circular_dependency);
+  EXPECT_EQ(find(r, FindingType::circular_dependency)->chain.size(), 3u);
+}
+
+TEST(Circular, IrqContextsDoNotChain) {
+  // The task holds a; the interrupt handler takes b on top: no a -> b dependency (lockdep keeps
+  // irq contexts apart; usage rules cover that case). So b -> a elsewhere is no cycle.
+  auto r = run(R"(
+spinlock a, b
+thread T1:
+  spin_lock_irq a
+  irq_enter softirq
+  spin_lock b
+  spin_unlock b
+  irq_exit softirq
+  spin_unlock_irq a
+thread T2:
+  spin_lock_irq b
+  spin_lock a
+  spin_unlock a
+  spin_unlock_irq b
+)");
+  EXPECT_EQ(count(r, FindingType::circular_dependency), 0u);
+}
+
+// ---------------------------------------------------------------- read/write rules
+TEST(ReadWrite, ReaderWriterInversionIsADeadlock) {
+  auto r = run(R"(
+rwsem a
+mutex b
+thread T1:
+  down_read a
+  lock b
+  unlock b
+  up_read a
+thread T2:
+  lock b
+  down_write a
+  up_write a
+  unlock b
+)");
+  EXPECT_ONLY(r, FindingType::circular_dependency);
+  EXPECT_EQ(find(r, FindingType::circular_dependency)->chain.at(0).dep, "SN");
+}
+
+TEST(ReadWrite, RecursiveReadersDoNotDeadlock) {
+  // T1: R(a) then b; T2: b then R(a). Recursive readers never block each other: no strong cycle.
+  auto r = run(R"(
+rwlock a
+spinlock b
+thread T1:
+  lock a rread
+  lock b
+  unlock b
+  unlock a
+thread T2:
+  lock b
+  lock a rread
+  unlock a
+  unlock b
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(ReadWrite, NonRecursiveReadersCanDeadlock) {
+  // The same with non-recursive readers: a writer queued on a blocks T2's second reader.
+  auto r = run(R"(
+rwlock a
+spinlock b
+thread T1:
+  lock a read
+  lock b
+  unlock b
+  unlock a
+thread T2:
+  lock b
+  lock a read
+  unlock a
+  unlock b
+)");
+  EXPECT_ONLY(r, FindingType::circular_dependency);
+}
+
+TEST(ReadWrite, RecursiveReadInsideReadIsNotRecursion) {
+  auto r = run(R"(
+rwlock a
+thread T1:
+  lock a read
+  lock a rread
+  unlock a
+  unlock a
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(ReadWrite, ReadInsideWriteIsRecursion) {
+  auto r = run(R"(
+rwlock a
+thread T1:
+  lock a
+  lock a rread
+  unlock a
+  unlock a
+)");
+  EXPECT_ONLY(r, FindingType::recursive_locking);
+}
+
+// ---------------------------------------------------------------- recursion
+TEST(Recursion, SameInstanceIsASelfDeadlock) {
+  auto r = run(R"(
+mutex m
+thread T1 in handler:
+  mutex_lock(&m);
+  mutex_lock(&m);
+)");
+  ASSERT_EQ(count(r, FindingType::recursive_locking), 1u);
+  const Finding* f = find(r, FindingType::recursive_locking);
+  EXPECT_NE(f->details.at(0).second.find("same lock instance"), std::string::npos);
+}
+
+TEST(Recursion, SameClassOtherInstance) {
+  auto r = run(R"(
+spinlock node
+instance child of node
+thread T1:
+  spin_lock node
+  spin_lock child
+  spin_unlock child
+  spin_unlock node
+)");
+  EXPECT_ONLY(r, FindingType::recursive_locking);
+}
+
+TEST(Recursion, NestedAnnotationIsClean) {
+  auto r = run(R"(
+spinlock node
+instance child of node
+thread T1:
+  spin_lock node
+  spin_lock_nested(&child, SINGLE_DEPTH_NESTING);
+  spin_unlock child
+  spin_unlock node
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Recursion, NestLockSerialisesSameClass) {
+  auto r = run(R"(
+mutex big
+mutex item
+instance item2 of item
+thread T1:
+  lock big
+  mutex_lock_nest_lock(&item, &big);
+  mutex_lock_nest_lock(&item2, &big);
+  unlock item2
+  unlock item
+  unlock big
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Recursion, NestLockNotHeld) {
+  auto r = run(R"(
+mutex big
+mutex item
+thread T1:
+  mutex_lock_nest_lock(&item, &big);
+  unlock item
+)");
+  EXPECT_ONLY(r, FindingType::nested_lock_not_taken);
+}
+
+// ---------------------------------------------------------------- irq usage
+TEST(Usage, InconsistentHardirq) {
+  auto r = run(R"(
+spinlock m2_lock
+cpu CPU0:
+  irq_enter hardirq m2_timer_fn
+  spin_lock m2_lock
+  spin_unlock m2_lock
+  irq_exit hardirq
+task insmod in m2_init:
+  spin_lock m2_lock
+  spin_unlock m2_lock
+)");
+  EXPECT_ONLY(r, FindingType::inconsistent_lock_state);
+  const Finding* f = find(r, FindingType::inconsistent_lock_state);
+  EXPECT_EQ(f->details.at(0).second, "{IN-HARDIRQ-W} -> {HARDIRQ-ON-W}");
+  EXPECT_NE(f->fix.find("m2_init"), std::string::npos) << f->fix;
+  EXPECT_NE(f->fix.find("spin_lock_irqsave"), std::string::npos) << f->fix;
+}
+
+TEST(Usage, IrqsaveInProcessContextIsClean) {
+  auto r = run(R"(
+spinlock m2_lock
+cpu CPU0:
+  irq_enter hardirq
+  spin_lock m2_lock
+  spin_unlock m2_lock
+  irq_exit hardirq
+task insmod:
+  spin_lock_irqsave(&m2_lock, flags);
+  spin_unlock_irqrestore(&m2_lock, flags);
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Usage, InconsistentWhenUsageComesSecond) {
+  // The irq-on use first, the irq use second: reported as {HARDIRQ-ON-W} -> {IN-HARDIRQ-W}.
+  auto r = run(R"(
+spinlock l
+task t:
+  spin_lock l
+  spin_unlock l
+  irq_enter hardirq
+  spin_lock l
+  spin_unlock l
+  irq_exit hardirq
+)");
+  EXPECT_ONLY(r, FindingType::inconsistent_lock_state);
+  EXPECT_EQ(find(r, FindingType::inconsistent_lock_state)->details.at(0).second,
+            "{HARDIRQ-ON-W} -> {IN-HARDIRQ-W}");
+}
+
+TEST(Usage, InconsistentSoftirq) {
+  auto r = run(R"(
+spinlock q
+task t:
+  spin_lock q
+  spin_unlock q
+  irq_enter softirq tasklet_fn
+  spin_lock q
+  spin_unlock q
+  irq_exit softirq
+)");
+  EXPECT_ONLY(r, FindingType::inconsistent_lock_state);
+  EXPECT_NE(find(r, FindingType::inconsistent_lock_state)->fix.find("spin_lock_bh"), std::string::npos);
+}
+
+TEST(Usage, BhDisabledIsClean) {
+  auto r = run(R"(
+spinlock q
+task t:
+  spin_lock_bh q
+  spin_unlock_bh q
+  irq_enter softirq
+  spin_lock q
+  spin_unlock q
+  irq_exit softirq
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Usage, SignalHandlerTakesLockTheThreadHolds) {
+  auto r = run(R"(
+pthread_mutex_t log_lock
+thread main:
+  pthread_mutex_lock log_lock
+  pthread_mutex_unlock log_lock
+  irq_enter signal on_sigalrm
+  pthread_mutex_lock log_lock
+  pthread_mutex_unlock log_lock
+  irq_exit signal
+)");
+  EXPECT_ONLY(r, FindingType::inconsistent_lock_state);
+  EXPECT_EQ(find(r, FindingType::inconsistent_lock_state)->details.at(0).second,
+            "{SIGNAL-ON-W} -> {IN-SIGNAL-W}");
+}
+
+TEST(Usage, SignalBlockedAroundLockIsClean) {
+  auto r = run(R"(
+pthread_mutex_t log_lock
+thread main:
+  irq_disable signal
+  pthread_mutex_lock log_lock
+  pthread_mutex_unlock log_lock
+  irq_enable signal
+  irq_enter signal
+  pthread_mutex_lock log_lock
+  pthread_mutex_unlock log_lock
+  irq_exit signal
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Usage, TrylockInIrqIsNotIrqUse) {
+  auto r = run(R"(
+spinlock l
+task t:
+  spin_lock l
+  spin_unlock l
+  irq_enter hardirq
+  spin_trylock l
+  spin_unlock l
+  irq_exit hardirq
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Usage, SafeToUnsafeWhenTheEdgeComesLast) {
+  // a is hardirq-safe; b is hardirq-unsafe; then the new dependency a -> b.
+  auto r = run(R"(
+spinlock a, b
+cpu C0:
+  irq_enter hardirq
+  spin_lock a
+  spin_unlock a
+  irq_exit hardirq
+task t:
+  spin_lock b
+  spin_unlock b
+  spin_lock_irqsave(&a, f);
+  spin_lock(&b);
+  spin_unlock(&b);
+  spin_unlock_irqrestore(&a, f);
+)");
+  EXPECT_ONLY(r, FindingType::irq_safe_unsafe_order);
+  const Finding* f = find(r, FindingType::irq_safe_unsafe_order);
+  EXPECT_EQ(f->classes, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(f->title, "HARDIRQ-safe -> HARDIRQ-unsafe lock order detected");
+}
+
+TEST(Usage, SafeToSafeIsClean) {
+  auto r = run(R"(
+spinlock a, b
+cpu C0:
+  irq_enter hardirq
+  spin_lock a
+  spin_unlock a
+  irq_exit hardirq
+task t:
+  spin_lock_irqsave(&b, f);
+  spin_unlock_irqrestore(&b, f);
+  spin_lock_irqsave(&a, f);
+  spin_lock(&b);
+  spin_unlock(&b);
+  spin_unlock_irqrestore(&a, f);
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Usage, IrqInversionWhenTheUsageComesLast) {
+  // a -> b exists; b is taken with irqs on; then a is used in hardirq: inversion.
+  auto r = run(R"(
+spinlock a, b
+task t:
+  spin_lock_irqsave(&a, f);
+  spin_lock(&b);
+  spin_unlock(&b);
+  spin_unlock_irqrestore(&a, f);
+  spin_lock b
+  spin_unlock b
+cpu C0:
+  irq_enter hardirq
+  spin_lock a
+  spin_unlock a
+  irq_exit hardirq
+)");
+  EXPECT_ONLY(r, FindingType::irq_lock_inversion);
+  EXPECT_EQ(find(r, FindingType::irq_lock_inversion)->classes, (std::vector<std::string>{"a", "b"}));
+}
+
+TEST(Usage, IrqInversionBackwardsWhenEnabledComesLast) {
+  auto r = run(R"(
+spinlock a, b
+cpu C0:
+  irq_enter hardirq
+  spin_lock a
+  spin_unlock a
+  irq_exit hardirq
+task t:
+  spin_lock_irqsave(&a, f);
+  spin_lock(&b);
+  spin_unlock(&b);
+  spin_unlock_irqrestore(&a, f);
+  spin_lock b
+  spin_unlock b
+)");
+  EXPECT_ONLY(r, FindingType::irq_lock_inversion);
+}
+
+TEST(Usage, NoInversionWhenUnsafeLockIsIrqsafe) {
+  auto r = run(R"(
+spinlock a, b
+task t:
+  spin_lock_irqsave(&a, f);
+  spin_lock(&b);
+  spin_unlock(&b);
+  spin_unlock_irqrestore(&a, f);
+  spin_lock_irqsave(&b, f);
+  spin_unlock_irqrestore(&b, f);
+cpu C0:
+  irq_enter hardirq
+  spin_lock a
+  spin_unlock a
+  irq_exit hardirq
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Usage, RepeatedConflictsAreCounted) {
+  auto r = run(R"(
+spinlock l
+cpu C0:
+  irq_enter hardirq
+  spin_lock l
+  spin_unlock l
+  irq_exit hardirq
+task t:
+  spin_lock l
+  spin_unlock l
+  spin_lock l
+  spin_unlock l
+  spin_lock l
+  spin_unlock l
+)");
+  ASSERT_EQ(count(r, FindingType::inconsistent_lock_state), 1u);
+  EXPECT_EQ(find(r, FindingType::inconsistent_lock_state)->count, 3u);
+}
+
+// ---------------------------------------------------------------- wait types
+TEST(Wait, MutexUnderSpinlock) {
+  auto r = run(R"(
+spinlock s
+mutex m
+task t in nci_uart_recv:
+  spin_lock s
+  mutex_lock m
+  mutex_unlock m
+  spin_unlock s
+)");
+  EXPECT_ONLY(r, FindingType::invalid_wait_context);
+  EXPECT_EQ(find(r, FindingType::invalid_wait_context)->classes, (std::vector<std::string>{"m", "s"}));
+}
+
+TEST(Wait, MutexOutsideSpinlockIsClean) {
+  auto r = run(R"(
+spinlock s
+mutex m
+task t:
+  mutex_lock m
+  spin_lock s
+  spin_unlock s
+  mutex_unlock m
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Wait, MutexInHardirq) {
+  auto r = run(R"(
+mutex m
+cpu C0:
+  irq_enter hardirq
+  mutex_lock m
+  mutex_unlock m
+  irq_exit hardirq
+)");
+  EXPECT_EQ(count(r, FindingType::invalid_wait_context), 1u);
+}
+
+TEST(Wait, MutexTrylockUnderSpinlockIsClean) {
+  auto r = run(R"(
+spinlock s
+mutex m
+task t:
+  spin_lock s
+  mutex_trylock m
+  mutex_unlock m
+  spin_unlock s
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Wait, SleepUnderSpinlock) {
+  auto r = run(R"(
+spinlock s
+task t:
+  spin_lock s
+  msleep(10);
+  spin_unlock s
+)");
+  EXPECT_ONLY(r, FindingType::sleeping_in_invalid_context);
+}
+
+TEST(Wait, SleepAfterUnlockIsClean) {
+  auto r = run(R"(
+spinlock s
+task t:
+  spin_lock s
+  spin_unlock s
+  msleep(10);
+  kmalloc(64, GFP_KERNEL);
+  spin_lock s
+  kmalloc(64, GFP_ATOMIC);
+  spin_unlock s
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Wait, SleepWithIrqsDisabled) {
+  auto r = run(R"(
+task t:
+  local_irq_disable
+  kmalloc(64, GFP_KERNEL);
+  local_irq_enable
+)");
+  EXPECT_ONLY(r, FindingType::sleeping_in_invalid_context);
+}
+
+// ---------------------------------------------------------------- balance and lifetimes
+TEST(Balance, BadUnlock) {
+  auto r = run(R"(
+mutex m
+task t:
+  mutex_lock m
+  mutex_unlock m
+  mutex_unlock m
+)");
+  EXPECT_ONLY(r, FindingType::bad_unlock_balance);
+}
+
+TEST(Balance, BalancedIsClean) {
+  auto r = run(R"(
+mutex m
+task t:
+  mutex_lock m
+  mutex_unlock m
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Balance, UnknownReleaseToleratedWhenAsked) {
+  ValidatorOptions o;
+  o.report_unknown_release = false;
+  Validator v(o);
+  Context t = v.context(1, "t");
+  v.release(t, 42, {});
+  EXPECT_EQ(v.finding_count(), 0u);
+}
+
+TEST(Balance, StillHeldAtExit) {
+  auto r = run(R"(
+mutex m
+task t:
+  mutex_lock m
+  exit
+)");
+  EXPECT_ONLY(r, FindingType::still_has_locks_held);
+}
+
+TEST(Balance, ReleasedBeforeExitIsClean) {
+  auto r = run(R"(
+mutex m
+task t:
+  mutex_lock m
+  mutex_unlock m
+  exit
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Balance, HeldReturningToUser) {
+  auto r = run(R"(
+mutex dev_lock
+task ioctl in foo_ioctl:
+  mutex_lock dev_lock
+  return_to_user
+  mutex_unlock dev_lock
+)");
+  EXPECT_ONLY(r, FindingType::lock_held_returning_to_user);
+}
+
+TEST(Lifetime, HeldLockFreed) {
+  auto r = run(R"(
+spinlock obj_lock
+task t:
+  spin_lock obj_lock
+  destroy obj_lock
+)");
+  EXPECT_ONLY(r, FindingType::held_lock_freed);
+}
+
+TEST(Lifetime, FreedAfterReleaseIsClean) {
+  auto r = run(R"(
+spinlock obj_lock
+task t:
+  spin_lock obj_lock
+  spin_unlock obj_lock
+  destroy obj_lock
+)");
+  EXPECT_CLEAN(r);
+}
+
+TEST(Lifetime, ReusedAddressIsANewLockOfAnotherClass) {
+  // a lock at address 1 (class A) is destroyed; the memory becomes a lock of class C. B -> C
+  // after A -> B is no cycle.
+  Validator v;
+  Context t = v.context(1, "t");
+  ClassId A = v.lock_class("A", LockKind::mutex), B = v.lock_class("B", LockKind::mutex),
+          C = v.lock_class("C", LockKind::mutex);
+  v.lock_init(1, A);
+  v.lock_init(2, B);
+  v.acquire(t, 1, {}, {});
+  v.acquire(t, 2, {}, {});
+  v.release(t, 2, {});
+  v.release(t, 1, {});
+  v.lock_destroy(t, 1, {});
+  v.lock_init(1, C);
+  v.acquire(t, 2, {}, {});
+  v.acquire(t, 1, {}, {});
+  v.release(t, 1, {});
+  v.release(t, 2, {});
+  EXPECT_EQ(v.finding_count(), 0u);
+  // And the old class's edges are still there for other instances of A.
+  v.lock_init(3, A);
+  v.acquire(t, 2, {}, {});
+  v.acquire(t, 3, {}, {});
+  EXPECT_EQ(v.finding_count(), 1u);
+}
+
+// ---------------------------------------------------------------- gate locks
+TEST(Gate, CycleUnderCommonLockIsGuarded) {
+  auto r = run(R"(
+mutex g, a, b
+thread T1:
+  lock g
+  lock a
+  lock b
+  unlock b
+  unlock a
+  unlock g
+thread T2:
+  lock g
+  lock b
+  lock a
+  unlock a
+  unlock b
+  unlock g
+)");
+  EXPECT_ONLY(r, FindingType::guarded_cycle);
+  const Finding* f = find(r, FindingType::guarded_cycle);
+  EXPECT_EQ(f->details.at(0).second, "g");
+}
+
+TEST(Gate, OneUnguardedPathMakesItADeadlock) {
+  auto r = run(R"(
+mutex g, a, b
+thread T1:
+  lock g
+  lock a
+  lock b
+  unlock b
+  unlock a
+  unlock g
+thread T2:
+  lock g
+  lock b
+  lock a
+  unlock a
+  unlock b
+  unlock g
+thread T3:
+  lock b
+  lock a
+  unlock a
+  unlock b
+)");
+  // The guarded report is superseded by the real one.
+  EXPECT_ONLY(r, FindingType::circular_dependency);
+}
+
+TEST(Gate, ReadHeldGateDoesNotGuard) {
+  auto r = run(R"(
+rwsem g
+mutex a, b
+thread T1:
+  down_read g
+  lock a
+  lock b
+  unlock b
+  unlock a
+  up_read g
+thread T2:
+  down_read g
+  lock b
+  lock a
+  unlock a
+  unlock b
+  up_read g
+)");
+  EXPECT_ONLY(r, FindingType::circular_dependency);
+}
+
+TEST(Gate, GateClassWithTwoInstancesDoesNotGuard) {
+  // g1 and g2 are two instances of one class: T1 under g1 and T2 under g2 can interleave.
+  auto r = run(R"(
+mutex g, a, b
+instance g2 of g
+thread T1:
+  lock g
+  lock a
+  lock b
+  unlock b
+  unlock a
+  unlock g
+thread T2:
+  lock g2
+  lock b
+  lock a
+  unlock a
+  unlock b
+  unlock g2
+)");
+  EXPECT_ONLY(r, FindingType::circular_dependency);
+}
+
+TEST(Gate, GateLostLaterTurnsGuardedIntoDeadlock) {
+  // Guarded at first; later the gate class gets a second instance, so it guards nothing.
+  auto r = run(R"(
+mutex g, a, b
+thread T1:
+  lock g
+  lock a
+  lock b
+  unlock b
+  unlock a
+  unlock g
+thread T2:
+  lock g
+  lock b
+  lock a
+  unlock a
+  unlock b
+  unlock g
+instance g2 of g
+)");
+  EXPECT_ONLY(r, FindingType::circular_dependency);
+}
+
+// ---------------------------------------------------------------- scenario language errors
+TEST(ScenarioErrors, NameLineAndExpectation) {
+  ScenarioResult r = check_scenario("mutex a\nthread T:\n  lock a\n  frobnicate a\n  lock zz\n", "bad.lh");
+  ASSERT_EQ(r.diagnostics.size(), 2u);
+  EXPECT_EQ(r.diagnostics[0].line, 4u);
+  EXPECT_NE(r.diagnostics[0].message.find("unknown statement 'frobnicate'"), std::string::npos);
+  EXPECT_EQ(r.diagnostics[1].line, 5u);
+  EXPECT_NE(r.diagnostics[1].message.find("unknown lock 'zz'"), std::string::npos);
+  // Lines around the bad ones still ran: a was taken and never released.
+  EXPECT_EQ(r.findings.size(), 1u);
+}
+
+TEST(ScenarioErrors, StatementOutsideContext) {
+  ScenarioResult r = check_scenario("mutex a\nlock a\n", "bad.lh");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_NE(r.diagnostics[0].message.find("outside a context"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace lockhound
