@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "core/advice.h"
 #include "trace/line_reader.h"
 
 namespace lockhound::trace {
@@ -131,14 +132,9 @@ struct TraceAnalyzer::Impl {
     if (cur_frames && cur_frame_count > 0 && ip == cur_line)
       return validator.intern_stack(std::span<const Frame>(cur_frames->data(), cur_frame_count));
     Frame f;
-    if (ip == cur_line && cur_task) {
-      f.function = cur_task->name;
-      f.function += ": ";
-      f.function += cur_event ? event_type_name(cur_event->type) : "lock_acquire";
-      if (!cur_name.empty()) {
-        f.function += ' ';
-        f.function += cur_name;
-      }
+    if (ip == cur_line) {
+      f.function = cur_event && cur_event->type == EventType::lock_release ? "release " : "acquire ";
+      f.function += cur_name;
     } else {
       f.function = "trace event";
     }
@@ -407,17 +403,17 @@ struct TraceAnalyzer::Impl {
   }
 
   // Frames the engine made from a bare Site (pc = input line) get the input position.
-  void fix_frame(Frame& f) const {
+  void fix_frame(Frame& f, std::string_view lock) const {
     if (f.function.empty() && f.file.empty() && f.pc != 0) {
       f.file = options.input_name;
       f.line = unsigned(f.pc);
-      f.function = "trace event";
+      f.function = lock.empty() ? std::string("trace event") : "acquire " + std::string(lock);
       f.pc = 0;
     }
   }
   void fix_acq(Acquisition& a) const {
-    for (auto& f : a.stack) fix_frame(f);
-    for (auto& h : a.held) fix_frame(h.site);
+    for (auto& f : a.stack) fix_frame(f, a.lock);
+    for (auto& h : a.held) fix_frame(h.site, h.name);
   }
   static std::string first_position(const Finding& f, const std::string& input) {
     auto from_stack = [&](const Stack& s) -> std::string {
@@ -442,11 +438,16 @@ struct TraceAnalyzer::Impl {
       }
       for (auto& a : f.acquisitions) fix_acq(a);
       for (auto& p : f.participants) {
-        for (auto& fr : p.stack) fix_frame(fr);
-        for (auto& h : p.held) fix_frame(h.site);
+        for (auto& fr : p.stack) fix_frame(fr, "");
+        for (auto& h : p.held) fix_frame(h.site, h.name);
       }
       if (f.location.empty()) f.location = first_position(f, options.input_name);
       if (f.source.empty()) f.source = "trace";
+      // The advice was written when the evidence still had bare line numbers: write it again
+      // with the trace positions.
+      f.explanation.clear();
+      f.fix.clear();
+      write_advice(f);
     }
     return out;
   }

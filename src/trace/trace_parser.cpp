@@ -7,12 +7,18 @@ namespace {
 
 constexpr bool is_space(char c) { return c == ' ' || c == '\t'; }
 constexpr bool is_digit(char c) { return c >= '0' && c <= '9'; }
-constexpr int hex_value(char c) {
+constexpr int hex_value_slow(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
   if (c >= 'A' && c <= 'F') return c - 'A' + 10;
   return -1;
 }
+constexpr std::array<int8_t, 256> kHex = [] {
+  std::array<int8_t, 256> t{};
+  for (int i = 0; i < 256; ++i) t[size_t(i)] = int8_t(hex_value_slow(char(i)));
+  return t;
+}();
+inline int hex_value(char c) { return kHex[uint8_t(c)]; }
 
 std::string_view trim(std::string_view s) {
   while (!s.empty() && (is_space(s.front()) || s.front() == '\r')) s.remove_prefix(1);
@@ -86,6 +92,7 @@ constexpr std::array<KnownEvent, 6> kEvents{{
 
 EventType classify_event(std::string_view name) {
   if (name.starts_with("lock:")) name.remove_prefix(5);
+  if (name.size() < 12 || (name[0] != 'l' && name[0] != 'c')) return EventType::other;
   for (const auto& e : kEvents)
     if (e.name == name) return e.type;
   return EventType::other;
@@ -114,74 +121,82 @@ bool parse_flags(std::string_view tok, int bh_legend, IrqInfo& irq) {
 }
 
 // Splits off the first whitespace-delimited token of `s`.
-std::string_view next_token(std::string_view& s) {
-  s = trim_left(s);
-  size_t end = 0;
-  while (end < s.size() && !is_space(s[end])) ++end;
-  std::string_view tok = s.substr(0, end);
-  s.remove_prefix(end);
-  return tok;
+inline std::string_view next_token(std::string_view& s) {
+  const char* p = s.data();
+  const char* e = p + s.size();
+  while (p < e && is_space(*p)) ++p;
+  const char* b = p;
+  while (p < e && !is_space(*p)) ++p;
+  s = std::string_view(p, size_t(e - p));
+  return std::string_view(b, size_t(p - b));
 }
 
 // Everything before the timestamp: "COMM-PID [(TGID)] [CPU] [FLAGS]" (ftrace) or
-// "COMM PID[/TID] [[CPU]]" (perf).
+// "COMM PID[/TID] [[CPU]]" (perf). Scanned right to left: the task name may contain anything.
 const char* parse_prefix(std::string_view head, int bh_legend, TraceEvent& ev) {
-  head = trim(head);
-  if (head.empty()) return "expected 'TASK-PID [CPU]' before the timestamp";
-  // Flags: the last token, when it follows the "[CPU]" column.
-  size_t last_space = head.find_last_of(" \t");
-  bool cpu_before_last = last_space != std::string_view::npos &&
-                         trim(head.substr(0, last_space)).ends_with(']');
-  if (cpu_before_last && head.back() != ']') {
-    std::string_view tok = head.substr(last_space + 1);
-    if (!parse_flags(tok, bh_legend, ev.irq))
-      return "expected irq-info flags like 'd.h2.' after the CPU column";
-    head = trim(head.substr(0, last_space));
+  const char* b = head.data();
+  const char* e = b + head.size();
+  auto skip_spaces = [&] {
+    while (e > b && is_space(e[-1])) --e;
+  };
+  skip_spaces();
+  if (e == b) return "expected 'TASK-PID [CPU]' before the timestamp";
+  if (e[-1] != ']') {
+    // Flags, when a "[CPU]" column precedes them.
+    const char* f = e;
+    while (f > b && !is_space(f[-1])) --f;
+    const char* before = f;
+    while (before > b && is_space(before[-1])) --before;
+    if (before > b && before[-1] == ']') {
+      if (!parse_flags(std::string_view(f, size_t(e - f)), bh_legend, ev.irq))
+        return "expected irq-info flags like 'd.h2.' after the CPU column";
+      e = before;
+    }
   }
-  // CPU: "[003]".
-  if (!head.empty() && head.back() == ']') {
-    size_t open = head.rfind('[');
-    if (open == std::string_view::npos) return "expected '[CPU]'";
+  if (e[-1] == ']') {
+    const char* open = e - 1;
+    while (open > b && open[-1] != '[') --open;
+    if (open == b) return "expected '[CPU]'";
     uint64_t cpu = 0;
-    if (!parse_uint(head.substr(open + 1, head.size() - open - 2), cpu) || cpu > 1u << 20)
+    if (!parse_uint(std::string_view(open, size_t(e - 1 - open)), cpu) || cpu > 1u << 20)
       return "expected a CPU number in '[CPU]'";
     ev.cpu = int(cpu);
-    head = trim(head.substr(0, open));
+    e = open - 1;
+    skip_spaces();
   }
-  // TGID column "(  544)" or "(-------)".
-  if (!head.empty() && head.back() == ')') {
-    size_t open = head.rfind('(');
-    if (open == std::string_view::npos) return "expected '(TGID)'";
-    head = trim(head.substr(0, open));
+  if (e > b && e[-1] == ')') {  // TGID column "(  544)" or "(-------)"
+    const char* open = e - 1;
+    while (open > b && open[-1] != '(') --open;
+    if (open == b) return "expected '(TGID)'";
+    e = open - 1;
+    skip_spaces();
   }
   // Trailing task id, preceded by '-' (ftrace "comm-pid"), ' ' (perf "comm tid") or '/'
   // (perf "comm pid/tid").
-  size_t end = head.size();
-  size_t start = end;
-  while (start > 0 && is_digit(head[start - 1])) --start;
-  if (start == end) return "expected 'TASK-PID' (a task name and a pid)";
+  const char* d = e;
+  while (d > b && is_digit(d[-1])) --d;
+  if (d == e) return "expected 'TASK-PID' (a task name and a pid)";
   uint64_t pid = 0;
-  if (!parse_uint(head.substr(start), pid) || pid > INT32_MAX) return "expected a pid";
+  if (!parse_uint(std::string_view(d, size_t(e - d)), pid) || pid > INT32_MAX) return "expected a pid";
   ev.pid = int64_t(pid);
-  if (start == 0) {
+  if (d == b) {
     ev.comm = {};
     return nullptr;
   }
-  char sep = head[start - 1];
-  std::string_view comm = head.substr(0, start - 1);
+  char sep = d[-1];
+  e = d - 1;
   if (sep == '/') {  // perf "pid/tid": drop the pid
-    size_t s2 = comm.size();
-    while (s2 > 0 && is_digit(comm[s2 - 1])) --s2;
-    comm = comm.substr(0, s2);
+    while (e > b && is_digit(e[-1])) --e;
   } else if (sep != '-' && !is_space(sep)) {
     return "expected 'TASK-PID' (a task name and a pid)";
   }
-  ev.comm = trim(comm);
+  skip_spaces();
+  while (b < e && is_space(*b)) ++b;
+  ev.comm = std::string_view(b, size_t(e - b));
   return nullptr;
 }
 
 const char* parse_payload(std::string_view p, TraceEvent& ev) {
-  p = trim(p);
   std::string_view addr_tok = next_token(p);
   if (!parse_hex(addr_tok, ev.addr)) {
     if (addr_tok != "(____ptrval____)") return "expected a lock address (hex) after the event name";
@@ -205,7 +220,7 @@ const char* parse_payload(std::string_view p, TraceEvent& ev) {
     case EventType::lock_release:
     case EventType::lock_contended:
     case EventType::lock_acquired:
-      ev.name = trim(p);
+      ev.name = p;
       if (ev.name.empty()) return "expected a lock class name after the address";
       return nullptr;
     case EventType::contention_begin: {
@@ -270,7 +285,8 @@ void TraceParser::parse(std::string_view line, ParsedLine& out) {
   out.kind = LineKind::malformed;
   out.error = {};
   out.event = TraceEvent{};
-  while (!line.empty() && (line.back() == '\r' || line.back() == '\n')) line.remove_suffix(1);
+  while (!line.empty() && (line.back() == '\r' || line.back() == '\n' || is_space(line.back())))
+    line.remove_suffix(1);
   std::string_view s = trim_left(line);
   if (s.empty()) {
     out.kind = LineKind::blank;
@@ -282,26 +298,25 @@ void TraceParser::parse(std::string_view line, ParsedLine& out) {
     return;
   }
 
-  // Find the timestamp: the first token "DIGITS[.DIGITS]:" that is followed by an event token
-  // "NAME:". The task name before it may contain spaces, so tokens are scanned, not counted.
-  std::string_view rest = s;
+  // Find the timestamp: the token "DIGITS[.DIGITS]" right before the first ": " that is
+  // followed by an event token "NAME:". The task name before it may contain spaces (and, in
+  // theory, ": "), so candidates are tried left to right.
   const char* ts_begin = nullptr;
   std::string_view after_ts;
-  while (!rest.empty()) {
-    std::string_view before = rest;
-    std::string_view tok = next_token(rest);
-    if (tok.empty()) break;
+  for (size_t colon = s.find(": "); colon != std::string_view::npos; colon = s.find(": ", colon + 1)) {
+    size_t tstart = colon;
+    while (tstart > 0 && !is_space(s[tstart - 1])) --tstart;
     uint64_t ns = 0;
-    if (tok.back() == ':' && is_digit(tok.front()) && parse_timestamp(tok, ns)) {
-      std::string_view look = rest;
-      std::string_view ev_tok = next_token(look);
-      if (ev_tok.size() >= 2 && ev_tok.back() == ':') {
-        ts_begin = before.data() + (before.size() - trim_left(before).size());
-        out.event.timestamp_ns = ns;
-        after_ts = rest;
-        break;
-      }
-    }
+    if (tstart == colon || !is_digit(s[tstart]) ||
+        !parse_timestamp(s.substr(tstart, colon - tstart + 1), ns))
+      continue;
+    std::string_view look = s.substr(colon + 1);
+    std::string_view ev_tok = next_token(look);
+    if (ev_tok.size() < 2 || ev_tok.back() != ':') continue;
+    ts_begin = s.data() + tstart;
+    out.event.timestamp_ns = ns;
+    after_ts = s.substr(colon + 1);
+    break;
   }
   if (!ts_begin) {
     // A perf callchain line: "\tADDR SYMBOL+OFF (DSO)".

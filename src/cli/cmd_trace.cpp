@@ -1,0 +1,125 @@
+// `lockhound trace [FILE|-]`: a kernel lock-event trace (ftrace or perf script text of the
+// lock:* events) through the engine; every problem in the trace, not just lockdep's first.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "cli/common.h"
+#include "trace/trace_analyzer.h"
+
+namespace lockhound::cli {
+namespace {
+
+// A progress bar on stderr: only for a terminal and a large regular file.
+struct Progress {
+  uint64_t total = 0;
+  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
+  bool drawn = false;
+
+  static void update(uint64_t bytes, void* arg) {
+    auto* p = static_cast<Progress*>(arg);
+    double frac = p->total ? double(bytes) / double(p->total) : 0;
+    if (frac > 1) frac = 1;
+    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - p->start).count();
+    constexpr int kWidth = 30;
+    int filled = int(frac * kWidth);
+    char bar[kWidth + 1];
+    for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '=' : (i == filled ? '>' : ' ');
+    bar[kWidth] = 0;
+    std::fprintf(stderr, "\rlockhound trace [%s] %3d%%  %.0f MB / %.0f MB  %.1f MB/s ", bar,
+                 int(frac * 100), double(bytes) / 1e6, double(p->total) / 1e6,
+                 secs > 0 ? double(bytes) / 1e6 / secs : 0.0);
+    std::fflush(stderr);
+    p->drawn = true;
+  }
+  void clear() const {
+    if (drawn) std::fprintf(stderr, "\r%78s\r", "");
+  }
+};
+
+}  // namespace
+
+void register_trace(CLI::App& app, Action& action) {
+  struct Opts {
+    std::string file = "-";
+    size_t max_errors = 50;
+    std::string progress = "auto";
+    OutputOptions out;
+  };
+  auto opts = std::make_shared<Opts>();
+  auto* cmd = app.add_subcommand(
+      "trace", "Check a kernel lock trace (ftrace or perf script of the lock:* events) for locking problems");
+  cmd->add_option("file", opts->file, "Trace text ('-' or nothing: stdin)");
+  cmd->add_option("--max-errors", opts->max_errors,
+                  "List at most N malformed lines (all are counted)")
+      ->capture_default_str();
+  cmd->add_option("--progress", opts->progress, "Progress bar on stderr: auto (a terminal and a large file), always, never")
+      ->check(CLI::IsMember({"auto", "always", "never"}))
+      ->capture_default_str();
+  add_output_options(cmd, opts->out);
+  cmd->footer(
+      "Capture: echo 1 > /sys/kernel/tracing/events/lock/enable; ...; cat /sys/kernel/tracing/trace > t.txt\n"
+      "     or: perf record -a -g -e 'lock:*' -- sleep 5; perf script > t.txt   (see docs/trace.md)\n"
+      "Exit status: 0 clean, 1 findings, 2 usage error, 3 bad input (findings still reported).\n"
+      "Example: lockhound trace trace.txt");
+  cmd->callback([&action, opts] {
+    action = [opts] {
+      bool from_stdin = opts->file.empty() || opts->file == "-";
+      std::string name = from_stdin ? "<stdin>" : opts->file;
+      int fd = 0;
+      if (!from_stdin) {
+        fd = ::open(opts->file.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd < 0) {
+          print_diagnostics({Diagnostic{opts->file, 0, "cannot open: " + std::string(std::strerror(errno)), true}});
+          return int(kInputError);
+        }
+      }
+      trace::TraceOptions topt;
+      topt.input_name = name;
+      topt.max_diagnostics = opts->max_errors;
+      trace::TraceAnalyzer analyzer(topt);
+
+      Progress progress;
+      struct stat st {};
+      bool big = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (64 << 20);
+      bool show = opts->progress == "always" ||
+                  (opts->progress == "auto" && big && ::isatty(2));
+      progress.total = S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0;
+      std::string read_error;
+      bool ok = trace::analyze_fd(fd, analyzer, read_error, show ? &Progress::update : nullptr, &progress);
+      if (!from_stdin) ::close(fd);
+      progress.clear();
+
+      std::vector<Diagnostic> diags = analyzer.diagnostics();
+      if (!ok) diags.push_back(Diagnostic{name, 0, "read error: " + read_error, true});
+      bool input_error = print_diagnostics(diags) || analyzer.malformed_lines() > 0 || !ok;
+      if (analyzer.malformed_lines() > 0)
+        std::fprintf(stderr, "%s: %llu malformed line(s) skipped\n", name.c_str(),
+                     static_cast<unsigned long long>(analyzer.malformed_lines()));
+
+      trace::TraceStats ts = analyzer.stats();
+      ValidatorStats vs = analyzer.validator().stats();
+      ReportMeta meta;
+      meta.command = "trace";
+      meta.inputs.push_back(name);
+      meta.stats = {{"lines", ts.lines},
+                    {"lock events", ts.events - ts.other_events},
+                    {"tasks", ts.tasks},
+                    {"lock classes", vs.classes},
+                    {"dependencies", vs.edges},
+                    {"malformed lines", ts.malformed}};
+      std::vector<Finding> findings = analyzer.findings();
+      int rc = emit_report(findings, meta, opts->out);
+      if (rc == kUsage) return rc;
+      return input_error ? int(kInputError) : rc;
+    };
+  });
+}
+
+}  // namespace lockhound::cli
