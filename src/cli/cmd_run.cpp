@@ -1,0 +1,139 @@
+// `lockhound run [options] -- PROG ARGS`: runs an unmodified, dynamically linked program with
+// liblockhound.so preloaded. Every flag is a LOCKHOUND_OPTIONS key (docs/runtime.md); the program
+// keeps its pid, output and exit status, except that a run with findings exits with --exitcode
+// (66 by default), like the sanitizers.
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstring>
+#include <iostream>
+
+#include "cli/common.h"
+#include "runtime/launcher.h"
+#include "runtime/options.h"
+
+namespace lockhound::cli {
+
+namespace {
+
+struct RunArgs {
+  OutputOptions out;
+  bool halt_on_error = false;
+  int exitcode = -1;
+  int stack_depth = -1;
+  int watchdog_ms = -1;
+  int spin_ms = -1;
+  bool watchdog_abort = false;
+  std::string suppressions;
+  bool no_follow_children = false;
+  bool no_summary = false;
+  int max_memory_mb = -1;
+  bool verbose = false;
+  std::string raw_options;
+  std::vector<std::string> command;
+};
+
+}  // namespace
+
+void register_run(CLI::App& app, Action& action) {
+  auto args = std::make_shared<RunArgs>();
+  CLI::App* cmd = app.add_subcommand(
+      "run", "Run a program under lockhound's runtime (LD_PRELOAD; no recompile): every lock-order "
+             "problem the run reveals, actual deadlocks, a summary at exit");
+  cmd->footer(
+      "Example: lockhound run -- ./server --port 8080\n"
+      "Reports go to stderr, or to PREFIX.PID per process with -o PREFIX (children included).\n"
+      "Exit status: the program's own, or --exitcode (66) when something was found.\n"
+      "Flags map to LOCKHOUND_OPTIONS keys; see docs/runtime.md.");
+  add_output_options(cmd, args->out);
+  cmd->add_flag("--halt-on-error", args->halt_on_error, "Exit at the first finding");
+  cmd->add_option("--exitcode", args->exitcode, "Exit status when something was found (default 66)")
+      ->check(CLI::Range(0, 255));
+  cmd->add_option("--stack-depth", args->stack_depth, "Frames kept per stack (default 32)")
+      ->check(CLI::Range(1, 256));
+  cmd->add_option("--watchdog-ms", args->watchdog_ms,
+                  "A lock wait longer than this looks for an actual deadlock (default 2000, 0 off)")
+      ->check(CLI::Range(0, 86'400'000));
+  cmd->add_option("--spin-ms", args->spin_ms,
+                  "A spinlock spun on longer than this is reported (default 1000, 0 off)")
+      ->check(CLI::Range(0, 86'400'000));
+  cmd->add_flag("--watchdog-abort", args->watchdog_abort,
+                "abort() (core dump) after reporting an actual deadlock");
+  cmd->add_option("--suppressions", args->suppressions,
+                  "File of findings to ignore: class:PAT, function:PAT, file:PAT, type:PAT");
+  cmd->add_flag("--no-follow-children", args->no_follow_children,
+                "Do not check child processes the program starts");
+  cmd->add_flag("--no-summary", args->no_summary, "No summary at exit (text format)");
+  cmd->add_option("--max-memory-mb", args->max_memory_mb, "Engine memory budget (default 2048)")
+      ->check(CLI::Range(1, 1 << 24));
+  cmd->add_flag("-v,--verbose", args->verbose, "Say what the runtime does");
+  cmd->add_option("--options", args->raw_options, "Extra LOCKHOUND_OPTIONS (k=v:k=v)");
+  cmd->add_option("command", args->command, "The program and its arguments (after --)");
+  cmd->prefix_command();
+
+  action = nullptr;
+  cmd->callback([cmd, args, &action] {
+    action = [cmd, args]() -> int {
+      std::vector<std::string> argv = args->command;
+      for (const auto& r : cmd->remaining()) argv.push_back(r);
+      if (!argv.empty() && argv.front() == "--") argv.erase(argv.begin());
+      if (argv.empty()) {
+        std::cerr << "lockhound run: expected a program to run: lockhound run [options] -- PROG ARGS\n";
+        return kUsage;
+      }
+      std::string opts;
+      auto add = [&](const std::string& kv) { opts = runtime::join_options(opts, kv); };
+      add("format=" + args->out.format);
+      if (!args->out.output.empty() && args->out.output != "-") add("log_path=" + args->out.output);
+      if (args->out.show_guarded) add("show_guarded=1");
+      if (args->halt_on_error) add("halt_on_error=1");
+      if (args->exitcode >= 0) add("exitcode=" + std::to_string(args->exitcode));
+      if (args->stack_depth > 0) add("stack_depth=" + std::to_string(args->stack_depth));
+      if (args->watchdog_ms >= 0) add("watchdog_ms=" + std::to_string(args->watchdog_ms));
+      if (args->spin_ms >= 0) add("spin_ms=" + std::to_string(args->spin_ms));
+      if (args->watchdog_abort) add("watchdog_abort=1");
+      if (!args->suppressions.empty()) {
+        if (access(args->suppressions.c_str(), R_OK) != 0) {
+          std::cerr << "lockhound run: cannot read suppressions file " << args->suppressions << "\n";
+          return kUsage;
+        }
+        char buf[PATH_MAX];
+        add("suppressions=" + std::string(realpath(args->suppressions.c_str(), buf) ? buf : args->suppressions.c_str()));
+      }
+      if (args->no_follow_children) add("follow_children=0");
+      if (args->no_summary) add("summary=0");
+      if (args->max_memory_mb > 0) add("max_memory_mb=" + std::to_string(args->max_memory_mb));
+      if (args->verbose) add("verbosity=1");
+      if (!args->raw_options.empty()) add(args->raw_options);
+      runtime::Options check;
+      auto errors = runtime::parse_options(opts, check);
+      if (!errors.empty()) {
+        for (const auto& e : errors) std::cerr << "lockhound run: " << e << "\n";
+        return kUsage;
+      }
+      std::vector<std::string> searched;
+      std::string lib = runtime::find_runtime_library(searched);
+      if (lib.empty()) {
+        std::cerr << "lockhound run: cannot find liblockhound.so; looked in:\n";
+        for (const auto& s : searched) std::cerr << "  " << s << "\n";
+        std::cerr << "set LOCKHOUND_RUNTIME=/path/to/liblockhound.so\n";
+        return kUsage;
+      }
+      auto info = runtime::inspect_program(argv.front());
+      if (!info.found) {
+        std::cerr << "lockhound run: " << argv.front() << ": program not found\n";
+        return kUsage;
+      }
+      if (info.elf && !info.dynamic)
+        std::cerr << "lockhound run: warning: " << info.path
+                  << " is statically linked; LD_PRELOAD cannot reach its locks (link it "
+                     "dynamically, or with -llockhound)\n";
+      runtime::exec_under_runtime(lib, opts, argv);
+      std::cerr << "lockhound run: cannot execute " << argv.front() << ": " << std::strerror(errno) << "\n";
+      return kUsage;
+    };
+  });
+}
+
+}  // namespace lockhound::cli

@@ -1,0 +1,580 @@
+// The interposed functions: every pthread / C11 lock call, condition waits, signal handler
+// installation and masks, sleeping calls, and _exit. Each one is the real function plus, when the
+// runtime tracks this thread, an engine event. Order matters:
+//   - blocking acquisitions are told to the engine *before* blocking (a certain self-deadlock is
+//     reported before the thread hangs), then undone if the lock call fails;
+//   - trylocks are told after they succeed (a failed trylock is not an acquisition);
+//   - releases are told before the real unlock (after it, another thread may already have
+//     destroyed and reused the memory).
+// Recursive mutexes re-taken by their owner and errorcheck relocks are not acquisitions: glibc's
+// own owner and count fields tell them apart, so no extra per-lock state is kept.
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <threads.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <optional>
+
+#include "runtime/real.h"
+#include "runtime/runtime_internal.h"
+
+using namespace lockhound;
+using namespace lockhound::runtime;
+
+namespace {
+
+#define LH_EXPORT __attribute__((visibility("default")))
+#define LH_IP reinterpret_cast<uint64_t>(__builtin_return_address(0))
+
+inline uint64_t addr(const volatile void* p) { return reinterpret_cast<uint64_t>(p); }
+
+// glibc's mutex kind and owner (ABI-stable fields of pthread_mutex_t).
+inline int mutex_kind(const pthread_mutex_t* m) {
+  return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & 3;  // PTHREAD_MUTEX_KIND_MASK_NP
+}
+inline int mutex_owner(const pthread_mutex_t* m) {
+  return __atomic_load_n(&m->__data.__owner, __ATOMIC_RELAXED);
+}
+inline unsigned mutex_count(const pthread_mutex_t* m) {
+  return __atomic_load_n(&m->__data.__count, __ATOMIC_RELAXED);
+}
+// A relock by the owner that is not an acquisition (recursive nesting, errorcheck's EDEADLK).
+inline bool owner_relock(const pthread_mutex_t* m, const ThreadState* ts) {
+  int k = mutex_kind(m);
+  return (k == PTHREAD_MUTEX_RECURSIVE || k == PTHREAD_MUTEX_ERRORCHECK) && mutex_owner(m) == ts->tid;
+}
+
+// glibc readers never block behind a waiting writer unless the lock prefers writers
+// non-recursively: only then can a read acquisition deadlock against a queued writer.
+inline Mode read_mode(const pthread_rwlock_t* rw) {
+  return rw->__data.__flags == PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP ? Mode::read
+                                                                            : Mode::recursive_read;
+}
+
+struct timespec realtime_after_ms(int ms) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  ts.tv_sec += ms / 1000;
+  ts.tv_nsec += static_cast<long>(ms % 1000) * 1000000L;
+  if (ts.tv_nsec >= 1000000000L) {
+    ts.tv_sec++;
+    ts.tv_nsec -= 1000000000L;
+  }
+  return ts;
+}
+
+// Marks the thread as waiting for the watchdog while a blocking call runs.
+struct Waiting {
+  ThreadState* ts;
+  Waiting(ThreadState* t, const volatile void* lock) : ts(t) {
+    ts->waiting_on.store(addr(lock), std::memory_order_relaxed);
+  }
+  ~Waiting() {
+    ts->waiting_on.store(0, std::memory_order_relaxed);
+    ts->stalled.store(false, std::memory_order_relaxed);
+  }
+};
+
+// Waits for a lock with the watchdog: try first (the uncontended case costs nothing more), then
+// wait in slices of watchdog_ms; each expired slice looks for an actual deadlock.
+template <class Try, class Timed, class Block>
+int wait_with_watchdog(ThreadState* ts, const volatile void* lock, uint64_t ip, Try try_fn, Timed timed_fn,
+                       Block block_fn) {
+  int rc = try_fn();
+  if (rc != EBUSY) return rc;
+  int ms = options().watchdog_ms;
+  if (ms <= 0) return block_fn();
+  Waiting w(ts, lock);
+  for (;;) {
+    struct timespec deadline = realtime_after_ms(ms);
+    rc = timed_fn(&deadline);
+    if (rc != ETIMEDOUT) return rc;
+    on_stall(ts, addr(lock), false, ip);
+  }
+}
+
+inline bool acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
+
+int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
+  auto lock_fn = real::pthread_mutex_lock();
+  if (!tracking()) return lock_fn(m);
+  ThreadState* ts = self();
+  if (!ts || owner_relock(m, ts)) return lock_fn(m);
+  on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, false, ip);
+  int rc = wait_with_watchdog(
+      ts, m, ip, [&] { return real::pthread_mutex_trylock()(m); },
+      [&](const struct timespec* t) { return real::pthread_mutex_timedlock()(m, t); },
+      [&] { return lock_fn(m); });
+  if (!acquired(rc)) on_release(ts, addr(m), ip);
+  return rc;
+}
+
+int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
+  int rc = real::pthread_mutex_trylock()(m);
+  if (!acquired(rc) || !tracking()) return rc;
+  ThreadState* ts = self();
+  if (!ts) return rc;
+  if (mutex_kind(m) == PTHREAD_MUTEX_RECURSIVE && mutex_count(m) > 1) return rc;
+  on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, true, ip);
+  return rc;
+}
+
+template <class Timed>
+int mutex_timed_impl(pthread_mutex_t* m, uint64_t ip, Timed timed) {
+  if (!tracking()) return timed();
+  ThreadState* ts = self();
+  if (!ts || owner_relock(m, ts)) return timed();
+  on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, false, ip);
+  int rc;
+  {
+    Waiting w(ts, m);
+    rc = timed();
+  }
+  if (!acquired(rc)) on_release(ts, addr(m), ip);
+  return rc;
+}
+
+int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
+  auto unlock_fn = real::pthread_mutex_unlock();
+  if (!tracking()) return unlock_fn(m);
+  ThreadState* ts = self();
+  if (!ts) return unlock_fn(m);
+  if (mutex_kind(m) == PTHREAD_MUTEX_RECURSIVE && mutex_owner(m) == ts->tid && mutex_count(m) > 1)
+    return unlock_fn(m);
+  on_release(ts, addr(m), ip);
+  return unlock_fn(m);
+}
+
+// Condition waits release the mutex for the wait and take it again before returning — also when
+// the thread is cancelled in the wait (the destructor runs during the cancellation unwind).
+struct Reacquire {
+  ThreadState* ts;
+  const volatile void* m;
+  uint64_t ip;
+  ~Reacquire() {
+    if (ts && tracking()) on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, false, ip);
+  }
+};
+
+ThreadState* before_cond_wait(const volatile void* m, uint64_t ip, const char* what) {
+  if (!tracking()) return nullptr;
+  ThreadState* ts = self();
+  if (!ts) return nullptr;
+  if (ts->spin_held) on_might_sleep(ts, what, ip);
+  on_release(ts, addr(m), ip);
+  return ts;
+}
+
+void note_sleep(const char* what, uint64_t ip) {
+  ThreadState* ts = current();
+  if (ts && ts->spin_held && tracking()) on_might_sleep(ts, what, ip);
+}
+
+int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
+  auto block = write ? real::pthread_rwlock_wrlock() : real::pthread_rwlock_rdlock();
+  if (!tracking()) return block(rw);
+  ThreadState* ts = self();
+  if (!ts) return block(rw);
+  on_acquire(ts, addr(rw), LockKind::pthread_rwlock, write ? Mode::write : read_mode(rw), false, ip);
+  int rc = wait_with_watchdog(
+      ts, rw, ip,
+      [&] { return write ? real::pthread_rwlock_trywrlock()(rw) : real::pthread_rwlock_tryrdlock()(rw); },
+      [&](const struct timespec* t) {
+        return write ? real::pthread_rwlock_timedwrlock()(rw, t) : real::pthread_rwlock_timedrdlock()(rw, t);
+      },
+      [&] { return block(rw); });
+  if (rc != 0) on_release(ts, addr(rw), ip);
+  return rc;
+}
+
+int rw_trylock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
+  int rc = write ? real::pthread_rwlock_trywrlock()(rw) : real::pthread_rwlock_tryrdlock()(rw);
+  if (rc != 0 || !tracking()) return rc;
+  if (ThreadState* ts = self())
+    on_acquire(ts, addr(rw), LockKind::pthread_rwlock, write ? Mode::write : read_mode(rw), true, ip);
+  return rc;
+}
+
+template <class Timed>
+int rw_timed_impl(pthread_rwlock_t* rw, bool write, uint64_t ip, Timed timed) {
+  if (!tracking()) return timed();
+  ThreadState* ts = self();
+  if (!ts) return timed();
+  on_acquire(ts, addr(rw), LockKind::pthread_rwlock, write ? Mode::write : read_mode(rw), false, ip);
+  int rc;
+  {
+    Waiting w(ts, rw);
+    rc = timed();
+  }
+  if (rc != 0) on_release(ts, addr(rw), ip);
+  return rc;
+}
+
+int c11_result(int rc) {
+  switch (rc) {
+    case 0: return thrd_success;
+    case EOWNERDEAD: return thrd_success;
+    case EBUSY: return thrd_busy;
+    case ETIMEDOUT: return thrd_timedout;
+    case ENOMEM: return thrd_nomem;
+    default: return thrd_error;
+  }
+}
+
+// --- signals -------------------------------------------------------------------------------
+struct Slot {
+  std::atomic<void*> fn{nullptr};
+  std::atomic<int> flags{0};
+};
+Slot g_slots[65];
+lockhound::runtime::InternalLock g_sig_lock;
+
+void trampoline(int sig, siginfo_t* info, void* uc) {
+  int saved_errno = errno;
+  Slot& slot = g_slots[sig];
+  void* fn = slot.fn.load(std::memory_order_acquire);
+  int flags = slot.flags.load(std::memory_order_relaxed);
+  ThreadState* ts = guarded() ? nullptr : current();
+  bool tracked = ts && tracking();
+  sigset_t saved_mask;
+  if (tracked) {
+    saved_mask = ts->mask;
+    ts->signal_depth++;
+    on_irq(ts, Irq::signal, true);
+  }
+  // A thread the runtime has not met yet is not given state inside a handler (that would
+  // allocate); its handler runs unobserved.
+  std::optional<Guard> hide;
+  if (!tracked && !guarded()) hide.emplace();
+  errno = saved_errno;
+  if (fn) {
+    if (flags & SA_SIGINFO) reinterpret_cast<void (*)(int, siginfo_t*, void*)>(fn)(sig, info, uc);
+    else reinterpret_cast<void (*)(int)>(fn)(sig);
+  }
+  saved_errno = errno;
+  if (tracked) {
+    on_irq(ts, Irq::signal, false);
+    ts->mask = saved_mask;
+    ts->signal_depth--;
+  }
+  errno = saved_errno;
+}
+
+bool is_user_handler(const struct sigaction* act) {
+  if (act->sa_flags & SA_SIGINFO) return act->sa_sigaction != nullptr;
+  return act->sa_handler != SIG_DFL && act->sa_handler != SIG_IGN;
+}
+
+int sigaction_impl(int sig, const struct sigaction* act, struct sigaction* oldact) {
+  auto real_fn = real::sigaction();
+  if (sig <= 0 || sig >= 65 || sig == SIGKILL || sig == SIGSTOP || guarded() || !tracking())
+    return real_fn(sig, act, oldact);
+  Guard g;
+  g_sig_lock.lock();
+  Slot& slot = g_slots[sig];
+  void* prev_fn = slot.fn.load();
+  int prev_flags = slot.flags.load();
+  struct sigaction mine;
+  const struct sigaction* use = act;
+  bool user = act && is_user_handler(act);
+  if (user) {
+    mine = *act;
+    mine.sa_flags |= SA_SIGINFO;
+    mine.sa_sigaction = trampoline;
+    use = &mine;
+    slot.flags.store(act->sa_flags);
+    slot.fn.store(act->sa_flags & SA_SIGINFO ? reinterpret_cast<void*>(act->sa_sigaction)
+                                             : reinterpret_cast<void*>(act->sa_handler));
+  }
+  int rc = real_fn(sig, use, oldact);
+  if (rc != 0) {
+    slot.fn.store(prev_fn);
+    slot.flags.store(prev_flags);
+  } else {
+    if (oldact && (oldact->sa_flags & SA_SIGINFO) && oldact->sa_sigaction == trampoline) {
+      // Hand back what the program installed, not the trampoline.
+      oldact->sa_flags = prev_flags;
+      if (prev_flags & SA_SIGINFO) oldact->sa_sigaction = reinterpret_cast<void (*)(int, siginfo_t*, void*)>(prev_fn);
+      else oldact->sa_handler = reinterpret_cast<void (*)(int)>(prev_fn);
+    }
+    if (act) {
+      if (!user) slot.fn.store(nullptr);
+      set_signal_handled(sig, user);
+    }
+  }
+  g_sig_lock.unlock();
+  return rc;
+}
+
+void after_mask_change() {
+  if (guarded() || !tracking()) return;
+  ThreadState* ts = current();
+  if (!ts) return;
+  real::thread_sigmask(SIG_BLOCK, nullptr, &ts->mask);
+  on_mask_change(ts);
+}
+
+}  // namespace
+
+extern "C" {
+
+// --- pthread mutexes ---------------------------------------------------------------------------
+LH_EXPORT int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_t* attr) noexcept {
+  int rc = real::pthread_mutex_init()(m, attr);
+  if (rc == 0 && tracking()) on_init(addr(m), LockKind::pthread_mutex, LH_IP);
+  return rc;
+}
+
+LH_EXPORT int pthread_mutex_destroy(pthread_mutex_t* m) noexcept {
+  if (tracking()) on_destroy(addr(m), LockKind::pthread_mutex, LH_IP);
+  return real::pthread_mutex_destroy()(m);
+}
+
+LH_EXPORT int pthread_mutex_lock(pthread_mutex_t* m) noexcept { return mutex_lock_impl(m, LH_IP); }
+LH_EXPORT int pthread_mutex_trylock(pthread_mutex_t* m) noexcept { return mutex_trylock_impl(m, LH_IP); }
+LH_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m) noexcept { return mutex_unlock_impl(m, LH_IP); }
+
+LH_EXPORT int pthread_mutex_timedlock(pthread_mutex_t* m, const struct timespec* abstime) noexcept {
+  return mutex_timed_impl(m, LH_IP, [&] { return real::pthread_mutex_timedlock()(m, abstime); });
+}
+
+LH_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clk, const struct timespec* abstime) noexcept {
+  return mutex_timed_impl(m, LH_IP, [&] { return real::pthread_mutex_clocklock()(m, clk, abstime); });
+}
+
+// --- condition variables --------------------------------------------------------------------
+LH_EXPORT int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
+  uint64_t ip = LH_IP;
+  Reacquire re{before_cond_wait(m, ip, "pthread_cond_wait"), m, ip};
+  return real::pthread_cond_wait()(c, m);
+}
+
+LH_EXPORT int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const struct timespec* abstime) {
+  uint64_t ip = LH_IP;
+  Reacquire re{before_cond_wait(m, ip, "pthread_cond_timedwait"), m, ip};
+  return real::pthread_cond_timedwait()(c, m, abstime);
+}
+
+LH_EXPORT int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clk,
+                           const struct timespec* abstime) {
+  uint64_t ip = LH_IP;
+  Reacquire re{before_cond_wait(m, ip, "pthread_cond_clockwait"), m, ip};
+  return real::pthread_cond_clockwait()(c, m, clk, abstime);
+}
+
+// --- rwlocks --------------------------------------------------------------------------------
+LH_EXPORT int pthread_rwlock_init(pthread_rwlock_t* rw, const pthread_rwlockattr_t* attr) noexcept {
+  int rc = real::pthread_rwlock_init()(rw, attr);
+  if (rc == 0 && tracking()) on_init(addr(rw), LockKind::pthread_rwlock, LH_IP);
+  return rc;
+}
+
+LH_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t* rw) noexcept {
+  if (tracking()) on_destroy(addr(rw), LockKind::pthread_rwlock, LH_IP);
+  return real::pthread_rwlock_destroy()(rw);
+}
+
+LH_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t* rw) noexcept { return rw_lock_impl(rw, false, LH_IP); }
+LH_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t* rw) noexcept { return rw_lock_impl(rw, true, LH_IP); }
+LH_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t* rw) noexcept { return rw_trylock_impl(rw, false, LH_IP); }
+LH_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t* rw) noexcept { return rw_trylock_impl(rw, true, LH_IP); }
+
+LH_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t* rw, const struct timespec* t) noexcept {
+  return rw_timed_impl(rw, false, LH_IP, [&] { return real::pthread_rwlock_timedrdlock()(rw, t); });
+}
+LH_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t* rw, const struct timespec* t) noexcept {
+  return rw_timed_impl(rw, true, LH_IP, [&] { return real::pthread_rwlock_timedwrlock()(rw, t); });
+}
+LH_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t* rw, clockid_t clk, const struct timespec* t) noexcept {
+  return rw_timed_impl(rw, false, LH_IP, [&] { return real::pthread_rwlock_clockrdlock()(rw, clk, t); });
+}
+LH_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t* rw, clockid_t clk, const struct timespec* t) noexcept {
+  return rw_timed_impl(rw, true, LH_IP, [&] { return real::pthread_rwlock_clockwrlock()(rw, clk, t); });
+}
+
+LH_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* rw) noexcept {
+  if (tracking())
+    if (ThreadState* ts = self()) on_release(ts, addr(rw), LH_IP);
+  return real::pthread_rwlock_unlock()(rw);
+}
+
+// --- spinlocks ------------------------------------------------------------------------------
+LH_EXPORT int pthread_spin_init(pthread_spinlock_t* s, int pshared) noexcept {
+  int rc = real::pthread_spin_init()(s, pshared);
+  if (rc == 0 && tracking()) on_init(addr(s), LockKind::pthread_spinlock, LH_IP);
+  return rc;
+}
+
+LH_EXPORT int pthread_spin_destroy(pthread_spinlock_t* s) noexcept {
+  if (tracking()) on_destroy(addr(s), LockKind::pthread_spinlock, LH_IP);
+  return real::pthread_spin_destroy()(s);
+}
+
+LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
+  auto lock_fn = real::pthread_spin_lock();
+  if (!tracking()) return lock_fn(s);
+  ThreadState* ts = self();
+  if (!ts) return lock_fn(s);
+  uint64_t ip = LH_IP;
+  on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, false, ip);
+  auto try_fn = real::pthread_spin_trylock();
+  if (try_fn(s) == 0) return 0;
+  int ms = options().spin_ms;
+  if (ms <= 0) return lock_fn(s);
+  Waiting w(ts, s);
+  uint64_t start = now_ns(), limit = static_cast<uint64_t>(ms) * 1000000ull;
+  bool reported = false;
+  for (uint64_t i = 1;; ++i) {
+    if (__atomic_load_n(s, __ATOMIC_RELAXED) == 0 && try_fn(s) == 0) return 0;
+    __builtin_ia32_pause();
+    if (!reported && (i & 4095) == 0 && now_ns() - start > limit) {
+      reported = true;
+      on_stall(ts, addr(s), true, ip);
+    }
+  }
+}
+
+LH_EXPORT int pthread_spin_trylock(pthread_spinlock_t* s) noexcept {
+  int rc = real::pthread_spin_trylock()(s);
+  if (rc == 0 && tracking())
+    if (ThreadState* ts = self()) on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, true, LH_IP);
+  return rc;
+}
+
+LH_EXPORT int pthread_spin_unlock(pthread_spinlock_t* s) noexcept {
+  if (tracking())
+    if (ThreadState* ts = self()) on_release(ts, addr(s), LH_IP);
+  return real::pthread_spin_unlock()(s);
+}
+
+// --- C11 threads --------------------------------------------------------------------------
+LH_EXPORT int mtx_init(mtx_t* m, int type) {
+  int rc = real::mtx_init()(m, type);
+  if (rc == thrd_success && tracking()) on_init(addr(m), LockKind::pthread_mutex, LH_IP);
+  return rc;
+}
+
+LH_EXPORT void mtx_destroy(mtx_t* m) {
+  if (tracking()) on_destroy(addr(m), LockKind::pthread_mutex, LH_IP);
+  real::mtx_destroy()(m);
+}
+
+// mtx_t is glibc's pthread_mutex_t (mtx_lock is pthread_mutex_lock with C11 result codes).
+LH_EXPORT int mtx_lock(mtx_t* m) { return c11_result(mutex_lock_impl(reinterpret_cast<pthread_mutex_t*>(m), LH_IP)); }
+LH_EXPORT int mtx_trylock(mtx_t* m) {
+  return c11_result(mutex_trylock_impl(reinterpret_cast<pthread_mutex_t*>(m), LH_IP));
+}
+LH_EXPORT int mtx_unlock(mtx_t* m) {
+  return c11_result(mutex_unlock_impl(reinterpret_cast<pthread_mutex_t*>(m), LH_IP));
+}
+LH_EXPORT int mtx_timedlock(mtx_t* __restrict m, const struct timespec* __restrict t) {
+  auto* pm = reinterpret_cast<pthread_mutex_t*>(m);
+  return c11_result(mutex_timed_impl(pm, LH_IP, [&] { return real::pthread_mutex_timedlock()(pm, t); }));
+}
+
+LH_EXPORT int cnd_wait(cnd_t* c, mtx_t* m) {
+  uint64_t ip = LH_IP;
+  Reacquire re{before_cond_wait(m, ip, "cnd_wait"), m, ip};
+  return real::cnd_wait()(c, m);
+}
+
+LH_EXPORT int cnd_timedwait(cnd_t* __restrict c, mtx_t* __restrict m, const struct timespec* __restrict t) {
+  uint64_t ip = LH_IP;
+  Reacquire re{before_cond_wait(m, ip, "cnd_timedwait"), m, ip};
+  return real::cnd_timedwait()(c, m, t);
+}
+
+// --- signals --------------------------------------------------------------------------------
+LH_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* oldact) noexcept {
+  return sigaction_impl(sig, act, oldact);
+}
+
+LH_EXPORT sighandler_t signal(int sig, sighandler_t handler) noexcept {
+  // BSD semantics, as glibc's signal(): restart interrupted calls, block the signal in its handler.
+  struct sigaction act, old;
+  act.sa_handler = handler;
+  sigemptyset(&act.sa_mask);
+  sigaddset(&act.sa_mask, sig);
+  act.sa_flags = SA_RESTART;
+  if (sigaction_impl(sig, &act, &old) < 0) return SIG_ERR;
+  return old.sa_handler;
+}
+
+LH_EXPORT int pthread_sigmask(int how, const sigset_t* set, sigset_t* old) noexcept {
+  int rc = real::pthread_sigmask()(how, set, old);
+  if (rc == 0 && set) after_mask_change();
+  return rc;
+}
+
+LH_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept {
+  int rc = real::sigprocmask()(how, set, old);
+  if (rc == 0 && set) after_mask_change();
+  return rc;
+}
+
+// --- sleeping calls -------------------------------------------------------------------------
+LH_EXPORT int nanosleep(const struct timespec* req, struct timespec* rem) {
+  note_sleep("nanosleep", LH_IP);
+  return real::nanosleep()(req, rem);
+}
+
+LH_EXPORT int clock_nanosleep(clockid_t clk, int flags, const struct timespec* req, struct timespec* rem) {
+  note_sleep("clock_nanosleep", LH_IP);
+  return real::clock_nanosleep()(clk, flags, req, rem);
+}
+
+LH_EXPORT int usleep(useconds_t us) {
+  note_sleep("usleep", LH_IP);
+  return real::usleep()(us);
+}
+
+LH_EXPORT unsigned sleep(unsigned s) {
+  note_sleep("sleep", LH_IP);
+  return real::sleep()(s);
+}
+
+LH_EXPORT int pthread_join(pthread_t t, void** ret) {
+  note_sleep("pthread_join", LH_IP);
+  return real::pthread_join()(t, ret);
+}
+
+LH_EXPORT int sem_wait(sem_t* s) {
+  note_sleep("sem_wait", LH_IP);
+  return real::sem_wait()(s);
+}
+
+LH_EXPORT int sem_timedwait(sem_t* __restrict s, const struct timespec* __restrict t) {
+  note_sleep("sem_timedwait", LH_IP);
+  return real::sem_timedwait()(s, t);
+}
+
+LH_EXPORT int poll(struct pollfd* fds, nfds_t n, int timeout) {
+  if (timeout != 0) note_sleep("poll", LH_IP);
+  return real::poll()(fds, n, timeout);
+}
+
+LH_EXPORT int select(int n, fd_set* r, fd_set* w, fd_set* e, struct timeval* timeout) {
+  if (!timeout || timeout->tv_sec || timeout->tv_usec) note_sleep("select", LH_IP);
+  return real::select()(n, r, w, e, timeout);
+}
+
+LH_EXPORT int epoll_wait(int fd, struct epoll_event* ev, int n, int timeout) {
+  if (timeout != 0) note_sleep("epoll_wait", LH_IP);
+  return real::epoll_wait()(fd, ev, n, timeout);
+}
+
+// --- process end ----------------------------------------------------------------------------
+LH_EXPORT __attribute__((noreturn)) void _exit(int status) {
+  int code = guarded() ? status : finish(status);
+  real::exit_now(code);
+}
+
+LH_EXPORT __attribute__((noreturn)) void _Exit(int status) {
+  int code = guarded() ? status : finish(status);
+  real::exit_now(code);
+}
+
+}  // extern "C"

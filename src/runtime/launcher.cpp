@@ -1,0 +1,122 @@
+#include "runtime/launcher.h"
+
+#include <elf.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <climits>
+#include <cstdlib>
+#include <cstring>
+
+namespace lockhound::runtime {
+
+namespace {
+
+bool is_file(const std::string& p) {
+  struct stat st;
+  return !p.empty() && stat(p.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+
+std::string self_dir() {
+  char buf[4096];
+  ssize_t n = readlink("/proc/self/exe", buf, sizeof buf - 1);
+  if (n <= 0) return {};
+  std::string p(buf, static_cast<size_t>(n));
+  size_t slash = p.rfind('/');
+  return slash == std::string::npos ? std::string(".") : p.substr(0, slash);
+}
+
+}  // namespace
+
+std::string find_runtime_library(std::vector<std::string>& searched) {
+  std::vector<std::string> candidates;
+  if (const char* env = getenv("LOCKHOUND_RUNTIME"); env && *env) candidates.push_back(env);
+  std::string dir = self_dir();
+  if (!dir.empty()) {
+    candidates.push_back(dir + "/liblockhound.so");
+    candidates.push_back(dir + "/../lib/liblockhound.so");
+    candidates.push_back(dir + "/../lib/lockhound/liblockhound.so");
+    candidates.push_back(dir + "/../runtime/liblockhound.so");  // build tree: src/cli -> src/runtime
+  }
+#ifdef LOCKHOUND_BUILD_RUNTIME
+  candidates.push_back(LOCKHOUND_BUILD_RUNTIME);
+#endif
+#ifdef LOCKHOUND_INSTALL_LIBDIR
+  candidates.push_back(std::string(LOCKHOUND_INSTALL_LIBDIR) + "/liblockhound.so");
+#endif
+  for (const auto& c : candidates) {
+    searched.push_back(c);
+    if (is_file(c)) {
+      char resolved[PATH_MAX];
+      return realpath(c.c_str(), resolved) ? std::string(resolved) : c;
+    }
+  }
+  return {};
+}
+
+ProgramInfo inspect_program(const std::string& name) {
+  ProgramInfo info;
+  if (name.find('/') != std::string::npos) {
+    info.path = name;
+  } else if (const char* path = getenv("PATH")) {
+    std::string list = path;
+    size_t pos = 0;
+    while (pos <= list.size()) {
+      size_t end = list.find(':', pos);
+      if (end == std::string::npos) end = list.size();
+      std::string d = list.substr(pos, end - pos);
+      std::string cand = (d.empty() ? std::string(".") : d) + "/" + name;
+      if (is_file(cand) && access(cand.c_str(), X_OK) == 0) {
+        info.path = cand;
+        break;
+      }
+      pos = end + 1;
+    }
+  }
+  if (info.path.empty() || !is_file(info.path)) return info;
+  info.found = true;
+  int fd = open(info.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return info;
+  Elf64_Ehdr eh;
+  if (read(fd, &eh, sizeof eh) == static_cast<ssize_t>(sizeof eh) &&
+      std::memcmp(eh.e_ident, ELFMAG, SELFMAG) == 0 && eh.e_ident[EI_CLASS] == ELFCLASS64) {
+    info.elf = true;
+    for (unsigned i = 0; i < eh.e_phnum; ++i) {
+      Elf64_Phdr ph;
+      off_t off = static_cast<off_t>(eh.e_phoff + static_cast<uint64_t>(i) * eh.e_phentsize);
+      if (pread(fd, &ph, sizeof ph, off) != static_cast<ssize_t>(sizeof ph)) break;
+      if (ph.p_type == PT_INTERP || ph.p_type == PT_DYNAMIC) info.dynamic = true;
+    }
+  }
+  close(fd);
+  return info;
+}
+
+std::string join_options(const std::string& a, const std::string& b) {
+  if (a.empty()) return b;
+  if (b.empty()) return a;
+  return a + ":" + b;
+}
+
+int exec_under_runtime(const std::string& library, const std::string& options,
+                       const std::vector<std::string>& argv) {
+  if (argv.empty()) {
+    errno = EINVAL;
+    return -1;
+  }
+  std::string preload = library;
+  if (const char* old = getenv("LD_PRELOAD"); old && *old) preload += ":" + std::string(old);
+  setenv("LD_PRELOAD", preload.c_str(), 1);
+  std::string opts = options;
+  if (const char* old = getenv("LOCKHOUND_OPTIONS"); old && *old) opts = join_options(old, options);
+  setenv("LOCKHOUND_OPTIONS", opts.c_str(), 1);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  execvp(args[0], args.data());
+  return -1;
+}
+
+}  // namespace lockhound::runtime

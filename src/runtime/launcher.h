@@ -1,0 +1,37 @@
+// `lockhound run` support: where liblockhound.so is, and how a program is started under it.
+//
+// The library is looked up, first match wins, in:
+//   1. $LOCKHOUND_RUNTIME (a path to the library);
+//   2. next to the lockhound executable, then ../lib and ../lib/lockhound from it (installs);
+//   3. the build tree the executable was built in (src/runtime/liblockhound.so);
+//   4. the configured install prefix's lib directory.
+// The program is started by exec (same pid, signals and exit status go straight to the caller)
+// with LD_PRELOAD extended by the library and LOCKHOUND_OPTIONS extended by the flags.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace lockhound::runtime {
+
+// Returns the library path, or "" with `searched` listing every place tried.
+std::string find_runtime_library(std::vector<std::string>& searched);
+
+// What ELF says about a program: whether it could be read as ELF, and whether it is dynamically
+// linked (has an interpreter), which LD_PRELOAD needs. Scripts (#!) are reported as not ELF.
+struct ProgramInfo {
+  bool found = false;
+  bool elf = false;
+  bool dynamic = false;
+  std::string path;  // resolved through PATH
+};
+ProgramInfo inspect_program(const std::string& name);
+
+// Joins "a:b" option strings, later keys overriding earlier ones when the runtime parses them.
+std::string join_options(const std::string& a, const std::string& b);
+
+// Replaces this process with `argv` under the runtime. Returns only on failure (errno set).
+int exec_under_runtime(const std::string& library, const std::string& options,
+                       const std::vector<std::string>& argv);
+
+}  // namespace lockhound::runtime

@@ -1,0 +1,1181 @@
+// The runtime's state and slow paths: initialisation, per-thread state, lock classes for real
+// code, stacks, reports, the summary, fork, the watchdog. See runtime_internal.h for the rules.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <new>
+#include <string>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include "core/advice.h"
+#include "core/waitfor.h"
+#include "report/report.h"
+#include "runtime/real.h"
+#include "runtime/runtime_internal.h"
+#include "symbolize/symbolize.h"
+
+namespace lockhound::runtime {
+
+// ------------------------------------------------------------------------- internal lock
+void InternalLock::lock() {
+  int c = 0;
+  for (int spin = 0; spin < 100; ++spin) {
+    c = 0;
+    if (state_.compare_exchange_strong(c, 1, std::memory_order_acquire)) return;
+    __builtin_ia32_pause();
+  }
+  if (c != 2) c = state_.exchange(2, std::memory_order_acquire);
+  while (c != 0) {
+    syscall(SYS_futex, reinterpret_cast<int*>(&state_), FUTEX_WAIT_PRIVATE, 2, nullptr, nullptr, 0);
+    c = state_.exchange(2, std::memory_order_acquire);
+  }
+}
+
+void InternalLock::unlock() {
+  if (state_.exchange(0, std::memory_order_release) == 2)
+    syscall(SYS_futex, reinterpret_cast<int*>(&state_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+
+namespace {
+
+struct LockInfo {
+  ClassId cls = kNoClass;
+  bool by_address = false;  // class named after this instance (no init call seen)
+};
+
+struct Range {
+  uint64_t lo, hi;
+};
+
+struct Runtime {
+  Options opts;
+  Suppressions supp;
+  InternalLock lock;         // the engine, registry, class maps
+  InternalLock report_lock;  // symbolizer, output, report bookkeeping
+  Validator* v = nullptr;
+  ThreadState* threads = nullptr;
+  uint64_t next_thread_id = 1;
+  absl::flat_hash_map<uint64_t, LockInfo> locks;
+  absl::flat_hash_map<uint64_t, ClassId> site_classes;   // init call site pc -> class
+  absl::flat_hash_map<uint64_t, uint32_t> generations;   // address-named lock lifetimes
+  std::vector<Range> static_ranges;                       // writable PT_LOAD segments
+  unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
+  uint64_t self_lo = 0, self_hi = 0;                      // liblockhound.so's own image
+  std::vector<Finding> pending;                           // found under `lock`, not yet printed
+  std::atomic<bool> has_pending{false};
+  uint64_t inits_since_check = 0;
+  // Report side (report_lock).
+  symbolize::Symbolizer* sym = nullptr;
+  std::vector<Finding> own_findings;                      // watchdog findings
+  absl::flat_hash_set<std::string> own_signatures;
+  absl::flat_hash_set<std::string> suppressed;            // signatures
+  absl::flat_hash_set<std::string> baseline;              // inherited across fork
+  std::atomic<size_t> reported{0};
+  int log_fd = -1;
+  int log_pid = 0;
+  int pid = 0;
+  std::string program;
+  bool finished = false;
+  int final_status = 0;
+  bool stopped_noted = false;
+};
+
+alignas(Runtime) unsigned char g_storage[sizeof(Runtime)];
+Runtime* g_rt = nullptr;
+std::atomic<int> g_state{static_cast<int>(State::uninit)};
+std::atomic<uint64_t> g_handled{0};     // bit n: signal n has a handler installed through us
+std::atomic<uint32_t> g_sig_epoch{0};
+pthread_key_t g_thread_key;
+
+ThreadState* const kEnded = reinterpret_cast<ThreadState*>(uintptr_t{1});
+__thread ThreadState* t_self __attribute__((tls_model("initial-exec"))) = nullptr;
+__thread int t_guard __attribute__((tls_model("initial-exec"))) = 0;
+__thread const ApiSite* t_api_site __attribute__((tls_model("initial-exec"))) = nullptr;
+__thread uint32_t t_epoch __attribute__((tls_model("initial-exec"))) = 0;
+
+Runtime& rt() { return *g_rt; }
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+std::string base_name(const std::string& path) {
+  size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+void write_all(int fd, const std::string& s) {
+  size_t off = 0;
+  while (off < s.size()) {
+    ssize_t n = ::write(fd, s.data() + off, s.size() - off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+// Output goes to stderr or PREFIX.PID, opened on first use (and again in a forked child).
+int log_fd() {
+  Runtime& r = rt();
+  if (r.opts.log_path.empty()) return 2;
+  int pid = static_cast<int>(getpid());
+  if (r.log_fd >= 0 && r.log_pid == pid) return r.log_fd;
+  if (r.log_fd >= 0) ::close(r.log_fd);
+  std::string path = r.opts.log_path + "." + std::to_string(pid);
+  r.log_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  r.log_pid = pid;
+  return r.log_fd >= 0 ? r.log_fd : 2;
+}
+
+void note(const std::string& msg) {
+  // Called with report_lock held or before threads exist.
+  write_all(log_fd(), "==" + std::to_string(getpid()) + "== lockhound: " + msg + "\n");
+}
+
+// Stops checking for good: interposers pass straight through from now on.
+void stop(const std::string& why) {
+  int expected = static_cast<int>(State::ready);
+  if (g_state.compare_exchange_strong(expected, static_cast<int>(State::disabled)))
+    write_all(2, "==" + std::to_string(getpid()) + "== lockhound: " + why +
+                     "; checking stops, the program runs on\n");
+}
+
+// ------------------------------------------------------------------------- module ranges
+int collect_ranges(struct dl_phdr_info* info, size_t, void* arg) {
+  auto* out = static_cast<std::vector<Range>*>(arg);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const auto& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W))
+      out->push_back({info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz});
+  }
+  return 0;
+}
+
+int read_counters(struct dl_phdr_info* info, size_t size, void* arg) {
+  auto* r = static_cast<Runtime*>(arg);
+  if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+    if (info->dlpi_adds != r->dl_adds || info->dlpi_subs != r->dl_subs) {
+      r->dl_adds = info->dlpi_adds;
+      r->dl_subs = info->dlpi_subs;
+      r->static_ranges.clear();
+    }
+  }
+  return 1;  // the counters are the same in every entry: stop after the first
+}
+
+bool is_static(uint64_t addr) {
+  Runtime& r = rt();
+  dl_iterate_phdr(read_counters, &r);
+  if (r.static_ranges.empty()) {
+    dl_iterate_phdr(collect_ranges, &r.static_ranges);
+    std::sort(r.static_ranges.begin(), r.static_ranges.end(),
+              [](const Range& a, const Range& b) { return a.lo < b.lo; });
+  }
+  auto it = std::upper_bound(r.static_ranges.begin(), r.static_ranges.end(), addr,
+                             [](uint64_t a, const Range& rg) { return a < rg.lo; });
+  if (it == r.static_ranges.begin()) return false;
+  --it;
+  return addr >= it->lo && addr < it->hi;
+}
+
+symbolize::Symbolizer& sym() {
+  Runtime& r = rt();
+  if (!r.sym) r.sym = new symbolize::Symbolizer(0);
+  return *r.sym;
+}
+
+// ------------------------------------------------------------------------- class naming
+const char* kind_prefix(LockKind kind) {
+  switch (kind) {
+    case LockKind::pthread_rwlock: return "rwlock";
+    case LockKind::pthread_spinlock: return "spinlock";
+    default: return "mutex";
+  }
+}
+
+// The class of a runtime-initialised lock: its init call site, "function (file:line)".
+ClassId class_for_site(uint64_t ip, LockKind kind, const ApiSite* api) {
+  Runtime& r = rt();
+  if (api && api->file) {
+    std::string name = std::string(api->func ? api->func : "?") + " (" +
+                       base_name(api->file) + ":" + std::to_string(api->line) + ")";
+    return r.v->lock_class(name, kind);
+  }
+  auto it = r.site_classes.find(ip);
+  if (it != r.site_classes.end()) return it->second;
+  std::string name;
+  {
+    r.report_lock.lock();
+    const auto& frames = sym().frames(ip);
+    // The outermost frame is the real function; an inlined helper's body is less telling.
+    const Frame& inner = frames.front();
+    const Frame& outer = frames.back();
+    std::string func = outer.function.empty() ? inner.function : outer.function;
+    if (!func.empty() && !inner.file.empty() && inner.line)
+      name = func + " (" + base_name(inner.file) + ":" + std::to_string(inner.line) + ")";
+    r.report_lock.unlock();
+    if (name.empty()) {
+      Dl_info info{};
+      if (dladdr(reinterpret_cast<void*>(ip), &info) && info.dli_fname) {
+        name = std::string(info.dli_sname ? symbolize::demangle(info.dli_sname) + " " : "") + "(" +
+               base_name(info.dli_fname) + "+" +
+               hex(ip - reinterpret_cast<uint64_t>(info.dli_fbase)) + ")";
+      } else {
+        name = "init@" + hex(ip);
+      }
+    }
+  }
+  ClassId cls = r.v->lock_class(name, kind);
+  r.site_classes.emplace(ip, cls);
+  return cls;
+}
+
+// The class of a lock first seen at lock time (static initialiser, std::mutex): a static lock is
+// named by its symbol; any other lock is a class of its own, named by address and lifetime.
+LockInfo class_for_instance(uint64_t lock, LockKind kind) {
+  Runtime& r = rt();
+  LockInfo li;
+  if (is_static(lock)) {
+    std::string name;
+    r.report_lock.lock();
+    bool ok = sym().describe_data(lock, name);
+    r.report_lock.unlock();
+    if (!ok) name = std::string(kind_prefix(kind)) + "@" + hex(lock);
+    li.cls = r.v->lock_class(name, kind);
+    return li;
+  }
+  std::string name = std::string(kind_prefix(kind)) + "@" + hex(lock);
+  auto g = r.generations.find(lock);
+  if (g != r.generations.end()) name += "#" + std::to_string(g->second + 1);
+  li.cls = r.v->lock_class(name, kind);
+  li.by_address = true;
+  return li;
+}
+
+void end_lifetime(uint64_t lock) {
+  Runtime& r = rt();
+  auto it = r.locks.find(lock);
+  if (it == r.locks.end()) return;
+  if (it->second.by_address) r.generations[lock]++;
+  r.locks.erase(it);
+}
+
+void check_memory() {
+  Runtime& r = rt();
+  if (++r.inits_since_check < 65536) return;
+  r.inits_since_check = 0;
+  uint64_t bytes = r.v->stats().memory_bytes;
+  if (bytes > static_cast<uint64_t>(r.opts.max_memory_mb) << 20)
+    stop("memory budget of " + std::to_string(r.opts.max_memory_mb) +
+         " MiB reached (max_memory_mb)");
+}
+
+LockInfo& lock_info(uint64_t lock, LockKind kind) {
+  Runtime& r = rt();
+  auto it = r.locks.find(lock);
+  if (it != r.locks.end()) return it->second;
+  LockInfo li = class_for_instance(lock, kind);
+  r.v->lock_init(lock, li.cls);
+  check_memory();
+  return r.locks.emplace(lock, li).first->second;
+}
+
+// ------------------------------------------------------------------------- stacks
+StackId capture_hook(Context, uint64_t ip) {
+  Runtime& r = rt();
+  uint64_t pcs[256];
+  size_t want = std::min<size_t>(static_cast<size_t>(r.opts.stack_depth) + 48, 256);
+  size_t n = symbolize::capture_stack(pcs, want);
+  size_t first = 0;
+  while (first < n && pcs[first] - 1 >= r.self_lo && pcs[first] - 1 < r.self_hi) ++first;
+  if (first == n) first = 0;
+  std::vector<Frame> frames;
+  for (size_t i = first; i < n && frames.size() < static_cast<size_t>(r.opts.stack_depth); ++i) {
+    Frame f;
+    f.pc = pcs[i];
+    frames.push_back(std::move(f));
+  }
+  if (frames.empty() && ip) {
+    Frame f;
+    f.pc = ip;
+    frames.push_back(std::move(f));
+  }
+  if (t_api_site && t_api_site->file && !frames.empty()) {
+    frames[0].file = t_api_site->file;
+    frames[0].line = static_cast<unsigned>(t_api_site->line);
+    if (t_api_site->func) frames[0].function = t_api_site->func;
+  }
+  return r.v->intern_stack(frames);
+}
+
+void finding_hook(const Finding& f) {
+  Runtime& r = rt();
+  r.pending.push_back(f);
+  r.has_pending.store(true, std::memory_order_release);
+}
+
+// ------------------------------------------------------------------------- reports
+void fill_frame(Frame& f) {
+  if (f.pc == 0 || !f.function.empty()) return;
+  const auto& fs = sym().frames(f.pc);
+  const Frame& outer = fs.back();
+  std::string file = f.file;
+  unsigned line = f.line;
+  f = fs.front();
+  if (fs.size() > 1) {
+    // A held lock's site is one frame: name the real function, at the innermost line.
+    f.function = outer.function;
+    f.inlined = false;
+  }
+  if (!file.empty()) {
+    f.file = file;
+    f.line = line;
+  }
+}
+
+void symbolize_finding(Finding& f) {
+  auto& s = sym();
+  auto held = [&](std::vector<HeldLock>& hs) {
+    for (auto& h : hs) fill_frame(h.site);
+  };
+  for (auto& e : f.chain) {
+    s.fill(e.from_site.stack);
+    s.fill(e.to_site.stack);
+    held(e.from_site.held);
+    held(e.to_site.held);
+  }
+  for (auto& a : f.acquisitions) {
+    s.fill(a.stack);
+    held(a.held);
+  }
+  for (auto& p : f.participants) {
+    s.fill(p.stack);
+    held(p.held);
+  }
+}
+
+bool counts(const Finding& f) {
+  return f.type != FindingType::guarded_cycle || rt().opts.show_guarded;
+}
+
+[[noreturn]] void halt(int code);
+
+// Symbolizes, filters and prints newly found problems. Called without the internal lock.
+void flush_pending() {
+  Runtime& r = rt();
+  std::vector<Finding> batch;
+  r.lock.lock();
+  batch.swap(r.pending);
+  r.has_pending.store(false, std::memory_order_relaxed);
+  r.lock.unlock();
+  bool halt_now = false;
+  r.report_lock.lock();
+  for (auto& f : batch) {
+    if (r.finished) break;
+    symbolize_finding(f);
+    if (!r.own_signatures.contains(f.signature)) write_advice(f);  // now with function names
+    if (!r.supp.match(f).empty()) {
+      r.suppressed.insert(f.signature);
+      continue;
+    }
+    if (!counts(f)) continue;
+    r.reported.fetch_add(1, std::memory_order_relaxed);
+    if (r.opts.format == "text") write_all(log_fd(), render_finding_text(f));
+    if (r.opts.halt_on_error) halt_now = true;
+  }
+  r.report_lock.unlock();
+  if (halt_now) halt(r.opts.exitcode ? r.opts.exitcode : 1);
+}
+
+ThreadState* registry_find_owner(uint64_t lock, const ThreadState* waiter) {
+  for (ThreadState* t = rt().threads; t; t = t->next) {
+    size_t n = 0;
+    for (const auto& h : t->held) n += h.lock == lock;
+    if (t == waiter) n -= n > 0;  // the waiter's own entry for it is the pending one
+    if (n) return t;
+  }
+  return nullptr;
+}
+
+std::string lock_label(uint64_t lock) {
+  Runtime& r = rt();
+  auto it = r.locks.find(lock);
+  std::string name = it != r.locks.end() ? std::string(r.v->class_name(it->second.cls)) : "?";
+  return name + " (" + hex(lock) + ")";
+}
+
+std::string lock_class_name(uint64_t lock) {
+  Runtime& r = rt();
+  auto it = r.locks.find(lock);
+  return it != r.locks.end() ? std::string(r.v->class_name(it->second.cls)) : hex(lock);
+}
+
+std::vector<HeldLock> held_of(const ThreadState* t) {
+  std::vector<HeldLock> out;
+  uint64_t w = t->waiting_on.load(std::memory_order_relaxed);
+  size_t pending = t->held.size();
+  if (w)
+    for (size_t i = t->held.size(); i > 0; --i)
+      if (t->held[i - 1].lock == w) {
+        pending = i - 1;
+        break;
+      }
+  for (size_t i = 0; i < t->held.size(); ++i) {
+    if (i == pending) continue;
+    const auto& h = t->held[i];
+    HeldLock hl;
+    hl.name = lock_class_name(h.lock);
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%" PRIx64, h.lock);
+    hl.address = buf;
+    hl.mode = h.mode == Mode::write ? "write" : h.mode == Mode::read ? "read" : "recursive-read";
+    hl.site.pc = h.ip;
+    out.push_back(std::move(hl));
+  }
+  return out;
+}
+
+Stack stall_stack(const ThreadState* t) {
+  Runtime& r = rt();
+  Stack s;
+  size_t first = 0;
+  while (first < t->stall_depth && t->stall_pcs[first] - 1 >= r.self_lo &&
+         t->stall_pcs[first] - 1 < r.self_hi)
+    ++first;
+  for (size_t i = first; i < t->stall_depth && s.size() < static_cast<size_t>(r.opts.stack_depth);
+       ++i) {
+    Frame f;
+    f.pc = t->stall_pcs[i];
+    s.push_back(std::move(f));
+  }
+  return s;
+}
+
+Participant participant_of(const ThreadState* t, const char* state) {
+  Participant p;
+  p.name = t->name;
+  p.pid = t->tid;
+  p.state = state;
+  uint64_t w = t->waiting_on.load(std::memory_order_relaxed);
+  if (w) p.waits_for = lock_label(w);
+  p.held = held_of(t);
+  if (t->stalled) p.stack = stall_stack(t);
+  return p;
+}
+
+void own_finding(Finding&& f) {
+  // Called under the internal lock: queue like the engine's findings, keep a copy for the end.
+  Runtime& r = rt();
+  f.source = "run";
+  if (f.title.empty()) f.title = std::string(type_title(f.type));
+  r.pending.push_back(f);
+  r.has_pending.store(true, std::memory_order_release);
+  r.report_lock.lock();
+  r.own_signatures.insert(f.signature);
+  r.own_findings.push_back(std::move(f));
+  r.report_lock.unlock();
+}
+
+void fork_prepare() {
+  if (g_state.load() == static_cast<int>(State::uninit)) return;
+  ++t_guard;
+  rt().lock.lock();
+  rt().report_lock.lock();
+}
+
+void fork_parent() {
+  if (g_state.load() == static_cast<int>(State::uninit)) return;
+  rt().report_lock.unlock();
+  rt().lock.unlock();
+  --t_guard;
+}
+
+void fork_child() {
+  if (g_state.load() == static_cast<int>(State::uninit)) return;
+  Runtime& r = rt();
+  r.report_lock.reset();
+  r.lock.reset();
+  // Only the forking thread lives on. The others' engine contexts stay (their held locks are
+  // stuck in the child's copy of memory, as they really are) but leave the registry.
+  ThreadState* me = t_self != kEnded ? t_self : nullptr;
+  for (ThreadState* t = r.threads; t; t = t->next)
+    if (t != me) t->waiting_on.store(0, std::memory_order_relaxed);
+  r.threads = me;
+  if (me) {
+    me->next = nullptr;
+    me->tid = static_cast<int>(syscall(SYS_gettid));
+  }
+  r.pid = static_cast<int>(getpid());
+  r.log_fd = -1;  // the parent's descriptor stays the parent's; log_fd() opens PREFIX.CHILD
+  r.pending.clear();
+  r.has_pending.store(false);
+  // Findings inherited from the parent are the parent's to report.
+  for (const auto& f : r.v->findings()) r.baseline.insert(f.signature);
+  for (const auto& f : r.own_findings) r.baseline.insert(f.signature);
+  r.reported.store(0);
+  --t_guard;
+}
+
+void thread_key_destructor(void* arg) {
+  auto* ts = static_cast<ThreadState*>(arg);
+  if (!ts || g_state.load() != static_cast<int>(State::ready)) return;
+  on_thread_end(ts, true);
+}
+
+std::string read_text_file(const std::string& path, bool& ok) {
+  std::string out;
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  ok = fd >= 0;
+  if (!ok) return out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+void init_runtime() {
+  real::resolve_all();
+  g_rt = new (g_storage) Runtime();
+  Runtime& r = rt();
+  r.pid = static_cast<int>(getpid());
+  if (const char* env = getenv("LOCKHOUND_OPTIONS")) {
+    for (const auto& e : parse_options(env, r.opts))
+      write_all(2, "==" + std::to_string(r.pid) + "== lockhound: LOCKHOUND_OPTIONS: " + e + "\n");
+  }
+  if (!r.opts.suppressions.empty()) {
+    bool ok = false;
+    std::string text = read_text_file(r.opts.suppressions, ok);
+    std::vector<std::string> errors;
+    if (!ok) errors.push_back(r.opts.suppressions + ": error: cannot read the suppressions file");
+    else r.supp.parse(text, r.opts.suppressions, errors);
+    for (const auto& e : errors) write_all(2, "==" + std::to_string(r.pid) + "== lockhound: " + e + "\n");
+  }
+  char exe[4096];
+  ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+  r.program = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?";
+  if (!r.opts.follow_children) {
+    // Children start without the runtime: drop liblockhound from LD_PRELOAD.
+    if (const char* pre = getenv("LD_PRELOAD")) {
+      std::string kept, list = pre;
+      size_t pos = 0;
+      while (pos <= list.size()) {
+        size_t end = list.find_first_of(": ", pos);
+        if (end == std::string::npos) end = list.size();
+        std::string item = list.substr(pos, end - pos);
+        if (!item.empty() && item.find("liblockhound") == std::string::npos)
+          kept += (kept.empty() ? "" : ":") + item;
+        pos = end + 1;
+      }
+      if (kept.empty()) unsetenv("LD_PRELOAD");
+      else setenv("LD_PRELOAD", kept.c_str(), 1);
+    }
+  }
+  // The runtime's own code range, so captured stacks start at the program's frame.
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&init_runtime), &info) && info.dli_fbase) {
+    struct Find {
+      uint64_t base, lo = ~0ull, hi = 0;
+    } find{reinterpret_cast<uint64_t>(info.dli_fbase)};
+    dl_iterate_phdr(
+        [](struct dl_phdr_info* di, size_t, void* arg) {
+          auto* fd = static_cast<Find*>(arg);
+          if (di->dlpi_addr != fd->base) return 0;
+          for (int i = 0; i < di->dlpi_phnum; ++i) {
+            const auto& ph = di->dlpi_phdr[i];
+            if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+              fd->lo = std::min<uint64_t>(fd->lo, di->dlpi_addr + ph.p_vaddr);
+              fd->hi = std::max<uint64_t>(fd->hi, di->dlpi_addr + ph.p_vaddr + ph.p_memsz);
+            }
+          }
+          return 1;
+        },
+        &find);
+    if (find.hi > find.lo) {
+      r.self_lo = find.lo;
+      r.self_hi = find.hi;
+    }
+  }
+  ValidatorOptions vo;
+  vo.source = "run";
+  vo.report_guarded_cycles = true;
+  ValidatorHooks hooks;
+  hooks.capture_stack = capture_hook;
+  hooks.on_finding = finding_hook;
+  r.v = new Validator(vo, hooks);
+  pthread_key_create(&g_thread_key, thread_key_destructor);
+  pthread_atfork(fork_prepare, fork_parent, fork_child);
+  if (r.opts.verbosity > 0) {
+    r.report_lock.lock();
+    note("checking " + r.program + " (options: " +
+         std::string(getenv("LOCKHOUND_OPTIONS") ? getenv("LOCKHOUND_OPTIONS") : "") + ")");
+    r.report_lock.unlock();
+  }
+}
+
+std::vector<Finding> final_findings(ValidatorStats& stats) {
+  Runtime& r = rt();
+  r.lock.lock();
+  std::vector<Finding> all = r.v->findings();
+  stats = r.v->stats();
+  r.lock.unlock();
+  r.report_lock.lock();
+  for (const auto& f : r.own_findings) all.push_back(f);
+  std::vector<Finding> out;
+  for (auto& f : all) {
+    if (r.baseline.contains(f.signature) || r.suppressed.contains(f.signature)) continue;
+    symbolize_finding(f);
+    if (!r.own_signatures.contains(f.signature)) write_advice(f);
+    if (!r.supp.match(f).empty()) {
+      r.suppressed.insert(f.signature);
+      continue;
+    }
+    out.push_back(std::move(f));
+  }
+  r.report_lock.unlock();
+  return out;
+}
+
+void halt(int code) {
+  int status = finish(code);
+  real::exit_now(status);
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------- public inside API
+bool guarded() { return t_guard != 0; }
+Guard::Guard() { ++t_guard; }
+Guard::~Guard() { --t_guard; }
+
+const Options& options() { return rt().opts; }
+
+void ensure_init() {
+  int s = g_state.load(std::memory_order_acquire);
+  if (s != static_cast<int>(State::uninit)) return;
+  int expected = static_cast<int>(State::uninit);
+  if (!g_state.compare_exchange_strong(expected, static_cast<int>(State::initializing))) return;
+  ++t_guard;
+  try {
+    init_runtime();
+    g_state.store(static_cast<int>(State::ready), std::memory_order_release);
+  } catch (...) {
+    g_state.store(static_cast<int>(State::disabled));
+    write_all(2, "lockhound: initialisation failed; checking is off, the program runs on\n");
+  }
+  --t_guard;
+}
+
+bool tracking() {
+  if (t_guard) return false;
+  int s = g_state.load(std::memory_order_acquire);
+  if (s == static_cast<int>(State::ready)) return true;
+  if (s == static_cast<int>(State::uninit)) {
+    ensure_init();
+    return g_state.load(std::memory_order_acquire) == static_cast<int>(State::ready);
+  }
+  return false;
+}
+
+ThreadState* self() {
+  ThreadState* ts = t_self;
+  if (ts == kEnded) return nullptr;
+  if (ts) return ts;
+  if (t_guard || g_state.load(std::memory_order_acquire) != static_cast<int>(State::ready))
+    return nullptr;
+  Guard g;
+  ts = new (std::nothrow) ThreadState();
+  if (!ts) return nullptr;
+  ts->tid = static_cast<int>(syscall(SYS_gettid));
+  real::thread_sigmask(SIG_BLOCK, nullptr, &ts->mask);
+  Runtime& r = rt();
+  r.lock.lock();
+  ts->id = r.next_thread_id++;
+  ts->name = (ts->tid == static_cast<int>(getpid()) ? "main thread" : "thread " + std::to_string(ts->id)) +
+             " (tid " + std::to_string(ts->tid) + ")";
+  ts->next = r.threads;
+  r.threads = ts;
+  r.lock.unlock();
+  pthread_setspecific(g_thread_key, ts);
+  t_self = ts;
+  return ts;
+}
+
+ThreadState* current() {
+  ThreadState* ts = t_self;
+  return ts == kEnded ? nullptr : ts;
+}
+
+namespace {
+bool compute_signals_enabled(const sigset_t& mask) {
+  uint64_t handled = g_handled.load(std::memory_order_relaxed);
+  for (int sig = 1; sig < 64; ++sig) {
+    if (!(handled & (1ull << sig))) continue;
+    // Faults are delivered only at the faulting instruction, never "at any moment".
+    if (sig == SIGSEGV || sig == SIGBUS || sig == SIGFPE || sig == SIGILL || sig == SIGTRAP ||
+        sig == SIGSYS)
+      continue;
+    if (!sigismember(&mask, sig)) return true;
+  }
+  return false;
+}
+}  // namespace
+
+Engine::Engine(ThreadState* ts) {
+  Runtime& r = rt();
+  r.lock.lock();
+  if (!ts) return;
+  if (!ts->ctx) {
+    ts->ctx = r.v->context(ts->id, ts->name);
+    t_epoch = ~g_sig_epoch.load(std::memory_order_relaxed);
+  }
+  ctx_ = ts->ctx;
+  uint32_t epoch = g_sig_epoch.load(std::memory_order_relaxed);
+  if (t_epoch != epoch && ts->signal_depth == 0) {
+    t_epoch = epoch;
+    bool en = compute_signals_enabled(ts->mask);
+    if (en != ts->signals_enabled || !en) {
+      ts->signals_enabled = en;
+      if (en) r.v->irq_enable(ctx_, Irq::signal);
+      else r.v->irq_disable(ctx_, Irq::signal);
+    }
+  }
+}
+
+Engine::~Engine() {
+  Runtime& r = rt();
+  r.lock.unlock();
+  if (r.has_pending.load(std::memory_order_acquire)) {
+    try {
+      flush_pending();
+    } catch (...) {
+      stop("internal error while reporting");
+    }
+  }
+}
+
+Validator& Engine::v() { return *rt().v; }
+
+// ------------------------------------------------------------------------- operations
+void on_init(uint64_t lock, LockKind kind, uint64_t ip, const char* class_name,
+             const ApiSite* api) {
+  try {
+    Engine e(nullptr);
+    Runtime& r = rt();
+    end_lifetime(lock);
+    LockInfo li;
+    if (class_name && *class_name) li.cls = r.v->lock_class(class_name, kind);
+    else li.cls = class_for_site(ip, kind, api);
+    r.v->lock_init(lock, li.cls);
+    r.locks.emplace(lock, li);
+    check_memory();
+  } catch (...) {
+    stop("internal error at lock init");
+  }
+}
+
+void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api) {
+  try {
+    ThreadState* ts = self();
+    Engine e(ts);
+    Runtime& r = rt();
+    if (!r.locks.contains(lock)) return;
+    t_api_site = api;
+    r.v->lock_destroy(e.ctx(), lock, Site{ip, kNoStack});
+    t_api_site = nullptr;
+    end_lifetime(lock);
+  } catch (...) {
+    t_api_site = nullptr;
+    stop("internal error at lock destroy");
+  }
+}
+
+void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock,
+                uint64_t ip, const ApiSite* api, unsigned subclass, uint64_t nest_lock) {
+  try {
+    Engine e(ts);
+    Runtime& r = rt();
+    LockInfo& li = lock_info(lock, kind);
+    // An annotated lock's kind comes from its class (set at init); spinning ones guard sleeps.
+    bool spin = default_wait_type(r.v->class_kind(li.cls)) == WaitType::spin;
+    AcquireFlags fl;
+    fl.mode = mode;
+    fl.trylock = trylock;
+    fl.subclass = static_cast<uint8_t>(subclass);
+    fl.nest_lock = nest_lock;
+    t_api_site = api;
+    r.v->acquire(e.ctx(), lock, fl, Site{ip, kNoStack});
+    t_api_site = nullptr;
+    ts->held.push_back({lock, ip, mode, spin});
+    if (spin) ts->spin_held++;
+  } catch (...) {
+    t_api_site = nullptr;
+    stop("internal error at lock acquisition");
+  }
+}
+
+void on_release(ThreadState* ts, uint64_t lock, uint64_t ip, const ApiSite* api) {
+  try {
+    Engine e(ts);
+    Runtime& r = rt();
+    if (!r.locks.contains(lock)) return;  // never seen taken: nothing to balance
+    t_api_site = api;
+    r.v->release(e.ctx(), lock, Site{ip, kNoStack});
+    t_api_site = nullptr;
+    for (size_t i = ts->held.size(); i > 0; --i) {
+      if (ts->held[i - 1].lock == lock) {
+        if (ts->held[i - 1].spin) ts->spin_held--;
+        ts->held.erase(ts->held.begin() + static_cast<std::ptrdiff_t>(i - 1));
+        break;
+      }
+    }
+  } catch (...) {
+    t_api_site = nullptr;
+    stop("internal error at lock release");
+  }
+}
+
+void on_might_sleep(ThreadState* ts, const char* what, uint64_t ip, const ApiSite* api) {
+  try {
+    Engine e(ts);
+    t_api_site = api;
+    rt().v->might_sleep(e.ctx(), Site{ip, kNoStack}, what ? what : "might_sleep");
+    t_api_site = nullptr;
+  } catch (...) {
+    t_api_site = nullptr;
+    stop("internal error at a sleeping call");
+  }
+}
+
+void on_thread_end(ThreadState* ts, bool thread_gone) {
+  try {
+    {
+      Engine e(ts);
+      Runtime& r = rt();
+      r.v->end_context(e.ctx(), Site{});
+      ts->ctx = nullptr;
+      ts->held.clear();
+      ts->spin_held = 0;
+      if (!thread_gone) return;  // the thread goes on: its next lock event opens a new context
+      for (ThreadState** p = &r.threads; *p; p = &(*p)->next) {
+        if (*p == ts) {
+          *p = ts->next;
+          break;
+        }
+      }
+    }
+    Guard g;
+    if (t_self == ts) t_self = kEnded;
+    delete ts;
+  } catch (...) {
+    stop("internal error at thread exit");
+  }
+}
+
+void on_irq(ThreadState* ts, Irq irq, bool enter) {
+  try {
+    Engine e(ts);
+    if (enter) rt().v->irq_enter(e.ctx(), irq);
+    else rt().v->irq_exit(e.ctx(), irq);
+  } catch (...) {
+    stop("internal error at interrupt entry");
+  }
+}
+
+void on_irq_enable(ThreadState* ts, Irq irq, bool enable) {
+  try {
+    Engine e(ts);
+    if (enable) rt().v->irq_enable(e.ctx(), irq);
+    else rt().v->irq_disable(e.ctx(), irq);
+  } catch (...) {
+    stop("internal error at interrupt state change");
+  }
+}
+
+void on_mask_change(ThreadState* ts) {
+  if (ts->signal_depth > 0) return;  // the handler's mask is restored on return
+  bool en = compute_signals_enabled(ts->mask);
+  if (en == ts->signals_enabled && ts->ctx) return;
+  ts->signals_enabled = en;
+  on_irq_enable(ts, Irq::signal, en);
+}
+
+bool signal_handled(int sig) {
+  return sig > 0 && sig < 64 && (g_handled.load(std::memory_order_relaxed) & (1ull << sig));
+}
+
+void set_signal_handled(int sig, bool handled) {
+  if (sig <= 0 || sig >= 64) return;
+  if (handled) g_handled.fetch_or(1ull << sig);
+  else g_handled.fetch_and(~(1ull << sig));
+  g_sig_epoch.fetch_add(1);
+}
+
+uint64_t now_ns() {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
+  bool found_deadlock = false;
+  try {
+    Guard g;
+    ts->stall_depth = symbolize::capture_stack(ts->stall_pcs, 64);
+    {
+      Engine e(ts);
+      Runtime& r = rt();
+      ts->stalled = true;
+      ts->wait_ip = ip;
+      if (spin) {
+        ThreadState* owner = registry_find_owner(lock, ts);
+        Finding f;
+        f.type = FindingType::spinlock_lockup_suspected;
+        std::string cls = lock_class_name(lock);
+        f.classes = {cls};
+        f.signature = "spinlock_lockup_suspected|" + lock_label(lock);
+        f.summary = ts->name + " has spun on " + cls + " for over " +
+                    std::to_string(r.opts.spin_ms) + " ms; " +
+                    (owner ? "it is held by " + owner->name : "its holder is unknown");
+        f.participants.push_back(participant_of(ts, "spinning"));
+        if (owner && owner != ts) f.participants.push_back(participant_of(owner, owner->stalled ? "blocked" : "running"));
+        f.explanation = "A spinning lock was held far longer than a critical section should last: "
+                        "its holder is blocked, sleeping or looping while holding it.";
+        f.fix = "Find what the holder does while holding " + cls +
+                " (see its stack); keep spinlock critical sections short and non-blocking, or "
+                "use a mutex.";
+        f.details.push_back({"threshold_ms", std::to_string(r.opts.spin_ms)});
+        bool seen = false;
+        r.report_lock.lock();
+        seen = r.own_signatures.contains(f.signature);
+        r.report_lock.unlock();
+        if (!seen) own_finding(std::move(f));
+      } else {
+        WaitForGraph g2;
+        for (ThreadState* t = r.threads; t; t = t->next) {
+          g2.add_party(t->id, t->name);
+          uint64_t w = t->waiting_on.load(std::memory_order_relaxed);
+          if (w) {
+            g2.add_resource(w, lock_label(w));
+            g2.add_wait(t->id, w);
+          }
+          // The entry for the lock being waited for is pushed before the wait (the engine
+          // validates before blocking): it is not owned yet.
+          size_t pending = t->held.size();
+          if (w)
+            for (size_t i = t->held.size(); i > 0; --i)
+              if (t->held[i - 1].lock == w) {
+                pending = i - 1;
+                break;
+              }
+          for (size_t i = 0; i < t->held.size(); ++i) {
+            if (i == pending) continue;
+            const auto& h = t->held[i];
+            g2.add_resource(h.lock, lock_label(h.lock));
+            g2.add_owner(h.lock, t->id);
+          }
+        }
+        for (const auto& cycle : g2.cycles()) {
+          bool all_stalled = true, mine = false;
+          std::vector<ThreadState*> members;
+          for (const auto& step : cycle) {
+            ThreadState* t = nullptr;
+            for (ThreadState* x = r.threads; x; x = x->next)
+              if (x->id == step.party) t = x;
+            if (!t || !t->stalled) all_stalled = false;
+            if (t == ts) mine = true;
+            members.push_back(t);
+          }
+          if (!all_stalled || !mine) continue;
+          Finding f;
+          f.type = FindingType::actual_deadlock;
+          std::string sig = "actual_deadlock";
+          std::string summary;
+          for (size_t i = 0; i < cycle.size(); ++i) {
+            const auto& step = cycle[i];
+            std::string cls = lock_class_name(step.resource);
+            if (std::find(f.classes.begin(), f.classes.end(), cls) == f.classes.end())
+              f.classes.push_back(cls);
+            sig += "|" + std::to_string(step.party) + ":" + hex(step.resource);
+            const auto& next = cycle[(i + 1) % cycle.size()];
+            summary += (i ? ", " : "") + g2.party_label(step.party) + " waits for " + cls +
+                       " held by " + g2.party_label(next.party);
+            f.participants.push_back(participant_of(members[i], "blocked"));
+          }
+          f.signature = sig;
+          f.summary = summary;
+          f.explanation = "These threads are deadlocked now: each one waits for a lock that the "
+                          "next one holds, and none of them can go on.";
+          f.fix = "Take these locks in one global order in every thread (or take them together); "
+                  "the stacks show where each thread took what it holds and where it waits.";
+          f.details.push_back({"threads", std::to_string(cycle.size())});
+          f.details.push_back({"threshold_ms", std::to_string(r.opts.watchdog_ms)});
+          bool seen = false;
+          r.report_lock.lock();
+          seen = r.own_signatures.contains(f.signature);
+          r.report_lock.unlock();
+          if (!seen) {
+            own_finding(std::move(f));
+            found_deadlock = true;
+          }
+        }
+      }
+    }
+    if (found_deadlock && rt().opts.watchdog_abort) {
+      finish(rt().opts.exitcode);
+      abort();
+    }
+  } catch (...) {
+    stop("internal error in the watchdog");
+  }
+}
+
+size_t finding_count() {
+  if (g_state.load() == static_cast<int>(State::uninit)) return 0;
+  Guard g;
+  Runtime& r = rt();
+  r.lock.lock();
+  size_t n = r.v->finding_count();
+  r.lock.unlock();
+  r.report_lock.lock();
+  n += r.own_findings.size();
+  r.report_lock.unlock();
+  return n;
+}
+
+void print_report_now() {
+  if (g_state.load() == static_cast<int>(State::uninit)) return;
+  Guard g;
+  try {
+    ValidatorStats st;
+    auto fs = final_findings(st);
+    ReportMeta meta;
+    meta.command = "run";
+    meta.inputs = {rt().program};
+    RenderOptions ro;
+    ro.show_guarded = rt().opts.show_guarded;
+    std::string text = rt().opts.format == "json" ? render_json(fs, meta, ro) : render_text(fs, meta, ro);
+    rt().report_lock.lock();
+    write_all(log_fd(), text);
+    rt().report_lock.unlock();
+  } catch (...) {
+    stop("internal error while reporting");
+  }
+}
+
+int finish(int status) {
+  int s = g_state.load();
+  if (s == static_cast<int>(State::uninit) || s == static_cast<int>(State::initializing))
+    return status;
+  Runtime& r = rt();
+  if (static_cast<int>(getpid()) != r.pid) return status;  // a vfork child: not ours to report
+  Guard g;
+  try {
+    r.report_lock.lock();
+    bool done = r.finished;
+    r.report_lock.unlock();
+    if (done) return r.final_status;
+    ValidatorStats st;
+    auto fs = final_findings(st);
+    r.report_lock.lock();
+    r.finished = true;
+    size_t problems = 0;
+    std::map<std::string, size_t> by_type;
+    for (const auto& f : fs) {
+      if (!counts(f)) continue;
+      ++problems;
+      by_type[std::string(type_name(f.type))]++;
+    }
+    size_t threads = 0;
+    for (ThreadState* t = r.threads; t; t = t->next) ++threads;
+    if (r.opts.format == "json") {
+      ReportMeta meta;
+      meta.command = "run";
+      meta.inputs = {r.program};
+      meta.stats = {{"pid", static_cast<uint64_t>(r.pid)},
+                    {"locks", st.instances},
+                    {"classes", st.classes},
+                    {"edges", st.edges},
+                    {"chains", st.chains},
+                    {"acquisitions", st.acquisitions},
+                    {"contexts", st.contexts},
+                    {"suppressed", r.suppressed.size()}};
+      RenderOptions ro;
+      ro.show_guarded = r.opts.show_guarded;
+      write_all(log_fd(), render_json(fs, meta, ro));
+    } else if (r.opts.summary) {
+      std::string line = "==" + std::to_string(r.pid) + "== lockhound: summary for " + r.program + ": ";
+      if (problems == 0) {
+        line += "no locking problems found";
+      } else {
+        line += std::to_string(problems) + (problems == 1 ? " problem" : " problems") + " (";
+        bool first = true;
+        for (const auto& [t, n] : by_type) {
+          line += (first ? "" : ", ") + t + " " + std::to_string(n);
+          first = false;
+        }
+        line += ")";
+      }
+      if (!r.suppressed.empty()) line += ", " + std::to_string(r.suppressed.size()) + " suppressed";
+      line += "\n==" + std::to_string(r.pid) + "== lockhound: " + std::to_string(st.instances) +
+              " locks, " + std::to_string(st.classes) + " classes, " + std::to_string(st.edges) +
+              " edges, " + std::to_string(st.chains) + " chains, " + std::to_string(st.acquisitions) +
+              " acquisitions, " + std::to_string(st.contexts) + " threads\n";
+      write_all(log_fd(), line);
+    }
+    if (r.log_fd >= 0) ::fsync(r.log_fd);
+    r.final_status = problems > 0 && r.opts.exitcode ? r.opts.exitcode : status;
+    r.report_lock.unlock();
+    return r.final_status;
+  } catch (...) {
+    return status;
+  }
+}
+
+void set_thread_name(ThreadState* ts, const char* name) {
+  if (!ts || !name) return;
+  Guard g;
+  Runtime& r = rt();
+  r.lock.lock();
+  // The engine names a context once; a name set before the first lock event is used.
+  if (!ts->ctx) ts->name = std::string(name) + " (tid " + std::to_string(ts->tid) + ")";
+  r.lock.unlock();
+}
+
+// ------------------------------------------------------------------------- process start/end
+__attribute__((constructor)) static void lockhound_runtime_start() { ensure_init(); }
+
+__attribute__((destructor)) static void lockhound_runtime_end() {
+  if (g_state.load() == static_cast<int>(State::uninit) || !g_rt) return;
+  Runtime& r = rt();
+  if (static_cast<int>(getpid()) != r.pid) return;
+  r.report_lock.lock();
+  bool done = r.finished;
+  r.report_lock.unlock();
+  if (done) return;
+  // Something was found: end with exitcode, like the sanitizers. stdio is flushed first
+  // because _exit skips it.
+  int code = finish(0);
+  if (code != 0) {
+    fflush(nullptr);
+    real::exit_now(code);
+  }
+}
+
+}  // namespace lockhound::runtime

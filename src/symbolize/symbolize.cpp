@@ -1,0 +1,310 @@
+#include "symbolize/symbolize.h"
+
+#include <cxxabi.h>
+#include <dwarf.h>
+#include <elfutils/libdw.h>
+#include <elfutils/libdwfl.h>
+#include <unistd.h>
+#include <unwind.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#include <absl/container/flat_hash_map.h>
+
+namespace lockhound::symbolize {
+
+namespace {
+
+struct Collect {
+  uint64_t* pcs;
+  size_t max;
+  size_t n;
+  size_t skip;
+};
+
+_Unwind_Reason_Code collect_frame(_Unwind_Context* ctx, void* arg) {
+  auto* c = static_cast<Collect*>(arg);
+  int before_insn = 0;
+  uintptr_t ip = _Unwind_GetIPInfo(ctx, &before_insn);
+  if (ip == 0) return _URC_END_OF_STACK;
+  // A signal frame's ip is the interrupted instruction itself; every other frame holds a return
+  // address. Store both as return addresses so consumers always look up pc - 1.
+  if (before_insn) ip += 1;
+  if (c->skip > 0) {
+    --c->skip;
+    return _URC_NO_REASON;
+  }
+  c->pcs[c->n++] = ip;
+  return c->n >= c->max ? _URC_END_OF_STACK : _URC_NO_REASON;
+}
+
+std::string base_name(const char* path) {
+  if (!path) return {};
+  const char* slash = std::strrchr(path, '/');
+  return slash ? slash + 1 : path;
+}
+
+std::string hex(uint64_t v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "0x%llx", static_cast<unsigned long long>(v));
+  return buf;
+}
+
+// The best name of a function DIE: the demangled linkage name (qualified, with parameters for
+// C++), else the plain DWARF name.
+std::string die_function_name(Dwarf_Die* die) {
+  Dwarf_Attribute attr;
+  for (int at : {DW_AT_linkage_name, DW_AT_MIPS_linkage_name}) {
+    if (dwarf_attr_integrate(die, at, &attr)) {
+      if (const char* s = dwarf_formstring(&attr)) return demangle(s);
+    }
+  }
+  const char* name = dwarf_diename(die);
+  return name ? name : "";
+}
+
+}  // namespace
+
+__attribute__((noinline)) size_t capture_stack(uint64_t* pcs, size_t max, size_t skip) {
+  if (max == 0) return 0;
+  Collect c{pcs, max, 0, skip + 1};  // + 1: this function's own frame
+  _Unwind_Backtrace(collect_frame, &c);
+  return c.n;
+}
+
+std::string demangle(std::string_view name) {
+  // Symbol versions ("__libc_start_main@@GLIBC_2.34") are noise in a stack.
+  if (auto at = name.find('@'); at != std::string_view::npos && at > 0) name = name.substr(0, at);
+  if (name.size() < 2 || name[0] != '_' || name[1] != 'Z') return std::string(name);
+  std::string copy(name);
+  int status = 0;
+  char* out = abi::__cxa_demangle(copy.c_str(), nullptr, nullptr, &status);
+  if (status != 0 || !out) return copy;
+  std::string result(out);
+  std::free(out);
+  return result;
+}
+
+struct Symbolizer::Impl {
+  pid_t pid = 0;
+  Dwfl_Callbacks callbacks{};
+  Dwfl* dwfl = nullptr;
+  char* debuginfo_path = nullptr;
+  absl::flat_hash_map<uint64_t, std::vector<Frame>> code_cache;
+
+  Impl() {
+    callbacks.find_elf = dwfl_linux_proc_find_elf;
+    callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    callbacks.debuginfo_path = &debuginfo_path;
+  }
+  ~Impl() {
+    if (dwfl) dwfl_end(dwfl);
+  }
+
+  void report() {
+    if (dwfl) dwfl_end(dwfl);
+    dwfl = dwfl_begin(&callbacks);
+    if (!dwfl) return;
+    dwfl_report_begin(dwfl);
+    if (dwfl_linux_proc_report(dwfl, pid ? pid : getpid()) != 0) {
+      // Keep whatever was reported; an unreadable map just means fewer names.
+    }
+    dwfl_report_end(dwfl, nullptr, nullptr);
+  }
+
+  Dwfl_Module* module_of(uint64_t addr) {
+    if (!dwfl) report();
+    if (!dwfl) return nullptr;
+    Dwfl_Module* mod = dwfl_addrmodule(dwfl, addr);
+    if (!mod) return nullptr;
+    // dwfl_addrmodule may answer with the nearest module below an address that lies in none.
+    Dwarf_Addr start = 0, end = 0;
+    dwfl_module_info(mod, nullptr, &start, &end, nullptr, nullptr, nullptr, nullptr);
+    return addr >= start && addr < end ? mod : nullptr;
+  }
+
+  std::vector<Frame> resolve(uint64_t pc, bool return_address) {
+    std::vector<Frame> out;
+    uint64_t addr = return_address && pc > 0 ? pc - 1 : pc;
+    Dwfl_Module* mod = module_of(addr);
+    if (!mod) {
+      Frame f;
+      f.pc = pc;
+      out.push_back(std::move(f));
+      return out;
+    }
+    Dwarf_Addr start = 0;
+    const char* mainfile = nullptr;
+    const char* modname = dwfl_module_info(mod, nullptr, &start, nullptr, nullptr, nullptr,
+                                           &mainfile, nullptr);
+    std::string object = mainfile ? mainfile : (modname ? modname : "");
+
+    // Symbol table name of the enclosing function.
+    GElf_Off offset = 0;
+    GElf_Sym sym;
+    const char* symname =
+        dwfl_module_addrinfo(mod, addr, &offset, &sym, nullptr, nullptr, nullptr);
+    std::string outer_name = symname ? demangle(symname) : "";
+
+    // Source line of the innermost (possibly inlined) code at addr.
+    std::string file;
+    int line = 0;
+    if (Dwfl_Line* l = dwfl_module_getsrc(mod, addr)) {
+      if (const char* src = dwfl_lineinfo(l, nullptr, &line, nullptr, nullptr, nullptr))
+        file = src;
+    }
+
+    // Inline expansion. dwarf_getscopes gives the innermost function-like scope at addr; when it
+    // is an inlined body, dwarf_getscopes_die walks its concrete parents outwards, each one called
+    // from the previous inlined DIE's DW_AT_call_file / DW_AT_call_line.
+    Dwarf_Addr bias = 0;
+    Dwarf_Die* cudie = dwfl_module_addrdie(mod, addr, &bias);
+    if (cudie) {
+      Dwarf_Die* scopes = nullptr;
+      int n = dwarf_getscopes(cudie, addr - bias, &scopes);
+      Dwarf_Files* files = nullptr;
+      size_t nfiles = 0;
+      if (dwarf_getsrcfiles(cudie, &files, &nfiles) != 0) files = nullptr;
+      int first = -1;
+      for (int i = 0; i < n && first < 0; ++i) {
+        int tag = dwarf_tag(&scopes[i]);
+        if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) first = i;
+      }
+      if (first >= 0 && dwarf_tag(&scopes[first]) == DW_TAG_inlined_subroutine) {
+        auto add = [&](Dwarf_Die* die, const std::string& f_file, int f_line, bool inl) {
+          Frame f;
+          f.pc = pc;
+          f.function = die_function_name(die);
+          f.file = f_file;
+          f.line = f_line > 0 ? static_cast<unsigned>(f_line) : 0;
+          f.object = object;
+          f.inlined = inl;
+          out.push_back(std::move(f));
+        };
+        auto call_site = [&](Dwarf_Die* die, std::string& cfile, int& cline) {
+          Dwarf_Attribute attr;
+          Dwarf_Word call_file = 0, call_line = 0;
+          if (dwarf_attr(die, DW_AT_call_file, &attr)) dwarf_formudata(&attr, &call_file);
+          if (dwarf_attr(die, DW_AT_call_line, &attr)) dwarf_formudata(&attr, &call_line);
+          const char* cf = files && call_file < nfiles
+                               ? dwarf_filesrc(files, call_file, nullptr, nullptr) : nullptr;
+          cfile = cf ? cf : "";
+          cline = static_cast<int>(call_line);
+        };
+        add(&scopes[first], file, line, true);
+        std::string cfile;
+        int cline = 0;
+        call_site(&scopes[first], cfile, cline);
+        Dwarf_Die* chain = nullptr;
+        int m = dwarf_getscopes_die(&scopes[first], &chain);
+        for (int i = 1; i < m; ++i) {
+          int tag = dwarf_tag(&chain[i]);
+          if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
+          add(&chain[i], cfile, cline, tag == DW_TAG_inlined_subroutine);
+          if (tag == DW_TAG_subprogram) break;
+          call_site(&chain[i], cfile, cline);
+        }
+        std::free(chain);
+        if (!out.empty() && out.back().inlined) {
+          // No concrete function found above the inlined bodies: name it from the symbol table.
+          Frame f;
+          f.pc = pc;
+          f.function = outer_name;
+          f.file = cfile;
+          f.line = cline > 0 ? static_cast<unsigned>(cline) : 0;
+          f.object = object;
+          out.push_back(std::move(f));
+        }
+        if (!out.empty() && out.back().function.empty()) out.back().function = outer_name;
+      }
+      std::free(scopes);
+    }
+    if (out.empty()) {
+      Frame f;
+      f.pc = pc;
+      f.function = outer_name;
+      f.file = file;
+      f.line = line > 0 ? static_cast<unsigned>(line) : 0;
+      f.object = object;
+      if (f.function.empty()) f.offset = "+" + hex(addr - start + (return_address ? 1 : 0));
+      out.push_back(std::move(f));
+    }
+    return out;
+  }
+};
+
+Symbolizer::Symbolizer(pid_t pid) : impl_(std::make_unique<Impl>()) { impl_->pid = pid; }
+Symbolizer::~Symbolizer() = default;
+
+const std::vector<Frame>& Symbolizer::frames(uint64_t pc, bool return_address) {
+  uint64_t key = return_address ? pc : pc | (1ull << 63);
+  auto it = impl_->code_cache.find(key);
+  if (it != impl_->code_cache.end()) return it->second;
+  auto frames = impl_->resolve(pc, return_address);
+  if (frames.size() == 1 && frames[0].function.empty() && frames[0].object.empty()) {
+    // Possibly a module loaded after the last refresh: look once more with a fresh map.
+    impl_->report();
+    frames = impl_->resolve(pc, return_address);
+  }
+  return impl_->code_cache.emplace(key, std::move(frames)).first->second;
+}
+
+void Symbolizer::fill(Stack& stack) {
+  Stack out;
+  out.reserve(stack.size());
+  for (auto& f : stack) {
+    if (f.pc == 0 || !f.function.empty()) {
+      out.push_back(std::move(f));
+      continue;
+    }
+    const auto& resolved = frames(f.pc);
+    for (const auto& r : resolved) {
+      Frame copy = r;
+      // Keep what the caller knew already (an API call site's file and line).
+      if (!f.file.empty() && !copy.inlined) {
+        copy.file = f.file;
+        copy.line = f.line;
+      }
+      out.push_back(std::move(copy));
+    }
+  }
+  stack = std::move(out);
+}
+
+std::string Symbolizer::describe_code(uint64_t pc, bool return_address) {
+  const auto& fs = frames(pc, return_address);
+  const Frame& f = fs.front();
+  if (!f.function.empty()) {
+    if (!f.file.empty() && f.line)
+      return f.function + " (" + base_name(f.file.c_str()) + ":" + std::to_string(f.line) + ")";
+    return f.function;
+  }
+  if (!fs.back().object.empty()) return base_name(fs.back().object.c_str()) + fs.back().offset;
+  return hex(pc);
+}
+
+bool Symbolizer::describe_data(uint64_t addr, std::string& name) {
+  Dwfl_Module* mod = impl_->module_of(addr);
+  if (!mod) return false;
+  Dwarf_Addr start = 0, end = 0;
+  const char* mainfile = nullptr;
+  const char* modname =
+      dwfl_module_info(mod, nullptr, &start, &end, nullptr, nullptr, &mainfile, nullptr);
+  if (!mainfile && (!modname || modname[0] != '/')) return false;  // [stack], [vdso], …
+  GElf_Off offset = 0;
+  GElf_Sym sym;
+  const char* symname = dwfl_module_addrinfo(mod, addr, &offset, &sym, nullptr, nullptr, nullptr);
+  if (symname && (offset < sym.st_size || (sym.st_size == 0 && offset == 0))) {
+    name = demangle(symname);
+    if (offset) name += "+" + hex(offset);
+    return true;
+  }
+  name = base_name(mainfile ? mainfile : modname) + "+" + hex(addr - start);
+  return true;
+}
+
+void Symbolizer::refresh() { impl_->report(); }
+
+}  // namespace lockhound::symbolize

@@ -1,0 +1,74 @@
+// Stack capture and symbolization: return addresses -> function, file, line, object.
+//
+// Used by the runtime (stacks of acquisitions, names of static locks and init sites), by
+// `lockhound attach` (another process's threads) and by the reports. Capture is cheap and
+// allocation-free so it can run inside an interposed lock call; symbolization is expensive
+// (it reads ELF symbol tables and DWARF) and is meant to run lazily, at report time, with its
+// results cached per address.
+//
+// What it promises:
+//   - capture_stack() never allocates after the first call in a process, takes no lock of its
+//     own and works from signal handlers (libgcc's unwinder, the one C++ exceptions use);
+//   - Symbolizer resolves addresses in the executable (PIE or not) and every shared library
+//     mapped at the time of the last refresh(); it expands inlined calls into frames of their
+//     own (innermost first) and demangles C++ names; missing debug information degrades to the
+//     symbol table, then to "object+0xoffset", never to an error;
+//   - describe_data() names a statically allocated object by its symbol ("ledger_lock",
+//     "table+0x40") and says whether an address lies in a module's image at all.
+//
+// Thread safety: capture_stack() is thread-safe. A Symbolizer is not: callers serialise.
+#pragma once
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/finding.h"
+
+namespace lockhound::symbolize {
+
+// Return addresses of the calling thread, innermost first, after dropping `skip` frames
+// (0 = the caller of capture_stack is the first frame). Returns the number stored.
+size_t capture_stack(uint64_t* pcs, size_t max, size_t skip = 0);
+
+// "_ZN3foo3barEv" -> "foo::bar()"; anything that is not a mangled C++ name comes back as is.
+std::string demangle(std::string_view name);
+
+class Symbolizer {
+ public:
+  // pid 0: the calling process.
+  explicit Symbolizer(pid_t pid = 0);
+  ~Symbolizer();
+  Symbolizer(const Symbolizer&) = delete;
+  Symbolizer& operator=(const Symbolizer&) = delete;
+
+  // Frames for one return address (pc - 1 is looked up, so a call's own line is found), the
+  // innermost inlined callee first and the real function last. Never empty: an unknown address
+  // gives one frame with only pc set.
+  const std::vector<Frame>& frames(uint64_t pc, bool return_address = true);
+
+  // Fills in every frame of `stack` that has a pc and no function yet, expanding inlined calls.
+  void fill(Stack& stack);
+
+  // One-line description of a code address: "function (file.c:42)", "function", or
+  // "libfoo.so+0x1234"; file is the base name.
+  std::string describe_code(uint64_t pc, bool return_address = true);
+
+  // If addr lies in a loaded module's image, sets name to its symbol (with "+0xoff" inside a
+  // larger object) or "module+0xoff" when no symbol covers it, and returns true.
+  bool describe_data(uint64_t addr, std::string& name);
+
+  // Re-reads the memory map (after dlopen / dlclose). Cached results stay.
+  void refresh();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace lockhound::symbolize
