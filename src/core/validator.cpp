@@ -132,9 +132,27 @@ struct ContextState {
   // Interrupt state saved by irq_enter: a handler runs with its own kind of interrupt masked
   // (hardirq handlers with hardirqs off, softirqs with BH off, a signal with itself blocked).
   std::vector<std::array<bool, kIrqKinds>> saved;
+  ContextState() { update_want(); }
 
   uint8_t irq_ctx() const {
     return uint8_t((depth[1] ? 1 : 0) | (depth[0] ? 2 : 0) | (depth[2] ? 4 : 0));
+  }
+  // Usage bits an acquisition in the current irq state sets (write, read), kept up to date by
+  // every irq state change so the acquire path only tests them.
+  uint32_t want[2] = {0, 0};
+  void update_want() {
+    for (int r = 0; r < 2; ++r) {
+      uint32_t w = 0;
+      for (int k = 0; k < kIrqKinds; ++k)
+        if (depth[k]) w |= 1u << (unsigned(k) * 4 + (r ? 1 : 0));
+      // lockdep: softirq "enabled" only counts when hardirqs are enabled too.
+      if (enabled[0]) {
+        w |= 1u << (0 * 4 + 2 + (r ? 1 : 0));
+        if (enabled[1]) w |= 1u << (1 * 4 + 2 + (r ? 1 : 0));
+      }
+      if (enabled[2]) w |= 1u << (2 * 4 + 2 + (r ? 1 : 0));
+      want[r] = w;
+    }
   }
   uint8_t enabled_mask() const {
     return uint8_t((enabled[0] ? 1 : 0) | (enabled[1] ? 2 : 0) | (enabled[2] ? 4 : 0));
@@ -226,6 +244,8 @@ struct Validator::Impl {
   std::vector<Node> nodes;
   // PK scratch
   std::vector<uint32_t> pk_stamp;
+  std::vector<ClassId> pk_fwd, pk_bwd, pk_work;
+  std::vector<uint32_t> pk_ranks;
   uint32_t pk_cur = 0;
   uint32_t next_rank = 0;
 
@@ -483,7 +503,7 @@ struct Validator::Impl {
   // ---------------------------------------------------------------- edges
   std::vector<ClassId> current_gates(const ContextState* ctx, size_t prev_i, size_t next_i) const {
     std::vector<ClassId> g;
-    if (!opt.gate_locks) return g;
+    if (!opt.gate_locks || next_i < 2) return g;  // a gate needs a third held lock
     uint8_t irqc = ctx->held[next_i].irq_ctx;
     ClassId p = ctx->held[prev_i].cls, n = ctx->held[next_i].cls;
     for (size_t i = 0; i < next_i; ++i) {
@@ -594,7 +614,12 @@ struct Validator::Impl {
       std::fill(pk_stamp.begin(), pk_stamp.end(), 0);
       pk_cur = 1;
     }
-    std::vector<ClassId> fwd, bwd, work{to};
+    std::vector<ClassId>& fwd = pk_fwd;
+    std::vector<ClassId>& bwd = pk_bwd;
+    std::vector<ClassId>& work = pk_work;
+    fwd.clear();
+    bwd.clear();
+    work.assign(1, to);
     pk_stamp[to] = pk_cur;
     while (!work.empty()) {
       ClassId c = work.back();
@@ -628,8 +653,8 @@ struct Validator::Impl {
     auto by_rank = [&](ClassId a, ClassId b) { return classes[a].rank < classes[b].rank; };
     std::sort(fwd.begin(), fwd.end(), by_rank);
     std::sort(bwd.begin(), bwd.end(), by_rank);
-    std::vector<uint32_t> ranks;
-    ranks.reserve(fwd.size() + bwd.size());
+    std::vector<uint32_t>& ranks = pk_ranks;
+    ranks.clear();
     for (ClassId c : bwd) ranks.push_back(classes[c].rank);
     for (ClassId c : fwd) ranks.push_back(classes[c].rank);
     std::sort(ranks.begin(), ranks.end());
@@ -769,17 +794,8 @@ struct Validator::Impl {
 
   // ---------------------------------------------------------------- usage
   void mark_usage(ContextState* ctx, const HeldEntry& h) {
-    bool read = h.mode != Mode::write;
-    uint32_t want = 0;
-    for (int k = 0; k < kIrqKinds; ++k) {
-      if (ctx->depth[k] && !h.trylock) want |= 1u << usage_bit(k, false, read);
-    }
-    // lockdep: softirq "enabled" only counts when hardirqs are enabled too.
-    if (ctx->enabled[0]) {
-      want |= 1u << usage_bit(0, true, read);
-      if (ctx->enabled[1]) want |= 1u << usage_bit(1, true, read);
-    }
-    if (ctx->enabled[2]) want |= 1u << usage_bit(2, true, read);
+    uint32_t want = ctx->want[h.mode != Mode::write];
+    if (h.trylock) want &= kEnabledAll;  // a trylock in irq context is no irq use (lockdep)
     ClassInfo& c = classes[h.cls];
     uint32_t missing = want & ~c.usage;
     if (uint32_t rep = want & c.conflict) {
@@ -1407,6 +1423,7 @@ void Validator::irq_enter(Context ctx, Irq irq) {
   ctx->depth[int(irq)]++;
   ctx->enabled[int(irq)] = false;
   if (irq == Irq::hardirq) ctx->enabled[int(Irq::softirq)] = false;
+  ctx->update_want();
 }
 void Validator::irq_exit(Context ctx, Irq irq) {
   if (ctx->depth[int(irq)]) ctx->depth[int(irq)]--;
@@ -1414,9 +1431,16 @@ void Validator::irq_exit(Context ctx, Irq irq) {
     ctx->enabled = ctx->saved.back();
     ctx->saved.pop_back();
   }
+  ctx->update_want();
 }
-void Validator::irq_enable(Context ctx, Irq irq) { ctx->enabled[int(irq)] = true; }
-void Validator::irq_disable(Context ctx, Irq irq) { ctx->enabled[int(irq)] = false; }
+void Validator::irq_enable(Context ctx, Irq irq) {
+  ctx->enabled[int(irq)] = true;
+  ctx->update_want();
+}
+void Validator::irq_disable(Context ctx, Irq irq) {
+  ctx->enabled[int(irq)] = false;
+  ctx->update_want();
+}
 bool Validator::in_irq(Context ctx, Irq irq) const { return ctx->depth[int(irq)] > 0; }
 bool Validator::irq_enabled(Context ctx, Irq irq) const { return ctx->enabled[int(irq)]; }
 void Validator::set_irq_state(Context ctx, bool in_hardirq, bool in_softirq, bool hardirqs_enabled,
@@ -1425,6 +1449,7 @@ void Validator::set_irq_state(Context ctx, bool in_hardirq, bool in_softirq, boo
   ctx->depth[1] = in_softirq;
   ctx->enabled[0] = hardirqs_enabled;
   ctx->enabled[1] = softirqs_enabled;
+  ctx->update_want();
 }
 
 void Validator::acquire(Context ctx, uint64_t lock, AcquireFlags flags, Site site) {

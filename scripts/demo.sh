@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Quick start: set up, build, and run lockhound on the seed examples (the buggy ones report; the
+# fixed ones are clean). Exit status 0 when every example behaved as expected.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
+cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target lockhound >/dev/null
+lh=build/src/cli/lockhound
+status=0
+for f in examples/seeds/*.lh; do
+  echo "################ lockhound check $f"
+  set +e
+  "$lh" check "$f"
+  rc=$?
+  set -e
+  case "$f" in
+    *_fixed.lh) [ "$rc" -eq 0 ] || { echo "UNEXPECTED: $f should be clean (exit $rc)"; status=1; } ;;
+    *) [ "$rc" -eq 1 ] || { echo "UNEXPECTED: $f should report (exit $rc)"; status=1; } ;;
+  esac
+done
+exit $status
