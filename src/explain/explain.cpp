@@ -1,0 +1,308 @@
+#include "explain/explain.h"
+
+#include <algorithm>
+#include <exception>
+#include <map>
+#include <optional>
+#include <set>
+#include <unordered_map>
+
+#include "core/waitfor.h"
+#include "explain/logtext.h"
+#include "explain/reports.h"
+
+namespace lockhound::explain {
+namespace {
+
+bool is_rule_line(std::string_view t) {
+  t = trim(t);
+  if (t.size() < 10) return false;
+  return std::all_of(t.begin(), t.end(), [](char c) { return c == '='; }) ||
+         std::all_of(t.begin(), t.end(), [](char c) { return c == '-'; });
+}
+
+std::string raw_text(const std::vector<LogLine>& lines, const std::vector<size_t>& idx) {
+  std::vector<std::string_view> out;
+  for (size_t i : idx) out.push_back(lines[i].text);
+  while (!out.empty() && (trim(out.back()).empty() || is_rule_line(out.back()))) out.pop_back();
+  std::string s;
+  for (auto l : out) {
+    s += l;
+    s += '\n';
+  }
+  return s;
+}
+
+// A task blocked in one of these waits for the lock at the top of its held list.
+bool waits_on_a_lock(const Stack& s) {
+  for (const auto& f : s) {
+    std::string_view fn = f.function;
+    for (std::string_view p : {"__mutex_lock", "mutex_lock", "down_read", "down_write", "rwsem_down",
+                               "__down", "percpu_down", "__percpu_down", "rt_mutex", "__rt_mutex",
+                               "ww_mutex", "__ww_mutex", "rt_spin_lock", "rtlock_slowlock", "lock_sock"})
+      if (starts_with(fn, p)) return true;
+    if (fn == "down") return true;
+  }
+  return false;
+}
+
+struct PartyInfo {
+  TaskRef task;
+  std::vector<HeldLock> held;
+  std::string waits_for;
+  const ReadReport* hung = nullptr;
+};
+
+std::string lock_label(const HeldLock& h) {
+  return h.address.empty() ? h.name : h.name + " (" + h.address + ")";
+}
+
+// Builds the wait-for graph from hung-task reports and the all-locks dump; returns the
+// actual-deadlock findings and fills in, per hung task, what it waits for and who holds it.
+std::vector<Finding> wait_for_analysis(std::vector<ReadReport>& reports, const std::vector<TaskLocks>& dump,
+                                       const std::string& dump_location, const std::string& dump_raw) {
+  std::vector<Finding> out;
+  std::unordered_map<int64_t, ReadReport*> hung;
+  for (auto& r : reports)
+    if (r.hung && r.task.pid >= 0) hung[r.task.pid] = &r;
+  if (hung.empty()) return out;
+
+  WaitForGraph g;
+  std::map<std::string, uint64_t> resource_ids;
+  std::map<uint64_t, std::string> resource_names;
+  std::map<uint64_t, PartyInfo> parties;
+  auto rid = [&](const HeldLock& h) {
+    std::string key = h.address.empty() ? "class:" + h.name : h.address;
+    auto [it, fresh] = resource_ids.emplace(key, resource_ids.size() + 1);
+    if (fresh) {
+      g.add_resource(it->second, lock_label(h));
+      resource_names[it->second] = h.name;
+    }
+    return it->second;
+  };
+  auto party_id = [](const TaskRef& t) {
+    return t.pid >= 0 ? static_cast<uint64_t>(t.pid) : (std::hash<std::string>{}(t.comm) | (1ull << 63));
+  };
+
+  for (const auto& tl : dump) {
+    uint64_t pid = party_id(tl.task);
+    g.add_party(pid, task_label(tl.task));
+    PartyInfo& pi = parties[pid];
+    pi.task = tl.task;
+    pi.held = tl.locks;
+    auto h = hung.find(tl.task.pid);
+    bool blocked = h != hung.end();
+    bool waits_top = blocked && (h->second->task_stack.empty() || waits_on_a_lock(h->second->task_stack));
+    if (blocked) pi.hung = h->second;
+    for (size_t k = 0; k < tl.locks.size(); ++k) {
+      uint64_t r = rid(tl.locks[k]);
+      if (waits_top && k + 1 == tl.locks.size()) {
+        g.add_wait(pid, r);
+        pi.waits_for = lock_label(tl.locks[k]);
+      } else {
+        g.add_owner(r, pid);
+      }
+    }
+  }
+  // Kernels with CONFIG_DETECT_HUNG_TASK_BLOCKER name the likely owner of the mutex a task waits on.
+  for (auto& [pid, r] : hung) {
+    if (r->likely_owner.pid < 0) continue;
+    uint64_t p = static_cast<uint64_t>(pid);
+    PartyInfo& pi = parties[p];
+    if (pi.task.comm.empty()) pi.task = r->task;
+    pi.hung = r;
+    g.add_party(p, task_label(r->task));
+    uint64_t owner = party_id(r->likely_owner);
+    if (parties.find(owner) == parties.end()) {
+      parties[owner].task = r->likely_owner;
+      g.add_party(owner, task_label(r->likely_owner));
+    }
+    uint64_t res = 0;
+    for (const auto& w : g.waits())
+      if (w.party == p) res = w.resource;
+    if (!res) {
+      HeldLock h;
+      h.name = "the mutex " + task_label(r->task) + " waits for";
+      res = rid(h);
+      g.add_wait(p, res);
+      pi.waits_for = h.name;
+    }
+    g.add_owner(res, owner);
+  }
+
+  // Who waits for whom, on each hung task's finding.
+  for (const auto& w : g.waits()) {
+    auto h = hung.find(static_cast<int64_t>(w.party));
+    if (h == hung.end()) continue;
+    Finding& f = h->second->finding;
+    std::vector<std::string> owners;
+    for (uint64_t o : w.owners) owners.push_back(g.party_label(o));
+    f.details.emplace_back("waits for", g.resource_label(w.resource));
+    std::string held_by;
+    for (size_t i = 0; i < owners.size(); ++i) held_by += (i ? ", " : "") + owners[i];
+    f.details.emplace_back("held by", owners.empty() ? "no task listed in the lock dump" : held_by);
+    if (!f.participants.empty()) f.participants.front().waits_for = g.resource_label(w.resource);
+    std::string lock = resource_names.count(w.resource) ? resource_names[w.resource] : g.resource_label(w.resource);
+    if (!owners.empty())
+      f.fix = "It waits for " + lock + ", held by " + held_by + ": look at what " + owners.front() +
+              " does while holding it (its stack, or SysRq-w) — it is itself blocked or never releases it.";
+  }
+  for (auto& [pid, r] : hung) {
+    auto it = parties.find(static_cast<uint64_t>(pid));
+    if (it == parties.end()) continue;
+    Finding& f = r->finding;
+    for (const auto& h : it->second.held)
+      if (std::find(f.classes.begin(), f.classes.end(), h.name) == f.classes.end()) f.classes.push_back(h.name);
+    if (!f.participants.empty()) f.participants.front().held = it->second.held;
+  }
+
+  for (const auto& cycle : g.cycles()) {
+    Finding f;
+    f.type = FindingType::actual_deadlock;
+    f.source = "explain";
+    f.title = std::string(type_title(f.type));
+    f.location = dump_location;
+    f.raw = dump_raw;
+    std::string summary;
+    for (size_t i = 0; i < cycle.size(); ++i) {
+      const auto& st = cycle[i];
+      const auto& next = cycle[(i + 1) % cycle.size()];
+      std::string lock = resource_names.count(st.resource) ? resource_names[st.resource] : g.resource_label(st.resource);
+      if (std::find(f.classes.begin(), f.classes.end(), lock) == f.classes.end()) f.classes.push_back(lock);
+      if (i) summary += " --> ";
+      summary += g.party_label(st.party) + " waits for " + lock + " held by " + g.party_label(next.party);
+      Participant pt;
+      const PartyInfo& pi = parties[st.party];
+      pt.name = pi.task.comm;
+      pt.pid = pi.task.pid;
+      pt.state = "D";
+      pt.waits_for = g.resource_label(st.resource);
+      pt.held = pi.held;
+      if (pi.hung) pt.stack = pi.hung->task_stack;
+      f.participants.push_back(std::move(pt));
+      // Lock-level edge: the next task holds this lock and waits for the next one.
+      Edge e;
+      e.from = lock;
+      std::string next_lock = resource_names.count(next.resource) ? resource_names[next.resource]
+                                                                  : g.resource_label(next.resource);
+      e.to = next_lock;
+      e.from_site.lock = lock;
+      e.to_site.lock = next_lock;
+      e.to_site.context = g.party_label(next.party);
+      const PartyInfo& ni = parties[next.party];
+      for (const auto& h : ni.held)
+        if (h.name == lock && !h.site.function.empty()) e.from_site.stack = {h.site};
+      if (!ni.held.empty() && !ni.held.back().site.function.empty()) e.to_site.stack = {ni.held.back().site};
+      e.to_site.held = ni.held;
+      f.chain.push_back(std::move(e));
+    }
+    f.summary = summary;
+    f.explanation = "These tasks really are deadlocked: each is blocked waiting for a lock that the next one "
+                    "holds (" + summary + ").";
+    if (f.chain.size() >= 2) {
+      const Edge& e0 = f.chain[0];
+      std::string where = e0.to_site.stack.empty() ? e0.to_site.context : frame_site(e0.to_site.stack.front());
+      f.fix = "The cycle needs a reboot to clear; to prevent it, take the locks in one order everywhere: " +
+              e0.to_site.context + " takes " + e0.to + " while holding " + e0.from + " (in " + where +
+              ") while another task takes them the other way round; take " + e0.to + " before " + e0.from +
+              " there.";
+    } else if (f.chain.size() == 1) {
+      f.fix = "A task waits for a lock it holds itself: do not re-acquire " + f.chain[0].from + ".";
+    }
+    f.signature = finding_signature(f);
+    out.push_back(std::move(f));
+  }
+  return out;
+}
+
+}  // namespace
+
+ExplainResult explain_log(std::string_view text, std::string_view filename) {
+  ExplainResult res;
+  std::string file = (filename.empty() || filename == "-") ? std::string("<stdin>") : std::string(filename);
+  try {
+    NormalizedLog log = normalize_log(text);
+    if (log.binary)
+      res.diagnostics.push_back({file, log.binary_line,
+                                 "expected a text kernel log (dmesg, console, journal), found binary data", true});
+    const auto& L = log.lines;
+    std::vector<char> used(L.size(), 0);
+    std::vector<std::optional<Headline>> heads(L.size());
+    for (size_t i = 0; i < L.size(); ++i) heads[i] = detect_headline(L[i].text);
+
+    std::vector<ReadReport> reports;
+    std::vector<std::vector<size_t>> report_lines;
+    std::vector<TaskLocks> dump;
+    std::string dump_location, dump_raw;
+    constexpr size_t kMaxView = 50000;
+    for (size_t i = 0; i < L.size(); ++i) {
+      if (used[i] || !heads[i] || heads[i]->kind == HeadlineKind::other) continue;
+      std::vector<size_t> view{i};
+      const std::string& tag = L[i].tag;
+      for (size_t j = i + 1; j < L.size() && j - i < kMaxView; ++j) {
+        if (used[j]) continue;
+        if (!tag.empty() && !L[j].tag.empty() && L[j].tag != tag) continue;
+        if (heads[j]) break;
+        view.push_back(j);
+      }
+      if (heads[i]->kind == HeadlineKind::locks_dump) {
+        size_t consumed = 1;
+        auto tasks = read_locks_dump(L, view, consumed);
+        std::vector<size_t> got(view.begin(), view.begin() + static_cast<long>(std::min(consumed, view.size())));
+        for (size_t k : got) used[k] = 1;
+        if (dump_location.empty()) dump_location = file + ":" + std::to_string(L[i].line);
+        dump_raw += raw_text(L, got);
+        for (auto& t : tasks) dump.push_back(std::move(t));
+        continue;
+      }
+      std::string loc = file + ":" + std::to_string(L[i].line);
+      ReadReport rr = read_report(L, view, *heads[i], loc);
+      std::vector<size_t> got(view.begin(), view.begin() + static_cast<long>(std::min(rr.consumed, view.size())));
+      for (size_t k : got) used[k] = 1;
+      std::vector<size_t> raw_idx;
+      if (i > 0 && is_rule_line(L[i - 1].text)) raw_idx.push_back(i - 1);
+      raw_idx.insert(raw_idx.end(), got.begin(), got.end());
+      rr.finding.raw = raw_text(L, raw_idx);
+      if (rr.truncated)
+        res.diagnostics.push_back({file, L[i].line,
+                                   "\"" + rr.finding.title + "\" report is cut off: expected " + rr.missing +
+                                       "; reporting what was parsed",
+                                   false});
+      reports.push_back(std::move(rr));
+    }
+
+    std::vector<Finding> extra;
+    if (!dump.empty() || std::any_of(reports.begin(), reports.end(), [](const ReadReport& r) {
+          return r.hung && r.likely_owner.pid >= 0;
+        }))
+      extra = wait_for_analysis(reports, dump, dump_location, dump_raw);
+
+    // Group identical problems: the first occurrence keeps its place, later ones add to the count.
+    std::map<std::string, size_t> by_sig;
+    auto add = [&](Finding&& f) {
+      auto it = by_sig.find(f.signature);
+      if (it == by_sig.end()) {
+        by_sig.emplace(f.signature, res.findings.size());
+        res.findings.push_back(std::move(f));
+        return;
+      }
+      Finding& g = res.findings[it->second];
+      g.count += f.count;
+      bool found = false;
+      for (auto& [k, v] : g.details) {
+        if (k == "also at") {
+          v += ", " + f.location;
+          found = true;
+        }
+      }
+      if (!found) g.details.emplace_back("also at", f.location);
+    };
+    for (auto& r : reports) add(std::move(r.finding));
+    for (auto& f : extra) add(std::move(f));
+  } catch (const std::exception& e) {
+    res.diagnostics.push_back({file, 0, std::string("internal error while reading the log: ") + e.what(), true});
+  }
+  return res;
+}
+
+}  // namespace lockhound::explain
