@@ -136,7 +136,7 @@ std::vector<Row> rows_or_empty() {
 
 INSTANTIATE_TEST_SUITE_P(Splats, SplatIndex, ::testing::ValuesIn(rows_or_empty()),
                          [](const ::testing::TestParamInfo<Row>& param_info) {
-                           std::string n = param_info.param.file.substr(0, info.param.file.find('.'));
+                           std::string n = param_info.param.file.substr(0, param_info.param.file.find('.'));
                            for (char& c : n)
                              if (!isalnum(static_cast<unsigned char>(c))) c = '_';
                            return n;
