@@ -78,6 +78,7 @@ struct Runtime {
   std::vector<Finding> pending;                           // found under `lock`, not yet printed
   std::atomic<bool> has_pending{false};
   uint64_t inits_since_check = 0;
+  std::atomic<uint64_t> lock_lifetimes{0};                         // locks seen (each lifetime once)
   // Report side (report_lock).
   symbolize::Symbolizer* sym = nullptr;
   std::vector<Finding> own_findings;                      // watchdog findings
@@ -223,10 +224,9 @@ ClassId class_for_site(uint64_t ip, LockKind kind, const ApiSite* api) {
   {
     r.report_lock.lock();
     const auto& frames = sym().frames(ip);
-    // The outermost frame is the real function; an inlined helper's body is less telling.
+    // The innermost frame: the function (possibly inlined) whose line the call is on.
     const Frame& inner = frames.front();
-    const Frame& outer = frames.back();
-    std::string func = outer.function.empty() ? inner.function : outer.function;
+    std::string func = inner.function.empty() ? frames.back().function : inner.function;
     if (!func.empty() && !inner.file.empty() && inner.line)
       name = func + " (" + base_name(inner.file) + ":" + std::to_string(inner.line) + ")";
     r.report_lock.unlock();
@@ -292,6 +292,7 @@ LockInfo& lock_info(uint64_t lock, LockKind kind) {
   if (it != r.locks.end()) return it->second;
   LockInfo li = class_for_instance(lock, kind);
   r.v->lock_init(lock, li.cls);
+  r.lock_lifetimes++;
   check_memory();
   return r.locks.emplace(lock, li).first->second;
 }
@@ -781,7 +782,9 @@ void on_init(uint64_t lock, LockKind kind, uint64_t ip, const char* class_name,
     end_lifetime(lock);
     LockInfo li;
     if (class_name && *class_name) li.cls = r.v->lock_class(class_name, kind);
+    else if (!api && is_static(lock)) li = class_for_instance(lock, kind);  // its own symbol
     else li.cls = class_for_site(ip, kind, api);
+    r.lock_lifetimes++;
     r.v->lock_init(lock, li.cls);
     r.locks.emplace(lock, li);
     check_memory();
@@ -1109,7 +1112,8 @@ int finish(int status) {
       meta.command = "run";
       meta.inputs = {r.program};
       meta.stats = {{"pid", static_cast<uint64_t>(r.pid)},
-                    {"locks", st.instances},
+                    {"locks", r.lock_lifetimes.load()},
+                    {"live_locks", st.instances},
                     {"classes", st.classes},
                     {"edges", st.edges},
                     {"chains", st.chains},
@@ -1133,7 +1137,7 @@ int finish(int status) {
         line += ")";
       }
       if (!r.suppressed.empty()) line += ", " + std::to_string(r.suppressed.size()) + " suppressed";
-      line += "\n==" + std::to_string(r.pid) + "== lockhound: " + std::to_string(st.instances) +
+      line += "\n==" + std::to_string(r.pid) + "== lockhound: " + std::to_string(r.lock_lifetimes.load()) +
               " locks, " + std::to_string(st.classes) + " classes, " + std::to_string(st.edges) +
               " edges, " + std::to_string(st.chains) + " chains, " + std::to_string(st.acquisitions) +
               " acquisitions, " + std::to_string(st.contexts) + " threads\n";

@@ -1,0 +1,355 @@
+// Detection tests: each program in progs/ runs under the built `lockhound run --format json`
+// (a real exec with LD_PRELOAD, as a user runs it) and its report is checked: every expected
+// finding present with the right classes, every correct program clean with its own output.
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using json = nlohmann::json;
+namespace fs = std::filesystem;
+
+struct ProgRun {
+  int exit_code = -1;
+  int term_signal = 0;
+  pid_t pid = 0;
+  std::string out, err;
+  json report;                 // the log of the process lockhound run started
+  std::vector<json> children;  // logs of other processes
+};
+
+std::string slurp(const fs::path& p) {
+  std::ifstream f(p, std::ios::binary);
+  std::ostringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+ProgRun run_under(const std::string& prog, const std::vector<std::string>& prog_args,
+              const std::vector<std::string>& flags = {}, int timeout_s = 60) {
+  ProgRun r;
+  char tmpl[] = "/tmp/lockhound-rt-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::string prefix = (dir / "log").string();
+  std::vector<std::string> argv = {LOCKHOUND_EXE, "run", "--format", "json", "-o", prefix};
+  argv.insert(argv.end(), flags.begin(), flags.end());
+  argv.push_back("--");
+  argv.push_back(std::string(RT_PROG_DIR) + "/" + prog);
+  argv.insert(argv.end(), prog_args.begin(), prog_args.end());
+  pid_t pid = fork();
+  if (pid == 0) {
+    int out = open((dir / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open((dir / "stderr").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(s.data());
+    a.push_back(nullptr);
+    execv(a[0], a.data());
+    _exit(127);
+  }
+  r.pid = pid;
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
+  for (;;) {
+    pid_t w = waitpid(pid, &status, WNOHANG);
+    if (w == pid) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill(pid, SIGKILL);
+      waitpid(pid, &status, 0);
+      ADD_FAILURE() << prog << " did not finish in " << timeout_s << " s";
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (WIFEXITED(status)) r.exit_code = WEXITSTATUS(status);
+  if (WIFSIGNALED(status)) r.term_signal = WTERMSIG(status);
+  r.out = slurp(dir / "stdout");
+  r.err = slurp(dir / "stderr");
+  for (const auto& e : fs::directory_iterator(dir)) {
+    std::string name = e.path().filename().string();
+    if (name.rfind("log.", 0) != 0) continue;
+    std::string text = slurp(e.path());
+    json j = json::parse(text, nullptr, false);
+    if (j.is_discarded()) {
+      ADD_FAILURE() << "not JSON: " << e.path() << ":\n" << text;
+      continue;
+    }
+    if (name == "log." + std::to_string(pid)) r.report = j;
+    else r.children.push_back(j);
+  }
+  fs::remove_all(dir);
+  return r;
+}
+
+std::vector<json> of_type(const json& report, const std::string& type) {
+  std::vector<json> out;
+  if (!report.contains("findings")) return out;
+  for (const auto& f : report["findings"])
+    if (f["type"] == type) out.push_back(f);
+  return out;
+}
+
+bool has_class(const json& f, const std::string& name) {
+  for (const auto& c : f["classes"])
+    if (c.get<std::string>() == name) return true;
+  return false;
+}
+
+// Any frame of any stack in the finding names `function`.
+bool mentions_function(const json& f, const std::string& function) {
+  std::string text = f.dump();
+  return text.find("\"function\":\"" + function) != std::string::npos;
+}
+
+std::string dump(const ProgRun& r) {
+  return "exit " + std::to_string(r.exit_code) + " signal " + std::to_string(r.term_signal) +
+         "\nstdout:\n" + r.out + "\nstderr:\n" + r.err + "\nreport:\n" + r.report.dump(2);
+}
+
+TEST(RuntimeDetect, AbbaAcrossTwoThreadsThatNeverHangs) {
+  ProgRun r = run_under("abba", {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  EXPECT_EQ(r.out, "abba done\n");
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  EXPECT_TRUE(has_class(cycles[0], "lock_a"));
+  EXPECT_TRUE(has_class(cycles[0], "lock_b"));
+  EXPECT_EQ(cycles[0]["chain"].size(), 2u);
+  // Both acquisition stacks are symbolized to the program's functions.
+  EXPECT_TRUE(mentions_function(cycles[0], "forward")) << cycles[0].dump(2);
+  EXPECT_TRUE(mentions_function(cycles[0], "backward")) << cycles[0].dump(2);
+  EXPECT_NE(cycles[0].dump().find("abba.c"), std::string::npos);
+  EXPECT_EQ(r.report["findings"].size(), 1u) << dump(r);
+}
+
+TEST(RuntimeDetect, ThreeLockCycleOverThreeThreads) {
+  ProgRun r = run_under("cycle3", {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  EXPECT_EQ(cycles[0]["chain"].size(), 3u);
+  EXPECT_TRUE(has_class(cycles[0], "first_lock"));
+  EXPECT_TRUE(has_class(cycles[0], "second_lock"));
+  EXPECT_TRUE(has_class(cycles[0], "table+0x40")) << cycles[0]["classes"].dump();
+}
+
+TEST(RuntimeDetect, RwlockReadWriteInversion) {
+  ProgRun bad = run_under("rwlock", {"bad"});
+  EXPECT_EQ(bad.exit_code, 66) << dump(bad);
+  auto cycles = of_type(bad.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(bad);
+  EXPECT_TRUE(has_class(cycles[0], "table_rw"));
+  EXPECT_TRUE(has_class(cycles[0], "stats_lock"));
+
+  ProgRun good = run_under("rwlock", {"good"});
+  EXPECT_EQ(good.exit_code, 0) << dump(good);
+  EXPECT_TRUE(of_type(good.report, "circular_dependency").empty()) << dump(good);
+}
+
+TEST(RuntimeDetect, LockTakenInSignalHandler) {
+  ProgRun bad = run_under("signal_lock", {"bad"});
+  EXPECT_EQ(bad.exit_code, 66) << dump(bad);
+  EXPECT_EQ(bad.out, "signal done 1\n");
+  auto found = of_type(bad.report, "inconsistent_lock_state");
+  ASSERT_EQ(found.size(), 1u) << dump(bad);
+  EXPECT_TRUE(has_class(found[0], "log_lock"));
+  EXPECT_TRUE(mentions_function(found[0], "on_usr1")) << found[0].dump(2);
+
+  ProgRun good = run_under("signal_lock", {"good"});
+  EXPECT_EQ(good.exit_code, 0) << dump(good);
+  EXPECT_EQ(good.report["findings"].size(), 0u) << dump(good);
+}
+
+TEST(RuntimeDetect, RecursiveLockingOfNormalMutex) {
+  ProgRun bad = run_under("recursive", {"bad"});
+  EXPECT_EQ(bad.exit_code, 66) << dump(bad);
+  auto found = of_type(bad.report, "recursive_locking");
+  ASSERT_EQ(found.size(), 1u) << dump(bad);
+  EXPECT_TRUE(has_class(found[0], "config_lock"));
+  EXPECT_EQ(bad.report["findings"].size(), 1u) << "the recursive mutex is fine: " << dump(bad);
+
+  ProgRun good = run_under("recursive", {"good"});
+  EXPECT_EQ(good.exit_code, 0) << dump(good);
+  EXPECT_EQ(good.report["findings"].size(), 0u) << dump(good);
+}
+
+TEST(RuntimeDetect, CycleUnderGateLockIsGuarded) {
+  ProgRun r = run_under("gate", {});
+  EXPECT_EQ(r.exit_code, 0) << "guarded cycles are not problems by default: " << dump(r);
+  EXPECT_TRUE(of_type(r.report, "circular_dependency").empty()) << dump(r);
+  auto guarded = of_type(r.report, "guarded_cycle");
+  ASSERT_EQ(guarded.size(), 1u) << dump(r);
+  EXPECT_TRUE(has_class(guarded[0], "inner_a"));
+  EXPECT_TRUE(has_class(guarded[0], "inner_b"));
+  EXPECT_NE(guarded[0]["chain"].dump().find("gate_lock"), std::string::npos);
+
+  ProgRun shown = run_under("gate", {}, {"--show-guarded"});
+  EXPECT_EQ(shown.exit_code, 66) << dump(shown);
+}
+
+TEST(RuntimeDetect, DestroyedLockMemoryReusedIsANewLock) {
+  ProgRun r = run_under("reuse", {});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.out, "reuse done, reused 2 of 2\n") << "the allocator did not reuse the memory";
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  // Init-site classes are named by function and file:line.
+  EXPECT_GE(r.report["stats"]["classes"].get<int>(), 5) << dump(r);
+}
+
+TEST(RuntimeDetect, ReverseOrderTrylockIsNoDeadlock) {
+  ProgRun r = run_under("trylock", {});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+}
+
+TEST(RuntimeDetect, SpinlockHeldAcrossSleep) {
+  ProgRun bad = run_under("spin_sleep", {"bad"});
+  EXPECT_EQ(bad.exit_code, 66) << dump(bad);
+  auto found = of_type(bad.report, "sleeping_in_invalid_context");
+  ASSERT_EQ(found.size(), 1u) << dump(bad);
+  EXPECT_NE(found[0].dump().find("spin_guard"), std::string::npos) << found[0].dump(2);
+  EXPECT_NE(found[0].dump().find("usleep"), std::string::npos) << found[0].dump(2);
+
+  ProgRun good = run_under("spin_sleep", {"good"});
+  EXPECT_EQ(good.exit_code, 0) << dump(good);
+  EXPECT_EQ(good.report["findings"].size(), 0u) << dump(good);
+}
+
+TEST(RuntimeDetect, WatchdogCatchesRealDeadlock) {
+  ProgRun r = run_under("deadlock", {}, {"--watchdog-ms", "200", "--watchdog-abort"}, 30);
+  EXPECT_EQ(r.term_signal, SIGABRT) << dump(r);
+  auto found = of_type(r.report, "actual_deadlock");
+  ASSERT_EQ(found.size(), 1u) << dump(r);
+  const json& f = found[0];
+  EXPECT_TRUE(has_class(f, "left_lock"));
+  EXPECT_TRUE(has_class(f, "right_lock"));
+  ASSERT_EQ(f["participants"].size(), 2u);
+  for (const auto& p : f["participants"]) {
+    EXPECT_EQ(p["held"].size(), 1u) << p.dump(2);
+    EXPECT_FALSE(p["stack"].empty()) << p.dump(2);
+    EXPECT_TRUE(p.contains("waits_for"));
+  }
+  EXPECT_TRUE(mentions_function(f, "left")) << f.dump(2);
+  EXPECT_TRUE(mentions_function(f, "right")) << f.dump(2);
+  // The order problem behind it was reported before the threads blocked.
+  EXPECT_EQ(of_type(r.report, "circular_dependency").size(), 1u) << dump(r);
+}
+
+TEST(RuntimeDetect, C11Threads) {
+  ProgRun r = run_under("c11", {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  ASSERT_EQ(cycles[0]["classes"].size(), 2u);
+  for (const auto& c : cycles[0]["classes"])
+    EXPECT_EQ(c.get<std::string>().rfind("init_locks (c11.c:", 0), 0u) << c;
+  EXPECT_NE(cycles[0]["classes"][0], cycles[0]["classes"][1]);
+}
+
+TEST(RuntimeDetect, LockHeldAtThreadExit) {
+  ProgRun r = run_under("exit_held", {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto found = of_type(r.report, "still_has_locks_held");
+  ASSERT_EQ(found.size(), 1u) << dump(r);
+  EXPECT_NE(found[0].dump().find("leaked_lock"), std::string::npos);
+}
+
+TEST(RuntimeDetect, ForkedChildReportsItsOwnFindings) {
+  ProgRun r = run_under("forks", {});
+  EXPECT_EQ(r.exit_code, 0) << "the parent is clean: " << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  ASSERT_EQ(r.children.size(), 1u) << dump(r);
+  auto cycles = of_type(r.children[0], "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << r.children[0].dump(2);
+  EXPECT_TRUE(has_class(cycles[0], "fork_a"));
+  EXPECT_NE(r.out.find("parent, child exit 66"), std::string::npos) << r.out;
+}
+
+TEST(RuntimeDetect, CorrectCppProgramIsClean) {
+  ProgRun r = run_under("cppclean", {});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.out, "clean done\n");
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  EXPECT_GT(r.report["stats"]["acquisitions"].get<int>(), 2000);
+}
+
+TEST(RuntimeDetect, AnnotationApiLinkedDirectly) {
+  // api links -llockhound: no preload needed; run it directly with options in the environment.
+  char tmpl[] = "/tmp/lockhound-api-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::string cmd = "LOCKHOUND_OPTIONS=format=json:log_path=" + (dir / "log").string() + " " +
+                    RT_PROG_DIR + "/api > " + (dir / "out").string();
+  int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 66);
+  EXPECT_EQ(slurp(dir / "out"), "findings: 1\n");
+  json report;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().rfind("log.", 0) == 0) report = json::parse(slurp(e.path()));
+  auto cycles = of_type(report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << report.dump(2);
+  EXPECT_TRUE(has_class(cycles[0], "alpha_lock"));
+  EXPECT_TRUE(has_class(cycles[0], "beta_lock"));
+  // The API's own file/line reach the report.
+  EXPECT_NE(cycles[0].dump().find("api.c"), std::string::npos);
+  fs::remove_all(dir);
+}
+
+TEST(RuntimeDetect, TextReportAndSummary) {
+  char tmpl[] = "/tmp/lockhound-txt-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::string cmd = std::string(LOCKHOUND_EXE) + " run -- " + RT_PROG_DIR + "/abba > " +
+                    (dir / "out").string() + " 2> " + (dir / "err").string();
+  int status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 66);
+  std::string err = slurp(dir / "err");
+  EXPECT_NE(err.find("possible circular locking dependency detected"), std::string::npos) << err;
+  EXPECT_NE(err.find("lockhound: summary for"), std::string::npos) << err;
+  EXPECT_NE(err.find("1 problem (circular_dependency 1)"), std::string::npos) << err;
+  EXPECT_EQ(slurp(dir / "out"), "abba done\n");
+  fs::remove_all(dir);
+}
+
+TEST(RuntimeDetect, SuppressionsAndExitcode) {
+  char tmpl[] = "/tmp/lockhound-sup-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::ofstream(dir / "supp") << "# known, being fixed\nclass:lock_a\n";
+  ProgRun r = run_under("abba", {}, {"--suppressions", (dir / "supp").string()});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  EXPECT_EQ(r.report["stats"]["suppressed"], 1) << dump(r);
+  ProgRun code = run_under("abba", {}, {"--exitcode", "9"});
+  EXPECT_EQ(code.exit_code, 9);
+  fs::remove_all(dir);
+}
+
+TEST(RuntimeDetect, UsageErrors) {
+  auto rc = [](const std::string& args) {
+    int status = std::system((std::string(LOCKHOUND_EXE) + " run " + args + " >/dev/null 2>&1").c_str());
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  };
+  EXPECT_EQ(rc(""), 2);
+  EXPECT_EQ(rc("-- /no/such/program"), 2);
+  EXPECT_EQ(rc("--options nosuch=1 -- true"), 2);
+  EXPECT_EQ(rc("-- true"), 0);
+  EXPECT_EQ(rc("-- sh -c 'exit 5'"), 5);
+}
+
+}  // namespace

@@ -1,0 +1,120 @@
+// Options and suppressions of the runtime, and the launcher's helpers.
+#include <gtest/gtest.h>
+
+#include "runtime/launcher.h"
+#include "runtime/options.h"
+
+namespace lockhound::runtime {
+namespace {
+
+TEST(RuntimeOptions, ParsesEveryKey) {
+  Options o;
+  auto errors = parse_options(
+      "log_path=/tmp/x:format=json:halt_on_error=1:exitcode=3:stack_depth=8:watchdog_ms=250:"
+      "spin_ms=10:watchdog_abort=1:suppressions=/s:show_guarded=1:follow_children=0:summary=0:"
+      "max_memory_mb=64:verbosity=1",
+      o);
+  EXPECT_TRUE(errors.empty());
+  EXPECT_EQ(o.log_path, "/tmp/x");
+  EXPECT_EQ(o.format, "json");
+  EXPECT_TRUE(o.halt_on_error);
+  EXPECT_EQ(o.exitcode, 3);
+  EXPECT_EQ(o.stack_depth, 8);
+  EXPECT_EQ(o.watchdog_ms, 250);
+  EXPECT_EQ(o.spin_ms, 10);
+  EXPECT_TRUE(o.watchdog_abort);
+  EXPECT_EQ(o.suppressions, "/s");
+  EXPECT_TRUE(o.show_guarded);
+  EXPECT_FALSE(o.follow_children);
+  EXPECT_FALSE(o.summary);
+  EXPECT_EQ(o.max_memory_mb, 64);
+  EXPECT_EQ(o.verbosity, 1);
+  EXPECT_EQ(option_keys().size(), 14u);
+}
+
+TEST(RuntimeOptions, BadInputKeepsDefaultsAndSaysWhy) {
+  Options o;
+  auto errors = parse_options("format=xml:exitcode=300:nosuch=1:halt_on_error:stack_depth=abc", o);
+  ASSERT_EQ(errors.size(), 5u);
+  EXPECT_NE(errors[0].find("format"), std::string::npos);
+  EXPECT_NE(errors[2].find("unknown option 'nosuch'"), std::string::npos);
+  EXPECT_NE(errors[3].find("needs a value"), std::string::npos);
+  EXPECT_EQ(o.format, "text");
+  EXPECT_EQ(o.exitcode, 66);
+  EXPECT_EQ(o.stack_depth, 32);
+}
+
+TEST(RuntimeOptions, LaterKeysWin) {
+  Options o;
+  EXPECT_TRUE(parse_options(join_options("exitcode=5", "exitcode=7"), o).empty());
+  EXPECT_EQ(o.exitcode, 7);
+  EXPECT_EQ(join_options("", "a=1"), "a=1");
+  EXPECT_EQ(join_options("a=1", ""), "a=1");
+}
+
+Finding sample() {
+  Finding f;
+  f.type = FindingType::circular_dependency;
+  f.classes = {"ledger_lock", "audit_lock"};
+  Edge e;
+  Frame fr;
+  fr.function = "vendor::transfer(int)";
+  fr.file = "/src/third_party/vendor/bank.cc";
+  fr.line = 12;
+  e.to_site.stack = {fr};
+  f.chain = {e};
+  return f;
+}
+
+TEST(RuntimeSuppressions, MatchByClassFunctionFileType) {
+  Finding f = sample();
+  std::vector<std::string> errors;
+  {
+    Suppressions s;
+    ASSERT_TRUE(s.parse("# comment\nclass:ledger_*\n", "supp", errors));
+    EXPECT_EQ(s.match(f), "class:ledger_*");
+  }
+  {
+    Suppressions s;
+    ASSERT_TRUE(s.parse("function:vendor::*\n", "supp", errors));
+    EXPECT_EQ(s.match(f), "function:vendor::*");
+  }
+  {
+    Suppressions s;
+    ASSERT_TRUE(s.parse("file:third_party\n", "supp", errors));  // plain word: substring
+    EXPECT_FALSE(s.match(f).empty());
+  }
+  {
+    Suppressions s;
+    ASSERT_TRUE(s.parse("type:recursive_locking\nclass:other\nfunction:main\n", "supp", errors));
+    EXPECT_TRUE(s.match(f).empty());
+  }
+  {
+    Suppressions s;
+    ASSERT_TRUE(s.parse("type:circular_*\n", "supp", errors));
+    EXPECT_FALSE(s.match(f).empty());
+  }
+  EXPECT_TRUE(errors.empty());
+}
+
+TEST(RuntimeSuppressions, BadLinesNameFileAndLine) {
+  Suppressions s;
+  std::vector<std::string> errors;
+  EXPECT_FALSE(s.parse("class:ok\n\nfunc:nope\nclass:\n", "my.supp", errors));
+  ASSERT_EQ(errors.size(), 2u);
+  EXPECT_EQ(errors[0].rfind("my.supp:3: error:", 0), 0u) << errors[0];
+  EXPECT_EQ(errors[1].rfind("my.supp:4: error:", 0), 0u) << errors[1];
+  EXPECT_EQ(s.size(), 1u);
+}
+
+TEST(RuntimeLauncher, InspectsPrograms) {
+  auto sh = inspect_program("sh");
+  EXPECT_TRUE(sh.found);
+  EXPECT_TRUE(sh.elf);
+  EXPECT_TRUE(sh.dynamic);
+  EXPECT_FALSE(inspect_program("/no/such/program").found);
+  EXPECT_FALSE(inspect_program("no-such-program-lockhound").found);
+}
+
+}  // namespace
+}  // namespace lockhound::runtime

@@ -1,0 +1,30 @@
+/* The child of a fork inverts an order the parent established. Each process reports its own
+ * problems in its own log (PREFIX.PID): the child has the cycle, the parent is clean. */
+#include <pthread.h>
+#include <stdio.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+pthread_mutex_t fork_a = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t fork_b = PTHREAD_MUTEX_INITIALIZER;
+
+int main(void) {
+  pthread_mutex_lock(&fork_a);
+  pthread_mutex_lock(&fork_b);
+  pthread_mutex_unlock(&fork_b);
+  pthread_mutex_unlock(&fork_a);
+  fflush(stdout);
+  pid_t pid = fork();
+  if (pid == 0) {
+    pthread_mutex_lock(&fork_b);
+    pthread_mutex_lock(&fork_a);
+    pthread_mutex_unlock(&fork_a);
+    pthread_mutex_unlock(&fork_b);
+    printf("child %d\n", (int)getpid());
+    return 0;
+  }
+  int status = 0;
+  waitpid(pid, &status, 0);
+  printf("parent, child exit %d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  return 0;
+}
