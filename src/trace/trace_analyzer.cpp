@@ -415,18 +415,17 @@ struct TraceAnalyzer::Impl {
     for (auto& f : a.stack) fix_frame(f, a.lock);
     for (auto& h : a.held) fix_frame(h.site, h.name);
   }
-  static std::string first_position(const Finding& f, const std::string& input) {
-    auto from_stack = [&](const Stack& s) -> std::string {
+  // Where the problem showed: the latest trace line among its evidence (the acquisition that
+  // closed the cycle, the second conflicting usage).
+  static std::string detection_position(const Finding& f, const std::string& input) {
+    unsigned best = 0;
+    auto scan = [&](const Stack& s) {
       for (const auto& fr : s)
-        if (fr.file == input && fr.line) return fr.file + ":" + std::to_string(fr.line);
-      return {};
+        if (fr.file == input && fr.line > best) best = fr.line;
     };
-    for (const auto& e : f.chain) {
-      if (auto s = from_stack(e.to_site.stack); !s.empty()) return s;
-    }
-    for (const auto& a : f.acquisitions)
-      if (auto s = from_stack(a.stack); !s.empty()) return s;
-    return {};
+    for (const auto& e : f.chain) scan(e.to_site.stack);
+    for (const auto& a : f.acquisitions) scan(a.stack);
+    return best ? input + ":" + std::to_string(best) : std::string();
   }
 
   std::vector<Finding> findings() const {
@@ -441,7 +440,7 @@ struct TraceAnalyzer::Impl {
         for (auto& fr : p.stack) fix_frame(fr, "");
         for (auto& h : p.held) fix_frame(h.site, h.name);
       }
-      if (f.location.empty()) f.location = first_position(f, options.input_name);
+      if (f.location.empty()) f.location = detection_position(f, options.input_name);
       if (f.source.empty()) f.source = "trace";
       // The advice was written when the evidence still had bare line numbers: write it again
       // with the trace positions.
