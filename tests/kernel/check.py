@@ -109,7 +109,7 @@ MODULES = {
         lockdep=[P("lock_held_returning_to_user", "lh12_busy_mutex")],
         trace_blind=NO_SYSCALL),
     "lh13_nest_lock": Module(
-        lockdep=[P("nested_lock_not_taken", "&lh13e->lock")],
+        lockdep=[P("nested_lock_not_taken", "&lh13e->lock", "lh13_table_mutex")],
         trace_blind=NO_NEST, prefix="&lh13e->"),
     "lh14_exit_held": Module(
         lockdep=[P("still_has_locks_held", "lh14_worker_mutex")],
@@ -160,7 +160,10 @@ TIMESTAMP = re.compile(r"^\[\s*\d+\.\d+\]\s?")
 LOCK_DESC = re.compile(r"\((.+?)\)\{[^{}]*\}-\{\d+:\d+\}")
 RELEASE = re.compile(r"trying to release lock \((.+)\) at:")
 HELD = re.compile(r"^\s*#\d+:\s")
-END = re.compile(r"LOCKDEP-(HARNESS|TEST)")
+# the guest's milestones come after every report of the module; the module's
+# own progress lines can land inside a report printed by another task
+END = re.compile(r"LOCKDEP-HARNESS")
+NOTE = re.compile(r"LOCKDEP-TEST")
 
 
 def lock_names(line):
@@ -190,7 +193,8 @@ def parse_console(path):
         for l in lines[i + 1:stop]:
             if END.search(l):
                 break
-            block.append(l)
+            if not NOTE.search(l):
+                block.append(l)
         reports.append(classify(t, title, block))
     return reports
 
@@ -204,7 +208,16 @@ def after(block, marker):
 
 
 def held(block):
-    return [n for l in block if HELD.match(l) for n in lock_names(l)]
+    """Names of the held-lock list; a " #0: " torn off its lock by another
+    CPU's printk continues on the next line."""
+    names = []
+    for i, l in enumerate(block):
+        if HELD.match(l):
+            found = lock_names(l)
+            if not found and i + 1 < len(block):
+                found = lock_names(block[i + 1])
+            names += found
+    return names
 
 
 def classify(t, title, block):
@@ -231,7 +244,12 @@ def classify(t, title, block):
     elif t in ("invalid_wait_context",):
         key = after(block, "is trying to lock:") + held(block)
     elif t == "nested_lock_not_taken":
+        # the nest lock is printed as a bare name
         key = after(block, "is trying to lock:")
+        for i, l in enumerate(block[:-1]):
+            if "but this task is not holding:" in l and block[i + 1].strip():
+                key.append(block[i + 1].strip())
+                printed.add(block[i + 1].strip())
     elif t == "held_lock_freed":
         key = after(block, "with a lock still held there!")
     elif t in ("sleeping_in_invalid_context", "lock_held_returning_to_user",

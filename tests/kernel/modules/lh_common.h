@@ -85,7 +85,7 @@ static inline void lh_in_hardirq(void (*body)(void *), void *arg)
 	init_completion(&call.finished);
 	hrtimer_init_on_stack(&call.timer, CLOCK_MONOTONIC, HRTIMER_MODE_REL_HARD);
 	call.timer.function = lh_hardirq_fire;
-	hrtimer_start(&call.timer, us_to_ktime(300), HRTIMER_MODE_REL_HARD);
+	hrtimer_start(&call.timer, ns_to_ktime(300 * NSEC_PER_USEC), HRTIMER_MODE_REL_HARD);
 	wait_for_completion(&call.finished);
 	/* waits for the callback to have left the timer */
 	hrtimer_cancel(&call.timer);
