@@ -125,6 +125,7 @@ void analyze_file_locks(const ProcLocks& pl, const ProcessFacts& facts, std::str
     std::set<std::string> kinds;
     std::string summary;
     std::vector<std::string> sig;
+    std::vector<std::string> held_file;
     size_t first_line = 0;
     const size_t n = cyc.size();
     for (size_t k = 0; k < n; ++k) {
@@ -142,7 +143,8 @@ void analyze_file_locks(const ProcLocks& pl, const ProcessFacts& facts, std::str
       kinds.insert(kind_word(want));
       std::string file = file_of(want);
       f.classes.push_back(file);
-      summary += party_label(step.party) + " waits for " + file + " held by ";
+      summary += (k ? ", which waits for " : party_label(step.party) + " waits for ") + file +
+                 " held by " + party_label(cyc[(k + 1) % n].party);
       sig.push_back(std::to_string(pid_of_party(step.party)) + "@" + want.file_key());
 
       Participant part;
@@ -156,39 +158,31 @@ void analyze_file_locks(const ProcLocks& pl, const ProcessFacts& facts, std::str
         HeldLock hl;
         hl.name = file_of(L[h]);
         hl.address = L[h].file_key();
-        hl.mode = lower(L[h].access);
-        hl.site.function = kind_word(L[h]);
+        hl.mode = lower(L[h].access) + " " + kind_word(L[h]);
         part.held.push_back(std::move(hl));
       }
       auto ks = facts.kernel_stack.find(part.pid);
       if (ks != facts.kernel_stack.end()) part.stack = ks->second;
       f.participants.push_back(std::move(part));
 
-      // Edge: this party holds the resource the previous party waits for, and wants its own.
-      const auto& prev = cyc[(k + n - 1) % n];
-      Edge e;
-      e.from = file_of(L[prev.resource]);
-      e.to = file;
-      e.from_site.lock = e.from;
-      e.from_site.mode = lower(L[prev.resource].access);
-      e.from_site.context = party_label(step.party);
-      e.to_site.lock = e.to;
-      e.to_site.mode = req ? lower(req->access) : "";
-      e.to_site.context = party_label(step.party);
-      f.chain.push_back(std::move(e));
+      // The file this party holds that the previous party waits for (no chain edges: /proc
+      // does not say where a lock was taken; participants and the scenario carry the cycle).
+      held_file.push_back(file_of(L[cyc[(k + n - 1) % n].resource]));
     }
-    summary += party_label(cyc.front().party);
     f.summary = summary;
     // CPU-style table: one column per process, first every hold, then every blocked request.
-    for (size_t k = 0; k < n; ++k) f.scenario.columns.push_back(party_label(cyc[k].party));
+    for (size_t k = 0; k < n; ++k)
+      f.scenario.columns.push_back(pid_of_party(cyc[k].party) > 0
+                                       ? "pid " + std::to_string(pid_of_party(cyc[k].party))
+                                       : "unknown owner");
     for (size_t k = 0; k < n; ++k) {
       std::vector<std::string> row(n);
-      row[k] = "holds " + f.chain[k].from;
+      row[k] = "holds " + held_file[k];
       f.scenario.rows.push_back(std::move(row));
     }
     for (size_t k = 0; k < n; ++k) {
       std::vector<std::string> row(n);
-      row[k] = "waits for " + f.chain[k].to;
+      row[k] = "waits for " + f.classes[k];
       f.scenario.rows.push_back(std::move(row));
     }
     std::string kind_list;
