@@ -395,6 +395,15 @@ AttachReport attach_and_diagnose(pid_t pid, const AttachOptions& options) {
                          order + "), or take them together with std::scoped_lock / std::lock." +
                          (sites.empty() ? std::string() : " Sites: " + sites + ".") +
                          " The process cannot recover by itself: restart it.";
+    bool via_join = false;
+    for (const auto& st : cyc)
+      via_join |= by_tid[static_cast<pid_t>(st.party)]->wait->kind == WaitKind::join;
+    if (via_join) {
+      f.explanation = "A thread waits in pthread_join for a thread that (directly or through "
+                      "others) waits for a lock the joining thread holds: neither can proceed.";
+      f.fix = "Release the locks before joining (or do not join while holding a lock the joined "
+              "thread needs)." + (sites.empty() ? std::string() : " Sites: " + sites + ".");
+    }
     f.details.push_back({"pid", std::to_string(pid) + (rep.command.empty() ? "" : " (" + rep.command + ")")});
     f.details.push_back({"owners", "read from glibc's lock words (pthread_mutex_t.__owner, "
                                    "pthread_rwlock_t.__cur_writer)"});

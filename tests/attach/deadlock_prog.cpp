@@ -6,6 +6,7 @@
 //            table_lock for writing
 //   wait     no cycle: a thread holds lock_a and sleeps; another waits for lock_a
 //   exited   a thread exits holding lock_a; the main thread then waits for lock_a
+//   join     the main thread holds lock_a and joins a thread that waits for lock_a
 //   tick     no hang: prints "tick N" every 20 ms (to check that attach leaves it running)
 // Prints "ready" once its threads are started.
 #include <pthread.h>
@@ -57,6 +58,11 @@ static void* hold_and_sleep(void*) {
 
 static void* waiter(void*) {
   pthread_barrier_wait(&barrier);
+  pthread_mutex_lock(&lock_a);
+  return nullptr;
+}
+
+static void* take_a(void*) {
   pthread_mutex_lock(&lock_a);
   return nullptr;
 }
@@ -114,6 +120,11 @@ int main(int argc, char** argv) {
     pthread_join(t[0], nullptr);
     ready();
     pthread_mutex_lock(&lock_a);
+  } else if (!std::strcmp(mode, "join")) {
+    pthread_mutex_lock(&lock_a);
+    pthread_create(&t[0], nullptr, take_a, nullptr);
+    ready();
+    pthread_join(t[0], nullptr);  // waits for a thread that waits for our lock_a
   } else if (!std::strcmp(mode, "tick")) {
     ready();
     for (int i = 0;; ++i) {

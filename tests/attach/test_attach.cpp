@@ -245,6 +245,21 @@ TEST_F(Attach, WithoutACycleSaysWhoWaitsForWhom) {
             std::string::npos) << text;
 }
 
+TEST_F(Attach, JoinOfAThreadWaitingForTheJoinersLock) {
+  start("join", 2);
+  AttachReport r = diagnose();
+  ATTACH_OR_SKIP(r);
+  const Finding* f = find_type(r, FindingType::actual_deadlock);
+  ASSERT_TRUE(f) << render_threads_text(r);
+  ASSERT_EQ(f->participants.size(), 2u);
+  EXPECT_EQ(f->participants[0].pid, pid_);  // the main thread, smallest tid, starts the cycle
+  EXPECT_NE(f->participants[0].waits_for.find("exit of thread"), std::string::npos);
+  ASSERT_EQ(f->participants[0].held.size(), 1u);
+  EXPECT_EQ(f->participants[0].held[0].name, "lock_a");
+  EXPECT_NE(f->participants[1].waits_for.find("lock_a"), std::string::npos);
+  EXPECT_NE(f->fix.find("before joining"), std::string::npos) << f->fix;
+}
+
 TEST_F(Attach, MutexOfAnExitedThread) {
   start("exited", 1);
   AttachReport r = diagnose();

@@ -22,25 +22,36 @@ namespace {
 
 namespace fs = std::filesystem;
 
+// Whole-file write lock: flock, or an OFD lock (owned by the open file; shows pid -1).
+int lock_file(int fd, bool ofd) {
+  if (!ofd) return ::flock(fd, LOCK_EX);
+  struct flock fl {};
+  fl.l_type = F_WRLCK;
+  fl.l_whence = SEEK_SET;
+  return ::fcntl(fd, F_OFD_SETLKW, &fl);
+}
+
 // Child: take `first`, tell the parent, wait for the go, then block forever on `second`.
-[[noreturn]] void child(const char* first, const char* second, int ready_fd, int go_fd) {
+[[noreturn]] void child(const char* first, const char* second, int ready_fd, int go_fd,
+                        bool ofd = false) {
   int a = ::open(first, O_RDWR);
   int b = ::open(second, O_RDWR);
-  if (a < 0 || b < 0 || ::flock(a, LOCK_EX) != 0) _exit(10);
+  if (a < 0 || b < 0 || lock_file(a, ofd) != 0) _exit(10);
   char c = 1;
   if (::write(ready_fd, &c, 1) != 1) _exit(11);
   if (::read(go_fd, &c, 1) != 1) _exit(12);
-  ::flock(b, LOCK_EX);  // deadlocks
+  lock_file(b, ofd);  // deadlocks
   _exit(0);
 }
 
-size_t blocked_flock_waiters() {
+size_t blocked_waiters(const char* kind = "-> FLOCK") {
   std::ifstream f("/proc/locks");
   size_t n = 0;
   for (std::string line; std::getline(f, line);)
-    if (line.find("-> FLOCK") != std::string::npos) ++n;
+    if (line.find(kind) != std::string::npos) ++n;
   return n;
 }
+size_t blocked_flock_waiters() { return blocked_waiters(); }
 
 class FlockDeadlock : public ::testing::Test {
  protected:
@@ -118,6 +129,47 @@ TEST_F(FlockDeadlock, SysNamesTheCycleWithPidsAndFiles) {
   for (const auto& w : r.waits)
     if (w.waiter == p1 || w.waiter == p2) ++waits;
   EXPECT_EQ(waits, 2u);
+}
+
+// OFD locks show pid -1 in /proc/locks: the owners come from /proc/PID/fdinfo (granted locks)
+// and /proc/PID/task/TID/syscall (threads blocked in fcntl(F_OFD_SETLKW)).
+TEST_F(FlockDeadlock, OfdLockCycleIsResolvedToProcesses) {
+  size_t before = blocked_waiters("-> OFDLCK");
+  int ready[2], go[2];
+  ASSERT_EQ(::pipe(ready), 0);
+  ASSERT_EQ(::pipe(go), 0);
+  pid_t p1 = ::fork();
+  if (p1 == 0) child(a_.c_str(), b_.c_str(), ready[1], go[0], true);
+  pids_.push_back(p1);
+  pid_t p2 = ::fork();
+  if (p2 == 0) child(b_.c_str(), a_.c_str(), ready[1], go[0], true);
+  pids_.push_back(p2);
+  char c;
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ASSERT_EQ(::read(ready[0], &c, 1), 1);
+  ASSERT_EQ(::write(go[1], "xx", 2), 2);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (blocked_waiters("-> OFDLCK") < before + 2 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  ASSERT_GE(blocked_waiters("-> OFDLCK"), before + 2) << "the children never blocked";
+  LiveOptions o;
+  o.dstate = false;
+  SysReport r = collect_live(o);
+  const Finding* mine = nullptr;
+  for (const auto& f : r.findings)
+    for (const auto& p : f.participants)
+      if (p.pid == p1) mine = &f;
+  ASSERT_TRUE(mine) << render_summary_text(r);
+  std::vector<int64_t> pids;
+  for (const auto& p : mine->participants) pids.push_back(p.pid);
+  std::sort(pids.begin(), pids.end());
+  std::vector<int64_t> want{p1, p2};
+  std::sort(want.begin(), want.end());
+  EXPECT_EQ(pids, want);
+  std::vector<std::string> files = mine->classes;
+  std::sort(files.begin(), files.end());
+  EXPECT_EQ(files, (std::vector<std::string>{a_, b_}));
+  EXPECT_NE(mine->details[0].second.find("OFD lock"), std::string::npos);
 }
 
 }  // namespace
