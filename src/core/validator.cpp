@@ -10,6 +10,7 @@
 #include <array>
 #include <cinttypes>
 #include <cstdio>
+#include <deque>
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
@@ -95,6 +96,40 @@ const char* mode_name(Mode m, bool trylock) {
   return "write";
 }
 
+// The chain cache: a set of 64-bit chain keys, open addressing with linear probing. Keys are
+// already well mixed, so the hash is the key itself; a hit costs a multiply-free probe or two,
+// which is what keeps an acquisition on a seen chain cheap.
+class ChainSet {
+ public:
+  // Returns true when the key was not there before (it is now).
+  bool insert(uint64_t key) {
+    if (key == 0) key = 1;  // 0 marks an empty slot
+    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
+    size_t mask = slots_.size() - 1;
+    for (size_t i = size_t(key) & mask;; i = (i + 1) & mask) {
+      if (slots_[i] == key) return false;
+      if (slots_[i] == 0) {
+        slots_[i] = key;
+        ++size_;
+        return true;
+      }
+    }
+  }
+  size_t size() const { return size_; }
+  size_t capacity() const { return slots_.size(); }
+
+ private:
+  void grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
+    size_ = 0;
+    for (uint64_t k : old)
+      if (k) insert(k);
+  }
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0;
+};
+
 }  // namespace
 
 // Where and how a lock was taken, as remembered for reports (small: stack by id).
@@ -108,8 +143,10 @@ struct Evidence {
   bool trylock = false;
 };
 
+struct Instance;
 struct HeldEntry {
   uint64_t lock;
+  Instance* inst;           // stable: instances are pooled, and a destroyed one is never held
   uint64_t instance_id;
   ClassId cls;
   Mode mode;
@@ -129,18 +166,25 @@ struct ContextState {
   std::array<uint16_t, kIrqKinds> depth{};
   std::array<bool, kIrqKinds> enabled{true, true, true};
   uint32_t spin_held = 0;   // held locks whose class spins
+  // The last few instances this context looked up: most code takes the same handful of locks
+  // over and over, and this skips the hash lookup. Valid while `epoch` matches the engine's.
+  struct CacheSlot { uint64_t lock = 0; Instance* inst = nullptr; };
+  std::array<CacheSlot, 8> cache{};
+  uint64_t epoch = 0;
   // Interrupt state saved by irq_enter: a handler runs with its own kind of interrupt masked
   // (hardirq handlers with hardirqs off, softirqs with BH off, a signal with itself blocked).
   std::vector<std::array<bool, kIrqKinds>> saved;
   ContextState() { update_want(); }
 
-  uint8_t irq_ctx() const {
-    return uint8_t((depth[1] ? 1 : 0) | (depth[0] ? 2 : 0) | (depth[2] ? 4 : 0));
-  }
+  uint8_t irq_ctx_cached = 0;
+  uint8_t enabled_cached = 7;
+  uint8_t irq_ctx() const { return irq_ctx_cached; }
   // Usage bits an acquisition in the current irq state sets (write, read), kept up to date by
   // every irq state change so the acquire path only tests them.
   uint32_t want[2] = {0, 0};
   void update_want() {
+    irq_ctx_cached = uint8_t((depth[1] ? 1 : 0) | (depth[0] ? 2 : 0) | (depth[2] ? 4 : 0));
+    enabled_cached = uint8_t((enabled[0] ? 1 : 0) | (enabled[1] ? 2 : 0) | (enabled[2] ? 4 : 0));
     for (int r = 0; r < 2; ++r) {
       uint32_t w = 0;
       for (int k = 0; k < kIrqKinds; ++k)
@@ -154,9 +198,7 @@ struct ContextState {
       want[r] = w;
     }
   }
-  uint8_t enabled_mask() const {
-    return uint8_t((enabled[0] ? 1 : 0) | (enabled[1] ? 2 : 0) | (enabled[2] ? 4 : 0));
-  }
+  uint8_t enabled_mask() const { return enabled_cached; }
 };
 
 namespace {
@@ -194,11 +236,13 @@ struct EdgeInfo {
   Evidence from_ev, to_ev;
 };
 
+}  // namespace
 struct Instance {
   ClassId cls;
   uint64_t id;      // unique per lifetime
   uint32_t holds = 0;
 };
+namespace {
 
 struct Node {       // BFS node
   ClassId cls;
@@ -215,7 +259,9 @@ struct Validator::Impl {
 
   std::vector<ClassInfo> classes;
   absl::flat_hash_map<std::string, ClassId> class_by_name;
-  absl::flat_hash_map<uint64_t, Instance> instances;
+  absl::flat_hash_map<uint64_t, Instance*> instances;
+  std::deque<Instance> instance_pool;
+  std::vector<Instance*> free_instances;
   uint64_t next_instance_id = 1;
   absl::flat_hash_map<uint64_t, std::unique_ptr<ContextState>> contexts;
   std::vector<std::string> ctx_names{"?"};
@@ -227,7 +273,7 @@ struct Validator::Impl {
   std::vector<uint32_t> gated_edges;                     // edges with non-empty gates
   std::vector<ClassId> held_pool;
 
-  absl::flat_hash_set<uint64_t> chains;
+  ChainSet chains;
   std::array<uint32_t, kIrqKinds> used_in_classes{};     // classes with any USED_IN_k bit
 
   std::vector<std::vector<Frame>> stacks{{}};
@@ -277,9 +323,24 @@ struct Validator::Impl {
     return s;
   }
 
+  // Bumped whenever an address may stop naming the instance a cache slot remembers.
+  uint64_t instance_epoch = 1;
+
+  Instance& cached_instance(ContextState* ctx, uint64_t lock) {
+    if (ctx->epoch != instance_epoch) {
+      ctx->cache.fill({});
+      ctx->epoch = instance_epoch;
+    }
+    auto& slot = ctx->cache[(lock >> 4) & 7];
+    if (slot.lock == lock && slot.inst) return *slot.inst;
+    Instance& in = instance_of(lock);
+    slot = {lock, &in};
+    return in;
+  }
+
   Instance& instance_of(uint64_t lock) {
     auto it = instances.find(lock);
-    if (it != instances.end()) return it->second;
+    if (it != instances.end()) return *it->second;
     char buf[40];
     std::snprintf(buf, sizeof buf, "lock@0x%" PRIx64, lock);
     ClassId cls;
@@ -290,17 +351,27 @@ struct Validator::Impl {
       cls = new_class(buf, LockKind::other, WaitType::none, kNoClass, 0);
       class_by_name.emplace(buf, cls);
     }
-    init_instance(lock, cls);
-    return instances.find(lock)->second;
+    return init_instance(lock, cls);
   }
 
-  void init_instance(uint64_t lock, ClassId cls) {
-    Instance& in = instances[lock];
+  Instance& init_instance(uint64_t lock, ClassId cls) {
+    Instance*& slot = instances[lock];
+    ++instance_epoch;
+    if (!slot) {
+      if (!free_instances.empty()) {
+        slot = free_instances.back();
+        free_instances.pop_back();
+      } else {
+        slot = &instance_pool.emplace_back();
+      }
+    }
+    Instance& in = *slot;
     in.cls = cls;
     in.id = next_instance_id++;
     in.holds = 0;
     ClassInfo& c = classes[cls];
     if (++c.instances > 1 && c.gate_candidate) drop_gate_class(cls);
+    return in;
   }
 
   // ---------------------------------------------------------------- stacks & evidence
@@ -433,13 +504,13 @@ struct Validator::Impl {
   // ---------------------------------------------------------------- acquire
   void acquire(ContextState* ctx, uint64_t lock, const AcquireFlags& fl, const Site& site) {
     st.acquisitions++;
-    Instance& inst = instance_of(lock);
+    Instance& inst = cached_instance(ctx, lock);
     ClassId cls = fl.subclass ? subclass_of(inst.cls, fl.subclass) : inst.cls;
     ClassInfo* c = &classes[cls];
     uint8_t irqc = ctx->irq_ctx();
 
     if (fl.nest_lock && !holds(ctx, fl.nest_lock)) report_nest_not_held(ctx, cls, fl, site);
-    if (c->wait == WaitType::sleep && !fl.trylock) check_wait_context(ctx, cls, site);
+    if (c->wait == WaitType::sleep && !fl.trylock && !may_sleep(ctx)) check_wait_context(ctx, cls, site);
 
     // Push the held entry and extend the chain key.
     bool chain_head = ctx->held.empty() || ctx->held.back().irq_ctx != irqc;
@@ -447,7 +518,7 @@ struct Validator::Impl {
     // lockdep keys chains on class and read mode; lockhound adds the trylock bit, because a
     // trylock changes which edges the locks above it produce (check_prevs_add walks through it).
     key = mix_chain(key, chain_id(cls, fl.mode, fl.trylock));
-    ctx->held.push_back(HeldEntry{lock, inst.id, cls, fl.mode, fl.trylock, fl.check, irqc, key,
+    ctx->held.push_back(HeldEntry{lock, &inst, inst.id, cls, fl.mode, fl.trylock, fl.check, irqc, key,
                                   fl.nest_lock, site, ctx->enabled_mask()});
     inst.holds++;
     if (c->wait == WaitType::spin) ctx->spin_held++;
@@ -455,7 +526,7 @@ struct Validator::Impl {
     if (!fl.check) return;
     mark_usage(ctx, ctx->held.back());
     if (fl.trylock) return;  // a trylock never waits: no chain validation (lockdep's rule)
-    if (!chains.insert(key).second) return;  // chain seen before: nothing new to learn
+    if (!chains.insert(key)) return;  // chain seen before: nothing new to learn
     st.chains++;
     st.memory_bytes += 16;
     validate_chain(ctx, chain_head);
@@ -937,6 +1008,11 @@ struct Validator::Impl {
   }
 
   // ---------------------------------------------------------------- waits
+  // Cheap test first: nearly every acquisition of a sleeping lock is in a context that may sleep.
+  static bool may_sleep(const ContextState* ctx) {
+    return !ctx->depth[0] && !ctx->depth[1] && !ctx->spin_held && ctx->enabled[0];
+  }
+
   void check_wait_context(ContextState* ctx, ClassId cls, const Site& site) {
     std::string reason;
     ClassId spinning = kNoClass;
@@ -962,6 +1038,7 @@ struct Validator::Impl {
   }
 
   void might_sleep(ContextState* ctx, const Site& site, std::string_view what) {
+    if (may_sleep(ctx)) return;
     std::string reason;
     ClassId spinning = kNoClass;
     if (ctx->depth[0]) {
@@ -988,6 +1065,14 @@ struct Validator::Impl {
   void release(ContextState* ctx, uint64_t lock, const Site& site) {
     st.releases++;
     auto& held = ctx->held;
+    if (!held.empty() && held.back().lock == lock) {
+      // The common case: releasing the most recently taken lock. No chain keys to rebuild.
+      const HeldEntry& h = held.back();
+      if (h.inst->id == h.instance_id && h.inst->holds) h.inst->holds--;
+      if (ctx->spin_held && classes[h.cls].wait == WaitType::spin) ctx->spin_held--;
+      held.pop_back();
+      return;
+    }
     size_t i = held.size();
     while (i > 0 && held[i - 1].lock != lock) --i;
     if (i == 0) {
@@ -995,10 +1080,14 @@ struct Validator::Impl {
       if (opt.report_unknown_release) report_bad_unlock(ctx, lock, site);
       return;
     }
-    --i;
-    auto in = instances.find(lock);
-    if (in != instances.end() && in->second.id == held[i].instance_id && in->second.holds)
-      in->second.holds--;
+    remove_held(ctx, i - 1);
+  }
+
+  // Removes held entry i (released, or its lock destroyed) and rebuilds the chain keys above it.
+  void remove_held(ContextState* ctx, size_t i) {
+    auto& held = ctx->held;
+    Instance* in = held[i].inst;
+    if (in->id == held[i].instance_id && in->holds) in->holds--;
     if (classes[held[i].cls].wait == WaitType::spin && ctx->spin_held) ctx->spin_held--;
     held.erase(held.begin() + long(i));
     // Locks released out of order: the chain keys above the hole are rebuilt (no validation;
@@ -1013,21 +1102,22 @@ struct Validator::Impl {
   void lock_destroy(ContextState* ctx, uint64_t lock, const Site& site) {
     auto it = instances.find(lock);
     if (it == instances.end()) return;
-    if (it->second.holds) {
+    Instance* in = it->second;
+    if (in->holds) {
       for (auto& [id, c] : contexts) {
         for (size_t i = 0; i < c->held.size(); ++i) {
-          if (c->held[i].lock != lock) continue;
+          if (c->held[i].inst != in) continue;
           report_freed(ctx ? ctx : c.get(), c.get(), i, site);
-          if (classes[c->held[i].cls].wait == WaitType::spin && c->spin_held) c->spin_held--;
-          c->held.erase(c->held.begin() + long(i));
+          remove_held(c.get(), i);
           freed_while_held.insert(lock);
           break;
         }
       }
     }
-    ClassInfo& c = classes[it->second.cls];
-    (void)c;
+    in->holds = 0;
+    free_instances.push_back(in);
     instances.erase(it);
+    ++instance_epoch;
   }
 
   void end_context(ContextState* ctx, const Site& site, bool to_user) {
@@ -1035,10 +1125,8 @@ struct Validator::Impl {
       report_still_held(ctx, site, to_user ? FindingType::lock_held_returning_to_user
                                            : FindingType::still_has_locks_held);
     if (to_user) return;
-    for (const auto& h : ctx->held) {
-      auto in = instances.find(h.lock);
-      if (in != instances.end() && in->second.holds) in->second.holds--;
-    }
+    for (const auto& h : ctx->held)
+      if (h.inst->id == h.instance_id && h.inst->holds) h.inst->holds--;
     contexts.erase(ctx->id);
   }
 
@@ -1165,7 +1253,7 @@ struct Validator::Impl {
   void report_nest_not_held(ContextState* ctx, ClassId cls, const AcquireFlags& fl, const Site& site) {
     std::string nest = "lock@?";
     auto it = instances.find(fl.nest_lock);
-    if (it != instances.end()) nest = classes[it->second.cls].name;
+    if (it != instances.end()) nest = classes[it->second->cls].name;
     std::string sig = "nest|" + classes[cls].name + "|" + nest;
     if (repeat(sig)) return;
     Finding f;
@@ -1314,7 +1402,7 @@ struct Validator::Impl {
     std::string name;
     ClassId cls = kNoClass;
     if (it != instances.end()) {
-      cls = it->second.cls;
+      cls = it->second->cls;
       name = classes[cls].name;
     } else {
       char buf[40];
@@ -1391,7 +1479,7 @@ size_t Validator::class_count() const { return impl_->classes.size(); }
 void Validator::lock_init(uint64_t lock, ClassId cls) {
   if (cls >= impl_->classes.size()) return;
   auto it = impl_->instances.find(lock);
-  if (it != impl_->instances.end() && it->second.holds) {
+  if (it != impl_->instances.end() && it->second->holds) {
     // Re-initialising a held lock frees the old one while held.
     impl_->lock_destroy(nullptr, lock, Site{});
   }
@@ -1486,9 +1574,10 @@ ValidatorStats Validator::stats() const {
   s.memory_bytes += impl_->classes.capacity() * sizeof(ClassInfo) +
                     impl_->edges.capacity() * sizeof(EdgeInfo) +
                     impl_->edge_index.capacity() * (sizeof(uint64_t) + sizeof(uint32_t) + 1) +
-                    impl_->chains.capacity() * (sizeof(uint64_t) + 1) +
+                    impl_->chains.capacity() * sizeof(uint64_t) +
                     impl_->held_pool.capacity() * sizeof(ClassId) +
-                    impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(Instance) + 1) +
+                    impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(void*) + 1) +
+                    impl_->instance_pool.size() * sizeof(Instance) +
                     2 * impl_->edges.size() * sizeof(uint32_t);
   for (const auto& c : impl_->classes) s.memory_bytes += c.name.capacity();
   return s;
