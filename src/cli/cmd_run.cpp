@@ -4,9 +4,11 @@
 // (66 by default), like the sanitizers.
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstring>
+#include <fstream>
 #include <iostream>
 
 #include "cli/common.h"
@@ -33,6 +35,14 @@ struct RunArgs {
   std::string raw_options;
   std::vector<std::string> command;
 };
+
+std::vector<std::string> command_line() {
+  std::vector<std::string> out;
+  std::ifstream f("/proc/self/cmdline", std::ios::binary);
+  std::string item;
+  while (std::getline(f, item, '\0')) out.push_back(item);
+  return out;
+}
 
 }  // namespace
 
@@ -75,9 +85,18 @@ void register_run(CLI::App& app, Action& action) {
   action = nullptr;
   cmd->callback([cmd, args, &action] {
     action = [cmd, args]() -> int {
-      std::vector<std::string> argv = args->command;
-      for (const auto& r : cmd->remaining()) argv.push_back(r);
-      if (!argv.empty() && argv.front() == "--") argv.erase(argv.begin());
+      // After "--", the program's arguments are taken verbatim from the real command line:
+      // the option parser must not reorder or interpret any of them ("--", "-c", ...).
+      std::vector<std::string> argv;
+      std::vector<std::string> raw = command_line();
+      auto run_at = std::find(raw.begin() + (raw.empty() ? 0 : 1), raw.end(), "run");
+      auto dashes = std::find(run_at, raw.end(), "--");
+      if (run_at != raw.end() && dashes != raw.end()) {
+        argv.assign(dashes + 1, raw.end());
+      } else {
+        argv = args->command;
+        for (const auto& r : cmd->remaining()) argv.push_back(r);
+      }
       if (argv.empty()) {
         std::cerr << "lockhound run: expected a program to run: lockhound run [options] -- PROG ARGS\n";
         return kUsage;

@@ -34,6 +34,13 @@ Mode mode_of(unsigned flags) {
   }
 }
 
+// API calls come from the program's own code, never from inside an allocator: they may start the
+// runtime when a library's constructor uses the API before liblockhound's own constructor ran.
+bool api_ready() {
+  ensure_init();
+  return tracking();
+}
+
 Irq irq_of(lockhound_irq irq) {
   switch (irq) {
     case LOCKHOUND_HARDIRQ: return Irq::hardirq;
@@ -49,21 +56,21 @@ extern "C" {
 LH_EXPORT void lockhound_lock_init_at(const void* lock, const char* class_name,
                                       enum lockhound_lock_kind kind, const char* file, int line,
                                       const char* func) {
-  if (!lock || !tracking()) return;
+  if (!lock || !api_ready()) return;
   ApiSite site{file, line, func};
   on_init(addr(lock), kind_of(kind), LH_IP, class_name, file ? &site : nullptr);
 }
 
 LH_EXPORT void lockhound_lock_destroy_at(const void* lock, const char* file, int line,
                                          const char* func) {
-  if (!lock || !tracking()) return;
+  if (!lock || !api_ready()) return;
   ApiSite site{file, line, func};
   on_destroy(addr(lock), LockKind::mutex, LH_IP, file ? &site : nullptr);
 }
 
 LH_EXPORT void lockhound_acquire_at(const void* lock, unsigned flags, unsigned subclass,
                                     const char* file, int line, const char* func) {
-  if (!lock || !tracking()) return;
+  if (!lock || !api_ready()) return;
   ThreadState* ts = self();
   if (!ts) return;
   ApiSite site{file, line, func};
@@ -73,7 +80,7 @@ LH_EXPORT void lockhound_acquire_at(const void* lock, unsigned flags, unsigned s
 
 LH_EXPORT void lockhound_acquire_nest_at(const void* lock, const void* nest_lock, unsigned flags,
                                          const char* file, int line, const char* func) {
-  if (!lock || !tracking()) return;
+  if (!lock || !api_ready()) return;
   ThreadState* ts = self();
   if (!ts) return;
   ApiSite site{file, line, func};
@@ -83,7 +90,7 @@ LH_EXPORT void lockhound_acquire_nest_at(const void* lock, const void* nest_lock
 
 LH_EXPORT void lockhound_release_at(const void* lock, const char* file, int line,
                                     const char* func) {
-  if (!lock || !tracking()) return;
+  if (!lock || !api_ready()) return;
   ThreadState* ts = self();
   if (!ts) return;
   ApiSite site{file, line, func};
@@ -91,28 +98,28 @@ LH_EXPORT void lockhound_release_at(const void* lock, const char* file, int line
 }
 
 LH_EXPORT void lockhound_irq_enter(enum lockhound_irq irq) {
-  if (!tracking()) return;
+  if (!api_ready()) return;
   if (ThreadState* ts = self()) on_irq(ts, irq_of(irq), true);
 }
 
 LH_EXPORT void lockhound_irq_exit(enum lockhound_irq irq) {
-  if (!tracking()) return;
+  if (!api_ready()) return;
   if (ThreadState* ts = self()) on_irq(ts, irq_of(irq), false);
 }
 
 LH_EXPORT void lockhound_irq_enable(enum lockhound_irq irq) {
-  if (!tracking()) return;
+  if (!api_ready()) return;
   if (ThreadState* ts = self()) on_irq_enable(ts, irq_of(irq), true);
 }
 
 LH_EXPORT void lockhound_irq_disable(enum lockhound_irq irq) {
-  if (!tracking()) return;
+  if (!api_ready()) return;
   if (ThreadState* ts = self()) on_irq_enable(ts, irq_of(irq), false);
 }
 
 LH_EXPORT void lockhound_might_sleep_at(const char* what, const char* file, int line,
                                         const char* func) {
-  if (!tracking()) return;
+  if (!api_ready()) return;
   ThreadState* ts = self();
   if (!ts) return;
   ApiSite site{file, line, func};
@@ -120,22 +127,22 @@ LH_EXPORT void lockhound_might_sleep_at(const char* what, const char* file, int 
 }
 
 LH_EXPORT void lockhound_thread_exit(void) {
-  if (!tracking()) return;
+  if (!api_ready()) return;
   if (ThreadState* ts = current()) on_thread_end(ts, false);
 }
 
 LH_EXPORT void lockhound_set_thread_name(const char* name) {
-  if (!tracking()) return;
+  if (!api_ready()) return;
   set_thread_name(self(), name);
 }
 
 LH_EXPORT size_t lockhound_finding_count(void) {
-  if (!tracking()) return 0;
+  if (!api_ready()) return 0;
   return finding_count();
 }
 
 LH_EXPORT void lockhound_print_report(void) {
-  if (!tracking()) return;
+  if (!api_ready()) return;
   print_report_now();
 }
 

@@ -100,7 +100,7 @@ inline bool acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 
 int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
   auto lock_fn = real::pthread_mutex_lock();
-  if (!tracking()) return lock_fn(m);
+  if (!tracking_at(ip)) return lock_fn(m);
   ThreadState* ts = self();
   if (!ts || owner_relock(m, ts)) return lock_fn(m);
   on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, false, ip);
@@ -114,7 +114,7 @@ int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
 
 int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
   int rc = real::pthread_mutex_trylock()(m);
-  if (!acquired(rc) || !tracking()) return rc;
+  if (!acquired(rc) || !tracking_at(ip)) return rc;
   ThreadState* ts = self();
   if (!ts) return rc;
   if (mutex_kind(m) == PTHREAD_MUTEX_RECURSIVE && mutex_count(m) > 1) return rc;
@@ -124,7 +124,7 @@ int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
 
 template <class Timed>
 int mutex_timed_impl(pthread_mutex_t* m, uint64_t ip, Timed timed) {
-  if (!tracking()) return timed();
+  if (!tracking_at(ip)) return timed();
   ThreadState* ts = self();
   if (!ts || owner_relock(m, ts)) return timed();
   on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, false, ip);
@@ -139,7 +139,7 @@ int mutex_timed_impl(pthread_mutex_t* m, uint64_t ip, Timed timed) {
 
 int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
   auto unlock_fn = real::pthread_mutex_unlock();
-  if (!tracking()) return unlock_fn(m);
+  if (!tracking_at(ip)) return unlock_fn(m);
   ThreadState* ts = self();
   if (!ts) return unlock_fn(m);
   if (mutex_kind(m) == PTHREAD_MUTEX_RECURSIVE && mutex_owner(m) == ts->tid && mutex_count(m) > 1)
@@ -155,12 +155,12 @@ struct Reacquire {
   const volatile void* m;
   uint64_t ip;
   ~Reacquire() {
-    if (ts && tracking()) on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, false, ip);
+    if (ts && tracking_at(ip)) on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, false, ip);
   }
 };
 
 ThreadState* before_cond_wait(const volatile void* m, uint64_t ip, const char* what) {
-  if (!tracking()) return nullptr;
+  if (!tracking_at(ip)) return nullptr;
   ThreadState* ts = self();
   if (!ts) return nullptr;
   if (ts->spin_held) on_might_sleep(ts, what, ip);
@@ -170,12 +170,12 @@ ThreadState* before_cond_wait(const volatile void* m, uint64_t ip, const char* w
 
 void note_sleep(const char* what, uint64_t ip) {
   ThreadState* ts = current();
-  if (ts && ts->spin_held && tracking()) on_might_sleep(ts, what, ip);
+  if (ts && ts->spin_held && tracking_at(ip)) on_might_sleep(ts, what, ip);
 }
 
 int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
   auto block = write ? real::pthread_rwlock_wrlock() : real::pthread_rwlock_rdlock();
-  if (!tracking()) return block(rw);
+  if (!tracking_at(ip)) return block(rw);
   ThreadState* ts = self();
   if (!ts) return block(rw);
   on_acquire(ts, addr(rw), LockKind::pthread_rwlock, write ? Mode::write : read_mode(rw), false, ip);
@@ -192,7 +192,7 @@ int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
 
 int rw_trylock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
   int rc = write ? real::pthread_rwlock_trywrlock()(rw) : real::pthread_rwlock_tryrdlock()(rw);
-  if (rc != 0 || !tracking()) return rc;
+  if (rc != 0 || !tracking_at(ip)) return rc;
   if (ThreadState* ts = self())
     on_acquire(ts, addr(rw), LockKind::pthread_rwlock, write ? Mode::write : read_mode(rw), true, ip);
   return rc;
@@ -200,7 +200,7 @@ int rw_trylock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
 
 template <class Timed>
 int rw_timed_impl(pthread_rwlock_t* rw, bool write, uint64_t ip, Timed timed) {
-  if (!tracking()) return timed();
+  if (!tracking_at(ip)) return timed();
   ThreadState* ts = self();
   if (!ts) return timed();
   on_acquire(ts, addr(rw), LockKind::pthread_rwlock, write ? Mode::write : read_mode(rw), false, ip);
@@ -324,12 +324,12 @@ extern "C" {
 // --- pthread mutexes ---------------------------------------------------------------------------
 LH_EXPORT int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_t* attr) noexcept {
   int rc = real::pthread_mutex_init()(m, attr);
-  if (rc == 0 && tracking()) on_init(addr(m), LockKind::pthread_mutex, LH_IP);
+  if (rc == 0 && tracking_at(LH_IP)) on_init(addr(m), LockKind::pthread_mutex, LH_IP);
   return rc;
 }
 
 LH_EXPORT int pthread_mutex_destroy(pthread_mutex_t* m) noexcept {
-  if (tracking()) on_destroy(addr(m), LockKind::pthread_mutex, LH_IP);
+  if (tracking_at(LH_IP)) on_destroy(addr(m), LockKind::pthread_mutex, LH_IP);
   return real::pthread_mutex_destroy()(m);
 }
 
@@ -368,12 +368,12 @@ LH_EXPORT int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, cloc
 // --- rwlocks --------------------------------------------------------------------------------
 LH_EXPORT int pthread_rwlock_init(pthread_rwlock_t* rw, const pthread_rwlockattr_t* attr) noexcept {
   int rc = real::pthread_rwlock_init()(rw, attr);
-  if (rc == 0 && tracking()) on_init(addr(rw), LockKind::pthread_rwlock, LH_IP);
+  if (rc == 0 && tracking_at(LH_IP)) on_init(addr(rw), LockKind::pthread_rwlock, LH_IP);
   return rc;
 }
 
 LH_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t* rw) noexcept {
-  if (tracking()) on_destroy(addr(rw), LockKind::pthread_rwlock, LH_IP);
+  if (tracking_at(LH_IP)) on_destroy(addr(rw), LockKind::pthread_rwlock, LH_IP);
   return real::pthread_rwlock_destroy()(rw);
 }
 
@@ -396,7 +396,7 @@ LH_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t* rw, clockid_t clk, co
 }
 
 LH_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* rw) noexcept {
-  if (tracking())
+  if (tracking_at(LH_IP))
     if (ThreadState* ts = self()) on_release(ts, addr(rw), LH_IP);
   return real::pthread_rwlock_unlock()(rw);
 }
@@ -404,18 +404,18 @@ LH_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* rw) noexcept {
 // --- spinlocks ------------------------------------------------------------------------------
 LH_EXPORT int pthread_spin_init(pthread_spinlock_t* s, int pshared) noexcept {
   int rc = real::pthread_spin_init()(s, pshared);
-  if (rc == 0 && tracking()) on_init(addr(s), LockKind::pthread_spinlock, LH_IP);
+  if (rc == 0 && tracking_at(LH_IP)) on_init(addr(s), LockKind::pthread_spinlock, LH_IP);
   return rc;
 }
 
 LH_EXPORT int pthread_spin_destroy(pthread_spinlock_t* s) noexcept {
-  if (tracking()) on_destroy(addr(s), LockKind::pthread_spinlock, LH_IP);
+  if (tracking_at(LH_IP)) on_destroy(addr(s), LockKind::pthread_spinlock, LH_IP);
   return real::pthread_spin_destroy()(s);
 }
 
 LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
   auto lock_fn = real::pthread_spin_lock();
-  if (!tracking()) return lock_fn(s);
+  if (!tracking_at(LH_IP)) return lock_fn(s);
   ThreadState* ts = self();
   if (!ts) return lock_fn(s);
   uint64_t ip = LH_IP;
@@ -439,13 +439,13 @@ LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
 
 LH_EXPORT int pthread_spin_trylock(pthread_spinlock_t* s) noexcept {
   int rc = real::pthread_spin_trylock()(s);
-  if (rc == 0 && tracking())
+  if (rc == 0 && tracking_at(LH_IP))
     if (ThreadState* ts = self()) on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, true, LH_IP);
   return rc;
 }
 
 LH_EXPORT int pthread_spin_unlock(pthread_spinlock_t* s) noexcept {
-  if (tracking())
+  if (tracking_at(LH_IP))
     if (ThreadState* ts = self()) on_release(ts, addr(s), LH_IP);
   return real::pthread_spin_unlock()(s);
 }
@@ -453,12 +453,12 @@ LH_EXPORT int pthread_spin_unlock(pthread_spinlock_t* s) noexcept {
 // --- C11 threads --------------------------------------------------------------------------
 LH_EXPORT int mtx_init(mtx_t* m, int type) {
   int rc = real::mtx_init()(m, type);
-  if (rc == thrd_success && tracking()) on_init(addr(m), LockKind::pthread_mutex, LH_IP);
+  if (rc == thrd_success && tracking_at(LH_IP)) on_init(addr(m), LockKind::pthread_mutex, LH_IP);
   return rc;
 }
 
 LH_EXPORT void mtx_destroy(mtx_t* m) {
-  if (tracking()) on_destroy(addr(m), LockKind::pthread_mutex, LH_IP);
+  if (tracking_at(LH_IP)) on_destroy(addr(m), LockKind::pthread_mutex, LH_IP);
   real::mtx_destroy()(m);
 }
 

@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <linux/futex.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
@@ -70,7 +71,7 @@ struct Runtime {
   ThreadState* threads = nullptr;
   uint64_t next_thread_id = 1;
   absl::flat_hash_map<uint64_t, LockInfo> locks;
-  absl::flat_hash_map<uint64_t, ClassId> site_classes;   // init call site pc -> class
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, ClassId> site_classes;  // init site, caller
   absl::flat_hash_map<uint64_t, uint32_t> generations;   // address-named lock lifetimes
   std::vector<Range> static_ranges;                       // writable PT_LOAD segments
   unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
@@ -88,6 +89,9 @@ struct Runtime {
   std::atomic<size_t> reported{0};
   int log_fd = -1;
   int log_pid = 0;
+  int stderr_copy = -1;
+  dev_t stderr_dev = 0;
+  ino_t stderr_ino = 0;
   int pid = 0;
   std::string program;
   bool finished = false;
@@ -134,7 +138,16 @@ void write_all(int fd, const std::string& s) {
 // Output goes to stderr or PREFIX.PID, opened on first use (and again in a forked child).
 int log_fd() {
   Runtime& r = rt();
-  if (r.opts.log_path.empty()) return 2;
+  if (r.opts.log_path.empty()) {
+    // stderr as it was at start: programs such as xz and sort close fd 2 before exiting, and the
+    // summary must still reach the user. The copy is used only while it is still the same file
+    // (a program that closes every descriptor may reuse the number for something else).
+    struct stat st;
+    if (r.stderr_copy >= 0 && fstat(r.stderr_copy, &st) == 0 && st.st_dev == r.stderr_dev &&
+        st.st_ino == r.stderr_ino)
+      return r.stderr_copy;
+    return 2;
+  }
   int pid = static_cast<int>(getpid());
   if (r.log_fd >= 0 && r.log_pid == pid) return r.log_fd;
   if (r.log_fd >= 0) ::close(r.log_fd);
@@ -210,39 +223,50 @@ const char* kind_prefix(LockKind kind) {
   }
 }
 
-// The class of a runtime-initialised lock: its init call site, "function (file:line)".
-ClassId class_for_site(uint64_t ip, LockKind kind, const ApiSite* api) {
+// "function (file:line)" for a call site, or "function (object+0xoff)" without line information.
+std::string describe_site(uint64_t ip) {
+  Runtime& r = rt();
+  std::string name;
+  r.report_lock.lock();
+  const auto& frames = sym().frames(ip);
+  // The innermost frame: the function (possibly inlined) whose line the call is on.
+  const Frame& inner = frames.front();
+  std::string func = inner.function.empty() ? frames.back().function : inner.function;
+  if (!func.empty() && !inner.file.empty() && inner.line)
+    name = func + " (" + base_name(inner.file) + ":" + std::to_string(inner.line) + ")";
+  r.report_lock.unlock();
+  if (name.empty()) {
+    Dl_info info{};
+    if (dladdr(reinterpret_cast<void*>(ip), &info) && info.dli_fname) {
+      name = std::string(info.dli_sname ? symbolize::demangle(info.dli_sname) + " " : "") + "(" +
+             base_name(info.dli_fname) + "+" +
+             hex(ip - reinterpret_cast<uint64_t>(info.dli_fbase)) + ")";
+    } else {
+      name = "init@" + hex(ip);
+    }
+  }
+  return name;
+}
+
+// The class of a runtime-initialised lock: its init call site and the site that called that
+// function, "init_fn (file:line) from caller (file:line)". One frame is not enough in real
+// code: libraries create every lock through one helper (OpenSSL's CRYPTO_THREAD_lock_new), and
+// a class per helper would merge unrelated locks into one and report their nesting as
+// recursive locking.
+ClassId class_for_site(uint64_t ip, uint64_t caller, LockKind kind, const ApiSite* api) {
   Runtime& r = rt();
   if (api && api->file) {
     std::string name = std::string(api->func ? api->func : "?") + " (" +
                        base_name(api->file) + ":" + std::to_string(api->line) + ")";
     return r.v->lock_class(name, kind);
   }
-  auto it = r.site_classes.find(ip);
+  auto key = std::make_pair(ip, caller);
+  auto it = r.site_classes.find(key);
   if (it != r.site_classes.end()) return it->second;
-  std::string name;
-  {
-    r.report_lock.lock();
-    const auto& frames = sym().frames(ip);
-    // The innermost frame: the function (possibly inlined) whose line the call is on.
-    const Frame& inner = frames.front();
-    std::string func = inner.function.empty() ? frames.back().function : inner.function;
-    if (!func.empty() && !inner.file.empty() && inner.line)
-      name = func + " (" + base_name(inner.file) + ":" + std::to_string(inner.line) + ")";
-    r.report_lock.unlock();
-    if (name.empty()) {
-      Dl_info info{};
-      if (dladdr(reinterpret_cast<void*>(ip), &info) && info.dli_fname) {
-        name = std::string(info.dli_sname ? symbolize::demangle(info.dli_sname) + " " : "") + "(" +
-               base_name(info.dli_fname) + "+" +
-               hex(ip - reinterpret_cast<uint64_t>(info.dli_fbase)) + ")";
-      } else {
-        name = "init@" + hex(ip);
-      }
-    }
-  }
+  std::string name = describe_site(ip);
+  if (caller) name += " from " + describe_site(caller);
   ClassId cls = r.v->lock_class(name, kind);
-  r.site_classes.emplace(ip, cls);
+  r.site_classes.emplace(key, cls);
   return cls;
 }
 
@@ -470,7 +494,7 @@ Stack stall_stack(const ThreadState* t) {
 
 Participant participant_of(const ThreadState* t, const char* state) {
   Participant p;
-  p.name = t->name;
+  p.name = t->name.substr(0, t->name.find(" (tid "));  // the renderer adds the tid
   p.pid = t->tid;
   p.state = state;
   uint64_t w = t->waiting_on.load(std::memory_order_relaxed);
@@ -568,6 +592,14 @@ void init_runtime() {
     else r.supp.parse(text, r.opts.suppressions, errors);
     for (const auto& e : errors) write_all(2, "==" + std::to_string(r.pid) + "== lockhound: " + e + "\n");
   }
+  {
+    struct stat st;
+    if (fstat(2, &st) == 0) {
+      r.stderr_copy = fcntl(2, F_DUPFD_CLOEXEC, 200);
+      r.stderr_dev = st.st_dev;
+      r.stderr_ino = st.st_ino;
+    }
+  }
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   r.program = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?";
@@ -611,6 +643,50 @@ void init_runtime() {
     if (find.hi > find.lo) {
       r.self_lo = find.lo;
       r.self_hi = find.hi;
+    }
+  }
+  // A malloc from a shared library other than libc (jemalloc, tcmalloc) takes pthread locks
+  // inside its own critical sections; the engine allocates, so tracking those locks could
+  // re-enter the allocator while it holds them. Calls from that library pass straight through.
+  if (void* m = dlsym(RTLD_DEFAULT, "malloc")) {
+    Dl_info mi{};
+    Dl_info li{};
+    if (dladdr(m, &mi) && mi.dli_fbase && dladdr(reinterpret_cast<void*>(&::getpid), &li) &&
+        mi.dli_fbase != li.dli_fbase) {
+      struct Find {
+        uint64_t base, lo = ~0ull, hi = 0;
+        bool main_program = false;
+      } fa{reinterpret_cast<uint64_t>(mi.dli_fbase)};
+      dl_iterate_phdr(
+          [](struct dl_phdr_info* di, size_t, void* arg) {
+            auto* fd = static_cast<Find*>(arg);
+            bool first = fd->lo == ~0ull && fd->hi == 0 && !fd->main_program;
+            (void)first;
+            uint64_t base = di->dlpi_addr;
+            bool hit = false;
+            for (int i = 0; i < di->dlpi_phnum; ++i) {
+              const auto& ph = di->dlpi_phdr[i];
+              if (ph.p_type == PT_LOAD && base + ph.p_vaddr <= fd->base &&
+                  fd->base < base + ph.p_vaddr + ph.p_memsz)
+                hit = true;
+            }
+            if (!hit && base != fd->base) return 0;
+            if (di->dlpi_name == nullptr || di->dlpi_name[0] == '\0') fd->main_program = true;
+            for (int i = 0; i < di->dlpi_phnum; ++i) {
+              const auto& ph = di->dlpi_phdr[i];
+              if (ph.p_type == PT_LOAD && (ph.p_flags & PF_X)) {
+                fd->lo = std::min<uint64_t>(fd->lo, base + ph.p_vaddr);
+                fd->hi = std::max<uint64_t>(fd->hi, base + ph.p_vaddr + ph.p_memsz);
+              }
+            }
+            return 1;
+          },
+          &fa);
+      // An allocator linked into the program itself cannot be told apart from the program.
+      if (!fa.main_program && fa.hi > fa.lo) {
+        g_alloc_lo = fa.lo;
+        g_alloc_hi = fa.hi;
+      }
     }
   }
   ValidatorOptions vo;
@@ -683,16 +759,15 @@ void ensure_init() {
   --t_guard;
 }
 
+// Interposed calls never initialise the runtime themselves: the caller may be inside its own
+// allocator's critical section (jemalloc's early pthread_mutex_trylock), and initialising
+// allocates. Before the constructor has run, calls pass straight through.
 bool tracking() {
   if (t_guard) return false;
-  int s = g_state.load(std::memory_order_acquire);
-  if (s == static_cast<int>(State::ready)) return true;
-  if (s == static_cast<int>(State::uninit)) {
-    ensure_init();
-    return g_state.load(std::memory_order_acquire) == static_cast<int>(State::ready);
-  }
-  return false;
+  return g_state.load(std::memory_order_acquire) == static_cast<int>(State::ready);
 }
+
+uint64_t g_alloc_lo = 0, g_alloc_hi = 0;
 
 ThreadState* self() {
   ThreadState* ts = t_self;
@@ -774,7 +849,7 @@ Engine::~Engine() {
 Validator& Engine::v() { return *rt().v; }
 
 // ------------------------------------------------------------------------- operations
-void on_init(uint64_t lock, LockKind kind, uint64_t ip, const char* class_name,
+__attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip, const char* class_name,
              const ApiSite* api) {
   try {
     Engine e(nullptr);
@@ -783,7 +858,15 @@ void on_init(uint64_t lock, LockKind kind, uint64_t ip, const char* class_name,
     LockInfo li;
     if (class_name && *class_name) li.cls = r.v->lock_class(class_name, kind);
     else if (!api && is_static(lock)) li = class_for_instance(lock, kind);  // its own symbol
-    else li.cls = class_for_site(ip, kind, api);
+    else {
+      uint64_t caller = 0;
+      if (!api) {
+        // Frames: on_init, the interposer, the init site, its caller.
+        uint64_t pcs[2];
+        if (symbolize::capture_stack(pcs, 2, 2) == 2 && pcs[0] == ip) caller = pcs[1];
+      }
+      li.cls = class_for_site(ip, caller, kind, api);
+    }
     r.lock_lifetimes++;
     r.v->lock_init(lock, li.cls);
     r.locks.emplace(lock, li);

@@ -80,6 +80,12 @@ enum class State : int { uninit = 0, initializing = 1, ready = 2, disabled = 3 }
 
 // True when interposers should track (runtime ready and this thread not already inside it).
 bool tracking();
+// Code range of a malloc replacement in a shared library (jemalloc, tcmalloc), 0/0 when none.
+extern uint64_t g_alloc_lo, g_alloc_hi;
+// tracking(), and the call does not come from inside the allocator.
+inline bool tracking_at(uint64_t ip) {
+  return tracking() && !(ip >= g_alloc_lo && ip < g_alloc_hi);
+}
 // The calling thread's state, created on first use; null for the runtime's own threads, inside
 // the runtime, or after the thread's end.
 ThreadState* self();

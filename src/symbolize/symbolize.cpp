@@ -4,6 +4,7 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <fcntl.h>
 #include <unistd.h>
 #include <unwind.h>
 
@@ -65,6 +66,46 @@ std::string die_function_name(Dwarf_Die* die) {
   return name ? name : "";
 }
 
+// Separate debug information from local files only: by build ID under /usr/lib/debug, then by
+// the debug link next to the object. libdw's standard callback also asks debuginfod servers,
+// which initialises curl and TLS — network access, and locks, inside a lock call of the program.
+int find_local_debuginfo(Dwfl_Module* mod, void**, const char*, Dwarf_Addr, const char* file_name,
+                         const char* debuglink_file, GElf_Word, char** debuginfo_file_name) {
+  std::vector<std::string> candidates;
+  const unsigned char* bits = nullptr;
+  GElf_Addr vaddr = 0;
+  int len = dwfl_module_build_id(mod, &bits, &vaddr);
+  if (len > 1 && bits) {
+    static const char digits[] = "0123456789abcdef";
+    std::string p = "/usr/lib/debug/.build-id/";
+    p += digits[bits[0] >> 4];
+    p += digits[bits[0] & 15];
+    p += '/';
+    for (int i = 1; i < len; ++i) {
+      p += digits[bits[i] >> 4];
+      p += digits[bits[i] & 15];
+    }
+    candidates.push_back(p + ".debug");
+  }
+  if (debuglink_file && file_name) {
+    std::string dir = file_name;
+    size_t slash = dir.rfind('/');
+    dir = slash == std::string::npos ? std::string(".") : dir.substr(0, slash);
+    candidates.push_back(dir + "/" + debuglink_file);
+    candidates.push_back(dir + "/.debug/" + debuglink_file);
+    candidates.push_back("/usr/lib/debug" + dir + "/" + debuglink_file);
+  }
+  for (const auto& c : candidates) {
+    if (file_name && c == file_name) continue;
+    int fd = ::open(c.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd >= 0) {
+      *debuginfo_file_name = strdup(c.c_str());
+      return fd;
+    }
+  }
+  return -1;
+}
+
 }  // namespace
 
 __attribute__((noinline)) size_t capture_stack(uint64_t* pcs, size_t max, size_t skip) {
@@ -96,7 +137,7 @@ struct Symbolizer::Impl {
 
   Impl() {
     callbacks.find_elf = dwfl_linux_proc_find_elf;
-    callbacks.find_debuginfo = dwfl_standard_find_debuginfo;
+    callbacks.find_debuginfo = find_local_debuginfo;
     callbacks.debuginfo_path = &debuginfo_path;
   }
   ~Impl() {
