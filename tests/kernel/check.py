@@ -323,6 +323,13 @@ def check_module(binary, capdir, name, mod):
     problems = []
     if not os.path.isfile(console) or os.path.getsize(console) == 0:
         return False, "no console.log", "-", "-", ["boot produced no console log"]
+    overruns = [int(m.group(1)) for m in re.finditer(
+        r"LOCKDEP-HARNESS: cpu\d+ entries: \d+ overrun: (\d+)", open(console, errors="replace").read())]
+    if any(overruns):
+        problems.append(f"the trace ring buffer overran ({sum(overruns)} events lost)")
+    boot = os.path.join(d, "boot.txt")
+    if os.path.isfile(boot) and "trace_complete=yes" not in open(boot).read():
+        problems.append("the trace did not arrive complete (boot.txt)")
     reports = parse_console(console)
     lockdep_said = "; ".join(str(Problem(r.type, r.key)) for r in reports) or "nothing"
 
