@@ -13,14 +13,14 @@ namespace {
 namespace fs = std::filesystem;
 using lockhound::testing::shared_dir;
 
-struct Run {
+struct CmdResult {
   int rc = -1;
   std::string out;
 };
 
 // Runs lockhound with `args`; stderr goes to stdout so messages can be checked too.
-Run run(const std::string& args) {
-  Run r;
+CmdResult run(const std::string& args) {
+  CmdResult r;
   std::string cmd = std::string(LOCKHOUND_EXE) + " " + args + " 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -47,7 +47,7 @@ constexpr const char* kCycle =
 TEST(SysCli, ImportRealCapturesIsClean) {
   LOCKHOUND_REQUIRE_SHARED();
   auto d = shared_dir() / "testdata/kernel/m1_abba";
-  Run r = run("import " + (d / "lockdep.txt").string() + " " + (d / "lock_stat.txt").string() +
+  CmdResult r = run("import " + (d / "lockdep.txt").string() + " " + (d / "lock_stat.txt").string() +
               " " + (d / "lockdep_stats.txt").string());
   EXPECT_EQ(r.rc, 0) << r.out;
   EXPECT_NE(r.out.find("slob_lock"), std::string::npos);
@@ -56,7 +56,7 @@ TEST(SysCli, ImportRealCapturesIsClean) {
 
 TEST(SysCli, ImportedFlockCycleIsAFindingInJson) {
   auto f = write_temp("locks", kCycle);
-  Run r = run("import --format json " + f.string());
+  CmdResult r = run("import --format json " + f.string());
   fs::remove(f);
   EXPECT_EQ(r.rc, 1) << r.out;
   auto j = nlohmann::json::parse(r.out);
@@ -68,7 +68,7 @@ TEST(SysCli, ImportedFlockCycleIsAFindingInJson) {
 
 TEST(SysCli, MalformedLineExits3AndKeepsTheFinding) {
   auto f = write_temp("badlocks", std::string(kCycle) + "3: FLOCK ADVISORY WRITE x fe:00:1 0 EOF\n");
-  Run r = run("import " + f.string());
+  CmdResult r = run("import " + f.string());
   EXPECT_EQ(r.rc, 3) << r.out;
   EXPECT_NE(r.out.find(f.string() + ":5: error: expected a pid"), std::string::npos) << r.out;
   EXPECT_NE(r.out.find("file-lock deadlock"), std::string::npos) << r.out;
@@ -77,27 +77,27 @@ TEST(SysCli, MalformedLineExits3AndKeepsTheFinding) {
 
 TEST(SysCli, UnknownFileExits3) {
   auto f = write_temp("junk", "hello\n");
-  Run r = run("import " + f.string());
+  CmdResult r = run("import " + f.string());
   fs::remove(f);
   EXPECT_EQ(r.rc, 3);
   EXPECT_NE(r.out.find("not a saved /proc/locks"), std::string::npos) << r.out;
 }
 
 TEST(SysCli, LiveSysRunsAndSaysWhatIsMissing) {
-  Run r = run("sys --no-stacks");
+  CmdResult r = run("sys --no-stacks");
   EXPECT_TRUE(r.rc == 0 || r.rc == 1) << r.out;
   EXPECT_NE(r.out.find("File locks:"), std::string::npos) << r.out;
   if (!fs::exists("/proc/lock_stat")) {
     EXPECT_NE(r.out.find("no /proc/lock_stat"), std::string::npos) << r.out;
   }
-  Run j = run("sys --format json --no-stacks");
+  CmdResult j = run("sys --format json --no-stacks");
   auto parsed = nlohmann::json::parse(j.out, nullptr, false);
   ASSERT_FALSE(parsed.is_discarded()) << j.out;
   EXPECT_TRUE(parsed["system"].contains("d_state_tasks"));
 }
 
 TEST(SysCli, AttachToMissingProcessExits3) {
-  Run r = run("attach 999999999");
+  CmdResult r = run("attach 999999999");
   EXPECT_EQ(r.rc, 3);
   EXPECT_NE(r.out.find("no process"), std::string::npos) << r.out;
 }
