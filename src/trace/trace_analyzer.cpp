@@ -3,6 +3,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include <algorithm>
+#include <deque>
 #include <string>
 #include <utility>
 
@@ -14,6 +15,8 @@ namespace {
 
 // What the front end knows about one class beyond what the engine keeps.
 struct ClassInfo {
+  std::string name;
+  uint32_t index = 0;         // position in TraceAnalyzer::Impl::class_list
   ClassId id = kNoClass;
   LockKind kind = LockKind::other;
   bool check = true;          // false: lockdep does not validate it (check=0 maps)
@@ -90,8 +93,11 @@ struct TraceAnalyzer::Impl {
   TraceStats stats;
   std::vector<Diagnostic> diagnostics;
 
-  absl::flat_hash_map<std::string, ClassInfo> classes;
-  absl::flat_hash_map<uint64_t, ClassId> instance_class;  // lock address -> current class
+  std::deque<ClassInfo> class_list;                       // stable addresses
+  absl::flat_hash_map<std::string, uint32_t> class_index;  // name -> class_list index
+  // Lock address -> the class last seen there; also the fast path of the name lookup (an
+  // address seen before with the same name needs no string hashing).
+  absl::flat_hash_map<uint64_t, uint32_t> instance_class;
   absl::flat_hash_map<uint64_t, std::unique_ptr<TaskState>> tasks;
   TaskState* last_task = nullptr;
 
@@ -175,9 +181,16 @@ struct TraceAnalyzer::Impl {
     return *slot;
   }
 
+  ClassInfo* find_class(uint64_t addr, std::string_view name) {
+    auto ii = instance_class.find(addr);
+    if (ii != instance_class.end() && class_list[ii->second].name == name) return &class_list[ii->second];
+    auto it = class_index.find(av(name));
+    return it == class_index.end() ? nullptr : &class_list[it->second];
+  }
+
   ClassInfo& class_for(std::string_view name, LockKind proven) {
-    auto it = classes.find(av(name));
-    if (it != classes.end()) return it->second;
+    auto it = class_index.find(av(name));
+    if (it != class_index.end()) return class_list[it->second];
     ClassInfo info;
     WaitType wait = WaitType::none;
     if (name == "rcu_read_lock" || name == "rcu_read_lock_bh" || name == "rcu_read_lock_sched") {
@@ -197,8 +210,12 @@ struct TraceAnalyzer::Impl {
         (info.kind == LockKind::other && name_is_rwsem(name)))
       info.read_mode = Mode::read;
     info.id = validator.lock_class(name, info.kind, wait);
+    info.name.assign(name);
+    info.index = uint32_t(class_list.size());
     ++stats.classes;
-    return classes.emplace(std::string(name), info).first->second;
+    class_index.emplace(info.name, info.index);
+    class_list.push_back(std::move(info));
+    return class_list.back();
   }
 
   void apply_irq(TaskState& t, const IrqInfo& irq) {
@@ -218,11 +235,11 @@ struct TraceAnalyzer::Impl {
                   bool read, bool trylock, const IrqInfo& irq, uint64_t line,
                   const std::vector<Frame>* frames, size_t frame_count, const TraceEvent* ev) {
     apply_irq(t, irq);
-    auto [it, inserted] = instance_class.try_emplace(addr, cls.id);
-    if (inserted || it->second != cls.id) {
+    auto [it, inserted] = instance_class.try_emplace(addr, cls.index);
+    if (inserted || it->second != cls.index) {
       // A new lock at this address, or its memory now holds a lock of another class (a
       // lockdep_map copied to the stack, freed and reused memory): a new lifetime.
-      it->second = cls.id;
+      it->second = cls.index;
       validator.lock_init(addr, cls.id);
     }
     AcquireFlags flags;
@@ -305,8 +322,8 @@ struct TraceAnalyzer::Impl {
     }
     switch (ev.type) {
       case EventType::lock_acquire: {
-        auto it = classes.find(av(ev.name));
-        if (it == classes.end() && !ev.trylock) {
+        ClassInfo* known = find_class(ev.addr, ev.name);
+        if (!known && !ev.trylock) {
           t.has_pending = true;
           PendingAcquire& p = t.pending;
           p.addr = ev.addr;
@@ -319,7 +336,7 @@ struct TraceAnalyzer::Impl {
                                  : std::vector<Frame>::const_iterator{});
           return;
         }
-        ClassInfo& cls = it != classes.end() ? it->second : class_for(ev.name, LockKind::other);
+        ClassInfo& cls = known ? *known : class_for(ev.name, LockKind::other);
         do_acquire(t, ev.addr, ev.name, cls, ev.read, ev.trylock, ev.irq, line, frames,
                    frame_count, &ev);
         return;
