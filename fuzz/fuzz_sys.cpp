@@ -47,7 +47,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
 
   auto ld = parse_lockdep(text, "fuzz");
   check(ld.diagnostics, lines);
-  if (ld.classes.size() < 200) analyze_lockdep(ld, "import", "fuzz", r);
+  // Cycle enumeration is exponential in dense graphs by nature (bounded by a budget); keep
+  // the fuzzer on the parsers rather than on enumerating cycles of random graphs.
+  if (ld.classes.size() < 64) analyze_lockdep(ld, "import", "fuzz", r);
 
   auto st = parse_lockdep_stats(text, "fuzz");
   check(st.diagnostics, lines);
@@ -57,6 +59,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   SysReport r2;
   import_text(text, "fuzz", 5, r2);
   render_summary_text(r2);
-  summary_json(r2).dump();
+  summary_json(r2).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return 0;
 }

@@ -188,7 +188,7 @@ std::vector<std::vector<std::string>> find_cycles(const LockdepDump& dump, size_
   }
   std::vector<std::vector<std::string>> out;
   std::vector<char> on_path(n, 0);
-  size_t budget = 50'000'000;
+  size_t budget = 20'000'000;
   for (size_t start = 0; start < n && out.size() < limit && budget > 0; ++start) {
     struct FrameState { size_t node, next; };
     std::vector<FrameState> st{{start, 0}};

@@ -152,6 +152,8 @@ void analyze_file_locks(const ProcLocks& pl, const ProcessFacts& facts, std::str
       part.name = comm_of(part.pid);
       auto st = facts.state.find(part.pid);
       part.state = st != facts.state.end() ? st->second : "blocked";
+      if (auto wc = facts.wchan.find(part.pid); wc != facts.wchan.end())
+        part.state += ", in " + wc->second;
       part.waits_for = (req ? req->access + " " + kind_word(*req) + " on " + file + range_of(*req)
                             : lock_label(want));
       for (size_t h : held_by[step.party]) {
