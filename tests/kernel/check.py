@@ -121,8 +121,18 @@ MODULES = {
                P("circular_dependency", "lh15_x_lock", "lh15_y_lock", "lh15_z_lock"),
                P("inconsistent_lock_state", "lh15_timer_lock")],
         notes="lockdep reports problem 1 and turns itself off"),
+    "lh16_rwsem_cycle": Module(
+        lockdep=[P("circular_dependency", "lh16_index_sem", "lh16_commit_mutex")],
+        trace=[P("circular_dependency", "lh16_index_sem", "lh16_commit_mutex")]),
+    "lh17_inversion_in_irq": Module(
+        lockdep=[P("irq_lock_inversion", "lh17_ctrl_lock", "lh17_fifo_lock")],
+        trace=[P("irq_lock_inversion", "lh17_ctrl_lock", "lh17_fifo_lock")]),
+    "lh18_soft_safe_unsafe": Module(
+        lockdep=[P("irq_safe_unsafe_order", "lh18_timer_lock", "lh18_conf_lock")],
+        trace=[P("irq_safe_unsafe_order", "lh18_timer_lock", "lh18_conf_lock")]),
     "lh20_clean_nesting": Module(lockdep=[], trace=[], clean=True, prefix="&lh20n->"),
     "lh21_clean_irq": Module(lockdep=[], trace=[], clean=True),
+    "lh22_clean_irq_readers": Module(lockdep=[], trace=[], clean=True),
 }
 
 # The finding types of the kernel's lock and sleep checks (DESIGN.md vocabulary).
