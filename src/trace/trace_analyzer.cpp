@@ -3,6 +3,7 @@
 #include <absl/container/flat_hash_map.h>
 
 #include <algorithm>
+#include <array>
 #include <deque>
 #include <string>
 #include <utility>
@@ -41,11 +42,17 @@ struct HeldShadow {
   uint64_t addr;
   ClassId cls;
   uint8_t subclass;
+  bool exclusive;
 };
 
 struct TaskState {
   Context ctx = nullptr;
   std::vector<HeldShadow> held;
+  // The last exclusive locks this task released. Releasing one of them again, without taking it
+  // in between, is a provable double unlock: an exclusive lock cannot also have been held since
+  // before the trace began (taking it again in the trace would have been recursive locking).
+  std::array<uint64_t, 16> released{};
+  uint8_t released_next = 0;
   uint64_t key = 0;
   std::string name;           // "comm/pid", as lockdep prints tasks
   int irq_bits = -1;          // the last interrupt state given to the engine
@@ -123,7 +130,9 @@ struct TraceAnalyzer::Impl {
 
   static ValidatorOptions make_options(const TraceOptions& o) {
     ValidatorOptions vo;
-    vo.report_unknown_release = false;
+    // The front end decides which releases of unheld locks are real: it passes the engine only
+    // provable double unlocks and drops releases of locks taken before the trace began.
+    vo.report_unknown_release = true;
     vo.report_guarded_cycles = o.report_guarded_cycles;
     vo.source = "trace";
     return vo;
@@ -270,7 +279,7 @@ struct TraceAnalyzer::Impl {
       flags.subclass = uint8_t(same_class < 7 ? same_class : 7);
       if (same_class >= 8) flags.check = false;  // beyond lockdep's 8 subclasses: a nest_lock user
     }
-    t.held.push_back(HeldShadow{addr, cls.id, flags.subclass});
+    t.held.push_back(HeldShadow{addr, cls.id, flags.subclass, flags.mode == Mode::write});
     cur_task = &t;
     cur_event = ev;
     cur_line = line;
@@ -347,10 +356,20 @@ struct TraceAnalyzer::Impl {
         auto it = std::find_if(t.held.rbegin(), t.held.rend(),
                                [&](const HeldShadow& h) { return h.addr == ev.addr; });
         if (it == t.held.rend()) {
-          ++stats.unmatched_releases;
-          return;
+          bool double_unlock = ev.addr != 0 && std::find(t.released.begin(), t.released.end(),
+                                                         ev.addr) != t.released.end();
+          if (!double_unlock) {
+            ++stats.unmatched_releases;
+            return;
+          }
+          ++stats.double_unlocks;  // the engine reports it: bad_unlock_balance
+        } else {
+          if (it->exclusive) {
+            t.released[t.released_next] = ev.addr;
+            t.released_next = uint8_t((t.released_next + 1) % t.released.size());
+          }
+          t.held.erase(std::next(it).base());
         }
-        t.held.erase(std::next(it).base());
         apply_irq(t, ev.irq);
         cur_task = &t;
         cur_event = &ev;

@@ -22,7 +22,9 @@
 //     skipped, as lockdep skips them. Reads are recursive reads unless the class is known to be
 //     an rwsem (non-recursive), mirroring lockdep's read=1/read=2 split;
 //   - a release of a lock the trace never saw taken is not a finding: the trace starts
-//     mid-flight (ValidatorOptions::report_unknown_release = false);
+//     mid-flight. Only a provable double unlock is (bad_unlock_balance): the task released the
+//     same exclusive lock earlier in the trace and did not take it again since. (The engine runs
+//     with report_unknown_release on; the front end passes it only those releases.);
 //   - the events carry no lockdep subclass. Taking a second instance of a class already held is
 //     therefore taken as a _nested() annotation (the n-th nested instance gets subclass n), as
 //     lockdep, had it not been annotated, would have reported it and stopped: only re-taking
@@ -61,6 +63,7 @@ struct TraceStats {
   uint64_t contention_begin = 0, contention_end = 0;
   uint64_t nmi_skipped = 0;        // events in NMI context (lockdep ignores them)
   uint64_t unmatched_releases = 0; // releases of locks taken before the trace began
+  uint64_t double_unlocks = 0;     // provable double releases (bad_unlock_balance)
   uint64_t kinds_proven = 0;       // classes whose kind a contention_begin proved
   uint64_t tasks = 0, classes = 0;
 };

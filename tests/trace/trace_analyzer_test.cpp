@@ -207,6 +207,30 @@ TEST(TraceSmall, NestedInstancesVersusSameInstance) {
   EXPECT_EQ(classes_of(rs[0]), (std::set<std::string>{"&o->lock"}));
 }
 
+// A double unlock the trace proves (the task took and released the exclusive lock in the trace,
+// then releases it again) is bad_unlock_balance; the same for a reader (nested read holds may
+// predate the trace) or a lock never seen taken is not.
+TEST(TraceSmall, ProvableDoubleUnlockOnly) {
+  std::string t = kHeader;
+  t += acq("insmod-37", 1, "...2.", "ffffffffa0002070", "lh08_cfg_mutex");
+  t += rel("insmod-37", 1, "...1.", "ffffffffa0002070", "lh08_cfg_mutex");
+  t += rel("insmod-37", 1, "...1.", "ffffffffa0002070", "lh08_cfg_mutex");
+  TraceAnalyzer a;
+  auto fs = analyze(t, &a);
+  ASSERT_EQ(fs.size(), 1u) << describe(fs);
+  EXPECT_EQ(fs[0].type, FindingType::bad_unlock_balance);
+  EXPECT_EQ(classes_of(fs[0]), (std::set<std::string>{"lh08_cfg_mutex"}));
+  EXPECT_EQ(a.stats().double_unlocks, 1u);
+
+  std::string r = kHeader;
+  r += ev("t1-10", 0, "...1.", "lock_acquire", "ffffffff81ac03e0 read rcu_read_lock");
+  r += rel("t1-10", 0, "...1.", "ffffffff81ac03e0", "rcu_read_lock");
+  r += rel("t1-10", 0, "...1.", "ffffffff81ac03e0", "rcu_read_lock");  // outer hold from before
+  r += rel("t1-10", 0, "...1.", "ffff888000005000", "never_seen");
+  auto rs = analyze(r);
+  EXPECT_TRUE(rs.empty()) << describe(rs);
+}
+
 // A release the trace never saw taken (the trace started mid-flight) is no finding, and a
 // release out of order keeps the rest of the held stack right.
 TEST(TraceSmall, MidFlightAndOutOfOrderReleases) {
