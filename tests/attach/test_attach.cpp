@@ -290,6 +290,38 @@ TEST(AttachErrors, NoSuchProcess) {
   EXPECT_NE(r.error.find("no process"), std::string::npos) << r.error;
 }
 
+// Without permission (another user's process), attaching fails with a message that says what to
+// change. Runs the attach from a child that drops root for nobody.
+TEST(AttachErrors, PermissionDeniedExplainsPtraceScope) {
+  if (::geteuid() != 0) GTEST_SKIP() << "skipped: needs root to switch to another user";
+  int p[2];
+  ASSERT_EQ(::pipe(p), 0);
+  pid_t target = ::getpid();
+  pid_t c = ::fork();
+  ASSERT_GE(c, 0);
+  if (c == 0) {
+    ::close(p[0]);
+    if (::setgid(65534) != 0 || ::setuid(65534) != 0) _exit(2);
+    AttachReport r = attach_and_diagnose(target);
+    std::string msg = (r.attached ? "ATTACHED" : r.error);
+    if (::write(p[1], msg.data(), msg.size()) < 0) _exit(3);
+    _exit(0);
+  }
+  ::close(p[1]);
+  std::string msg;
+  char buf[512];
+  ssize_t n;
+  while ((n = ::read(p[0], buf, sizeof buf)) > 0) msg.append(buf, static_cast<size_t>(n));
+  ::close(p[0]);
+  int st = 0;
+  ::waitpid(c, &st, 0);
+  ASSERT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0) << "could not switch user";
+  EXPECT_NE(msg.find("Operation not permitted"), std::string::npos) << msg;
+  bool hint = msg.find("ptrace_scope") != std::string::npos ||
+              msg.find("CAP_SYS_PTRACE") != std::string::npos;
+  EXPECT_TRUE(hint) << msg;
+}
+
 TEST(ClassifyWait, InnermostLockFunctionDecides) {
   Stack st(4);
   st[0].function = "__futex_abstimed_wait_common";
