@@ -13,13 +13,13 @@
 
 namespace {
 
-struct Run {
+struct CliRun {
   int status = -1;
   std::string out;
 };
 
-Run run(const std::string& args) {
-  Run r;
+CliRun run(const std::string& args) {
+  CliRun r;
   std::string cmd = std::string(LOCKHOUND_EXE) + " " + args + " 2>/dev/null";
   FILE* p = popen(cmd.c_str(), "r");
   if (!p) return r;
@@ -34,7 +34,7 @@ Run run(const std::string& args) {
 TEST(ExplainCli, JsonOnARealSplat) {
   LOCKHOUND_REQUIRE_SHARED();
   auto path = lockhound::testing::shared_dir() / "testdata/splats/008-circular.txt";
-  Run r = run("explain --format json " + path.string());
+  CliRun r = run("explain --format json " + path.string());
   EXPECT_EQ(r.status, 1);
   auto j = nlohmann::json::parse(r.out);
   EXPECT_EQ(j["command"], "explain");
@@ -51,13 +51,13 @@ TEST(ExplainCli, JsonOnARealSplat) {
 TEST(ExplainCli, StdinTextAndCounts) {
   LOCKHOUND_REQUIRE_SHARED();
   auto path = lockhound::testing::shared_dir() / "testdata/splats/029-inconsistent.txt";
-  Run r = run("explain --format json - < " + path.string());
+  CliRun r = run("explain --format json - < " + path.string());
   EXPECT_EQ(r.status, 1);
   auto j = nlohmann::json::parse(r.out);
   ASSERT_EQ(j["findings"].size(), 1u);
   EXPECT_EQ(j["findings"][0]["type"], "inconsistent_lock_state");
   EXPECT_EQ(j["findings"][0]["count"], 2);
-  Run t = run("explain " + path.string());
+  CliRun t = run("explain " + path.string());
   EXPECT_EQ(t.status, 1);
   EXPECT_NE(t.out.find("fs_reclaim"), std::string::npos);
 }
@@ -65,7 +65,7 @@ TEST(ExplainCli, StdinTextAndCounts) {
 TEST(ExplainCli, CleanLogExitsZeroAndMissingFileThree) {
   LOCKHOUND_REQUIRE_SHARED();
   auto clean = lockhound::testing::shared_dir() / "testdata/kernel/m8_clean/console.log";
-  Run r = run("explain --format json " + clean.string());
+  CliRun r = run("explain --format json " + clean.string());
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(nlohmann::json::parse(r.out)["findings"].size(), 0u);
   EXPECT_EQ(run("explain /nonexistent/console.log").status, 3);
