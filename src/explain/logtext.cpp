@@ -699,6 +699,8 @@ bool is_lock_machinery(std::string_view fn) {
       "wait_for_common", "do_wait_for_common", "io_schedule", "bit_wait", "out_of_line_wait",
       "__flush_work", "flush_work", "start_flush_work", "__sb_start_write", "sb_start_write",
       "percpu_ref", "down", "up", "mutex_unlock", "__mutex_unlock", "spin_unlock",
+      "register_lock_class", "look_up_lock_class", "lockdep_init_map", "__lockdep_init_map",
+      "msleep", "usleep_range", "schedule_timeout", "do_nanosleep",
   };
   for (auto p : kPrefixes) {
     if (p == "down" || p == "up") {
