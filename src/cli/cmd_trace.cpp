@@ -112,6 +112,7 @@ void register_trace(CLI::App& app, Action& action) {
                     {"lock events", ts.events - ts.other_events},
                     {"tasks", ts.tasks},
                     {"lock classes", vs.classes},
+                    {"classes of proven kind", ts.kinds_proven},
                     {"dependencies", vs.edges},
                     {"malformed lines", ts.malformed}};
       std::vector<Finding> findings = analyzer.findings();

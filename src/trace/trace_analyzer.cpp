@@ -107,6 +107,7 @@ struct TraceAnalyzer::Impl {
   absl::flat_hash_map<uint64_t, uint32_t> instance_class;
   absl::flat_hash_map<uint64_t, std::unique_ptr<TaskState>> tasks;
   TaskState* last_task = nullptr;
+  bool mutexes_announce_themselves = false;  // a contention_begin with MUTEX was seen
 
   // The event held back until its callchain (perf -g) is complete.
   std::string bufs[2];
@@ -291,6 +292,20 @@ struct TraceAnalyzer::Impl {
     cur_event = nullptr;
   }
 
+  // A lock_acquire followed directly by this task's lock_acquired of the same lock (the
+  // LOCK_CONTENDED() pattern of spinlocks, rwlocks and rwsems) with preemption disabled at the
+  // acquisition: spin_lock()/read_lock()/write_lock() disable preemption before lock_acquire,
+  // down_read()/down_write() do not, and mutexes announce themselves with contention_begin
+  // (MUTEX) first. ftrace's preempt-depth column counts the tracepoint's own level too (6.1:
+  // a lock taken with nothing else held shows 2 for a spinlock, 1 for an rwsem), so a depth of
+  // at least 2 is required; kernels that do not count the tracepoint prove fewer spinlocks,
+  // never more. Only trusted when the trace shows that mutexes emit contention events at all,
+  // and never for the first acquisition of a read lock or in an unknown irq state.
+  LockKind spin_proof(const PendingAcquire& p) const {
+    if (!mutexes_announce_themselves || !p.irq.known || p.irq.preempt_depth < 2) return LockKind::other;
+    return p.read ? LockKind::rwlock : LockKind::spinlock;
+  }
+
   void flush_pending(TaskState& t, LockKind proven) {
     if (!t.has_pending) return;
     t.has_pending = false;
@@ -316,23 +331,34 @@ struct TraceAnalyzer::Impl {
       ++stats.nmi_skipped;
       return;
     }
+    if (ev.type == EventType::contention_begin && (ev.contention_flags & kContentionMutex))
+      mutexes_announce_themselves = true;
     TaskState& t = task_for(ev);
     if (t.has_pending) {
       const PendingAcquire& p = t.pending;
+      bool same_context = ev.irq.known == p.irq.known && ev.irq.hardirq == p.irq.hardirq &&
+                          ev.irq.softirq == p.irq.softirq;
       if (ev.type == EventType::lock_contended && ev.addr == p.addr) return;  // spin/rwsem slow path next
-      if (ev.type == EventType::contention_begin) {
+      if (ev.type == EventType::contention_begin && same_context) {
         // The lock's own address precedes its lockdep_map inside the same object.
         bool plausible = !(looks_kernel_pointer(ev.addr) && looks_kernel_pointer(p.addr)) ||
                          (p.addr >= ev.addr && p.addr - ev.addr < 4096);
         flush_pending(t, plausible ? kind_from_contention(ev.contention_flags) : LockKind::other);
         return;
       }
-      flush_pending(t, LockKind::other);
+      if (ev.type == EventType::lock_acquired && ev.addr == p.addr && same_context) {
+        flush_pending(t, spin_proof(p));
+        return;
+      }
+      // An interrupt taken between the acquisition and its contention / acquired event runs in
+      // another irq context: lockdep adds no dependency across contexts, so the held-back
+      // acquisition may wait for the interrupt to end. Anything else ends the wait.
+      if (same_context) flush_pending(t, LockKind::other);
     }
     switch (ev.type) {
       case EventType::lock_acquire: {
         ClassInfo* known = find_class(ev.addr, ev.name);
-        if (!known && !ev.trylock) {
+        if (!known && !ev.trylock && !t.has_pending) {  // one held-back acquisition per task
           t.has_pending = true;
           PendingAcquire& p = t.pending;
           p.addr = ev.addr;

@@ -12,11 +12,14 @@
 //     irq-info columns (perf script) no interrupt usage is recorded at all: cycles are still
 //     found, irq-state findings cannot be;
 //   - classes are lockdep's class names from the events. A class's kind is only set to a
-//     sleeping or spinning lock when the trace proves it (a contention_begin of the same task
-//     right after the acquisition: MUTEX / RT / PERCPU / rwsem READ|WRITE => sleeping,
-//     SPIN alone or SPIN with READ|WRITE => spinning) or for the RCU read-side maps; everything
-//     else is LockKind::other, which the wait-context checks ignore. A wrong wait type would be a
-//     false alarm; a missing one only a missed one;
+//     sleeping or spinning lock when the trace proves it at the class's first acquisition, which
+//     is held back until the task's next event in the same irq context: a contention_begin
+//     (MUTEX / RT / PERCPU / rwsem READ|WRITE => sleeping, SPIN alone or with READ|WRITE =>
+//     spinning), or a lock_acquired of the same lock with preemption disabled at the
+//     acquisition (spin_lock() disables it before lock_acquire, down_*() do not; trusted only
+//     once the trace shows mutexes emitting contention events). RCU read-side maps are RCU.
+//     Everything else is LockKind::other, which the wait-context checks ignore: a wrong wait
+//     type would be a false alarm, a missing one only a missed one;
 //   - lockdep validates nothing for rcu_read_lock & co. and for the no-validate class of
 //     &dev->mutex (check=0): those are held but not validated here either. NMI events are
 //     skipped, as lockdep skips them. Reads are recursive reads unless the class is known to be

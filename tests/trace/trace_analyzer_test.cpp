@@ -277,6 +277,41 @@ TEST(TraceSmall, WaitTypesOnlyFromProof) {
   EXPECT_TRUE(none.empty()) << describe(none);
 }
 
+// A spinlock's first acquisition proven by the preempt-depth column (spin_lock() disables
+// preemption before lock_acquire; down_write() does not) once the trace shows that mutexes
+// announce themselves; a timer interrupt between lock_acquire and lock_acquired does not spoil
+// the proof.
+TEST(TraceSmall, SpinProofFromPreemptDepth) {
+  auto body = [](const char* spin_flags, bool announce) {
+    std::string t = kHeader;
+    if (announce) {  // some mutex elsewhere shows the kernel emits contention events
+      t += acq("t9-19", 1, "...2.", "ffff888000009070", "other_mutex");
+      t += ev("t9-19", 1, "...2.", "contention_begin", "ffff888000009000 (flags=SPIN|MUTEX)");
+      t += rel("t9-19", 1, "...1.", "ffff888000009070", "other_mutex");
+    }
+    t += acq("t1-10", 0, spin_flags, "ffff888000001018", "my_spin");
+    t += acq("t1-10", 0, "d.h3.", "ffff888000003000", "hrtimer_lock");  // interrupt in between
+    t += rel("t1-10", 0, "d.h3.", "ffff888000003000", "hrtimer_lock");
+    t += ev("t1-10", 0, spin_flags, "lock_acquired", "ffff888000001018 my_spin");
+    t += acq("t1-10", 0, "...3.", "ffff888000002070", "my_mutex");
+    t += ev("t1-10", 0, "...3.", "contention_begin", "ffff888000002000 (flags=SPIN|MUTEX)");
+    t += ev("t1-10", 0, "...3.", "lock_acquired", "ffff888000002070 my_mutex");
+    t += rel("t1-10", 0, "...2.", "ffff888000002070", "my_mutex");
+    t += rel("t1-10", 0, "...2.", "ffff888000001018", "my_spin");
+    return t;
+  };
+  auto fs = analyze(body("...2.", true));
+  ASSERT_EQ(fs.size(), 1u) << describe(fs);
+  EXPECT_EQ(fs[0].type, FindingType::invalid_wait_context) << describe(fs);
+  EXPECT_TRUE(classes_of(fs[0]).count("my_mutex")) << describe(fs);
+  // Depth 1 at the acquisition: an rwsem's down_write() looks like this; no proof.
+  auto rw = analyze(body("...1.", true));
+  EXPECT_TRUE(rw.empty()) << describe(rw);
+  // No sign that mutexes emit contention events: no proof either.
+  auto quiet = analyze(body("...2.", false));
+  EXPECT_TRUE(quiet.empty()) << describe(quiet);
+}
+
 // A garbled line in the middle: reported with its line number, skipped, and everything around
 // it still analysed (the cycle closes after the bad line).
 TEST(TraceSmall, MalformedLineSkippedNothingLost) {
