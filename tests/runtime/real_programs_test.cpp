@@ -1,0 +1,140 @@
+// Real multithreaded programs from Debian's packages under `lockhound run`: each one's output and
+// exit status must be identical to a plain run, and the report must have no findings. Programs
+// that are not installed are skipped (scripts/setup.sh installs them: pigz, lbzip2, xz-utils,
+// zstd, sqlite3, redis-server).
+#include <sys/socket.h>
+#include <netinet/in.h>
+
+#include "runtime/run_helper.h"
+
+namespace {
+
+using namespace lockhound::rttest;
+
+bool installed(const std::string& name) {
+  return std::system(("command -v " + name + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// Runs NAME ARGS plainly; returns stdout and sets `status`.
+std::string run_plain(const std::string& name, const std::vector<std::string>& args,
+                      const std::string& input, int& status) {
+  char tmpl[] = "/tmp/lockhound-plain-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  pid_t pid = fork();
+  if (pid == 0) {
+    int in = open(input.empty() ? "/dev/null" : input.c_str(), O_RDONLY);
+    int out = open((dir / "stdout").c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    int err = open("/dev/null", O_WRONLY);
+    dup2(in, 0);
+    dup2(out, 1);
+    dup2(err, 2);
+    std::vector<std::string> argv = {name};
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> a;
+    for (auto& s : argv) a.push_back(s.data());
+    a.push_back(nullptr);
+    execvp(a[0], a.data());
+    _exit(127);
+  }
+  int st = 0;
+  waitpid(pid, &st, 0);
+  status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  std::string out = slurp(dir / "stdout");
+  fs::remove_all(dir);
+  return out;
+}
+
+class RealPrograms : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    char tmpl[] = "/tmp/lockhound-real-XXXXXX";
+    dir_ = mkdtemp(tmpl);
+    // 4 MB of compressible, deterministic text, and a shuffled copy for sort.
+    std::ofstream text(dir_ / "data.txt");
+    std::ofstream shuffled(dir_ / "shuffled.txt");
+    uint64_t x = 88172645463325252ull;
+    for (int i = 0; i < 400000; ++i) {
+      text << "line " << i << " value " << (static_cast<uint64_t>(i) * 7919u) % 100003u << "\n";
+      x ^= x << 13;
+      x ^= x >> 7;
+      x ^= x << 17;
+      shuffled << (x % 1000000) << " item " << i << "\n";
+    }
+    std::ofstream sql(dir_ / "script.sql");
+    sql << "create table t(a integer primary key, b text);\n"
+           "with recursive c(x) as (select 1 union all select x+1 from c where x < 20000)\n"
+           "  insert into t select x, printf('%08x', (x * 2654435761) % 4294967296) from c;\n"
+           "create index tb on t(b);\n"
+           "select count(*), sum(a) from t;\n"
+           "select b from t order by b limit 3;\n"
+           "select count(*) from t where b like 'a%';\n";
+  }
+  static void TearDownTestSuite() { fs::remove_all(dir_); }
+
+  // The same command plainly and under lockhound: same output, same status, no findings.
+  void same_as_plain(const std::string& name, const std::vector<std::string>& args,
+                     const std::string& input = "") {
+    if (!installed(name)) GTEST_SKIP() << name << " is not installed";
+    int plain_status = -1;
+    std::string plain = run_plain(name, args, input, plain_status);
+    ProgRun r = run_under("sys:" + name, args, {}, 120, input);
+    EXPECT_EQ(r.exit_code, plain_status) << dump(r);
+    EXPECT_TRUE(r.out == plain) << name << ": output differs (" << r.out.size() << " vs "
+                                << plain.size() << " bytes)";
+    ASSERT_TRUE(r.report.contains("findings")) << dump(r);
+    EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+    EXPECT_GT(r.report["stats"]["acquisitions"].get<uint64_t>(), 0u)
+        << name << " took no lock at all: the runtime did not see it";
+  }
+
+  static fs::path dir_;
+};
+fs::path RealPrograms::dir_;
+
+TEST_F(RealPrograms, Pigz) { same_as_plain("pigz", {"-p", "4", "-c", (dir_ / "data.txt").string()}); }
+TEST_F(RealPrograms, XzThreaded) { same_as_plain("xz", {"-1", "-T4", "-c", (dir_ / "data.txt").string()}); }
+TEST_F(RealPrograms, ZstdThreaded) {
+  same_as_plain("zstd", {"-T4", "-q", "-c", (dir_ / "data.txt").string()});
+}
+TEST_F(RealPrograms, Lbzip2) { same_as_plain("lbzip2", {"-n", "4", "-c", (dir_ / "data.txt").string()}); }
+TEST_F(RealPrograms, SortParallel) {
+  same_as_plain("sort", {"--parallel=4", "-S", "1M", (dir_ / "shuffled.txt").string()});
+}
+TEST_F(RealPrograms, Sqlite) { same_as_plain("sqlite3", {":memory:"}, (dir_ / "script.sql").string()); }
+
+// A server under a bounded loopback load: redis with I/O threads, driven by redis-benchmark.
+TEST_F(RealPrograms, RedisUnderLoad) {
+  if (!installed("redis-server") || !installed("redis-benchmark") || !installed("redis-cli"))
+    GTEST_SKIP() << "redis is not installed";
+  // A free port: bind to 0 and read it back.
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  std::string port = std::to_string(ntohs(a.sin_port));
+  close(s);
+  std::thread load([&] {
+    std::string ping = "redis-cli -p " + port + " ping >/dev/null 2>&1";
+    for (int i = 0; i < 200 && std::system(ping.c_str()) != 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::system(("redis-benchmark -p " + port + " -n 3000 -c 8 -q -t set,get,lpush,lpop >" +
+                 (dir_ / "bench.out").string() + " 2>&1").c_str());
+    std::system(("redis-cli -p " + port + " shutdown nosave >/dev/null 2>&1").c_str());
+  });
+  ProgRun r = run_under("sys:redis-server",
+                        {"--port", port, "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+                         "--io-threads", "2", "--daemonize", "no"},
+                        {}, 120);
+  load.join();
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  std::string bench = slurp(dir_ / "bench.out");
+  EXPECT_NE(bench.find("GET:"), std::string::npos) << bench;
+  ASSERT_TRUE(r.report.contains("findings")) << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  EXPECT_GT(r.report["stats"]["acquisitions"].get<uint64_t>(), 100u);
+}
+
+}  // namespace
