@@ -1018,14 +1018,15 @@ instance g2 of g
 
 // ---------------------------------------------------------------- scenario language errors
 TEST(ScenarioErrors, NameLineAndExpectation) {
-  ScenarioResult r = check_scenario("mutex a\nthread T:\n  lock a\n  frobnicate a\n  lock zz\n", "bad.lh");
+  ScenarioResult r = check_scenario("mutex a\nthread T:\n  lock a\n  frobnicate a\n  lock zz\n  lock a\n", "bad.lh");
   ASSERT_EQ(r.diagnostics.size(), 2u);
   EXPECT_EQ(r.diagnostics[0].line, 4u);
   EXPECT_NE(r.diagnostics[0].message.find("unknown statement 'frobnicate'"), std::string::npos);
   EXPECT_EQ(r.diagnostics[1].line, 5u);
   EXPECT_NE(r.diagnostics[1].message.find("unknown lock 'zz'"), std::string::npos);
-  // Lines around the bad ones still ran: a was taken and never released.
-  EXPECT_EQ(r.findings.size(), 1u);
+  // Lines around the bad ones still ran: a was taken twice.
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].type, FindingType::recursive_locking);
 }
 
 TEST(ScenarioErrors, StatementOutsideContext) {

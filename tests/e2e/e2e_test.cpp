@@ -65,7 +65,9 @@ TEST_P(Golden, CheckPrintsTheExpectedReport) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Seeds, Golden,
-                         ::testing::Values("abba", "abba_fixed", "irq_spinlock", "irq_spinlock_fixed"));
+                         ::testing::Values("abba", "abba_fixed", "irq_spinlock", "irq_spinlock_fixed",
+                                           "sleep_under_spinlock", "sleep_under_spinlock_fixed",
+                                           "unreleased_lock", "unreleased_lock_fixed"));
 
 TEST(Cli, JsonReportOfTheAbbaExample) {
   CmdResult r = run(lockhound() + " check --format json examples/seeds/abba.lh");
