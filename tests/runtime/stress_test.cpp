@@ -1,0 +1,33 @@
+// Stress under `lockhound run`: thousands of threads, a million distinct locks, a fork storm and a
+// signal storm. Each must finish with its own success status, no findings, and bounded memory.
+#include <regex>
+
+#include "runtime/run_helper.h"
+
+namespace {
+
+using namespace lockhound::rttest;
+
+long maxrss_kb(const std::string& out) {
+  std::smatch m;
+  static const std::regex re("maxrss_kb=([0-9]+)");
+  return std::regex_search(out, m, re) ? std::stol(m[1]) : -1;
+}
+
+void stress(const std::string& mode, long max_rss_kb) {
+  ProgRun r = run_under("stress", {mode}, {}, 300);
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_NE(r.out.find(mode + " rc=0"), std::string::npos) << r.out;
+  ASSERT_TRUE(r.report.contains("findings")) << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  long rss = maxrss_kb(r.out);
+  EXPECT_GT(rss, 0);
+  EXPECT_LT(rss, max_rss_kb) << mode << " used " << rss << " kB";
+}
+
+TEST(RuntimeStress, FourThousandThreads) { stress("threads", 256 * 1024); }
+TEST(RuntimeStress, MillionLocks) { stress("locks", 1024 * 1024); }
+TEST(RuntimeStress, ForkStorm) { stress("forks", 128 * 1024); }
+TEST(RuntimeStress, SignalStorm) { stress("signals", 128 * 1024); }
+
+}  // namespace
