@@ -59,10 +59,14 @@ std::string lock_label(const HeldLock& h) {
 
 // Builds the wait-for graph from hung-task reports and the all-locks dump; returns the
 // actual-deadlock findings and fills in, per hung task, what it waits for and who holds it.
-std::vector<Finding> wait_for_analysis(std::vector<ReadReport>& reports, const std::vector<TaskLocks>& dump,
-                                       const std::string& dump_location, const std::string& dump_raw) {
+std::vector<Finding> wait_for_analysis(std::vector<ReadReport>& reports, std::vector<ReadReport>& blocked_only,
+                                       const std::vector<TaskLocks>& dump, const std::string& dump_location,
+                                       const std::string& dump_raw) {
   std::vector<Finding> out;
   std::unordered_map<int64_t, ReadReport*> hung;
+  // SysRq-w's blocked tasks first: a hung-task report of the same pid replaces them.
+  for (auto& r : blocked_only)
+    if (r.task.pid >= 0) hung[r.task.pid] = &r;
   for (auto& r : reports)
     if (r.hung && r.task.pid >= 0) hung[r.task.pid] = &r;
   if (hung.empty()) return out;
@@ -271,11 +275,35 @@ ExplainResult explain_log(std::string_view text, std::string_view filename) {
       reports.push_back(std::move(rr));
     }
 
+    // SysRq-w ("Show Blocked State") lists tasks in D state as "task:comm state:D ... pid:N" and
+    // their stacks, outside any report: they are blocked parties of the wait-for graph too.
+    std::vector<ReadReport> blocked_only;
+    for (size_t i = 0; i < L.size(); ++i) {
+      std::string_view t = trim(L[i].text);
+      if (used[i] || !starts_with(t, "task:") || !contains(t, " state:D")) continue;
+      ReadReport b;
+      b.hung = true;
+      std::string_view comm = t.substr(5, t.find(" state:") - 5);
+      b.task.comm = std::string(trim(comm));
+      size_t pp = t.find(" pid:");
+      if (pp != std::string_view::npos) {
+        std::string_view v = trim(t.substr(pp + 5));
+        b.task.pid = to_int(v.substr(0, v.find(' ')));
+      }
+      for (size_t j = i + 1; j < L.size() && j < i + 200; ++j) {
+        std::string_view u = trim(L[j].text);
+        if (u == "Call Trace:" || u == "Call trace:" || is_dump_noise(u)) continue;
+        FrameParse fp = parse_frame(u);
+        if (!fp.stackish) break;
+        if (fp.frame) b.task_stack.push_back(*fp.frame);
+      }
+      if (b.task.pid >= 0) blocked_only.push_back(std::move(b));
+    }
     std::vector<Finding> extra;
     if (!dump.empty() || std::any_of(reports.begin(), reports.end(), [](const ReadReport& r) {
           return r.hung && r.likely_owner.pid >= 0;
         }))
-      extra = wait_for_analysis(reports, dump, dump_location, dump_raw);
+      extra = wait_for_analysis(reports, blocked_only, dump, dump_location, dump_raw);
 
     // Group identical problems: the first occurrence keeps its place, later ones add to the count.
     std::map<std::string, size_t> by_sig;

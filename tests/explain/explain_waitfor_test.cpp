@@ -2,6 +2,7 @@
 // real deadlock, and a task blocked in mutex_lock() is not taken for the owner of that mutex.
 #include <set>
 #include <string>
+#include <tuple>
 
 #include <gtest/gtest.h>
 
@@ -101,6 +102,24 @@ TEST(WaitFor, BlockerHintsAloneCloseTheCycle) {
   ASSERT_EQ(r.findings.size(), 3u);
   EXPECT_EQ(r.findings[2].type, FindingType::actual_deadlock);
   EXPECT_EQ(r.findings[2].participants.size(), 2u);
+}
+
+
+TEST(WaitFor, SysrqBlockedStateAndLockDump) {
+  // SysRq-w then SysRq-d: no hung-task report, but the D-state tasks and their stacks are listed.
+  std::string w = "sysrq: Show Blocked State\n";
+  for (auto [comm, pid, fn] : {std::tuple<std::string, int, std::string>{"foo_a", 101, "foo_path_a"},
+                               {"foo_b", 102, "foo_path_b"}}) {
+    w += "task:" + comm + "           state:D stack:0     pid:" + std::to_string(pid) +
+         "   ppid:2      flags:0x00004000\nCall Trace:\n <TASK>\n __schedule+0x2f5/0x890\n schedule+0x5a/0xc0\n"
+         " __mutex_lock+0x3c5/0x8e0\n " + fn + "+0x3d/0x70 [foo]\n </TASK>\n";
+  }
+  auto r = explain_log(w + "sysrq: Show Locks Held\n" + kDump, "sysrq.log");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].type, FindingType::actual_deadlock);
+  EXPECT_EQ(r.findings[0].participants.size(), 2u);
+  // Without the blocked-state dump nothing says who waits: no deadlock is claimed.
+  EXPECT_TRUE(explain_log(kDump, "dump-only.log").findings.empty());
 }
 
 }  // namespace
