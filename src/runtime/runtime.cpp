@@ -31,6 +31,10 @@
 
 namespace lockhound::runtime {
 
+std::atomic<int> g_state{static_cast<int>(State::uninit)};
+__thread ThreadState* t_self __attribute__((tls_model("initial-exec"))) = nullptr;
+__thread int t_guard __attribute__((tls_model("initial-exec"))) = 0;
+
 // ------------------------------------------------------------------------- internal lock
 void InternalLock::lock() {
   int c = 0;
@@ -56,6 +60,7 @@ namespace {
 struct LockInfo {
   ClassId cls = kNoClass;
   bool by_address = false;  // class named after this instance (no init call seen)
+  int8_t spin = -1;         // the class is a spinning lock (cached; -1 = not looked up yet)
 };
 
 struct Range {
@@ -101,14 +106,10 @@ struct Runtime {
 
 alignas(Runtime) unsigned char g_storage[sizeof(Runtime)];
 Runtime* g_rt = nullptr;
-std::atomic<int> g_state{static_cast<int>(State::uninit)};
 std::atomic<uint64_t> g_handled{0};     // bit n: signal n has a handler installed through us
 std::atomic<uint32_t> g_sig_epoch{0};
 pthread_key_t g_thread_key;
 
-ThreadState* const kEnded = reinterpret_cast<ThreadState*>(uintptr_t{1});
-__thread ThreadState* t_self __attribute__((tls_model("initial-exec"))) = nullptr;
-__thread int t_guard __attribute__((tls_model("initial-exec"))) = 0;
 __thread const ApiSite* t_api_site __attribute__((tls_model("initial-exec"))) = nullptr;
 __thread uint32_t t_epoch __attribute__((tls_model("initial-exec"))) = 0;
 
@@ -737,9 +738,6 @@ void halt(int code) {
 }  // namespace
 
 // ------------------------------------------------------------------------- public inside API
-bool guarded() { return t_guard != 0; }
-Guard::Guard() { ++t_guard; }
-Guard::~Guard() { --t_guard; }
 
 const Options& options() { return rt().opts; }
 
@@ -759,17 +757,9 @@ void ensure_init() {
   --t_guard;
 }
 
-// Interposed calls never initialise the runtime themselves: the caller may be inside its own
-// allocator's critical section (jemalloc's early pthread_mutex_trylock), and initialising
-// allocates. Before the constructor has run, calls pass straight through.
-bool tracking() {
-  if (t_guard) return false;
-  return g_state.load(std::memory_order_acquire) == static_cast<int>(State::ready);
-}
-
 uint64_t g_alloc_lo = 0, g_alloc_hi = 0;
 
-ThreadState* self() {
+ThreadState* self_slow() {
   ThreadState* ts = t_self;
   if (ts == kEnded) return nullptr;
   if (ts) return ts;
@@ -793,10 +783,6 @@ ThreadState* self() {
   return ts;
 }
 
-ThreadState* current() {
-  ThreadState* ts = t_self;
-  return ts == kEnded ? nullptr : ts;
-}
 
 namespace {
 bool compute_signals_enabled(const sigset_t& mask) {
@@ -899,7 +885,8 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     Runtime& r = rt();
     LockInfo& li = lock_info(lock, kind);
     // An annotated lock's kind comes from its class (set at init); spinning ones guard sleeps.
-    bool spin = default_wait_type(r.v->class_kind(li.cls)) == WaitType::spin;
+    if (li.spin < 0) li.spin = default_wait_type(r.v->class_kind(li.cls)) == WaitType::spin;
+    bool spin = li.spin > 0;
     AcquireFlags fl;
     fl.mode = mode;
     fl.trylock = trylock;

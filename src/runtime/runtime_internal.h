@@ -78,30 +78,48 @@ struct ApiSite {
 
 enum class State : int { uninit = 0, initializing = 1, ready = 2, disabled = 3 };
 
+extern std::atomic<int> g_state;
+extern __thread ThreadState* t_self __attribute__((tls_model("initial-exec")));
+extern __thread int t_guard __attribute__((tls_model("initial-exec")));
+inline ThreadState* const kEnded = reinterpret_cast<ThreadState*>(uintptr_t{1});
+
 // True when interposers should track (runtime ready and this thread not already inside it).
-bool tracking();
+// Interposed calls never initialise the runtime themselves: the caller may be inside its own
+// allocator's critical section (jemalloc's early pthread_mutex_trylock), and initialising
+// allocates. Before the constructor has run, calls pass straight through.
+inline bool tracking() {
+  return t_guard == 0 && g_state.load(std::memory_order_acquire) == static_cast<int>(State::ready);
+}
 // Code range of a malloc replacement in a shared library (jemalloc, tcmalloc), 0/0 when none.
 extern uint64_t g_alloc_lo, g_alloc_hi;
 // tracking(), and the call does not come from inside the allocator.
 inline bool tracking_at(uint64_t ip) {
   return tracking() && !(ip >= g_alloc_lo && ip < g_alloc_hi);
 }
+ThreadState* self_slow();
 // The calling thread's state, created on first use; null for the runtime's own threads, inside
 // the runtime, or after the thread's end.
-ThreadState* self();
+inline ThreadState* self() {
+  ThreadState* ts = t_self;
+  if (__builtin_expect(ts != nullptr && ts != kEnded, 1)) return ts;
+  return self_slow();
+}
 // The calling thread's state if it has one (never creates it: safe in signal handlers).
-ThreadState* current();
-// Makes sure the runtime is initialised (interposers call it on their slow path).
+inline ThreadState* current() {
+  ThreadState* ts = t_self;
+  return ts == kEnded ? nullptr : ts;
+}
+// Makes sure the runtime is initialised (the constructor and the API call it).
 void ensure_init();
 
 // Re-entry guard for the calling thread.
 struct Guard {
-  Guard();
-  ~Guard();
+  Guard() { ++t_guard; }
+  ~Guard() { --t_guard; }
   Guard(const Guard&) = delete;
   Guard& operator=(const Guard&) = delete;
 };
-bool guarded();
+inline bool guarded() { return t_guard != 0; }
 
 // Engine access: Guard + internal lock + context of `ts`; flushes queued findings on exit.
 class Engine {
