@@ -118,6 +118,7 @@ struct TraceAnalyzer::Impl {
   std::vector<Frame> held_frames;
   size_t held_frame_count = 0;  // frames in use (held_frames is reused, not shrunk)
   bool skipping_frames = false; // frames after a malformed line belong to nothing
+  bool ftrace_seen = false;     // an event with irq-info columns: no callchains will follow
 
   // Evidence for the engine's capture_stack hook: the event being dispatched.
   const TraceEvent* cur_event = nullptr;
@@ -420,10 +421,23 @@ struct TraceAnalyzer::Impl {
     ++line_no;
     ++stats.lines;
     // Two line buffers: the event held back (its callchain may follow) and the line being read.
+    // ftrace text (events with irq-info columns) never has callchains: once it is seen, events
+    // are dispatched at once, straight from the reader's buffer.
     int nb = held_idx ^ 1;
-    bufs[nb].assign(line);
     ParsedLine& p = parsed[nb];
+    if (!have_held && ftrace_seen) {
+      parser.parse(line, p);
+      if (p.kind == LineKind::event && p.event.irq.known) {
+        skipping_frames = false;
+        dispatch(p.event, line_no, nullptr, 0);
+        return;
+      }
+      bufs[nb].assign(line);  // not ftrace after all: parse the kept copy
+    } else {
+      bufs[nb].assign(line);
+    }
     parser.parse(bufs[nb], p);
+    if (p.kind == LineKind::event && p.event.irq.known) ftrace_seen = true;
     if (p.kind == LineKind::frame) {
       ++stats.callchain_frames;
       if (!have_held || skipping_frames) return;
