@@ -280,6 +280,11 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind) {
     std::string name;
     r.report_lock.lock();
     bool ok = sym().describe_data(lock, name);
+    if (!ok) {
+      // A module loaded (dlopen) after the symbolizer last read the memory map.
+      sym().refresh();
+      ok = sym().describe_data(lock, name);
+    }
     r.report_lock.unlock();
     if (!ok) name = std::string(kind_prefix(kind)) + "@" + hex(lock);
     li.cls = r.v->lock_class(name, kind);

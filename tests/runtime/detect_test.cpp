@@ -238,3 +238,21 @@ TEST(RuntimeDetect, UsageErrors) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace lockhound::rttest;
+
+TEST(RuntimeDetect, CancellationInConditionWaitAndExecedChild) {
+  ProgRun r = run_under("cancel", {});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.out, "cancelled 1\nchild ran\nchild exit 0\n") << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << "the mutex re-taken during cancellation is "
+                                                  "released by the cleanup handler: "
+                                               << dump(r);
+  ASSERT_EQ(r.children.size(), 1u) << "the exec'd child runs under the runtime too";
+  EXPECT_EQ(r.children[0]["findings"].size(), 0u) << r.children[0].dump(2);
+  EXPECT_GE(r.children[0]["stats"]["acquisitions"].get<int>(), 1);
+}
+
+}  // namespace
