@@ -338,6 +338,8 @@ StackId capture_hook(Context, uint64_t ip) {
   if (first == n) first = 0;
   std::vector<Frame> frames;
   for (size_t i = first; i < n && frames.size() < static_cast<size_t>(r.opts.stack_depth); ++i) {
+    // The runtime's own frames (the signal trampoline) mean nothing to the reader.
+    if (i > first && pcs[i] - 1 >= r.self_lo && pcs[i] - 1 < r.self_hi) continue;
     Frame f;
     f.pc = pcs[i];
     frames.push_back(std::move(f));
@@ -912,16 +914,17 @@ void on_release(ThreadState* ts, uint64_t lock, uint64_t ip, const ApiSite* api)
   try {
     Engine e(ts);
     Runtime& r = rt();
-    if (!r.locks.contains(lock)) return;  // never seen taken: nothing to balance
+    size_t at = ts->held.size();
+    while (at > 0 && ts->held[at - 1].lock != lock) --at;
+    // Not held here and never seen taken anywhere: nothing to balance (taken before the runtime
+    // started). Held here: known, no lookup needed.
+    if (at == 0 && !r.locks.contains(lock)) return;
     t_api_site = api;
     r.v->release(e.ctx(), lock, Site{ip, kNoStack});
     t_api_site = nullptr;
-    for (size_t i = ts->held.size(); i > 0; --i) {
-      if (ts->held[i - 1].lock == lock) {
-        if (ts->held[i - 1].spin) ts->spin_held--;
-        ts->held.erase(ts->held.begin() + static_cast<std::ptrdiff_t>(i - 1));
-        break;
-      }
+    if (at > 0) {
+      if (ts->held[at - 1].spin) ts->spin_held--;
+      ts->held.erase(ts->held.begin() + static_cast<std::ptrdiff_t>(at - 1));
     }
   } catch (...) {
     t_api_site = nullptr;
