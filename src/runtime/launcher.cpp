@@ -9,6 +9,7 @@
 #include <climits>
 #include <cstdlib>
 #include <cstring>
+#include <string>
 
 namespace lockhound::runtime {
 
@@ -112,6 +113,8 @@ int exec_under_runtime(const std::string& library, const std::string& options,
   std::string opts = options;
   if (const char* old = getenv("LOCKHOUND_OPTIONS"); old && *old) opts = join_options(old, options);
   setenv("LOCKHOUND_OPTIONS", opts.c_str(), 1);
+  // exec keeps the pid: the runtime knows the program from the processes it starts.
+  setenv("LOCKHOUND_RUN_PID", std::to_string(getpid()).c_str(), 1);
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

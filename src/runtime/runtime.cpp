@@ -1160,6 +1160,15 @@ void print_report_now() {
   }
 }
 
+namespace {
+// Under `lockhound run`, processes the program starts (shells, pipelines) print their text
+// summary only when they found something; the program itself always does.
+bool quiet_child() {
+  const char* root = getenv("LOCKHOUND_RUN_PID");
+  return root && *root && std::atoi(root) != static_cast<int>(getpid());
+}
+}  // namespace
+
 int finish(int status) {
   int s = g_state.load();
   if (s == static_cast<int>(State::uninit) || s == static_cast<int>(State::initializing))
@@ -1201,7 +1210,7 @@ int finish(int status) {
       RenderOptions ro;
       ro.show_guarded = r.opts.show_guarded;
       write_all(log_fd(), render_json(fs, meta, ro));
-    } else if (r.opts.summary) {
+    } else if (r.opts.summary && (problems > 0 || !r.suppressed.empty() || !quiet_child())) {
       std::string line = "==" + std::to_string(r.pid) + "== lockhound: summary for " + r.program + ": ";
       if (problems == 0) {
         line += "no locking problems found";
