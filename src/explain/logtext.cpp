@@ -488,7 +488,7 @@ FrameParse parse_frame(std::string_view line) {
   // bare address "0x7e93c548"
   if (starts_with(s, "0x") && is_hex(s)) {
     f.pc = parse_hex_u64(s);
-    r.frame = f;
+    if (!r.unreliable) r.frame = f;
     r.stackish = true;
     return r;
   }

@@ -1233,9 +1233,8 @@ void build_inconsistent(const Parsed& p, Finding& f) {
   Acquisition reg, cur;
   reg.lock = cur.lock = name;
   reg.stack = p.registered;
-  reg.context = "earlier ({" + p.prev_usage + "})";
   cur.stack = p.backtrace;
-  cur.context = task_label(p.task) + " ({" + p.new_usage + "})";
+  cur.context = task_label(p.task);
   cur.held = own_held(p);
   (prev_in ? reg : cur).irq = irq;
   (prev_in ? cur : reg).irqs_enabled = true;
@@ -1339,11 +1338,9 @@ void build_irq(const Parsed& p, Finding& f) {
   a_in.irq = irq_word;
   a_in.irqs_enabled = false;
   if (in_stack) a_in.stack = *in_stack;
-  a_in.context = irq_word + " context";
   a_on.lock = unsafe;
   a_on.irqs_enabled = true;
   if (on_stack) a_on.stack = *on_stack;
-  a_on.context = irq_word + "s enabled";
   f.acquisitions = {a_in, a_on};
   std::string prim = on_stack ? lock_primitive(*on_stack) : "";
   if (prim.empty()) prim = "spin_lock";
