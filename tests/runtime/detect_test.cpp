@@ -256,3 +256,16 @@ TEST(RuntimeDetect, CancellationInConditionWaitAndExecedChild) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace lockhound::rttest;
+
+TEST(RuntimeDetect, HaltOnError) {
+  ProgRun r = run_under("abba", {}, {"--halt-on-error"});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  EXPECT_EQ(r.out, "") << "the program must stop at the first finding, before it prints";
+  EXPECT_EQ(of_type(r.report, "circular_dependency").size(), 1u) << dump(r);
+}
+
+}  // namespace
