@@ -451,6 +451,10 @@ struct TraceAnalyzer::Impl {
     }
     flush_held();
     skipping_frames = false;
+    if (p.kind == LineKind::event && p.event.irq.known) {  // ftrace: nothing to wait for
+      dispatch(p.event, line_no, nullptr, 0);
+      return;
+    }
     if (p.kind == LineKind::event) {
       held_idx = nb;
       have_held = true;
