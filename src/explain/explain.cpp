@@ -319,7 +319,9 @@ ExplainResult explain_log(std::string_view text, std::string_view filename) {
       bool found = false;
       for (auto& [k, v] : g.details) {
         if (k == "also at") {
-          v += ", " + f.location;
+          // A log with thousands of repeats keeps the first locations only.
+          if (g.count <= 21) v += ", " + f.location;
+          else if (g.count == 22) v += ", ...";
           found = true;
         }
       }

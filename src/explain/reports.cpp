@@ -542,7 +542,7 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         return true;
       }
       // Abbreviated reports (commit messages) print the lock without its "takes:" line.
-      if (p.locks.find(Slot::this_lock) == p.locks.end() && t[0] != '#' && !contains(t, " at (")) {
+      if (p.locks.find(Slot::this_lock) == p.locks.end() && !t.empty() && t[0] != '#' && !contains(t, " at (")) {
         if (auto ref = parse_lock_ref(t); ref && (!ref->address.empty() || !ref->usage.empty())) {
           p.locks[Slot::this_lock] = *ref;
           return true;
