@@ -269,3 +269,22 @@ TEST(RuntimeDetect, HaltOnError) {
 }
 
 }  // namespace
+
+namespace {
+
+using namespace lockhound::rttest;
+
+TEST(RuntimeDetect, SpinlockLockupSuspected) {
+  ProgRun r = run_under("spin_lockup", {}, {"--spin-ms", "100"});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  EXPECT_EQ(r.out, "spin_lockup done\n");
+  auto found = of_type(r.report, "spinlock_lockup_suspected");
+  ASSERT_EQ(found.size(), 1u) << dump(r);
+  EXPECT_TRUE(has_class(found[0], "slow_spin"));
+  ASSERT_EQ(found[0]["participants"].size(), 2u) << found[0].dump(2);
+  EXPECT_FALSE(found[0]["participants"][0]["stack"].empty()) << "the spinner's stack";
+  EXPECT_EQ(found[0]["participants"][1]["held"].size(), 1u) << "the holder holds slow_spin";
+  EXPECT_EQ(of_type(r.report, "sleeping_in_invalid_context").size(), 1u) << dump(r);
+}
+
+}  // namespace
