@@ -9,6 +9,8 @@ packages=(
   libabsl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libdw-dev libelf-dev libunwind-dev
   python3
+  # real multithreaded programs the runtime tests run under `lockhound run`
+  pigz lbzip2 zstd xz-utils sqlite3 redis-server
 )
 missing=()
 for p in "${packages[@]}"; do
