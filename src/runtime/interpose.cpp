@@ -272,6 +272,10 @@ int sigaction_impl(int sig, const struct sigaction* act, struct sigaction* oldac
   auto real_fn = real::sigaction();
   if (sig <= 0 || sig >= 65 || sig == SIGKILL || sig == SIGSTOP || guarded() || !tracking())
     return real_fn(sig, act, oldact);
+  // The thread installing a handler is the one most likely to be interrupted by it: give it its
+  // state now, outside any handler, so its handler's locks are observed (a handler never
+  // allocates thread state itself).
+  if (act && is_user_handler(act)) self();
   Guard g;
   g_sig_lock.lock();
   Slot& slot = g_slots[sig];
