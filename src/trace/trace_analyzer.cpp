@@ -201,7 +201,18 @@ struct TraceAnalyzer::Impl {
 
   ClassInfo& class_for(std::string_view name, LockKind proven) {
     auto it = class_index.find(av(name));
-    if (it != class_index.end()) return class_list[it->second];
+    if (it != class_index.end()) {
+      ClassInfo& known = class_list[it->second];
+      // A class first met without proof of its kind is upgraded when the proof comes later
+      // (a mutex whose first contention shows only after some acquisitions).
+      if (known.kind == LockKind::other && known.check && proven != LockKind::other) {
+        known.kind = proven;
+        ++stats.kinds_proven;
+        validator.set_class_kind(known.id, proven);
+        if (proven == LockKind::rw_semaphore || proven == LockKind::rwlock) known.read_mode = Mode::read;
+      }
+      return known;
+    }
     ClassInfo info;
     WaitType wait = WaitType::none;
     if (name == "rcu_read_lock" || name == "rcu_read_lock_bh" || name == "rcu_read_lock_sched") {
