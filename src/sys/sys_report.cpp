@@ -334,6 +334,12 @@ bool import_text(std::string_view text, std::string_view name, size_t top, SysRe
   auto take = [&](std::vector<Diagnostic>& d) {
     report.diagnostics.insert(report.diagnostics.end(), d.begin(), d.end());
   };
+  bool blank = true;
+  for (char c : text) blank &= (c == ' ' || c == '\n' || c == '\t' || c == '\r');
+  if (blank) {  // e.g. a saved /proc/locks of a system holding no file locks
+    report.diagnostics.push_back({std::string(name), 0, "empty input: nothing to analyze", false});
+    return true;
+  }
   switch (detect_format(text)) {
     case ProcFormat::locks: {
       auto pl = parse_proc_locks(text, name);

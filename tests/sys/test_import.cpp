@@ -35,6 +35,14 @@ TEST(Import, UnknownTextIsAnInputError) {
   EXPECT_EQ(detect_format(""), ProcFormat::unknown);
 }
 
+TEST(Import, EmptyFileIsAWarningNotAnError) {
+  SysReport r;
+  EXPECT_TRUE(import_text("\n", "empty-locks.txt", 10, r));
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_FALSE(r.diagnostics[0].error);
+  EXPECT_TRUE(r.findings.empty());
+}
+
 TEST(Import, SavedProcLocksWithACycle) {
   SysReport r;
   ASSERT_TRUE(import_text("1: FLOCK  ADVISORY  WRITE 5 fe:00:1 0 EOF\n"
