@@ -5,7 +5,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
-cmake --build build -j "$(nproc 2>/dev/null || echo 2)" --target lockhound >/dev/null
+cmake --build build -j "$(nproc 2>/dev/null || echo 2)" \
+  --target lockhound lockhound_runtime abba_pthread_bug abba_pthread_fixed >/dev/null
 lh=build/src/cli/lockhound
 status=0
 for f in examples/seeds/*.lh; do
@@ -18,5 +19,16 @@ for f in examples/seeds/*.lh; do
     *_fixed.lh) [ "$rc" -eq 0 ] || { echo "UNEXPECTED: $f should be clean (exit $rc)"; status=1; } ;;
     *) [ "$rc" -eq 1 ] || { echo "UNEXPECTED: $f should report (exit $rc)"; status=1; } ;;
   esac
+done
+# The same bug in an ordinary pthread program, unmodified, under the runtime (LD_PRELOAD):
+# exit 66 when something was found, the program's own status otherwise.
+for v in bug fixed; do
+  echo "################ lockhound run -- build/examples/abba_pthread_$v"
+  set +e
+  "$lh" run -- "build/examples/abba_pthread_$v"
+  rc=$?
+  set -e
+  want=66; [ "$v" = fixed ] && want=0
+  [ "$rc" -eq "$want" ] || { echo "UNEXPECTED: abba_pthread_$v exited $rc, expected $want"; status=1; }
 done
 exit $status
