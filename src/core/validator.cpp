@@ -24,9 +24,6 @@ namespace {
 // Per interrupt kind k: bit 4k+0 USED_IN_k, +1 USED_IN_k_READ, +2 ENABLED_k, +3 ENABLED_k_READ
 // (lockdep's layout: READ is bit 0 of the pair, direction bit 1).
 constexpr unsigned kReadBit = 1, kDirBit = 2;
-constexpr unsigned usage_bit(int irq, bool enabled_dir, bool read) {
-  return unsigned(irq) * 4 + (enabled_dir ? kDirBit : 0) + (read ? kReadBit : 0);
-}
 constexpr uint32_t kUsedInAll = 0x111 | 0x222;    // USED_IN and USED_IN_READ of all kinds
 constexpr uint32_t kEnabledAll = 0x444 | 0x888;
 constexpr uint32_t kReadBits = 0x222 | 0x888;     // the _READ bits
