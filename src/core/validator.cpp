@@ -71,11 +71,10 @@ inline uint8_t strong_step(uint8_t dep, bool only_xr, bool& next_xr) {
 
 constexpr uint64_t kInitialChainKey = ~uint64_t(0);
 inline uint64_t mix_chain(uint64_t key, uint32_t id) {
-  // Incremental chain hash (a 64-bit mix; any good mix works, collisions only cost precision of
-  // the cache, never correctness of a reported finding).
-  uint64_t x = (key ^ (uint64_t(id) * 0x9E3779B97F4A7C15ull)) * 0xBF58476D1CE4E5B9ull;
-  x ^= x >> 31;
-  x *= 0x94D049BB133111EBull;
+  // Incremental chain hash: the previous key is already well mixed, so one multiply and one
+  // xor-shift spread the new id over all 64 bits. A collision would make a new chain look seen
+  // (lockdep has the same exposure with its 64-bit jhash chain keys).
+  uint64_t x = (key ^ (uint64_t(id) + 0x632BE59BD9B4E019ull)) * 0x9E3779B97F4A7C15ull;
   return x ^ (x >> 29);
 }
 
@@ -101,9 +100,8 @@ class ChainSet {
   // Returns true when the key was not there before (it is now).
   bool insert(uint64_t key) {
     if (key == 0) key = 1;  // 0 marks an empty slot
-    if ((size_ + 1) * 4 > slots_.size() * 3) grow();
-    size_t mask = slots_.size() - 1;
-    for (size_t i = size_t(key) & mask;; i = (i + 1) & mask) {
+    if (__builtin_expect(size_ >= grow_at_, 0)) grow();
+    for (size_t i = size_t(key) & mask_;; i = (i + 1) & mask_) {
       if (slots_[i] == key) return false;
       if (slots_[i] == 0) {
         slots_[i] = key;
@@ -116,15 +114,17 @@ class ChainSet {
   size_t capacity() const { return slots_.size(); }
 
  private:
-  void grow() {
+  [[gnu::noinline]] void grow() {
     std::vector<uint64_t> old = std::move(slots_);
     slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
+    mask_ = slots_.size() - 1;
+    grow_at_ = slots_.size() * 3 / 4;  // load factor 0.75
     size_ = 0;
     for (uint64_t k : old)
       if (k) insert(k);
   }
   std::vector<uint64_t> slots_;
-  size_t size_ = 0;
+  size_t size_ = 0, mask_ = 0, grow_at_ = 0;
 };
 
 }  // namespace
@@ -168,6 +168,9 @@ struct ContextState {
   struct CacheSlot { uint64_t lock = 0; Instance* inst = nullptr; };
   std::array<CacheSlot, 8> cache{};
   uint64_t epoch = 0;
+  // The chain key last found in the chain cache at each small depth: a loop that takes the same
+  // locks again skips even the cache lookup. Chains are never forgotten, so this never lies.
+  std::array<uint64_t, 8> seen_key{};
   // Interrupt state saved by irq_enter: a handler runs with its own kind of interrupt masked
   // (hardirq handlers with hardirqs off, softirqs with BH off, a signal with itself blocked).
   std::vector<std::array<bool, kIrqKinds>> saved;
@@ -308,7 +311,7 @@ struct Validator::Impl {
     return id;
   }
 
-  ClassId subclass_of(ClassId base, uint8_t sub) {
+  [[gnu::noinline]] ClassId subclass_of(ClassId base, uint8_t sub) {
     if (sub == 0) return base;
     ClassId b = classes[base].base;
     if (sub >= 8) sub = 7;  // lockdep allows 8 subclasses; clamp rather than fail
@@ -328,14 +331,16 @@ struct Validator::Impl {
       ctx->cache.fill({});
       ctx->epoch = instance_epoch;
     }
-    auto& slot = ctx->cache[(lock >> 4) & 7];
+    // Multiplicative hash: locks embedded in arrays of structs sit at regular strides, which
+    // a plain bit slice of the address would map onto the same few slots.
+    auto& slot = ctx->cache[(lock * 0x9E3779B97F4A7C15ull) >> 61];
     if (slot.lock == lock && slot.inst) return *slot.inst;
     Instance& in = instance_of(lock);
     slot = {lock, &in};
     return in;
   }
 
-  Instance& instance_of(uint64_t lock) {
+  [[gnu::noinline]] Instance& instance_of(uint64_t lock) {
     auto it = instances.find(lock);
     if (it != instances.end()) return *it->second;
     char buf[40];
@@ -506,7 +511,7 @@ struct Validator::Impl {
     ClassInfo* c = &classes[cls];
     uint8_t irqc = ctx->irq_ctx();
 
-    if (fl.nest_lock && !holds(ctx, fl.nest_lock)) report_nest_not_held(ctx, cls, fl, site);
+    if (__builtin_expect(fl.nest_lock != 0, 0) && !holds(ctx, fl.nest_lock)) report_nest_not_held(ctx, cls, fl, site);
     if (c->wait == WaitType::sleep && !fl.trylock && !may_sleep(ctx)) check_wait_context(ctx, cls, site);
 
     // Push the held entry and extend the chain key.
@@ -515,15 +520,37 @@ struct Validator::Impl {
     // lockdep keys chains on class and read mode; lockhound adds the trylock bit, because a
     // trylock changes which edges the locks above it produce (check_prevs_add walks through it).
     key = mix_chain(key, chain_id(cls, fl.mode, fl.trylock));
-    ctx->held.push_back(HeldEntry{lock, &inst, inst.id, cls, fl.mode, fl.trylock, fl.check, irqc, key,
-                                  fl.nest_lock, site, ctx->enabled_mask()});
+    HeldEntry& e = ctx->held.emplace_back();
+    e.lock = lock;
+    e.inst = &inst;
+    e.instance_id = inst.id;
+    e.cls = cls;
+    e.mode = fl.mode;
+    e.trylock = fl.trylock;
+    e.check = fl.check;
+    e.irq_ctx = irqc;
+    e.chain_key = key;
+    e.nest_lock = fl.nest_lock;
+    e.site = site;
+    e.irqs_enabled = ctx->enabled_mask();
     inst.holds++;
     if (c->wait == WaitType::spin) ctx->spin_held++;
 
     if (!fl.check) return;
-    mark_usage(ctx, ctx->held.back());
+    uint32_t want = ctx->want[fl.mode != Mode::write];
+    if (fl.trylock) want &= kEnabledAll;  // a trylock in irq context is no irq use (lockdep)
+    if (__builtin_expect((want & ~c->usage) | (want & c->conflict), 0)) mark_usage(ctx, ctx->held.back(), want);
     if (fl.trylock) return;  // a trylock never waits: no chain validation (lockdep's rule)
-    if (!chains.insert(key)) return;  // chain seen before: nothing new to learn
+    size_t depth = ctx->held.size();
+    if (depth < ctx->seen_key.size()) {
+      if (ctx->seen_key[depth] == key) return;
+      ctx->seen_key[depth] = key;
+    }
+    if (__builtin_expect(chains.insert(key), 0)) new_chain(ctx, chain_head);
+  }
+
+  // Everything below runs off the fast path; kept out of line so the fast path stays small.
+  [[gnu::noinline]] void new_chain(ContextState* ctx, bool chain_head) {
     st.chains++;
     st.memory_bytes += 16;
     validate_chain(ctx, chain_head);
@@ -861,9 +888,7 @@ struct Validator::Impl {
   }
 
   // ---------------------------------------------------------------- usage
-  void mark_usage(ContextState* ctx, const HeldEntry& h) {
-    uint32_t want = ctx->want[h.mode != Mode::write];
-    if (h.trylock) want &= kEnabledAll;  // a trylock in irq context is no irq use (lockdep)
+  [[gnu::noinline]] void mark_usage(ContextState* ctx, const HeldEntry& h, uint32_t want) {
     ClassInfo& c = classes[h.cls];
     uint32_t missing = want & ~c.usage;
     if (uint32_t rep = want & c.conflict) {
@@ -1010,7 +1035,7 @@ struct Validator::Impl {
     return !ctx->depth[0] && !ctx->depth[1] && !ctx->spin_held && ctx->enabled[0];
   }
 
-  void check_wait_context(ContextState* ctx, ClassId cls, const Site& site) {
+  [[gnu::noinline]] void check_wait_context(ContextState* ctx, ClassId cls, const Site& site) {
     std::string reason;
     ClassId spinning = kNoClass;
     FindingType type = FindingType::invalid_wait_context;
@@ -1247,7 +1272,7 @@ struct Validator::Impl {
     publish(std::move(f), std::move(sig));
   }
 
-  void report_nest_not_held(ContextState* ctx, ClassId cls, const AcquireFlags& fl, const Site& site) {
+  [[gnu::noinline]] void report_nest_not_held(ContextState* ctx, ClassId cls, const AcquireFlags& fl, const Site& site) {
     std::string nest = "lock@?";
     auto it = instances.find(fl.nest_lock);
     if (it != instances.end()) nest = classes[it->second->cls].name;
