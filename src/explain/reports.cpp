@@ -211,6 +211,9 @@ class Reader {
   Slot expect_ = Slot::none;
   std::string expect_name_;
   int held_index_ = -1;
+  // A held-lock entry torn by another CPU's output (" #0: " alone on its line): the lock that
+  // belongs to it arrives on a later line, possibly after foreign lines.
+  bool held_torn_ = false;
   bool in_scenario_ = false;
   size_t cpu1_col_ = 0;
   int scen_base_ = -1;
@@ -327,11 +330,23 @@ bool Reader::handle_common(std::string_view raw, std::string_view t) {
     tl.count = hh->count;
     p.held.push_back(std::move(tl));
     held_index_ = static_cast<int>(p.held.size()) - 1;
+    held_torn_ = false;
     target_ = nullptr;
     in_scenario_ = false;
     return true;
   }
   if (held_index_ >= 0) {
+    if (held_torn_) {
+      if (auto ref = parse_lock_ref(t)) {
+        p.held[static_cast<size_t>(held_index_)].locks.push_back(to_held(*ref));
+        held_torn_ = false;
+        return true;
+      }
+    }
+    if (t.size() >= 3 && t[0] == '#' && t.back() == ':' && t.find(' ') == std::string_view::npos) {
+      held_torn_ = true;  // "#0:" with its lock cut off
+      return true;
+    }
     if (auto he = parse_held_entry(t)) {
       auto& list = p.held[static_cast<size_t>(held_index_)].locks;
       size_t idx = static_cast<size_t>(std::max(0, he->first));

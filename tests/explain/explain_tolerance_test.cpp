@@ -363,3 +363,29 @@ TEST(Tolerance, CleanLogAndGarbage) {
 
 }  // namespace
 }  // namespace lockhound::explain
+
+namespace lockhound::explain {
+namespace {
+
+// Another CPU's printk lands between a held-lock entry's " #0: " and its lock (seen on a real
+// 2-CPU QEMU console): the lock on the later line still belongs to the entry.
+TEST(Tolerance, HeldEntryTornByAnotherCpu) {
+  const char* log =
+      "[   13.899304] ====================================\n"
+      "[   13.899458] WARNING: foo_exit/38 still has locks held!\n"
+      "[   13.899821] 6.1.0 #1 Tainted: G           O\n"
+      "[   13.900072] ------------------------------------\n"
+      "[   13.900241] 1 lock held by foo_exit/38:\n"
+      "[   13.900394]  #0: \n"
+      "[   13.901477] foo: progress line from the other CPU\n"
+      "[   13.900441] ffffffffa0002070 (foo_worker_mutex){+.+.}-{3:3}, at: foo_work+0xe/0x15 [foo]\n"
+      "[   13.910980] \n"
+      "[   13.910980] stack backtrace:\n";
+  auto r = explain_log(log, "torn");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].type, FindingType::still_has_locks_held);
+  EXPECT_EQ(r.findings[0].classes, std::vector<std::string>{"foo_worker_mutex"});
+}
+
+}  // namespace
+}  // namespace lockhound::explain
