@@ -86,10 +86,19 @@ void put_scenario(std::string& out, const Scenario& sc, bool deadlock) {
 
 void put_edge(std::string& out, const Edge& e, size_t i, size_t n) {
   out += fmt::format("-> #{} {} --> {}{}\n", i, e.from, e.to, e.dep.empty() ? "" : " [" + e.dep + "]");
-  out += fmt::format("   {} taken at:\n", acq_head(e.from_site));
-  put_stack(out, e.from_site.stack, "       ");
-  out += fmt::format("   then {} taken while holding it, at:\n", acq_head(e.to_site));
-  put_stack(out, e.to_site.stack, "       ");
+  // lockdep records only where the second lock was taken; say so instead of an empty stack.
+  if (e.from_site.stack.empty()) {
+    out += fmt::format("   {} held (where it was taken is not recorded)\n", acq_head(e.from_site));
+  } else {
+    out += fmt::format("   {} taken at:\n", acq_head(e.from_site));
+    put_stack(out, e.from_site.stack, "       ");
+  }
+  if (e.to_site.stack.empty()) {
+    out += fmt::format("   then {} taken while holding it (stack not recorded)\n", acq_head(e.to_site));
+  } else {
+    out += fmt::format("   then {} taken while holding it, at:\n", acq_head(e.to_site));
+    put_stack(out, e.to_site.stack, "       ");
+  }
   if (!e.gates.empty()) {
     std::string g;
     for (const auto& x : e.gates) g += (g.empty() ? "" : ", ") + x;
