@@ -180,3 +180,21 @@ TEST(Examples, SeedWithARealSigalrmHandler) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(Examples, CxxLockTypesWithEveryStandardWrapper) {
+  auto bug = run_program("cxx_wrappers_bug");
+  if (bug.rc == -2) GTEST_SKIP() << "examples not built (no runtime)";
+  EXPECT_EQ(bug.rc, 66);
+  ASSERT_EQ(types_of(bug.report), std::vector<std::string>{"circular_dependency"}) << bug.report.dump(1);
+  auto classes = bug.report["findings"][0]["classes"];
+  EXPECT_EQ(classes, nlohmann::json::array({"table", "stats"})) << classes.dump();
+  // The reader side is a shared (read) acquisition: the edge kind says so.
+  EXPECT_EQ(bug.report["findings"][0]["chain"][0]["dep"], "SN") << bug.report.dump(1);
+  auto fixed = run_program("cxx_wrappers_fixed");
+  EXPECT_EQ(fixed.rc, 0);
+  EXPECT_TRUE(types_of(fixed.report).empty()) << fixed.report.dump(1);
+}
+
+}  // namespace
