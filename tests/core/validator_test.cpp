@@ -28,6 +28,15 @@ const Finding* find(const ScenarioResult& r, FindingType t) {
   return nullptr;
 }
 
+// The finding of type t; a missing one fails the test (and yields an empty finding, so the
+// remaining expectations fail instead of crashing the binary).
+const Finding& get(const ScenarioResult& r, FindingType t) {
+  static const Finding none{};
+  if (const Finding* f = find(r, t)) return *f;
+  ADD_FAILURE() << "no " << type_name(t) << " finding";
+  return none;
+}
+
 #define EXPECT_ONLY(r, type)                                                     \
   do {                                                                           \
     EXPECT_EQ(count(r, type), 1u) << "expected one " << type_name(type);        \
@@ -104,7 +113,7 @@ thread T3:
   unlock c
 )");
   EXPECT_ONLY(r, FindingType::circular_dependency);
-  EXPECT_EQ(find(r, FindingType::circular_dependency)->chain.size(), 3u);
+  EXPECT_EQ(get(r, FindingType::circular_dependency).chain.size(), 3u);
 }
 
 TEST(Circular, ThreeLocksConsistentIsClean) {
@@ -220,7 +229,7 @@ thread T3:
   unlock y
 )");
   ASSERT_EQ(count(r, FindingType::circular_dependency), 1u);
-  EXPECT_EQ(find(r, FindingType::circular_dependency)->count, 2u);
+  EXPECT_EQ(get(r, FindingType::circular_dependency).count, 2u);
 }
 
 TEST(Circular, TrylockInReverseOrderIsNotADeadlock) {
@@ -277,7 +286,7 @@ thread T2:
 )");
   // a -> b and b -> c exist, so c -> a closes a -> b -> c -> a.
   EXPECT_ONLY(r, FindingType::circular_dependency);
-  EXPECT_EQ(find(r, FindingType::circular_dependency)->chain.size(), 3u);
+  EXPECT_EQ(get(r, FindingType::circular_dependency).chain.size(), 3u);
 }
 
 TEST(Circular, IrqContextsDoNotChain) {
@@ -318,7 +327,7 @@ thread T2:
   unlock b
 )");
   EXPECT_ONLY(r, FindingType::circular_dependency);
-  EXPECT_EQ(find(r, FindingType::circular_dependency)->chain.at(0).dep, "SN");
+  EXPECT_EQ(get(r, FindingType::circular_dependency).chain.at(0).dep, "SN");
 }
 
 TEST(ReadWrite, RecursiveReadersDoNotDeadlock) {
@@ -392,7 +401,8 @@ thread T1 in handler:
   mutex_lock(&m);
 )");
   ASSERT_EQ(count(r, FindingType::recursive_locking), 1u);
-  const Finding* f = find(r, FindingType::recursive_locking);
+  const Finding* f = &get(r, FindingType::recursive_locking);
+  ASSERT_FALSE(f->details.empty());
   EXPECT_NE(f->details.at(0).second.find("same lock instance"), std::string::npos);
 }
 
@@ -463,7 +473,7 @@ task insmod in m2_init:
   spin_unlock m2_lock
 )");
   EXPECT_ONLY(r, FindingType::inconsistent_lock_state);
-  const Finding* f = find(r, FindingType::inconsistent_lock_state);
+  const Finding* f = &get(r, FindingType::inconsistent_lock_state);
   EXPECT_EQ(f->details.at(0).second, "{IN-HARDIRQ-W} -> {HARDIRQ-ON-W}");
   EXPECT_NE(f->fix.find("m2_init"), std::string::npos) << f->fix;
   EXPECT_NE(f->fix.find("spin_lock_irqsave"), std::string::npos) << f->fix;
@@ -497,7 +507,7 @@ task t:
   irq_exit hardirq
 )");
   EXPECT_ONLY(r, FindingType::inconsistent_lock_state);
-  EXPECT_EQ(find(r, FindingType::inconsistent_lock_state)->details.at(0).second,
+  EXPECT_EQ(get(r, FindingType::inconsistent_lock_state).details.at(0).second,
             "{HARDIRQ-ON-W} -> {IN-HARDIRQ-W}");
 }
 
@@ -513,7 +523,7 @@ task t:
   irq_exit softirq
 )");
   EXPECT_ONLY(r, FindingType::inconsistent_lock_state);
-  EXPECT_NE(find(r, FindingType::inconsistent_lock_state)->fix.find("spin_lock_bh"), std::string::npos);
+  EXPECT_NE(get(r, FindingType::inconsistent_lock_state).fix.find("spin_lock_bh"), std::string::npos);
 }
 
 TEST(Usage, BhDisabledIsClean) {
@@ -542,7 +552,7 @@ thread main:
   irq_exit signal
 )");
   EXPECT_ONLY(r, FindingType::inconsistent_lock_state);
-  EXPECT_EQ(find(r, FindingType::inconsistent_lock_state)->details.at(0).second,
+  EXPECT_EQ(get(r, FindingType::inconsistent_lock_state).details.at(0).second,
             "{SIGNAL-ON-W} -> {IN-SIGNAL-W}");
 }
 
@@ -594,7 +604,7 @@ task t:
   spin_unlock_irqrestore(&a, f);
 )");
   EXPECT_ONLY(r, FindingType::irq_safe_unsafe_order);
-  const Finding* f = find(r, FindingType::irq_safe_unsafe_order);
+  const Finding* f = &get(r, FindingType::irq_safe_unsafe_order);
   EXPECT_EQ(f->classes, (std::vector<std::string>{"a", "b"}));
   EXPECT_EQ(f->title, "HARDIRQ-safe -> HARDIRQ-unsafe lock order detected");
 }
@@ -636,7 +646,7 @@ cpu C0:
   irq_exit hardirq
 )");
   EXPECT_ONLY(r, FindingType::irq_lock_inversion);
-  EXPECT_EQ(find(r, FindingType::irq_lock_inversion)->classes, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(get(r, FindingType::irq_lock_inversion).classes, (std::vector<std::string>{"a", "b"}));
 }
 
 TEST(Usage, IrqInversionBackwardsWhenEnabledComesLast) {
@@ -694,7 +704,7 @@ task t:
   spin_unlock l
 )");
   ASSERT_EQ(count(r, FindingType::inconsistent_lock_state), 1u);
-  EXPECT_EQ(find(r, FindingType::inconsistent_lock_state)->count, 3u);
+  EXPECT_EQ(get(r, FindingType::inconsistent_lock_state).count, 3u);
 }
 
 // ---------------------------------------------------------------- wait types
@@ -709,7 +719,7 @@ task t in nci_uart_recv:
   spin_unlock s
 )");
   EXPECT_ONLY(r, FindingType::invalid_wait_context);
-  EXPECT_EQ(find(r, FindingType::invalid_wait_context)->classes, (std::vector<std::string>{"m", "s"}));
+  EXPECT_EQ(get(r, FindingType::invalid_wait_context).classes, (std::vector<std::string>{"m", "s"}));
 }
 
 TEST(Wait, MutexOutsideSpinlockIsClean) {
@@ -917,7 +927,8 @@ thread T2:
   unlock g
 )");
   EXPECT_ONLY(r, FindingType::guarded_cycle);
-  const Finding* f = find(r, FindingType::guarded_cycle);
+  const Finding* f = &get(r, FindingType::guarded_cycle);
+  ASSERT_FALSE(f->details.empty());
   EXPECT_EQ(f->details.at(0).second, "g");
 }
 
