@@ -1035,50 +1035,40 @@ struct Validator::Impl {
     return !ctx->depth[0] && !ctx->depth[1] && !ctx->spin_held && ctx->enabled[0];
   }
 
-  [[gnu::noinline]] void check_wait_context(ContextState* ctx, ClassId cls, const Site& site) {
-    std::string reason;
-    ClassId spinning = kNoClass;
-    FindingType type = FindingType::invalid_wait_context;
-    if (ctx->depth[0]) {
-      reason = "in hardirq context";
-    } else if (ctx->depth[1]) {
-      reason = "in softirq context";
-    } else if (ctx->spin_held) {
+  // Why this context must not sleep ("" when it may), and the innermost spinning lock held.
+  std::string atomic_reason(const ContextState* ctx, ClassId& spinning) const {
+    spinning = kNoClass;
+    if (ctx->depth[0]) return "in hardirq context";
+    if (ctx->depth[1]) return "in softirq context";
+    if (ctx->spin_held) {
       for (auto it = ctx->held.rbegin(); it != ctx->held.rend(); ++it)
         if (classes[it->cls].wait == WaitType::spin) {
           spinning = it->cls;
-          break;
+          return "while holding the spinning lock " + classes[spinning].name;
         }
-      reason = "while holding the spinning lock " + classes[spinning].name;
-    } else if (!ctx->enabled[0]) {
-      reason = "with interrupts disabled";
-      type = FindingType::sleeping_in_invalid_context;
-    } else {
-      return;
     }
+    if (!ctx->enabled[0]) return "with interrupts disabled";
+    return "";
+  }
+
+  // A sleeping lock taken where sleeping is not allowed: lockdep's invalid wait context under a
+  // spinning lock or in interrupt context; with only interrupts disabled it is the kernel's
+  // might_sleep report (mutex_lock() calls might_sleep() first).
+  [[gnu::noinline]] void check_wait_context(ContextState* ctx, ClassId cls, const Site& site) {
+    ClassId spinning;
+    std::string reason = atomic_reason(ctx, spinning);
+    if (reason.empty()) return;
+    FindingType type = ctx->depth[0] || ctx->depth[1] || spinning != kNoClass
+                           ? FindingType::invalid_wait_context
+                           : FindingType::sleeping_in_invalid_context;
     report_wait(ctx, type, cls, spinning, reason, site, classes[cls].name);
   }
 
   void might_sleep(ContextState* ctx, const Site& site, std::string_view what) {
     if (may_sleep(ctx)) return;
-    std::string reason;
-    ClassId spinning = kNoClass;
-    if (ctx->depth[0]) {
-      reason = "in hardirq context";
-    } else if (ctx->depth[1]) {
-      reason = "in softirq context";
-    } else if (ctx->spin_held) {
-      for (auto it = ctx->held.rbegin(); it != ctx->held.rend(); ++it)
-        if (classes[it->cls].wait == WaitType::spin) {
-          spinning = it->cls;
-          break;
-        }
-      reason = "while holding the spinning lock " + classes[spinning].name;
-    } else if (!ctx->enabled[0]) {
-      reason = "with interrupts disabled";
-    } else {
-      return;
-    }
+    ClassId spinning;
+    std::string reason = atomic_reason(ctx, spinning);
+    if (reason.empty()) return;
     report_wait(ctx, FindingType::sleeping_in_invalid_context, kNoClass, spinning, reason, site,
                 std::string(what));
   }
