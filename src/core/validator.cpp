@@ -1486,17 +1486,15 @@ ClassId Validator::lock_class(std::string_view name, LockKind kind, WaitType wai
 }
 void Validator::set_class_kind(ClassId cls, LockKind kind, WaitType wait) {
   if (cls >= impl_->classes.size()) return;
-  for (ClassId c : {cls}) {
-    auto& ci = impl_->classes[c];
-    ci.kind = kind;
-    ci.wait = wait == WaitType::none ? default_wait_type(kind) : wait;
-    // Subclasses share the base class's nature.
-    for (ClassId s : ci.subs)
-      if (s != kNoClass) {
-        impl_->classes[s].kind = ci.kind;
-        impl_->classes[s].wait = ci.wait;
-      }
-  }
+  auto& ci = impl_->classes[cls];
+  ci.kind = kind;
+  ci.wait = wait == WaitType::none ? default_wait_type(kind) : wait;
+  // Subclasses share the base class's nature.
+  for (ClassId sub : ci.subs)
+    if (sub != kNoClass) {
+      impl_->classes[sub].kind = ci.kind;
+      impl_->classes[sub].wait = ci.wait;
+    }
 }
 std::string_view Validator::class_name(ClassId cls) const { return impl_->classes.at(cls).name; }
 LockKind Validator::class_kind(ClassId cls) const { return impl_->classes.at(cls).kind; }

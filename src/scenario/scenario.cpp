@@ -248,9 +248,6 @@ class Runner {
     statement(toks);
   }
 
-  // The end of the file is a snapshot, not the end of every context: a context still holding
-  // locks is reported only where the scenario says it ends (`exit`) or returns to user space.
-  void finish() {}
 
   ScenarioResult result() {
     ScenarioResult r;
@@ -374,7 +371,7 @@ class Runner {
     const auto& table = verbs();
     auto vit = table.find(toks[0]);
     if (vit == table.end()) {
-      if (toks.size() >= 2 && toks.back().size() && (toks[0] == "thread" || is_context_keyword(toks[0])))
+      if (toks.size() >= 2 && is_context_keyword(toks[0]))
         error("context header must end with ':', e.g. '" + toks[0] + " " + toks[1] + ":'");
       else
         error("unknown statement '" + toks[0] +
@@ -417,13 +414,12 @@ class Runner {
           else if (o == "nested" && i + 1 < toks.size()) fl.subclass = subclass(toks[++i]);
           else if (o == "nest_lock" && i + 1 < toks.size()) {
             if (Lock* n = lock_arg(toks, ++i, "nest_lock")) fl.nest_lock = n->addr;
-          } else if (v.nested && i == 2) fl.subclass = subclass(o);
-          else if (v.nest_lock && i == 2) {
-            if (Lock* n = lock_arg(toks, i, toks[0])) fl.nest_lock = n->addr;
           } else if (v.irq == IrqMode::irqsave && i == 2) {
             // the flags variable of spin_lock_irqsave(&l, flags)
-          } else if (i == toks.size() - 1 && (o == "SINGLE_DEPTH_NESTING" || isdigit(uint8_t(o[0]))) && v.nested) {
-            fl.subclass = subclass(o);
+          } else if (v.nested && i == (v.irq == IrqMode::irqsave ? 3u : 2u)) {
+            fl.subclass = subclass(o);  // spin_lock_nested(&l, N), spin_lock_irqsave_nested(&l, f, N)
+          } else if (v.nest_lock && i == 2) {
+            if (Lock* n = lock_arg(toks, i, toks[0])) fl.nest_lock = n->addr;
           } else {
             error("unexpected '" + o + "' after '" + toks[0] + " " + toks[1] +
                   "'; options are read, rread, try, nested N, nest_lock LOCK");
@@ -589,7 +585,8 @@ ScenarioResult check_scenario(std::string_view text, std::string_view filename, 
     if (nl == std::string_view::npos) break;
     pos = nl + 1;
   }
-  r.finish();
+  // The end of the file is a snapshot, not the end of every context: a context still holding
+  // locks is reported only where the scenario says it ends (`exit`) or returns to user space.
   return r.result();
 }
 

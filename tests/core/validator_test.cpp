@@ -432,6 +432,19 @@ thread T1:
   EXPECT_CLEAN(r);
 }
 
+TEST(Recursion, IrqsaveNestedTakesTheSubclassAfterTheFlags) {
+  auto r = run(R"(
+spinlock node
+instance child of node
+thread T1:
+  spin_lock_irqsave(&node, flags);
+  spin_lock_irqsave_nested(&child, flags2, SINGLE_DEPTH_NESTING);
+  spin_unlock_irqrestore(&child, flags2);
+  spin_unlock_irqrestore(&node, flags);
+)");
+  EXPECT_CLEAN(r);
+}
+
 TEST(Recursion, NestLockSerialisesSameClass) {
   auto r = run(R"(
 mutex big
