@@ -486,10 +486,14 @@ struct Validator::Impl {
     auto it = finding_by_sig.find(sig);
     if (it == finding_by_sig.end()) return false;
     findings[it->second].count++;
+    ++report_events;
     return true;
   }
 
+  uint64_t report_events = 0;
+
   uint32_t publish(Finding&& f, std::string sig) {
+    ++report_events;
     f.signature = sig;
     f.source = opt.source;
     if (f.title.empty()) f.title = std::string(type_title(f.type));
@@ -693,7 +697,10 @@ struct Validator::Impl {
   void bump_cycle_count(uint32_t ei) {
     // Re-observing the closing edge of a reported cycle on a new chain counts as a repeat.
     auto it = closing_edge_finding.find(ei);
-    if (it != closing_edge_finding.end()) findings[it->second].count++;
+    if (it != closing_edge_finding.end()) {
+      findings[it->second].count++;
+      ++report_events;
+    }
   }
   absl::flat_hash_map<uint32_t, uint32_t> closing_edge_finding;
 
@@ -1529,6 +1536,20 @@ void Validator::return_to_user(Context ctx, Site site) {
 }
 std::string_view Validator::context_name(Context ctx) const { return impl_->ctx_names[ctx->name]; }
 size_t Validator::held_count(Context ctx) const { return ctx->held.size(); }
+Validator::HeldInfo Validator::held_at(Context ctx, size_t i) const {
+  const HeldEntry& h = ctx->held[i];
+  return {h.lock, h.mode, h.trylock};
+}
+void Validator::drop_held(Context ctx, size_t i) {
+  if (i < ctx->held.size()) impl_->remove_held(ctx, i);
+}
+bool Validator::lock_held(uint64_t lock) const {
+  auto it = impl_->instances.find(lock);
+  return it != impl_->instances.end() && it->second->holds > 0;
+}
+uint32_t Validator::irq_state(Context ctx) const {
+  return uint32_t(ctx->irq_ctx()) << 8 | ctx->enabled_mask();
+}
 
 void Validator::irq_enter(Context ctx, Irq irq) {
   ctx->saved.push_back(ctx->enabled);
@@ -1584,6 +1605,7 @@ std::vector<Finding> Validator::findings() const {
     if (!impl_->superseded[i]) out.push_back(impl_->findings[i]);
   return out;
 }
+uint64_t Validator::report_events() const { return impl_->report_events; }
 size_t Validator::finding_count() const {
   size_t n = 0;
   for (bool s : impl_->superseded) n += !s;

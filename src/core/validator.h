@@ -126,6 +126,22 @@ class Validator {
   void return_to_user(Context ctx, Site site);
   std::string_view context_name(Context ctx) const;
   size_t held_count(Context ctx) const;
+  // The context's held entry i (0 = outermost), for front ends that keep their own copy of the
+  // held stack and bring the engine up to date lazily (the runtime's fast path).
+  struct HeldInfo {
+    uint64_t lock;
+    Mode mode;
+    bool trylock;
+  };
+  HeldInfo held_at(Context ctx, size_t i) const;
+  // Drops held entry i without any check (the front end saw it released); the chain keys above
+  // it are rebuilt as for an out-of-order release.
+  void drop_held(Context ctx, size_t i);
+  // Some context holds this lock instance.
+  bool lock_held(uint64_t lock) const;
+  // The context's interrupt state as one number (interrupt context and enabled bits): two
+  // contexts with the same number validate an acquisition the same way.
+  uint32_t irq_state(Context ctx) const;
 
   // Interrupt state. enter/exit nest; enable/disable set the flag (they do not count).
   void irq_enter(Context ctx, Irq irq);
@@ -154,6 +170,8 @@ class Validator {
   // on the same edge are dropped from this list.
   std::vector<Finding> findings() const;
   size_t finding_count() const;
+  // Every report event so far, repeats of a known finding included (cheap: a counter).
+  uint64_t report_events() const;
   ValidatorStats stats() const;
   const ValidatorOptions& options() const;
 

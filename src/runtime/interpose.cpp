@@ -98,12 +98,25 @@ int wait_with_watchdog(ThreadState* ts, const volatile void* lock, uint64_t ip, 
 
 inline bool acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 
+// An acquisition: the fast path when its chain is validated, else the engine.
+inline void acquire_mutex(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) {
+  uint64_t* tag = mutex_tag_slot(m);
+  if (!fast_acquire(ts, addr(m), tag, Mode::write, trylock, ip))
+    on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0, tag);
+}
+
+inline void acquire_rwlock(ThreadState* ts, pthread_rwlock_t* rw, Mode mode, bool trylock, uint64_t ip) {
+  uint64_t* tag = rwlock_tag_slot(rw);
+  if (!fast_acquire(ts, addr(rw), tag, mode, trylock, ip))
+    on_acquire(ts, addr(rw), LockKind::pthread_rwlock, mode, trylock, ip, nullptr, 0, 0, tag);
+}
+
 int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
   auto lock_fn = real::pthread_mutex_lock();
   if (!tracking_at(ip)) return lock_fn(m);
   ThreadState* ts = self();
   if (!ts || owner_relock(m, ts)) return lock_fn(m);
-  on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, false, ip);
+  acquire_mutex(ts, m, false, ip);
   int rc = wait_with_watchdog(
       ts, m, ip, [&] { return real::pthread_mutex_trylock()(m); },
       [&](const struct timespec* t) { return real::pthread_mutex_timedlock()(m, t); },
@@ -118,7 +131,7 @@ int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
   ThreadState* ts = self();
   if (!ts) return rc;
   if (mutex_kind(m) == PTHREAD_MUTEX_RECURSIVE && mutex_count(m) > 1) return rc;
-  on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, true, ip);
+  acquire_mutex(ts, m, true, ip);
   return rc;
 }
 
@@ -127,7 +140,7 @@ int mutex_timed_impl(pthread_mutex_t* m, uint64_t ip, Timed timed) {
   if (!tracking_at(ip)) return timed();
   ThreadState* ts = self();
   if (!ts || owner_relock(m, ts)) return timed();
-  on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, false, ip);
+  acquire_mutex(ts, m, false, ip);
   int rc;
   {
     Waiting w(ts, m);
@@ -144,7 +157,7 @@ int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
   if (!ts) return unlock_fn(m);
   if (mutex_kind(m) == PTHREAD_MUTEX_RECURSIVE && mutex_owner(m) == ts->tid && mutex_count(m) > 1)
     return unlock_fn(m);
-  on_release(ts, addr(m), ip);
+  if (!fast_release(ts, addr(m))) on_release(ts, addr(m), ip);
   return unlock_fn(m);
 }
 
@@ -152,10 +165,10 @@ int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
 // the thread is cancelled in the wait (the destructor runs during the cancellation unwind).
 struct Reacquire {
   ThreadState* ts;
-  const volatile void* m;
+  void* m;
   uint64_t ip;
   ~Reacquire() {
-    if (ts && tracking_at(ip)) on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, false, ip);
+    if (ts && tracking_at(ip)) acquire_mutex(ts, static_cast<pthread_mutex_t*>(m), false, ip);
   }
 };
 
@@ -178,7 +191,7 @@ int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
   if (!tracking_at(ip)) return block(rw);
   ThreadState* ts = self();
   if (!ts) return block(rw);
-  on_acquire(ts, addr(rw), LockKind::pthread_rwlock, write ? Mode::write : read_mode(rw), false, ip);
+  acquire_rwlock(ts, rw, write ? Mode::write : read_mode(rw), false, ip);
   int rc = wait_with_watchdog(
       ts, rw, ip,
       [&] { return write ? real::pthread_rwlock_trywrlock()(rw) : real::pthread_rwlock_tryrdlock()(rw); },
@@ -193,8 +206,7 @@ int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
 int rw_trylock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
   int rc = write ? real::pthread_rwlock_trywrlock()(rw) : real::pthread_rwlock_tryrdlock()(rw);
   if (rc != 0 || !tracking_at(ip)) return rc;
-  if (ThreadState* ts = self())
-    on_acquire(ts, addr(rw), LockKind::pthread_rwlock, write ? Mode::write : read_mode(rw), true, ip);
+  if (ThreadState* ts = self()) acquire_rwlock(ts, rw, write ? Mode::write : read_mode(rw), true, ip);
   return rc;
 }
 
@@ -203,7 +215,7 @@ int rw_timed_impl(pthread_rwlock_t* rw, bool write, uint64_t ip, Timed timed) {
   if (!tracking_at(ip)) return timed();
   ThreadState* ts = self();
   if (!ts) return timed();
-  on_acquire(ts, addr(rw), LockKind::pthread_rwlock, write ? Mode::write : read_mode(rw), false, ip);
+  acquire_rwlock(ts, rw, write ? Mode::write : read_mode(rw), false, ip);
   int rc;
   {
     Waiting w(ts, rw);
@@ -328,12 +340,13 @@ extern "C" {
 // --- pthread mutexes ---------------------------------------------------------------------------
 LH_EXPORT int pthread_mutex_init(pthread_mutex_t* m, const pthread_mutexattr_t* attr) noexcept {
   int rc = real::pthread_mutex_init()(m, attr);
-  if (rc == 0 && tracking_at(LH_IP)) on_init(addr(m), LockKind::pthread_mutex, LH_IP);
+  if (rc == 0 && tracking_at(LH_IP))
+    on_init(addr(m), LockKind::pthread_mutex, LH_IP, nullptr, nullptr, mutex_tag_slot(m));
   return rc;
 }
 
 LH_EXPORT int pthread_mutex_destroy(pthread_mutex_t* m) noexcept {
-  if (tracking_at(LH_IP)) on_destroy(addr(m), LockKind::pthread_mutex, LH_IP);
+  if (tracking_at(LH_IP)) on_destroy(addr(m), LockKind::pthread_mutex, LH_IP, nullptr, mutex_tag_slot(m));
   return real::pthread_mutex_destroy()(m);
 }
 
@@ -372,12 +385,13 @@ LH_EXPORT int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, cloc
 // --- rwlocks --------------------------------------------------------------------------------
 LH_EXPORT int pthread_rwlock_init(pthread_rwlock_t* rw, const pthread_rwlockattr_t* attr) noexcept {
   int rc = real::pthread_rwlock_init()(rw, attr);
-  if (rc == 0 && tracking_at(LH_IP)) on_init(addr(rw), LockKind::pthread_rwlock, LH_IP);
+  if (rc == 0 && tracking_at(LH_IP))
+    on_init(addr(rw), LockKind::pthread_rwlock, LH_IP, nullptr, nullptr, rwlock_tag_slot(rw));
   return rc;
 }
 
 LH_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t* rw) noexcept {
-  if (tracking_at(LH_IP)) on_destroy(addr(rw), LockKind::pthread_rwlock, LH_IP);
+  if (tracking_at(LH_IP)) on_destroy(addr(rw), LockKind::pthread_rwlock, LH_IP, nullptr, rwlock_tag_slot(rw));
   return real::pthread_rwlock_destroy()(rw);
 }
 
@@ -401,7 +415,8 @@ LH_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t* rw, clockid_t clk, co
 
 LH_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* rw) noexcept {
   if (tracking_at(LH_IP))
-    if (ThreadState* ts = self()) on_release(ts, addr(rw), LH_IP);
+    if (ThreadState* ts = self())
+      if (!fast_release(ts, addr(rw))) on_release(ts, addr(rw), LH_IP);
   return real::pthread_rwlock_unlock()(rw);
 }
 
@@ -459,12 +474,16 @@ LH_EXPORT int pthread_spin_unlock(pthread_spinlock_t* s) noexcept {
 // --- C11 threads --------------------------------------------------------------------------
 LH_EXPORT int mtx_init(mtx_t* m, int type) {
   int rc = real::mtx_init()(m, type);
-  if (rc == thrd_success && tracking_at(LH_IP)) on_init(addr(m), LockKind::pthread_mutex, LH_IP);
+  if (rc == thrd_success && tracking_at(LH_IP))
+    on_init(addr(m), LockKind::pthread_mutex, LH_IP, nullptr, nullptr,
+            mutex_tag_slot(reinterpret_cast<pthread_mutex_t*>(m)));
   return rc;
 }
 
 LH_EXPORT void mtx_destroy(mtx_t* m) {
-  if (tracking_at(LH_IP)) on_destroy(addr(m), LockKind::pthread_mutex, LH_IP);
+  if (tracking_at(LH_IP))
+    on_destroy(addr(m), LockKind::pthread_mutex, LH_IP, nullptr,
+               mutex_tag_slot(reinterpret_cast<pthread_mutex_t*>(m)));
   real::mtx_destroy()(m);
 }
 

@@ -34,6 +34,14 @@ namespace lockhound::runtime {
 std::atomic<int> g_state{static_cast<int>(State::uninit)};
 __thread ThreadState* t_self __attribute__((tls_model("initial-exec"))) = nullptr;
 __thread int t_guard __attribute__((tls_model("initial-exec"))) = 0;
+std::atomic<uint32_t> g_sig_epoch{0};
+__thread uint32_t t_epoch __attribute__((tls_model("initial-exec"))) = 0;
+namespace {
+// The validated-chain table before the first chain: mask 0, one empty slot.
+const uint64_t g_empty_table[2] = {0, 0};
+}  // namespace
+std::atomic<const uint64_t*> g_fast_table{g_empty_table};
+uint64_t g_tag_salt = 0;
 
 // ------------------------------------------------------------------------- internal lock
 void InternalLock::lock() {
@@ -60,6 +68,7 @@ namespace {
 struct LockInfo {
   ClassId cls = kNoClass;
   bool by_address = false;  // class named after this instance (no init call seen)
+  bool tagged = false;      // the lock carries its class tag (see fast_acquire)
   int8_t spin = -1;         // the class is a spinning lock (cached; -1 = not looked up yet)
 };
 
@@ -81,6 +90,13 @@ struct Runtime {
   std::vector<Range> static_ranges;                       // writable PT_LOAD segments
   unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
   uint64_t self_lo = 0, self_hi = 0;                      // liblockhound.so's own image
+  // Validated fast-path chains (see fast_acquire): the published table, its key count, and
+  // every table ever published (readers may still be probing an old one; never freed).
+  uint64_t* fast_cur = nullptr;
+  size_t fast_keys = 0;
+  std::vector<uint64_t*> fast_tables;
+  uint64_t fast_acquisitions_done = 0;                    // of threads that have ended
+  uint64_t replays = 0;                                   // engine acquisitions that were syncs
   std::vector<Finding> pending;                           // found under `lock`, not yet printed
   std::atomic<bool> has_pending{false};
   uint64_t inits_since_check = 0;
@@ -107,11 +123,9 @@ struct Runtime {
 alignas(Runtime) unsigned char g_storage[sizeof(Runtime)];
 Runtime* g_rt = nullptr;
 std::atomic<uint64_t> g_handled{0};     // bit n: signal n has a handler installed through us
-std::atomic<uint32_t> g_sig_epoch{0};
 pthread_key_t g_thread_key;
 
 __thread const ApiSite* t_api_site __attribute__((tls_model("initial-exec"))) = nullptr;
-__thread uint32_t t_epoch __attribute__((tls_model("initial-exec"))) = 0;
 
 Runtime& rt() { return *g_rt; }
 
@@ -298,6 +312,83 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind) {
   return li;
 }
 
+// ------------------------------------------------------------------------- fast path support
+bool fast_place(uint64_t* t, uint64_t key) {
+  for (uint64_t i = key;; ++i) {
+    uint64_t& slot = t[1 + (i & t[0])];
+    if (slot == key) return false;
+    if (slot == 0) {
+      __atomic_store_n(&slot, key, __ATOMIC_RELAXED);
+      return true;
+    }
+  }
+}
+
+// Publishes a validated chain key (internal lock held). The table stays at most half full; a
+// bigger one is filled completely before readers can see it.
+void fast_insert(uint64_t key) {
+  Runtime& r = rt();
+  uint64_t* t = r.fast_cur;
+  if (!t || (r.fast_keys + 1) * 2 > t[0] + 1) {
+    size_t cap = t ? (t[0] + 1) * 2 : 4096;
+    auto* nt = static_cast<uint64_t*>(std::calloc(cap + 1, sizeof(uint64_t)));
+    if (!nt) return;  // the chain stays on the slow path
+    nt[0] = cap - 1;
+    if (t)
+      for (size_t i = 1; i <= t[0] + 1; ++i)
+        if (t[i]) fast_place(nt, t[i]);
+    r.fast_tables.push_back(nt);
+    r.fast_cur = t = nt;
+    g_fast_table.store(nt, std::memory_order_release);
+  }
+  if (fast_place(t, key)) r.fast_keys++;
+}
+
+uint64_t salt_of(Context ctx) { return uint64_t{rt().v->irq_state(ctx)} << 44; }
+
+// Brings the engine's copy of `ts`'s held stack up to date (internal lock held). The runtime's
+// stack only ever loses entries anywhere and gains them on top, so the engine's copy is turned
+// into it by dropping what is gone and replaying what is new; the replayed acquisitions are on
+// validated chains in the interrupt state the engine is still in, so they add nothing new.
+void sync_held(ThreadState* ts) {
+  Runtime& r = rt();
+  Validator& v = *r.v;
+  Context ctx = ts->ctx;
+  const HeldStack& h = ts->held;
+  size_t i = 0, j = 0;
+  while (i < v.held_count(ctx)) {
+    Validator::HeldInfo e = v.held_at(ctx, i);
+    if (j < h.n && e.lock == h[j].lock && e.mode == h[j].mode() && e.trylock == h[j].trylock()) {
+      ++i;
+      ++j;
+    } else if (j < h.n && !v.lock_known(h[j].lock)) {
+      ++j;  // destroyed while held: the engine has already dropped it
+    } else {
+      v.drop_held(ctx, i);
+    }
+  }
+  for (; j < h.n; ++j) {
+    if (!v.lock_known(h[j].lock)) continue;
+    AcquireFlags fl;
+    fl.mode = h[j].mode();
+    fl.trylock = h[j].trylock();
+    v.acquire(ctx, h[j].lock, fl, Site{h[j].ip, kNoStack});
+    r.replays++;
+  }
+}
+
+// Before a lifetime ends: if any thread may hold the lock, every thread's engine stack is brought
+// up to date, so "held lock freed" is judged on what is really held.
+void settle_holders(uint64_t lock) {
+  Runtime& r = rt();
+  bool held = r.v->lock_held(lock);
+  for (ThreadState* t = r.threads; t && !held; t = t->next)
+    for (size_t i = 0; i < t->held.size() && !held; ++i) held = t->held[i].lock == lock;
+  if (!held) return;
+  for (ThreadState* t = r.threads; t; t = t->next)
+    if (t->ctx) sync_held(t);
+}
+
 void end_lifetime(uint64_t lock) {
   Runtime& r = rt();
   auto it = r.locks.find(lock);
@@ -310,20 +401,41 @@ void check_memory() {
   Runtime& r = rt();
   if (++r.inits_since_check < 65536) return;
   r.inits_since_check = 0;
-  uint64_t bytes = r.v->stats().memory_bytes;
+  uint64_t bytes = r.v->stats().memory_bytes + (r.fast_cur ? (r.fast_cur[0] + 1) * 16 : 0);
   if (bytes > static_cast<uint64_t>(r.opts.max_memory_mb) << 20)
     stop("memory budget of " + std::to_string(r.opts.max_memory_mb) +
          " MiB reached (max_memory_mb)");
 }
 
-LockInfo& lock_info(uint64_t lock, LockKind kind) {
+void write_tag(uint64_t* slot, uint64_t tag) { __atomic_store_n(slot, tag, __ATOMIC_RELAXED); }
+
+// The lock's record, created on first sight. A lock that carried a tag and no longer does was
+// made anew without an init call (a std::mutex constructed where another one lived, a memset, a
+// struct copy): a new lifetime, which inherits nothing from the old one.
+LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot) {
   Runtime& r = rt();
   auto it = r.locks.find(lock);
-  if (it != r.locks.end()) return it->second;
+  if (it != r.locks.end()) {
+    LockInfo& li = it->second;
+    if (!tag_slot) return li;
+    uint64_t tag = make_tag(lock, li.cls);
+    if (__atomic_load_n(tag_slot, __ATOMIC_RELAXED) == tag) return li;
+    if (!li.tagged) {
+      write_tag(tag_slot, tag);
+      li.tagged = true;
+      return li;
+    }
+    settle_holders(lock);
+    end_lifetime(lock);
+  }
   LockInfo li = class_for_instance(lock, kind);
   r.v->lock_init(lock, li.cls);
   r.lock_lifetimes++;
   check_memory();
+  if (tag_slot) {
+    write_tag(tag_slot, make_tag(lock, li.cls));
+    li.tagged = true;
+  }
   return r.locks.emplace(lock, li).first->second;
 }
 
@@ -477,7 +589,7 @@ std::vector<HeldLock> held_of(const ThreadState* t) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%" PRIx64, h.lock);
     hl.address = buf;
-    hl.mode = h.mode == Mode::write ? "write" : h.mode == Mode::read ? "read" : "recursive-read";
+    hl.mode = h.mode() == Mode::write ? "write" : h.mode() == Mode::read ? "read" : "recursive-read";
     hl.site.pc = h.ip;
     out.push_back(std::move(hl));
   }
@@ -588,6 +700,9 @@ void init_runtime() {
   g_rt = new (g_storage) Runtime();
   Runtime& r = rt();
   r.pid = static_cast<int>(getpid());
+  // Tags written by an earlier process in memory this one maps (a file, shared memory) must not
+  // look valid here.
+  g_tag_salt = now_ns() ^ (static_cast<uint64_t>(r.pid) << 32) ^ reinterpret_cast<uint64_t>(&r);
   if (const char* env = getenv("LOCKHOUND_OPTIONS")) {
     for (const auto& e : parse_options(env, r.opts))
       write_all(2, "==" + std::to_string(r.pid) + "== lockhound: LOCKHOUND_OPTIONS: " + e + "\n");
@@ -719,6 +834,10 @@ std::vector<Finding> final_findings(ValidatorStats& stats) {
   r.lock.lock();
   std::vector<Finding> all = r.v->findings();
   stats = r.v->stats();
+  // Acquisitions: the engine's, less its replays, plus those the fast path took alone.
+  stats.acquisitions = stats.acquisitions - std::min(r.replays, stats.acquisitions) +
+                       r.fast_acquisitions_done;
+  for (ThreadState* t = r.threads; t; t = t->next) stats.acquisitions += t->fast_acquisitions;
   r.lock.unlock();
   r.report_lock.lock();
   for (const auto& f : r.own_findings) all.push_back(f);
@@ -806,7 +925,7 @@ bool compute_signals_enabled(const sigset_t& mask) {
 }
 }  // namespace
 
-Engine::Engine(ThreadState* ts) {
+Engine::Engine(ThreadState* ts) : ts_(ts) {
   Runtime& r = rt();
   r.lock.lock();
   if (!ts) return;
@@ -825,10 +944,13 @@ Engine::Engine(ThreadState* ts) {
       else r.v->irq_disable(ctx_, Irq::signal);
     }
   }
+  sync_held(ts);
+  ts->salt = salt_of(ctx_);
 }
 
 Engine::~Engine() {
   Runtime& r = rt();
+  if (ts_) ts_->salt = ts_->ctx ? salt_of(ts_->ctx) : ~0ull;
   r.lock.unlock();
   if (r.has_pending.load(std::memory_order_acquire)) {
     try {
@@ -843,10 +965,11 @@ Validator& Engine::v() { return *rt().v; }
 
 // ------------------------------------------------------------------------- operations
 __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip, const char* class_name,
-             const ApiSite* api) {
+             const ApiSite* api, uint64_t* tag_slot) {
   try {
     Engine e(nullptr);
     Runtime& r = rt();
+    if (r.locks.contains(lock)) settle_holders(lock);
     end_lifetime(lock);
     LockInfo li;
     if (class_name && *class_name) li.cls = r.v->lock_class(class_name, kind);
@@ -862,6 +985,10 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
     }
     r.lock_lifetimes++;
     r.v->lock_init(lock, li.cls);
+    if (tag_slot) {
+      write_tag(tag_slot, make_tag(lock, li.cls));
+      li.tagged = true;
+    }
     r.locks.emplace(lock, li);
     check_memory();
   } catch (...) {
@@ -869,12 +996,14 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
   }
 }
 
-void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api) {
+void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api, uint64_t* tag_slot) {
   try {
     ThreadState* ts = self();
     Engine e(ts);
     Runtime& r = rt();
     if (!r.locks.contains(lock)) return;
+    if (tag_slot) write_tag(tag_slot, 0);
+    settle_holders(lock);
     t_api_site = api;
     r.v->lock_destroy(e.ctx(), lock, Site{ip, kNoStack});
     t_api_site = nullptr;
@@ -886,24 +1015,44 @@ void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api) {
 }
 
 void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock,
-                uint64_t ip, const ApiSite* api, unsigned subclass, uint64_t nest_lock) {
+                uint64_t ip, const ApiSite* api, unsigned subclass, uint64_t nest_lock,
+                uint64_t* tag_slot) {
   try {
     Engine e(ts);
     Runtime& r = rt();
-    LockInfo& li = lock_info(lock, kind);
+    LockInfo& li = lock_info(lock, kind, tag_slot);
     // An annotated lock's kind comes from its class (set at init); spinning ones guard sleeps.
     if (li.spin < 0) li.spin = default_wait_type(r.v->class_kind(li.cls)) == WaitType::spin;
     bool spin = li.spin > 0;
+    ClassId cls = li.cls;
+    bool fast_ok = li.tagged && !spin && !api && subclass == 0 && nest_lock == 0;
     AcquireFlags fl;
     fl.mode = mode;
     fl.trylock = trylock;
     fl.subclass = static_cast<uint8_t>(subclass);
     fl.nest_lock = nest_lock;
+    uint64_t reports = r.v->report_events();
     t_api_site = api;
     r.v->acquire(e.ctx(), lock, fl, Site{ip, kNoStack});
     t_api_site = nullptr;
-    ts->held.push_back({lock, ip, mode, spin});
+    HeldStack& h = ts->held;
+    if (h.n == h.cap) {  // grown under the internal lock: other threads read it under that lock
+      auto* bigger = new HeldEntry[h.cap * 2];
+      std::copy(h.data, h.data + h.n, bigger);
+      if (h.data != h.inline_buf) delete[] h.data;
+      h.data = bigger;
+      h.cap *= 2;
+    }
+    // Annotated nesting (subclass, nest lock) makes a different chain from a plain acquisition.
+    uint64_t id = fast_id(cls, mode, trylock, ts->salt) | (uint64_t{subclass & 7u} << 3) |
+                  (uint64_t{nest_lock != 0} << 6);
+    uint64_t key = fast_mix(h.n ? h[h.n - 1].key : kFastSeed, id);
+    h[h.n] = HeldEntry{lock, ip, id, key, spin};
+    h.n++;
     if (spin) ts->spin_held++;
+    // The chain goes on the fast path once the engine has taken it without a word: a chain that
+    // reports something keeps coming here, so its repeats are counted.
+    if (fast_ok && r.v->report_events() == reports) fast_insert(key);
   } catch (...) {
     t_api_site = nullptr;
     stop("internal error at lock acquisition");
@@ -911,21 +1060,17 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
 }
 
 void on_release(ThreadState* ts, uint64_t lock, uint64_t ip, const ApiSite* api) {
+  // Held here: the engine learns of the release at this thread's next slow-path event.
+  if (fast_release(ts, lock)) return;
   try {
     Engine e(ts);
     Runtime& r = rt();
-    size_t at = ts->held.size();
-    while (at > 0 && ts->held[at - 1].lock != lock) --at;
     // Not held here and never seen taken anywhere: nothing to balance (taken before the runtime
-    // started). Held here: known, no lookup needed.
-    if (at == 0 && !r.locks.contains(lock)) return;
+    // started).
+    if (!r.locks.contains(lock)) return;
     t_api_site = api;
     r.v->release(e.ctx(), lock, Site{ip, kNoStack});
     t_api_site = nullptr;
-    if (at > 0) {
-      if (ts->held[at - 1].spin) ts->spin_held--;
-      ts->held.erase(ts->held.begin() + static_cast<std::ptrdiff_t>(at - 1));
-    }
   } catch (...) {
     t_api_site = nullptr;
     stop("internal error at lock release");
@@ -954,6 +1099,7 @@ void on_thread_end(ThreadState* ts, bool thread_gone) {
       ts->held.clear();
       ts->spin_held = 0;
       if (!thread_gone) return;  // the thread goes on: its next lock event opens a new context
+      r.fast_acquisitions_done += ts->fast_acquisitions;
       for (ThreadState** p = &r.threads; *p; p = &(*p)->next) {
         if (*p == ts) {
           *p = ts->next;

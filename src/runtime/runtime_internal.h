@@ -39,22 +39,56 @@ class InternalLock {
   std::atomic<int> state_{0};
 };
 
+// A lock the thread holds. `id` packs class, mode and trylock with the thread's interrupt
+// state at the time (the same acquisition in another state is another chain); `key` is the
+// fast-path chain key of the stack up to and including this entry.
 struct HeldEntry {
   uint64_t lock;
   uint64_t ip;
-  Mode mode;
+  uint64_t id;
+  uint64_t key;
   bool spin;
+  Mode mode() const { return static_cast<Mode>((id >> 1) & 3); }
+  bool trylock() const { return id & 1; }
 };
 
-// One per thread that ever used a lock. Owned by the registry; fields are written by the owning
-// thread under the internal lock (held, ctx) or atomically (waiting_on), and read by other threads
-// only under the internal lock (watchdog).
+// The thread's held locks. Written only by the owning thread; the array is replaced (grown) only
+// under the internal lock, so other threads may read it under that lock (watchdog, sync).
+struct HeldStack {
+  HeldEntry* data = inline_buf;
+  uint32_t n = 0;
+  uint32_t cap = kInline;
+  static constexpr uint32_t kInline = 32;
+  HeldEntry inline_buf[kInline];
+
+  size_t size() const { return n; }
+  bool empty() const { return n == 0; }
+  HeldEntry& operator[](size_t i) { return data[i]; }
+  const HeldEntry& operator[](size_t i) const { return data[i]; }
+  void clear() { n = 0; }
+  const HeldEntry* begin() const { return data; }
+  const HeldEntry* end() const { return data + n; }
+  HeldStack() = default;
+  HeldStack(const HeldStack&) = delete;
+  HeldStack& operator=(const HeldStack&) = delete;
+  ~HeldStack() {
+    if (data != inline_buf) delete[] data;
+  }
+};
+
+// One per thread that ever used a lock. Owned by the registry. `held`, `salt` and the counters are
+// the owner's (read by others under the internal lock); `ctx` and the engine's copy of the held
+// stack change only under the internal lock; `waiting_on` is atomic (watchdog).
 struct ThreadState {
   uint64_t id = 0;          // context id given to the engine (never reused, survives fork)
   int tid = 0;
   Context ctx = nullptr;
   std::string name;
-  std::vector<HeldEntry> held;
+  HeldStack held;
+  // The engine's interrupt state for this context, mixed into fast-path chain ids; the initial
+  // value matches no validated chain, so a thread's first acquisitions take the slow path.
+  uint64_t salt = ~0ull;
+  uint64_t fast_acquisitions = 0;
   int spin_held = 0;        // spinning locks held (sleeping calls are checked only then)
   int signal_depth = 0;
   bool signals_enabled = true;
@@ -133,18 +167,127 @@ class Engine {
 
  private:
   Guard guard_;
+  ThreadState* ts_ = nullptr;
   Context ctx_ = nullptr;
 };
+
+// --- the fast path ------------------------------------------------------------------------
+// An acquisition whose chain (the thread's held stack plus this lock, in this interrupt state) the
+// engine has already validated needs no engine work: lockdep's chain cache, moved out of the
+// engine's lock. Three lock-free pieces make it:
+//   - the lock's class is read from a tag the runtime keeps in the lock itself, in a field glibc
+//     leaves unused for that kind of lock (a non-robust, process-private mutex's robust-list
+//     link; a private rwlock's padding). The tag's low half is a check derived from the lock's
+//     address, so a copied or re-created lock (memset, std::mutex constructed anew) fails the
+//     check and takes the slow path, which starts a new lifetime for it;
+//   - the chain key is extended from the thread's own held stack;
+//   - the key is looked up in a table of validated chains, written only under the internal lock.
+// Anything else (unknown lock, new chain, a sleeping call, a signal, a mask change) takes the slow
+// path, which first brings the engine's copy of this thread's held stack up to date.
+extern std::atomic<const uint64_t*> g_fast_table;  // [0] = mask, [1..mask+1] = keys (0 = empty)
+extern uint64_t g_tag_salt;
+extern __thread uint32_t t_epoch __attribute__((tls_model("initial-exec")));
+extern std::atomic<uint32_t> g_sig_epoch;
+constexpr uint64_t kFastSeed = 0x8A5CD789635D2DFFull;
+
+inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
+  uint64_t x = (prev ^ (id + 0x632BE59BD9B4E019ull)) * 0x9E3779B97F4A7C15ull;
+  return (x ^ (x >> 29)) | 1;  // never 0, the table's empty slot
+}
+inline uint64_t fast_id(ClassId cls, Mode mode, bool trylock, uint64_t salt) {
+  return ((uint64_t{cls} << 8) | (static_cast<uint64_t>(mode) << 1) | uint64_t{trylock}) ^ salt;
+}
+inline uint32_t tag_check(uint64_t lock) {
+  return static_cast<uint32_t>(((lock ^ g_tag_salt) * 0x9E3779B97F4A7C15ull) >> 32) | 1u;
+}
+inline uint64_t make_tag(uint64_t lock, ClassId cls) { return (uint64_t{cls} << 32) | tag_check(lock); }
+inline bool fast_seen(uint64_t key) {
+  const uint64_t* t = g_fast_table.load(std::memory_order_acquire);
+  uint64_t mask = t[0];
+  for (uint64_t i = key;; ++i) {
+    uint64_t k = __atomic_load_n(&t[1 + (i & mask)], __ATOMIC_RELAXED);
+    if (k == key) return true;
+    if (k == 0) return false;
+  }
+}
+
+// Where the class tag of a lock lives, or null for a lock that cannot carry one.
+inline uint64_t* mutex_tag_slot(pthread_mutex_t* m) {
+  // Robust (16), priority-inheritance (32), priority-protect (64) and process-shared (128)
+  // mutexes may use the robust-list link, or live in memory other processes see.
+  if (__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & (16 | 32 | 64 | 128)) return nullptr;
+  return reinterpret_cast<uint64_t*>(&m->__data.__list.__prev);
+}
+inline uint64_t* rwlock_tag_slot(pthread_rwlock_t* rw) {
+  if (__atomic_load_n(&rw->__data.__shared, __ATOMIC_RELAXED)) return nullptr;
+  return reinterpret_cast<uint64_t*>(&rw->__data.__pad2);
+}
+
+// The acquisition, if its chain is validated; false: take the slow path (on_acquire).
+inline bool fast_acquire(ThreadState* ts, uint64_t lock, const uint64_t* tag_slot, Mode mode,
+                         bool trylock, uint64_t ip) {
+  if (!tag_slot) return false;
+  uint64_t tag = __atomic_load_n(tag_slot, __ATOMIC_RELAXED);
+  if (static_cast<uint32_t>(tag) != tag_check(lock)) return false;
+  if (__builtin_expect(t_epoch != g_sig_epoch.load(std::memory_order_relaxed), 0)) return false;
+  uint32_t n = ts->held.n;
+  if (n == ts->held.cap) return false;
+  HeldEntry* h = ts->held.data;
+  uint64_t id = fast_id(static_cast<ClassId>(tag >> 32), mode, trylock, ts->salt);
+  uint64_t key = fast_mix(n ? h[n - 1].key : kFastSeed, id);
+  if (!fast_seen(key)) return false;
+  // A signal handler arriving mid-push would push over the half-written entry: the guard makes
+  // its lock calls pass through unobserved for these few instructions.
+  ++t_guard;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  h[n] = HeldEntry{lock, ip, id, key, false};
+  ts->held.n = n + 1;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  --t_guard;
+  ts->fast_acquisitions++;
+  return true;
+}
+
+// A release of a lock this thread holds; false: not held here (the slow path decides).
+inline bool fast_release(ThreadState* ts, uint64_t lock) {
+  uint32_t n = ts->held.n;
+  if (n == 0) return false;
+  HeldEntry* h = ts->held.data;
+  if (__builtin_expect(h[n - 1].lock == lock, 1)) {
+    if (h[n - 1].spin) ts->spin_held--;
+    ts->held.n = n - 1;
+    return true;
+  }
+  uint32_t i = n - 1;
+  while (i > 0 && h[i - 1].lock != lock) --i;
+  if (i == 0) return false;
+  --i;
+  // Released out of order: close the gap and rebuild the keys above it (no validation; the next
+  // acquisition on top is a new chain if the engine has not seen it).
+  ++t_guard;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (h[i].spin) ts->spin_held--;
+  for (uint32_t j = i; j + 1 < n; ++j) {
+    h[j] = h[j + 1];
+    h[j].key = fast_mix(j ? h[j - 1].key : kFastSeed, h[j].id);
+  }
+  ts->held.n = n - 1;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  --t_guard;
+  return true;
+}
 
 // --- operations, each taking the Engine's lock itself --------------------------------------
 // A lock is initialised at `ip` (its class is the init call site, or `class_name` when given).
 void on_init(uint64_t lock, LockKind kind, uint64_t ip, const char* class_name = nullptr,
-             const ApiSite* api = nullptr);
-void on_destroy(uint64_t lock, LockKind kind, uint64_t ip, const ApiSite* api = nullptr);
+             const ApiSite* api = nullptr, uint64_t* tag_slot = nullptr);
+void on_destroy(uint64_t lock, LockKind kind, uint64_t ip, const ApiSite* api = nullptr,
+                uint64_t* tag_slot = nullptr);
 // Before a blocking acquisition (or after a successful trylock, trylock = true).
+// tag_slot: where the lock keeps its class tag (null: it cannot keep one).
 void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock,
                 uint64_t ip, const ApiSite* api = nullptr, unsigned subclass = 0,
-                uint64_t nest_lock = 0);
+                uint64_t nest_lock = 0, uint64_t* tag_slot = nullptr);
 // After an unlock (or a failed blocking acquisition).
 void on_release(ThreadState* ts, uint64_t lock, uint64_t ip, const ApiSite* api = nullptr);
 void on_might_sleep(ThreadState* ts, const char* what, uint64_t ip, const ApiSite* api = nullptr);
