@@ -80,11 +80,10 @@ struct Waiting {
 
 // Waits for a lock with the watchdog: try first (the uncontended case costs nothing more), then
 // wait in slices of watchdog_ms; each expired slice looks for an actual deadlock.
-template <class Try, class Timed, class Block>
-int wait_with_watchdog(ThreadState* ts, const volatile void* lock, uint64_t ip, Try try_fn, Timed timed_fn,
-                       Block block_fn) {
-  int rc = try_fn();
-  if (rc != EBUSY) return rc;
+// The rest of wait_with_watchdog, once the first try found the lock busy.
+template <class Timed, class Block>
+int wait_busy(ThreadState* ts, const volatile void* lock, uint64_t ip, Timed timed_fn, Block block_fn) {
+  int rc;
   int ms = options().watchdog_ms;
   if (ms <= 0) return block_fn();
   Waiting w(ts, lock);
@@ -96,22 +95,98 @@ int wait_with_watchdog(ThreadState* ts, const volatile void* lock, uint64_t ip, 
   }
 }
 
+template <class Try, class Timed, class Block>
+int wait_with_watchdog(ThreadState* ts, const volatile void* lock, uint64_t ip, Try try_fn, Timed timed_fn,
+                       Block block_fn) {
+  int rc = try_fn();
+  if (rc != EBUSY) return rc;
+  return wait_busy(ts, lock, ip, timed_fn, block_fn);
+}
+
 inline bool acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 
 // An acquisition: the fast path when its chain is validated, else the engine.
 inline void acquire_mutex(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) {
   uint64_t* tag = mutex_tag_slot(m);
-  if (!fast_acquire(ts, addr(m), tag, Mode::write, trylock, ip))
+  if (!fast_acquire(ts, addr(m), tag, Mode::write, trylock, ip, true))
     on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0, tag);
 }
 
 inline void acquire_rwlock(ThreadState* ts, pthread_rwlock_t* rw, Mode mode, bool trylock, uint64_t ip) {
   uint64_t* tag = rwlock_tag_slot(rw);
-  if (!fast_acquire(ts, addr(rw), tag, mode, trylock, ip))
+  if (!fast_acquire(ts, addr(rw), tag, mode, trylock, ip, false))
     on_acquire(ts, addr(rw), LockKind::pthread_rwlock, mode, trylock, ip, nullptr, 0, 0, tag);
 }
 
-int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
+// --- the fast prologues ----------------------------------------------------------------------
+// The common case costs a few dozen instructions: a thread the runtime knows, outside the runtime,
+// a plain private mutex (no owner or recursion bookkeeping in glibc's way), a validated chain.
+// Everything else goes to the general paths below. The allocator check of tracking_at() is not
+// needed here: the fast path never allocates, and a chain only becomes fast after the slow path,
+// which does the check, validated it.
+constexpr int kSlowMutexKinds = 1 | 2 | 16 | 32 | 64 | 128;  // recursive, errorcheck, robust, PI, PP, shared
+
+inline ThreadState* fast_thread() {
+  ThreadState* ts = t_local.self;
+  return reinterpret_cast<uintptr_t>(ts) > 1 && t_local.guard == 0 ? ts : nullptr;  // 1 = kEnded
+}
+inline bool plain_mutex(const pthread_mutex_t* m) {
+  return (__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & kSlowMutexKinds) == 0;
+}
+// Pops the top held entry if it is `lock` (a non-spinning one).
+inline bool fast_pop(ThreadState* ts, uint64_t lock) {
+  uint32_t n = ts->held.n;
+  if (n == 0) return false;
+  const HeldEntry& top = ts->held.data[n - 1];
+  if (top.lock != lock || top.spin()) return false;
+  ts->held.n = n - 1;
+  return true;
+}
+
+int mutex_lock_general(pthread_mutex_t* m, uint64_t ip);
+int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip);
+int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip);
+
+[[gnu::noinline]] int mutex_wait(ThreadState* ts, pthread_mutex_t* m, uint64_t ip, int rc) {
+  if (rc == EBUSY)
+    rc = wait_busy(
+        ts, m, ip, [&](const struct timespec* t) { return real::pthread_mutex_timedlock()(m, t); },
+        [&] { return real::pthread_mutex_lock()(m); });
+  if (!acquired(rc)) on_release(ts, addr(m), ip);
+  return rc;
+}
+
+inline int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
+  if (ThreadState* ts = fast_thread(); ts && plain_mutex(m) &&
+      fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, false, ip, true)) {
+    // The runtime resolved every real function before any thread got its state.
+    int rc = real::pthread_mutex_trylock_ptr(m);
+    return __builtin_expect(rc == 0, 1) ? 0 : mutex_wait(ts, m, ip, rc);
+  }
+  return mutex_lock_general(m, ip);
+}
+
+inline int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
+  if (ThreadState* ts = fast_thread(); ts && plain_mutex(m) && fast_pop(ts, addr(m)))
+    return real::pthread_mutex_unlock_ptr(m);
+  return mutex_unlock_general(m, ip);
+}
+
+inline int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
+  if (ThreadState* ts = fast_thread(); ts && plain_mutex(m)) {
+    int rc = real::pthread_mutex_trylock()(m);
+    if (rc != 0) return rc;
+    if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, true, ip, true) &&
+        tracking_at(ip))
+      on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, true, ip, nullptr, 0, 0,
+                 mutex_tag_slot(m));
+    return 0;
+  }
+  return mutex_trylock_general(m, ip);
+}
+
+// --- the general paths ------------------------------------------------------------------------
+[[gnu::noinline]] int mutex_lock_general(pthread_mutex_t* m, uint64_t ip) {
   auto lock_fn = real::pthread_mutex_lock();
   if (!tracking_at(ip)) return lock_fn(m);
   ThreadState* ts = self();
@@ -125,7 +200,7 @@ int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
   return rc;
 }
 
-int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
+[[gnu::noinline]] int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) {
   int rc = real::pthread_mutex_trylock()(m);
   if (!acquired(rc) || !tracking_at(ip)) return rc;
   ThreadState* ts = self();
@@ -150,7 +225,7 @@ int mutex_timed_impl(pthread_mutex_t* m, uint64_t ip, Timed timed) {
   return rc;
 }
 
-int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
+[[gnu::noinline]] int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip) {
   auto unlock_fn = real::pthread_mutex_unlock();
   if (!tracking_at(ip)) return unlock_fn(m);
   ThreadState* ts = self();

@@ -32,10 +32,8 @@
 namespace lockhound::runtime {
 
 std::atomic<int> g_state{static_cast<int>(State::uninit)};
-__thread ThreadState* t_self __attribute__((tls_model("initial-exec"))) = nullptr;
-__thread int t_guard __attribute__((tls_model("initial-exec"))) = 0;
+__thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
 std::atomic<uint32_t> g_sig_epoch{0};
-__thread uint32_t t_epoch __attribute__((tls_model("initial-exec"))) = 0;
 namespace {
 // The validated-chain table before the first chain: mask 0, one empty slot.
 const uint64_t g_empty_table[2] = {0, 0};
@@ -639,7 +637,7 @@ void own_finding(Finding&& f) {
 
 void fork_prepare() {
   if (g_state.load() == static_cast<int>(State::uninit)) return;
-  ++t_guard;
+  ++t_local.guard;
   rt().lock.lock();
   rt().report_lock.lock();
 }
@@ -648,7 +646,7 @@ void fork_parent() {
   if (g_state.load() == static_cast<int>(State::uninit)) return;
   rt().report_lock.unlock();
   rt().lock.unlock();
-  --t_guard;
+  --t_local.guard;
 }
 
 void fork_child() {
@@ -658,7 +656,7 @@ void fork_child() {
   r.lock.reset();
   // Only the forking thread lives on. The others' engine contexts stay (their held locks are
   // stuck in the child's copy of memory, as they really are) but leave the registry.
-  ThreadState* me = t_self != kEnded ? t_self : nullptr;
+  ThreadState* me = t_local.self != kEnded ? t_local.self : nullptr;
   for (ThreadState* t = r.threads; t; t = t->next)
     if (t != me) t->waiting_on.store(0, std::memory_order_relaxed);
   r.threads = me;
@@ -674,7 +672,7 @@ void fork_child() {
   for (const auto& f : r.v->findings()) r.baseline.insert(f.signature);
   for (const auto& f : r.own_findings) r.baseline.insert(f.signature);
   r.reported.store(0);
-  --t_guard;
+  --t_local.guard;
 }
 
 void thread_key_destructor(void* arg) {
@@ -702,7 +700,7 @@ void init_runtime() {
   r.pid = static_cast<int>(getpid());
   // Tags written by an earlier process in memory this one maps (a file, shared memory) must not
   // look valid here.
-  g_tag_salt = now_ns() ^ (static_cast<uint64_t>(r.pid) << 32) ^ reinterpret_cast<uint64_t>(&r);
+  g_tag_salt = (now_ns() ^ (static_cast<uint64_t>(r.pid) << 32) ^ reinterpret_cast<uint64_t>(&r)) * 0x9E3779B97F4A7C15ull;
   if (const char* env = getenv("LOCKHOUND_OPTIONS")) {
     for (const auto& e : parse_options(env, r.opts))
       write_all(2, "==" + std::to_string(r.pid) + "== lockhound: LOCKHOUND_OPTIONS: " + e + "\n");
@@ -872,7 +870,7 @@ void ensure_init() {
   if (s != static_cast<int>(State::uninit)) return;
   int expected = static_cast<int>(State::uninit);
   if (!g_state.compare_exchange_strong(expected, static_cast<int>(State::initializing))) return;
-  ++t_guard;
+  ++t_local.guard;
   try {
     init_runtime();
     g_state.store(static_cast<int>(State::ready), std::memory_order_release);
@@ -880,16 +878,16 @@ void ensure_init() {
     g_state.store(static_cast<int>(State::disabled));
     write_all(2, "lockhound: initialisation failed; checking is off, the program runs on\n");
   }
-  --t_guard;
+  --t_local.guard;
 }
 
 uint64_t g_alloc_lo = 0, g_alloc_hi = 0;
 
 ThreadState* self_slow() {
-  ThreadState* ts = t_self;
+  ThreadState* ts = t_local.self;
   if (ts == kEnded) return nullptr;
   if (ts) return ts;
-  if (t_guard || g_state.load(std::memory_order_acquire) != static_cast<int>(State::ready))
+  if (t_local.guard || g_state.load(std::memory_order_acquire) != static_cast<int>(State::ready))
     return nullptr;
   Guard g;
   ts = new (std::nothrow) ThreadState();
@@ -905,7 +903,7 @@ ThreadState* self_slow() {
   r.threads = ts;
   r.lock.unlock();
   pthread_setspecific(g_thread_key, ts);
-  t_self = ts;
+  t_local.self = ts;
   return ts;
 }
 
@@ -931,12 +929,12 @@ Engine::Engine(ThreadState* ts) : ts_(ts) {
   if (!ts) return;
   if (!ts->ctx) {
     ts->ctx = r.v->context(ts->id, ts->name);
-    t_epoch = ~g_sig_epoch.load(std::memory_order_relaxed);
+    t_local.epoch = ~g_sig_epoch.load(std::memory_order_relaxed);
   }
   ctx_ = ts->ctx;
   uint32_t epoch = g_sig_epoch.load(std::memory_order_relaxed);
-  if (t_epoch != epoch && ts->signal_depth == 0) {
-    t_epoch = epoch;
+  if (t_local.epoch != epoch && ts->signal_depth == 0) {
+    t_local.epoch = epoch;
     bool en = compute_signals_enabled(ts->mask);
     if (en != ts->signals_enabled || !en) {
       ts->signals_enabled = en;
@@ -1036,23 +1034,20 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     r.v->acquire(e.ctx(), lock, fl, Site{ip, kNoStack});
     t_api_site = nullptr;
     HeldStack& h = ts->held;
-    if (h.n == h.cap) {  // grown under the internal lock: other threads read it under that lock
-      auto* bigger = new HeldEntry[h.cap * 2];
-      std::copy(h.data, h.data + h.n, bigger);
-      if (h.data != h.inline_buf) delete[] h.data;
-      h.data = bigger;
-      h.cap *= 2;
-    }
+    if (h.n == h.cap) h.grow();  // under the internal lock: other threads read it under that lock
     // Annotated nesting (subclass, nest lock) makes a different chain from a plain acquisition.
     uint64_t id = fast_id(cls, mode, trylock, ts->salt) | (uint64_t{subclass & 7u} << 3) |
-                  (uint64_t{nest_lock != 0} << 6);
-    uint64_t key = fast_mix(h.n ? h[h.n - 1].key : kFastSeed, id);
-    h[h.n] = HeldEntry{lock, ip, id, key, spin};
+                  (uint64_t{nest_lock != 0} << 6) | (uint64_t{spin} << 7);
+    uint64_t key = fast_mix((h.data + h.n)[-1].key, id);
+    h[h.n] = HeldEntry{lock, ip, id, key};
     h.n++;
     if (spin) ts->spin_held++;
     // The chain goes on the fast path once the engine has taken it without a word: a chain that
     // reports something keeps coming here, so its repeats are counted.
-    if (fast_ok && r.v->report_events() == reports) fast_insert(key);
+    if (fast_ok && r.v->report_events() == reports) {
+      fast_insert(key);
+      if (kind == LockKind::pthread_mutex) write_tag(tag_slot + 1, key);  // the key memo
+    }
   } catch (...) {
     t_api_site = nullptr;
     stop("internal error at lock acquisition");
@@ -1108,7 +1103,7 @@ void on_thread_end(ThreadState* ts, bool thread_gone) {
       }
     }
     Guard g;
-    if (t_self == ts) t_self = kEnded;
+    if (t_local.self == ts) t_local.self = kEnded;
     delete ts;
   } catch (...) {
     stop("internal error at thread exit");

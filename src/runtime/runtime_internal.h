@@ -17,6 +17,7 @@
 #include <pthread.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <string>
@@ -39,40 +40,52 @@ class InternalLock {
   std::atomic<int> state_{0};
 };
 
-// A lock the thread holds. `id` packs class, mode and trylock with the thread's interrupt
-// state at the time (the same acquisition in another state is another chain); `key` is the
-// fast-path chain key of the stack up to and including this entry.
+constexpr uint64_t kFastSeed = 0x8A5CD789635D2DFFull;  // chain key of the empty stack
+
+// A lock the thread holds. `id` packs class, mode, trylock and spinning with the thread's
+// interrupt state at the time (the same acquisition in another state is another chain); `key` is
+// the fast-path chain key of the stack up to and including this entry.
 struct HeldEntry {
   uint64_t lock;
   uint64_t ip;
   uint64_t id;
   uint64_t key;
-  bool spin;
   Mode mode() const { return static_cast<Mode>((id >> 1) & 3); }
   bool trylock() const { return id & 1; }
+  bool spin() const { return id & 0x80; }
 };
 
 // The thread's held locks. Written only by the owning thread; the array is replaced (grown) only
 // under the internal lock, so other threads may read it under that lock (watchdog, sync).
+// data[-1] is a sentinel whose key is kFastSeed, so the top's key needs no test for emptiness.
 struct HeldStack {
-  HeldEntry* data = inline_buf;
+  static constexpr uint32_t kInline = 32;
+  HeldEntry* data;
   uint32_t n = 0;
   uint32_t cap = kInline;
-  static constexpr uint32_t kInline = 32;
-  HeldEntry inline_buf[kInline];
+  HeldEntry* inline_buf;  // kInline + 1 entries inside the ThreadState
 
+  explicit HeldStack(HeldEntry* buf) : data(buf + 1), inline_buf(buf) {
+    buf[0] = HeldEntry{0, 0, 0, kFastSeed};
+  }
+  HeldStack(const HeldStack&) = delete;
+  HeldStack& operator=(const HeldStack&) = delete;
+  ~HeldStack() {
+    if (data != inline_buf + 1) delete[] (data - 1);
+  }
   size_t size() const { return n; }
   bool empty() const { return n == 0; }
   HeldEntry& operator[](size_t i) { return data[i]; }
   const HeldEntry& operator[](size_t i) const { return data[i]; }
-  void clear() { n = 0; }
   const HeldEntry* begin() const { return data; }
   const HeldEntry* end() const { return data + n; }
-  HeldStack() = default;
-  HeldStack(const HeldStack&) = delete;
-  HeldStack& operator=(const HeldStack&) = delete;
-  ~HeldStack() {
-    if (data != inline_buf) delete[] data;
+  void clear() { n = 0; }
+  void grow() {  // internal lock held
+    auto* bigger = new HeldEntry[2 * size_t{cap} + 1];
+    std::copy(data - 1, data + n, bigger);
+    if (data != inline_buf + 1) delete[] (data - 1);
+    data = bigger + 1;
+    cap *= 2;
   }
 };
 
@@ -80,16 +93,17 @@ struct HeldStack {
 // the owner's (read by others under the internal lock); `ctx` and the engine's copy of the held
 // stack change only under the internal lock; `waiting_on` is atomic (watchdog).
 struct ThreadState {
-  uint64_t id = 0;          // context id given to the engine (never reused, survives fork)
-  int tid = 0;
-  Context ctx = nullptr;
-  std::string name;
-  HeldStack held;
+  // The fast path's fields first (one cache line).
+  HeldStack held{held_buf};
   // The engine's interrupt state for this context, mixed into fast-path chain ids; the initial
   // value matches no validated chain, so a thread's first acquisitions take the slow path.
   uint64_t salt = ~0ull;
   uint64_t fast_acquisitions = 0;
   int spin_held = 0;        // spinning locks held (sleeping calls are checked only then)
+  uint64_t id = 0;          // context id given to the engine (never reused, survives fork)
+  int tid = 0;
+  Context ctx = nullptr;
+  std::string name;
   int signal_depth = 0;
   bool signals_enabled = true;
   sigset_t mask;            // the thread's signal mask as last seen
@@ -100,6 +114,7 @@ struct ThreadState {
   uint64_t stall_pcs[64];
   size_t stall_depth = 0;
   ThreadState* next = nullptr;
+  HeldEntry held_buf[HeldStack::kInline + 1];
 };
 
 // API call sites: the C API passes file/line/function; the stack hook uses them for the first
@@ -113,8 +128,13 @@ struct ApiSite {
 enum class State : int { uninit = 0, initializing = 1, ready = 2, disabled = 3 };
 
 extern std::atomic<int> g_state;
-extern __thread ThreadState* t_self __attribute__((tls_model("initial-exec")));
-extern __thread int t_guard __attribute__((tls_model("initial-exec")));
+// The runtime's thread-local words, in one block (one address computation on the fast path).
+struct ThreadLocal {
+  ThreadState* self = nullptr;  // the thread's state, kEnded after its end
+  int guard = 0;                // inside the runtime: interposed calls pass straight through
+  uint32_t epoch = 0;           // g_sig_epoch as this thread's engine context last saw it
+};
+extern __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
 inline ThreadState* const kEnded = reinterpret_cast<ThreadState*>(uintptr_t{1});
 
 // True when interposers should track (runtime ready and this thread not already inside it).
@@ -122,7 +142,7 @@ inline ThreadState* const kEnded = reinterpret_cast<ThreadState*>(uintptr_t{1});
 // allocator's critical section (jemalloc's early pthread_mutex_trylock), and initialising
 // allocates. Before the constructor has run, calls pass straight through.
 inline bool tracking() {
-  return t_guard == 0 && g_state.load(std::memory_order_acquire) == static_cast<int>(State::ready);
+  return t_local.guard == 0 && g_state.load(std::memory_order_acquire) == static_cast<int>(State::ready);
 }
 // Code range of a malloc replacement in a shared library (jemalloc, tcmalloc), 0/0 when none.
 extern uint64_t g_alloc_lo, g_alloc_hi;
@@ -134,13 +154,13 @@ ThreadState* self_slow();
 // The calling thread's state, created on first use; null for the runtime's own threads, inside
 // the runtime, or after the thread's end.
 inline ThreadState* self() {
-  ThreadState* ts = t_self;
+  ThreadState* ts = t_local.self;
   if (__builtin_expect(ts != nullptr && ts != kEnded, 1)) return ts;
   return self_slow();
 }
 // The calling thread's state if it has one (never creates it: safe in signal handlers).
 inline ThreadState* current() {
-  ThreadState* ts = t_self;
+  ThreadState* ts = t_local.self;
   return ts == kEnded ? nullptr : ts;
 }
 // Makes sure the runtime is initialised (the constructor and the API call it).
@@ -148,12 +168,12 @@ void ensure_init();
 
 // Re-entry guard for the calling thread.
 struct Guard {
-  Guard() { ++t_guard; }
-  ~Guard() { --t_guard; }
+  Guard() { ++t_local.guard; }
+  ~Guard() { --t_local.guard; }
   Guard(const Guard&) = delete;
   Guard& operator=(const Guard&) = delete;
 };
-inline bool guarded() { return t_guard != 0; }
+inline bool guarded() { return t_local.guard != 0; }
 
 // Engine access: Guard + internal lock + context of `ts`; flushes queued findings on exit.
 class Engine {
@@ -186,10 +206,7 @@ class Engine {
 // path, which first brings the engine's copy of this thread's held stack up to date.
 extern std::atomic<const uint64_t*> g_fast_table;  // [0] = mask, [1..mask+1] = keys (0 = empty)
 extern uint64_t g_tag_salt;
-extern __thread uint32_t t_epoch __attribute__((tls_model("initial-exec")));
 extern std::atomic<uint32_t> g_sig_epoch;
-constexpr uint64_t kFastSeed = 0x8A5CD789635D2DFFull;
-
 inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
   uint64_t x = (prev ^ (id + 0x632BE59BD9B4E019ull)) * 0x9E3779B97F4A7C15ull;
   return (x ^ (x >> 29)) | 1;  // never 0, the table's empty slot
@@ -197,9 +214,8 @@ inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
 inline uint64_t fast_id(ClassId cls, Mode mode, bool trylock, uint64_t salt) {
   return ((uint64_t{cls} << 8) | (static_cast<uint64_t>(mode) << 1) | uint64_t{trylock}) ^ salt;
 }
-inline uint32_t tag_check(uint64_t lock) {
-  return static_cast<uint32_t>(((lock ^ g_tag_salt) * 0x9E3779B97F4A7C15ull) >> 32) | 1u;
-}
+// Never 0 (an untagged lock fails); bit 0 of an aligned lock's address is 0 anyway.
+inline uint32_t tag_check(uint64_t lock) { return static_cast<uint32_t>(lock ^ g_tag_salt) | 1u; }
 inline uint64_t make_tag(uint64_t lock, ClassId cls) { return (uint64_t{cls} << 32) | tag_check(lock); }
 inline bool fast_seen(uint64_t key) {
   const uint64_t* t = g_fast_table.load(std::memory_order_acquire);
@@ -214,8 +230,13 @@ inline bool fast_seen(uint64_t key) {
 // Where the class tag of a lock lives, or null for a lock that cannot carry one.
 inline uint64_t* mutex_tag_slot(pthread_mutex_t* m) {
   // Robust (16), priority-inheritance (32), priority-protect (64) and process-shared (128)
-  // mutexes may use the robust-list link, or live in memory other processes see.
+  // mutexes may use the robust-list link, or live in memory other processes see. The link's
+  // other half (__next) holds the key memo.
   if (__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & (16 | 32 | 64 | 128)) return nullptr;
+  return reinterpret_cast<uint64_t*>(&m->__data.__list.__prev);
+}
+// For a mutex already known to be plain (robust, PI, PP and shared ones excluded).
+inline uint64_t* mutex_tag_slot_unchecked(pthread_mutex_t* m) {
   return reinterpret_cast<uint64_t*>(&m->__data.__list.__prev);
 }
 inline uint64_t* rwlock_tag_slot(pthread_rwlock_t* rw) {
@@ -223,27 +244,32 @@ inline uint64_t* rwlock_tag_slot(pthread_rwlock_t* rw) {
   return reinterpret_cast<uint64_t*>(&rw->__data.__pad2);
 }
 
-// The acquisition, if its chain is validated; false: take the slow path (on_acquire).
-inline bool fast_acquire(ThreadState* ts, uint64_t lock, const uint64_t* tag_slot, Mode mode,
-                         bool trylock, uint64_t ip) {
+// The acquisition, if its chain is validated; false: take the slow path (on_acquire). A mutex
+// keeps, next to its tag, the last validated key it was pushed with (tag_slot[1]): a lock taken
+// the same way again skips the table, whose lines are cold when a program has many chains.
+[[gnu::always_inline]] inline bool fast_acquire(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, Mode mode,
+                         bool trylock, uint64_t ip, bool has_memo) {
   if (!tag_slot) return false;
   uint64_t tag = __atomic_load_n(tag_slot, __ATOMIC_RELAXED);
   if (static_cast<uint32_t>(tag) != tag_check(lock)) return false;
-  if (__builtin_expect(t_epoch != g_sig_epoch.load(std::memory_order_relaxed), 0)) return false;
+  if (__builtin_expect(t_local.epoch != g_sig_epoch.load(std::memory_order_relaxed), 0)) return false;
   uint32_t n = ts->held.n;
   if (n == ts->held.cap) return false;
   HeldEntry* h = ts->held.data;
   uint64_t id = fast_id(static_cast<ClassId>(tag >> 32), mode, trylock, ts->salt);
-  uint64_t key = fast_mix(n ? h[n - 1].key : kFastSeed, id);
-  if (!fast_seen(key)) return false;
+  uint64_t key = fast_mix((h + n)[-1].key, id);
+  if (!has_memo || __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) != key) {
+    if (!fast_seen(key)) return false;
+    if (has_memo) __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
+  }
   // A signal handler arriving mid-push would push over the half-written entry: the guard makes
   // its lock calls pass through unobserved for these few instructions.
-  ++t_guard;
+  ++t_local.guard;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  h[n] = HeldEntry{lock, ip, id, key, false};
+  h[n] = HeldEntry{lock, ip, id, key};
   ts->held.n = n + 1;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  --t_guard;
+  --t_local.guard;
   ts->fast_acquisitions++;
   return true;
 }
@@ -254,7 +280,7 @@ inline bool fast_release(ThreadState* ts, uint64_t lock) {
   if (n == 0) return false;
   HeldEntry* h = ts->held.data;
   if (__builtin_expect(h[n - 1].lock == lock, 1)) {
-    if (h[n - 1].spin) ts->spin_held--;
+    if (h[n - 1].spin()) ts->spin_held--;
     ts->held.n = n - 1;
     return true;
   }
@@ -264,16 +290,16 @@ inline bool fast_release(ThreadState* ts, uint64_t lock) {
   --i;
   // Released out of order: close the gap and rebuild the keys above it (no validation; the next
   // acquisition on top is a new chain if the engine has not seen it).
-  ++t_guard;
+  ++t_local.guard;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (h[i].spin) ts->spin_held--;
+  if (h[i].spin()) ts->spin_held--;
   for (uint32_t j = i; j + 1 < n; ++j) {
     h[j] = h[j + 1];
-    h[j].key = fast_mix(j ? h[j - 1].key : kFastSeed, h[j].id);
+    h[j].key = fast_mix((h + j)[-1].key, h[j].id);
   }
   ts->held.n = n - 1;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  --t_guard;
+  --t_local.guard;
   return true;
 }
 
