@@ -287,4 +287,59 @@ TEST(RuntimeDetect, SpinlockLockupSuspected) {
   EXPECT_EQ(of_type(r.report, "sleeping_in_invalid_context").size(), 1u) << dump(r);
 }
 
+// --- the fast path: chains the engine validated are handled without it ---------------------
+
+TEST(RuntimeFastPath, HeldWarmLockStillFormsEdges) {
+  ProgRun r = run_under("fastpath", {"warm_edge"});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  EXPECT_TRUE(has_class(cycles[0], "warm_a"));
+  EXPECT_TRUE(has_class(cycles[0], "warm_c"));
+}
+
+TEST(RuntimeFastPath, WarmLockHeldAtThreadExit) {
+  ProgRun r = run_under("fastpath", {"warm_exit"});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto found = of_type(r.report, "still_has_locks_held");
+  ASSERT_EQ(found.size(), 1u) << dump(r);
+  EXPECT_NE(found[0].dump().find("warm_a"), std::string::npos) << dump(r);
+}
+
+TEST(RuntimeFastPath, OutOfOrderReleasesKeepTheOrderExact) {
+  ProgRun ok = run_under("fastpath", {"hand_ok"});
+  EXPECT_EQ(ok.exit_code, 0) << dump(ok);
+  EXPECT_EQ(ok.report["findings"].size(), 0u) << dump(ok);
+  // Hand-over-hand makes only the edges hand_i -> hand_i+1 (each lock is released before the
+  // next-but-one is taken), so a thread taking hand_3 then hand_1 closes exactly one cycle.
+  ProgRun bad = run_under("fastpath", {"hand"});
+  EXPECT_EQ(bad.exit_code, 66) << dump(bad);
+  auto cycles = of_type(bad.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(bad);
+  EXPECT_EQ(cycles[0]["chain"].size(), 3u) << cycles[0].dump(2);
+  for (const char* c : {"hand_1", "hand_2", "hand_3"}) EXPECT_TRUE(has_class(cycles[0], c)) << c;
+  EXPECT_FALSE(has_class(cycles[0], "hand_0"));
+  EXPECT_EQ(bad.report["stats"]["edges"], 4) << "hand_0..3 in a row, plus hand_3 -> hand_1";
+}
+
+TEST(RuntimeFastPath, MutexRecreatedWithoutInitIsANewLock) {
+  // Before lockhound read the lock's own tag, the second life inherited the first one's class
+  // and the opposite nesting was a false cycle.
+  ProgRun r = run_under("fastpath", {"recreate"});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  EXPECT_EQ(r.report["stats"]["locks"], 3) << "outer_lock and two lives of the pooled mutex";
+}
+
+TEST(RuntimeFastPath, AcquisitionsAreCountedOnEveryPath) {
+  ProgRun small = run_under("fastpath", {"count", "10000"});
+  ProgRun big = run_under("fastpath", {"count", "30000"});
+  ASSERT_EQ(small.exit_code, 0) << dump(small);
+  ASSERT_EQ(big.exit_code, 0) << dump(big);
+  long a = small.report["stats"]["acquisitions"].get<long>();
+  long b = big.report["stats"]["acquisitions"].get<long>();
+  EXPECT_EQ(b - a, 20000) << a << " vs " << b;
+  EXPECT_GE(a, 10000);
+}
+
 }  // namespace

@@ -1,0 +1,126 @@
+/* Programs whose locks go through the runtime's fast path (chains the engine has already
+ * validated are handled without it) before the interesting event, so that event depends on the
+ * engine having been told, late, what the thread holds. Modes:
+ *   warm_edge   a lock taken many times on its own, then held while a new lock is taken; another
+ *               thread later nests them the other way. Expected: circular_dependency (warm_a,
+ *               warm_c).
+ *   warm_exit   a thread takes a warmed lock and ends holding it. Expected: still_has_locks_held.
+ *   hand        hand-over-hand (each lock released before the next-but-one is taken, so releases
+ *               come out of order), many rounds; then another thread closes a cycle over three
+ *               of the locks. Expected: one circular_dependency over hand_1, hand_2, hand_3.
+ *   hand_ok     the hand-over-hand rounds alone. Expected: clean.
+ *   recreate    a mutex re-created in the same memory without destroy or init (as `new
+ *               std::mutex` over a freed one does), taken in the opposite order in its second
+ *               life. Expected: clean (a new lifetime inherits nothing).
+ *   count N     N rounds of one lock/unlock. (The test compares reported acquisition counts.) */
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+pthread_mutex_t warm_a = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t warm_c = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t hand_0 = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t hand_1 = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t hand_2 = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t hand_3 = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t outer_lock = PTHREAD_MUTEX_INITIALIZER;
+
+static void warm(pthread_mutex_t* m) {
+  for (int i = 0; i < 1000; ++i) {
+    pthread_mutex_lock(m);
+    pthread_mutex_unlock(m);
+  }
+}
+
+static void* warm_edge_first(void* arg) {
+  warm(&warm_a);
+  pthread_mutex_lock(&warm_a);
+  pthread_mutex_lock(&warm_c);  /* a new chain: the engine must know warm_a is held */
+  pthread_mutex_unlock(&warm_c);
+  pthread_mutex_unlock(&warm_a);
+  return arg;
+}
+
+static void* warm_edge_second(void* arg) {
+  pthread_mutex_lock(&warm_c);
+  pthread_mutex_lock(&warm_a);
+  pthread_mutex_unlock(&warm_a);
+  pthread_mutex_unlock(&warm_c);
+  return arg;
+}
+
+static void* warm_exit(void* arg) {
+  warm(&warm_a);
+  pthread_mutex_lock(&warm_a);
+  return arg;
+}
+
+static pthread_mutex_t* hands[4] = {&hand_0, &hand_1, &hand_2, &hand_3};
+
+static void* hand_over_hand(void* arg) {
+  for (int round = 0; round < 2000; ++round) {
+    pthread_mutex_lock(hands[0]);
+    for (int i = 1; i < 4; ++i) {
+      pthread_mutex_lock(hands[i]);
+      pthread_mutex_unlock(hands[i - 1]);  /* not the most recent: out of order */
+    }
+    pthread_mutex_unlock(hands[3]);
+  }
+  return arg;
+}
+
+static void* close_cycle(void* arg) {
+  pthread_mutex_lock(&hand_3);
+  pthread_mutex_lock(&hand_1);
+  pthread_mutex_unlock(&hand_1);
+  pthread_mutex_unlock(&hand_3);
+  return arg;
+}
+
+static void run(void* (*fn)(void*)) {
+  pthread_t t;
+  pthread_create(&t, NULL, fn, NULL);
+  pthread_join(t, NULL);
+}
+
+static void nest(pthread_mutex_t* x, pthread_mutex_t* y) {
+  for (int i = 0; i < 100; ++i) {
+    pthread_mutex_lock(x);
+    pthread_mutex_lock(y);
+    pthread_mutex_unlock(y);
+    pthread_mutex_unlock(x);
+  }
+}
+
+int main(int argc, char** argv) {
+  const char* mode = argc > 1 ? argv[1] : "";
+  if (!strcmp(mode, "warm_edge")) {
+    run(warm_edge_first);
+    run(warm_edge_second);
+  } else if (!strcmp(mode, "warm_exit")) {
+    run(warm_exit);
+  } else if (!strcmp(mode, "hand") || !strcmp(mode, "hand_ok")) {
+    run(hand_over_hand);
+    if (!strcmp(mode, "hand")) run(close_cycle);
+  } else if (!strcmp(mode, "recreate")) {
+    static const pthread_mutex_t initializer = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_t* pool = malloc(sizeof *pool);
+    memcpy(pool, &initializer, sizeof *pool);
+    nest(&outer_lock, pool);
+    memcpy(pool, &initializer, sizeof *pool); /* a new mutex where the old one was */
+    nest(pool, &outer_lock);
+    free(pool);
+  } else if (!strcmp(mode, "count") && argc > 2) {
+    long n = atol(argv[2]);
+    for (long i = 0; i < n; ++i) {
+      pthread_mutex_lock(&warm_a);
+      pthread_mutex_unlock(&warm_a);
+    }
+  } else {
+    fprintf(stderr, "usage: fastpath warm_edge|warm_exit|hand|hand_ok|recreate|count N\n");
+    return 2;
+  }
+  printf("fastpath %s done\n", mode);
+  return 0;
+}
