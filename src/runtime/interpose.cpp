@@ -128,10 +128,11 @@ constexpr int kSlowMutexKinds = 1 | 2 | 16 | 32 | 64 | 128;  // recursive, error
 
 inline ThreadState* fast_thread() {
   ThreadState* ts = t_local.self;
-  return reinterpret_cast<uintptr_t>(ts) > 1 && t_local.guard == 0 ? ts : nullptr;  // 1 = kEnded
+  return reinterpret_cast<uintptr_t>(ts) > 1 && t_local.guard == 0 && g_fast ? ts : nullptr;  // 1 = kEnded
 }
+// A PTHREAD_MUTEX_TIMED_NP (default) private mutex without elision flags.
 inline bool plain_mutex(const pthread_mutex_t* m) {
-  return (__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & kSlowMutexKinds) == 0;
+  return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) == 0;
 }
 // Pops the top held entry if it is `lock` (a non-spinning one).
 inline bool fast_pop(ThreadState* ts, uint64_t lock) {
@@ -147,43 +148,63 @@ int mutex_lock_general(pthread_mutex_t* m, uint64_t ip);
 int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip);
 int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip);
 
-[[gnu::noinline]] int mutex_wait(ThreadState* ts, pthread_mutex_t* m, uint64_t ip, int rc) {
-  if (rc == EBUSY)
-    rc = wait_busy(
-        ts, m, ip, [&](const struct timespec* t) { return real::pthread_mutex_timedlock()(m, t); },
-        [&] { return real::pthread_mutex_lock()(m); });
-  if (!acquired(rc)) on_release(ts, addr(m), ip);
-  return rc;
+// The lock was just taken (uncontended) and its chain is not validated: the engine hears of it
+// now. Nothing was waited for, so telling it after taking the lock loses nothing.
+[[gnu::noinline]] void record_taken(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) {
+  if (tracking_at(ip))
+    on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0,
+               mutex_tag_slot_unchecked(m));
 }
 
+// Uncontended lock of a plain mutex: the lock word, then the held stack. Contended (or anything
+// else): the general path, which tells the engine before it blocks.
 inline int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
-  if (ThreadState* ts = fast_thread(); ts && plain_mutex(m) &&
-      fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, false, ip, true)) {
-    // The runtime resolved every real function before any thread got its state.
-    int rc = real::pthread_mutex_trylock_ptr(m);
-    return __builtin_expect(rc == 0, 1) ? 0 : mutex_wait(ts, m, ip, rc);
+  if (ThreadState* ts = fast_thread(); ts && plain_mutex(m) && plain_trylock(m, ts->tid)) {
+    if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, false, ip, true))
+      record_taken(ts, m, false, ip);
+    return 0;
   }
   return mutex_lock_general(m, ip);
 }
 
 inline int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
-  if (ThreadState* ts = fast_thread(); ts && plain_mutex(m) && fast_pop(ts, addr(m)))
-    return real::pthread_mutex_unlock_ptr(m);
+  if (ThreadState* ts = fast_thread(); ts && plain_mutex(m) && fast_pop(ts, addr(m))) {
+    plain_unlock(m);
+    return 0;
+  }
   return mutex_unlock_general(m, ip);
 }
 
 inline int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
   if (ThreadState* ts = fast_thread(); ts && plain_mutex(m)) {
-    int rc = real::pthread_mutex_trylock()(m);
-    if (rc != 0) return rc;
-    if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, true, ip, true) &&
-        tracking_at(ip))
-      on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, true, ip, nullptr, 0, 0,
-                 mutex_tag_slot(m));
+    if (!plain_trylock(m, ts->tid)) return EBUSY;
+    if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, true, ip, true))
+      record_taken(ts, m, true, ip);
     return 0;
   }
   return mutex_trylock_general(m, ip);
 }
+
+}  // namespace
+
+// Runs the prologues' protocol against glibc's functions on a scratch mutex (at start, before any
+// thread has state): each side must see exactly what the other leaves.
+bool lockhound::runtime::mutex_protocol_ok() {
+  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
+  int tid = static_cast<int>(syscall(SYS_gettid));
+  bool ok = real::pthread_mutex_lock()(&m) == 0 && m.__data.__lock == 1 &&
+            m.__data.__owner == tid && m.__data.__nusers == 1 && m.__data.__kind == 0;
+  ok = ok && !plain_trylock(&m, tid) && real::pthread_mutex_unlock()(&m) == 0 &&
+       m.__data.__lock == 0 && m.__data.__owner == 0 && m.__data.__nusers == 0;
+  ok = ok && plain_trylock(&m, tid) && real::pthread_mutex_trylock()(&m) == EBUSY &&
+       m.__data.__owner == tid && m.__data.__nusers == 1;
+  if (ok) plain_unlock(&m);
+  ok = ok && m.__data.__lock == 0 && m.__data.__owner == 0 && m.__data.__nusers == 0 &&
+       real::pthread_mutex_trylock()(&m) == 0 && real::pthread_mutex_unlock()(&m) == 0;
+  return ok && m.__data.__lock == 0 && m.__data.__nusers == 0;
+}
+
+namespace {
 
 // --- the general paths ------------------------------------------------------------------------
 [[gnu::noinline]] int mutex_lock_general(pthread_mutex_t* m, uint64_t ip) {

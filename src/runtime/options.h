@@ -17,6 +17,7 @@
 //   summary=0|1           print the summary at exit (default 1)
 //   max_memory_mb=N       the engine's memory budget; past it lockhound stops (default 2048)
 //   verbosity=N           0 quiet, 1 notes about what the runtime does
+//   fast_path=0|1         validated chains skip the engine (default 1; 0 sends every event to it)
 //
 // Parsing never throws: unknown keys and bad values become error strings and the defaults stay.
 #pragma once
@@ -45,6 +46,7 @@ struct Options {
   bool summary = true;
   int max_memory_mb = 2048;
   int verbosity = 0;
+  bool fast_path = true;
 };
 
 // Applies "k=v:k=v" on top of `opts`. Returns one message per problem ("unknown option 'x'").

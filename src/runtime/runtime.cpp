@@ -40,6 +40,7 @@ const uint64_t g_empty_table[2] = {0, 0};
 }  // namespace
 std::atomic<const uint64_t*> g_fast_table{g_empty_table};
 uint64_t g_tag_salt = 0;
+bool g_fast = false;
 
 // ------------------------------------------------------------------------- internal lock
 void InternalLock::lock() {
@@ -817,6 +818,9 @@ void init_runtime() {
   hooks.capture_stack = capture_hook;
   hooks.on_finding = finding_hook;
   r.v = new Validator(vo, hooks);
+  g_fast = r.opts.fast_path && mutex_protocol_ok();
+  if (r.opts.fast_path && !g_fast)
+    note("this C library's mutexes differ from what the fast path expects; it is off");
   pthread_key_create(&g_thread_key, thread_key_destructor);
   pthread_atfork(fork_prepare, fork_parent, fork_child);
   if (r.opts.verbosity > 0) {

@@ -14,7 +14,10 @@
 //     lock, then report lock; the report path never takes the internal lock.
 #pragma once
 
+#include <linux/futex.h>
 #include <pthread.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 #include <signal.h>
 
 #include <algorithm>
@@ -204,6 +207,9 @@ class Engine {
 //   - the key is looked up in a table of validated chains, written only under the internal lock.
 // Anything else (unknown lock, new chain, a sleeping call, a signal, a mask change) takes the slow
 // path, which first brings the engine's copy of this thread's held stack up to date.
+// The fast path is on (option fast_path) and glibc's plain-mutex protocol matched what the
+// prologues in interpose.cpp do (checked at start on a real mutex).
+extern bool g_fast;
 extern std::atomic<const uint64_t*> g_fast_table;  // [0] = mask, [1..mask+1] = keys (0 = empty)
 extern uint64_t g_tag_salt;
 extern std::atomic<uint32_t> g_sig_epoch;
@@ -243,6 +249,28 @@ inline uint64_t* rwlock_tag_slot(pthread_rwlock_t* rw) {
   if (__atomic_load_n(&rw->__data.__shared, __ATOMIC_RELAXED)) return nullptr;
   return reinterpret_cast<uint64_t*>(&rw->__data.__pad2);
 }
+
+// glibc's protocol for a plain (PTHREAD_MUTEX_TIMED_NP, private) mutex, uncontended: the lock
+// word goes 0 -> 1 by compare-and-swap, then the owner's tid and the user count are set; unlock
+// clears them, swaps the word to 0, and wakes one waiter if it was 2 (contended). glibc's own
+// lock, trylock, timed and condition-variable paths interoperate with it; mutex_protocol_ok()
+// checks it against the real functions at start, and the fast path is off if they differ.
+inline bool plain_trylock(pthread_mutex_t* m, int tid) {
+  int expected = 0;
+  if (!__atomic_compare_exchange_n(&m->__data.__lock, &expected, 1, false, __ATOMIC_ACQUIRE,
+                                   __ATOMIC_RELAXED))
+    return false;
+  __atomic_store_n(&m->__data.__owner, tid, __ATOMIC_RELAXED);
+  __atomic_store_n(&m->__data.__nusers, m->__data.__nusers + 1, __ATOMIC_RELAXED);
+  return true;
+}
+inline void plain_unlock(pthread_mutex_t* m) {
+  __atomic_store_n(&m->__data.__owner, 0, __ATOMIC_RELAXED);
+  __atomic_store_n(&m->__data.__nusers, m->__data.__nusers - 1, __ATOMIC_RELAXED);
+  if (__builtin_expect(__atomic_exchange_n(&m->__data.__lock, 0, __ATOMIC_RELEASE) > 1, 0))
+    syscall(SYS_futex, &m->__data.__lock, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+}
+bool mutex_protocol_ok();
 
 // The acquisition, if its chain is validated; false: take the slow path (on_acquire). A mutex
 // keeps, next to its tag, the last validated key it was pushed with (tag_slot[1]): a lock taken

@@ -1,6 +1,8 @@
 // Detection tests: each program in progs/ runs under the built `lockhound run --format json`
 // (a real exec with LD_PRELOAD, as a user runs it) and its report is checked: every expected
 // finding present with the right classes, every correct program clean with its own output.
+#include <algorithm>
+
 #include "runtime/run_helper.h"
 
 namespace {
@@ -340,6 +342,45 @@ TEST(RuntimeFastPath, AcquisitionsAreCountedOnEveryPath) {
   long b = big.report["stats"]["acquisitions"].get<long>();
   EXPECT_EQ(b - a, 20000) << a << " vs " << b;
   EXPECT_GE(a, 10000);
+}
+
+// Every detection program, with the fast path and without it (every event through the engine):
+// the same findings (type and classes), the same counts of locks, classes and edges.
+TEST(RuntimeFastPath, SameFindingsWithAndWithoutIt) {
+  struct Case {
+    const char* prog;
+    std::vector<std::string> args;
+  };
+  const std::vector<Case> cases = {
+      {"abba", {}},          {"cycle3", {}},        {"rwlock", {"bad"}},   {"rwlock", {"good"}},
+      {"signal_lock", {"bad"}}, {"signal_lock", {"good"}}, {"recursive", {"bad"}},
+      {"recursive", {"good"}}, {"gate", {}},         {"reuse", {}},         {"trylock", {}},
+      {"spin_sleep", {"bad"}}, {"c11", {}},          {"exit_held", {}},     {"cppclean", {}},
+      {"fastpath", {"warm_edge"}}, {"fastpath", {"warm_exit"}}, {"fastpath", {"hand"}},
+      {"fastpath", {"recreate"}}};
+  auto digest = [](const json& report) {
+    std::vector<std::string> out;
+    for (const auto& f : report["findings"]) {
+      std::vector<std::string> classes;
+      for (const auto& c : f["classes"]) classes.push_back(c.get<std::string>());
+      std::sort(classes.begin(), classes.end());
+      std::string line = f["type"].get<std::string>();
+      for (const auto& c : classes) line += " " + c;
+      out.push_back(line);
+    }
+    std::sort(out.begin(), out.end());
+    for (const char* k : {"locks", "classes", "edges"})
+      out.push_back(std::string(k) + "=" + report["stats"][k].dump());
+    return out;
+  };
+  for (const auto& c : cases) {
+    ProgRun fast = run_under(c.prog, c.args);
+    ProgRun slow = run_under(c.prog, c.args, {"--options", "fast_path=0"});
+    std::string what = std::string(c.prog) + (c.args.empty() ? "" : " " + c.args[0]);
+    EXPECT_EQ(fast.exit_code, slow.exit_code) << what;
+    EXPECT_EQ(fast.out, slow.out) << what;
+    EXPECT_EQ(digest(fast.report), digest(slow.report)) << what << "\n" << dump(fast) << dump(slow);
+  }
 }
 
 }  // namespace

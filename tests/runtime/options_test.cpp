@@ -12,7 +12,7 @@ TEST(RuntimeOptions, ParsesEveryKey) {
   auto errors = parse_options(
       "log_path=/tmp/x:format=json:halt_on_error=1:exitcode=3:stack_depth=8:watchdog_ms=250:"
       "spin_ms=10:watchdog_abort=1:suppressions=/s:show_guarded=1:follow_children=0:summary=0:"
-      "max_memory_mb=64:verbosity=1",
+      "max_memory_mb=64:verbosity=1:fast_path=0",
       o);
   EXPECT_TRUE(errors.empty());
   EXPECT_EQ(o.log_path, "/tmp/x");
@@ -29,7 +29,8 @@ TEST(RuntimeOptions, ParsesEveryKey) {
   EXPECT_FALSE(o.summary);
   EXPECT_EQ(o.max_memory_mb, 64);
   EXPECT_EQ(o.verbosity, 1);
-  EXPECT_EQ(option_keys().size(), 14u);
+  EXPECT_FALSE(o.fast_path);
+  EXPECT_EQ(option_keys().size(), 15u);
 }
 
 TEST(RuntimeOptions, BadInputKeepsDefaultsAndSaysWhy) {
