@@ -87,6 +87,7 @@ struct ValidatorStats {
   uint64_t classes = 0, instances = 0, contexts = 0, edges = 0, chains = 0;
   uint64_t acquisitions = 0, releases = 0, findings = 0;
   uint64_t graph_searches = 0;   // searches run (edges against the topological order)
+  uint64_t renumbers = 0;        // times the topological order ran out of room and was respaced
   uint64_t memory_bytes = 0;     // approximate heap held by the graph, chains and stacks
 };
 

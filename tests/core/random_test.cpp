@@ -187,6 +187,27 @@ TEST(Randomized, CyclesMatchBruteForceReference) {
   EXPECT_LT(with_cycles, 2900u);
 }
 
+// Bigger graphs, where the topological order is reshuffled often: locks are first seen in
+// random order, so new edges keep going against it.
+TEST(Randomized, CyclesMatchBruteForceReferenceOnBiggerGraphs) {
+  const Stream s{64, 3, 160, 3, 0.1};
+  size_t with_cycles = 0;
+  for (uint32_t seed = 1; seed <= 300; ++seed) {
+    Reference ref;
+    auto fs = simulate(seed, s, /*gates=*/false, ref);
+    std::set<std::pair<std::string, std::string>> got, want;
+    for (const auto& f : fs) {
+      ASSERT_EQ(f.type, FindingType::circular_dependency) << "seed " << seed;
+      got.insert({f.chain.back().from, f.chain.back().to});
+    }
+    for (const auto& [a, b] : ref.closing) want.insert({"L" + std::to_string(a), "L" + std::to_string(b)});
+    ASSERT_EQ(got, want) << "seed " << seed;
+    with_cycles += !want.empty();
+  }
+  EXPECT_GT(with_cycles, 30u);
+  EXPECT_LT(with_cycles, 290u);
+}
+
 TEST(Randomized, GuardedCyclesMatchBruteForceReference) {
   const Stream s{6, 2, 40, 4, 0.1};
   size_t guarded_only = 0, unguarded = 0;

@@ -159,6 +159,44 @@ TEST(Circular, LongCycleOf200Locks) {
   EXPECT_EQ(fs[0].chain.size(), size_t(n));
 }
 
+// Locks placed again and again between the same two neighbours in the topological order use up
+// the room between them; the order is respaced and stays exact.
+TEST(Circular, OrderRespacedWhenItRunsOutOfRoom) {
+  Validator v;
+  Context t = v.context(1, "T");
+  auto lock = [&](const std::string& name) {
+    static uint64_t next = 1;
+    uint64_t id = next++;
+    v.lock_init(id, v.lock_class(name, LockKind::mutex));
+    return id;
+  };
+  auto nest = [&](uint64_t a, uint64_t b) {
+    v.acquire(t, a, {}, {});
+    v.acquire(t, b, {}, {});
+    v.release(t, b, {});
+    v.release(t, a, {});
+  };
+  uint64_t x = lock("X"), y = lock("Y"), w1 = lock("W1"), w2 = lock("W2"), w3 = lock("W3");
+  nest(y, w1);
+  nest(w1, w2);
+  nest(w2, w3);
+  std::vector<uint64_t> z;
+  for (int k = 0; k < 40; ++k) {
+    z.push_back(lock("Z" + std::to_string(k)));  // newest: on top of the order
+    nest(x, z.back());
+    nest(z.back(), y);                             // goes just below Y, every time
+  }
+  EXPECT_EQ(v.finding_count(), 0u);
+  EXPECT_GE(v.stats().renumbers, 1u) << "40 halvings of the room below Y";
+  nest(z[3], w2);  // agrees with the order
+  EXPECT_EQ(v.finding_count(), 0u);
+  nest(w3, z[7]);  // Z7 -> Y -> W1 -> W2 -> W3 -> Z7
+  auto fs = v.findings();
+  ASSERT_EQ(fs.size(), 1u);
+  EXPECT_EQ(fs[0].type, FindingType::circular_dependency);
+  EXPECT_EQ(fs[0].chain.size(), 5u);
+}
+
 // More held locks than ThreadSanitizer's 64 and lockdep's 48.
 TEST(Limits, DeepNestingAndManyClasses) {
   Validator v;
