@@ -148,41 +148,42 @@ int mutex_lock_general(pthread_mutex_t* m, uint64_t ip);
 int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip);
 int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip);
 
-// The lock was just taken (uncontended) and its chain is not validated: the engine hears of it
-// now. Nothing was waited for, so telling it after taking the lock loses nothing.
-[[gnu::noinline]] void record_taken(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) {
-  if (tracking_at(ip))
+// The lock was just taken (uncontended) and its key is not the lock's memo: the table decides,
+// else the engine hears of it now. Nothing was waited for, so telling it after taking the lock
+// loses nothing.
+[[gnu::noinline]] int record_taken(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) {
+  if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, trylock, ip, true) &&
+      tracking_at(ip))
     on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0,
                mutex_tag_slot_unchecked(m));
+  return 0;
 }
 
 // Uncontended lock of a plain mutex: the lock word, then the held stack. Contended (or anything
-// else): the general path, which tells the engine before it blocks.
-inline int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
-  if (ThreadState* ts = fast_thread(); ts && plain_mutex(m) && plain_trylock(m, ts->tid)) {
-    if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, false, ip, true))
-      record_taken(ts, m, false, ip);
-    return 0;
-  }
-  return mutex_lock_general(m, ip);
+// else): the general path, which tells the engine before it blocks. The common case makes no
+// call at all; every other one is a tail call.
+[[gnu::always_inline]] inline int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
+  ThreadState* ts = fast_thread();
+  if (!ts || !plain_mutex(m) || !plain_trylock(m, ts->tid)) return mutex_lock_general(m, ip);
+  if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, false, ip, true, true))
+    return record_taken(ts, m, false, ip);
+  return 0;
 }
 
-inline int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
-  if (ThreadState* ts = fast_thread(); ts && plain_mutex(m) && fast_pop(ts, addr(m))) {
-    plain_unlock(m);
-    return 0;
-  }
-  return mutex_unlock_general(m, ip);
+[[gnu::always_inline]] inline int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
+  ThreadState* ts = fast_thread();
+  if (!ts || !plain_mutex(m) || !fast_pop(ts, addr(m))) return mutex_unlock_general(m, ip);
+  plain_unlock(m);
+  return 0;
 }
 
-inline int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
-  if (ThreadState* ts = fast_thread(); ts && plain_mutex(m)) {
-    if (!plain_trylock(m, ts->tid)) return EBUSY;
-    if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, true, ip, true))
-      record_taken(ts, m, true, ip);
-    return 0;
-  }
-  return mutex_trylock_general(m, ip);
+[[gnu::always_inline]] inline int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
+  ThreadState* ts = fast_thread();
+  if (!ts || !plain_mutex(m)) return mutex_trylock_general(m, ip);
+  if (!plain_trylock(m, ts->tid)) return EBUSY;
+  if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, true, ip, true, true))
+    return record_taken(ts, m, true, ip);
+  return 0;
 }
 
 }  // namespace

@@ -275,8 +275,10 @@ bool mutex_protocol_ok();
 // The acquisition, if its chain is validated; false: take the slow path (on_acquire). A mutex
 // keeps, next to its tag, the last validated key it was pushed with (tag_slot[1]): a lock taken
 // the same way again skips the table, whose lines are cold when a program has many chains.
+// memo_only: a key not in the lock's memo fails instead of probing the table (the mutex
+// prologues use it to stay free of calls, and probe out of line).
 [[gnu::always_inline]] inline bool fast_acquire(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, Mode mode,
-                         bool trylock, uint64_t ip, bool has_memo) {
+                         bool trylock, uint64_t ip, bool has_memo, bool memo_only = false) {
   if (!tag_slot) return false;
   uint64_t tag = __atomic_load_n(tag_slot, __ATOMIC_RELAXED);
   if (static_cast<uint32_t>(tag) != tag_check(lock)) return false;
@@ -287,7 +289,7 @@ bool mutex_protocol_ok();
   uint64_t id = fast_id(static_cast<ClassId>(tag >> 32), mode, trylock, ts->salt);
   uint64_t key = fast_mix((h + n)[-1].key, id);
   if (!has_memo || __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) != key) {
-    if (!fast_seen(key)) return false;
+    if (memo_only || !fast_seen(key)) return false;
     if (has_memo) __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
   }
   // A signal handler arriving mid-push would push over the half-written entry: the guard makes
