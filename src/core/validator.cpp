@@ -415,6 +415,14 @@ struct Validator::Impl {
     return kNoStack;
   }
 
+  // The stack of a held entry's acquisition, captured once: an acquisition that both sets usage
+  // bits and adds edges (every first acquisition of a class under another lock) unwinds once,
+  // and later edges from it as the outer lock carry its stack. Only while it is being acquired.
+  StackId capture_held(ContextState* ctx, HeldEntry& h) {
+    if (h.site.stack == kNoStack) h.site.stack = capture(ctx, h.site);
+    return h.site.stack;
+  }
+
   Evidence evidence(ContextState* ctx, const Site& s, Mode mode, bool trylock, bool capture_now) {
     Evidence e;
     e.stack = capture_now ? capture(ctx, s) : s.stack;
@@ -631,8 +639,9 @@ struct Validator::Impl {
 
   void check_prev_add(ContextState* ctx, size_t prev_i, size_t next_i) {
     const HeldEntry prev = ctx->held[prev_i];
+    if (prev.cls == ctx->held[next_i].cls) return;
+    capture_held(ctx, ctx->held[next_i]);
     const HeldEntry next = ctx->held[next_i];
-    if (prev.cls == next.cls) return;
     uint8_t dep = dep_of(prev.mode, next.mode);
     uint64_t key = (uint64_t(prev.cls) << 32) | next.cls;
     std::vector<ClassId> gates = current_gates(ctx, prev_i, next_i);
@@ -954,15 +963,19 @@ struct Validator::Impl {
   }
 
   // ---------------------------------------------------------------- usage
-  [[gnu::noinline]] void mark_usage(ContextState* ctx, const HeldEntry& h, uint32_t want) {
+  [[gnu::noinline]] void mark_usage(ContextState* ctx, HeldEntry& h, uint32_t want) {
     ClassInfo& c = classes[h.cls];
     uint32_t missing = want & ~c.usage;
     if (uint32_t rep = want & c.conflict) {
       for (auto& [bit, fi] : c.conflict_findings)
-        if (rep & (1u << bit)) findings[fi].count++;
+        if (rep & (1u << bit)) {
+          findings[fi].count++;
+          ++report_events;
+        }
     }
     if (!missing) return;
-    Evidence ev = evidence(ctx, h.site, h.mode, h.trylock, true);
+    capture_held(ctx, h);
+    Evidence ev = evidence(ctx, h.site, h.mode, h.trylock, false);
     for (unsigned bit = 0; bit < 12; ++bit)
       if (missing & (1u << bit)) set_usage(ctx, h, bit, ev);
   }
