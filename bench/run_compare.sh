@@ -8,6 +8,11 @@
 #   nested-1t, nested-2t  3 nested pthread mutexes, 1 and 2 threads            (nested.c)
 #   many-seq              100k mutexes, ascending walk with varied strides      (many_seq.c)
 #   many-random           100k mutexes, random pairs (i, i+1|i+2), fixed seed   (many_random.c)
+#                         (the 100k mutexes are malloc'ed and set to PTHREAD_MUTEX_INITIALIZER,
+#                         as std::mutex members are: 100k unrelated locks for every tool)
+#   many-random-1site     many-random with pthread_mutex_init() in one loop: one init call site
+#                         is one lockhound class (lockdep's rule), so lockhound reports recursive
+#                         locking and repeats it on every pair; plain and lockhound only
 #   git-grep              a real program: `git grep --threads=2` over a generated repository
 #                         (60k blobs), which takes a pthread mutex around every object read
 # The lock workloads print CPU ns per acquire/release pair (CLOCK_PROCESS_CPUTIME_ID, measured
@@ -29,9 +34,8 @@
 # SLOW_SECONDS (default 20; 0 = no limit): a tool whose first run of a lock workload takes longer
 # than this is not run again (the note column says runs=1 and how long it took) — building a
 # lock graph of 100k locks takes some checkers a minute; HELGRIND=0 skips Helgrind; OUT=FILE also
-# writes the TSV table to FILE. A missing tool is reported as
-# "skipped: ..." and its rows say "skipped"; the run goes on. A default run takes about 8–10
-# minutes on a 2-core machine.
+# writes the TSV table to FILE. A missing tool is reported as "skipped: ..." and its rows say
+# "skipped"; the run goes on. A default run takes about 7–9 minutes on a 2-core machine.
 #
 # Output on stdout: a TSV table (workload, tool, value, unit, ratio_to_plain, note), then a
 # readable summary. Progress goes to stderr.
