@@ -819,6 +819,7 @@ void init_runtime() {
   hooks.on_finding = finding_hook;
   r.v = new Validator(vo, hooks);
   g_fast = r.opts.fast_path && mutex_protocol_ok();
+  symbolize::load_fast_unwinder();
   if (r.opts.fast_path && !g_fast)
     note("this C library's mutexes differ from what the fast path expects; it is off");
   pthread_key_create(&g_thread_key, thread_key_destructor);

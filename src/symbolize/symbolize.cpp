@@ -4,10 +4,13 @@
 #include <dwarf.h>
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
+#include <dlfcn.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <unwind.h>
 
+#include <algorithm>
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -108,8 +111,34 @@ int find_local_debuginfo(Dwfl_Module* mod, void**, const char*, Dwarf_Addr, cons
 
 }  // namespace
 
+// libunwind's unw_backtrace caches what it learns about each return address, so unwinding the
+// same code paths again costs a fraction of libgcc's _Unwind_Backtrace (which interprets the
+// unwind tables every time). It is loaded privately (RTLD_LOCAL): libunwind also defines the
+// _Unwind_* entry points, and the program's exceptions and cancellation must keep libgcc's.
+using BacktraceFn = int (*)(void**, int);
+static std::atomic<BacktraceFn> g_unw_backtrace{nullptr};
+
+bool load_fast_unwinder() {
+  if (g_unw_backtrace.load()) return true;
+  void* h = dlopen("libunwind.so.8", RTLD_LAZY | RTLD_LOCAL);
+  if (!h) return false;
+  auto fn = reinterpret_cast<BacktraceFn>(dlsym(h, "unw_backtrace"));
+  if (!fn) return false;
+  g_unw_backtrace.store(fn);
+  return true;
+}
+
 __attribute__((noinline)) size_t capture_stack(uint64_t* pcs, size_t max, size_t skip) {
   if (max == 0) return 0;
+  if (BacktraceFn fn = g_unw_backtrace.load(std::memory_order_relaxed)) {
+    void* buf[320];
+    size_t want = std::min<size_t>(max + skip + 1, 320);  // + 1: this function's own frame
+    int n = fn(buf, static_cast<int>(want));
+    size_t out = 0;
+    for (size_t i = skip + 1; i < static_cast<size_t>(std::max(n, 0)) && out < max; ++i)
+      pcs[out++] = reinterpret_cast<uint64_t>(buf[i]);
+    return out;
+  }
   Collect c{pcs, max, 0, skip + 1};  // + 1: this function's own frame
   _Unwind_Backtrace(collect_frame, &c);
   return c.n;

@@ -7,8 +7,9 @@
 // results cached per address.
 //
 // What it promises:
-//   - capture_stack() never allocates after the first call in a process, takes no lock of its
-//     own and works from signal handlers (libgcc's unwinder, the one C++ exceptions use);
+//   - capture_stack() takes no lock of its own and works from signal handlers; it uses libgcc's
+//     unwinder (the one C++ exceptions use) or, after load_fast_unwinder(), libunwind's cached
+//     backtrace, which maps its per-thread cache on first use;
 //   - Symbolizer resolves addresses in the executable (PIE or not) and every shared library
 //     mapped at the time of the last refresh(); it expands inlined calls into frames of their
 //     own (innermost first) and demangles C++ names; missing debug information degrades to the
@@ -35,6 +36,10 @@ namespace lockhound::symbolize {
 // Return addresses of the calling thread, innermost first, after dropping `skip` frames
 // (0 = the caller of capture_stack is the first frame). Returns the number stored.
 size_t capture_stack(uint64_t* pcs, size_t max, size_t skip = 0);
+// Makes capture_stack() use libunwind (loaded privately, if installed), which caches unwind
+// information per return address and is several times cheaper on repeated paths; false: not
+// available, libgcc's unwinder stays. Call it where loading a library is safe (startup).
+bool load_fast_unwinder();
 
 // "_ZN3foo3barEv" -> "foo::bar()"; anything that is not a mangled C++ name comes back as is.
 std::string demangle(std::string_view name);

@@ -171,7 +171,7 @@ TEST(RuntimeDetect, ForkedChildReportsItsOwnFindings) {
 TEST(RuntimeDetect, CorrectCppProgramIsClean) {
   ProgRun r = run_under("cppclean", {});
   EXPECT_EQ(r.exit_code, 0) << dump(r);
-  EXPECT_EQ(r.out, "clean done\n");
+  EXPECT_EQ(r.out, "caught 50\nclean done\n");
   EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
   EXPECT_GT(r.report["stats"]["acquisitions"].get<int>(), 2000);
 }

@@ -1,10 +1,12 @@
 // A correct C++ program: std::mutex, std::shared_mutex, std::condition_variable, scoped_lock of
-// two mutexes, a consistent order, many threads. Expected: no findings and its normal output.
+// two mutexes, a consistent order, many threads, and exceptions thrown while a lock is held (the
+// runtime must leave the program's unwinder alone). Expected: no findings and its normal output.
 #include <condition_variable>
 #include <cstdio>
 #include <deque>
 #include <mutex>
 #include <shared_mutex>
+#include <stdexcept>
 #include <thread>
 #include <vector>
 
@@ -55,6 +57,16 @@ int main() {
   }
   queue_cv.notify_all();
   for (auto& t : consumers) t.join();
+  int caught = 0;
+  for (int i = 0; i < 100; ++i) {
+    try {
+      std::lock_guard<std::mutex> lk(account_a);
+      if (i % 2 == 0) throw std::runtime_error("rollback");
+    } catch (const std::runtime_error&) {
+      ++caught;
+    }
+  }
+  std::printf("caught %d\n", caught);
   std::printf("clean done\n");
   return 0;
 }
