@@ -10,6 +10,10 @@
 #   many-random           100k mutexes, random pairs (i, i+1|i+2), fixed seed   (many_random.c)
 #                         (the 100k mutexes are malloc'ed and set to PTHREAD_MUTEX_INITIALIZER,
 #                         as std::mutex members are: 100k unrelated locks for every tool)
+#   many-seq-warm, many-random-warm
+#                         the same, after an untimed pass over the same pairs: the steady state
+#                         of a checker that does its work when it first sees a lock order
+#                         (plain, lockhound and TSan only)
 #   many-random-1site     many-random with pthread_mutex_init() in one loop: one init call site
 #                         is one lockhound class (lockdep's rule), so lockhound reports recursive
 #                         locking and repeats it on every pair; plain and lockhound only
@@ -227,6 +231,18 @@ lock_workload nested-1t nested "$nested1_args" nested "$hg_nested1_args"
 lock_workload nested-2t nested "$nested2_args" nested "$hg_nested2_args"
 lock_workload many-seq many_seq "$seq_steps" many-seq "$hg_seq_steps"
 lock_workload many-random many_random "$random_steps" many-random "$hg_random_steps"
+# Steady state: the timed pass repeats pairs already taken once (the "warm" argument).
+for w in many-seq many-random; do
+  bin=${w//-/_}
+  steps=$seq_steps
+  [ "$w" = many-random ] && steps=$random_steps
+  for ((r = 1; r <= reps; ++r)); do
+    log "$w-warm: run $r/$reps"
+    run_once "$work/res/$w-warm.plain" "$work/$bin" "$steps" warm
+    [ -n "$lockhound" ] && run_once "$work/res/$w-warm.lockhound" lh "$work/$bin" "$steps" warm
+    [ "$have_tsan" = 1 ] && run_once "$work/res/$w-warm.tsan" tsan "$work/$bin.tsan" "$steps" warm
+  done
+done
 # The same program with the mutexes made by pthread_mutex_init() in one loop: lockhound gives
 # locks initialised at one call site one class (lockdep's rule), so this program has a finding
 # (recursive locking) and every nested pair repeats it. The other tools see the same program as
@@ -275,7 +291,7 @@ note_for() {  # note_for WORKLOAD TOOL: counts and runs behind the figure
     nested-1t:*) pairs=$(awk -v a="$nested1_args" 'BEGIN { split(a, x, " "); print x[1] * x[2] * x[3] }') ;;
     nested-2t:*) pairs=$(awk -v a="$nested2_args" 'BEGIN { split(a, x, " "); print x[1] * x[2] * x[3] }') ;;
     many-seq:helgrind) pairs=$((2 * hg_seq_steps)) ;;
-    many-seq:*) pairs=$((2 * seq_steps)) ;;
+    many-seq*:*) pairs=$((2 * seq_steps)) ;;
     many-random:helgrind) pairs=$((2 * hg_random_steps)) ;;
     many-random*:*) pairs=$((2 * random_steps)) ;;
     git-grep-1of*:*)
@@ -288,6 +304,7 @@ note_for() {  # note_for WORKLOAD TOOL: counts and runs behind the figure
 }
 reason_for() {  # why a tool has no figure
   [ "$1" = many-random-1site ] && [ "$2" != lockhound ] && { echo n/a; return; }
+  [[ $1 == *-warm ]] && [[ $2 == abseil* || $2 == helgrind ]] && { echo not_run; return; }
   case "$2" in
     lockhound) echo "skipped: no lockhound binary" ;;
     tsan | abseil) [[ $1 == git-grep* ]] && echo n/a || echo skipped ;;
@@ -300,7 +317,8 @@ reason_for() {  # why a tool has no figure
 
 table=$work/table.tsv
 printf 'workload\ttool\tvalue\tunit\tratio_to_plain\tnote\n' >"$table"
-for w in nested-1t nested-2t many-seq many-random many-random-1site git-grep "$git_part"; do
+for w in nested-1t nested-2t many-seq many-random many-seq-warm many-random-warm many-random-1site \
+  git-grep "$git_part"; do
   [[ $w == git-grep* ]] && [ "$have_git" = 0 ] && continue
   [ "$w" = "$git_part" ] && [ "$have_helgrind" = 0 ] && continue
   unit=ns_per_pair
@@ -331,7 +349,8 @@ ratio() { awk -F'\t' -v w="$1" -v t="$2" '$1 == w && $2 == t { print $5 }' "$tab
 echo
 echo "Summary (medians of $reps runs; CPU ns per acquire/release pair, git-grep wall seconds;"
 echo "ratio = tool / plain pthreads; $(nproc) CPUs; took ${elapsed}s):"
-for w in nested-1t nested-2t many-seq many-random many-random-1site git-grep "$git_part"; do
+for w in nested-1t nested-2t many-seq many-random many-seq-warm many-random-warm many-random-1site \
+  git-grep "$git_part"; do
   [[ $w == git-grep* ]] && [ "$have_git" = 0 ] && continue
   [ "$w" = "$git_part" ] && [ "$have_helgrind" = 0 ] && continue
   line="  $(printf '%-17s' "$w") plain $(value "$w" plain)"
