@@ -1619,6 +1619,12 @@ bool Validator::lock_held(uint64_t lock) const {
   auto it = impl_->instances.find(lock);
   return it != impl_->instances.end() && it->second->holds > 0;
 }
+uint32_t Validator::usage_wanted(Context ctx, Mode mode) const { return ctx->want[mode != Mode::write]; }
+bool Validator::may_sleep(Context ctx) const { return Impl::may_sleep(ctx); }
+uint32_t Validator::class_usage(ClassId cls) const {
+  const ClassInfo& c = impl_->classes.at(cls);
+  return c.conflict ? 0 : c.usage;
+}
 uint32_t Validator::irq_state(Context ctx) const {
   return uint32_t(ctx->irq_ctx()) << 8 | ctx->enabled_mask();
 }

@@ -143,6 +143,14 @@ class Validator {
   // The context's interrupt state as one number (interrupt context and enabled bits): two
   // contexts with the same number validate an acquisition the same way.
   uint32_t irq_state(Context ctx) const;
+  // For a front end that skips the engine on an acquisition with nothing else held (a chain head
+  // needs no graph work): the usage bits such an acquisition sets in the context's current state,
+  // whether a sleeping lock may be taken there, and the class's usage bits (0 for a class whose
+  // usage was reported inconsistent: its repeats must reach the engine). When the class has
+  // every wanted bit and the context may sleep, the engine would do nothing but push it.
+  uint32_t usage_wanted(Context ctx, Mode mode) const;
+  bool may_sleep(Context ctx) const;
+  uint32_t class_usage(ClassId cls) const;
 
   // Interrupt state. enter/exit nest; enable/disable set the flag (they do not count).
   void irq_enter(Context ctx, Irq irq);

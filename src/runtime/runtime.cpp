@@ -345,6 +345,20 @@ void fast_insert(uint64_t key) {
 
 uint64_t salt_of(Context ctx) { return uint64_t{rt().v->irq_state(ctx)} << 44; }
 
+// The fast path's copy of the thread's engine state (internal lock held).
+void mirror_state(ThreadState* ts) {
+  Validator& v = *rt().v;
+  if (!ts->ctx) {
+    ts->salt = ~0ull;
+    ts->alone_ok = false;
+    return;
+  }
+  ts->salt = salt_of(ts->ctx);
+  ts->want[0] = v.usage_wanted(ts->ctx, Mode::write);
+  ts->want[1] = v.usage_wanted(ts->ctx, Mode::read);
+  ts->alone_ok = v.may_sleep(ts->ctx);
+}
+
 // Brings the engine's copy of `ts`'s held stack up to date (internal lock held). The runtime's
 // stack only ever loses entries anywhere and gains them on top, so the engine's copy is turned
 // into it by dropping what is gone and replaying what is new; the replayed acquisitions are on
@@ -418,8 +432,9 @@ LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot) {
     LockInfo& li = it->second;
     if (!tag_slot) return li;
     uint64_t tag = make_tag(lock, li.cls);
-    if (__atomic_load_n(tag_slot, __ATOMIC_RELAXED) == tag) return li;
+    if ((__atomic_load_n(tag_slot, __ATOMIC_RELAXED) & ~kTagUsageMask) == tag) return li;
     if (!li.tagged) {
+      if (li.cls > kMaxTaggedClass) return li;
       write_tag(tag_slot, tag);
       li.tagged = true;
       return li;
@@ -431,7 +446,7 @@ LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot) {
   r.v->lock_init(lock, li.cls);
   r.lock_lifetimes++;
   check_memory();
-  if (tag_slot) {
+  if (tag_slot && li.cls <= kMaxTaggedClass) {
     write_tag(tag_slot, make_tag(lock, li.cls));
     li.tagged = true;
   }
@@ -948,12 +963,12 @@ Engine::Engine(ThreadState* ts) : ts_(ts) {
     }
   }
   sync_held(ts);
-  ts->salt = salt_of(ctx_);
+  mirror_state(ts);
 }
 
 Engine::~Engine() {
   Runtime& r = rt();
-  if (ts_) ts_->salt = ts_->ctx ? salt_of(ts_->ctx) : ~0ull;
+  if (ts_) mirror_state(ts_);
   r.lock.unlock();
   if (r.has_pending.load(std::memory_order_acquire)) {
     try {
@@ -988,8 +1003,8 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
     }
     r.lock_lifetimes++;
     r.v->lock_init(lock, li.cls);
-    if (tag_slot) {
-      write_tag(tag_slot, make_tag(lock, li.cls));
+    if (tag_slot && li.cls <= kMaxTaggedClass) {
+      write_tag(tag_slot, make_tag(lock, li.cls, r.v->class_usage(li.cls)));
       li.tagged = true;
     }
     r.locks.emplace(lock, li);
@@ -1051,8 +1066,11 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     // reports something keeps coming here, so its repeats are counted.
     if (fast_ok && r.v->report_events() == reports) {
       fast_insert(key);
-      if (kind == LockKind::pthread_mutex) write_tag(tag_slot + 1, key);  // the key memo
+      // The key memo serves nested acquisitions (a lone one is decided by the tag's usage bits).
+      if (kind == LockKind::pthread_mutex && h.n > 1) write_tag(tag_slot + 1, key);
     }
+    // The class's usage as of now, for later lone acquisitions of this lock.
+    if (li.tagged && tag_slot) write_tag(tag_slot, make_tag(lock, cls, r.v->class_usage(cls)));
   } catch (...) {
     t_api_site = nullptr;
     stop("internal error at lock acquisition");

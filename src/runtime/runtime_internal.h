@@ -102,6 +102,10 @@ struct ThreadState {
   // value matches no validated chain, so a thread's first acquisitions take the slow path.
   uint64_t salt = ~0ull;
   uint64_t fast_acquisitions = 0;
+  // Also mirrored from the engine context: usage bits an acquisition sets (write, read) and
+  // whether it may sleep (see fast_acquire's chain-head case).
+  uint32_t want[2] = {~0u, ~0u};
+  bool alone_ok = false;
   int spin_held = 0;        // spinning locks held (sleeping calls are checked only then)
   uint64_t id = 0;          // context id given to the engine (never reused, survives fork)
   int tid = 0;
@@ -221,8 +225,17 @@ inline uint64_t fast_id(ClassId cls, Mode mode, bool trylock, uint64_t salt) {
   return ((uint64_t{cls} << 8) | (static_cast<uint64_t>(mode) << 1) | uint64_t{trylock}) ^ salt;
 }
 // Never 0 (an untagged lock fails); bit 0 of an aligned lock's address is 0 anyway.
-inline uint32_t tag_check(uint64_t lock) { return static_cast<uint32_t>(lock ^ g_tag_salt) | 1u; }
-inline uint64_t make_tag(uint64_t lock, ClassId cls) { return (uint64_t{cls} << 32) | tag_check(lock); }
+// The tag: class (28 bits) | the class's usage bits when written (12) | check (24). The usage bits
+// only ever grow, so a tag that has the bits an acquisition wants is never wrong about them.
+constexpr uint64_t kTagCheckMask = (1ull << 24) - 1;
+constexpr uint64_t kTagUsageMask = ((1ull << 12) - 1) << 24;
+constexpr ClassId kMaxTaggedClass = (1u << 28) - 1;
+inline uint64_t tag_check(uint64_t lock) { return (((lock >> 3) ^ g_tag_salt) & kTagCheckMask) | 1u; }
+inline uint64_t make_tag(uint64_t lock, ClassId cls, uint32_t usage = 0) {
+  return (uint64_t{cls} << 36) | (uint64_t{usage & 0xFFFu} << 24) | tag_check(lock);
+}
+inline ClassId tag_class(uint64_t tag) { return static_cast<ClassId>(tag >> 36); }
+inline uint32_t tag_usage(uint64_t tag) { return static_cast<uint32_t>((tag & kTagUsageMask) >> 24); }
 inline bool fast_seen(uint64_t key) {
   const uint64_t* t = g_fast_table.load(std::memory_order_acquire);
   uint64_t mask = t[0];
@@ -281,14 +294,18 @@ bool mutex_protocol_ok();
                          bool trylock, uint64_t ip, bool has_memo, bool memo_only = false) {
   if (!tag_slot) return false;
   uint64_t tag = __atomic_load_n(tag_slot, __ATOMIC_RELAXED);
-  if (static_cast<uint32_t>(tag) != tag_check(lock)) return false;
+  if ((tag & kTagCheckMask) != tag_check(lock)) return false;
   if (__builtin_expect(t_local.epoch != g_sig_epoch.load(std::memory_order_relaxed), 0)) return false;
   uint32_t n = ts->held.n;
   if (n == ts->held.cap) return false;
   HeldEntry* h = ts->held.data;
-  uint64_t id = fast_id(static_cast<ClassId>(tag >> 32), mode, trylock, ts->salt);
+  uint64_t id = fast_id(tag_class(tag), mode, trylock, ts->salt);
   uint64_t key = fast_mix((h + n)[-1].key, id);
-  if (!has_memo || __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) != key) {
+  // Nothing held and nothing new about the class: lockdep's chain head, which needs no graph
+  // work; the engine would only push it. Otherwise the key must be a validated chain.
+  bool alone = n == 0 && !trylock && ts->alone_ok &&
+               (ts->want[mode != Mode::write] & ~tag_usage(tag)) == 0;
+  if (!alone && (!has_memo || __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) != key)) {
     if (memo_only || !fast_seen(key)) return false;
     if (has_memo) __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
   }
