@@ -124,7 +124,6 @@ inline void acquire_rwlock(ThreadState* ts, pthread_rwlock_t* rw, Mode mode, boo
 // Everything else goes to the general paths below. The allocator check of tracking_at() is not
 // needed here: the fast path never allocates, and a chain only becomes fast after the slow path,
 // which does the check, validated it.
-constexpr int kSlowMutexKinds = 1 | 2 | 16 | 32 | 64 | 128;  // recursive, errorcheck, robust, PI, PP, shared
 
 inline ThreadState* fast_thread() {
   ThreadState* ts = t_local.self;
