@@ -298,6 +298,8 @@ TEST(RuntimeFastPath, HeldWarmLockStillFormsEdges) {
   ASSERT_EQ(cycles.size(), 1u) << dump(r);
   EXPECT_TRUE(has_class(cycles[0], "warm_a"));
   EXPECT_TRUE(has_class(cycles[0], "warm_c"));
+  EXPECT_EQ(r.report["findings"].size(), 1u) << dump(r);
+  EXPECT_EQ(r.report["stats"]["edges"], 2) << "warm_a -> warm_c and back; none to warm_other";
 }
 
 TEST(RuntimeFastPath, WarmLockHeldAtThreadExit) {
@@ -306,6 +308,7 @@ TEST(RuntimeFastPath, WarmLockHeldAtThreadExit) {
   auto found = of_type(r.report, "still_has_locks_held");
   ASSERT_EQ(found.size(), 1u) << dump(r);
   EXPECT_NE(found[0].dump().find("warm_a"), std::string::npos) << dump(r);
+  EXPECT_EQ(found[0].dump().find("warm_other"), std::string::npos) << "released long before: " << dump(r);
 }
 
 TEST(RuntimeFastPath, OutOfOrderReleasesKeepTheOrderExact) {

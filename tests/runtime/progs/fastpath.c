@@ -20,17 +20,24 @@
 
 pthread_mutex_t warm_a = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t warm_c = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t warm_other = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t hand_0 = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t hand_1 = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t hand_2 = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t hand_3 = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t outer_lock = PTHREAD_MUTEX_INITIALIZER;
 
+/* Takes m many times on its own, then another lock once: the engine last heard of m when it was
+ * first taken, and hears of the other lock (a slow event) with m long released. Without the
+ * engine's copy of the held stack being brought up to date at each slow event, it would still
+ * think m held: a false edge to warm_other, and every later edge from the wrong lock. */
 static void warm(pthread_mutex_t* m) {
   for (int i = 0; i < 1000; ++i) {
     pthread_mutex_lock(m);
     pthread_mutex_unlock(m);
   }
+  pthread_mutex_lock(&warm_other);
+  pthread_mutex_unlock(&warm_other);
 }
 
 static void* warm_edge_first(void* arg) {
