@@ -12,7 +12,6 @@
 #include <cstdio>
 #include <deque>
 
-#include <absl/container/btree_map.h>
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
@@ -219,6 +218,7 @@ struct ClassInfo {
   uint32_t usage = 0;
   uint32_t conflict = 0;        // usage bits whose setting was reported as inconsistent
   uint64_t rank = 0;            // position in the topological order (spaced: see pk_move)
+  ClassId lower = kNoClass, higher = kNoClass;  // neighbours in that order
   std::vector<UsageRecord> usage_ev;
   std::vector<std::pair<uint8_t, uint32_t>> conflict_findings;  // bit -> finding index
   std::vector<uint32_t> out, in;  // edge indices
@@ -293,13 +293,13 @@ struct Validator::Impl {
   std::vector<uint32_t> pk_stamp, pk_stamp_b;
   std::vector<ClassId> pk_fwd, pk_bwd, pk_work, pk_work_b;
   uint32_t pk_cur = 0;
-  // The topological order: classes by rank. Ranks start in the middle of the 64-bit range, kRankGap
-  // apart, and new classes go on top; the gaps let pk_move place a few classes between two
-  // others without renumbering the rest.
+  // The topological order: classes by rank, and linked in that order (lower/higher). Ranks start
+  // in the middle of the 64-bit range, kRankGap apart, and new classes go on top; the gaps let
+  // pk_move place a few classes between two others without renumbering the rest.
   static constexpr uint64_t kRankGap = 1ull << 20;
   static constexpr uint64_t kRankBase = 1ull << 62;
-  absl::btree_map<uint64_t, ClassId> by_rank;
-  uint64_t top_rank = kRankBase, bottom_rank = kRankBase;
+  ClassId lowest = kNoClass, highest = kNoClass;
+  uint64_t top_rank = kRankBase;
 
   ValidatorStats st;
 
@@ -313,8 +313,11 @@ struct Validator::Impl {
     c.base = base == kNoClass ? id : base;
     c.subclass = sub;
     c.rank = top_rank += kRankGap;
+    c.lower = highest;
     classes.push_back(std::move(c));
-    by_rank.emplace(classes.back().rank, id);
+    if (highest != kNoClass) classes[highest].higher = id;
+    else lowest = id;
+    highest = id;
     return id;
   }
 
@@ -790,47 +793,56 @@ struct Validator::Impl {
   bool pk_move(std::vector<ClassId>& side, ClassId anchor, bool above) {
     std::sort(side.begin(), side.end(),
               [&](ClassId a, ClassId b) { return classes[a].rank < classes[b].rank; });
+    // The anchor's neighbour on that side is not in the side (its rank is outside the window
+    // the searches explored), so it stays where it is while the side is moved next to the anchor.
+    ClassId next = above ? classes[anchor].higher : classes[anchor].lower;
     for (;;) {
       uint64_t bound = classes[anchor].rank, lo, hi;  // the open interval the side goes into
+      uint64_t room = kRankGap * (side.size() + 1);
       if (above) {
-        auto it = by_rank.upper_bound(bound);
         lo = bound;
-        hi = it != by_rank.end() ? it->first : bound + kRankGap * (side.size() + 1);
+        hi = next != kNoClass ? classes[next].rank : bound + room;
       } else {
-        auto it = by_rank.lower_bound(bound);
         hi = bound;
-        lo = it != by_rank.begin() ? std::prev(it)->first : bound - kRankGap * (side.size() + 1);
+        lo = next != kNoClass ? classes[next].rank : bound - room;
       }
       uint64_t step = (hi - lo) / (side.size() + 1);
       if (step == 0) {
         renumber(std::max<uint64_t>(kRankGap, 2 * side.size() + 2));
         continue;
       }
-      for (size_t k = 0; k < side.size(); ++k) set_rank(side[k], lo + step * (k + 1));
-      top_rank = std::max(top_rank, by_rank.rbegin()->first);
-      bottom_rank = std::min(bottom_rank, by_rank.begin()->first);
+      for (ClassId c : side) unlink_rank(c);
+      ClassId after = above ? anchor : classes[anchor].lower;  // kNoClass: at the bottom
+      for (size_t k = 0; k < side.size(); ++k) {
+        classes[side[k]].rank = lo + step * (k + 1);
+        link_rank_after(side[k], after);
+        after = side[k];
+      }
+      top_rank = classes[highest].rank;
       return true;
     }
   }
 
-  void set_rank(ClassId c, uint64_t r) {
-    by_rank.erase(classes[c].rank);
-    classes[c].rank = r;
-    by_rank.emplace(r, c);
+  void unlink_rank(ClassId c) {
+    ClassInfo& ci = classes[c];
+    (ci.lower != kNoClass ? classes[ci.lower].higher : lowest) = ci.higher;
+    (ci.higher != kNoClass ? classes[ci.higher].lower : highest) = ci.lower;
+    ci.lower = ci.higher = kNoClass;
+  }
+  // Links c just above `after` (kNoClass: at the bottom).
+  void link_rank_after(ClassId c, ClassId after) {
+    ClassInfo& ci = classes[c];
+    ci.lower = after;
+    ci.higher = after != kNoClass ? classes[after].higher : lowest;
+    (after != kNoClass ? classes[after].higher : lowest) = c;
+    (ci.higher != kNoClass ? classes[ci.higher].lower : highest) = c;
   }
 
   // Spreads every class out again, `gap` apart, in the same order.
   [[gnu::noinline]] void renumber(uint64_t gap) {
-    absl::btree_map<uint64_t, ClassId> fresh;
-    uint64_t r = kRankBase - gap * (by_rank.size() / 2 + 1);
-    for (const auto& [old, c] : by_rank) {
-      r += gap;
-      classes[c].rank = r;
-      fresh.emplace_hint(fresh.end(), r, c);
-    }
-    by_rank.swap(fresh);
-    top_rank = by_rank.empty() ? kRankBase : by_rank.rbegin()->first;
-    bottom_rank = by_rank.empty() ? kRankBase : by_rank.begin()->first;
+    uint64_t r = kRankBase - gap * (classes.size() / 2 + 1);
+    for (ClassId c = lowest; c != kNoClass; c = classes[c].higher) classes[c].rank = r += gap;
+    top_rank = highest != kNoClass ? classes[highest].rank : kRankBase;
     st.renumbers++;
   }
 
@@ -1702,7 +1714,7 @@ ValidatorStats Validator::stats() const {
                     impl_->held_pool.capacity() * sizeof(ClassId) +
                     impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(void*) + 1) +
                     impl_->instance_pool.size() * sizeof(Instance) +
-                    impl_->by_rank.size() * (sizeof(uint64_t) + sizeof(ClassId)) +
+
                     2 * impl_->edges.size() * sizeof(uint32_t);
   for (const auto& c : impl_->classes) s.memory_bytes += c.name.capacity();
   return s;

@@ -143,6 +143,9 @@ class Validator {
   // The context's interrupt state as one number (interrupt context and enabled bits): two
   // contexts with the same number validate an acquisition the same way.
   uint32_t irq_state(Context ctx) const;
+  // irq_state() of a context outside any interrupt with hardirqs and softirqs enabled (a new
+  // context, or a user-space thread outside signal handlers), with signals enabled or not.
+  static constexpr uint32_t process_irq_state(bool signals_enabled) { return signals_enabled ? 7 : 3; }
   // For a front end that skips the engine on an acquisition with nothing else held (a chain head
   // needs no graph work): the usage bits such an acquisition sets in the context's current state,
   // whether a sleeping lock may be taken there, and the class's usage bits (0 for a class whose

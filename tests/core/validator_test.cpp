@@ -348,6 +348,21 @@ thread T2:
   EXPECT_EQ(count(r, FindingType::circular_dependency), 0u);
 }
 
+TEST(IrqState, ProcessStateNamesAFreshContext) {
+  // Front ends key their own caches on irq_state(); process_irq_state() names the two values a
+  // user-space thread has outside signal handlers.
+  Validator v;
+  Context t = v.context(1, "T");
+  EXPECT_EQ(v.irq_state(t), Validator::process_irq_state(true));
+  v.irq_disable(t, Irq::signal);
+  EXPECT_EQ(v.irq_state(t), Validator::process_irq_state(false));
+  v.irq_enter(t, Irq::signal);
+  EXPECT_NE(v.irq_state(t), Validator::process_irq_state(false));
+  EXPECT_NE(v.irq_state(t), Validator::process_irq_state(true));
+  v.irq_exit(t, Irq::signal);
+  EXPECT_EQ(v.irq_state(t), Validator::process_irq_state(false));
+}
+
 // ---------------------------------------------------------------- read/write rules
 TEST(ReadWrite, ReaderWriterInversionIsADeadlock) {
   auto r = run(R"(
