@@ -129,6 +129,13 @@ inline ThreadState* fast_thread() {
   ThreadState* ts = t_local.self;
   return reinterpret_cast<uintptr_t>(ts) > 1 && t_local.guard == 0 && g_fast ? ts : nullptr;  // 1 = kEnded
 }
+// The same for an acquisition, which also needs the engine context's view of the handled signals
+// to be current: one compare covers that and the fast path being on.
+inline ThreadState* fast_acquiring_thread() {
+  ThreadState* ts = t_local.self;
+  bool ok = t_local.epoch == g_fast_epoch.load(std::memory_order_relaxed);
+  return reinterpret_cast<uintptr_t>(ts) > 1 && t_local.guard == 0 && ok ? ts : nullptr;
+}
 // A PTHREAD_MUTEX_TIMED_NP (default) private mutex without elision flags.
 inline bool plain_mutex(const pthread_mutex_t* m) {
   return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) == 0;
@@ -145,30 +152,51 @@ inline bool fast_pop(ThreadState* ts, uint64_t lock) {
   return true;
 }
 
-int mutex_lock_general(pthread_mutex_t* m, uint64_t ip);
-int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip);
-int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip);
+// noexcept throughout: a call from a noexcept function to one that may throw cannot be a tail
+// call, and the prologues stay free of a stack frame only through tail calls.
+int mutex_lock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
+int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
+int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
 
-// The lock was just taken (uncontended) and its key is not the lock's memo: the table decides,
-// else the engine hears of it now. Nothing was waited for, so telling it after taking the lock
-// loses nothing.
-[[gnu::noinline]] int record_taken(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) {
-  if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, trylock, ip, true) &&
-      tracking_at(ip))
+// The lock was just taken (uncontended) and the fast path could not decide: the engine hears of
+// it now. Nothing was waited for, so telling it after taking the lock loses nothing.
+[[gnu::noinline]] int record_taken(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) noexcept {
+  if (tracking_at(ip))
     on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0,
                mutex_tag_slot_unchecked(m));
   return 0;
+}
+
+// The lock was just taken and its key is not the lock's memo: the child memo or the table, else
+// the engine.
+[[gnu::noinline]] int probe_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t id, uint64_t key, uint64_t ip) noexcept {
+  if (fast_probe(ts, addr(m), mutex_tag_slot_unchecked(m), id, key, ip, true)) return 0;
+  return record_taken(ts, m, id & 1, ip);
+}
+
+// After a plain mutex was taken (uncontended): the fast path's first step, then out of line.
+// A function of its own, reached by a tail call, so that the prologue around the lock word needs
+// no saved registers.
+template <bool trylock>
+[[gnu::noinline]] int mutex_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t tag, uint64_t memo,
+                                  uint64_t ip) noexcept {
+  FastStep st = fast_step(ts, addr(m), tag, memo, Mode::write, trylock, ip, true, /*epoch_checked=*/true);
+  if (__builtin_expect(st.result == FastStep::pushed, 1)) return 0;
+  if (st.result == FastStep::probe) return probe_taken(ts, m, st.id, st.key, ip);
+  return record_taken(ts, m, trylock, ip);
 }
 
 // Uncontended lock of a plain mutex: the lock word, then the held stack. Contended (or anything
 // else): the general path, which tells the engine before it blocks. The common case makes no
 // call at all; every other one is a tail call.
 [[gnu::always_inline]] inline int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
-  ThreadState* ts = fast_thread();
-  if (!ts || !plain_mutex(m) || !plain_trylock(m, ts->tid)) return mutex_lock_general(m, ip);
-  if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, false, ip, true, true))
-    return record_taken(ts, m, false, ip);
-  return 0;
+  ThreadState* ts = fast_acquiring_thread();
+  if (!ts) return mutex_lock_general(m, ip);
+  uint64_t* slot = mutex_tag_slot_unchecked(m);
+  uint64_t tag = __atomic_load_n(slot, __ATOMIC_RELAXED);
+  uint64_t memo = __atomic_load_n(slot + 1, __ATOMIC_RELAXED);
+  if (!plain_mutex(m) || !plain_trylock(m, ts->tid)) return mutex_lock_general(m, ip);
+  return mutex_taken<false>(ts, m, tag, memo, ip);
 }
 
 [[gnu::always_inline]] inline int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
@@ -179,12 +207,13 @@ int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip);
 }
 
 [[gnu::always_inline]] inline int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
-  ThreadState* ts = fast_thread();
+  ThreadState* ts = fast_acquiring_thread();
   if (!ts || !plain_mutex(m)) return mutex_trylock_general(m, ip);
+  uint64_t* slot = mutex_tag_slot_unchecked(m);
+  uint64_t tag = __atomic_load_n(slot, __ATOMIC_RELAXED);
+  uint64_t memo = __atomic_load_n(slot + 1, __ATOMIC_RELAXED);
   if (!plain_trylock(m, ts->tid)) return EBUSY;
-  if (!fast_acquire(ts, addr(m), mutex_tag_slot_unchecked(m), Mode::write, true, ip, true, true))
-    return record_taken(ts, m, true, ip);
-  return 0;
+  return mutex_taken<true>(ts, m, tag, memo, ip);
 }
 
 }  // namespace
@@ -209,7 +238,7 @@ bool lockhound::runtime::mutex_protocol_ok() {
 namespace {
 
 // --- the general paths ------------------------------------------------------------------------
-[[gnu::noinline]] int mutex_lock_general(pthread_mutex_t* m, uint64_t ip) {
+[[gnu::noinline]] int mutex_lock_general(pthread_mutex_t* m, uint64_t ip) noexcept {
   auto lock_fn = real::pthread_mutex_lock();
   if (!tracking_at(ip)) return lock_fn(m);
   ThreadState* ts = self();
@@ -223,7 +252,7 @@ namespace {
   return rc;
 }
 
-[[gnu::noinline]] int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) {
+[[gnu::noinline]] int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) noexcept {
   int rc = real::pthread_mutex_trylock()(m);
   if (!acquired(rc) || !tracking_at(ip)) return rc;
   ThreadState* ts = self();
@@ -248,7 +277,7 @@ int mutex_timed_impl(pthread_mutex_t* m, uint64_t ip, Timed timed) {
   return rc;
 }
 
-[[gnu::noinline]] int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip) {
+[[gnu::noinline]] int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip) noexcept {
   auto unlock_fn = real::pthread_mutex_unlock();
   if (!tracking_at(ip)) return unlock_fn(m);
   ThreadState* ts = self();

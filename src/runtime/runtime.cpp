@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -17,6 +18,7 @@
 #include <cstring>
 #include <map>
 #include <new>
+#include <span>
 #include <string>
 
 #include <absl/container/flat_hash_map.h>
@@ -34,6 +36,7 @@ namespace lockhound::runtime {
 std::atomic<int> g_state{static_cast<int>(State::uninit)};
 __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
 std::atomic<uint32_t> g_sig_epoch{0};
+std::atomic<uint32_t> g_fast_epoch{kFastOff};
 namespace {
 // The validated-chain table before the first chain: mask 0, one empty slot.
 const uint64_t g_empty_table[2] = {0, 0};
@@ -41,6 +44,7 @@ const uint64_t g_empty_table[2] = {0, 0};
 std::atomic<const uint64_t*> g_fast_table{g_empty_table};
 uint64_t g_tag_salt = 0;
 bool g_fast = false;
+pthread_mutex_t g_no_parent = PTHREAD_MUTEX_INITIALIZER;
 
 // ------------------------------------------------------------------------- internal lock
 void InternalLock::lock() {
@@ -75,6 +79,22 @@ struct Range {
   uint64_t lo, hi;
 };
 
+// Captured stacks by their program counters, looked up with a span (no copy, no frames built).
+struct PcsHash {
+  using is_transparent = void;
+  size_t operator()(std::span<const uint64_t> pcs) const {
+    uint64_t h = 0x84222325CBF29CE4ull;
+    for (uint64_t pc : pcs) h = (h ^ pc) * 0x100000001B3ull ^ (h >> 31);
+    return h;
+  }
+};
+struct PcsEq {
+  using is_transparent = void;
+  bool operator()(std::span<const uint64_t> a, std::span<const uint64_t> b) const {
+    return std::equal(a.begin(), a.end(), b.begin(), b.end());
+  }
+};
+
 struct Runtime {
   Options opts;
   Suppressions supp;
@@ -89,6 +109,9 @@ struct Runtime {
   std::vector<Range> static_ranges;                       // writable PT_LOAD segments
   unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
   uint64_t self_lo = 0, self_hi = 0;                      // liblockhound.so's own image
+  // Stacks already interned, by their program counters: a call path seen before costs its
+  // unwind and one lookup, not a vector of frames (most new chains come from known paths).
+  absl::flat_hash_map<std::vector<uint64_t>, StackId, PcsHash, PcsEq> stacks_by_pcs;
   // Validated fast-path chains (see fast_acquire): the published table, its key count, and
   // every table ever published (readers may still be probing an old one; never freed).
   uint64_t* fast_cur = nullptr;
@@ -323,6 +346,25 @@ bool fast_place(uint64_t* t, uint64_t key) {
   }
 }
 
+// Zeroed memory for a table of `words`. A big table is probed at random on every nested
+// acquisition whose key is not its lock's memo: on 2 MiB pages (where the system allows them on
+// request) a probe misses the cache but not the TLB as well.
+uint64_t* alloc_table(size_t words) {
+  size_t bytes = words * sizeof(uint64_t);
+  constexpr size_t kHuge = size_t{2} << 20;
+  if (bytes < kHuge) return static_cast<uint64_t*>(std::calloc(words, sizeof(uint64_t)));
+  size_t len = (bytes + kHuge - 1) / kHuge * kHuge;
+  void* p = mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (p == MAP_FAILED) return nullptr;
+  auto base = reinterpret_cast<uintptr_t>(p);
+  uintptr_t aligned = (base + kHuge - 1) & ~(uintptr_t{kHuge} - 1);
+  if (aligned > base) munmap(p, aligned - base);
+  if (uintptr_t end = base + len + kHuge; end > aligned + len)
+    munmap(reinterpret_cast<void*>(aligned + len), end - (aligned + len));
+  madvise(reinterpret_cast<void*>(aligned), len, MADV_HUGEPAGE);
+  return reinterpret_cast<uint64_t*>(aligned);
+}
+
 // Publishes a validated chain key (internal lock held). The table stays at most half full; a
 // bigger one is filled completely before readers can see it.
 void fast_insert(uint64_t key) {
@@ -330,7 +372,7 @@ void fast_insert(uint64_t key) {
   uint64_t* t = r.fast_cur;
   if (!t || (r.fast_keys + 1) * 2 > t[0] + 1) {
     size_t cap = t ? (t[0] + 1) * 2 : 4096;
-    auto* nt = static_cast<uint64_t*>(std::calloc(cap + 1, sizeof(uint64_t)));
+    auto* nt = alloc_table(cap + 1);
     if (!nt) return;  // the chain stays on the slow path
     nt[0] = cap - 1;
     if (t)
@@ -343,20 +385,25 @@ void fast_insert(uint64_t key) {
   if (fast_place(t, key)) r.fast_keys++;
 }
 
-uint64_t salt_of(Context ctx) { return uint64_t{rt().v->irq_state(ctx)} << 44; }
+uint64_t salt_of(Context ctx) { return uint64_t{rt().v->irq_state(ctx)} << kSaltShift; }
 
 // The fast path's copy of the thread's engine state (internal lock held).
 void mirror_state(ThreadState* ts) {
   Validator& v = *rt().v;
   if (!ts->ctx) {
-    ts->salt = ~0ull;
+    ts->salt = kNoSalt;
     ts->alone_ok = false;
+    ts->alone_tag = ~0ull;
+    ts->parent_low = parent_low(kNoSalt);
     return;
   }
   ts->salt = salt_of(ts->ctx);
+  ts->parent_low = parent_low(ts->salt);
+  ts->code_bits = code_bits(ts->salt);
   ts->want[0] = v.usage_wanted(ts->ctx, Mode::write);
   ts->want[1] = v.usage_wanted(ts->ctx, Mode::read);
   ts->alone_ok = v.may_sleep(ts->ctx);
+  ts->alone_tag = ts->alone_ok ? make_tag(0, 0, ts->want[0]) & kTagUsageMask : ~0ull;
 }
 
 // Brings the engine's copy of `ts`'s held stack up to date (internal lock held). The runtime's
@@ -435,6 +482,7 @@ LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot) {
     if ((__atomic_load_n(tag_slot, __ATOMIC_RELAXED) & ~kTagUsageMask) == tag) return li;
     if (!li.tagged) {
       if (li.cls > kMaxTaggedClass) return li;
+      if (kind == LockKind::pthread_mutex) child_memo_clear(reinterpret_cast<pthread_mutex_t*>(lock));
       write_tag(tag_slot, tag);
       li.tagged = true;
       return li;
@@ -447,6 +495,7 @@ LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot) {
   r.lock_lifetimes++;
   check_memory();
   if (tag_slot && li.cls <= kMaxTaggedClass) {
+    if (kind == LockKind::pthread_mutex) child_memo_clear(reinterpret_cast<pthread_mutex_t*>(lock));
     write_tag(tag_slot, make_tag(lock, li.cls));
     li.tagged = true;
   }
@@ -462,25 +511,30 @@ StackId capture_hook(Context, uint64_t ip) {
   size_t first = 0;
   while (first < n && pcs[first] - 1 >= r.self_lo && pcs[first] - 1 < r.self_hi) ++first;
   if (first == n) first = 0;
-  std::vector<Frame> frames;
-  for (size_t i = first; i < n && frames.size() < static_cast<size_t>(r.opts.stack_depth); ++i) {
-    // The runtime's own frames (the signal trampoline) mean nothing to the reader.
+  // The program's frames, compacted in place: the runtime's own frames (the signal trampoline)
+  // mean nothing to the reader.
+  size_t kept = 0, depth = static_cast<size_t>(r.opts.stack_depth);
+  for (size_t i = first; i < n && kept < depth; ++i) {
     if (i > first && pcs[i] - 1 >= r.self_lo && pcs[i] - 1 < r.self_hi) continue;
-    Frame f;
-    f.pc = pcs[i];
-    frames.push_back(std::move(f));
+    pcs[kept++] = pcs[i];
   }
-  if (frames.empty() && ip) {
-    Frame f;
-    f.pc = ip;
-    frames.push_back(std::move(f));
+  if (kept == 0 && ip) pcs[kept++] = ip;
+  bool api = t_api_site && t_api_site->file && kept > 0;  // the first frame is the API's site
+  std::span<const uint64_t> key(pcs, kept);
+  if (!api) {
+    auto it = r.stacks_by_pcs.find(key);
+    if (it != r.stacks_by_pcs.end()) return it->second;
   }
-  if (t_api_site && t_api_site->file && !frames.empty()) {
+  std::vector<Frame> frames(kept);
+  for (size_t i = 0; i < kept; ++i) frames[i].pc = pcs[i];
+  if (api) {
     frames[0].file = t_api_site->file;
     frames[0].line = static_cast<unsigned>(t_api_site->line);
     if (t_api_site->func) frames[0].function = t_api_site->func;
   }
-  return r.v->intern_stack(frames);
+  StackId id = r.v->intern_stack(frames);
+  if (!api) r.stacks_by_pcs.emplace(std::vector<uint64_t>(key.begin(), key.end()), id);
+  return id;
 }
 
 void finding_hook(const Finding& f) {
@@ -834,6 +888,7 @@ void init_runtime() {
   hooks.on_finding = finding_hook;
   r.v = new Validator(vo, hooks);
   g_fast = r.opts.fast_path && mutex_protocol_ok();
+  g_fast_epoch.store(g_fast ? g_sig_epoch.load() : kFastOff);
   symbolize::load_fast_unwinder();
   if (r.opts.fast_path && !g_fast)
     note("this C library's mutexes differ from what the fast path expects; it is off");
@@ -913,6 +968,7 @@ ThreadState* self_slow() {
   ts = new (std::nothrow) ThreadState();
   if (!ts) return nullptr;
   ts->tid = static_cast<int>(syscall(SYS_gettid));
+  ts->tag_salt = g_tag_salt;
   real::thread_sigmask(SIG_BLOCK, nullptr, &ts->mask);
   Runtime& r = rt();
   r.lock.lock();
@@ -949,7 +1005,7 @@ Engine::Engine(ThreadState* ts) : ts_(ts) {
   if (!ts) return;
   if (!ts->ctx) {
     ts->ctx = r.v->context(ts->id, ts->name);
-    t_local.epoch = ~g_sig_epoch.load(std::memory_order_relaxed);
+    t_local.epoch = g_sig_epoch.load(std::memory_order_relaxed) | 3;  // odd: matches nothing
   }
   ctx_ = ts->ctx;
   uint32_t epoch = g_sig_epoch.load(std::memory_order_relaxed);
@@ -1004,6 +1060,7 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
     r.lock_lifetimes++;
     r.v->lock_init(lock, li.cls);
     if (tag_slot && li.cls <= kMaxTaggedClass) {
+      if (kind == LockKind::pthread_mutex) child_memo_clear(reinterpret_cast<pthread_mutex_t*>(lock));
       write_tag(tag_slot, make_tag(lock, li.cls, r.v->class_usage(li.cls)));
       li.tagged = true;
     }
@@ -1056,8 +1113,10 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     HeldStack& h = ts->held;
     if (h.n == h.cap) h.grow();  // under the internal lock: other threads read it under that lock
     // Annotated nesting (subclass, nest lock) makes a different chain from a plain acquisition.
+    bool tagged_mutex = kind == LockKind::pthread_mutex && tag_slot && li.tagged;
     uint64_t id = fast_id(cls, mode, trylock, ts->salt) | (uint64_t{subclass & 7u} << 3) |
-                  (uint64_t{nest_lock != 0} << 6) | (uint64_t{spin} << 7);
+                  (uint64_t{nest_lock != 0} << 6) | (uint64_t{spin} << 7) |
+                  (tagged_mutex ? kMutexIdBit : 0);
     uint64_t key = fast_mix((h.data + h.n)[-1].key, id);
     h[h.n] = HeldEntry{lock, ip, id, key};
     h.n++;
@@ -1068,6 +1127,9 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
       fast_insert(key);
       // The key memo serves nested acquisitions (a lone one is decided by the tag's usage bits).
       if (kind == LockKind::pthread_mutex && h.n > 1) write_tag(tag_slot + 1, key);
+      if (tagged_mutex && h.n == 2 && mode == Mode::write)
+        if (pthread_mutex_t* parent = memo_parent(ts, h.data, 1))
+          child_memo_add(parent, child_code(id, code_bits(ts->salt)));
     }
     // The class's usage as of now, for later lone acquisitions of this lock.
     if (li.tagged && tag_slot) write_tag(tag_slot, make_tag(lock, cls, r.v->class_usage(cls)));
@@ -1169,7 +1231,12 @@ void set_signal_handled(int sig, bool handled) {
   if (sig <= 0 || sig >= 64) return;
   if (handled) g_handled.fetch_or(1ull << sig);
   else g_handled.fetch_and(~(1ull << sig));
-  g_sig_epoch.fetch_add(1);
+  uint32_t e = g_sig_epoch.fetch_add(2) + 2;
+  if (!g_fast) return;
+  // Concurrent changes: g_fast_epoch only moves forward.
+  uint32_t cur = g_fast_epoch.load();
+  while (static_cast<int32_t>(e - cur) > 0 && !g_fast_epoch.compare_exchange_weak(cur, e)) {
+  }
 }
 
 uint64_t now_ns() {

@@ -44,6 +44,11 @@ class InternalLock {
 };
 
 constexpr uint64_t kFastSeed = 0x8A5CD789635D2DFFull;  // chain key of the empty stack
+// A thread's salt: the engine's interrupt state of its context (11 bits), shifted.
+constexpr int kSaltShift = 16;
+// The salt of a thread whose engine context does not exist yet: no real context has this
+// interrupt state, so no chain with it is ever validated.
+constexpr uint64_t kNoSalt = uint64_t{0x7FF} << kSaltShift;
 
 // A lock the thread holds. `id` packs class, mode, trylock and spinning with the thread's
 // interrupt state at the time (the same acquisition in another state is another chain); `key` is
@@ -100,12 +105,19 @@ struct ThreadState {
   HeldStack held{held_buf};
   // The engine's interrupt state for this context, mixed into fast-path chain ids; the initial
   // value matches no validated chain, so a thread's first acquisitions take the slow path.
-  uint64_t salt = ~0ull;
+  uint64_t salt = kNoSalt;
   uint64_t fast_acquisitions = 0;
   // Also mirrored from the engine context: usage bits an acquisition sets (write, read) and
   // whether it may sleep (see fast_acquire's chain-head case).
   uint32_t want[2] = {~0u, ~0u};
   bool alone_ok = false;
+  // The same for the mutex prologue: the tag bits (usage) a lone write acquisition needs, all
+  // ones (no tag has them all) when it may not go alone; and g_tag_salt.
+  uint64_t alone_tag = ~0ull;
+  uint64_t tag_salt = 0;
+  // parent_low(salt) and code_bits(salt) (see the child memo).
+  uint32_t parent_low = 1u << 9;
+  uint32_t code_bits = 0;
   int spin_held = 0;        // spinning locks held (sleeping calls are checked only then)
   uint64_t id = 0;          // context id given to the engine (never reused, survives fork)
   int tid = 0;
@@ -216,26 +228,38 @@ class Engine {
 extern bool g_fast;
 extern std::atomic<const uint64_t*> g_fast_table;  // [0] = mask, [1..mask+1] = keys (0 = empty)
 extern uint64_t g_tag_salt;
+// Bumped (by 2: always even) when the set of handled signals changes; a thread's engine context
+// catches up at its next slow event (t_local.epoch).
 extern std::atomic<uint32_t> g_sig_epoch;
+// g_sig_epoch while the fast path is on, else kFastOff (odd: no thread's epoch). The mutex
+// prologue tests both with one compare.
+extern std::atomic<uint32_t> g_fast_epoch;
+constexpr uint32_t kFastOff = 1;
 inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
-  uint64_t x = (prev ^ (id + 0x632BE59BD9B4E019ull)) * 0x9E3779B97F4A7C15ull;
-  return (x ^ (x >> 29)) | 1;  // never 0, the table's empty slot
+  uint64_t x = (prev ^ id) * 0x9E3779B97F4A7C15ull;  // prev is a mixed key, never 0
+  return (x ^ (x >> 29)) | 1;                         // never 0, the table's empty slot
 }
+// An entry's id: the class in the high half; in the low half the thread's salt (bits 16-26), the
+// mutex bit (8), and the acquisition's flags (0-7: trylock, mode, subclass, nest lock, spin).
+// Bits 9-15 and 27-31 are never set.
 inline uint64_t fast_id(ClassId cls, Mode mode, bool trylock, uint64_t salt) {
-  return ((uint64_t{cls} << 8) | (static_cast<uint64_t>(mode) << 1) | uint64_t{trylock}) ^ salt;
+  return ((uint64_t{cls} << 32) | (static_cast<uint64_t>(mode) << 1) | uint64_t{trylock}) ^ salt;
 }
 // Never 0 (an untagged lock fails); bit 0 of an aligned lock's address is 0 anyway.
 // The tag: class (28 bits) | the class's usage bits when written (12) | check (24). The usage bits
 // only ever grow, so a tag that has the bits an acquisition wants is never wrong about them.
 constexpr uint64_t kTagCheckMask = (1ull << 24) - 1;
 constexpr uint64_t kTagUsageMask = ((1ull << 12) - 1) << 24;
-constexpr ClassId kMaxTaggedClass = (1u << 28) - 1;
-inline uint64_t tag_check(uint64_t lock) { return (((lock >> 3) ^ g_tag_salt) & kTagCheckMask) | 1u; }
+constexpr ClassId kMaxTaggedClass = (1u << 28) - 2;  // a tag is never all ones
+inline uint64_t tag_check(uint64_t lock, uint64_t salt) { return (((lock >> 3) ^ salt) & kTagCheckMask) | 1u; }
+inline uint64_t tag_check(uint64_t lock) { return tag_check(lock, g_tag_salt); }
 inline uint64_t make_tag(uint64_t lock, ClassId cls, uint32_t usage = 0) {
   return (uint64_t{cls} << 36) | (uint64_t{usage & 0xFFFu} << 24) | tag_check(lock);
 }
 inline ClassId tag_class(uint64_t tag) { return static_cast<ClassId>(tag >> 36); }
 inline uint32_t tag_usage(uint64_t tag) { return static_cast<uint32_t>((tag & kTagUsageMask) >> 24); }
+// An entry's id has this bit when the lock is a tagged pthread mutex (see the child memo below).
+constexpr uint64_t kMutexIdBit = 1ull << 8;
 inline bool fast_seen(uint64_t key) {
   const uint64_t* t = g_fast_table.load(std::memory_order_acquire);
   uint64_t mask = t[0];
@@ -285,40 +309,161 @@ inline void plain_unlock(pthread_mutex_t* m) {
 }
 bool mutex_protocol_ok();
 
-// The acquisition, if its chain is validated; false: take the slow path (on_acquire). A mutex
-// keeps, next to its tag, the last validated key it was pushed with (tag_slot[1]): a lock taken
-// the same way again skips the table, whose lines are cold when a program has many chains.
-// memo_only: a key not in the lock's memo fails instead of probing the table (the mutex
-// prologues use it to stay free of calls, and probe out of line).
-[[gnu::always_inline]] inline bool fast_acquire(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, Mode mode,
-                         bool trylock, uint64_t ip, bool has_memo, bool memo_only = false) {
-  if (!tag_slot) return false;
-  uint64_t tag = __atomic_load_n(tag_slot, __ATOMIC_RELAXED);
-  if ((tag & kTagCheckMask) != tag_check(lock)) return false;
-  if (__builtin_expect(t_local.epoch != g_sig_epoch.load(std::memory_order_relaxed), 0)) return false;
-  uint32_t n = ts->held.n;
-  if (n == ts->held.cap) return false;
-  HeldEntry* h = ts->held.data;
-  uint64_t id = fast_id(tag_class(tag), mode, trylock, ts->salt);
-  uint64_t key = fast_mix((h + n)[-1].key, id);
-  // Nothing held and nothing new about the class: lockdep's chain head, which needs no graph
-  // work; the engine would only push it. Otherwise the key must be a validated chain.
-  bool alone = n == 0 && !trylock && ts->alone_ok &&
-               (ts->want[mode != Mode::write] & ~tag_usage(tag)) == 0;
-  if (!alone && (!has_memo || __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) != key)) {
-    if (memo_only || !fast_seen(key)) return false;
-    if (has_memo) __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
-  }
-  // A signal handler arriving mid-push would push over the half-written entry: the guard makes
-  // its lock calls pass through unobserved for these few instructions.
+// The child memo. A chain of two plain mutexes, the first taken alone outside signal handlers, is
+// the commonest nested chain and is fully named by the two classes. The outer
+// mutex remembers the last two inner classes validated under it, in two 32-bit fields glibc
+// never touches for a plain (PTHREAD_MUTEX_TIMED_NP) mutex: __count (recursive mutexes only) and
+// __spins/__elision (adaptive and elided ones only). A lock with several children then needs
+// neither its inner lock's memo to match nor the table: the outer mutex's line is already in the
+// cache. Only the outer mutex's holder reads or writes it; a new lifetime clears it.
+// (If glibc ever turned elision on for the mutex, it would keep a small positive count in
+// __elision, the top half of the second field, and so never forge bit 31 of a code.)
+constexpr uint64_t kMemoSalt = uint64_t{Validator::process_irq_state(false)} << kSaltShift;
+constexpr uint64_t kMemoSaltSignals = uint64_t{Validator::process_irq_state(true)} << kSaltShift;
+static_assert((kMemoSalt & ~kMemoSaltSignals) == 0);
+using memo_u32 = uint32_t __attribute__((may_alias));
+inline memo_u32* child_memo(pthread_mutex_t* m, int i) {
+  return i == 0 ? reinterpret_cast<memo_u32*>(&m->__data.__count)
+                : reinterpret_cast<memo_u32*>(&m->__data.__spins);
+}
+// A mutex (write) acquisition's code: bit 31 set, the class (bits 3-30: the id's class shifted
+// down), the thread's signal state (bit 1: the bit that tells the two memo salts apart), trylock.
+// code_bits() is what the thread's salt contributes; ThreadState keeps it (code_bits).
+constexpr int kSignalSaltBit = kSaltShift + 2;
+static_assert((kMemoSalt ^ kMemoSaltSignals) == 1ull << kSignalSaltBit);
+inline bool memo_salt(uint64_t salt) { return (salt & ~(1ull << kSignalSaltBit)) == kMemoSalt; }
+inline uint32_t code_bits(uint64_t salt) {
+  return 0x80000000u | static_cast<uint32_t>((salt >> kSignalSaltBit & 1) << 1);
+}
+inline uint32_t child_code(uint64_t id, uint32_t bits) {
+  return static_cast<uint32_t>(id >> 29) | bits | static_cast<uint32_t>(id & 1);
+}
+// The low half of a memo parent's id in the thread's salt: a mutex taken for writing without
+// trylock (or annotations) outside signal handlers. Else a value no id has (bit 9).
+inline uint32_t parent_low(uint64_t salt) {
+  return memo_salt(salt) ? static_cast<uint32_t>(kMutexIdBit | salt) : 1u << 9;
+}
+// The held stack is exactly `top`, a memo parent in the interrupt state the thread is still in.
+inline bool memo_parent_entry(uint32_t n, const HeldEntry& top, uint64_t salt) {
+  return n == 1 && static_cast<uint32_t>(top.id) == parent_low(salt);
+}
+// The outer mutex when the held stack is a memo parent of a plain (kind 0) mutex; else null.
+inline pthread_mutex_t* memo_parent(const ThreadState* ts, const HeldEntry* h, uint32_t n) {
+  if (!memo_parent_entry(n, h[n - 1], ts->salt)) return nullptr;
+  auto* p = reinterpret_cast<pthread_mutex_t*>(h[0].lock);
+  return __atomic_load_n(&p->__data.__kind, __ATOMIC_RELAXED) == 0 ? p : nullptr;
+}
+inline bool child_memo_has(pthread_mutex_t* p, uint32_t code) {
+  return *child_memo(p, 0) == code || *child_memo(p, 1) == code;
+}
+// Read in place of a parent that is not a memo parent: its memo holds no code (bit 31 clear).
+extern pthread_mutex_t g_no_parent;
+inline void child_memo_add(pthread_mutex_t* p, uint32_t code) {
+  if (child_memo_has(p, code)) return;
+  *child_memo(p, 1) = *child_memo(p, 0);
+  *child_memo(p, 0) = code;
+}
+// Forgets the memo (a new lifetime of `m`; a mutex of another kind keeps its fields).
+inline void child_memo_clear(pthread_mutex_t* m) {
+  if (__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) != 0) return;
+  *child_memo(m, 0) = 0;
+  *child_memo(m, 1) = 0;
+}
+
+// The fast path of an acquisition, in three steps. `tag` and `memo` are the lock's tag slot's two
+// words, read by the caller (the mutex prologue reads them before it takes the lock, so that a lock
+// whose words straddle two cache lines misses both at once rather than one after the other behind
+// the lock's atomic instruction). Both may be read without holding the lock: a tag changes under a
+// holder only by gaining usage bits, and every memo value ever written is a validated key.
+// has_memo: the lock is a pthread mutex, whose slot keeps next to its tag the last validated key
+// it was pushed with (a lock taken the same way again skips the table, whose lines are cold when
+// a program has many chains).
+struct FastStep {
+  enum { slow, pushed, probe } result;
+  uint64_t id = 0, key = 0;  // for probe
+};
+
+// Pushes an acquisition whose chain is validated. A signal handler arriving mid-push would push
+// over the half-written entry: the guard makes its lock calls pass through unobserved for these
+// few instructions.
+[[gnu::always_inline]] inline void fast_push(ThreadState* ts, uint32_t n, uint64_t lock, uint64_t ip,
+                                             uint64_t id, uint64_t key) {
   ++t_local.guard;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  h[n] = HeldEntry{lock, ip, id, key};
+  ts->held.data[n] = HeldEntry{lock, ip, id, key};
   ts->held.n = n + 1;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   --t_local.guard;
   ts->fast_acquisitions++;
+}
+
+// Step 1, inline: pushed when nothing else is held and the tag's usage bits cover the
+// acquisition (lockdep's chain head, which needs no graph work: the engine would only push it) or
+// when the key is the lock's memo; probe when the chain may still be validated; slow when the
+// lock is unknown or re-created, the held stack is full, or the signal set changed.
+[[gnu::always_inline]] inline FastStep fast_step(ThreadState* ts, uint64_t lock, uint64_t tag, uint64_t memo,
+                                                 Mode mode, bool trylock, uint64_t ip, bool has_memo,
+                                                 bool epoch_checked = false) {
+  if ((tag & kTagCheckMask) != tag_check(lock, ts->tag_salt)) return {FastStep::slow};
+  if (!epoch_checked &&
+      __builtin_expect(t_local.epoch != g_sig_epoch.load(std::memory_order_relaxed), 0))
+    return {FastStep::slow};
+  uint32_t n = ts->held.n;
+  if (n == ts->held.cap) return {FastStep::slow};
+  uint64_t id = fast_id(tag_class(tag), mode, trylock, ts->salt) | (has_memo ? kMutexIdBit : 0);
+  uint64_t key = fast_mix((ts->held.data + n)[-1].key, id);
+  bool hit;
+  if (n == 0) {
+    hit = !trylock && (mode == Mode::write ? (tag & ts->alone_tag) == ts->alone_tag
+                                           : ts->alone_ok && (ts->want[1] & ~tag_usage(tag)) == 0);
+    hit |= has_memo && memo == key;
+  } else if (has_memo && mode == Mode::write) {
+    // The key memo, or the outer mutex's child memo, without a branch between them (which one
+    // matches is a coin toss in a program with many chains): a non-parent reads g_no_parent.
+    const HeldEntry& top = (ts->held.data + n)[-1];
+    bool is_parent = n == 1 && static_cast<uint32_t>(top.id) == ts->parent_low;
+    uint64_t pa = is_parent ? top.lock : reinterpret_cast<uint64_t>(&g_no_parent);
+    auto* p = reinterpret_cast<pthread_mutex_t*>(pa);
+    uint32_t code = child_code(id, ts->code_bits);
+    uint32_t child = (__atomic_load_n(&p->__data.__kind, __ATOMIC_RELAXED) == 0) &
+                     ((*child_memo(p, 0) == code) | (*child_memo(p, 1) == code));
+    asm("" : "+r"(child));  // keeps the compiler from testing it with a branch of its own
+    hit = (memo == key) | child;
+  } else {
+    hit = has_memo && memo == key;
+  }
+  if (hit) {
+    fast_push(ts, n, lock, ip, id, key);
+    return {FastStep::pushed};
+  }
+  return {FastStep::probe, id, key};
+}
+
+// Step 2, out of the prologues: the table of validated chains (and then the memos learn the
+// chain). False: the engine decides (on_acquire).
+inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint64_t id, uint64_t key,
+                       uint64_t ip, bool has_memo) {
+  if (!fast_seen(key)) return false;
+  uint32_t n = ts->held.n;
+  if (has_memo) {
+    __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
+    bool write = ((id >> 1) & 3) == static_cast<uint64_t>(Mode::write);
+    if (pthread_mutex_t* parent = write ? memo_parent(ts, ts->held.data, n) : nullptr)
+      child_memo_add(parent, child_code(id, code_bits(ts->salt)));
+  }
+  fast_push(ts, n, lock, ip, id, key);
   return true;
+}
+
+// Both steps: the acquisition, if its chain is validated; false: take the slow path (on_acquire).
+inline bool fast_acquire(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, Mode mode, bool trylock,
+                         uint64_t ip, bool has_memo) {
+  if (!tag_slot) return false;
+  uint64_t tag = __atomic_load_n(tag_slot, __ATOMIC_RELAXED);
+  uint64_t memo = has_memo ? __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) : 0;
+  FastStep st = fast_step(ts, lock, tag, memo, mode, trylock, ip, has_memo);
+  if (st.result != FastStep::probe) return st.result == FastStep::pushed;
+  return fast_probe(ts, lock, tag_slot, st.id, st.key, ip, has_memo);
 }
 
 // A release of a lock this thread holds; false: not held here (the slow path decides).

@@ -12,8 +12,18 @@
  *   recreate    a mutex re-created in the same memory without destroy or init (as `new
  *               std::mutex` over a freed one does), taken in the opposite order in its second
  *               life. Expected: clean (a new lifetime inherits nothing).
+ *   memo_copy   a mutex that was nested over memo_d has its bytes copied over another, used
+ *               mutex (a struct copy), which is then nested over memo_d in its new life; another
+ *               thread nests them the other way. Expected: one circular_dependency (the copy
+ *               brought the first mutex's child memo along, which must not vouch for the new
+ *               life's chains).
+ *   memo_signal memo_p -> memo_c nested many times with no signal handler; then a SIGUSR1
+ *               handler that takes memo_c is installed and run, and the nesting repeated with
+ *               signals enabled. Expected: inconsistent_lock_state for memo_c (the chain
+ *               validated without handlers says nothing about it with them).
  *   count N     N rounds of one lock/unlock. (The test compares reported acquisition counts.) */
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +36,10 @@ pthread_mutex_t hand_1 = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t hand_2 = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t hand_3 = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t outer_lock = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t memo_d = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t memo_p = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t memo_c = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t* copied;
 
 /* Takes m many times on its own, then another lock once: the engine last heard of m when it was
  * first taken, and hears of the other lock (a slow event) with m long released. Without the
@@ -100,6 +114,17 @@ static void nest(pthread_mutex_t* x, pthread_mutex_t* y) {
   }
 }
 
+static void* memo_copy_reverse(void* arg) {
+  nest(&memo_d, copied);
+  return arg;
+}
+
+static void on_usr1(int sig) {
+  (void)sig;
+  pthread_mutex_lock(&memo_c);
+  pthread_mutex_unlock(&memo_c);
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
   if (!strcmp(mode, "warm_edge")) {
@@ -118,6 +143,28 @@ int main(int argc, char** argv) {
     memcpy(pool, &initializer, sizeof *pool); /* a new mutex where the old one was */
     nest(pool, &outer_lock);
     free(pool);
+  } else if (!strcmp(mode, "memo_copy")) {
+    static const pthread_mutex_t initializer = PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_t* first = malloc(sizeof *first);
+    copied = malloc(sizeof *copied);
+    memcpy(first, &initializer, sizeof *first);
+    memcpy(copied, &initializer, sizeof *copied);
+    nest(first, &memo_d);
+    pthread_mutex_lock(copied); /* its first life: known, unrelated to memo_d */
+    pthread_mutex_unlock(copied);
+    memcpy(copied, first, sizeof *copied); /* a new life, with the first mutex's bytes */
+    nest(copied, &memo_d);
+    run(memo_copy_reverse);
+    free(first);
+    free(copied);
+  } else if (!strcmp(mode, "memo_signal")) {
+    nest(&memo_p, &memo_c);
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_usr1;
+    sigaction(SIGUSR1, &sa, NULL);
+    raise(SIGUSR1);
+    nest(&memo_p, &memo_c);
   } else if (!strcmp(mode, "count") && argc > 2) {
     long n = atol(argv[2]);
     for (long i = 0; i < n; ++i) {
@@ -125,7 +172,7 @@ int main(int argc, char** argv) {
       pthread_mutex_unlock(&warm_a);
     }
   } else {
-    fprintf(stderr, "usage: fastpath warm_edge|warm_exit|hand|hand_ok|recreate|count N\n");
+    fprintf(stderr, "usage: fastpath warm_edge|warm_exit|hand|hand_ok|recreate|memo_copy|memo_signal|count N\n");
     return 2;
   }
   printf("fastpath %s done\n", mode);
