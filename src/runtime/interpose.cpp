@@ -125,9 +125,11 @@ inline void acquire_rwlock(ThreadState* ts, pthread_rwlock_t* rw, Mode mode, boo
 // needed here: the fast path never allocates, and a chain only becomes fast after the slow path,
 // which does the check, validated it.
 
+// For a release: a thread the runtime knows, outside the runtime. (Whether the fast path is on
+// is in the entry the release pops: see kNoFastPopIdBit.)
 inline ThreadState* fast_thread() {
   ThreadState* ts = t_local.self;
-  return reinterpret_cast<uintptr_t>(ts) > 1 && t_local.guard == 0 && g_fast ? ts : nullptr;  // 1 = kEnded
+  return reinterpret_cast<uintptr_t>(ts) > 1 && t_local.guard == 0 ? ts : nullptr;  // 1 = kEnded
 }
 // The same for an acquisition, which also needs the engine context's view of the handled signals
 // to be current: one compare covers that and the fast path being on.
@@ -147,7 +149,7 @@ inline bool fast_pop(ThreadState* ts, uint64_t lock) {
   uint32_t n = ts->held.n;
   if (n == 0) return false;
   const HeldEntry& top = ts->held.data[n - 1];
-  if (top.lock != lock || top.spin()) return false;
+  if (top.lock != lock || (top.id & (0x80 | kNoFastPopIdBit))) return false;  // spinning, or no fast path
   ts->held.n = n - 1;
   return true;
 }
@@ -175,10 +177,10 @@ int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
 }
 
 // After a plain mutex was taken (uncontended): the fast path's first step, then out of line.
-// A function of its own, reached by a tail call, so that the prologue around the lock word needs
-// no saved registers.
+// (Inline: as a function of its own reached by a tail call it saved a few pushes, but cost 1 ns
+// per nested pair more on this machine.)
 template <bool trylock>
-[[gnu::noinline]] int mutex_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t tag, uint64_t memo,
+[[gnu::always_inline]] inline int mutex_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t tag, uint64_t memo,
                                   uint64_t ip) noexcept {
   FastStep st = fast_step(ts, addr(m), tag, memo, Mode::write, trylock, ip, true, /*epoch_checked=*/true);
   if (__builtin_expect(st.result == FastStep::pushed, 1)) return 0;

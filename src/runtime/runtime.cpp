@@ -44,7 +44,6 @@ const uint64_t g_empty_table[2] = {0, 0};
 std::atomic<const uint64_t*> g_fast_table{g_empty_table};
 uint64_t g_tag_salt = 0;
 bool g_fast = false;
-pthread_mutex_t g_no_parent = PTHREAD_MUTEX_INITIALIZER;
 
 // ------------------------------------------------------------------------- internal lock
 void InternalLock::lock() {
@@ -1116,7 +1115,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     bool tagged_mutex = kind == LockKind::pthread_mutex && tag_slot && li.tagged;
     uint64_t id = fast_id(cls, mode, trylock, ts->salt) | (uint64_t{subclass & 7u} << 3) |
                   (uint64_t{nest_lock != 0} << 6) | (uint64_t{spin} << 7) |
-                  (tagged_mutex ? kMutexIdBit : 0);
+                  (tagged_mutex ? kMutexIdBit : 0) | (g_fast ? 0 : kNoFastPopIdBit);
     uint64_t key = fast_mix((h.data + h.n)[-1].key, id);
     h[h.n] = HeldEntry{lock, ip, id, key};
     h.n++;

@@ -240,8 +240,8 @@ inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
   return (x ^ (x >> 29)) | 1;                         // never 0, the table's empty slot
 }
 // An entry's id: the class in the high half; in the low half the thread's salt (bits 16-26), the
-// mutex bit (8), and the acquisition's flags (0-7: trylock, mode, subclass, nest lock, spin).
-// Bits 9-15 and 27-31 are never set.
+// mutex bit (8), the no-fast-pop bit (10), and the acquisition's flags (0-7: trylock, mode,
+// subclass, nest lock, spin). Bits 9, 11-15 and 27-31 are never set.
 inline uint64_t fast_id(ClassId cls, Mode mode, bool trylock, uint64_t salt) {
   return ((uint64_t{cls} << 32) | (static_cast<uint64_t>(mode) << 1) | uint64_t{trylock}) ^ salt;
 }
@@ -260,6 +260,9 @@ inline ClassId tag_class(uint64_t tag) { return static_cast<ClassId>(tag >> 36);
 inline uint32_t tag_usage(uint64_t tag) { return static_cast<uint32_t>((tag & kTagUsageMask) >> 24); }
 // An entry's id has this bit when the lock is a tagged pthread mutex (see the child memo below).
 constexpr uint64_t kMutexIdBit = 1ull << 8;
+// Set on every entry the engine pushes while the fast path is off: the unlock prologue then never
+// pops (it would release the mutex with the fast path's protocol), without testing g_fast.
+constexpr uint64_t kNoFastPopIdBit = 1ull << 10;
 inline bool fast_seen(uint64_t key) {
   const uint64_t* t = g_fast_table.load(std::memory_order_acquire);
   uint64_t mask = t[0];
@@ -356,8 +359,6 @@ inline pthread_mutex_t* memo_parent(const ThreadState* ts, const HeldEntry* h, u
 inline bool child_memo_has(pthread_mutex_t* p, uint32_t code) {
   return *child_memo(p, 0) == code || *child_memo(p, 1) == code;
 }
-// Read in place of a parent that is not a memo parent: its memo holds no code (bit 31 clear).
-extern pthread_mutex_t g_no_parent;
 inline void child_memo_add(pthread_mutex_t* p, uint32_t code) {
   if (child_memo_has(p, code)) return;
   *child_memo(p, 1) = *child_memo(p, 0);
@@ -406,7 +407,7 @@ struct FastStep {
                                                  bool epoch_checked = false) {
   if ((tag & kTagCheckMask) != tag_check(lock, ts->tag_salt)) return {FastStep::slow};
   if (!epoch_checked &&
-      __builtin_expect(t_local.epoch != g_sig_epoch.load(std::memory_order_relaxed), 0))
+      __builtin_expect(t_local.epoch != g_fast_epoch.load(std::memory_order_relaxed), 0))
     return {FastStep::slow};
   uint32_t n = ts->held.n;
   if (n == ts->held.cap) return {FastStep::slow};
@@ -417,18 +418,15 @@ struct FastStep {
     hit = !trylock && (mode == Mode::write ? (tag & ts->alone_tag) == ts->alone_tag
                                            : ts->alone_ok && (ts->want[1] & ~tag_usage(tag)) == 0);
     hit |= has_memo && memo == key;
-  } else if (has_memo && mode == Mode::write) {
-    // The key memo, or the outer mutex's child memo, without a branch between them (which one
-    // matches is a coin toss in a program with many chains): a non-parent reads g_no_parent.
-    const HeldEntry& top = (ts->held.data + n)[-1];
-    bool is_parent = n == 1 && static_cast<uint32_t>(top.id) == ts->parent_low;
-    uint64_t pa = is_parent ? top.lock : reinterpret_cast<uint64_t>(&g_no_parent);
-    auto* p = reinterpret_cast<pthread_mutex_t*>(pa);
+  } else if (has_memo && memo == key) {
+    hit = true;
+  } else if (has_memo && mode == Mode::write && n == 1 &&
+             static_cast<uint32_t>(ts->held.data[0].id) == ts->parent_low) {
+    // Under a memo parent: its child memo.
+    auto* p = reinterpret_cast<pthread_mutex_t*>(ts->held.data[0].lock);
     uint32_t code = child_code(id, ts->code_bits);
-    uint32_t child = (__atomic_load_n(&p->__data.__kind, __ATOMIC_RELAXED) == 0) &
-                     ((*child_memo(p, 0) == code) | (*child_memo(p, 1) == code));
-    asm("" : "+r"(child));  // keeps the compiler from testing it with a branch of its own
-    hit = (memo == key) | child;
+    hit = __atomic_load_n(&p->__data.__kind, __ATOMIC_RELAXED) == 0 &&
+          (*child_memo(p, 0) == code || *child_memo(p, 1) == code);
   } else {
     hit = has_memo && memo == key;
   }
