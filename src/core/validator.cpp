@@ -1614,6 +1614,9 @@ Context Validator::context(uint64_t id, std::string_view name) {
   }
   return slot.get();
 }
+void Validator::rename_context(Context ctx, std::string_view name) {
+  impl_->ctx_names[ctx->name] = std::string(name);
+}
 void Validator::end_context(Context ctx, Site site) { impl_->end_context(ctx, site, false); }
 void Validator::return_to_user(Context ctx, Site site) {
   if (!ctx->held.empty()) impl_->report_still_held(ctx, site, FindingType::lock_held_returning_to_user);

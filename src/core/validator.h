@@ -121,6 +121,8 @@ class Validator {
   // --- contexts ---------------------------------------------------------------------------
   // Finds or creates the context `id`, named `name` in reports (e.g. "T1", "insmod/42").
   Context context(uint64_t id, std::string_view name);
+  // Renames a context: every report, including those about what it did before, uses the new name.
+  void rename_context(Context ctx, std::string_view name);
   // The context ends (thread exit). Locks still held: still_has_locks_held. The handle dies.
   void end_context(Context ctx, Site site);
   // Kernel task returning to user space with locks held: lock_held_returning_to_user.

@@ -1474,8 +1474,8 @@ void set_thread_name(ThreadState* ts, const char* name) {
   Guard g;
   Runtime& r = rt();
   r.lock.lock();
-  // The engine names a context once; a name set before the first lock event is used.
-  if (!ts->ctx) ts->name = std::string(name) + " (tid " + std::to_string(ts->tid) + ")";
+  ts->name = std::string(name) + " (tid " + std::to_string(ts->tid) + ")";
+  if (ts->ctx) r.v->rename_context(ts->ctx, ts->name);
   r.lock.unlock();
 }
 

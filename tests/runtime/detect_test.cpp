@@ -196,6 +196,12 @@ TEST(RuntimeDetect, AnnotationApiLinkedDirectly) {
   EXPECT_TRUE(has_class(cycles[0], "beta_lock"));
   // The API's own file/line reach the report.
   EXPECT_NE(cycles[0].dump().find("api.c"), std::string::npos);
+  // The thread was named after its first lock events; the report uses the name for both sides.
+  std::string text = cycles[0].dump();
+  size_t first = text.find("ledger-writer (tid ");
+  EXPECT_NE(first, std::string::npos) << cycles[0].dump(2);
+  EXPECT_NE(text.find("ledger-writer (tid ", first + 1), std::string::npos) << cycles[0].dump(2);
+  EXPECT_EQ(text.find("main thread"), std::string::npos) << cycles[0].dump(2);
   fs::remove_all(dir);
 }
 

@@ -1,5 +1,6 @@
 /* The annotation API on the program's own locks (linked with -llockhound, no preload): classes
- * named by the program, an inversion between them, and lockhound_finding_count(). */
+ * named by the program, an inversion between them, a thread named after its first lock events,
+ * and lockhound_finding_count(). */
 #include <lockhound/lockhound.h>
 #include <stdio.h>
 
@@ -19,6 +20,7 @@ int main(void) {
   take(&beta);
   drop(&beta);
   drop(&alpha);
+  lockhound_set_thread_name("ledger-writer");
   take(&beta);
   take(&alpha);
   drop(&alpha);
