@@ -669,6 +669,16 @@ LH_EXPORT int sigprocmask(int how, const sigset_t* set, sigset_t* old) noexcept 
   return rc;
 }
 
+// --- thread names ---------------------------------------------------------------------------
+// Reports name a thread by what the program called it.
+LH_EXPORT int pthread_setname_np(pthread_t thread, const char* name) noexcept {
+  auto fn = real::pthread_setname_np();
+  if (!fn) return ENOSYS;
+  int rc = fn(thread, name);
+  if (rc == 0 && tracking()) on_thread_named(thread, name);
+  return rc;
+}
+
 // --- sleeping calls -------------------------------------------------------------------------
 LH_EXPORT int nanosleep(const struct timespec* req, struct timespec* rem) {
   note_sleep("nanosleep", LH_IP);

@@ -57,6 +57,7 @@ void* lookup(const char* name, const char* version);
   X(int, cnd_timedwait, (cnd_t*, mtx_t*, const struct timespec*), nullptr)                        \
   X(int, sigaction, (int, const struct sigaction*, struct sigaction*), nullptr)                   \
   X(int, pthread_sigmask, (int, const sigset_t*, sigset_t*), nullptr)                             \
+  X(int, pthread_setname_np, (pthread_t, const char*), nullptr)                                   \
   X(int, sigprocmask, (int, const sigset_t*, sigset_t*), nullptr)                                 \
   X(int, nanosleep, (const struct timespec*, struct timespec*), nullptr)                          \
   X(int, clock_nanosleep, (clockid_t, int, const struct timespec*, struct timespec*), nullptr)    \

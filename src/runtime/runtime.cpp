@@ -136,6 +136,7 @@ struct Runtime {
   ino_t stderr_ino = 0;
   int pid = 0;
   std::string program;
+  std::string comm;  // the process's name (/proc/self/comm) at start: a new thread's name
   bool finished = false;
   int final_status = 0;
   bool stopped_noted = false;
@@ -762,6 +763,14 @@ std::string read_text_file(const std::string& path, bool& ok) {
   return out;
 }
 
+// A thread's name as the kernel knows it (pthread_setname_np, prctl), "" if unknown.
+std::string thread_comm(int tid) {
+  bool ok = false;
+  std::string s = read_text_file("/proc/self/task/" + std::to_string(tid) + "/comm", ok);
+  while (!s.empty() && (s.back() == '\n' || s.back() == '\0')) s.pop_back();
+  return s;
+}
+
 void init_runtime() {
   real::resolve_all();
   g_rt = new (g_storage) Runtime();
@@ -793,6 +802,7 @@ void init_runtime() {
   char exe[4096];
   ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
   r.program = n > 0 ? std::string(exe, static_cast<size_t>(n)) : "?";
+  r.comm = thread_comm(r.pid);
   if (!r.opts.follow_children) {
     // Children start without the runtime: drop liblockhound from LD_PRELOAD.
     if (const char* pre = getenv("LD_PRELOAD")) {
@@ -970,9 +980,16 @@ ThreadState* self_slow() {
   ts->tag_salt = g_tag_salt;
   real::thread_sigmask(SIG_BLOCK, nullptr, &ts->mask);
   Runtime& r = rt();
+  // A thread named before its first lock (pthread_setname_np by its creator, prctl) keeps that
+  // name; a new thread's name is the program's, which says nothing.
+  bool main_thread = ts->tid == static_cast<int>(getpid());
+  std::string comm = main_thread ? "" : thread_comm(ts->tid);
   r.lock.lock();
   ts->id = r.next_thread_id++;
-  ts->name = (ts->tid == static_cast<int>(getpid()) ? "main thread" : "thread " + std::to_string(ts->id)) +
+  ts->handle = pthread_self();
+  ts->name = (main_thread ? "main thread"
+              : !comm.empty() && comm != r.comm ? comm
+                                                : "thread " + std::to_string(ts->id)) +
              " (tid " + std::to_string(ts->tid) + ")";
   ts->next = r.threads;
   r.threads = ts;
@@ -1475,7 +1492,21 @@ void set_thread_name(ThreadState* ts, const char* name) {
   Runtime& r = rt();
   r.lock.lock();
   ts->name = std::string(name) + " (tid " + std::to_string(ts->tid) + ")";
+  ts->api_named = true;
   if (ts->ctx) r.v->rename_context(ts->ctx, ts->name);
+  r.lock.unlock();
+}
+
+void on_thread_named(pthread_t thread, const char* name) {
+  if (!name || !*name) return;
+  Guard g;
+  Runtime& r = rt();
+  r.lock.lock();
+  for (ThreadState* t = r.threads; t; t = t->next) {
+    if (t->handle != thread || t->api_named) continue;
+    t->name = std::string(name) + " (tid " + std::to_string(t->tid) + ")";
+    if (t->ctx) r.v->rename_context(t->ctx, t->name);
+  }
   r.lock.unlock();
 }
 

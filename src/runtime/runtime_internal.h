@@ -123,6 +123,8 @@ struct ThreadState {
   int tid = 0;
   Context ctx = nullptr;
   std::string name;
+  pthread_t handle = 0;     // pthread_self() of the thread
+  bool api_named = false;   // named through lockhound_set_thread_name (wins over the others)
   int signal_depth = 0;
   bool signals_enabled = true;
   sigset_t mask;            // the thread's signal mask as last seen
@@ -528,6 +530,9 @@ void print_report_now();
 // Prints the summary (once) and returns the exit status the process should end with.
 int finish(int status);
 void set_thread_name(ThreadState* ts, const char* name);
+// pthread_setname_np(thread, name) succeeded: the thread's reports use the name (unless the
+// program named it through the API).
+void on_thread_named(pthread_t thread, const char* name);
 
 // Monotonic time in ns.
 uint64_t now_ns();

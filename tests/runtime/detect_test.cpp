@@ -205,6 +205,19 @@ TEST(RuntimeDetect, AnnotationApiLinkedDirectly) {
   fs::remove_all(dir);
 }
 
+TEST(RuntimeDetect, ThreadsNamedByTheProgram) {
+  // pthread_setname_np, by the thread itself after its first lock or by its creator before the
+  // thread's first lock: reports use those names for every side.
+  ProgRun r = run_under("named", {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  std::string text = cycles[0].dump();
+  EXPECT_NE(text.find("ledger-writer (tid "), std::string::npos) << cycles[0].dump(2);
+  EXPECT_NE(text.find("audit-reader (tid "), std::string::npos) << cycles[0].dump(2);
+  EXPECT_EQ(text.find("\"thread "), std::string::npos) << "a default name is left: " << cycles[0].dump(2);
+}
+
 TEST(RuntimeDetect, TextReportAndSummary) {
   char tmpl[] = "/tmp/lockhound-txt-XXXXXX";
   fs::path dir = mkdtemp(tmpl);
