@@ -108,7 +108,7 @@ struct ThreadState {
   uint64_t salt = kNoSalt;
   uint64_t fast_acquisitions = 0;
   // Also mirrored from the engine context: usage bits an acquisition sets (write, read) and
-  // whether it may sleep (see fast_acquire's chain-head case).
+  // whether it may sleep (see fast_step's chain-head case).
   uint32_t want[2] = {~0u, ~0u};
   bool alone_ok = false;
   // The same for the mutex prologue: the tag bits (usage) a lone write acquisition needs, all
@@ -218,11 +218,12 @@ class Engine {
 // engine's lock. Three lock-free pieces make it:
 //   - the lock's class is read from a tag the runtime keeps in the lock itself, in a field glibc
 //     leaves unused for that kind of lock (a non-robust, process-private mutex's robust-list
-//     link; a private rwlock's padding). The tag's low half is a check derived from the lock's
-//     address, so a copied or re-created lock (memset, std::mutex constructed anew) fails the
-//     check and takes the slow path, which starts a new lifetime for it;
+//     link; a private rwlock's padding). The tag's low 24 bits are a check derived from the
+//     lock's address, so a copied or re-created lock (memset, std::mutex constructed anew) fails
+//     the check and takes the slow path, which starts a new lifetime for it;
 //   - the chain key is extended from the thread's own held stack;
-//   - the key is looked up in a table of validated chains, written only under the internal lock.
+//   - the key is the mutex's key memo, or the chain is in its outer mutex's child memo (below),
+//     or the key is in a table of validated chains, written only under the internal lock.
 // Anything else (unknown lock, new chain, a sleeping call, a signal, a mask change) takes the slow
 // path, which first brings the engine's copy of this thread's held stack up to date.
 // The fast path is on (option fast_path) and glibc's plain-mutex protocol matched what the
