@@ -20,6 +20,7 @@
 
 #include "runtime/real.h"
 #include "runtime/runtime_internal.h"
+#include "symbolize/symbolize.h"
 
 using namespace lockhound;
 using namespace lockhound::runtime;
@@ -439,6 +440,10 @@ int sigaction_impl(int sig, const struct sigaction* act, struct sigaction* oldac
     slot.fn.store(prev_fn);
     slot.flags.store(prev_flags);
   } else {
+    // Where handlers return to (the kernel reports the C library's restorer back).
+    struct sigaction now;
+    if (user && real_fn(sig, nullptr, &now) == 0 && now.sa_restorer)
+      symbolize::set_signal_return(reinterpret_cast<uint64_t>(now.sa_restorer));
     if (oldact && (oldact->sa_flags & SA_SIGINFO) && oldact->sa_sigaction == trampoline) {
       // Hand back what the program installed, not the trampoline.
       oldact->sa_flags = prev_flags;

@@ -526,7 +526,11 @@ StackId capture_hook(Context, uint64_t ip) {
     if (it != r.stacks_by_pcs.end()) return it->second;
   }
   std::vector<Frame> frames(kept);
-  for (size_t i = 0; i < kept; ++i) frames[i].pc = pcs[i];
+  uint64_t sigreturn = symbolize::signal_return();
+  for (size_t i = 0; i < kept; ++i) {
+    frames[i].pc = pcs[i];
+    if (sigreturn && pcs[i] == sigreturn) frames[i].function = "<signal handler called>";  // as gdb says
+  }
   if (api) {
     frames[0].file = t_api_site->file;
     frames[0].line = static_cast<unsigned>(t_api_site->line);

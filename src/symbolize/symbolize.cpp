@@ -128,15 +128,24 @@ bool load_fast_unwinder() {
   return true;
 }
 
+static std::atomic<uint64_t> g_signal_return{0};
+void set_signal_return(uint64_t pc) { g_signal_return.store(pc, std::memory_order_relaxed); }
+uint64_t signal_return() { return g_signal_return.load(std::memory_order_relaxed); }
+
 __attribute__((noinline)) size_t capture_stack(uint64_t* pcs, size_t max, size_t skip) {
   if (max == 0) return 0;
   if (BacktraceFn fn = g_unw_backtrace.load(std::memory_order_relaxed)) {
     void* buf[320];
     size_t want = std::min<size_t>(max + skip + 1, 320);  // + 1: this function's own frame
     int n = fn(buf, static_cast<int>(want));
+    uint64_t sigreturn = g_signal_return.load(std::memory_order_relaxed);
     size_t out = 0;
-    for (size_t i = skip + 1; i < static_cast<size_t>(std::max(n, 0)) && out < max; ++i)
-      pcs[out++] = reinterpret_cast<uint64_t>(buf[i]);
+    for (size_t i = skip + 1; i < static_cast<size_t>(std::max(n, 0)) && out < max; ++i) {
+      uint64_t pc = reinterpret_cast<uint64_t>(buf[i]);
+      // After the handler's return to the trampoline comes the interrupted instruction itself.
+      if (sigreturn && i > 0 && reinterpret_cast<uint64_t>(buf[i - 1]) == sigreturn) pc += 1;
+      pcs[out++] = pc;
+    }
     return out;
   }
   Collect c{pcs, max, 0, skip + 1};  // + 1: this function's own frame

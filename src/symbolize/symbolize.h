@@ -40,6 +40,12 @@ size_t capture_stack(uint64_t* pcs, size_t max, size_t skip = 0);
 // information per return address and is several times cheaper on repeated paths; false: not
 // available, libgcc's unwinder stays. Call it where loading a library is safe (startup).
 bool load_fast_unwinder();
+// The address signal handlers return to (the C library's rt_sigreturn trampoline), once known.
+// With libunwind, the frame after it in a captured stack is the interrupted instruction itself,
+// not a return address: capture_stack adds 1 to it, as libgcc's path does, so consumers can
+// always look up pc - 1.
+void set_signal_return(uint64_t pc);
+uint64_t signal_return();
 
 // "_ZN3foo3barEv" -> "foo::bar()"; anything that is not a mangled C++ name comes back as is.
 std::string demangle(std::string_view name);

@@ -2,6 +2,7 @@
 // (a real exec with LD_PRELOAD, as a user runs it) and its report is checked: every expected
 // finding present with the right classes, every correct program clean with its own output.
 #include <algorithm>
+#include <fstream>
 #include <regex>
 
 #include "runtime/run_helper.h"
@@ -216,6 +217,27 @@ TEST(RuntimeDetect, ThreadsNamedByTheProgram) {
   EXPECT_NE(text.find("ledger-writer (tid "), std::string::npos) << cycles[0].dump(2);
   EXPECT_NE(text.find("audit-reader (tid "), std::string::npos) << cycles[0].dump(2);
   EXPECT_EQ(text.find("\"thread "), std::string::npos) << "a default name is left: " << cycles[0].dump(2);
+}
+
+TEST(RuntimeDetect, SignalFrameNamesTheInterruptedLine) {
+  // The frame a signal interrupted holds the instruction itself, not a return address: the
+  // report must name its line (the ud2), not the line before (a store), and mark the signal.
+  std::ifstream src(std::string(LOCKHOUND_SOURCE_DIR) + "/tests/runtime/progs/sigframe.c");
+  std::string text;
+  int ud2_line = 0;
+  for (int n = 1; std::getline(src, text); ++n)
+    if (text.find("/* UD2 */") != std::string::npos) ud2_line = n;
+  ASSERT_GT(ud2_line, 0);
+  ProgRun r = run_under("sigframe", {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto found = of_type(r.report, "bad_unlock_balance");
+  ASSERT_EQ(found.size(), 1u) << dump(r);
+  const json& stack = found[0]["acquisitions"][0]["stack"];
+  ASSERT_GE(stack.size(), 3u) << found[0].dump(2);
+  EXPECT_EQ(stack[0]["function"], "on_ill") << found[0].dump(2);
+  EXPECT_EQ(stack[1]["function"], "<signal handler called>") << found[0].dump(2);
+  EXPECT_EQ(stack[2]["function"], "main") << found[0].dump(2);
+  EXPECT_EQ(stack[2]["line"], ud2_line) << found[0].dump(2);
 }
 
 TEST(RuntimeDetect, TextReportAndSummary) {
