@@ -402,9 +402,10 @@ struct FastStep {
 }
 
 // Step 1, inline: pushed when nothing else is held and the tag's usage bits cover the
-// acquisition (lockdep's chain head, which needs no graph work: the engine would only push it) or
-// when the key is the lock's memo; probe when the chain may still be validated; slow when the
-// lock is unknown or re-created, the held stack is full, or the signal set changed.
+// acquisition (lockdep's chain head, which needs no graph work: the engine would only push it),
+// when the key is the lock's memo, or when the outer mutex's child memo has the chain; probe when
+// the chain may still be validated; slow when the lock is unknown or re-created, the held stack
+// is full, or the signal set changed.
 [[gnu::always_inline]] inline FastStep fast_step(ThreadState* ts, uint64_t lock, uint64_t tag, uint64_t memo,
                                                  Mode mode, bool trylock, uint64_t ip, bool has_memo,
                                                  bool epoch_checked = false) {
@@ -431,7 +432,7 @@ struct FastStep {
     hit = __atomic_load_n(&p->__data.__kind, __ATOMIC_RELAXED) == 0 &&
           (*child_memo(p, 0) == code || *child_memo(p, 1) == code);
   } else {
-    hit = has_memo && memo == key;
+    hit = false;
   }
   if (hit) {
     fast_push(ts, n, lock, ip, id, key);
