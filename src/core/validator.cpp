@@ -698,7 +698,6 @@ struct Validator::Impl {
     classes[next.cls].in.push_back(ei);
     st.edges++;
 
-
     bool possible_cycle;
     if (back_edges == 0 && classes[prev.cls].rank < classes[next.cls].rank) {
       possible_cycle = false;

@@ -81,10 +81,11 @@ struct Waiting {
 
 // Waits for a lock with the watchdog: try first (the uncontended case costs nothing more), then
 // wait in slices of watchdog_ms; each expired slice looks for an actual deadlock.
-// The rest of wait_with_watchdog, once the first try found the lock busy.
-template <class Timed, class Block>
-int wait_busy(ThreadState* ts, const volatile void* lock, uint64_t ip, Timed timed_fn, Block block_fn) {
-  int rc;
+template <class Try, class Timed, class Block>
+int wait_with_watchdog(ThreadState* ts, const volatile void* lock, uint64_t ip, Try try_fn, Timed timed_fn,
+                       Block block_fn) {
+  int rc = try_fn();
+  if (rc != EBUSY) return rc;
   int ms = options().watchdog_ms;
   if (ms <= 0) return block_fn();
   Waiting w(ts, lock);
@@ -94,14 +95,6 @@ int wait_busy(ThreadState* ts, const volatile void* lock, uint64_t ip, Timed tim
     if (rc != ETIMEDOUT) return rc;
     on_stall(ts, addr(lock), false, ip);
   }
-}
-
-template <class Try, class Timed, class Block>
-int wait_with_watchdog(ThreadState* ts, const volatile void* lock, uint64_t ip, Try try_fn, Timed timed_fn,
-                       Block block_fn) {
-  int rc = try_fn();
-  if (rc != EBUSY) return rc;
-  return wait_busy(ts, lock, ip, timed_fn, block_fn);
 }
 
 inline bool acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
@@ -170,8 +163,7 @@ int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
   return 0;
 }
 
-// The lock was just taken and its key is not the lock's memo: the child memo or the table, else
-// the engine.
+// The lock was just taken and neither memo vouched for its chain: the table, else the engine.
 [[gnu::noinline]] int probe_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t id, uint64_t key, uint64_t ip) noexcept {
   if (fast_probe(ts, addr(m), mutex_tag_slot_unchecked(m), id, key, ip, true)) return 0;
   return record_taken(ts, m, id & 1, ip);
@@ -287,7 +279,7 @@ int mutex_timed_impl(pthread_mutex_t* m, uint64_t ip, Timed timed) {
   if (!ts) return unlock_fn(m);
   if (mutex_kind(m) == PTHREAD_MUTEX_RECURSIVE && mutex_owner(m) == ts->tid && mutex_count(m) > 1)
     return unlock_fn(m);
-  if (!fast_release(ts, addr(m))) on_release(ts, addr(m), ip);
+  on_release(ts, addr(m), ip);
   return unlock_fn(m);
 }
 
@@ -440,9 +432,9 @@ int sigaction_impl(int sig, const struct sigaction* act, struct sigaction* oldac
     slot.fn.store(prev_fn);
     slot.flags.store(prev_flags);
   } else {
-    // Where handlers return to (the kernel reports the C library's restorer back).
+    // Where handlers return to (the kernel reports the C library's restorer back), learnt once.
     struct sigaction now;
-    if (user && real_fn(sig, nullptr, &now) == 0 && now.sa_restorer)
+    if (user && !symbolize::signal_return() && real_fn(sig, nullptr, &now) == 0 && now.sa_restorer)
       symbolize::set_signal_return(reinterpret_cast<uint64_t>(now.sa_restorer));
     if (oldact && (oldact->sa_flags & SA_SIGINFO) && oldact->sa_sigaction == trampoline) {
       // Hand back what the program installed, not the trampoline.
@@ -549,8 +541,7 @@ LH_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t* rw, clockid_t clk, co
 
 LH_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* rw) noexcept {
   if (tracking_at(LH_IP))
-    if (ThreadState* ts = self())
-      if (!fast_release(ts, addr(rw))) on_release(ts, addr(rw), LH_IP);
+    if (ThreadState* ts = self()) on_release(ts, addr(rw), LH_IP);
   return real::pthread_rwlock_unlock()(rw);
 }
 

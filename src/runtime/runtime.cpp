@@ -4,7 +4,6 @@
 #include <fcntl.h>
 #include <link.h>
 #include <linux/futex.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -346,25 +345,6 @@ bool fast_place(uint64_t* t, uint64_t key) {
   }
 }
 
-// Zeroed memory for a table of `words`. A big table is probed at random on every nested
-// acquisition whose key is not its lock's memo: on 2 MiB pages (where the system allows them on
-// request) a probe misses the cache but not the TLB as well.
-uint64_t* alloc_table(size_t words) {
-  size_t bytes = words * sizeof(uint64_t);
-  constexpr size_t kHuge = size_t{2} << 20;
-  if (bytes < kHuge) return static_cast<uint64_t*>(std::calloc(words, sizeof(uint64_t)));
-  size_t len = (bytes + kHuge - 1) / kHuge * kHuge;
-  void* p = mmap(nullptr, len + kHuge, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (p == MAP_FAILED) return nullptr;
-  auto base = reinterpret_cast<uintptr_t>(p);
-  uintptr_t aligned = (base + kHuge - 1) & ~(uintptr_t{kHuge} - 1);
-  if (aligned > base) munmap(p, aligned - base);
-  if (uintptr_t end = base + len + kHuge; end > aligned + len)
-    munmap(reinterpret_cast<void*>(aligned + len), end - (aligned + len));
-  madvise(reinterpret_cast<void*>(aligned), len, MADV_HUGEPAGE);
-  return reinterpret_cast<uint64_t*>(aligned);
-}
-
 // Publishes a validated chain key (internal lock held). The table stays at most half full; a
 // bigger one is filled completely before readers can see it.
 void fast_insert(uint64_t key) {
@@ -372,7 +352,7 @@ void fast_insert(uint64_t key) {
   uint64_t* t = r.fast_cur;
   if (!t || (r.fast_keys + 1) * 2 > t[0] + 1) {
     size_t cap = t ? (t[0] + 1) * 2 : 4096;
-    auto* nt = alloc_table(cap + 1);
+    auto* nt = static_cast<uint64_t*>(std::calloc(cap + 1, sizeof(uint64_t)));
     if (!nt) return;  // the chain stays on the slow path
     nt[0] = cap - 1;
     if (t)
@@ -468,6 +448,11 @@ void check_memory() {
 }
 
 void write_tag(uint64_t* slot, uint64_t tag) { __atomic_store_n(slot, tag, __ATOMIC_RELAXED); }
+// The first tag of a lock's lifetime: a mutex's child memo belongs to the lifetime before.
+void write_first_tag(uint64_t lock, LockKind kind, uint64_t* slot, uint64_t tag) {
+  if (kind == LockKind::pthread_mutex) child_memo_clear(reinterpret_cast<pthread_mutex_t*>(lock));
+  write_tag(slot, tag);
+}
 
 // The lock's record, created on first sight. A lock that carried a tag and no longer does was
 // made anew without an init call (a std::mutex constructed where another one lived, a memset, a
@@ -482,8 +467,7 @@ LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot) {
     if ((__atomic_load_n(tag_slot, __ATOMIC_RELAXED) & ~kTagUsageMask) == tag) return li;
     if (!li.tagged) {
       if (li.cls > kMaxTaggedClass) return li;
-      if (kind == LockKind::pthread_mutex) child_memo_clear(reinterpret_cast<pthread_mutex_t*>(lock));
-      write_tag(tag_slot, tag);
+      write_first_tag(lock, kind, tag_slot, tag);
       li.tagged = true;
       return li;
     }
@@ -495,8 +479,7 @@ LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot) {
   r.lock_lifetimes++;
   check_memory();
   if (tag_slot && li.cls <= kMaxTaggedClass) {
-    if (kind == LockKind::pthread_mutex) child_memo_clear(reinterpret_cast<pthread_mutex_t*>(lock));
-    write_tag(tag_slot, make_tag(lock, li.cls));
+    write_first_tag(lock, kind, tag_slot, make_tag(lock, li.cls));
     li.tagged = true;
   }
   return r.locks.emplace(lock, li).first->second;
@@ -1080,8 +1063,7 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
     r.lock_lifetimes++;
     r.v->lock_init(lock, li.cls);
     if (tag_slot && li.cls <= kMaxTaggedClass) {
-      if (kind == LockKind::pthread_mutex) child_memo_clear(reinterpret_cast<pthread_mutex_t*>(lock));
-      write_tag(tag_slot, make_tag(lock, li.cls, r.v->class_usage(li.cls)));
+      write_first_tag(lock, kind, tag_slot, make_tag(lock, li.cls, r.v->class_usage(li.cls)));
       li.tagged = true;
     }
     r.locks.emplace(lock, li);
@@ -1146,10 +1128,10 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     if (fast_ok && r.v->report_events() == reports) {
       fast_insert(key);
       // The key memo serves nested acquisitions (a lone one is decided by the tag's usage bits).
-      if (kind == LockKind::pthread_mutex && h.n > 1) write_tag(tag_slot + 1, key);
+      if (tagged_mutex && h.n > 1) write_tag(tag_slot + 1, key);
       if (tagged_mutex && h.n == 2 && mode == Mode::write)
-        if (pthread_mutex_t* parent = memo_parent(ts, h.data, 1))
-          child_memo_add(parent, child_code(id, code_bits(ts->salt)));
+        if (pthread_mutex_t* parent = memo_parent(ts, h.n - 1))  // below the entry just pushed
+          child_memo_add(parent, child_code(id, ts->code_bits));
     }
     // The class's usage as of now, for later lone acquisitions of this lock.
     if (li.tagged && tag_slot) write_tag(tag_slot, make_tag(lock, cls, r.v->class_usage(cls)));
@@ -1490,14 +1472,21 @@ int finish(int status) {
   }
 }
 
+namespace {
+// Names a thread in reports, past ones included (internal lock held).
+void rename_thread(ThreadState* t, const char* name) {
+  t->name = std::string(name) + " (tid " + std::to_string(t->tid) + ")";
+  if (t->ctx) rt().v->rename_context(t->ctx, t->name);
+}
+}  // namespace
+
 void set_thread_name(ThreadState* ts, const char* name) {
   if (!ts || !name) return;
   Guard g;
   Runtime& r = rt();
   r.lock.lock();
-  ts->name = std::string(name) + " (tid " + std::to_string(ts->tid) + ")";
+  rename_thread(ts, name);
   ts->api_named = true;
-  if (ts->ctx) r.v->rename_context(ts->ctx, ts->name);
   r.lock.unlock();
 }
 
@@ -1506,11 +1495,8 @@ void on_thread_named(pthread_t thread, const char* name) {
   Guard g;
   Runtime& r = rt();
   r.lock.lock();
-  for (ThreadState* t = r.threads; t; t = t->next) {
-    if (t->handle != thread || t->api_named) continue;
-    t->name = std::string(name) + " (tid " + std::to_string(t->tid) + ")";
-    if (t->ctx) r.v->rename_context(t->ctx, t->name);
-  }
+  for (ThreadState* t = r.threads; t; t = t->next)
+    if (t->handle == thread && !t->api_named) rename_thread(t, name);
   r.lock.unlock();
 }
 

@@ -349,14 +349,11 @@ inline uint32_t child_code(uint64_t id, uint32_t bits) {
 inline uint32_t parent_low(uint64_t salt) {
   return memo_salt(salt) ? static_cast<uint32_t>(kMutexIdBit | salt) : 1u << 9;
 }
-// The held stack is exactly `top`, a memo parent in the interrupt state the thread is still in.
-inline bool memo_parent_entry(uint32_t n, const HeldEntry& top, uint64_t salt) {
-  return n == 1 && static_cast<uint32_t>(top.id) == parent_low(salt);
-}
-// The outer mutex when the held stack is a memo parent of a plain (kind 0) mutex; else null.
-inline pthread_mutex_t* memo_parent(const ThreadState* ts, const HeldEntry* h, uint32_t n) {
-  if (!memo_parent_entry(n, h[n - 1], ts->salt)) return nullptr;
-  auto* p = reinterpret_cast<pthread_mutex_t*>(h[0].lock);
+// The outer mutex when the n entries below an acquisition are exactly one memo parent, a plain
+// (kind 0) mutex, in the interrupt state the thread is still in (ts->parent_low); else null.
+inline pthread_mutex_t* memo_parent(const ThreadState* ts, uint32_t n) {
+  if (n != 1 || static_cast<uint32_t>(ts->held.data[0].id) != ts->parent_low) return nullptr;
+  auto* p = reinterpret_cast<pthread_mutex_t*>(ts->held.data[0].lock);
   return __atomic_load_n(&p->__data.__kind, __ATOMIC_RELAXED) == 0 ? p : nullptr;
 }
 inline bool child_memo_has(pthread_mutex_t* p, uint32_t code) {
@@ -424,13 +421,9 @@ struct FastStep {
     hit |= has_memo && memo == key;
   } else if (has_memo && memo == key) {
     hit = true;
-  } else if (has_memo && mode == Mode::write && n == 1 &&
-             static_cast<uint32_t>(ts->held.data[0].id) == ts->parent_low) {
-    // Under a memo parent: its child memo.
-    auto* p = reinterpret_cast<pthread_mutex_t*>(ts->held.data[0].lock);
-    uint32_t code = child_code(id, ts->code_bits);
-    hit = __atomic_load_n(&p->__data.__kind, __ATOMIC_RELAXED) == 0 &&
-          (*child_memo(p, 0) == code || *child_memo(p, 1) == code);
+  } else if (has_memo && mode == Mode::write) {
+    pthread_mutex_t* p = memo_parent(ts, n);
+    hit = p && child_memo_has(p, child_code(id, ts->code_bits));
   } else {
     hit = false;
   }
@@ -450,8 +443,8 @@ inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint6
   if (has_memo) {
     __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
     bool write = ((id >> 1) & 3) == static_cast<uint64_t>(Mode::write);
-    if (pthread_mutex_t* parent = write ? memo_parent(ts, ts->held.data, n) : nullptr)
-      child_memo_add(parent, child_code(id, code_bits(ts->salt)));
+    if (pthread_mutex_t* parent = write ? memo_parent(ts, n) : nullptr)
+      child_memo_add(parent, child_code(id, ts->code_bits));
   }
   fast_push(ts, n, lock, ip, id, key);
   return true;
