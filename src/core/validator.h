@@ -102,6 +102,9 @@ class Validator {
   // Finds or creates the class with this name. A later call with the same name returns the same
   // class; kind and wait type are set by the first call. WaitType::none means the kind's default.
   ClassId lock_class(std::string_view name, LockKind kind, WaitType wait = WaitType::none);
+  // Creates a class that no later lock_class call finds: for names that are unique by
+  // construction (a lock named by its address and lifetime), which then skip the name table.
+  ClassId unique_class(std::string name, LockKind kind, WaitType wait = WaitType::none);
   // Changes a class's kind (and wait type; WaitType::none = the kind's default) once the input
   // proves it, e.g. a trace that shows a lock sleeping only after its first acquisitions. Checks
   // use the new wait type from the next acquisition on.

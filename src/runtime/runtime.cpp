@@ -150,10 +150,17 @@ __thread const ApiSite* t_api_site __attribute__((tls_model("initial-exec"))) = 
 
 Runtime& rt() { return *g_rt; }
 
+// "0x" and lower-case hex digits, without printf: every lock first seen by address is named so.
 std::string hex(uint64_t v) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
-  return buf;
+  char buf[18];
+  char* p = buf + sizeof buf;
+  do {
+    *--p = "0123456789abcdef"[v & 15];
+    v >>= 4;
+  } while (v);
+  *--p = 'x';
+  *--p = '0';
+  return std::string(p, buf + sizeof buf);
 }
 
 std::string base_name(const std::string& path) {
@@ -328,7 +335,8 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind) {
   std::string name = std::string(kind_prefix(kind)) + "@" + hex(lock);
   auto g = r.generations.find(lock);
   if (g != r.generations.end()) name += "#" + std::to_string(g->second + 1);
-  li.cls = r.v->lock_class(name, kind);
+  // Address and lifetime make the name unique: no other lock can ask for this class by name.
+  li.cls = r.v->unique_class(std::move(name), kind);
   li.by_address = true;
   return li;
 }
