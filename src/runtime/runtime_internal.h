@@ -419,13 +419,17 @@ struct FastStep {
     hit = !trylock && (mode == Mode::write ? (tag & ts->alone_tag) == ts->alone_tag
                                            : ts->alone_ok && (ts->want[1] & ~tag_usage(tag)) == 0);
     hit |= has_memo && memo == key;
-  } else if (has_memo && memo == key) {
-    hit = true;
-  } else if (has_memo && mode == Mode::write) {
-    pthread_mutex_t* p = memo_parent(ts, n);
-    hit = p && child_memo_has(p, child_code(id, ts->code_bits));
   } else {
-    hit = false;
+    // The key memo and the outer mutex's child memo, with no branch on which of them matched: in
+    // a program whose locks have several parents and children, that is a coin toss each time
+    // (pinned, random pairs over 1,000 mutexes: 14.5 -> 13.3 ns per pair; the nested workload:
+    // the same time, 133 -> 142 instructions per pair).
+    hit = has_memo && memo == key;
+    if (has_memo && mode == Mode::write)
+      if (pthread_mutex_t* p = memo_parent(ts, n)) {
+        uint32_t code = child_code(id, ts->code_bits);
+        hit |= (*child_memo(p, 0) == code) | (*child_memo(p, 1) == code);
+      }
   }
   if (hit) {
     fast_push(ts, n, lock, ip, id, key);

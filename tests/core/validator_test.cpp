@@ -198,6 +198,29 @@ TEST(Circular, OrderRespacedWhenItRunsOutOfRoom) {
 }
 
 // More held locks than ThreadSanitizer's 64 and lockdep's 48.
+// A class made by unique_class is its own even when another has the same name, and a later
+// lock_class of that name does not find it: two locks named by their address in two runs of a
+// runtime (or after the name table was skipped) never merge.
+TEST(Classes, UniqueClassesAreNeverMergedByName) {
+  Validator v;
+  Context t = v.context(1, "T");
+  ClassId a = v.unique_class("mutex@0x1000", LockKind::mutex);
+  ClassId b = v.unique_class("mutex@0x1000", LockKind::mutex);
+  ClassId c = v.lock_class("mutex@0x1000", LockKind::mutex);
+  EXPECT_NE(a, b);
+  EXPECT_NE(c, a);
+  EXPECT_NE(c, b);
+  EXPECT_EQ(v.lock_class("mutex@0x1000", LockKind::mutex), c);
+  EXPECT_EQ(v.class_name(a), "mutex@0x1000");
+  // Nesting the two is an edge between two classes, not recursive locking of one.
+  v.lock_init(1, a);
+  v.lock_init(2, b);
+  v.acquire(t, 1, {}, {});
+  v.acquire(t, 2, {}, {});
+  EXPECT_EQ(v.finding_count(), 0u);
+  EXPECT_EQ(v.stats().edges, 1u);
+}
+
 TEST(Limits, DeepNestingAndManyClasses) {
   Validator v;
   Context t = v.context(1, "T");
