@@ -360,6 +360,21 @@ struct Validator::Impl {
     return in;
   }
 
+  // Whether the lock has an instance; if so the context's cache remembers it (a replay that
+  // asks and then acquires looks the table up once).
+  bool known_cached(ContextState* ctx, uint64_t lock) {
+    if (ctx->epoch != instance_epoch) {
+      ctx->cache.fill({});
+      ctx->epoch = instance_epoch;
+    }
+    auto& slot = ctx->cache[(lock * 0x9E3779B97F4A7C15ull) >> 61];
+    if (slot.lock == lock && slot.inst) return true;
+    auto it = instances.find(lock);
+    if (it == instances.end()) return false;
+    slot = {lock, it->second};
+    return true;
+  }
+
   [[gnu::noinline]] Instance& instance_of(uint64_t lock) {
     auto it = instances.find(lock);
     if (it != instances.end()) return *it->second;
@@ -376,9 +391,12 @@ struct Validator::Impl {
     return init_instance(lock, cls);
   }
 
-  Instance& init_instance(uint64_t lock, ClassId cls) {
-    Instance*& slot = instances[lock];
-    ++instance_epoch;
+  Instance& init_instance(uint64_t lock, ClassId cls) { return init_slot(instances[lock], cls); }
+  // A new lifetime in the instance table's slot for its address. The contexts' caches stay valid:
+  // an address keeps its Instance object across lifetimes (only a destroy frees the object for
+  // another address, and that bumps instance_epoch), so no flush here. Flushing on every init
+  // emptied every cache each time a program made a lock.
+  Instance& init_slot(Instance*& slot, ClassId cls) {
     if (!slot) {
       if (!free_instances.empty()) {
         slot = free_instances.back();
@@ -1612,12 +1630,19 @@ size_t Validator::class_count() const { return impl_->classes.size(); }
 
 void Validator::lock_init(uint64_t lock, ClassId cls) {
   if (cls >= impl_->classes.size()) return;
-  auto it = impl_->instances.find(lock);
-  if (it != impl_->instances.end() && it->second->holds) {
+  auto [it, fresh] = impl_->instances.try_emplace(lock, nullptr);
+  if (!fresh && it->second->holds) {
     // Re-initialising a held lock frees the old one while held.
     impl_->lock_destroy(nullptr, lock, Site{});
+    impl_->init_instance(lock, cls);
+    return;
   }
-  impl_->init_instance(lock, cls);
+  impl_->init_slot(it->second, cls);
+}
+bool Validator::acquire_if_known(Context ctx, uint64_t lock, AcquireFlags flags, Site site) {
+  if (!impl_->known_cached(ctx, lock)) return false;
+  impl_->acquire(ctx, lock, flags, site);
+  return true;
 }
 void Validator::lock_destroy(Context ctx, uint64_t lock, Site site) { impl_->lock_destroy(ctx, lock, site); }
 bool Validator::lock_known(uint64_t lock) const { return impl_->instances.contains(lock); }

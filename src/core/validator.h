@@ -174,6 +174,9 @@ class Validator {
   // --- lock events ------------------------------------------------------------------------
   // An acquisition. A lock never passed to lock_init gets a class of its own named lock@<addr>.
   void acquire(Context ctx, uint64_t lock, AcquireFlags flags, Site site);
+  // acquire() for a lock that has an instance (lock_init, or an earlier acquisition); false and
+  // nothing done otherwise. One table lookup where lock_known() then acquire() make two.
+  bool acquire_if_known(Context ctx, uint64_t lock, AcquireFlags flags, Site site);
   void release(Context ctx, uint64_t lock, Site site);
   // An explicit "this may sleep" (msleep, a blocking call, a condition wait).
   void might_sleep(Context ctx, Site site, std::string_view what = "might_sleep");

@@ -416,12 +416,10 @@ void sync_held(ThreadState* ts) {
     }
   }
   for (; j < h.n; ++j) {
-    if (!v.lock_known(h[j].lock)) continue;
     AcquireFlags fl;
     fl.mode = h[j].mode();
     fl.trylock = h[j].trylock();
-    v.acquire(ctx, h[j].lock, fl, Site{h[j].ip, kNoStack});
-    r.replays++;
+    if (v.acquire_if_known(ctx, h[j].lock, fl, Site{h[j].ip, kNoStack})) r.replays++;
   }
 }
 

@@ -221,6 +221,33 @@ TEST(Classes, UniqueClassesAreNeverMergedByName) {
   EXPECT_EQ(v.stats().edges, 1u);
 }
 
+// A lock initialised again (no destroy between) takes its new class at once, in a context that
+// has it in its instance cache; and re-initialising a lock nobody holds flushes no cache.
+TEST(Classes, ReinitialisedLockTakesItsNewClassInACachedContext) {
+  Validator v;
+  Context t = v.context(1, "T");
+  ClassId a = v.lock_class("A", LockKind::mutex), b = v.lock_class("B", LockKind::mutex),
+          c = v.lock_class("C", LockKind::mutex);
+  v.lock_init(1, a);
+  v.lock_init(2, c);
+  auto nest = [&](uint64_t x, uint64_t y) {
+    v.acquire(t, x, {}, {});
+    v.acquire(t, y, {}, {});
+    v.release(t, y, {});
+    v.release(t, x, {});
+  };
+  nest(1, 2);      // A -> C, lock 1 now in T's cache
+  v.lock_init(1, b);
+  nest(2, 1);      // C -> B: no cycle with A -> C
+  EXPECT_EQ(v.finding_count(), 0u);
+  EXPECT_EQ(v.stats().edges, 2u);
+  nest(1, 2);      // B -> C closes C -> B
+  ASSERT_EQ(v.finding_count(), 1u);
+  auto names = v.findings()[0].classes;
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"B", "C"}));
+}
+
 TEST(Limits, DeepNestingAndManyClasses) {
   Validator v;
   Context t = v.context(1, "T");
