@@ -1680,6 +1680,9 @@ bool Validator::lock_held(uint64_t lock) const {
 }
 uint32_t Validator::usage_wanted(Context ctx, Mode mode) const { return ctx->want[mode != Mode::write]; }
 bool Validator::may_sleep(Context ctx) const { return Impl::may_sleep(ctx); }
+bool Validator::may_sleep_holding_nothing(Context ctx) const {
+  return !ctx->depth[0] && !ctx->depth[1] && ctx->enabled[0];
+}
 uint32_t Validator::class_usage(ClassId cls) const {
   const ClassInfo& c = impl_->classes.at(cls);
   return c.conflict ? 0 : c.usage;

@@ -158,6 +158,9 @@ class Validator {
   // every wanted bit and the context may sleep, the engine would do nothing but push it.
   uint32_t usage_wanted(Context ctx, Mode mode) const;
   bool may_sleep(Context ctx) const;
+  // Whether it may sleep once it holds nothing: its interrupt state alone (a chain head's case,
+  // whatever the context's held stack still shows).
+  bool may_sleep_holding_nothing(Context ctx) const;
   uint32_t class_usage(ClassId cls) const;
 
   // Interrupt state. enter/exit nest; enable/disable set the flag (they do not count).

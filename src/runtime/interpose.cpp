@@ -548,26 +548,26 @@ LH_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* rw) noexcept {
 // --- spinlocks ------------------------------------------------------------------------------
 LH_EXPORT int pthread_spin_init(pthread_spinlock_t* s, int pshared) noexcept {
   int rc = real::pthread_spin_init()(s, pshared);
-  if (rc == 0 && tracking_at(LH_IP)) on_init(addr(s), LockKind::pthread_spinlock, LH_IP);
+  if (rc == 0 && tracking_at(LH_IP))
+    on_init(addr(s), LockKind::pthread_spinlock, LH_IP, nullptr, nullptr, side_tag_slot(addr(s)));
   return rc;
 }
 
 LH_EXPORT int pthread_spin_destroy(pthread_spinlock_t* s) noexcept {
-  if (tracking_at(LH_IP)) on_destroy(addr(s), LockKind::pthread_spinlock, LH_IP);
+  if (tracking_at(LH_IP))
+    on_destroy(addr(s), LockKind::pthread_spinlock, LH_IP, nullptr, side_tag_slot(addr(s)));
   return real::pthread_spin_destroy()(s);
 }
 
-LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
-  auto lock_fn = real::pthread_spin_lock();
-  if (!tracking_at(LH_IP)) return lock_fn(s);
-  ThreadState* ts = self();
-  if (!ts) return lock_fn(s);
-  uint64_t ip = LH_IP;
-  on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, false, ip);
+namespace {
+// Takes the spinlock the acquisition was already recorded for (the order is checked before the
+// spinning starts, so an inversion is reported even when it then spins forever), watching for a
+// lockup.
+int spin_take(ThreadState* ts, pthread_spinlock_t* s, uint64_t ip) noexcept {
   auto try_fn = real::pthread_spin_trylock();
   if (try_fn(s) == 0) return 0;
   int ms = options().spin_ms;
-  if (ms <= 0) return lock_fn(s);
+  if (ms <= 0) return real::pthread_spin_lock()(s);
   Waiting w(ts, s);
   uint64_t start = now_ns(), limit = static_cast<uint64_t>(ms) * 1000000ull;
   bool reported = false;
@@ -582,15 +582,37 @@ LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
     }
   }
 }
+}  // namespace
+
+// A spinlock keeps its class tag in the side table (side_tag_slot): a validated chain is pushed
+// here like a mutex's, else the engine decides.
+LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
+  uint64_t ip = LH_IP;
+  if (ThreadState* ts = fast_acquiring_thread())
+    if (fast_acquire(ts, addr(s), side_tag_slot(addr(s)), Mode::write, false, ip, false, true))
+      return spin_take(ts, s, ip);
+  if (!tracking_at(ip)) return real::pthread_spin_lock()(s);
+  ThreadState* ts = self();
+  if (!ts) return real::pthread_spin_lock()(s);
+  on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, false, ip);
+  return spin_take(ts, s, ip);
+}
 
 LH_EXPORT int pthread_spin_trylock(pthread_spinlock_t* s) noexcept {
   int rc = real::pthread_spin_trylock()(s);
-  if (rc == 0 && tracking_at(LH_IP))
-    if (ThreadState* ts = self()) on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, true, LH_IP);
-  return rc;
+  if (rc != 0) return rc;
+  uint64_t ip = LH_IP;
+  if (ThreadState* ts = fast_acquiring_thread())
+    if (fast_acquire(ts, addr(s), side_tag_slot(addr(s)), Mode::write, true, ip, false, true))
+      return 0;
+  if (tracking_at(ip))
+    if (ThreadState* ts = self()) on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, true, ip);
+  return 0;
 }
 
 LH_EXPORT int pthread_spin_unlock(pthread_spinlock_t* s) noexcept {
+  if (ThreadState* ts = fast_thread(); ts && fast_release(ts, addr(s)))
+    return real::pthread_spin_unlock()(s);
   if (tracking_at(LH_IP))
     if (ThreadState* ts = self()) on_release(ts, addr(s), LH_IP);
   return real::pthread_spin_unlock()(s);

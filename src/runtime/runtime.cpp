@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <link.h>
 #include <linux/futex.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <time.h>
@@ -390,7 +391,9 @@ void mirror_state(ThreadState* ts) {
   ts->code_bits = code_bits(ts->salt);
   ts->want[0] = v.usage_wanted(ts->ctx, Mode::write);
   ts->want[1] = v.usage_wanted(ts->ctx, Mode::read);
-  ts->alone_ok = v.may_sleep(ts->ctx);
+  // For chain heads only (nothing held on the runtime's stack): the engine's stack may still show
+  // a spinlock the fast path has since released.
+  ts->alone_ok = v.may_sleep_holding_nothing(ts->ctx);
   ts->alone_tag = ts->alone_ok ? make_tag(0, 0, ts->want[0]) & kTagUsageMask : ~0ull;
 }
 
@@ -454,6 +457,30 @@ void check_memory() {
 }
 
 void write_tag(uint64_t* slot, uint64_t tag) { __atomic_store_n(slot, tag, __ATOMIC_RELAXED); }
+
+}  // namespace
+
+uint64_t* side_tag_slot_claim(uint64_t lock) {
+  if (uint64_t* slot = side_tag_slot(lock)) return slot;
+  SideTag* t = g_side_tags.load(std::memory_order_relaxed);
+  if (!t) {
+    void* p = mmap(nullptr, kSideTags * sizeof(SideTag), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    t = static_cast<SideTag*>(p);
+    g_side_tags.store(t, std::memory_order_release);
+  }
+  for (int i = 0; i < kSideProbes; ++i) {
+    SideTag& e = t[(side_home(lock) + i) & (kSideTags - 1)];
+    if (e.lock != 0) continue;
+    e.tag = 0;
+    __atomic_store_n(&e.lock, lock, __ATOMIC_RELEASE);
+    return &e.tag;
+  }
+  return nullptr;  // full around this address: the lock goes without a tag
+}
+
+namespace {
 // The first tag of a lock's lifetime: a mutex's child memo belongs to the lifetime before.
 void write_first_tag(uint64_t lock, LockKind kind, uint64_t* slot, uint64_t tag) {
   if (kind == LockKind::pthread_mutex) child_memo_clear(reinterpret_cast<pthread_mutex_t*>(lock));
@@ -1103,12 +1130,16 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
   try {
     Engine e(ts);
     Runtime& r = rt();
+    if (!tag_slot && kind == LockKind::pthread_spinlock) tag_slot = side_tag_slot_claim(lock);
     LockInfo& li = lock_info(lock, kind, tag_slot);
     // An annotated lock's kind comes from its class (set at init); spinning ones guard sleeps.
     if (li.spin < 0) li.spin = default_wait_type(r.v->class_kind(li.cls)) == WaitType::spin;
     bool spin = li.spin > 0;
     ClassId cls = li.cls;
-    bool fast_ok = li.tagged && !spin && !api && subclass == 0 && nest_lock == 0;
+    // A spinning lock's chains are fast only for pthread spinlocks, whose prologue counts the
+    // entry in spin_held (an annotated spinning class goes through the engine every time).
+    bool fast_ok = li.tagged && (!spin || kind == LockKind::pthread_spinlock) && !api &&
+                   subclass == 0 && nest_lock == 0;
     AcquireFlags fl;
     fl.mode = mode;
     fl.trylock = trylock;
@@ -1123,7 +1154,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     // Annotated nesting (subclass, nest lock) makes a different chain from a plain acquisition.
     bool tagged_mutex = kind == LockKind::pthread_mutex && tag_slot && li.tagged;
     uint64_t id = fast_id(cls, mode, trylock, ts->salt) | (uint64_t{subclass & 7u} << 3) |
-                  (uint64_t{nest_lock != 0} << 6) | (uint64_t{spin} << 7) |
+                  (uint64_t{nest_lock != 0} << 6) | (spin ? kSpinIdBit : 0) |
                   (tagged_mutex ? kMutexIdBit : 0) | (g_fast ? 0 : kNoFastPopIdBit);
     uint64_t key = fast_mix((h.data + h.n)[-1].key, id);
     h[h.n] = HeldEntry{lock, ip, id, key};

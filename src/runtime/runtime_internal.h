@@ -266,6 +266,37 @@ constexpr uint64_t kMutexIdBit = 1ull << 8;
 // Set on every entry the engine pushes while the fast path is off: the unlock prologue then never
 // pops (it would release the mutex with the fast path's protocol), without testing g_fast.
 constexpr uint64_t kNoFastPopIdBit = 1ull << 10;
+// An entry's id has this bit when the lock spins (a pthread spinlock): flag bit 7.
+constexpr uint64_t kSpinIdBit = 1ull << 7;
+
+// Side tags: a lock too small to carry its class tag (a pthread spinlock is one int) keeps it in
+// a fixed table keyed by address, so that its validated chains take the fast path too. Slots are
+// claimed under the runtime's lock and never given back (an address keeps its slot across
+// lifetimes; init and destroy rewrite the tag); readers take none. When the few slots an address
+// may probe are taken, the lock has no tag and every acquisition goes through the engine, as
+// before. 65,536 slots of 16 bytes, allocated on first use.
+struct SideTag {
+  uint64_t lock;
+  uint64_t tag;
+};
+constexpr size_t kSideTags = size_t{1} << 16;
+constexpr int kSideProbes = 8;
+inline std::atomic<SideTag*> g_side_tags{nullptr};
+inline size_t side_home(uint64_t lock) { return (lock * 0x9E3779B97F4A7C15ull) >> 48; }
+// The tag slot of a lock that has a side tag, or null.
+inline uint64_t* side_tag_slot(uint64_t lock) {
+  SideTag* t = g_side_tags.load(std::memory_order_acquire);
+  if (!t) return nullptr;
+  for (int i = 0; i < kSideProbes; ++i) {
+    SideTag& e = t[(side_home(lock) + i) & (kSideTags - 1)];
+    uint64_t l = __atomic_load_n(&e.lock, __ATOMIC_ACQUIRE);
+    if (l == lock) return &e.tag;
+    if (l == 0) return nullptr;
+  }
+  return nullptr;
+}
+// The same, claiming a slot if there is room (under the runtime's lock).
+uint64_t* side_tag_slot_claim(uint64_t lock);
 inline bool fast_seen(uint64_t key) {
   const uint64_t* t = g_fast_table.load(std::memory_order_acquire);
   uint64_t mask = t[0];
@@ -388,11 +419,12 @@ struct FastStep {
 // over the half-written entry: the guard makes its lock calls pass through unobserved for these
 // few instructions.
 [[gnu::always_inline]] inline void fast_push(ThreadState* ts, uint32_t n, uint64_t lock, uint64_t ip,
-                                             uint64_t id, uint64_t key) {
+                                             uint64_t id, uint64_t key, bool spin = false) {
   ++t_local.guard;
   std::atomic_signal_fence(std::memory_order_seq_cst);
   ts->held.data[n] = HeldEntry{lock, ip, id, key};
   ts->held.n = n + 1;
+  if (spin) ts->spin_held++;  // a sleep from here on is reported (see on_might_sleep)
   std::atomic_signal_fence(std::memory_order_seq_cst);
   --t_local.guard;
   ts->fast_acquisitions++;
@@ -405,14 +437,15 @@ struct FastStep {
 // is full, or the signal set changed.
 [[gnu::always_inline]] inline FastStep fast_step(ThreadState* ts, uint64_t lock, uint64_t tag, uint64_t memo,
                                                  Mode mode, bool trylock, uint64_t ip, bool has_memo,
-                                                 bool epoch_checked = false) {
+                                                 bool epoch_checked = false, bool spin = false) {
   if ((tag & kTagCheckMask) != tag_check(lock, ts->tag_salt)) return {FastStep::slow};
   if (!epoch_checked &&
       __builtin_expect(t_local.epoch != g_fast_epoch.load(std::memory_order_relaxed), 0))
     return {FastStep::slow};
   uint32_t n = ts->held.n;
   if (n == ts->held.cap) return {FastStep::slow};
-  uint64_t id = fast_id(tag_class(tag), mode, trylock, ts->salt) | (has_memo ? kMutexIdBit : 0);
+  uint64_t id = fast_id(tag_class(tag), mode, trylock, ts->salt) | (has_memo ? kMutexIdBit : 0) |
+                (spin ? kSpinIdBit : 0);
   uint64_t key = fast_mix((ts->held.data + n)[-1].key, id);
   bool hit;
   if (n == 0) {
@@ -432,7 +465,7 @@ struct FastStep {
       }
   }
   if (hit) {
-    fast_push(ts, n, lock, ip, id, key);
+    fast_push(ts, n, lock, ip, id, key, spin);
     return {FastStep::pushed};
   }
   return {FastStep::probe, id, key};
@@ -441,7 +474,7 @@ struct FastStep {
 // Step 2, out of the prologues: the table of validated chains (and then the memos learn the
 // chain). False: the engine decides (on_acquire).
 inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint64_t id, uint64_t key,
-                       uint64_t ip, bool has_memo) {
+                       uint64_t ip, bool has_memo, bool spin = false) {
   if (!fast_seen(key)) return false;
   uint32_t n = ts->held.n;
   if (has_memo) {
@@ -450,19 +483,20 @@ inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint6
     if (pthread_mutex_t* parent = write ? memo_parent(ts, n) : nullptr)
       child_memo_add(parent, child_code(id, ts->code_bits));
   }
-  fast_push(ts, n, lock, ip, id, key);
+  fast_push(ts, n, lock, ip, id, key, spin);
   return true;
 }
 
 // Both steps: the acquisition, if its chain is validated; false: take the slow path (on_acquire).
-inline bool fast_acquire(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, Mode mode, bool trylock,
-                         uint64_t ip, bool has_memo) {
+// spin: a spinning lock (its entry counts in spin_held, and has kSpinIdBit, as the engine's do).
+[[gnu::always_inline]] inline bool fast_acquire(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, Mode mode, bool trylock,
+                         uint64_t ip, bool has_memo, bool spin = false) {
   if (!tag_slot) return false;
   uint64_t tag = __atomic_load_n(tag_slot, __ATOMIC_RELAXED);
   uint64_t memo = has_memo ? __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) : 0;
-  FastStep st = fast_step(ts, lock, tag, memo, mode, trylock, ip, has_memo);
+  FastStep st = fast_step(ts, lock, tag, memo, mode, trylock, ip, has_memo, false, spin);
   if (st.result != FastStep::probe) return st.result == FastStep::pushed;
-  return fast_probe(ts, lock, tag_slot, st.id, st.key, ip, has_memo);
+  return fast_probe(ts, lock, tag_slot, st.id, st.key, ip, has_memo, spin);
 }
 
 // A release of a lock this thread holds; false: not held here (the slow path decides).
