@@ -17,6 +17,8 @@
 #   many-random-1site     many-random with pthread_mutex_init() in one loop: one init call site
 #                         is one lockhound class (lockdep's rule), so lockhound reports recursive
 #                         locking and repeats it on every pair; plain and lockhound only
+#   spin-2t               pthread spinlocks, 2 threads each on its own spinlock and mutex: the
+#                         spinlock alone, then under the mutex (spin.c); no abseil version
 #   git-grep              a real program: `git grep --threads=2` over a generated repository
 #                         (60k blobs), which takes a pthread mutex around every object read
 #   abba-after-N          not timed: does each tool report one ABBA between two mutexes when N
@@ -67,6 +69,8 @@ hg_nested1_args="200000 3 1"
 hg_nested2_args="100000 3 2"
 hg_seq_steps=15000
 hg_random_steps=10000
+spin_args="2000000 2"        # 12M pairs
+hg_spin_args="100000 2"
 git_files=60000              # blobs in the generated repository, spread over git_dirs directories
 git_dirs=200
 hg_git_dirs=5                # Helgrind greps these many directories (1/40 of the files)
@@ -77,7 +81,7 @@ skip() { skipped+=("$1"); log "skipped: $1"; }
 
 # ---- build the workloads -------------------------------------------------------------------
 cc=${CC:-cc}
-for w in nested many_seq many_random; do
+for w in nested many_seq many_random spin; do
   "$cc" -O2 -pthread "$src/$w.c" -o "$work/$w"
 done
 
@@ -94,7 +98,8 @@ if ! command -v clang-14 >/dev/null; then
 elif clang-14 -O2 -fsanitize=thread "$src/nested.c" -o "$work/nested.tsan" 2>"$work/tsan.err" &&
   clang-14 -O2 -fsanitize=thread "$src/many_seq.c" -o "$work/many_seq.tsan" 2>>"$work/tsan.err" &&
   clang-14 -O2 -fsanitize=thread "$src/many_random.c" -o "$work/many_random.tsan" \
-    2>>"$work/tsan.err"; then
+    2>>"$work/tsan.err" &&
+  clang-14 -O2 -fsanitize=thread "$src/spin.c" -o "$work/spin.tsan" 2>>"$work/tsan.err"; then
   have_tsan=1
 else
   skip "tsan: clang-14 -fsanitize=thread failed: $(head -1 "$work/tsan.err")"
@@ -256,6 +261,16 @@ for ((r = 1; r <= reps; ++r)); do
   [ -n "$lockhound" ] && run_once "$work/res/many-random-1site.lockhound" lh "$work/many_random" "$random_steps" init
 done
 
+# Spinlocks: abseil has no spinlock to compare, so plain, lockhound, TSan and Helgrind only.
+# shellcheck disable=SC2086  # args are word lists on purpose
+for ((r = 1; r <= reps; ++r)); do
+  log "spin-2t: run $r/$reps"
+  run_once "$work/res/spin-2t.plain" "$work/spin" $spin_args
+  [ -n "$lockhound" ] && run_once "$work/res/spin-2t.lockhound" lh "$work/spin" $spin_args
+  [ "$have_tsan" = 1 ] && run_once "$work/res/spin-2t.tsan" tsan "$work/spin.tsan" $spin_args
+  [ "$have_helgrind" = 1 ] && run_once "$work/res/spin-2t.helgrind" hg "$work/spin" $hg_spin_args
+done
+
 git_acq="" git_acq_time=""
 if [ "$have_git" = 1 ]; then
   grep_cmd=(git -C "$repo" grep --threads=2 -c 99 main)
@@ -316,6 +331,8 @@ note_for() {  # note_for WORKLOAD TOOL: counts and runs behind the figure
     many-seq*:*) pairs=$((2 * seq_steps)) ;;
     many-random:helgrind) pairs=$((2 * hg_random_steps)) ;;
     many-random*:*) pairs=$((2 * random_steps)) ;;
+    spin-2t:helgrind) pairs=$(awk -v a="$hg_spin_args" 'BEGIN { split(a, x, " "); print 3 * x[1] * x[2] }') ;;
+    spin-2t:*) pairs=$(awk -v a="$spin_args" 'BEGIN { split(a, x, " "); print 3 * x[1] * x[2] }') ;;
     git-grep-1of*:*)
       echo "runs=$runs; $((git_files * hg_git_dirs / git_dirs)) of the $git_files files (${hg_git_dirs} of $git_dirs dirs)"
       return ;;
@@ -326,6 +343,7 @@ note_for() {  # note_for WORKLOAD TOOL: counts and runs behind the figure
 }
 reason_for() {  # why a tool has no figure
   [ "$1" = many-random-1site ] && [ "$2" != lockhound ] && { echo n/a; return; }
+  [ "$1" = spin-2t ] && [[ $2 == abseil* ]] && { echo n/a; return; }
   [[ $1 == *-warm ]] && [[ $2 == abseil* || $2 == helgrind ]] && { echo not_run; return; }
   case "$2" in
     lockhound) echo "skipped: no lockhound binary" ;;
@@ -340,7 +358,7 @@ reason_for() {  # why a tool has no figure
 table=$work/table.tsv
 printf 'workload\ttool\tvalue\tunit\tratio_to_plain\tnote\n' >"$table"
 for w in nested-1t nested-2t many-seq many-random many-seq-warm many-random-warm many-random-1site \
-  git-grep "$git_part"; do
+  spin-2t git-grep "$git_part"; do
   [[ $w == git-grep* ]] && [ "$have_git" = 0 ] && continue
   [ "$w" = "$git_part" ] && [ "$have_helgrind" = 0 ] && continue
   unit=ns_per_pair
@@ -357,6 +375,7 @@ for w in nested-1t nested-2t many-seq many-random many-seq-warm many-random-warm
       v=$(reason_for "$w" "$t") ratio=- note=""
       [ "$t" = abseil-detect ] && [ "$v" = unavailable ] && note=$absl_reason
       [ "$w" = many-random-1site ] && [ "$v" = n/a ] && note="the same program as many-random for this tool"
+      [ "$w" = spin-2t ] && [ "$v" = n/a ] && note="abseil has no spinlock"
       [ "$v" = see_$git_part ] && v=n/a note="too slow on the full input: see $git_part"
     fi
     printf '%s\t%s\t%s\t%s\t%s\t%s\n' "$w" "$t" "$v" "$unit" "$ratio" "$note" >>"$table"
@@ -372,7 +391,7 @@ echo
 echo "Summary (medians of $reps runs; CPU ns per acquire/release pair, git-grep wall seconds;"
 echo "ratio = tool / plain pthreads; $(nproc) CPUs; took ${elapsed}s):"
 for w in nested-1t nested-2t many-seq many-random many-seq-warm many-random-warm many-random-1site \
-  git-grep "$git_part"; do
+  spin-2t git-grep "$git_part"; do
   [[ $w == git-grep* ]] && [ "$have_git" = 0 ] && continue
   [ "$w" = "$git_part" ] && [ "$have_helgrind" = 0 ] && continue
   line="  $(printf '%-17s' "$w") plain $(value "$w" plain)"
@@ -408,5 +427,6 @@ if [ "$have_git" = 1 ]; then
     "${git_acq:-?} lock acquisitions in ${git_acq_time:-?} s under lockhound run"
 fi
 for b in "${blind[@]}"; do echo "$b"; done
+echo "spin-2t: 2 threads, each on its own pthread spinlock (alone, then under its own mutex)"
 echo "targets: lockhound <= 1.5x plain on nested, <= 2x on the 100k-lock workloads, <= 1.1x on git-grep"
 for s in "${skipped[@]}"; do echo "skipped: $s"; done
