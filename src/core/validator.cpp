@@ -346,14 +346,19 @@ struct Validator::Impl {
   // Bumped whenever an address may stop naming the instance a cache slot remembers.
   uint64_t instance_epoch = 1;
 
-  Instance& cached_instance(ContextState* ctx, uint64_t lock) {
+  // The context's cache slot for `lock` (emptied first if an instance was destroyed since).
+  ContextState::CacheSlot& cache_slot(ContextState* ctx, uint64_t lock) {
     if (ctx->epoch != instance_epoch) {
       ctx->cache.fill({});
       ctx->epoch = instance_epoch;
     }
     // Multiplicative hash: locks embedded in arrays of structs sit at regular strides, which
     // a plain bit slice of the address would map onto the same few slots.
-    auto& slot = ctx->cache[(lock * 0x9E3779B97F4A7C15ull) >> 61];
+    return ctx->cache[(lock * 0x9E3779B97F4A7C15ull) >> 61];
+  }
+
+  Instance& cached_instance(ContextState* ctx, uint64_t lock) {
+    auto& slot = cache_slot(ctx, lock);
     if (slot.lock == lock && slot.inst) return *slot.inst;
     Instance& in = instance_of(lock);
     slot = {lock, &in};
@@ -363,11 +368,7 @@ struct Validator::Impl {
   // Whether the lock has an instance; if so the context's cache remembers it (a replay that
   // asks and then acquires looks the table up once).
   bool known_cached(ContextState* ctx, uint64_t lock) {
-    if (ctx->epoch != instance_epoch) {
-      ctx->cache.fill({});
-      ctx->epoch = instance_epoch;
-    }
-    auto& slot = ctx->cache[(lock * 0x9E3779B97F4A7C15ull) >> 61];
+    auto& slot = cache_slot(ctx, lock);
     if (slot.lock == lock && slot.inst) return true;
     auto it = instances.find(lock);
     if (it == instances.end()) return false;

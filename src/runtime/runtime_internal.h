@@ -465,7 +465,7 @@ struct FastStep {
     // The key memo and the outer mutex's child memo, with no branch on which of them matched: in
     // a program whose locks have several parents and children, that is a coin toss each time
     // (pinned, random pairs over 1,000 mutexes: 14.5 -> 13.3 ns per pair; the nested workload:
-    // the same time, 133 -> 142 instructions per pair).
+    // the same time, 133 -> 143 instructions per pair).
     hit = has_memo && memo == key;
     if (has_memo && mode == Mode::write)
       if (pthread_mutex_t* p = memo_parent(ts, n)) {
@@ -498,8 +498,9 @@ inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint6
 
 // Both steps: the acquisition, if its chain is validated; false: take the slow path (on_acquire).
 // spin: a spinning lock (its entry counts in spin_held, and has kSpinIdBit, as the engine's do).
-[[gnu::always_inline]] inline bool fast_acquire(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, Mode mode, bool trylock,
-                         uint64_t ip, bool has_memo, bool spin = false) {
+[[gnu::always_inline]] inline bool fast_acquire(ThreadState* ts, uint64_t lock, uint64_t* tag_slot,
+                                                Mode mode, bool trylock, uint64_t ip, bool has_memo,
+                                                bool spin = false) {
   if (!tag_slot) return false;
   uint64_t tag = __atomic_load_n(tag_slot, __ATOMIC_RELAXED);
   uint64_t memo = has_memo ? __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) : 0;

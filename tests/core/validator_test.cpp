@@ -159,6 +159,14 @@ TEST(Circular, LongCycleOf200Locks) {
   EXPECT_EQ(fs[0].chain.size(), size_t(n));
 }
 
+// Takes `outer`, then `inner` under it, and releases both.
+void nest_pair(Validator& v, Context t, uint64_t outer, uint64_t inner) {
+  v.acquire(t, outer, {}, {});
+  v.acquire(t, inner, {}, {});
+  v.release(t, inner, {});
+  v.release(t, outer, {});
+}
+
 // Locks placed again and again between the same two neighbours in the topological order use up
 // the room between them; the order is respaced and stays exact.
 TEST(Circular, OrderRespacedWhenItRunsOutOfRoom) {
@@ -170,12 +178,7 @@ TEST(Circular, OrderRespacedWhenItRunsOutOfRoom) {
     v.lock_init(id, v.lock_class(name, LockKind::mutex));
     return id;
   };
-  auto nest = [&](uint64_t a, uint64_t b) {
-    v.acquire(t, a, {}, {});
-    v.acquire(t, b, {}, {});
-    v.release(t, b, {});
-    v.release(t, a, {});
-  };
+  auto nest = [&](uint64_t a, uint64_t b) { nest_pair(v, t, a, b); };
   uint64_t x = lock("X"), y = lock("Y"), w1 = lock("W1"), w2 = lock("W2"), w3 = lock("W3");
   nest(y, w1);
   nest(w1, w2);
@@ -222,7 +225,8 @@ TEST(Classes, UniqueClassesAreNeverMergedByName) {
 }
 
 // A lock initialised again (no destroy between) takes its new class at once, in a context that
-// has it in its instance cache; and re-initialising a lock nobody holds flushes no cache.
+// has it in its instance cache (init does not empty the contexts' caches: the address keeps its
+// Instance object, which init updates in place).
 TEST(Classes, ReinitialisedLockTakesItsNewClassInACachedContext) {
   Validator v;
   Context t = v.context(1, "T");
@@ -230,12 +234,7 @@ TEST(Classes, ReinitialisedLockTakesItsNewClassInACachedContext) {
           c = v.lock_class("C", LockKind::mutex);
   v.lock_init(1, a);
   v.lock_init(2, c);
-  auto nest = [&](uint64_t x, uint64_t y) {
-    v.acquire(t, x, {}, {});
-    v.acquire(t, y, {}, {});
-    v.release(t, y, {});
-    v.release(t, x, {});
-  };
+  auto nest = [&](uint64_t x, uint64_t y) { nest_pair(v, t, x, y); };
   nest(1, 2);      // A -> C, lock 1 now in T's cache
   v.lock_init(1, b);
   nest(2, 1);      // C -> B: no cycle with A -> C
