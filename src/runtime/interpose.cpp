@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstring>
 #include <optional>
 
 #include "runtime/real.h"
@@ -102,7 +103,7 @@ inline bool acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 // An acquisition: the fast path when its chain is validated, else the engine.
 inline void acquire_mutex(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) {
   uint64_t* tag = mutex_tag_slot(m);
-  if (!fast_acquire(ts, addr(m), tag, Mode::write, trylock, ip, true))
+  if (!fast_acquire(ts, addr(m), tag, Mode::write, trylock, ip, plain_mutex(m)))
     on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0, tag);
 }
 
@@ -128,21 +129,17 @@ inline ThreadState* fast_thread() {
 // The same for an acquisition, which also needs the engine context's view of the handled signals
 // to be current: one compare covers that and the fast path being on.
 inline ThreadState* fast_acquiring_thread() {
-  ThreadState* ts = t_local.self;
-  bool ok = t_local.epoch == g_fast_epoch.load(std::memory_order_relaxed);
-  return reinterpret_cast<uintptr_t>(ts) > 1 && t_local.guard == 0 && ok ? ts : nullptr;
-}
-// A PTHREAD_MUTEX_TIMED_NP (default) private mutex without elision flags.
-inline bool plain_mutex(const pthread_mutex_t* m) {
-  return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) == 0;
+  uint64_t guard_epoch;  // guard (low half) and epoch (high half), read together
+  std::memcpy(&guard_epoch, &t_local.guard, sizeof guard_epoch);
+  bool ok = guard_epoch == uint64_t{g_fast_epoch.load(std::memory_order_relaxed)} << 32;
+  return ok ? t_local.self : nullptr;  // a matching epoch rules out kEnded (ThreadLocal)
 }
 // Pops the top held entry if it is `lock` (a non-spinning one): fast_release's common case alone,
 // which keeps the unlock prologue free of its out-of-order loop (9 instructions per pair less,
 // callgrind); anything else goes through the general path, which calls fast_release.
 inline bool fast_pop(ThreadState* ts, uint64_t lock) {
   uint32_t n = ts->held.n;
-  if (n == 0) return false;
-  const HeldEntry& top = ts->held.data[n - 1];
+  const HeldEntry& top = (ts->held.data + n)[-1];  // n = 0: the stack's base entry, lock 0
   if (top.lock != lock || (top.id & (0x80 | kNoFastPopIdBit))) return false;  // spinning, or no fast path
   ts->held.n = n - 1;
   return true;
@@ -185,11 +182,13 @@ template <bool trylock>
 // else): the general path, which tells the engine before it blocks. The common case makes no
 // call at all; every other one is a tail call.
 [[gnu::always_inline]] inline int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
-  ThreadState* ts = fast_acquiring_thread();
-  if (!ts) return mutex_lock_general(m, ip);
+  // The mutex's words first: when its line is not in the cache, the miss starts before the
+  // thread checks rather than after them (harmless reads when the general path takes over).
   uint64_t* slot = mutex_tag_slot_unchecked(m);
   uint64_t tag = __atomic_load_n(slot, __ATOMIC_RELAXED);
   uint64_t memo = __atomic_load_n(slot + 1, __ATOMIC_RELAXED);
+  ThreadState* ts = fast_acquiring_thread();
+  if (!ts) return mutex_lock_general(m, ip);
   if (!plain_mutex(m) || !plain_trylock(m, ts->tid)) return mutex_lock_general(m, ip);
   return mutex_taken<false>(ts, m, tag, memo, ip);
 }
@@ -197,8 +196,7 @@ template <bool trylock>
 [[gnu::always_inline]] inline int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
   ThreadState* ts = fast_thread();
   if (!ts || !plain_mutex(m) || !fast_pop(ts, addr(m))) return mutex_unlock_general(m, ip);
-  plain_unlock(m);
-  return 0;
+  return plain_unlock(m);
 }
 
 [[gnu::always_inline]] inline int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
@@ -212,6 +210,11 @@ template <bool trylock>
 }
 
 }  // namespace
+
+int lockhound::runtime::plain_wake(pthread_mutex_t* m) noexcept {
+  syscall(SYS_futex, &m->__data.__lock, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  return 0;
+}
 
 // Runs the prologues' protocol against glibc's functions on a scratch mutex (at start, before any
 // thread has state): each side must see exactly what the other leaves.

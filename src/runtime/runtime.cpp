@@ -35,7 +35,7 @@ namespace lockhound::runtime {
 
 std::atomic<int> g_state{static_cast<int>(State::uninit)};
 __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
-std::atomic<uint32_t> g_sig_epoch{0};
+std::atomic<uint32_t> g_sig_epoch{2};  // never 0, the epoch of a thread without state
 std::atomic<uint32_t> g_fast_epoch{kFastOff};
 namespace {
 // The validated-chain table before the first chain: mask 0, one empty slot.
@@ -798,7 +798,7 @@ void init_runtime() {
   r.pid = static_cast<int>(getpid());
   // Tags written by an earlier process in memory this one maps (a file, shared memory) must not
   // look valid here.
-  g_tag_salt = (now_ns() ^ (static_cast<uint64_t>(r.pid) << 32) ^ reinterpret_cast<uint64_t>(&r)) * 0x9E3779B97F4A7C15ull;
+  g_tag_salt = (now_ns() ^ (static_cast<uint64_t>(r.pid) << 32) ^ reinterpret_cast<uint64_t>(&r)) * 0x9E3779B97F4A7C15ull | 1;  // bit 0: see tag_check
   if (const char* env = getenv("LOCKHOUND_OPTIONS")) {
     for (const auto& e : parse_options(env, r.opts))
       write_all(2, "==" + std::to_string(r.pid) + "== lockhound: LOCKHOUND_OPTIONS: " + e + "\n");
@@ -1152,7 +1152,9 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     HeldStack& h = ts->held;
     if (h.n == h.cap) h.grow();  // under the internal lock: other threads read it under that lock
     // Annotated nesting (subclass, nest lock) makes a different chain from a plain acquisition.
-    bool tagged_mutex = kind == LockKind::pthread_mutex && tag_slot && li.tagged;
+    // A tagged plain mutex (kind 0) keeps memos; its entries say so (kMutexIdBit).
+    bool tagged_mutex = kind == LockKind::pthread_mutex && tag_slot && li.tagged &&
+                        plain_mutex(reinterpret_cast<const pthread_mutex_t*>(lock));
     uint64_t id = fast_id(cls, mode, trylock, ts->salt) | (uint64_t{subclass & 7u} << 3) |
                   (uint64_t{nest_lock != 0} << 6) | (spin ? kSpinIdBit : 0) |
                   (tagged_mutex ? kMutexIdBit : 0) | (g_fast ? 0 : kNoFastPopIdBit);
@@ -1227,7 +1229,10 @@ void on_thread_end(ThreadState* ts, bool thread_gone) {
       }
     }
     Guard g;
-    if (t_local.self == ts) t_local.self = kEnded;
+    if (t_local.self == ts) {
+      t_local.self = kEnded;
+      t_local.epoch = 0;  // no fast path from here on (fast_acquiring_thread)
+    }
     delete ts;
   } catch (...) {
     stop("internal error at thread exit");
@@ -1271,6 +1276,7 @@ void set_signal_handled(int sig, bool handled) {
   if (handled) g_handled.fetch_or(1ull << sig);
   else g_handled.fetch_and(~(1ull << sig));
   uint32_t e = g_sig_epoch.fetch_add(2) + 2;
+  if (e == 0) e = g_sig_epoch.fetch_add(2) + 2;  // wrapped: 0 is the epoch of threads without state
   if (!g_fast) return;
   // Concurrent changes: g_fast_epoch only moves forward.
   uint32_t cur = g_fast_epoch.load();

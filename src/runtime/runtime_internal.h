@@ -153,8 +153,13 @@ extern std::atomic<int> g_state;
 struct ThreadLocal {
   ThreadState* self = nullptr;  // the thread's state, kEnded after its end
   int guard = 0;                // inside the runtime: interposed calls pass straight through
-  uint32_t epoch = 0;           // g_sig_epoch as this thread's engine context last saw it
+  // g_sig_epoch as this thread's engine context last saw it; 0 (never an epoch: g_sig_epoch starts
+  // at 2 and skips 0) until the thread has state and after its end. So an epoch equal to
+  // g_fast_epoch (an epoch, or kFastOff) also says that `self` is not kEnded, and the acquisition
+  // prologues test guard, epoch and the end of the thread with one compare.
+  uint32_t epoch = 0;
 };
+static_assert(offsetof(ThreadLocal, epoch) == offsetof(ThreadLocal, guard) + 4);
 extern __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
 inline ThreadState* const kEnded = reinterpret_cast<ThreadState*>(uintptr_t{1});
 
@@ -248,20 +253,24 @@ inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
 inline uint64_t fast_id(ClassId cls, Mode mode, bool trylock, uint64_t salt) {
   return ((uint64_t{cls} << 32) | (static_cast<uint64_t>(mode) << 1) | uint64_t{trylock}) ^ salt;
 }
-// Never 0 (an untagged lock fails); bit 0 of an aligned lock's address is 0 anyway.
 // The tag: class (28 bits) | the class's usage bits when written (12) | check (24). The usage bits
 // only ever grow, so a tag that has the bits an acquisition wants is never wrong about them.
 constexpr uint64_t kTagCheckMask = (1ull << 24) - 1;
 constexpr uint64_t kTagUsageMask = ((1ull << 12) - 1) << 24;
 constexpr ClassId kMaxTaggedClass = (1u << 28) - 2;  // a tag is never all ones
-inline uint64_t tag_check(uint64_t lock, uint64_t salt) { return (((lock >> 3) ^ salt) & kTagCheckMask) | 1u; }
+// The check: the lock's address bits 1-23 against the process's salt, whose bit 0 is always set
+// (so a check is never 0). A tag is valid for `lock` when tag_matches(): an xor and a test. A lock
+// at an odd address (never a pthread lock) gets a check that never matches: the slow path.
+inline uint64_t tag_check(uint64_t lock, uint64_t salt) { return ((lock ^ salt) & kTagCheckMask) | 1u; }
 inline uint64_t tag_check(uint64_t lock) { return tag_check(lock, g_tag_salt); }
+inline bool tag_matches(uint64_t tag, uint64_t lock, uint64_t salt) { return ((tag ^ lock ^ salt) & kTagCheckMask) == 0; }
 inline uint64_t make_tag(uint64_t lock, ClassId cls, uint32_t usage = 0) {
   return (uint64_t{cls} << 36) | (uint64_t{usage & 0xFFFu} << 24) | tag_check(lock);
 }
 inline ClassId tag_class(uint64_t tag) { return static_cast<ClassId>(tag >> 36); }
 inline uint32_t tag_usage(uint64_t tag) { return static_cast<uint32_t>((tag & kTagUsageMask) >> 24); }
-// An entry's id has this bit when the lock is a tagged pthread mutex (see the child memo below).
+// An entry's id has this bit when the lock is a tagged plain (kind 0) pthread mutex: one that
+// keeps memos (see the child memo below).
 constexpr uint64_t kMutexIdBit = 1ull << 8;
 // Set on every entry the engine pushes while the fast path is off: the unlock prologue then never
 // pops (it would release the mutex with the fast path's protocol), without testing g_fast.
@@ -324,6 +333,10 @@ inline uint64_t* mutex_tag_slot(pthread_mutex_t* m) {
   if (__atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & (16 | 32 | 64 | 128)) return nullptr;
   return reinterpret_cast<uint64_t*>(&m->__data.__list.__prev);
 }
+// A PTHREAD_MUTEX_TIMED_NP (default) private mutex without elision flags.
+inline bool plain_mutex(const pthread_mutex_t* m) {
+  return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) == 0;
+}
 // For a mutex already known to be plain (robust, PI, PP and shared ones excluded).
 inline uint64_t* mutex_tag_slot_unchecked(pthread_mutex_t* m) {
   return reinterpret_cast<uint64_t*>(&m->__data.__list.__prev);
@@ -344,14 +357,17 @@ inline bool plain_trylock(pthread_mutex_t* m, int tid) {
                                    __ATOMIC_RELAXED))
     return false;
   __atomic_store_n(&m->__data.__owner, tid, __ATOMIC_RELAXED);
-  __atomic_store_n(&m->__data.__nusers, m->__data.__nusers + 1, __ATOMIC_RELAXED);
+  m->__data.__nusers++;  // only the holder writes it (one add to memory)
   return true;
 }
-inline void plain_unlock(pthread_mutex_t* m) {
+// Wakes one waiter of a contended plain mutex; returns 0. Out of line and reached by a tail call,
+// so that the unlock prologue needs no stack frame.
+[[gnu::noinline, gnu::cold]] int plain_wake(pthread_mutex_t* m) noexcept;
+inline int plain_unlock(pthread_mutex_t* m) {
   __atomic_store_n(&m->__data.__owner, 0, __ATOMIC_RELAXED);
-  __atomic_store_n(&m->__data.__nusers, m->__data.__nusers - 1, __ATOMIC_RELAXED);
-  if (__builtin_expect(__atomic_exchange_n(&m->__data.__lock, 0, __ATOMIC_RELEASE) > 1, 0))
-    syscall(SYS_futex, &m->__data.__lock, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
+  m->__data.__nusers--;
+  if (__builtin_expect(__atomic_exchange_n(&m->__data.__lock, 0, __ATOMIC_RELEASE) > 1, 0)) return plain_wake(m);
+  return 0;
 }
 bool mutex_protocol_ok();
 
@@ -390,11 +406,11 @@ inline uint32_t parent_low(uint64_t salt) {
   return memo_salt(salt) ? static_cast<uint32_t>(kMutexIdBit | salt) : 1u << 9;
 }
 // The outer mutex when the n entries below an acquisition are exactly one memo parent, a plain
-// (kind 0) mutex, in the interrupt state the thread is still in (ts->parent_low); else null.
+// (kind 0) mutex (kMutexIdBit), in the interrupt state the thread is still in (ts->parent_low);
+// else null.
 inline pthread_mutex_t* memo_parent(const ThreadState* ts, uint32_t n) {
   if (n != 1 || static_cast<uint32_t>(ts->held.data[0].id) != ts->parent_low) return nullptr;
-  auto* p = reinterpret_cast<pthread_mutex_t*>(ts->held.data[0].lock);
-  return __atomic_load_n(&p->__data.__kind, __ATOMIC_RELAXED) == 0 ? p : nullptr;
+  return reinterpret_cast<pthread_mutex_t*>(ts->held.data[0].lock);
 }
 inline bool child_memo_has(pthread_mutex_t* p, uint32_t code) {
   return *child_memo(p, 0) == code || *child_memo(p, 1) == code;
@@ -431,7 +447,7 @@ struct FastStep {
                                              uint64_t id, uint64_t key, bool spin = false) {
   ++t_local.guard;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  ts->held.data[n] = HeldEntry{lock, ip, id, key};
+  ts->held.data[n] = HeldEntry{lock, ip, id, key};  // (reloads data: fewer registers live before)
   ts->held.n = n + 1;
   if (spin) ts->spin_held++;  // a sleep from here on is reported (see on_might_sleep)
   std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -447,7 +463,7 @@ struct FastStep {
 [[gnu::always_inline]] inline FastStep fast_step(ThreadState* ts, uint64_t lock, uint64_t tag, uint64_t memo,
                                                  Mode mode, bool trylock, uint64_t ip, bool has_memo,
                                                  bool epoch_checked = false, bool spin = false) {
-  if ((tag & kTagCheckMask) != tag_check(lock, ts->tag_salt)) return {FastStep::slow};
+  if (!tag_matches(tag, lock, ts->tag_salt)) return {FastStep::slow};
   if (!epoch_checked &&
       __builtin_expect(t_local.epoch != g_fast_epoch.load(std::memory_order_relaxed), 0))
     return {FastStep::slow};
@@ -455,7 +471,8 @@ struct FastStep {
   if (n == ts->held.cap) return {FastStep::slow};
   uint64_t id = fast_id(tag_class(tag), mode, trylock, ts->salt) | (has_memo ? kMutexIdBit : 0) |
                 (spin ? kSpinIdBit : 0);
-  uint64_t key = fast_mix((ts->held.data + n)[-1].key, id);
+  const HeldEntry& below = ts->held.data[static_cast<int>(n) - 1];  // n = 0: the stack's base entry (its key only)
+  uint64_t key = fast_mix(below.key, id);
   bool hit;
   if (n == 0) {
     hit = !trylock && (mode == Mode::write ? (tag & ts->alone_tag) == ts->alone_tag
@@ -467,11 +484,11 @@ struct FastStep {
     // (pinned, random pairs over 1,000 mutexes: 14.5 -> 13.3 ns per pair; the nested workload:
     // the same time, 133 -> 143 instructions per pair).
     hit = has_memo && memo == key;
-    if (has_memo && mode == Mode::write)
-      if (pthread_mutex_t* p = memo_parent(ts, n)) {
-        uint32_t code = child_code(id, ts->code_bits);
-        hit |= (*child_memo(p, 0) == code) | (*child_memo(p, 1) == code);
-      }
+    if (has_memo && mode == Mode::write && n == 1 && static_cast<uint32_t>(below.id) == ts->parent_low) {
+      auto* p = reinterpret_cast<pthread_mutex_t*>(below.lock);  // memo_parent(ts, 1)
+      uint32_t code = child_code(id, ts->code_bits);
+      hit |= (*child_memo(p, 0) == code) | (*child_memo(p, 1) == code);
+    }
   }
   if (hit) {
     fast_push(ts, n, lock, ip, id, key, spin);

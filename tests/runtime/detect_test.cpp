@@ -419,6 +419,15 @@ TEST(RuntimeFastPath, ChildMemoKnowsTheSignalState) {
   EXPECT_TRUE(has_class(found[0], "memo_c"));
 }
 
+TEST(RuntimeFastPath, RecursiveMutexKeepsItsCountAsOuterLock) {
+  // A plain mutex keeps its child memo in __count, which a recursive mutex uses for its recursion
+  // count: a recursive mutex must never get one, even with its chains on the fast path.
+  ProgRun r = run_under("fastpath", {"recursive_outer"});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.out, "busy free\nfastpath recursive_outer done\n") << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+}
+
 TEST(RuntimeFastPath, AcquisitionsAreCountedOnEveryPath) {
   ProgRun small = run_under("fastpath", {"count", "10000"});
   ProgRun big = run_under("fastpath", {"count", "30000"});
@@ -443,7 +452,8 @@ TEST(RuntimeFastPath, SameFindingsWithAndWithoutIt) {
       {"recursive", {"good"}}, {"gate", {}},         {"reuse", {}},         {"trylock", {}},
       {"spin_sleep", {"bad"}}, {"spin_sleep", {"warm"}}, {"c11", {}},          {"exit_held", {}},     {"cppclean", {}},
       {"fastpath", {"warm_edge"}}, {"fastpath", {"warm_exit"}}, {"fastpath", {"hand"}},
-      {"fastpath", {"recreate"}}, {"fastpath", {"memo_copy"}}, {"fastpath", {"memo_signal"}}};
+      {"fastpath", {"recreate"}}, {"fastpath", {"memo_copy"}}, {"fastpath", {"memo_signal"}},
+      {"fastpath", {"recursive_outer"}}};
   auto digest = [](const json& report) {
     std::vector<std::string> out;
     for (const auto& f : report["findings"]) {

@@ -21,7 +21,14 @@
  *               handler that takes memo_c is installed and run, and the nesting repeated with
  *               signals enabled. Expected: inconsistent_lock_state for memo_c (the chain
  *               validated without handlers says nothing about it with them).
+ *   recursive_outer  a recursive mutex with a plain one nested under it many times (the chain
+ *               goes on the fast path), then taken twice around the nesting and released twice;
+ *               another thread tries it after each release. Expected: "busy free" printed (the
+ *               recursion count is the program's: nothing of lockhound's may be kept in it) and
+ *               no finding.
  *   count N     N rounds of one lock/unlock. (The test compares reported acquisition counts.) */
+#define _GNU_SOURCE
+#include <errno.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -39,6 +46,7 @@ pthread_mutex_t outer_lock = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t memo_d = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t memo_p = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t memo_c = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t rec_outer = PTHREAD_RECURSIVE_MUTEX_INITIALIZER_NP;
 static pthread_mutex_t* copied;
 
 /* Takes m many times on its own, then another lock once: the engine last heard of m when it was
@@ -119,6 +127,21 @@ static void* memo_copy_reverse(void* arg) {
   return arg;
 }
 
+static void* try_rec_outer(void* arg) {
+  int rc = pthread_mutex_trylock(&rec_outer);
+  if (rc == 0) pthread_mutex_unlock(&rec_outer);
+  *(int*)arg = rc;
+  return NULL;
+}
+
+static const char* rec_outer_state(void) {
+  int rc = -1;
+  pthread_t t;
+  pthread_create(&t, NULL, try_rec_outer, &rc);
+  pthread_join(t, NULL);
+  return rc == 0 ? "free" : rc == EBUSY ? "busy" : "?";
+}
+
 static void on_usr1(int sig) {
   (void)sig;
   pthread_mutex_lock(&memo_c);
@@ -165,6 +188,16 @@ int main(int argc, char** argv) {
     sigaction(SIGUSR1, &sa, NULL);
     raise(SIGUSR1);
     nest(&memo_p, &memo_c);
+  } else if (!strcmp(mode, "recursive_outer")) {
+    nest(&rec_outer, &memo_d);
+    nest(&rec_outer, &memo_c);
+    pthread_mutex_lock(&rec_outer);
+    pthread_mutex_lock(&rec_outer);
+    nest(&rec_outer, &memo_d);
+    pthread_mutex_unlock(&rec_outer);
+    printf("%s ", rec_outer_state()); /* held once more */
+    pthread_mutex_unlock(&rec_outer);
+    printf("%s\n", rec_outer_state());
   } else if (!strcmp(mode, "count") && argc > 2) {
     long n = atol(argv[2]);
     for (long i = 0; i < n; ++i) {
@@ -172,7 +205,7 @@ int main(int argc, char** argv) {
       pthread_mutex_unlock(&warm_a);
     }
   } else {
-    fprintf(stderr, "usage: fastpath warm_edge|warm_exit|hand|hand_ok|recreate|memo_copy|memo_signal|count N\n");
+    fprintf(stderr, "usage: fastpath warm_edge|warm_exit|hand|hand_ok|recreate|memo_copy|memo_signal|recursive_outer|count N\n");
     return 2;
   }
   printf("fastpath %s done\n", mode);
