@@ -131,7 +131,7 @@ inline ThreadState* fast_thread() {
 inline ThreadState* fast_acquiring_thread() {
   uint64_t guard_epoch;  // guard (low half) and epoch (high half), read together
   std::memcpy(&guard_epoch, &t_local.guard, sizeof guard_epoch);
-  bool ok = guard_epoch == uint64_t{g_fast_epoch.load(std::memory_order_relaxed)} << 32;
+  bool ok = guard_epoch == g_fast_epoch.load(std::memory_order_relaxed);
   return ok ? t_local.self : nullptr;  // a matching epoch rules out kEnded (ThreadLocal)
 }
 // Pops the top held entry if it is `lock` (a non-spinning one): fast_release's common case alone,

@@ -36,7 +36,7 @@ namespace lockhound::runtime {
 std::atomic<int> g_state{static_cast<int>(State::uninit)};
 __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
 std::atomic<uint32_t> g_sig_epoch{2};  // never 0, the epoch of a thread without state
-std::atomic<uint32_t> g_fast_epoch{kFastOff};
+std::atomic<uint64_t> g_fast_epoch{uint64_t{kFastOff} << 32};
 namespace {
 // The validated-chain table before the first chain: mask 0, one empty slot.
 const uint64_t g_empty_table[2] = {0, 0};
@@ -917,7 +917,7 @@ void init_runtime() {
   hooks.on_finding = finding_hook;
   r.v = new Validator(vo, hooks);
   g_fast = r.opts.fast_path && mutex_protocol_ok();
-  g_fast_epoch.store(g_fast ? g_sig_epoch.load() : kFastOff);
+  g_fast_epoch.store(uint64_t{g_fast ? g_sig_epoch.load() : kFastOff} << 32);
   symbolize::load_fast_unwinder();
   if (r.opts.fast_path && !g_fast)
     note("this C library's mutexes differ from what the fast path expects; it is off");
@@ -1279,8 +1279,9 @@ void set_signal_handled(int sig, bool handled) {
   if (e == 0) e = g_sig_epoch.fetch_add(2) + 2;  // wrapped: 0 is the epoch of threads without state
   if (!g_fast) return;
   // Concurrent changes: g_fast_epoch only moves forward.
-  uint32_t cur = g_fast_epoch.load();
-  while (static_cast<int32_t>(e - cur) > 0 && !g_fast_epoch.compare_exchange_weak(cur, e)) {
+  uint64_t cur = g_fast_epoch.load();
+  while (static_cast<int32_t>(e - static_cast<uint32_t>(cur >> 32)) > 0 &&
+         !g_fast_epoch.compare_exchange_weak(cur, uint64_t{e} << 32)) {
   }
 }
 

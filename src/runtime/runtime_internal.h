@@ -239,10 +239,12 @@ extern uint64_t g_tag_salt;
 // Bumped (by 2: always even) when the set of handled signals changes; a thread's engine context
 // catches up at its next slow event (t_local.epoch).
 extern std::atomic<uint32_t> g_sig_epoch;
-// g_sig_epoch while the fast path is on, else kFastOff (odd: no thread's epoch). The mutex
-// prologue tests both with one compare.
-extern std::atomic<uint32_t> g_fast_epoch;
+// g_sig_epoch while the fast path is on, else kFastOff (odd: no thread's epoch), in the high half
+// (the low half is 0): the acquisition prologues compare it with the thread's guard and epoch,
+// read as one word (see ThreadLocal).
+extern std::atomic<uint64_t> g_fast_epoch;
 constexpr uint32_t kFastOff = 1;
+inline uint32_t fast_epoch() { return static_cast<uint32_t>(g_fast_epoch.load(std::memory_order_relaxed) >> 32); }
 inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
   uint64_t x = (prev ^ id) * 0x9E3779B97F4A7C15ull;  // prev is a mixed key, never 0
   return (x ^ (x >> 29)) | 1;                         // never 0, the table's empty slot
@@ -465,7 +467,7 @@ struct FastStep {
                                                  bool epoch_checked = false, bool spin = false) {
   if (!tag_matches(tag, lock, ts->tag_salt)) return {FastStep::slow};
   if (!epoch_checked &&
-      __builtin_expect(t_local.epoch != g_fast_epoch.load(std::memory_order_relaxed), 0))
+      __builtin_expect(t_local.epoch != fast_epoch(), 0))
     return {FastStep::slow};
   uint32_t n = ts->held.n;
   if (n == ts->held.cap) return {FastStep::slow};
