@@ -10,6 +10,7 @@
 // own owner and count fields tell them apart, so no extra per-lock state is kept.
 #include <errno.h>
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <threads.h>
 #include <time.h>
@@ -369,6 +370,25 @@ struct Slot {
 Slot g_slots[65];
 lockhound::runtime::InternalLock g_sig_lock;
 
+// Where a handler runs: the trampoline's frame (the handler's frames are all below it), and the
+// alternate stack when the handler asked for one (SA_ONSTACK) and the kernel delivered it there.
+ThreadState::SigFrame handler_frame(void* trampoline_frame, int flags) {
+  ThreadState::SigFrame f{reinterpret_cast<uint64_t>(trampoline_frame), 0, 0};
+  stack_t ss;
+  if ((flags & SA_ONSTACK) && sigaltstack(nullptr, &ss) == 0 && (ss.ss_flags & SS_ONSTACK)) {
+    f.alt_lo = reinterpret_cast<uint64_t>(ss.ss_sp);
+    f.alt_hi = f.alt_lo + ss.ss_size;
+  }
+  return f;
+}
+
+// Whether a jump to stack pointer `sp` leaves the handler level that runs at `f`: a target outside
+// its alternate stack, or above (older than) its frame on the thread's own stack.
+bool jump_leaves(const ThreadState::SigFrame& f, uint64_t sp) {
+  if (f.alt_hi) return sp < f.alt_lo || sp >= f.alt_hi;
+  return sp > f.frame;
+}
+
 void trampoline(int sig, siginfo_t* info, void* uc) {
   int saved_errno = errno;
   Slot& slot = g_slots[sig];
@@ -379,13 +399,20 @@ void trampoline(int sig, siginfo_t* info, void* uc) {
   sigset_t saved_mask;
   if (tracked) {
     saved_mask = ts->mask;
+    if (ts->signal_depth < ThreadState::kSigFrames) ts->sig_frames[ts->signal_depth] = handler_frame(__builtin_frame_address(0), flags);
     ts->signal_depth++;
     on_irq(ts, Irq::signal, true);
   }
   // A thread the runtime has not met yet is not given state inside a handler (that would
   // allocate); its handler runs unobserved.
   std::optional<Guard> hide;
-  if (!tracked && !guarded()) hide.emplace();
+  if (!tracked && !guarded()) {
+    hide.emplace();
+    ThreadState::SigFrame f = handler_frame(__builtin_frame_address(0), flags);
+    t_local.hidden_frame = f.frame;
+    t_local.hidden_alt_lo = f.alt_lo;
+    t_local.hidden_alt_hi = f.alt_hi;
+  }
   errno = saved_errno;
   if (fn) {
     if (flags & SA_SIGINFO) reinterpret_cast<void (*)(int, siginfo_t*, void*)>(fn)(sig, info, uc);
@@ -397,7 +424,65 @@ void trampoline(int sig, siginfo_t* info, void* uc) {
     ts->mask = saved_mask;
     ts->signal_depth--;
   }
+  if (hide) t_local.hidden_frame = 0;
   errno = saved_errno;
+}
+
+// glibc keeps the stack pointer of a jmp_buf mangled with the thread's pointer guard: on x86-64,
+// xor with the guard (%fs:0x30) then rotate left by 17 bits, in __jmpbuf[6]. Checked once against
+// a setjmp of our own (kJumpUnknown until then); when it does not hold, jumps are not followed.
+#if defined(__x86_64__)
+uint64_t jmpbuf_sp(const struct __jmp_buf_tag* env) {
+  uint64_t guard;
+  __asm__("mov %%fs:0x30, %0" : "=r"(guard));
+  uint64_t v = static_cast<uint64_t>(env->__jmpbuf[6]);
+  return ((v >> 17) | (v << 47)) ^ guard;
+}
+[[gnu::noinline]] bool jmpbuf_sp_works() {
+  jmp_buf env;
+  volatile char here = 0;
+  if (setjmp(env) != 0) return false;  // never jumped to
+  uint64_t sp = jmpbuf_sp(env), local = reinterpret_cast<uint64_t>(&here);
+  return sp <= local + 4096 && sp + 4096 >= local;
+}
+#else
+uint64_t jmpbuf_sp(const struct __jmp_buf_tag*) { return 0; }
+bool jmpbuf_sp_works() { return false; }
+#endif
+std::atomic<int> g_jump_sp{0};  // 0 unknown, 1 works, 2 does not
+
+// A longjmp/siglongjmp about to leave signal handlers: the levels it leaves end here, as if their
+// handlers had returned, and the thread's mask becomes the one the jump restores (sigsetjmp's
+// saved mask) or keeps (the handler's).
+void before_jump(struct __jmp_buf_tag* env) {
+  int known = g_jump_sp.load(std::memory_order_relaxed);
+  if (known == 0) {
+    known = jmpbuf_sp_works() ? 1 : 2;
+    g_jump_sp.store(known, std::memory_order_relaxed);
+  }
+  if (known != 1) return;
+  uint64_t sp = jmpbuf_sp(env);
+  if (t_local.hidden_frame) {
+    ThreadState::SigFrame f{t_local.hidden_frame, t_local.hidden_alt_lo, t_local.hidden_alt_hi};
+    if (jump_leaves(f, sp)) {
+      t_local.hidden_frame = 0;
+      t_local.guard = 0;  // the unobserved handler's Guard, which its return would have released
+    }
+    return;
+  }
+  if (guarded() || !tracking()) return;
+  ThreadState* ts = current();
+  if (!ts || ts->signal_depth == 0 || ts->signal_depth > ThreadState::kSigFrames) return;
+  int left = 0;
+  while (left < ts->signal_depth && jump_leaves(ts->sig_frames[ts->signal_depth - 1 - left], sp)) ++left;
+  if (left == 0) return;
+  for (int i = 0; i < left; ++i) {
+    on_irq(ts, Irq::signal, false);
+    ts->signal_depth--;
+  }
+  if (env->__mask_was_saved) std::memcpy(&ts->mask, &env->__saved_mask, sizeof ts->mask);
+  else real::thread_sigmask(SIG_BLOCK, nullptr, &ts->mask);
+  on_mask_change(ts);
 }
 
 bool is_user_handler(const struct sigaction* act) {
@@ -663,6 +748,30 @@ LH_EXPORT int cnd_timedwait(cnd_t* __restrict c, mtx_t* __restrict m, const stru
 }
 
 // --- signals --------------------------------------------------------------------------------
+// --- jumps (out of signal handlers) ------------------------------------------------------------
+extern "C" [[noreturn]] void __longjmp_chk(struct __jmp_buf_tag env[1], int val) noexcept;
+
+LH_EXPORT void longjmp(struct __jmp_buf_tag env[1], int val) noexcept {
+  before_jump(env);
+  real::longjmp()(env, val);
+  __builtin_unreachable();
+}
+LH_EXPORT void _longjmp(struct __jmp_buf_tag env[1], int val) noexcept {
+  before_jump(env);
+  real::_longjmp()(env, val);
+  __builtin_unreachable();
+}
+LH_EXPORT void siglongjmp(struct __jmp_buf_tag env[1], int val) noexcept {
+  before_jump(env);
+  real::siglongjmp()(env, val);
+  __builtin_unreachable();
+}
+LH_EXPORT void __longjmp_chk(struct __jmp_buf_tag env[1], int val) noexcept {
+  before_jump(env);
+  real::__longjmp_chk()(env, val);
+  __builtin_unreachable();
+}
+
 LH_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* oldact) noexcept {
   return sigaction_impl(sig, act, oldact);
 }

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <semaphore.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <sys/epoll.h>
 #include <sys/select.h>
@@ -67,7 +68,11 @@ void* lookup(const char* name, const char* version);
   X(int, sem_timedwait, (sem_t*, const struct timespec*), nullptr)                                \
   X(int, poll, (struct pollfd*, nfds_t, int), nullptr)                                            \
   X(int, select, (int, fd_set*, fd_set*, fd_set*, struct timeval*), nullptr)                     \
-  X(int, epoll_wait, (int, struct epoll_event*, int, int), nullptr)
+  X(int, epoll_wait, (int, struct epoll_event*, int, int), nullptr)                              \
+  X(void, longjmp, (struct __jmp_buf_tag*, int), nullptr)                                        \
+  X(void, _longjmp, (struct __jmp_buf_tag*, int), nullptr)                                       \
+  X(void, siglongjmp, (struct __jmp_buf_tag*, int), nullptr)                                     \
+  X(void, __longjmp_chk, (struct __jmp_buf_tag*, int), nullptr)
 
 #define LOCKHOUND_DECLARE_REAL(ret, name, params, version)                       \
   using name##_fn = ret(*) params;                                                \

@@ -126,6 +126,12 @@ struct ThreadState {
   pthread_t handle = 0;     // pthread_self() of the thread
   bool api_named = false;   // named through lockhound_set_thread_name (wins over the others)
   int signal_depth = 0;
+  // Per handler level (the first kSigFrames): the trampoline's frame, and the alternate stack it
+  // runs on (alt_hi 0: the thread's own stack). A jump to a frame outside them leaves the level.
+  static constexpr int kSigFrames = 8;
+  struct SigFrame {
+    uint64_t frame, alt_lo, alt_hi;
+  } sig_frames[kSigFrames];
   bool signals_enabled = true;
   sigset_t mask;            // the thread's signal mask as last seen
   // Watchdog: what this thread is blocked on, since when, and its stack once it stalled.
@@ -158,6 +164,9 @@ struct ThreadLocal {
   // g_fast_epoch (an epoch, or kFastOff) also says that `self` is not kEnded, and the acquisition
   // prologues test guard, epoch and the end of the thread with one compare.
   uint32_t epoch = 0;
+  // A handler run unobserved (the thread had no state yet) holds the guard; a jump out of it
+  // gives the guard back. Its trampoline's frame and alternate stack (see ThreadState::SigFrame).
+  uint64_t hidden_frame = 0, hidden_alt_lo = 0, hidden_alt_hi = 0;
 };
 static_assert(offsetof(ThreadLocal, epoch) == offsetof(ThreadLocal, guard) + 4);
 extern __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));

@@ -65,6 +65,32 @@ TEST(RuntimeDetect, LockTakenInSignalHandler) {
   EXPECT_EQ(good.report["findings"].size(), 0u) << dump(good);
 }
 
+TEST(RuntimeDetect, JumpOutOfSignalHandlerLeavesSignalContext) {
+  // A handler left with siglongjmp/longjmp (plain and through __longjmp_chk, on the thread's stack
+  // and on an alternate one): main's later acquisitions are ordinary ones, not a handler's.
+  const std::vector<std::pair<std::string, std::string>> clean = {
+      {"jump", "3 jumps"}, {"longjmp", "2 jumps"}, {"altstack", "3 jumps"}};
+  for (const std::string prog : {"sigjump", "sigjump_fortify"}) {
+    for (const auto& [mode, jumps] : clean) {
+      ProgRun r = run_under(prog, {mode});
+      EXPECT_EQ(r.exit_code, 0) << prog << " " << mode << ": " << dump(r);
+      EXPECT_EQ(r.out, "sigjump " + mode + ": " + jumps + "\n") << prog << " " << mode;
+      EXPECT_EQ(r.report["findings"].size(), 0u) << prog << " " << mode << ": " << dump(r);
+    }
+    // The same jumps leave a real problem found: the lock taken in the handler before it jumps,
+    // or in a handler that jumps only within itself and returns.
+    for (const std::string mode : {"jump_lock", "inner"}) {
+      ProgRun r = run_under(prog, {mode});
+      EXPECT_EQ(r.exit_code, 66) << prog << " " << mode << ": " << dump(r);
+      auto found = of_type(r.report, "inconsistent_lock_state");
+      ASSERT_EQ(found.size(), 1u) << prog << " " << mode << ": " << dump(r);
+      EXPECT_TRUE(has_class(found[0], "table_lock"));
+      EXPECT_TRUE(mentions_function(found[0], "on_usr1")) << found[0].dump(2);
+      EXPECT_EQ(r.report["findings"].size(), 1u) << prog << " " << mode << ": " << dump(r);
+    }
+  }
+}
+
 TEST(RuntimeDetect, RecursiveLockingOfNormalMutex) {
   ProgRun bad = run_under("recursive", {"bad"});
   EXPECT_EQ(bad.exit_code, 66) << dump(bad);
@@ -453,7 +479,7 @@ TEST(RuntimeFastPath, SameFindingsWithAndWithoutIt) {
       {"spin_sleep", {"bad"}}, {"spin_sleep", {"warm"}}, {"c11", {}},          {"exit_held", {}},     {"cppclean", {}},
       {"fastpath", {"warm_edge"}}, {"fastpath", {"warm_exit"}}, {"fastpath", {"hand"}},
       {"fastpath", {"recreate"}}, {"fastpath", {"memo_copy"}}, {"fastpath", {"memo_signal"}},
-      {"fastpath", {"recursive_outer"}}};
+      {"fastpath", {"recursive_outer"}}, {"sigjump", {"jump"}}, {"sigjump", {"jump_lock"}}};
   auto digest = [](const json& report) {
     std::vector<std::string> out;
     for (const auto& f : report["findings"]) {
