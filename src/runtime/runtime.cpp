@@ -1501,10 +1501,13 @@ int finish(int status) {
         line += ")";
       }
       if (!r.suppressed.empty()) line += ", " + std::to_string(r.suppressed.size()) + " suppressed";
-      line += "\n==" + std::to_string(r.pid) + "== lockhound: " + std::to_string(r.lock_lifetimes.load()) +
-              " locks, " + std::to_string(st.classes) + " classes, " + std::to_string(st.edges) +
-              " edges, " + std::to_string(st.chains) + " chains, " + std::to_string(st.acquisitions) +
-              " acquisitions, " + std::to_string(st.contexts) + " threads\n";
+      auto count = [](uint64_t n, const char* one, const char* many) {
+        return std::to_string(n) + " " + (n == 1 ? one : many);
+      };
+      line += "\n==" + std::to_string(r.pid) + "== lockhound: " + count(r.lock_lifetimes.load(), "lock", "locks") +
+              ", " + count(st.classes, "class", "classes") + ", " + count(st.edges, "edge", "edges") + ", " +
+              count(st.chains, "chain", "chains") + ", " + count(st.acquisitions, "acquisition", "acquisitions") +
+              ", " + count(st.contexts, "thread", "threads") + "\n";
       write_all(log_fd(), line);
     }
     if (r.log_fd >= 0) ::fsync(r.log_fd);

@@ -297,7 +297,19 @@ TEST(RuntimeDetect, TextReportAndSummary) {
   EXPECT_NE(err.find("possible circular locking dependency detected"), std::string::npos) << err;
   EXPECT_NE(err.find("lockhound: summary for"), std::string::npos) << err;
   EXPECT_NE(err.find("1 problem (circular_dependency 1)"), std::string::npos) << err;
+  EXPECT_NE(err.find("lockhound: 2 locks, 2 classes, 2 edges, 4 chains, 4 acquisitions, 2 threads\n"),
+            std::string::npos)
+      << err;
   EXPECT_EQ(slurp(dir / "out"), "abba done\n");
+  // One of a kind is said so: "1 lock", not "1 locks".
+  cmd = std::string(LOCKHOUND_EXE) + " run -- " + RT_PROG_DIR + "/sigjump jump > /dev/null 2> " +
+        (dir / "err1").string();
+  status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  err = slurp(dir / "err1");
+  EXPECT_NE(err.find("lockhound: 1 lock, 1 class, 0 edges, 1 chain, 2 acquisitions, 2 threads\n"),
+            std::string::npos)
+      << err;
   fs::remove_all(dir);
 }
 
