@@ -1,5 +1,6 @@
-// Stress under `lockhound run`: thousands of threads, a million distinct locks, a fork storm and a
-// signal storm. Each must finish with its own success status, no findings, and bounded memory.
+// Stress under `lockhound run`: thousands of threads, a million distinct locks, a fork storm, a
+// signal storm and handlers left by siglongjmp. Each must finish with its own success status, no
+// findings, and bounded memory.
 #include <regex>
 
 #include "runtime/run_helper.h"
@@ -29,5 +30,6 @@ TEST(RuntimeStress, FourThousandThreads) { stress("threads", 256 * 1024); }
 TEST(RuntimeStress, MillionLocks) { stress("locks", 1024 * 1024); }
 TEST(RuntimeStress, ForkStorm) { stress("forks", 128 * 1024); }
 TEST(RuntimeStress, SignalStorm) { stress("signals", 128 * 1024); }
+TEST(RuntimeStress, HandlersLeftByJumps) { stress("jumps", 128 * 1024); }
 
 }  // namespace

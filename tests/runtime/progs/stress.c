@@ -1,8 +1,10 @@
-/* Stress: thousands of threads, a million distinct locks, a fork storm and a signal storm, all
- * with correct locking. Expected: no crash, no hang, no findings, bounded memory (the program
- * prints its peak RSS). Mode by argv[1]: threads | locks | forks | signals. */
+/* Stress: thousands of threads, a million distinct locks, a fork storm, a signal storm and a storm
+ * of signal handlers left by siglongjmp, all with correct locking. Expected: no crash, no hang, no
+ * findings, bounded memory (the program prints its peak RSS). Mode by argv[1]: threads | locks |
+ * forks | signals | jumps. */
 #define _GNU_SOURCE
 #include <pthread.h>
+#include <setjmp.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,12 +131,57 @@ static int signals(void) {
   return received > 0 ? 0 : 1;
 }
 
+/* The handler takes handler_lock (which the loop takes only with the signal blocked), then, when
+ * the loop holds nothing (jump_armed), jumps back to the loop's sigsetjmp. */
+static sigjmp_buf jump_env;
+static volatile sig_atomic_t jump_armed, jumped;
+
+static void on_signal_jump(int sig) {
+  on_signal(sig);
+  if (jump_armed) {
+    jump_armed = 0;
+    jumped++;
+    siglongjmp(jump_env, 1);
+  }
+}
+
+static int jumps(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_signal_jump;
+  sigaction(SIGUSR1, &sa, NULL);
+  pthread_t self = pthread_self(), t;
+  pthread_create(&t, NULL, sender, &self);
+  sigset_t usr1, old;
+  sigemptyset(&usr1);
+  sigaddset(&usr1, SIGUSR1);
+  for (volatile int i = 0; i < 200000; i = i + 1) {
+    sigsetjmp(jump_env, 1); /* a jump comes back here, holding nothing */
+    jump_armed = 1;
+    for (volatile int spin = 0; spin < 2000; spin = spin + 1) {
+    }
+    jump_armed = 0;
+    pthread_sigmask(SIG_BLOCK, &usr1, &old);
+    pthread_mutex_lock(&handler_lock);
+    pthread_mutex_unlock(&handler_lock);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    pthread_mutex_lock(&counter_lock);
+    counter++;
+    pthread_mutex_unlock(&counter_lock);
+  }
+  stop_sending = 1;
+  pthread_join(t, NULL);
+  printf("jumped %d of %d signals\n", (int)jumped, (int)received);
+  return jumped > 0 && counter == 200000 ? 0 : 1;
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "threads";
   int rc = !strcmp(mode, "threads") ? threads()
          : !strcmp(mode, "locks")   ? locks()
          : !strcmp(mode, "forks")   ? forks()
          : !strcmp(mode, "signals") ? signals()
+         : !strcmp(mode, "jumps")   ? jumps()
                                     : 2;
   struct rusage ru;
   getrusage(RUSAGE_SELF, &ru);
