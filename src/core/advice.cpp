@@ -152,7 +152,9 @@ void write_advice(Finding& f) {
       std::string tsite = task_site ? acq_site(task_site->stack) : "process context";
       f.explanation = lock + " is taken in " + irq + " context (" + isite + ") and also at " + tsite +
                       " with " + irq + "s enabled: if the " + irq + " arrives while " + tsite +
-                      " holds it, the handler spins on a lock its own CPU holds.";
+                      " holds it, the handler " +
+                      (irq == "signal" ? "waits forever for a lock its own thread holds."
+                                       : "spins on a lock its own CPU holds.");
       f.fix = "At " + tsite + " take " + lock + " with " + irq_disable_verb(irq) +
               ", so the " + irq + " cannot interrupt the critical section" +
               (irq == "signal" ? "; or do not take locks in the signal handler at all." : ".");
