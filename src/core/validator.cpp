@@ -276,6 +276,7 @@ struct Validator::Impl {
   absl::flat_hash_map<uint64_t, std::unique_ptr<ContextState>> contexts;
   std::vector<std::string> ctx_names{"?"};
 
+  uint64_t class_name_bytes = 0;  // the classes' names, for stats() (summing them walks every class)
   std::vector<EdgeInfo> edges;
   // What the order's search (pk_insert) reads of each edge, kept apart from the 80-byte edge
   // records: its ends, and kPkBack on `to` for a back edge. 8 bytes per edge, so a search over a
@@ -330,6 +331,7 @@ struct Validator::Impl {
     ClassId id = ClassId(classes.size());
     ClassInfo c;
     c.name = std::move(name);
+    class_name_bytes += c.name.capacity();  // names never change after this
     c.kind = kind;
     c.wait = wait == WaitType::none ? default_wait_type(kind) : wait;
     c.base = base == kNoClass ? id : base;
@@ -1781,7 +1783,7 @@ ValidatorStats Validator::stats() const {
                     impl_->instance_pool.size() * sizeof(Instance) +
                     impl_->pk_edges.capacity() * sizeof(Impl::PkEdge) +
                     2 * impl_->edges.size() * sizeof(uint32_t);
-  for (const auto& c : impl_->classes) s.memory_bytes += c.name.capacity();
+  s.memory_bytes += impl_->class_name_bytes;
   return s;
 }
 const ValidatorOptions& Validator::options() const { return impl_->opt; }
