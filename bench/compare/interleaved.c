@@ -17,31 +17,17 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 typedef int (*lock_fn)(pthread_mutex_t*);
 static lock_fn libc_lock, libc_unlock;
 static long n_mutexes = 100000;
-static uint64_t rng_state;
-
-static uint64_t xorshift64(void) {
-  uint64_t x = rng_state;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return rng_state = x;
-}
-
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e9 + t.tv_nsec;
-}
 
 #define WALK(lock, unlock)                                        \
-  rng_state = 0x9e3779b97f4a7c15ull;                              \
+  random_pairs_reset();                                           \
   for (long s = 0; s < steps; ++s) {                              \
-    uint64_t r = xorshift64();                                    \
-    long i = (long)((r >> 1) % (uint64_t)(n_mutexes - 2));        \
-    long j = i + 1 + (long)(r & 1);                               \
+    long i, j;                                                    \
+    random_pair(n_mutexes, &i, &j);                               \
     lock(&m[i]);                                                  \
     lock(&m[j]);                                                  \
     unlock(&m[j]);                                                \

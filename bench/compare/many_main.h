@@ -11,13 +11,9 @@
 #include <string.h>
 #include <time.h>
 
-enum { N = 100000 };
+#include "bench_util.h"
 
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e9 + t.tv_nsec;
-}
+enum { N = 100000 };
 
 static int many_main(int argc, char** argv, void (*walk)(pthread_mutex_t*, long)) {
   int use_init = 0, warm = 0, bad = argc < 2 || atol(argv[1]) <= 0;

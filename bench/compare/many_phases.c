@@ -11,21 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull; /* many_random's seed */
-
-static uint64_t xorshift64(void) {
-  uint64_t x = rng_state;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return rng_state = x;
-}
-
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e9 + t.tv_nsec;
-}
+#include "bench_util.h"
 
 int main(int argc, char** argv) {
   long phases = argc > 1 ? atol(argv[1]) : 8;
@@ -41,9 +27,8 @@ int main(int argc, char** argv) {
   for (long p = 0; p < phases; ++p) {
     double start = now_ns();
     for (long s = 0; s < per; ++s) {
-      uint64_t r = xorshift64();
-      long i = (long)((r >> 1) % (uint64_t)(n - 2));
-      long j = i + 1 + (long)(r & 1);
+      long i, j;
+      random_pair(n, &i, &j);
       pthread_mutex_lock(&m[i]);
       pthread_mutex_lock(&m[j]);
       pthread_mutex_unlock(&m[j]);

@@ -19,23 +19,12 @@
 
 #include "many_main.h"
 
-static uint64_t rng_state = 0x9e3779b97f4a7c15ull; /* fixed seed */
-
-static uint64_t xorshift64(void) {
-  uint64_t x = rng_state;
-  x ^= x << 13;
-  x ^= x >> 7;
-  x ^= x << 17;
-  return rng_state = x;
-}
-
 // One pass: the same STEPS pairs every time (the generator restarts from its seed).
 static void walk(pthread_mutex_t* m, long steps) {
-  rng_state = 0x9e3779b97f4a7c15ull;
+  random_pairs_reset();
   for (long s = 0; s < steps; ++s) {
-    uint64_t r = xorshift64();
-    int i = (int)((r >> 1) % (N - 2)); /* 0 .. N-3 */
-    int j = i + 1 + (int)(r & 1);      /* i+1 or i+2: always after i */
+    long i, j;
+    random_pair(N, &i, &j);
     pthread_mutex_lock(&m[i]);
     pthread_mutex_lock(&m[j]);
     pthread_mutex_unlock(&m[j]);

@@ -11,11 +11,7 @@
 #include <stdlib.h>
 #include <time.h>
 
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e9 + t.tv_nsec;
-}
+#include "bench_util.h"
 
 int main(int argc, char** argv) {
   if (argc != 3 || atol(argv[1]) <= 0 || atol(argv[2]) <= 0) {

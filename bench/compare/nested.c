@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 enum { MAX_DEPTH = 8, MAX_THREADS = 8 };
 
 static pthread_mutex_t locks[MAX_DEPTH];
@@ -23,12 +25,6 @@ static void* worker(void* arg) {
     for (int d = depth - 1; d >= 0; --d) pthread_mutex_unlock(&locks[d]);
   }
   return arg;
-}
-
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
 int main(int argc, char** argv) {

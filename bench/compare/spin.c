@@ -11,6 +11,8 @@
 #include <stdlib.h>
 #include <time.h>
 
+#include "bench_util.h"
+
 static long steps;
 
 struct percpu {
@@ -32,12 +34,6 @@ static void* worker(void* arg) {
     pthread_mutex_unlock(&p->mutex);
   }
   return NULL;
-}
-
-static double now_ns(void) {
-  struct timespec t;
-  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
-  return t.tv_sec * 1e9 + t.tv_nsec;
 }
 
 int main(int argc, char** argv) {

@@ -105,34 +105,50 @@ static void* sender(void* arg) {
   return NULL;
 }
 
-static int signals(void) {
+/* One round of the storms' loop: the handler's lock, taken only with the signal blocked (correct:
+ * the handler cannot interrupt its holder), then the counter. */
+static void storm_round(const sigset_t* usr1) {
+  sigset_t old;
+  pthread_sigmask(SIG_BLOCK, usr1, &old);
+  pthread_mutex_lock(&handler_lock);
+  pthread_mutex_unlock(&handler_lock);
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  pthread_mutex_lock(&counter_lock);
+  counter++;
+  pthread_mutex_unlock(&counter_lock);
+}
+
+/* Installs `handler` for SIGUSR1 and starts a thread sending it to this one. */
+static pthread_t storm_start(void (*handler)(int), int flags, sigset_t* usr1) {
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal;
-  sa.sa_flags = SA_RESTART;
+  sa.sa_handler = handler;
+  sa.sa_flags = flags;
   sigaction(SIGUSR1, &sa, NULL);
-  pthread_t self = pthread_self(), t;
-  pthread_create(&t, NULL, sender, &self);
-  sigset_t usr1, old;
-  sigemptyset(&usr1);
-  sigaddset(&usr1, SIGUSR1);
-  for (int i = 0; i < 200000; ++i) {
-    /* Correct: the handler's lock is only taken here with the signal blocked. */
-    pthread_sigmask(SIG_BLOCK, &usr1, &old);
-    pthread_mutex_lock(&handler_lock);
-    pthread_mutex_unlock(&handler_lock);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_mutex_lock(&counter_lock);
-    counter++;
-    pthread_mutex_unlock(&counter_lock);
-  }
+  sigemptyset(usr1);
+  sigaddset(usr1, SIGUSR1);
+  static pthread_t target; /* outlives this call: the sender reads it */
+  target = pthread_self();
+  pthread_t t;
+  pthread_create(&t, NULL, sender, &target);
+  return t;
+}
+
+static void storm_stop(pthread_t sender_thread) {
   stop_sending = 1;
-  pthread_join(t, NULL);
+  pthread_join(sender_thread, NULL);
+}
+
+static int signals(void) {
+  sigset_t usr1;
+  pthread_t t = storm_start(on_signal, SA_RESTART, &usr1);
+  for (int i = 0; i < 200000; ++i) storm_round(&usr1);
+  storm_stop(t);
   return received > 0 ? 0 : 1;
 }
 
-/* The handler takes handler_lock (which the loop takes only with the signal blocked), then, when
- * the loop holds nothing (jump_armed), jumps back to the loop's sigsetjmp. */
+/* The handler takes handler_lock, then, when the loop holds nothing (jump_armed), jumps back to
+ * the loop's sigsetjmp. */
 static sigjmp_buf jump_env;
 static volatile sig_atomic_t jump_armed, jumped;
 
@@ -146,31 +162,17 @@ static void on_signal_jump(int sig) {
 }
 
 static int jumps(void) {
-  struct sigaction sa;
-  memset(&sa, 0, sizeof sa);
-  sa.sa_handler = on_signal_jump;
-  sigaction(SIGUSR1, &sa, NULL);
-  pthread_t self = pthread_self(), t;
-  pthread_create(&t, NULL, sender, &self);
-  sigset_t usr1, old;
-  sigemptyset(&usr1);
-  sigaddset(&usr1, SIGUSR1);
+  sigset_t usr1;
+  pthread_t t = storm_start(on_signal_jump, 0, &usr1);
   for (volatile int i = 0; i < 200000; i = i + 1) {
     sigsetjmp(jump_env, 1); /* a jump comes back here, holding nothing */
     jump_armed = 1;
     for (volatile int spin = 0; spin < 2000; spin = spin + 1) {
     }
     jump_armed = 0;
-    pthread_sigmask(SIG_BLOCK, &usr1, &old);
-    pthread_mutex_lock(&handler_lock);
-    pthread_mutex_unlock(&handler_lock);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    pthread_mutex_lock(&counter_lock);
-    counter++;
-    pthread_mutex_unlock(&counter_lock);
+    storm_round(&usr1);
   }
-  stop_sending = 1;
-  pthread_join(t, NULL);
+  storm_stop(t);
   printf("jumped %d of %d signals\n", (int)jumped, (int)received);
   return jumped > 0 && counter == 200000 ? 0 : 1;
 }
