@@ -399,7 +399,8 @@ void trampoline(int sig, siginfo_t* info, void* uc) {
   sigset_t saved_mask;
   if (tracked) {
     saved_mask = ts->mask;
-    if (ts->signal_depth < ThreadState::kSigFrames) ts->sig_frames[ts->signal_depth] = handler_frame(__builtin_frame_address(0), flags);
+    if (ts->signal_depth < ThreadState::kSigFrames)
+      ts->sig_frames[ts->signal_depth] = handler_frame(__builtin_frame_address(0), flags);
     ts->signal_depth++;
     on_irq(ts, Irq::signal, true);
   }
@@ -408,10 +409,7 @@ void trampoline(int sig, siginfo_t* info, void* uc) {
   std::optional<Guard> hide;
   if (!tracked && !guarded()) {
     hide.emplace();
-    ThreadState::SigFrame f = handler_frame(__builtin_frame_address(0), flags);
-    t_local.hidden_frame = f.frame;
-    t_local.hidden_alt_lo = f.alt_lo;
-    t_local.hidden_alt_hi = f.alt_hi;
+    t_local.hidden = handler_frame(__builtin_frame_address(0), flags);
   }
   errno = saved_errno;
   if (fn) {
@@ -424,13 +422,13 @@ void trampoline(int sig, siginfo_t* info, void* uc) {
     ts->mask = saved_mask;
     ts->signal_depth--;
   }
-  if (hide) t_local.hidden_frame = 0;
+  if (hide) t_local.hidden.frame = 0;
   errno = saved_errno;
 }
 
 // glibc keeps the stack pointer of a jmp_buf mangled with the thread's pointer guard: on x86-64,
 // xor with the guard (%fs:0x30) then rotate left by 17 bits, in __jmpbuf[6]. Checked once against
-// a setjmp of our own (kJumpUnknown until then); when it does not hold, jumps are not followed.
+// a setjmp of our own (g_jump_sp); when it does not hold, jumps are not followed.
 #if defined(__x86_64__)
 uint64_t jmpbuf_sp(const struct __jmp_buf_tag* env) {
   uint64_t guard;
@@ -462,10 +460,9 @@ void before_jump(struct __jmp_buf_tag* env) {
   }
   if (known != 1) return;
   uint64_t sp = jmpbuf_sp(env);
-  if (t_local.hidden_frame) {
-    ThreadState::SigFrame f{t_local.hidden_frame, t_local.hidden_alt_lo, t_local.hidden_alt_hi};
-    if (jump_leaves(f, sp)) {
-      t_local.hidden_frame = 0;
+  if (t_local.hidden.frame) {
+    if (jump_leaves(t_local.hidden, sp)) {
+      t_local.hidden.frame = 0;
       t_local.guard = 0;  // the unobserved handler's Guard, which its return would have released
     }
     return;
@@ -747,7 +744,6 @@ LH_EXPORT int cnd_timedwait(cnd_t* __restrict c, mtx_t* __restrict m, const stru
   return real::cnd_timedwait()(c, m, t);
 }
 
-// --- signals --------------------------------------------------------------------------------
 // --- jumps (out of signal handlers) ------------------------------------------------------------
 extern "C" [[noreturn]] void __longjmp_chk(struct __jmp_buf_tag env[1], int val) noexcept;
 
@@ -772,6 +768,7 @@ LH_EXPORT void __longjmp_chk(struct __jmp_buf_tag env[1], int val) noexcept {
   __builtin_unreachable();
 }
 
+// --- signals --------------------------------------------------------------------------------
 LH_EXPORT int sigaction(int sig, const struct sigaction* act, struct sigaction* oldact) noexcept {
   return sigaction_impl(sig, act, oldact);
 }

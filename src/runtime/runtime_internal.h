@@ -165,8 +165,8 @@ struct ThreadLocal {
   // prologues test guard, epoch and the end of the thread with one compare.
   uint32_t epoch = 0;
   // A handler run unobserved (the thread had no state yet) holds the guard; a jump out of it
-  // gives the guard back. Its trampoline's frame and alternate stack (see ThreadState::SigFrame).
-  uint64_t hidden_frame = 0, hidden_alt_lo = 0, hidden_alt_hi = 0;
+  // gives the guard back. Where it runs (frame 0: none).
+  ThreadState::SigFrame hidden{0, 0, 0};
 };
 static_assert(offsetof(ThreadLocal, epoch) == offsetof(ThreadLocal, guard) + 4);
 extern __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
@@ -416,12 +416,16 @@ inline uint32_t child_code(uint64_t id, uint32_t bits) {
 inline uint32_t parent_low(uint64_t salt) {
   return memo_salt(salt) ? static_cast<uint32_t>(kMutexIdBit | salt) : 1u << 9;
 }
-// The outer mutex when the n entries below an acquisition are exactly one memo parent, a plain
-// (kind 0) mutex (kMutexIdBit), in the interrupt state the thread is still in (ts->parent_low);
-// else null.
+// Whether the n entries below an acquisition are exactly one memo parent: a plain (kind 0) mutex
+// (kMutexIdBit) taken in the interrupt state the thread is still in (ts->parent_low). `first` is
+// the held stack's first entry.
+inline bool is_memo_parent(const ThreadState* ts, const HeldEntry& first, uint32_t n) {
+  return n == 1 && static_cast<uint32_t>(first.id) == ts->parent_low;
+}
+// That outer mutex, or null.
 inline pthread_mutex_t* memo_parent(const ThreadState* ts, uint32_t n) {
-  if (n != 1 || static_cast<uint32_t>(ts->held.data[0].id) != ts->parent_low) return nullptr;
-  return reinterpret_cast<pthread_mutex_t*>(ts->held.data[0].lock);
+  const HeldEntry& first = ts->held.data[0];
+  return is_memo_parent(ts, first, n) ? reinterpret_cast<pthread_mutex_t*>(first.lock) : nullptr;
 }
 inline bool child_memo_has(pthread_mutex_t* p, uint32_t code) {
   return *child_memo(p, 0) == code || *child_memo(p, 1) == code;
@@ -495,8 +499,8 @@ struct FastStep {
     // (pinned, random pairs over 1,000 mutexes: 14.5 -> 13.3 ns per pair; the nested workload:
     // the same time, 133 -> 143 instructions per pair).
     hit = has_memo && memo == key;
-    if (has_memo && mode == Mode::write && n == 1 && static_cast<uint32_t>(below.id) == ts->parent_low) {
-      auto* p = reinterpret_cast<pthread_mutex_t*>(below.lock);  // memo_parent(ts, 1)
+    if (has_memo && mode == Mode::write && is_memo_parent(ts, below, n)) {  // below = the first entry
+      auto* p = reinterpret_cast<pthread_mutex_t*>(below.lock);
       uint32_t code = child_code(id, ts->code_bits);
       hit |= (*child_memo(p, 0) == code) | (*child_memo(p, 1) == code);
     }

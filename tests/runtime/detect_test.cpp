@@ -92,6 +92,14 @@ TEST(RuntimeDetect, JumpOutOfSignalHandlerLeavesSignalContext) {
       EXPECT_TRUE(mentions_function(found[0], "on_usr1")) << found[0].dump(2);
       EXPECT_EQ(r.report["findings"].size(), 1u) << prog << " " << mode << ": " << dump(r);
     }
+    // A jump out of a handler that ran unobserved (its thread had no state yet) gives the thread
+    // back to the runtime: its later ABBA half is seen.
+    ProgRun r = run_under(prog, {"hidden"});
+    EXPECT_EQ(r.exit_code, 66) << prog << " hidden: " << dump(r);
+    auto cycles = of_type(r.report, "circular_dependency");
+    ASSERT_EQ(cycles.size(), 1u) << prog << " hidden: " << dump(r);
+    EXPECT_TRUE(has_class(cycles[0], "lock_a"));
+    EXPECT_TRUE(has_class(cycles[0], "lock_b"));
   }
 }
 

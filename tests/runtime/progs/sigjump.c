@@ -12,6 +12,10 @@
  *   altstack  jump, with the handler on an alternate signal stack (SA_ONSTACK). Expected: clean.
  *   inner     the handler, run once, jumps within itself (its own sigsetjmp), takes table_lock and
  *             returns. Expected: one inconsistent_lock_state on table_lock (the jump left nothing).
+ *   hidden    a new thread, which has done nothing lockhound sees, is sent SIGUSR1 and its handler
+ *             jumps back; the thread then takes lock_a then lock_b, and main later takes them the
+ *             other way. Expected: one circular_dependency (the handler ran unobserved, and the
+ *             jump out of it must not leave the thread unobserved for good).
  * Built twice: as is, and with _FORTIFY_SOURCE=2 (sigjump_fortify), where every jump goes
  * through __longjmp_chk. */
 #define _GNU_SOURCE
@@ -44,6 +48,40 @@ static void on_usr1(int sig) {
   siglongjmp(sig_env, 1);
 }
 
+pthread_mutex_t lock_a = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t lock_b = PTHREAD_MUTEX_INITIALIZER;
+static sigjmp_buf hidden_env;
+
+static void on_usr2(int sig) {
+  (void)sig;
+  siglongjmp(hidden_env, 1);
+}
+
+static void* hidden_thread(void* arg) {
+  if (sigsetjmp(hidden_env, 1) == 0) raise(SIGUSR2);
+  pthread_mutex_lock(&lock_a);
+  pthread_mutex_lock(&lock_b);
+  pthread_mutex_unlock(&lock_b);
+  pthread_mutex_unlock(&lock_a);
+  return arg;
+}
+
+static int hidden(void) {
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_usr2;
+  sigaction(SIGUSR2, &sa, NULL);
+  pthread_t t;
+  pthread_create(&t, NULL, hidden_thread, NULL);
+  pthread_join(t, NULL);
+  pthread_mutex_lock(&lock_b);
+  pthread_mutex_lock(&lock_a);
+  pthread_mutex_unlock(&lock_a);
+  pthread_mutex_unlock(&lock_b);
+  printf("sigjump hidden: done\n");
+  return 0;
+}
+
 static void* other(void* arg) {
   pthread_mutex_lock(&table_lock);
   pthread_mutex_unlock(&table_lock);
@@ -52,11 +90,12 @@ static void* other(void* arg) {
 
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
+  if (!strcmp(mode, "hidden")) return hidden();
   const char* modes[] = {"jump", "jump_lock", "longjmp", "altstack", "inner"};
   int known = 0;
   for (size_t i = 0; i < sizeof modes / sizeof *modes; ++i) known |= !strcmp(mode, modes[i]);
   if (!known) {
-    fprintf(stderr, "usage: sigjump jump|jump_lock|longjmp|altstack|inner\n");
+    fprintf(stderr, "usage: sigjump jump|jump_lock|longjmp|altstack|inner|hidden\n");
     return 2;
   }
   lock_in_handler = !strcmp(mode, "jump_lock");
