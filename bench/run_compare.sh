@@ -252,9 +252,9 @@ for w in many-seq many-random; do
   done
 done
 # The same program with the mutexes made by pthread_mutex_init() in one loop: lockhound gives
-# locks initialised at one call site one class (lockdep's rule), so this program has a finding
-# (recursive locking) and every nested pair repeats it. The other tools see the same program as
-# many-random, so only plain and lockhound run here.
+# locks initialised at one call site one class, and two locks of one such class nested are
+# checked per pair of locks in the engine on every acquisition (no fast path). The other tools
+# see the same program as many-random, so only plain and lockhound run here.
 for ((r = 1; r <= reps; ++r)); do
   log "many-random-1site: run $r/$reps"
   run_once "$work/res/many-random-1site.plain" "$work/many_random" "$random_steps" init

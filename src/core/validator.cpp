@@ -13,6 +13,7 @@
 #include <cinttypes>
 #include <cstdio>
 #include <deque>
+#include <iterator>
 
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
@@ -154,6 +155,7 @@ struct HeldEntry {
   bool check;
   uint8_t irq_ctx;
   uint64_t chain_key;   // key of the chain ending with this entry
+  bool per_instance;    // the key names lock instances too (inferred classes nested: extend_key)
   uint64_t nest_lock;
   Site site;
   uint8_t irqs_enabled;
@@ -224,6 +226,10 @@ struct alignas(64) ClassInfo {
   WaitType wait;
   ClassId base;
   uint8_t subclass;
+  // Made by a front end's guess (the place its locks were created), not declared: two of its
+  // locks nested is checked per pair of locks, not reported as recursive locking (see
+  // check_recursion).
+  bool inferred = false;
   bool gate_candidate = true;   // one instance so far: may serve as a gate lock
   uint32_t instances = 0;
   uint32_t usage = 0;
@@ -582,9 +588,8 @@ struct Validator::Impl {
     // Push the held entry and extend the chain key.
     bool chain_head = ctx->held.empty() || ctx->held.back().irq_ctx != irqc;
     uint64_t key = chain_head ? kInitialChainKey : ctx->held.back().chain_key;
-    // lockdep keys chains on class and read mode; lockhound adds the trylock bit, because a
-    // trylock changes which edges the locks above it produce (check_prevs_add walks through it).
-    key = mix_chain(key, chain_id(cls, fl.mode, fl.trylock));
+    bool per_instance = !chain_head && ctx->held.back().per_instance;
+    key = extend_key(ctx->held, key, cls, fl.mode, fl.trylock, lock, inst.id, per_instance);
     HeldEntry& e = ctx->held.emplace_back();
     e.lock = lock;
     e.inst = &inst;
@@ -595,6 +600,7 @@ struct Validator::Impl {
     e.check = fl.check;
     e.irq_ctx = irqc;
     e.chain_key = key;
+    e.per_instance = per_instance;
     e.nest_lock = fl.nest_lock;
     e.site = site;
     e.irqs_enabled = ctx->enabled_mask();
@@ -614,6 +620,29 @@ struct Validator::Impl {
     if (__builtin_expect(chains.insert(key), 0)) new_chain(ctx, chain_head);
   }
 
+  // The key of the chain `held` + this lock, from the key of `held`. lockdep keys chains on class
+  // and read mode; lockhound adds the trylock bit, because a trylock changes which edges the
+  // locks above it produce (check_prevs_add walks through it). A lock of an inferred class taken
+  // while another lock of that class is held adds both instances: each pair of locks is
+  // validated on its own (check_instance_order), and so is every chain above such a pair.
+  uint64_t extend_key(std::span<const HeldEntry> held, uint64_t key, ClassId cls, Mode mode,
+                      bool trylock, uint64_t lock, uint64_t inst_id, bool& per_instance) const {
+    key = mix_chain(key, chain_id(cls, mode, trylock));
+    const ClassInfo& c = classes[cls];
+    if (__builtin_expect(!c.inferred || c.instances < 2, 1)) return key;
+    bool nested = false;
+    for (const HeldEntry& h : held)
+      if (h.cls == cls && h.lock != lock) {
+        key = mix_chain(key, uint32_t(h.instance_id));
+        nested = true;
+      }
+    if (nested) {
+      key = mix_chain(key, uint32_t(inst_id));
+      per_instance = true;
+    }
+    return key;
+  }
+
   // Everything below runs off the fast path; kept out of line so the fast path stays small.
   [[gnu::noinline]] void new_chain(ContextState* ctx, bool chain_head) {
     st.chains++;
@@ -628,7 +657,7 @@ struct Validator::Impl {
   }
 
   void validate_chain(ContextState* ctx, bool chain_head) {
-    int ret = check_recursion(ctx);
+    int ret = check_recursion(ctx);  // 3 (instance pairs checked) goes on to the edges
     if (ret == 1 || ret == 2 || chain_head) return;
     // lockdep's check_prevs_add: the nearest held lock in the same irq context, plus the trylocks
     // directly above it; transitivity covers everything below.
@@ -642,22 +671,179 @@ struct Validator::Impl {
     }
   }
 
-  // 0: fine, 1: recursive locking reported, 2: allowed by a held nest lock.
+  // 0: fine, 1: recursive locking reported, 2: allowed by a held nest lock, 3: another lock of
+  // an inferred class held, and the pair checked per instance.
+  //
+  // lockdep reports any two locks of one class nested, because its classes are declared (one
+  // per lock_class_key) and such nesting has no order the validator could check. A class a
+  // front end inferred (the runtime's: the place a lock was created) often holds many locks
+  // nested on purpose, in an order the program keeps (a parent's lock before a child's, a
+  // table's buckets in address order): reporting those would be false alarms. For such a
+  // class each pair of locks is remembered in the order it was nested, and two locks nested
+  // in both orders are reported as the circular dependency they are. The same lock taken
+  // twice is still recursive locking.
   int check_recursion(ContextState* ctx) {
     const HeldEntry& next = ctx->held.back();
     bool nest_held = false;
     if (next.nest_lock)
       for (size_t i = 0; i + 1 < ctx->held.size(); ++i)
         if (ctx->held[i].lock == next.nest_lock) nest_held = true;
+    int ret = 0;
     for (size_t i = 0; i + 1 < ctx->held.size(); ++i) {
       const HeldEntry& prev = ctx->held[i];
       if (prev.cls != next.cls) continue;
       if (next.mode == Mode::recursive_read && prev.mode != Mode::write) continue;
       if (nest_held && prev.lock != next.lock) return 2;
+      if (prev.lock != next.lock && classes[next.cls].inferred) {
+        check_instance_order(ctx, i);
+        ret = 3;
+        continue;
+      }
       report_recursion(ctx, i);
       return 1;
     }
-    return 0;
+    return ret;
+  }
+
+  // What is kept of two locks of one inferred class nested, outer then inner.
+  struct InstancePair {
+    uint64_t outer_lock, inner_lock;
+    Evidence outer, inner;
+    uint32_t held = 0, held_len = 0;   // the classes held below the inner lock, in held_pool
+    std::vector<uint64_t> gates;       // instances held exclusively around both (all nestings)
+    uint8_t dep = 0;
+  };
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, InstancePair> instance_pairs;  // by ids
+
+  // Instances of other locks held exclusively, in the inner lock's interrupt context: a cycle
+  // between two locks each nesting of which happened under one of these cannot deadlock.
+  std::vector<uint64_t> instance_gates(const ContextState* ctx, size_t outer, size_t inner) const {
+    std::vector<uint64_t> g;
+    for (size_t i = 0; i < inner; ++i) {
+      const HeldEntry& h = ctx->held[i];
+      if (i == outer || h.mode != Mode::write || h.irq_ctx != ctx->held[inner].irq_ctx) continue;
+      g.push_back(h.instance_id);
+    }
+    std::sort(g.begin(), g.end());
+    return g;
+  }
+
+  // A 2-cycle a -> b -> a is a deadlock unless a recursive-read acquisition meets a shared
+  // holder (lockdep's strong-path rule, checked at both joints).
+  static bool strong_pair(uint8_t d1, uint8_t d2) {
+    for (uint8_t k1 = 1; k1 <= kDepEN; k1 <<= 1)
+      for (uint8_t k2 = 1; k2 <= kDepEN; k2 <<= 1) {
+        if (!(d1 & k1) || !(d2 & k2)) continue;
+        auto rec = [](uint8_t k) { return (k & (kDepSR | kDepER)) != 0; };
+        auto shared = [](uint8_t k) { return (k & (kDepSR | kDepSN)) != 0; };
+        if (!(rec(k1) && shared(k2)) && !(rec(k2) && shared(k1))) return true;
+      }
+    return false;
+  }
+
+  void check_instance_order(ContextState* ctx, size_t outer_i) {
+    size_t inner_i = ctx->held.size() - 1;
+    const HeldEntry& outer = ctx->held[outer_i];
+    const HeldEntry& inner = ctx->held[inner_i];
+    uint8_t dep = dep_of(outer.mode, inner.mode);
+    std::vector<uint64_t> gates = instance_gates(ctx, outer_i, inner_i);
+    auto rev = instance_pairs.find(std::make_pair(inner.instance_id, outer.instance_id));
+    if (rev != instance_pairs.end() && strong_pair(rev->second.dep, dep)) {
+      std::vector<uint64_t> common;
+      std::set_intersection(gates.begin(), gates.end(), rev->second.gates.begin(),
+                            rev->second.gates.end(), std::back_inserter(common));
+      if (common.empty() || opt.report_guarded_cycles)
+        report_instance_cycle(ctx, outer_i, rev->second, common);
+    }
+    auto [it, fresh] = instance_pairs.try_emplace(std::make_pair(outer.instance_id, inner.instance_id));
+    InstancePair& p = it->second;
+    if (!fresh) {
+      p.dep |= dep;
+      std::vector<uint64_t> both;
+      std::set_intersection(gates.begin(), gates.end(), p.gates.begin(), p.gates.end(),
+                            std::back_inserter(both));
+      p.gates = std::move(both);
+      return;
+    }
+    capture_held(ctx, ctx->held[inner_i]);
+    p.outer_lock = ctx->held[outer_i].lock;
+    p.inner_lock = ctx->held[inner_i].lock;
+    p.outer = held_evidence(ctx, ctx->held[outer_i]);
+    p.inner = held_evidence(ctx, ctx->held[inner_i]);
+    p.held = uint32_t(held_pool.size());
+    p.held_len = uint32_t(inner_i);
+    for (size_t i = 0; i < inner_i; ++i) held_pool.push_back(ctx->held[i].cls);
+    p.gates = std::move(gates);
+    p.dep = dep;
+    st.memory_bytes += sizeof(InstancePair) + 24 + p.gates.size() * 8;
+  }
+
+  std::string instance_name(ClassId cls, uint64_t lock) const {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, " [0x%" PRIx64 "]", lock);
+    return classes[cls].name + buf;
+  }
+
+  // Two locks of one inferred class, each taken while the other was held: the current nesting
+  // (outer_i, then the top entry) closes the earlier one `rev` (inner then outer).
+  void report_instance_cycle(ContextState* ctx, size_t outer_i, const InstancePair& rev,
+                             const std::vector<uint64_t>& common) {
+    const HeldEntry& outer = ctx->held[outer_i];
+    HeldEntry& inner = ctx->held.back();
+    ClassId cls = inner.cls;
+    bool guarded = !common.empty();
+    // One finding per class and pair of code places, however many pairs of locks invert there.
+    uint64_t s1 = rev.inner.ip, s2 = inner.site.ip;
+    std::string sig = std::string(guarded ? "instance-guarded|" : "instance-cycle|") +
+                      classes[cls].name + "|" + std::to_string(std::min(s1, s2)) + "|" +
+                      std::to_string(std::max(s1, s2));
+    if (repeat(sig)) return;
+    capture_held(ctx, inner);
+    std::string a = instance_name(cls, outer.lock), b = instance_name(cls, inner.lock);
+    Finding f;
+    f.type = guarded ? FindingType::guarded_cycle : FindingType::circular_dependency;
+    Edge earlier;  // b was held when a was taken
+    earlier.from = b;
+    earlier.to = a;
+    earlier.dep = dep_name(rev.dep);
+    earlier.from_site = acquisition(rev.outer, cls);
+    std::vector<HeldLock> held;
+    for (uint32_t i = 0; i < rev.held_len; ++i) {
+      HeldLock hl;
+      hl.name = classes[held_pool[rev.held + i]].name;
+      held.push_back(std::move(hl));
+    }
+    earlier.to_site = acquisition(rev.inner, cls, std::move(held));
+    earlier.from_site.lock = b;
+    earlier.to_site.lock = a;
+    Edge now;      // and now a is held while b is taken
+    now.from = a;
+    now.to = b;
+    now.dep = dep_name(dep_of(outer.mode, inner.mode));
+    now.from_site = acquisition(held_evidence(ctx, outer), cls);
+    now.to_site = acquisition(held_evidence(ctx, inner), cls, held_list(ctx, ctx->held.size() - 1));
+    now.from_site.lock = a;
+    now.to_site.lock = b;
+    f.chain = {std::move(earlier), std::move(now)};
+    f.classes = {b, a};
+    f.summary = b + " --> " + a + " --> " + b;
+    f.details.emplace_back("instances", "two locks of class " + classes[cls].name +
+                                            ", each taken while the other was held");
+    if (guarded) {
+      std::string g;
+      for (uint64_t id : common)
+        for (const HeldEntry& h : ctx->held)
+          if (h.instance_id == id) g += (g.empty() ? "" : ", ") + instance_name(h.cls, h.lock);
+      f.details.emplace_back("guarded by", g);
+    }
+    f.participants.push_back(participant(ctx));
+    auto verb = [](Mode m, const std::string& n) { return (m == Mode::write ? "lock(" : "rlock(") + n + ");"; };
+    f.scenario.columns = {"CPU0", "CPU1"};
+    f.scenario.rows = {{verb(rev.outer.mode, b), ""},
+                       {"", verb(outer.mode, a)},
+                       {verb(rev.inner.mode, a), ""},
+                       {"", verb(inner.mode, b)}};
+    publish(std::move(f), std::move(sig));
   }
 
   // ---------------------------------------------------------------- edges
@@ -1249,7 +1435,10 @@ struct Validator::Impl {
     for (size_t j = i; j < held.size(); ++j) {
       bool head = j == 0 || held[j - 1].irq_ctx != held[j].irq_ctx;
       uint64_t key = head ? kInitialChainKey : held[j - 1].chain_key;
-      held[j].chain_key = mix_chain(key, chain_id(held[j].cls, held[j].mode, held[j].trylock));
+      bool per_instance = !head && held[j - 1].per_instance;
+      held[j].chain_key = extend_key(std::span(held.data(), j), key, held[j].cls, held[j].mode,
+                                     held[j].trylock, held[j].lock, held[j].instance_id, per_instance);
+      held[j].per_instance = per_instance;
     }
   }
 
@@ -1641,6 +1830,9 @@ void Validator::set_class_kind(ClassId cls, LockKind kind, WaitType wait) {
       impl_->classes[sub].wait = ci.wait;
     }
 }
+void Validator::set_class_inferred(ClassId cls) {
+  if (cls < impl_->classes.size()) impl_->classes[cls].inferred = true;
+}
 std::string_view Validator::class_name(ClassId cls) const { return impl_->classes.at(cls).name; }
 LockKind Validator::class_kind(ClassId cls) const { return impl_->classes.at(cls).kind; }
 size_t Validator::class_count() const { return impl_->classes.size(); }
@@ -1686,7 +1878,7 @@ std::string_view Validator::context_name(Context ctx) const { return impl_->ctx_
 size_t Validator::held_count(Context ctx) const { return ctx->held.size(); }
 Validator::HeldInfo Validator::held_at(Context ctx, size_t i) const {
   const HeldEntry& h = ctx->held[i];
-  return {h.lock, h.mode, h.trylock};
+  return {h.lock, h.mode, h.trylock, h.per_instance};
 }
 void Validator::drop_held(Context ctx, size_t i) {
   if (i < ctx->held.size()) impl_->remove_held(ctx, i);
@@ -1781,6 +1973,7 @@ ValidatorStats Validator::stats() const {
                     impl_->held_pool.capacity() * sizeof(ClassId) +
                     impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(void*) + 1) +
                     impl_->instance_pool.size() * sizeof(Instance) +
+                    impl_->instance_pairs.capacity() * 16 +
                     impl_->pk_edges.capacity() * sizeof(Impl::PkEdge) +
                     2 * impl_->edges.size() * sizeof(uint32_t);
   s.memory_bytes += impl_->class_name_bytes;

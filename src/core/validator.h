@@ -7,7 +7,8 @@
 //   - circular lock dependencies of any length, with lockdep's recursive-read rules (only
 //     "strong" cycles are deadlocks) — and, beyond lockdep, cycles every edge of which was taken
 //     under one common exclusively held lock are reported as guarded_cycle, not as deadlocks;
-//   - recursive locking (same class; same instance is a certain self-deadlock);
+//   - recursive locking (same class; same instance is a certain self-deadlock); for classes a
+//     front end inferred, two locks of the class nested in both orders (set_class_inferred);
 //   - inconsistent irq usage of one class, and irq-safe -> irq-unsafe orders, found whether the
 //     edge or the usage comes last (irq lock inversion), for hardirq, softirq and signal context;
 //   - invalid wait context (sleeping lock under a spinning lock or in irq context) and sleeping
@@ -109,6 +110,12 @@ class Validator {
   // proves it, e.g. a trace that shows a lock sleeping only after its first acquisitions. Checks
   // use the new wait type from the next acquisition on.
   void set_class_kind(ClassId cls, LockKind kind, WaitType wait = WaitType::none);
+  // Marks a class as a front end's guess (the runtime's: locks made at one place) rather than a
+  // declared class. Two of its locks nested are then not recursive locking: each pair of locks
+  // is remembered in the order it was nested, and a pair nested in both orders is reported as a
+  // circular dependency between the two locks. Chains holding such a pair are validated per
+  // pair of locks (HeldInfo::per_instance).
+  void set_class_inferred(ClassId cls);
   std::string_view class_name(ClassId cls) const;
   LockKind class_kind(ClassId cls) const;
   size_t class_count() const;
@@ -138,6 +145,9 @@ class Validator {
     uint64_t lock;
     Mode mode;
     bool trylock;
+    // The entry's chain holds two locks of one inferred class: it is validated for these very
+    // locks, so a front end must not skip later acquisitions of the same classes on its own.
+    bool per_instance;
   };
   HeldInfo held_at(Context ctx, size_t i) const;
   // Drops held entry i without any check (the front end saw it released); the chain keys above

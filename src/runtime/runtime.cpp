@@ -310,6 +310,9 @@ ClassId class_for_site(uint64_t ip, uint64_t caller, LockKind kind, const ApiSit
   std::string name = describe_site(ip);
   if (caller) name += " from " + describe_site(caller);
   ClassId cls = r.v->lock_class(name, kind);
+  // A guess: locks made at one place are often nested on purpose (parent and child, a table's
+  // buckets); the engine checks such nesting per pair of locks rather than calling it recursive.
+  r.v->set_class_inferred(cls);
   r.site_classes.emplace(key, cls);
   return cls;
 }
@@ -1164,7 +1167,9 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     if (spin) ts->spin_held++;
     // The chain goes on the fast path once the engine has taken it without a word: a chain that
     // reports something keeps coming here, so its repeats are counted.
-    if (fast_ok && r.v->report_events() == reports) {
+    // A chain holding two locks of one inferred class was validated for those two locks only.
+    if (fast_ok && r.v->report_events() == reports &&
+        !r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance) {
       fast_insert(key);
       // The key memo serves nested acquisitions (a lone one is decided by the tag's usage bits).
       if (tagged_mutex && h.n > 1) write_tag(tag_slot + 1, key);

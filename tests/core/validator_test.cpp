@@ -247,6 +247,83 @@ TEST(Classes, ReinitialisedLockTakesItsNewClassInACachedContext) {
   EXPECT_EQ(names, (std::vector<std::string>{"B", "C"}));
 }
 
+// A class the front end inferred (locks made at one place): two of its locks nested is judged
+// by the order of those two locks, not reported as recursive locking; a declared class keeps
+// lockdep's rule.
+TEST(Classes, InferredClassIsCheckedPerPairOfLocks) {
+  Validator v;
+  Context t1 = v.context(1, "T1"), t2 = v.context(2, "T2");
+  ClassId made = v.lock_class("obj_init (obj.c:10)", LockKind::mutex);
+  v.set_class_inferred(made);
+  for (uint64_t l = 1; l <= 4; ++l) v.lock_init(l, made);
+  // A parent -> child walk, in both threads, repeated: consistent, so clean.
+  for (int round = 0; round < 3; ++round)
+    for (uint64_t l = 1; l < 4; ++l) {
+      nest_pair(v, t1, l, l + 1);
+      nest_pair(v, t2, l, l + 1);
+    }
+  // Three deep, and released out of order (the chain keys above the hole are rebuilt).
+  v.acquire(t1, 1, {}, {});
+  v.acquire(t1, 2, {}, {});
+  v.acquire(t1, 3, {}, {});
+  v.release(t1, 2, {});
+  v.release(t1, 3, {});
+  v.release(t1, 1, {});
+  EXPECT_EQ(v.finding_count(), 0u);
+  EXPECT_EQ(v.stats().edges, 0u);
+  // 4 then 1 reverses nothing seen (1 was never held around 4: pairs, not an order over the
+  // class), so it is clean; 3 then 1 reverses the three-deep nesting's 1 -> 3: one cycle.
+  nest_pair(v, t2, 4, 1);
+  EXPECT_EQ(v.finding_count(), 0u);
+  nest_pair(v, t2, 3, 1);
+  ASSERT_EQ(v.finding_count(), 1u);
+  Finding f = v.findings()[0];
+  EXPECT_EQ(f.type, FindingType::circular_dependency);
+  ASSERT_EQ(f.chain.size(), 2u);
+  EXPECT_EQ(f.chain[0].from, f.chain[1].to);
+  EXPECT_NE(f.chain[0].from.find("[0x1]"), std::string::npos) << f.chain[0].from;
+  EXPECT_NE(f.chain[0].to.find("[0x3]"), std::string::npos) << f.chain[0].to;
+  // Repeats are counted, not found again; the same lock twice is still recursive locking.
+  nest_pair(v, t2, 3, 1);
+  EXPECT_EQ(v.finding_count(), 1u);
+  v.acquire(t1, 2, {}, {});
+  v.acquire(t1, 2, {}, {});
+  EXPECT_EQ(v.findings().back().type, FindingType::recursive_locking);
+
+  // The same program with a declared class: lockdep's rule, the first nesting is reported.
+  Validator d;
+  Context u = d.context(1, "T1");
+  ClassId declared = d.lock_class("obj_lock", LockKind::mutex);
+  d.lock_init(1, declared);
+  d.lock_init(2, declared);
+  nest_pair(d, u, 1, 2);
+  ASSERT_EQ(d.finding_count(), 1u);
+  EXPECT_EQ(d.findings()[0].type, FindingType::recursive_locking);
+}
+
+// Two locks of an inferred class nested in both orders, each time under one exclusively held
+// lock: guarded (no deadlock), not a circular dependency. Without the common lock it is one.
+TEST(Classes, InferredPairUnderCommonLockIsGuarded) {
+  Validator v;
+  Context t1 = v.context(1, "T1"), t2 = v.context(2, "T2");
+  ClassId made = v.lock_class("obj_init (obj.c:10)", LockKind::mutex);
+  v.set_class_inferred(made);
+  v.lock_init(1, made);
+  v.lock_init(2, made);
+  v.lock_init(9, v.lock_class("table_lock", LockKind::mutex));
+  auto under_table = [&](Context c, uint64_t x, uint64_t y) {
+    v.acquire(c, 9, {}, {});
+    nest_pair(v, c, x, y);
+    v.release(c, 9, {});
+  };
+  under_table(t1, 1, 2);
+  under_table(t2, 2, 1);
+  ASSERT_EQ(v.finding_count(), 1u);
+  EXPECT_EQ(v.findings()[0].type, FindingType::guarded_cycle);
+  nest_pair(v, t2, 2, 1);  // now without the table lock: a real inversion
+  EXPECT_EQ(v.findings().back().type, FindingType::circular_dependency);
+}
+
 TEST(Limits, DeepNestingAndManyClasses) {
   Validator v;
   Context t = v.context(1, "T");

@@ -116,6 +116,45 @@ TEST(RuntimeDetect, RecursiveLockingOfNormalMutex) {
   EXPECT_EQ(good.report["findings"].size(), 0u) << dump(good);
 }
 
+// Locks made at one place (one init-site class) and nested: the order between the two locks
+// decides, as for locks of different classes; lockdep's class rule would call every such
+// nesting recursive locking (ld.gold's Lock objects were reported that way).
+TEST(RuntimeDetect, LocksMadeAtOnePlaceAreCheckedPerPair) {
+  ProgRun ordered = run_under("siblings", {"ordered"});
+  EXPECT_EQ(ordered.exit_code, 0) << dump(ordered);
+  EXPECT_EQ(ordered.out, "siblings done\n");
+  EXPECT_EQ(ordered.report["findings"].size(), 0u) << dump(ordered);
+  EXPECT_EQ(ordered.report["stats"]["classes"].get<int>(), 1) << dump(ordered);
+
+  ProgRun inverted = run_under("siblings", {"inverted"});
+  EXPECT_EQ(inverted.exit_code, 66) << dump(inverted);
+  auto cycles = of_type(inverted.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(inverted);
+  EXPECT_EQ(inverted.report["findings"].size(), 1u) << dump(inverted);
+  ASSERT_EQ(cycles[0]["chain"].size(), 2u);
+  // The two edges name two different locks of the one class, in opposite orders.
+  std::string a = cycles[0]["chain"][0]["from"], b = cycles[0]["chain"][0]["to"];
+  EXPECT_NE(a, b);
+  EXPECT_EQ(cycles[0]["chain"][1]["from"], b);
+  EXPECT_EQ(cycles[0]["chain"][1]["to"], a);
+  EXPECT_NE(a.find("obj_lock_init (siblings.c:"), std::string::npos) << a;
+  EXPECT_TRUE(mentions_function(cycles[0], "first_half")) << cycles[0].dump(2);
+  EXPECT_TRUE(mentions_function(cycles[0], "second_half")) << cycles[0].dump(2);
+
+  ProgRun guarded = run_under("siblings", {"guarded"});
+  EXPECT_EQ(guarded.exit_code, 0) << dump(guarded);
+  auto g = of_type(guarded.report, "guarded_cycle");
+  ASSERT_EQ(g.size(), 1u) << dump(guarded);
+  EXPECT_NE(g[0].dump().find("table_lock"), std::string::npos) << g[0].dump(2);
+  EXPECT_TRUE(of_type(guarded.report, "circular_dependency").empty()) << dump(guarded);
+
+  ProgRun self = run_under("siblings", {"self"});
+  EXPECT_EQ(self.exit_code, 66) << dump(self);
+  auto rec = of_type(self.report, "recursive_locking");
+  ASSERT_EQ(rec.size(), 1u) << dump(self);
+  EXPECT_NE(rec[0].dump().find("same lock instance"), std::string::npos) << rec[0].dump(2);
+}
+
 TEST(RuntimeDetect, CycleUnderGateLockIsGuarded) {
   ProgRun r = run_under("gate", {});
   EXPECT_EQ(r.exit_code, 0) << "guarded cycles are not problems by default: " << dump(r);

@@ -1,0 +1,136 @@
+/* Locks made at one place and nested. Every object here gets its mutex from obj_new() through
+ * a helper (as a C++ lock wrapper or a library's lock_new() does), so all of them share one
+ * init-site class. Nesting two of them is normal in real code; what matters is the order.
+ *
+ *   ordered   two threads each walk parent -> child over a chain of objects, and lock pairs of
+ *             table buckets in address order: clean.
+ *   inverted  thread 1 nests a then b, thread 2 later nests b then a (never at the same time,
+ *             so it never hangs): a circular dependency between those two locks.
+ *   guarded   the same inversion, both times under one table lock: guarded, not a deadlock.
+ *   self      one object's lock taken again by its owner (timed): recursive locking.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+struct obj {
+  pthread_mutex_t lock;
+  struct obj* next;
+  int value;
+};
+
+__attribute__((noinline)) static void obj_lock_init(struct obj* o) {
+  pthread_mutex_init(&o->lock, NULL);
+}
+
+__attribute__((noinline)) static struct obj* obj_new(void) {
+  struct obj* o = calloc(1, sizeof *o);
+  obj_lock_init(o);
+  return o;
+}
+
+enum { kChain = 8, kBuckets = 16 };
+static struct obj* chain[kChain];
+static struct obj* buckets[kBuckets];
+static struct obj *acct_a, *acct_b;
+static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_barrier_t turn;
+static int use_table;
+
+static void walk_chain(void) {
+  for (int i = 0; i + 1 < kChain; ++i) {
+    pthread_mutex_lock(&chain[i]->lock);
+    pthread_mutex_lock(&chain[i + 1]->lock);
+    chain[i + 1]->value += chain[i]->value;
+    pthread_mutex_unlock(&chain[i + 1]->lock);
+    pthread_mutex_unlock(&chain[i]->lock);
+  }
+}
+
+static void move_between_buckets(int x, int y) {
+  struct obj* lo = buckets[x] < buckets[y] ? buckets[x] : buckets[y];
+  struct obj* hi = buckets[x] < buckets[y] ? buckets[y] : buckets[x];
+  pthread_mutex_lock(&lo->lock);
+  pthread_mutex_lock(&hi->lock);
+  lo->value--;
+  hi->value++;
+  pthread_mutex_unlock(&hi->lock);
+  pthread_mutex_unlock(&lo->lock);
+}
+
+__attribute__((noinline)) static void transfer(struct obj* from, struct obj* to) {
+  if (use_table) pthread_mutex_lock(&table_lock);
+  pthread_mutex_lock(&from->lock);
+  pthread_mutex_lock(&to->lock);
+  from->value--;
+  to->value++;
+  pthread_mutex_unlock(&to->lock);
+  pthread_mutex_unlock(&from->lock);
+  if (use_table) pthread_mutex_unlock(&table_lock);
+}
+
+static void* ordered_worker(void* arg) {
+  int seed = (int)(long)arg;
+  for (int round = 0; round < 200; ++round) {
+    walk_chain();
+    move_between_buckets((seed + round) % kBuckets, (seed * 7 + round * 3 + 1) % kBuckets);
+  }
+  return NULL;
+}
+
+static void* first_half(void* arg) {
+  (void)arg;
+  transfer(acct_a, acct_b);
+  pthread_barrier_wait(&turn);
+  return NULL;
+}
+
+static void* second_half(void* arg) {
+  (void)arg;
+  pthread_barrier_wait(&turn);  /* only after the first thread is done: never hangs */
+  transfer(acct_b, acct_a);
+  return NULL;
+}
+
+int main(int argc, char** argv) {
+  const char* mode = argc > 1 ? argv[1] : "ordered";
+  for (int i = 0; i < kChain; ++i) chain[i] = obj_new();
+  for (int i = 0; i < kBuckets; ++i) buckets[i] = obj_new();
+  acct_a = obj_new();
+  acct_b = obj_new();
+  pthread_t t1, t2;
+  if (strcmp(mode, "ordered") == 0) {
+    pthread_create(&t1, NULL, ordered_worker, (void*)1L);
+    pthread_create(&t2, NULL, ordered_worker, (void*)2L);
+  } else if (strcmp(mode, "inverted") == 0 || strcmp(mode, "guarded") == 0) {
+    use_table = strcmp(mode, "guarded") == 0;
+    pthread_barrier_init(&turn, NULL, 2);
+    pthread_create(&t1, NULL, first_half, NULL);
+    pthread_create(&t2, NULL, second_half, NULL);
+  } else if (strcmp(mode, "self") == 0) {
+    pthread_mutex_lock(&acct_a->lock);
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    t.tv_nsec += 50 * 1000 * 1000;
+    if (t.tv_nsec >= 1000000000L) {
+      t.tv_sec++;
+      t.tv_nsec -= 1000000000L;
+    }
+    int rc = pthread_mutex_timedlock(&acct_a->lock, &t);
+    printf("relock: %s\n", rc == ETIMEDOUT ? "timed out" : "?");
+    pthread_mutex_unlock(&acct_a->lock);
+    puts("siblings done");
+    return 0;
+  } else {
+    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self\n");
+    return 2;
+  }
+  pthread_join(t1, NULL);
+  pthread_join(t2, NULL);
+  puts("siblings done");
+  return 0;
+}
