@@ -276,19 +276,15 @@ std::string describe_site(uint64_t ip) {
   // The innermost frame: the function (possibly inlined) whose line the call is on.
   const Frame& inner = frames.front();
   std::string func = inner.function.empty() ? frames.back().function : inner.function;
+  std::string object;
+  uint64_t offset = 0;
   if (!func.empty() && !inner.file.empty() && inner.line)
     name = func + " (" + base_name(inner.file) + ":" + std::to_string(inner.line) + ")";
+  else if (sym().locate(ip, object, offset))  // no line information: the call's place in its module
+    name = (func.empty() ? "" : func + " ") + "(" + base_name(object) + "+" + hex(offset) + ")";
+  else
+    name = "init@" + hex(ip);
   r.report_lock.unlock();
-  if (name.empty()) {
-    Dl_info info{};
-    if (dladdr(reinterpret_cast<void*>(ip), &info) && info.dli_fname) {
-      name = std::string(info.dli_sname ? symbolize::demangle(info.dli_sname) + " " : "") + "(" +
-             base_name(info.dli_fname) + "+" +
-             hex(ip - reinterpret_cast<uint64_t>(info.dli_fbase)) + ")";
-    } else {
-      name = "init@" + hex(ip);
-    }
-  }
   return name;
 }
 

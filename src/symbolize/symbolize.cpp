@@ -5,6 +5,7 @@
 #include <elfutils/libdw.h>
 #include <elfutils/libdwfl.h>
 #include <dlfcn.h>
+#include <link.h>
 #include <fcntl.h>
 #include <unistd.h>
 #include <unwind.h>
@@ -173,6 +174,73 @@ struct Symbolizer::Impl {
   char* debuginfo_path = nullptr;
   absl::flat_hash_map<uint64_t, std::vector<Frame>> code_cache;
 
+  // Each module's defined symbols sorted by address. libdw's own lookup (dwfl_module_addrinfo)
+  // walks the whole symbol table on every call: in a large stripped program (node: tens of
+  // thousands of dynamic symbols) naming a few hundred lock init sites took most of a short run.
+  struct Sym {
+    uint64_t lo, size;
+    const char* name;  // in libelf's string table: valid until the map is read again
+    int rank;          // among symbols at one address: sized before sizeless, exported first
+  };
+  absl::flat_hash_map<Dwfl_Module*, std::vector<Sym>> symtabs;
+
+  const std::vector<Sym>& symtab(Dwfl_Module* mod) {
+    auto [it, fresh] = symtabs.try_emplace(mod);
+    if (!fresh) return it->second;
+    std::vector<Sym>& out = it->second;
+    int n = dwfl_module_getsymtab(mod);
+    for (int i = 1; i < n; ++i) {
+      GElf_Sym sym;
+      GElf_Addr addr = 0;
+      GElf_Word shndx = 0;
+      const char* name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, nullptr, nullptr);
+      if (!name || !*name || sym.st_shndx == SHN_UNDEF) continue;
+      int type = GELF_ST_TYPE(sym.st_info);
+      if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE && type != STT_GNU_IFUNC)
+        continue;
+      int bind = GELF_ST_BIND(sym.st_info);
+      int rank = (sym.st_size ? 0 : 2) + (bind == STB_LOCAL ? 1 : 0);
+      out.push_back(Sym{addr, sym.st_size, name, rank});
+    }
+    // Among aliases of equal rank the public spelling wins ("opendir", a weak alias, over the
+    // global "__opendir"), as the dynamic linker's dladdr answers.
+    auto underscores = [](const char* s) { return s[0] == '_' ? (s[1] == '_' ? 2 : 1) : 0; };
+    std::sort(out.begin(), out.end(), [&](const Sym& a, const Sym& b) {
+      if (a.lo != b.lo) return a.lo < b.lo;
+      if (a.rank != b.rank) return a.rank < b.rank;
+      return underscores(a.name) < underscores(b.name);
+    });
+    return out;
+  }
+
+  // The symbol covering addr (the best ranked of those that start closest below it), else the
+  // nearest sizeless symbol below it, as libdw answers; offset is addr minus its start.
+  const Sym* symbol_at(Dwfl_Module* mod, uint64_t addr, uint64_t& offset) {
+    const std::vector<Sym>& t = symtab(mod);
+    auto it = std::upper_bound(t.begin(), t.end(), addr, [](uint64_t a, const Sym& x) { return a < x.lo; });
+    const Sym* sizeless = nullptr;
+    // Symbols nest rarely and never deeply: look a few starts back for one that covers addr.
+    for (int steps = 0; it != t.begin() && steps < 64; ++steps) {
+      --it;
+      if (addr < it->lo + it->size) {
+        // The best ranked entry at this start (sorted by rank within it).
+        auto first = it;
+        while (first != t.begin() && (first - 1)->lo == it->lo) --first;
+        const Sym* best = &*it;
+        for (auto k = first; k != t.end() && k->lo == it->lo; ++k)
+          if (addr < k->lo + k->size) {
+            best = &*k;
+            break;
+          }
+        offset = addr - best->lo;
+        return best;
+      }
+      if (it->size == 0 && !sizeless) sizeless = &*it;
+    }
+    if (sizeless) offset = addr - sizeless->lo;
+    return sizeless;
+  }
+
   Impl() {
     callbacks.find_elf = dwfl_linux_proc_find_elf;
     callbacks.find_debuginfo = find_local_debuginfo;
@@ -182,7 +250,37 @@ struct Symbolizer::Impl {
     if (dwfl) dwfl_end(dwfl);
   }
 
+  // The dynamic linker's counts of objects loaded and unloaded when this process's map was last
+  // read. Reading it again (which also drops every module's loaded symbol table) helps only after
+  // a dlopen or dlclose; an address that lies in no module (JIT code, an anonymous mapping) asked
+  // about again and again re-read it each time: 27 times in a short node run.
+  unsigned long long map_adds = 0, map_subs = 0;
+  static int read_counts(dl_phdr_info* info, size_t size, void* out) {
+    auto* c = static_cast<unsigned long long*>(out);
+    if (size >= offsetof(dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+      c[0] = info->dlpi_adds;
+      c[1] = info->dlpi_subs;
+    }
+    return 1;  // the counts are the same in every entry
+  }
+  bool map_changed() {
+    if (!dwfl || pid != 0) return true;  // another process: no way to tell
+    unsigned long long c[2] = {~0ull, ~0ull};
+    dl_iterate_phdr(read_counts, c);
+    return c[0] != map_adds || c[1] != map_subs;
+  }
+  void refresh() {
+    if (map_changed()) report();
+  }
+
   void report() {
+    if (pid == 0) {
+      unsigned long long c[2] = {~0ull, ~0ull};
+      dl_iterate_phdr(read_counts, c);
+      map_adds = c[0];
+      map_subs = c[1];
+    }
+    symtabs.clear();
     if (dwfl) dwfl_end(dwfl);
     dwfl = dwfl_begin(&callbacks);
     if (!dwfl) return;
@@ -221,11 +319,9 @@ struct Symbolizer::Impl {
     std::string object = mainfile ? mainfile : (modname ? modname : "");
 
     // Symbol table name of the enclosing function.
-    GElf_Off offset = 0;
-    GElf_Sym sym;
-    const char* symname =
-        dwfl_module_addrinfo(mod, addr, &offset, &sym, nullptr, nullptr, nullptr);
-    std::string outer_name = symname ? demangle(symname) : "";
+    uint64_t offset = 0;
+    const Sym* sym = symbol_at(mod, addr, offset);
+    std::string outer_name = sym ? demangle(sym->name) : "";
 
     // Source line of the innermost (possibly inlined) code at addr.
     std::string file;
@@ -324,7 +420,7 @@ const std::vector<Frame>& Symbolizer::frames(uint64_t pc, bool return_address) {
   auto frames = impl_->resolve(pc, return_address);
   if (frames.size() == 1 && frames[0].function.empty() && frames[0].object.empty()) {
     // Possibly a module loaded after the last refresh: look once more with a fresh map.
-    impl_->report();
+    impl_->refresh();
     frames = impl_->resolve(pc, return_address);
   }
   return impl_->code_cache.emplace(key, std::move(frames)).first->second;
@@ -372,11 +468,10 @@ bool Symbolizer::describe_data(uint64_t addr, std::string& name) {
   const char* modname =
       dwfl_module_info(mod, nullptr, &start, &end, nullptr, nullptr, &mainfile, nullptr);
   if (!mainfile && (!modname || modname[0] != '/')) return false;  // [stack], [vdso], …
-  GElf_Off offset = 0;
-  GElf_Sym sym;
-  const char* symname = dwfl_module_addrinfo(mod, addr, &offset, &sym, nullptr, nullptr, nullptr);
-  if (symname && (offset < sym.st_size || (sym.st_size == 0 && offset == 0))) {
-    name = demangle(symname);
+  uint64_t offset = 0;
+  const Impl::Sym* sym = impl_->symbol_at(mod, addr, offset);
+  if (sym && (offset < sym->size || (sym->size == 0 && offset == 0))) {
+    name = demangle(sym->name);
     if (offset) name += "+" + hex(offset);
     return true;
   }
@@ -384,6 +479,18 @@ bool Symbolizer::describe_data(uint64_t addr, std::string& name) {
   return true;
 }
 
-void Symbolizer::refresh() { impl_->report(); }
+bool Symbolizer::locate(uint64_t addr, std::string& object, uint64_t& offset) {
+  Dwfl_Module* mod = impl_->module_of(addr);
+  if (!mod) return false;
+  Dwarf_Addr start = 0;
+  const char* mainfile = nullptr;
+  const char* modname =
+      dwfl_module_info(mod, nullptr, &start, nullptr, nullptr, nullptr, &mainfile, nullptr);
+  object = mainfile ? mainfile : (modname ? modname : "");
+  offset = addr - start;
+  return true;
+}
+
+void Symbolizer::refresh() { impl_->refresh(); }
 
 }  // namespace lockhound::symbolize

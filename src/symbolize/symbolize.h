@@ -74,7 +74,11 @@ class Symbolizer {
   // larger object) or "module+0xoff" when no symbol covers it, and returns true.
   bool describe_data(uint64_t addr, std::string& name);
 
-  // Re-reads the memory map (after dlopen / dlclose). Cached results stay.
+  // The module an address lies in (its file) and the address's offset from the module's start.
+  bool locate(uint64_t addr, std::string& object, uint64_t& offset);
+
+  // Re-reads the memory map if a module was loaded or unloaded since it was last read (for
+  // another process: always). Cached results stay.
   void refresh();
 
  private:

@@ -1,5 +1,6 @@
 // Stack capture and symbolization of this test binary: functions, files, lines, inlined frames,
 // C++ names, and static objects named by their symbols.
+#include <dlfcn.h>
 #include <pthread.h>
 
 #include <gtest/gtest.h>
@@ -76,6 +77,51 @@ TEST(Symbolize, FillKeepsKnownFields) {
   ASSERT_GE(st.size(), 2u);
   EXPECT_NE(st[0].function.find("FillKeepsKnownFields"), std::string::npos) << st[0].function;
   EXPECT_EQ(st.back().function, "already_known");
+}
+
+// Code in a library with no debug information and dynamic symbols only: the function comes from
+// the symbol table (lockhound sorts it once per module; libdw's lookup scans it on every call).
+// Checked against the dynamic linker's own answer (dladdr) at addresses inside each function.
+TEST(Symbolize, NamesFunctionsOfAStrippedLibrary) {
+  void* lib = dlopen(STRIPPED_LIB, RTLD_NOW);
+  ASSERT_NE(lib, nullptr) << dlerror();
+  Symbolizer s;
+  int checked = 0;
+  for (int n = 0; n < 16; ++n) {
+    std::string name = "stripped_fn" + std::to_string(n);
+    void* fn = dlsym(lib, name.c_str());
+    ASSERT_NE(fn, nullptr) << name;
+    for (uint64_t off : {0u, 1u, 5u}) {
+      uint64_t pc = reinterpret_cast<uint64_t>(fn) + off;
+      Dl_info info{};
+      ASSERT_NE(dladdr(reinterpret_cast<void*>(pc), &info), 0);
+      ASSERT_NE(info.dli_sname, nullptr);
+      EXPECT_EQ(info.dli_sname, name);
+      const auto& fr = s.frames(pc, false);
+      ASSERT_EQ(fr.size(), 1u);
+      EXPECT_EQ(fr[0].function, name) << "+" << off;
+      EXPECT_EQ(fr[0].line, 0u);
+      EXPECT_NE(fr[0].object.find("rt_stripped_lib"), std::string::npos) << fr[0].object;
+      ++checked;
+    }
+  }
+  EXPECT_EQ(checked, 48);
+  // Two names at one address: the public (weak) alias, not the implementation's name.
+  uint64_t impl = reinterpret_cast<uint64_t>(dlsym(lib, "__stripped_impl"));
+  ASSERT_NE(impl, 0u);
+  EXPECT_EQ(reinterpret_cast<uint64_t>(dlsym(lib, "stripped_public")), impl);
+  EXPECT_EQ(s.frames(impl + 2, false)[0].function, "stripped_public");
+  // The module and offset of an address; an address in no module has none.
+  std::string object;
+  uint64_t offset = 0;
+  ASSERT_TRUE(s.locate(impl, object, offset));
+  EXPECT_NE(object.find("rt_stripped_lib"), std::string::npos) << object;
+  Dl_info info{};
+  ASSERT_NE(dladdr(reinterpret_cast<void*>(impl), &info), 0);
+  EXPECT_EQ(offset, impl - reinterpret_cast<uint64_t>(info.dli_fbase));
+  auto heap = std::make_unique<int>(1);
+  EXPECT_FALSE(s.locate(reinterpret_cast<uint64_t>(heap.get()), object, offset));
+  dlclose(lib);
 }
 
 }  // namespace
