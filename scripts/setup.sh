@@ -10,7 +10,7 @@ packages=(
   libdw-dev libelf-dev libunwind-dev
   python3
   # real multithreaded programs the runtime tests run under `lockhound run`
-  pigz lbzip2 zstd xz-utils sqlite3 redis-server
+  pigz lbzip2 zstd xz-utils sqlite3 redis-server memcached
 )
 missing=()
 for p in "${packages[@]}"; do

@@ -1,8 +1,10 @@
 // Real multithreaded programs from Debian's packages under `lockhound run`: each one's output and
 // exit status must be identical to a plain run, and the report must have no findings. Programs
 // that are not installed are skipped (scripts/setup.sh installs them: pigz, lbzip2, xz-utils,
-// zstd, sqlite3, redis-server; cc, ar and ld.gold come with build-essential).
+// zstd, sqlite3, redis-server, memcached; cc, ar and ld.gold come with build-essential; node
+// comes with the machine).
 #include <sys/socket.h>
+#include <atomic>
 #include <netinet/in.h>
 
 #include "runtime/run_helper.h"
@@ -141,6 +143,116 @@ TEST_F(RealPrograms, GoldThreadedLink) {
       gold_acquisitions += c["stats"]["acquisitions"].get<uint64_t>();
   }
   EXPECT_GT(gold_acquisitions, 0u) << "ld.gold ran unseen: " << dump(r);
+}
+
+// node: V8's platform threads, libuv's thread pool (crypto.pbkdf2) and four worker threads, each
+// compressing and hashing. Thousands of locks made through V8's one Mutex constructor; without
+// debug information the init sites are named from node's symbol table (tens of thousands of
+// entries: a linear lookup per site made this run 3x slower than plain).
+TEST_F(RealPrograms, NodeWorkerThreads) {
+  std::ofstream(dir_ / "workers.js") << R"JS(
+const { Worker, isMainThread, parentPort } = require('worker_threads');
+const crypto = require('crypto'); const zlib = require('zlib');
+if (isMainThread) {
+  let done = 0; const digests = [];
+  for (let i = 0; i < 4; i++) {
+    const w = new Worker(__filename);
+    w.on('message', (m) => { digests.push(m); if (++done === 4) {
+      let pending = 50; const keys = [];
+      for (let k = 0; k < 50; k++)
+        crypto.pbkdf2('pw', 'salt' + k, 200, 16, 'sha256', (e, key) => {
+          keys[k] = key.toString('hex');
+          if (--pending === 0) console.log(digests.sort().join('\n') + '\n' + keys.join(''));
+        });
+    }});
+  }
+} else {
+  const h = crypto.createHash('sha256');
+  for (let i = 0; i < 500; i++) h.update(zlib.gzipSync(Buffer.alloc(2000, i % 251)));
+  parentPort.postMessage(h.digest('hex'));
+}
+)JS";
+  same_as_plain("node", {(dir_ / "workers.js").string()});
+}
+
+// memcached with four worker threads under a bounded loopback load: eight client connections
+// setting, reading, incrementing and deleting keys.
+TEST_F(RealPrograms, MemcachedUnderLoad) {
+  if (!installed("memcached")) GTEST_SKIP() << "memcached is not installed";
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  close(s);
+  auto connect_to = [&]() {
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to = a;
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    if (connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+      close(c);
+      return -1;
+    }
+    return c;
+  };
+  // One request, the reply read up to its last line.
+  auto ask = [](int c, const std::string& req, const std::string& last) {
+    if (write(c, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return std::string();
+    std::string got;
+    char buf[4096];
+    while (got.size() < last.size() || got.compare(got.size() - last.size(), last.size(), last) != 0) {
+      ssize_t n = read(c, buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<size_t>(n));
+    }
+    return got;
+  };
+  std::atomic<int> good{0};
+  std::thread load([&] {
+    int c = -1;
+    for (int i = 0; i < 200 && (c = connect_to()) < 0; ++i)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    if (c < 0) return;
+    ask(c, "set ctr 0 0 1\r\n0\r\n", "\r\n");
+    std::vector<std::thread> clients;
+    for (int k = 0; k < 8; ++k)
+      clients.emplace_back([&, k] {
+        int cc = connect_to();
+        if (cc < 0) return;
+        for (int i = 0; i < 1500; ++i) {
+          std::string key = "k" + std::to_string(k) + "_" + std::to_string(i % 200);
+          std::string val(static_cast<size_t>(i % 90 + 1), static_cast<char>('a' + k));
+          if (ask(cc, "set " + key + " 0 0 " + std::to_string(val.size()) + "\r\n" + val + "\r\n",
+                  "\r\n") != "STORED\r\n")
+            return;
+          if (ask(cc, "get " + key + "\r\n", "END\r\n").find(val) == std::string::npos) return;
+          if (i % 25 == 0) {
+            ask(cc, "incr ctr 1\r\n", "\r\n");
+            ask(cc, "delete " + key + "\r\n", "\r\n");
+          }
+        }
+        good++;
+        close(cc);
+      });
+    for (auto& t : clients) t.join();
+    std::string ctr = ask(c, "get ctr\r\n", "END\r\n");
+    if (ctr.find("\r\n480\r\n") != std::string::npos) good += 100;  // 8 clients x 60 increments
+    ask(c, "shutdown\r\n", "");
+    close(c);
+  });
+  ProgRun r = run_under("sys:memcached",
+                        {"-U", "0", "-l", "127.0.0.1", "-p", std::to_string(port), "-t", "4", "-m",
+                         "32", "-A", "-u", "root"},
+                        {}, 120);
+  load.join();
+  EXPECT_EQ(good.load(), 108) << "every client finished and the counter is exact";
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  ASSERT_TRUE(r.report.contains("findings")) << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  EXPECT_GT(r.report["stats"]["acquisitions"].get<uint64_t>(), 10000u);
 }
 
 // A server under a bounded loopback load: redis with I/O threads, driven by redis-benchmark.
