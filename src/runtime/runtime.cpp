@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cinttypes>
 #include <cstdio>
@@ -94,6 +95,10 @@ struct PcsEq {
   }
 };
 
+// The place a lock was made: the init call's return address and the next frames outwards.
+constexpr size_t kSiteFrames = 4;
+using SiteKey = std::array<uint64_t, kSiteFrames>;
+
 struct Runtime {
   Options opts;
   Suppressions supp;
@@ -103,7 +108,8 @@ struct Runtime {
   ThreadState* threads = nullptr;
   uint64_t next_thread_id = 1;
   absl::flat_hash_map<uint64_t, LockInfo> locks;
-  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, ClassId> site_classes;  // init site, caller
+  absl::flat_hash_map<SiteKey, ClassId> site_classes;  // init site and its callers
+  absl::flat_hash_set<std::string> site_names;          // the names those classes took
   absl::flat_hash_map<uint64_t, uint32_t> generations;   // address-named lock lifetimes
   std::vector<Range> static_ranges;                       // writable PT_LOAD segments
   unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
@@ -288,24 +294,33 @@ std::string describe_site(uint64_t ip) {
   return name;
 }
 
-// The class of a runtime-initialised lock: its init call site and the site that called that
-// function, "init_fn (file:line) from caller (file:line)". One frame is not enough in real
-// code: libraries create every lock through one helper (OpenSSL's CRYPTO_THREAD_lock_new), and
-// a class per helper would merge unrelated locks into one and report their nesting as
-// recursive locking.
-ClassId class_for_site(uint64_t ip, uint64_t caller, LockKind kind, const ApiSite* api) {
+// The class of a runtime-initialised lock: where it was made, its init call site and the three
+// frames outwards. One frame is not enough in real code: libraries create every lock through
+// one helper (OpenSSL's CRYPTO_THREAD_lock_new), and a class per helper would merge unrelated
+// locks. Two are not either: a C++ lock type's constructor calls its base's (HotSpot's Monitor
+// and Mutex around PlatformMonitor), so every lock of a program like the JVM fell into two
+// classes, and their nesting in both orders (different locks, in rank order) was reported as a
+// cycle. The name is the init site and its caller, "init_fn (file:line) from caller
+// (file:line)", plus as many outer frames as it takes to tell it from classes named before it.
+ClassId class_for_site(const SiteKey& key, LockKind kind, const ApiSite* api) {
   Runtime& r = rt();
   if (api && api->file) {
     std::string name = std::string(api->func ? api->func : "?") + " (" +
                        base_name(api->file) + ":" + std::to_string(api->line) + ")";
     return r.v->lock_class(name, kind);
   }
-  auto key = std::make_pair(ip, caller);
   auto it = r.site_classes.find(key);
   if (it != r.site_classes.end()) return it->second;
-  std::string name = describe_site(ip);
-  if (caller) name += " from " + describe_site(caller);
-  ClassId cls = r.v->lock_class(name, kind);
+  std::string name = describe_site(key[0]);
+  for (size_t i = 1; i < kSiteFrames && key[i]; ++i) {
+    if (i >= 2 && !r.site_names.contains(name)) break;
+    name += " from " + describe_site(key[i]);
+  }
+  std::string plain = name;
+  for (int n = 2; r.site_names.contains(name); ++n)  // the same lines, other addresses
+    name = plain + " #" + std::to_string(n);
+  r.site_names.insert(name);
+  ClassId cls = r.v->unique_class(name, kind);
   // A guess: locks made at one place are often nested on purpose (parent and child, a table's
   // buckets); the engine checks such nesting per pair of locks rather than calling it recursive.
   r.v->set_class_inferred(cls);
@@ -1084,13 +1099,15 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
     if (class_name && *class_name) li.cls = r.v->lock_class(class_name, kind);
     else if (!api && is_static(lock)) li = class_for_instance(lock, kind);  // its own symbol
     else {
-      uint64_t caller = 0;
+      SiteKey key{};
+      key[0] = ip;
       if (!api) {
-        // Frames: on_init, the interposer, the init site, its caller.
-        uint64_t pcs[2];
-        if (symbolize::capture_stack(pcs, 2, 2) == 2 && pcs[0] == ip) caller = pcs[1];
+        // Frames: on_init, the interposer, the init site, its callers.
+        uint64_t pcs[kSiteFrames];
+        size_t n = symbolize::capture_stack(pcs, kSiteFrames, 2);
+        if (n > 0 && pcs[0] == ip) std::copy(pcs + 1, pcs + n, key.begin() + 1);
       }
-      li.cls = class_for_site(ip, caller, kind, api);
+      li.cls = class_for_site(key, kind, api);
     }
     r.lock_lifetimes++;
     r.v->lock_init(lock, li.cls);

@@ -155,6 +155,19 @@ TEST(RuntimeDetect, LocksMadeAtOnePlaceAreCheckedPerPair) {
   EXPECT_NE(rec[0].dump().find("same lock instance"), std::string::npos) << rec[0].dump(2);
 }
 
+// Locks made by one helper through two layered constructors, all in one start-up function, and
+// nested in a fixed rank order: four classes (the init site and three frames outwards), no
+// cycle. With the init site and its caller only they were two classes and a false cycle (as in
+// every run of the JVM: HotSpot's Mutex and Monitor).
+TEST(RuntimeDetect, LayeredLockConstructorsKeepLocksApart) {
+  ProgRun r = run_under("ranked", {});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.out, "ranked done\n");
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  EXPECT_EQ(r.report["stats"]["classes"].get<int>(), 4) << dump(r);
+  EXPECT_EQ(r.report["stats"]["edges"].get<int>(), 2) << dump(r);
+}
+
 TEST(RuntimeDetect, CycleUnderGateLockIsGuarded) {
   ProgRun r = run_under("gate", {});
   EXPECT_EQ(r.exit_code, 0) << "guarded cycles are not problems by default: " << dump(r);

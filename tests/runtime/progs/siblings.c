@@ -1,6 +1,7 @@
 /* Locks made at one place and nested. Every object here gets its mutex from obj_new() through
- * a helper (as a C++ lock wrapper or a library's lock_new() does), so all of them share one
- * init-site class. Nesting two of them is normal in real code; what matters is the order.
+ * a helper (as a C++ lock wrapper or a library's lock_new() does), all in one loop (make_all),
+ * so all of them share one init-site class. Nesting two of them is normal in real code; what
+ * matters is the order.
  *
  *   ordered   two threads each walk parent -> child over a chain of objects, and lock pairs of
  *             table buckets in address order: clean.
@@ -33,9 +34,10 @@ __attribute__((noinline)) static struct obj* obj_new(void) {
   return o;
 }
 
-enum { kChain = 8, kBuckets = 16 };
-static struct obj* chain[kChain];
-static struct obj* buckets[kBuckets];
+enum { kChain = 8, kBuckets = 16, kObjs = kChain + kBuckets + 2 };
+static struct obj* objs[kObjs];
+static struct obj** chain = objs;
+static struct obj** buckets = objs + kChain;
 static struct obj *acct_a, *acct_b;
 static pthread_mutex_t table_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_barrier_t turn;
@@ -96,12 +98,15 @@ static void* second_half(void* arg) {
   return NULL;
 }
 
+__attribute__((noinline)) static void make_all(void) {
+  for (int i = 0; i < kObjs; ++i) objs[i] = obj_new();
+  acct_a = objs[kObjs - 2];
+  acct_b = objs[kObjs - 1];
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "ordered";
-  for (int i = 0; i < kChain; ++i) chain[i] = obj_new();
-  for (int i = 0; i < kBuckets; ++i) buckets[i] = obj_new();
-  acct_a = obj_new();
-  acct_b = obj_new();
+  make_all();
   pthread_t t1, t2;
   if (strcmp(mode, "ordered") == 0) {
     pthread_create(&t1, NULL, ordered_worker, (void*)1L);
