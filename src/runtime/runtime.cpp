@@ -281,7 +281,10 @@ std::string describe_site(uint64_t ip) {
   const auto& frames = sym().frames(ip);
   // The innermost frame: the function (possibly inlined) whose line the call is on.
   const Frame& inner = frames.front();
-  std::string func = inner.function.empty() ? frames.back().function : inner.function;
+  // Without parameters: a class name carries two to four of these, and C++ signatures made them
+  // unreadable; the place (file:line or module offset) tells overloads apart.
+  std::string func = symbolize::without_parameters(inner.function.empty() ? frames.back().function
+                                                                          : inner.function);
   std::string object;
   uint64_t offset = 0;
   if (!func.empty() && !inner.file.empty() && inner.line)

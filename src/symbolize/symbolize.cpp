@@ -167,6 +167,29 @@ std::string demangle(std::string_view name) {
   return result;
 }
 
+std::string without_parameters(std::string_view name) {
+  // Trailing qualifiers after the parameter list: " const", " volatile", " &", " &&", " noexcept".
+  for (bool more = true; more;) {
+    more = false;
+    for (std::string_view q : {" const", " volatile", " &&", " &", " noexcept"})
+      if (name.size() > q.size() && name.substr(name.size() - q.size()) == q) {
+        name.remove_suffix(q.size());
+        more = true;
+      }
+  }
+  if (name.empty() || name.back() != ')') return std::string(name);
+  // The '(' that opens the last parameter list: parentheses balance inside it.
+  int depth = 0;
+  for (size_t i = name.size(); i-- > 0;) {
+    if (name[i] == ')') ++depth;
+    else if (name[i] == '(' && --depth == 0) {
+      if (i == 0) return std::string(name);
+      return std::string(name.substr(0, i));
+    }
+  }
+  return std::string(name);
+}
+
 struct Symbolizer::Impl {
   pid_t pid = 0;
   Dwfl_Callbacks callbacks{};

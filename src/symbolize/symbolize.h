@@ -50,6 +50,11 @@ uint64_t signal_return();
 // "_ZN3foo3barEv" -> "foo::bar()"; anything that is not a mangled C++ name comes back as is.
 std::string demangle(std::string_view name);
 
+// A demangled function name without its parameter list and trailing qualifiers, for names that
+// must stay short (lock classes): "Monitor::Monitor(int, char const*) const" -> "Monitor::Monitor",
+// "std::function<void (int)>::operator()(int) const" -> "std::function<void (int)>::operator()".
+std::string without_parameters(std::string_view name);
+
 class Symbolizer {
  public:
   // pid 0: the calling process.

@@ -64,6 +64,21 @@ TEST(Symbolize, Demangles) {
   EXPECT_EQ(demangle("__libc_start_main@@GLIBC_2.34"), "__libc_start_main");
 }
 
+TEST(Symbolize, WithoutParameters) {
+  EXPECT_EQ(without_parameters("Monitor::Monitor(int, char const*, bool, Mutex::SafepointCheckRequired)"),
+            "Monitor::Monitor");
+  EXPECT_EQ(without_parameters("Table::lookup(int) const"), "Table::lookup");
+  EXPECT_EQ(without_parameters("std::function<void (int)>::operator()(int) const"),
+            "std::function<void (int)>::operator()");
+  EXPECT_EQ(without_parameters("main::{lambda(int)#1}::operator()(int) const &&"),
+            "main::{lambda(int)#1}::operator()");
+  EXPECT_EQ(without_parameters("void f<int (*)(char)>(int (*)(char))"), "void f<int (*)(char)>");
+  EXPECT_EQ(without_parameters("account_init"), "account_init");
+  EXPECT_EQ(without_parameters("(anonymous)"), "(anonymous)");
+  EXPECT_EQ(without_parameters("broken)"), "broken)");
+  EXPECT_EQ(without_parameters(""), "");
+}
+
 TEST(Symbolize, FillKeepsKnownFields) {
   uint64_t pcs[4];
   size_t n = capture_stack(pcs, 4);
