@@ -38,6 +38,7 @@ std::atomic<int> g_state{static_cast<int>(State::uninit)};
 __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
 std::atomic<uint32_t> g_sig_epoch{2};  // never 0, the epoch of a thread without state
 std::atomic<uint64_t> g_fast_epoch{uint64_t{kFastOff} << 32};
+std::atomic<uint64_t> g_pair_epoch{0};
 namespace {
 // The validated-chain table before the first chain: mask 0, one empty slot.
 const uint64_t g_empty_table[2] = {0, 0};
@@ -72,6 +73,7 @@ struct LockInfo {
   ClassId cls = kNoClass;
   bool by_address = false;  // class named after this instance (no init call seen)
   bool tagged = false;      // the lock carries its class tag (see fast_acquire)
+  bool site_class = false;  // its class is its init site's (inferred: pairs checked per lock)
   int8_t spin = -1;         // the class is a spinning lock (cached; -1 = not looked up yet)
 };
 
@@ -460,6 +462,7 @@ void end_lifetime(uint64_t lock) {
   auto it = r.locks.find(lock);
   if (it == r.locks.end()) return;
   if (it->second.by_address) r.generations[lock]++;
+  if (it->second.site_class) g_pair_epoch.fetch_add(1, std::memory_order_relaxed);
   r.locks.erase(it);
 }
 
@@ -1111,6 +1114,7 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
         if (n > 0 && pcs[0] == ip) std::copy(pcs + 1, pcs + n, key.begin() + 1);
       }
       li.cls = class_for_site(key, kind, api);
+      li.site_class = !api;
     }
     r.lock_lifetimes++;
     r.v->lock_init(lock, li.cls);
@@ -1178,18 +1182,22 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
                   (uint64_t{nest_lock != 0} << 6) | (spin ? kSpinIdBit : 0) |
                   (tagged_mutex ? kMutexIdBit : 0) | (g_fast ? 0 : kNoFastPopIdBit);
     uint64_t key = fast_mix((h.data + h.n)[-1].key, id);
+    bool pair = h.n > 0 && same_class(h[h.n - 1].id, id);
+    if (pair) key = pair_key(key, h[h.n - 1].lock, lock);
     h[h.n] = HeldEntry{lock, ip, id, key};
     h.n++;
     if (spin) ts->spin_held++;
     // The chain goes on the fast path once the engine has taken it without a word: a chain that
     // reports something keeps coming here, so its repeats are counted.
-    // A chain holding two locks of one inferred class was validated for those two locks only.
+    // A chain holding two locks of one inferred class was validated for those two locks only:
+    // it may be skipped later only when its key names them, a pair alone (see pair_key).
     if (fast_ok && r.v->report_events() == reports &&
-        !r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance) {
+        (!r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance || (pair && h.n == 2))) {
       fast_insert(key);
-      // The key memo serves nested acquisitions (a lone one is decided by the tag's usage bits).
-      if (tagged_mutex && h.n > 1) write_tag(tag_slot + 1, key);
-      if (tagged_mutex && h.n == 2 && mode == Mode::write)
+      // The key memo serves nested acquisitions (a lone one is decided by the tag's usage bits);
+      // the memos never learn a pair's key (fast_probe).
+      if (tagged_mutex && h.n > 1 && !pair) write_tag(tag_slot + 1, key);
+      if (tagged_mutex && h.n == 2 && mode == Mode::write && !pair)
         if (pthread_mutex_t* parent = memo_parent(ts, h.n - 1))  // below the entry just pushed
           child_memo_add(parent, child_code(id, ts->code_bits));
     }

@@ -258,6 +258,18 @@ inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
   uint64_t x = (prev ^ id) * 0x9E3779B97F4A7C15ull;  // prev is a mixed key, never 0
   return (x ^ (x >> 29)) | 1;                         // never 0, the table's empty slot
 }
+// Two locks of one class nested directly (an entry whose class is the entry's below it): the
+// engine validates such a chain for those two locks (an inferred class is checked per pair of
+// locks; see Validator::set_class_inferred), so its key names them too, in their order, and the
+// lifetime epoch, which every end of an init-site lock's lifetime advances (a lock made again at
+// an address must not inherit the pair's validation). Only a chain of exactly such a pair goes
+// into the table of validated chains (on_acquire); longer ones keep going through the engine.
+extern std::atomic<uint64_t> g_pair_epoch;
+inline bool same_class(uint64_t id_below, uint64_t id) { return ((id_below ^ id) >> 32) == 0; }
+inline uint64_t pair_key(uint64_t key, uint64_t outer, uint64_t inner) {
+  // (outer << 1) ^ inner differs from (inner << 1) ^ outer whenever the two differ.
+  return fast_mix(key, (outer << 1) ^ inner ^ g_pair_epoch.load(std::memory_order_relaxed));
+}
 // An entry's id: the class in the high half; in the low half the thread's salt (bits 16-26), the
 // mutex bit (8), the no-fast-pop bit (10), and the acquisition's flags (0-7: trylock, mode,
 // subclass, nest lock, spin). Bits 9, 11-15 and 27-31 are never set.
@@ -514,11 +526,17 @@ struct FastStep {
 
 // Step 2, out of the prologues: the table of validated chains (and then the memos learn the
 // chain). False: the engine decides (on_acquire).
+//
+// Two locks of one class nested directly are looked up by their pair's key (pair_key). Step 1
+// need not know: no memo ever holds the class-level key of such a chain (the memos learn only
+// validated keys, and the pair's is its own), so it always comes here.
 inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint64_t id, uint64_t key,
                        uint64_t ip, bool has_memo, bool spin = false) {
-  if (!fast_seen(key)) return false;
   uint32_t n = ts->held.n;
-  if (has_memo) {
+  bool pair = n > 0 && same_class(ts->held.data[n - 1].id, id);
+  if (pair) key = pair_key(key, ts->held.data[n - 1].lock, lock);
+  if (!fast_seen(key)) return false;
+  if (has_memo && !pair) {  // the memos keep classes: a pair's chain names two locks
     __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
     bool write = ((id >> 1) & 3) == static_cast<uint64_t>(Mode::write);
     if (pthread_mutex_t* parent = write ? memo_parent(ts, n) : nullptr)
@@ -563,6 +581,7 @@ inline bool fast_release(ThreadState* ts, uint64_t lock) {
   for (uint32_t j = i; j + 1 < n; ++j) {
     h[j] = h[j + 1];
     h[j].key = fast_mix((h + j)[-1].key, h[j].id);
+    if (j > 0 && same_class(h[j - 1].id, h[j].id)) h[j].key = pair_key(h[j].key, h[j - 1].lock, h[j].lock);
   }
   ts->held.n = n - 1;
   std::atomic_signal_fence(std::memory_order_seq_cst);

@@ -148,6 +148,20 @@ TEST(RuntimeDetect, LocksMadeAtOnePlaceAreCheckedPerPair) {
   EXPECT_NE(g[0].dump().find("table_lock"), std::string::npos) << g[0].dump(2);
   EXPECT_TRUE(of_type(guarded.report, "circular_dependency").empty()) << dump(guarded);
 
+  // The pair's chain on the fast path (its key names the two locks), then the other order.
+  ProgRun warm = run_under("siblings", {"warm"});
+  EXPECT_EQ(warm.exit_code, 66) << dump(warm);
+  EXPECT_EQ(of_type(warm.report, "circular_dependency").size(), 1u) << dump(warm);
+  // A lock made again at the same address is a new lock: the old pair's order is not its own.
+  ProgRun reborn = run_under("siblings", {"reborn"});
+  EXPECT_EQ(reborn.exit_code, 0) << dump(reborn);
+  EXPECT_EQ(reborn.out, "reborn at the same address\nsiblings done\n");
+  EXPECT_EQ(reborn.report["stats"]["classes"].get<int>(), 1) << dump(reborn);
+  EXPECT_EQ(reborn.report["findings"].size(), 0u) << dump(reborn);
+  ProgRun reborn2 = run_under("siblings", {"reborn2"});
+  EXPECT_EQ(reborn2.exit_code, 66) << dump(reborn2);
+  EXPECT_EQ(of_type(reborn2.report, "circular_dependency").size(), 1u) << dump(reborn2);
+
   ProgRun self = run_under("siblings", {"self"});
   EXPECT_EQ(self.exit_code, 66) << dump(self);
   auto rec = of_type(self.report, "recursive_locking");

@@ -9,6 +9,13 @@
  *             so it never hangs): a circular dependency between those two locks.
  *   guarded   the same inversion, both times under one table lock: guarded, not a deadlock.
  *   self      one object's lock taken again by its owner (timed): recursive locking.
+ *   warm      a then b a thousand times (the pair's chain goes on the fast path), then b then a
+ *             once: the circular dependency still found.
+ *   reborn    a then b; b destroyed and freed, and made again by the same code (same class) at
+ *             the same address; then b then a: clean (the new lock does not inherit the old
+ *             lock's order).
+ *   reborn2   as reborn, but a then b is taken again (a thousand times) with the new lock before
+ *             b then a: the circular dependency found.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,8 +35,10 @@ __attribute__((noinline)) static void obj_lock_init(struct obj* o) {
   pthread_mutex_init(&o->lock, NULL);
 }
 
-__attribute__((noinline)) static struct obj* obj_new(void) {
-  struct obj* o = calloc(1, sizeof *o);
+/* Memory for the object: a fresh block, or `reuse` (an object's memory after its end, as an
+ * allocator hands a freed block back). */
+__attribute__((noinline)) static struct obj* obj_new(struct obj* reuse) {
+  struct obj* o = reuse ? memset(reuse, 0, sizeof *reuse) : calloc(1, sizeof *o);
   obj_lock_init(o);
   return o;
 }
@@ -98,15 +107,24 @@ static void* second_half(void* arg) {
   return NULL;
 }
 
-__attribute__((noinline)) static void make_all(void) {
-  for (int i = 0; i < kObjs; ++i) objs[i] = obj_new();
+__attribute__((noinline)) static void make_all(int from, struct obj* reuse) {
+  for (int i = from; i < kObjs; ++i) objs[i] = obj_new(reuse);
   acct_a = objs[kObjs - 2];
   acct_b = objs[kObjs - 1];
 }
 
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "ordered";
-  make_all();
+  int reborn = strncmp(mode, "reborn", 6) == 0;
+  struct obj* old_b = NULL;
+  for (int pass = 0; pass <= reborn; ++pass) {
+    if (pass == 1) {
+      for (int i = 0; i < 10; ++i) transfer(acct_a, acct_b);
+      old_b = acct_b;
+      pthread_mutex_destroy(&old_b->lock);  /* b's end; its memory is made into a new b */
+    }
+    make_all(pass ? kObjs - 1 : 0, old_b);  /* one call site: the new lock has the old one's class */
+  }
   pthread_t t1, t2;
   if (strcmp(mode, "ordered") == 0) {
     pthread_create(&t1, NULL, ordered_worker, (void*)1L);
@@ -116,6 +134,18 @@ int main(int argc, char** argv) {
     pthread_barrier_init(&turn, NULL, 2);
     pthread_create(&t1, NULL, first_half, NULL);
     pthread_create(&t2, NULL, second_half, NULL);
+  } else if (strcmp(mode, "warm") == 0) {
+    for (int i = 0; i < 1000; ++i) transfer(acct_a, acct_b);
+    transfer(acct_b, acct_a);
+    puts("siblings done");
+    return 0;
+  } else if (reborn) {
+    if (acct_b == old_b) puts("reborn at the same address");
+    if (strcmp(mode, "reborn2") == 0)
+      for (int i = 0; i < 1000; ++i) transfer(acct_a, acct_b);
+    transfer(acct_b, acct_a);
+    puts("siblings done");
+    return 0;
   } else if (strcmp(mode, "self") == 0) {
     pthread_mutex_lock(&acct_a->lock);
     struct timespec t;
@@ -131,7 +161,7 @@ int main(int argc, char** argv) {
     puts("siblings done");
     return 0;
   } else {
-    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self\n");
+    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self|warm|reborn|reborn2\n");
     return 2;
   }
   pthread_join(t1, NULL);
