@@ -67,6 +67,23 @@ void cycle_advice(Finding& f) {
             acq_site(last.to_site) + " as well.";
     return;
   }
+  if (!detail(f, "instances").empty() && f.chain.size() == 2) {
+    // Two locks of one class (made at one place) in both orders: the fix is an order between
+    // objects of one kind, not between two kinds of lock.
+    const Edge& first = f.chain[0];
+    f.explanation = "Two locks of one kind are each taken while the other is held: " +
+                    ctx_of(first.to_site) + " takes " + first.to + " while holding " + first.from +
+                    " (at " + acq_site(first.to_site) + "), " + ctx_of(last.to_site) + " takes " +
+                    last.to + " while holding " + last.from + " (at " + acq_site(last.to_site) +
+                    "). When both run at the same time, each holds one lock and waits forever for "
+                    "the other.";
+    f.fix = "Where two locks of this kind are held at once (" + acq_site(first.to_site) +
+            (acq_site(first.to_site) == acq_site(last.to_site) ? "" : ", " + acq_site(last.to_site)) +
+            "), take them in one fixed order, for instance by address or by an id the objects "
+            "carry, or take both with one call that avoids the deadlock (std::scoped_lock, "
+            "std::lock).";
+    return;
+  }
   f.explanation = "Lock order cycle: " + order + ". When these paths run at the same time, each "
                   "holds one lock and waits forever for the next.";
   f.fix = "Pick one order for " + f.summary.substr(0, f.summary.rfind(" --> ")) +

@@ -140,6 +140,10 @@ TEST(RuntimeDetect, LocksMadeAtOnePlaceAreCheckedPerPair) {
   EXPECT_NE(a.find("obj_lock_init (siblings.c:"), std::string::npos) << a;
   EXPECT_TRUE(mentions_function(cycles[0], "first_half")) << cycles[0].dump(2);
   EXPECT_TRUE(mentions_function(cycles[0], "second_half")) << cycles[0].dump(2);
+  // The advice is about an order between objects of one kind, at the line that nests them.
+  std::string fix = cycles[0].value("fix", "");
+  EXPECT_NE(fix.find("one fixed order"), std::string::npos) << fix;
+  EXPECT_NE(fix.find("transfer (siblings.c:"), std::string::npos) << fix;
 
   ProgRun guarded = run_under("siblings", {"guarded"});
   EXPECT_EQ(guarded.exit_code, 0) << dump(guarded);
