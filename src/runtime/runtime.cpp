@@ -1147,6 +1147,14 @@ void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api, uint64
   }
 }
 
+// Whether every two held entries of one class lie next to each other in the held stack.
+bool pairs_adjacent(const HeldStack& h) {
+  for (uint32_t j = 2; j < h.n; ++j)
+    for (uint32_t i = 0; i + 1 < j; ++i)
+      if (same_class(h[i].id, h[j].id)) return false;
+  return true;
+}
+
 void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock,
                 uint64_t ip, const ApiSite* api, unsigned subclass, uint64_t nest_lock,
                 uint64_t* tag_slot) {
@@ -1189,10 +1197,11 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     if (spin) ts->spin_held++;
     // The chain goes on the fast path once the engine has taken it without a word: a chain that
     // reports something keeps coming here, so its repeats are counted.
-    // A chain holding two locks of one inferred class was validated for those two locks only:
-    // it may be skipped later only when its key names them, a pair alone (see pair_key).
+    // A chain holding two locks of one inferred class was validated for those locks only: it
+    // may be skipped later only when its key names them, that is when every two held locks of
+    // one class are neighbours (pair_key mixes in a neighbour of the same class).
     if (fast_ok && r.v->report_events() == reports &&
-        (!r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance || (pair && h.n == 2))) {
+        (!r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance || pairs_adjacent(h))) {
       fast_insert(key);
       // The key memo serves nested acquisitions (a lone one is decided by the tag's usage bits);
       // the memos never learn a pair's key (fast_probe).

@@ -262,8 +262,9 @@ inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
 // engine validates such a chain for those two locks (an inferred class is checked per pair of
 // locks; see Validator::set_class_inferred), so its key names them too, in their order, and the
 // lifetime epoch, which every end of an init-site lock's lifetime advances (a lock made again at
-// an address must not inherit the pair's validation). Only a chain of exactly such a pair goes
-// into the table of validated chains (on_acquire); longer ones keep going through the engine.
+// an address must not inherit the pair's validation). A chain with such a pair goes into the
+// table of validated chains only when every two locks of one class in it are neighbours
+// (on_acquire): then its key names all of them.
 extern std::atomic<uint64_t> g_pair_epoch;
 inline bool same_class(uint64_t id_below, uint64_t id) { return ((id_below ^ id) >> 32) == 0; }
 inline uint64_t pair_key(uint64_t key, uint64_t outer, uint64_t inner) {

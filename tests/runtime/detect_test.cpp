@@ -156,6 +156,12 @@ TEST(RuntimeDetect, LocksMadeAtOnePlaceAreCheckedPerPair) {
   ProgRun warm = run_under("siblings", {"warm"});
   EXPECT_EQ(warm.exit_code, 66) << dump(warm);
   EXPECT_EQ(of_type(warm.report, "circular_dependency").size(), 1u) << dump(warm);
+  // The same under a third lock (the pair's chain on the fast path below it): the other order
+  // under that lock is guarded, without it a circular dependency.
+  ProgRun gated = run_under("siblings", {"gated"}, {"--show-guarded"});
+  EXPECT_EQ(gated.exit_code, 66) << dump(gated);
+  EXPECT_EQ(of_type(gated.report, "guarded_cycle").size(), 1u) << dump(gated);
+  EXPECT_EQ(of_type(gated.report, "circular_dependency").size(), 1u) << dump(gated);
   // A lock made again at the same address is a new lock: the old pair's order is not its own.
   ProgRun reborn = run_under("siblings", {"reborn"});
   EXPECT_EQ(reborn.exit_code, 0) << dump(reborn);

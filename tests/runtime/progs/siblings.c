@@ -11,6 +11,8 @@
  *   self      one object's lock taken again by its owner (timed): recursive locking.
  *   warm      a then b a thousand times (the pair's chain goes on the fast path), then b then a
  *             once: the circular dependency still found.
+ *   gated     a then b under the table lock a thousand times (fast path: table lock, a, b),
+ *             then b then a under it: guarded, and once more without it: a circular dependency.
  *   reborn    a then b; b destroyed and freed, and made again by the same code (same class) at
  *             the same address; then b then a: clean (the new lock does not inherit the old
  *             lock's order).
@@ -139,6 +141,14 @@ int main(int argc, char** argv) {
     transfer(acct_b, acct_a);
     puts("siblings done");
     return 0;
+  } else if (strcmp(mode, "gated") == 0) {
+    use_table = 1;
+    for (int i = 0; i < 1000; ++i) transfer(acct_a, acct_b);
+    transfer(acct_b, acct_a);
+    use_table = 0;
+    transfer(acct_b, acct_a);
+    puts("siblings done");
+    return 0;
   } else if (reborn) {
     if (acct_b == old_b) puts("reborn at the same address");
     if (strcmp(mode, "reborn2") == 0)
@@ -161,7 +171,7 @@ int main(int argc, char** argv) {
     puts("siblings done");
     return 0;
   } else {
-    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self|warm|reborn|reborn2\n");
+    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self|warm|gated|reborn|reborn2\n");
     return 2;
   }
   pthread_join(t1, NULL);
