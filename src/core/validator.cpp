@@ -872,13 +872,21 @@ struct Validator::Impl {
   void check_prev_add(ContextState* ctx, size_t prev_i, size_t next_i) {
     const HeldEntry prev = ctx->held[prev_i];
     if (prev.cls == ctx->held[next_i].cls) return;
+    uint64_t key = (uint64_t(prev.cls) << 32) | ctx->held[next_i].cls;
+    auto it = edge_index.find(key);
+    // The acquisition's stack is evidence for a new or changed edge only: a new chain made of
+    // known edges (most of them, in a program with deep chains) unwinds nothing.
+    const HeldEntry& top = ctx->held[next_i];
+    if (it != edge_index.end() && (edges[it->second].dep | dep_of(prev.mode, top.mode)) == edges[it->second].dep &&
+        !edges[it->second].gates) {
+      if (edges[it->second].guarded_finding == UINT32_MAX) bump_cycle_count(it->second);
+      return;
+    }
     capture_held(ctx, ctx->held[next_i]);
     const HeldEntry next = ctx->held[next_i];
     uint8_t dep = dep_of(prev.mode, next.mode);
-    uint64_t key = (uint64_t(prev.cls) << 32) | next.cls;
     std::vector<ClassId> gates = current_gates(ctx, prev_i, next_i);
 
-    auto it = edge_index.find(key);
     if (it != edge_index.end()) {
       EdgeInfo& e = edges[it->second];
       bool changed = false;

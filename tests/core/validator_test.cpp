@@ -324,6 +324,39 @@ TEST(Classes, InferredPairUnderCommonLockIsGuarded) {
   EXPECT_EQ(v.findings().back().type, FindingType::circular_dependency);
 }
 
+// A stack is unwound for a new or changed edge only: a new chain made of known edges (C, A, B
+// after A, B: only C -> A is new) costs one capture, not two.
+TEST(Stacks, CapturedForNewEdgesOnly) {
+  int captures = 0;
+  Validator* vp = nullptr;
+  ValidatorHooks hooks;
+  hooks.capture_stack = [&](Context, uint64_t ip) {
+    ++captures;
+    Frame f;
+    f.pc = ip;
+    return vp->intern_stack(std::span<const Frame>(&f, 1));
+  };
+  Validator v({}, hooks);
+  vp = &v;
+  Context t = v.context(1, "T");
+  for (uint64_t l : {1, 2, 3}) {
+    v.lock_init(l, v.lock_class("L" + std::to_string(l), LockKind::mutex));
+    v.acquire(t, l, {}, Site{0x100 + l, kNoStack});  // usage bits: captured now, not below
+    v.release(t, l, {});
+  }
+  nest_pair(v, t, 1, 2);  // the edge L1 -> L2
+  int before = captures;
+  v.acquire(t, 3, {}, Site{0x200, kNoStack});
+  v.acquire(t, 1, {}, Site{0x201, kNoStack});  // new edge L3 -> L1: one capture
+  v.acquire(t, 2, {}, Site{0x202, kNoStack});  // a new chain, its edge L1 -> L2 known: none
+  v.release(t, 2, {});
+  v.release(t, 1, {});
+  v.release(t, 3, {});
+  EXPECT_EQ(captures - before, 1);
+  EXPECT_EQ(v.stats().edges, 2u);
+  EXPECT_EQ(v.stats().chains, 6u);  // L1, L2, L3, L1-L2, L3-L1, L3-L1-L2
+}
+
 TEST(Limits, DeepNestingAndManyClasses) {
   Validator v;
   Context t = v.context(1, "T");
