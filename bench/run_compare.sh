@@ -416,7 +416,7 @@ elif [ "$have_absl" = 1 ]; then
   echo "abseil detector: unavailable ($absl_reason)"
 fi
 echo "helgrind: fewer iterations (see the note column); its cost per pair grows with the lock graph"
-echo "many-random-1site: many-random with pthread_mutex_init() from one call site: one lockhound class, a recursive_locking finding repeated on every pair"
+echo "many-random-1site: many-random with pthread_mutex_init() from one call site: one lockhound class, its nested pairs checked per pair of locks"
 for f in "$work"/res/*.slow; do
   [ -e "$f" ] || continue
   b=$(basename "$f" .slow)
