@@ -255,7 +255,7 @@ struct EdgeInfo {
 }  // namespace
 struct Instance {
   ClassId cls;
-  uint64_t id;      // unique per lifetime
+  uint64_t id = 0;  // unique per lifetime; 0 while the record is free
   uint32_t holds = 0;
 };
 namespace {
@@ -427,6 +427,7 @@ struct Validator::Impl {
       }
     }
     Instance& in = *slot;
+    if (in.id) end_pairs(in.id);  // the address's previous lifetime
     in.cls = cls;
     in.id = next_instance_id++;
     in.holds = 0;
@@ -612,6 +613,10 @@ struct Validator::Impl {
     if (fl.trylock) want &= kEnabledAll;  // a trylock in irq context is no irq use (lockdep)
     if (__builtin_expect((want & ~c->usage) | (want & c->conflict), 0)) mark_usage(ctx, ctx->held.back(), want);
     if (fl.trylock) return;  // a trylock never waits: no chain validation (lockdep's rule)
+    // A chain that names lock instances is not kept: objects made and destroyed under a parent
+    // would add one per object, forever. It is validated each time it comes here (the pair's
+    // order is known then, and its edges: no stack is taken); front ends skip its repeats.
+    if (__builtin_expect(per_instance, 0)) return validate_chain(ctx, chain_head);
     size_t depth = ctx->held.size();
     if (depth < ctx->seen_key.size()) {
       if (ctx->seen_key[depth] == key) return;
@@ -709,11 +714,33 @@ struct Validator::Impl {
   struct InstancePair {
     uint64_t outer_lock, inner_lock;
     Evidence outer, inner;
-    uint32_t held = 0, held_len = 0;   // the classes held below the inner lock, in held_pool
+    absl::InlinedVector<ClassId, 2> held;  // the classes held below the inner lock
     std::vector<uint64_t> gates;       // instances held exclusively around both (all nestings)
     uint8_t dep = 0;
   };
   absl::flat_hash_map<std::pair<uint64_t, uint64_t>, InstancePair> instance_pairs;  // by ids
+  absl::flat_hash_map<uint64_t, std::vector<uint64_t>> pair_partners;  // id -> ids it pairs with
+  static constexpr uint64_t kPairBytes = sizeof(InstancePair) + 64;
+
+  // A lock's lifetime ended: the orders of its pairs go with it (a lock made at its address later
+  // is another lock), and so does their memory.
+  void end_pairs(uint64_t id) {
+    auto it = pair_partners.find(id);
+    if (it == pair_partners.end()) return;
+    for (uint64_t other : it->second) {
+      for (auto key : {std::make_pair(id, other), std::make_pair(other, id)}) {
+        auto p = instance_pairs.find(key);
+        if (p == instance_pairs.end()) continue;
+        st.memory_bytes -= kPairBytes + (p->second.gates.size() + p->second.held.size()) * 8;
+        instance_pairs.erase(p);
+      }
+      auto o = pair_partners.find(other);
+      if (o == pair_partners.end()) continue;
+      std::erase(o->second, id);
+      if (o->second.empty()) pair_partners.erase(o);
+    }
+    pair_partners.erase(it);
+  }
 
   // Instances of other locks held exclusively, in the inner lock's interrupt context: a cycle
   // between two locks each nesting of which happened under one of these cannot deadlock.
@@ -770,12 +797,14 @@ struct Validator::Impl {
     p.inner_lock = ctx->held[inner_i].lock;
     p.outer = held_evidence(ctx, ctx->held[outer_i]);
     p.inner = held_evidence(ctx, ctx->held[inner_i]);
-    p.held = uint32_t(held_pool.size());
-    p.held_len = uint32_t(inner_i);
-    for (size_t i = 0; i < inner_i; ++i) held_pool.push_back(ctx->held[i].cls);
+    for (size_t i = 0; i < inner_i; ++i) p.held.push_back(ctx->held[i].cls);
     p.gates = std::move(gates);
     p.dep = dep;
-    st.memory_bytes += sizeof(InstancePair) + 24 + p.gates.size() * 8;
+    st.memory_bytes += kPairBytes + (p.gates.size() + p.held.size()) * 8;
+    if (!instance_pairs.contains(std::make_pair(inner.instance_id, outer.instance_id))) {
+      pair_partners[outer.instance_id].push_back(inner.instance_id);
+      pair_partners[inner.instance_id].push_back(outer.instance_id);
+    }
   }
 
   std::string instance_name(ClassId cls, uint64_t lock) const {
@@ -808,9 +837,9 @@ struct Validator::Impl {
     earlier.dep = dep_name(rev.dep);
     earlier.from_site = acquisition(rev.outer, cls);
     std::vector<HeldLock> held;
-    for (uint32_t i = 0; i < rev.held_len; ++i) {
+    for (ClassId c : rev.held) {
       HeldLock hl;
-      hl.name = classes[held_pool[rev.held + i]].name;
+      hl.name = classes[c].name;
       held.push_back(std::move(hl));
     }
     earlier.to_site = acquisition(rev.inner, cls, std::move(held));
@@ -1466,6 +1495,8 @@ struct Validator::Impl {
       }
     }
     in->holds = 0;
+    end_pairs(in->id);
+    in->id = 0;
     free_instances.push_back(in);
     instances.erase(it);
     ++instance_epoch;

@@ -39,6 +39,7 @@ __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
 std::atomic<uint32_t> g_sig_epoch{2};  // never 0, the epoch of a thread without state
 std::atomic<uint64_t> g_fast_epoch{uint64_t{kFastOff} << 32};
 std::atomic<uint64_t> g_pair_epoch{0};
+alignas(16) std::atomic<uint64_t> g_pair_cache[kPairSlots];
 namespace {
 // The validated-chain table before the first chain: mask 0, one empty slot.
 const uint64_t g_empty_table[2] = {0, 0};
@@ -1198,10 +1199,11 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     // The chain goes on the fast path once the engine has taken it without a word: a chain that
     // reports something keeps coming here, so its repeats are counted.
     // A chain holding two locks of one inferred class was validated for those locks only: it
-    // may be skipped later only when its key names them, that is when every two held locks of
-    // one class are neighbours (pair_key mixes in a neighbour of the same class).
-    if (fast_ok && r.v->report_events() == reports &&
-        (!r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance || pairs_adjacent(h))) {
+    // may be skipped later only by a key that names them (pair_key), in the pair cache.
+    bool per_instance = r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance;
+    if (fast_ok && per_instance && pair && r.v->report_events() == reports && pairs_adjacent(h))
+      pair_insert(key);
+    if (fast_ok && !per_instance && r.v->report_events() == reports) {
       fast_insert(key);
       // The key memo serves nested acquisitions (a lone one is decided by the tag's usage bits);
       // the memos never learn a pair's key (fast_probe).

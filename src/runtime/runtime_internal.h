@@ -262,10 +262,32 @@ inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
 // engine validates such a chain for those two locks (an inferred class is checked per pair of
 // locks; see Validator::set_class_inferred), so its key names them too, in their order, and the
 // lifetime epoch, which every end of an init-site lock's lifetime advances (a lock made again at
-// an address must not inherit the pair's validation). A chain with such a pair goes into the
-// table of validated chains only when every two locks of one class in it are neighbours
-// (on_acquire): then its key names all of them.
+// an address must not inherit the pair's validation). Such keys are never the same twice in a
+// program that makes objects and nests them under a parent, so they do not go into the table of
+// validated chains (whose keys live as long as the process) but into a small direct-mapped
+// cache, where a newer key may push an older one out: a chain whose newest lock is the inner one
+// of such a pair, when every two locks of one class in it are neighbours (on_acquire; then its
+// key names all of them). Other chains above a pair are validated by the engine every time.
 extern std::atomic<uint64_t> g_pair_epoch;
+// 2^20 slots in sets of two (one 16-byte line each): 8 MiB of address space, of which only the
+// pages of used sets take memory. 200k live pairs (100k locks of one class in random pairs) miss
+// a few percent; 2^16 direct-mapped slots missed most of them.
+constexpr size_t kPairSlots = size_t{1} << 20;
+extern std::atomic<uint64_t> g_pair_cache[kPairSlots];
+inline std::atomic<uint64_t>* pair_set(uint64_t key) {
+  return &g_pair_cache[((key >> 1) & (kPairSlots / 2 - 1)) * 2];
+}
+inline bool pair_seen(uint64_t key) {
+  std::atomic<uint64_t>* set = pair_set(key);
+  return set[0].load(std::memory_order_relaxed) == key || set[1].load(std::memory_order_relaxed) == key;
+}
+inline void pair_insert(uint64_t key) {  // under the runtime's lock: one writer
+  std::atomic<uint64_t>* set = pair_set(key);
+  uint64_t a = set[0].load(std::memory_order_relaxed), b = set[1].load(std::memory_order_relaxed);
+  if (a == key || b == key) return;
+  // An empty slot, else one of the two (by a bit of the key): the other one stays.
+  set[a == 0 ? 0 : b == 0 ? 1 : (key >> 40) & 1].store(key, std::memory_order_relaxed);
+}
 inline bool same_class(uint64_t id_below, uint64_t id) { return ((id_below ^ id) >> 32) == 0; }
 inline uint64_t pair_key(uint64_t key, uint64_t outer, uint64_t inner) {
   // (outer << 1) ^ inner differs from (inner << 1) ^ outer whenever the two differ.
@@ -536,7 +558,7 @@ inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint6
   uint32_t n = ts->held.n;
   bool pair = n > 0 && same_class(ts->held.data[n - 1].id, id);
   if (pair) key = pair_key(key, ts->held.data[n - 1].lock, lock);
-  if (!fast_seen(key)) return false;
+  if (pair ? !pair_seen(key) : !fast_seen(key)) return false;
   if (has_memo && !pair) {  // the memos keep classes: a pair's chain names two locks
     __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
     bool write = ((id >> 1) & 3) == static_cast<uint64_t>(Mode::write);

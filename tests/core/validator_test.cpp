@@ -301,6 +301,28 @@ TEST(Classes, InferredClassIsCheckedPerPairOfLocks) {
   EXPECT_EQ(d.findings()[0].type, FindingType::recursive_locking);
 }
 
+// What the engine keeps of a pair of locks of an inferred class ends with either lock: a parent
+// nesting ten thousand short-lived children of its class leaves the memory where one child did.
+TEST(Classes, InferredPairsEndWithTheirLocks) {
+  Validator v;
+  Context t = v.context(1, "T");
+  ClassId made = v.lock_class("node_new (node.c:5)", LockKind::mutex);
+  v.set_class_inferred(made);
+  v.lock_init(1, made);
+  auto child = [&](uint64_t addr) {
+    v.lock_init(addr, made);
+    nest_pair(v, t, 1, addr);
+    v.lock_destroy(t, addr, {});
+  };
+  child(2);
+  child(3);
+  uint64_t after_two = v.stats().memory_bytes;
+  for (uint64_t a = 4; a < 10004; ++a) child(a);
+  EXPECT_LE(v.stats().memory_bytes, after_two + 4096) << "pairs kept after their locks ended";
+  EXPECT_EQ(v.finding_count(), 0u);
+  EXPECT_EQ(v.stats().chains, 1u) << "chains naming lock instances are not kept";
+}
+
 // Two locks of an inferred class nested in both orders, each time under one exclusively held
 // lock: guarded (no deadlock), not a circular dependency. Without the common lock it is one.
 TEST(Classes, InferredPairUnderCommonLockIsGuarded) {

@@ -28,6 +28,9 @@ void stress(const std::string& mode, long max_rss_kb) {
 
 TEST(RuntimeStress, FourThousandThreads) { stress("threads", 256 * 1024); }
 TEST(RuntimeStress, MillionLocks) { stress("locks", 1024 * 1024); }
+// A million children of one class nested under a parent, each destroyed: 443 MB when the
+// checker kept every pair (session 6, before the pairs ended with their locks), 6 MB now.
+TEST(RuntimeStress, ParentChildChurn) { stress("churn", 64 * 1024); }
 TEST(RuntimeStress, ForkStorm) { stress("forks", 128 * 1024); }
 TEST(RuntimeStress, SignalStorm) { stress("signals", 128 * 1024); }
 TEST(RuntimeStress, HandlersLeftByJumps) { stress("jumps", 128 * 1024); }

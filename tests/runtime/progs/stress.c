@@ -1,7 +1,7 @@
 /* Stress: thousands of threads, a million distinct locks, a fork storm, a signal storm and a storm
  * of signal handlers left by siglongjmp, all with correct locking. Expected: no crash, no hang, no
  * findings, bounded memory (the program prints its peak RSS). Mode by argv[1]: threads | locks |
- * forks | signals | jumps. */
+ * churn | forks | signals | jumps. */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <setjmp.h>
@@ -64,6 +64,38 @@ static int locks(void) {
   }
   free(m);
   return 0;
+}
+
+/* A million objects, each made, nested under a long-lived parent made by the same code (one
+ * class: each pair is checked per pair of locks), and destroyed: what the checker keeps of a
+ * pair must end with its locks (bounded memory). */
+struct node {
+  pthread_mutex_t m;
+  long v;
+};
+__attribute__((noinline)) static struct node* node_new(void) {
+  struct node* n = malloc(sizeof *n);
+  pthread_mutex_init(&n->m, NULL);
+  n->v = 0;
+  return n;
+}
+static int churn(void) {
+  struct node* parent = NULL;
+  for (long i = 0; i <= 1000000; ++i) {
+    struct node* child = node_new();
+    if (!parent) {
+      parent = child;
+      continue;
+    }
+    pthread_mutex_lock(&parent->m);
+    pthread_mutex_lock(&child->m);
+    parent->v += ++child->v;
+    pthread_mutex_unlock(&child->m);
+    pthread_mutex_unlock(&parent->m);
+    pthread_mutex_destroy(&child->m);
+    free(child);
+  }
+  return parent->v == 1000000 ? 0 : 1;
 }
 
 static int forks(void) {
@@ -181,6 +213,7 @@ int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "threads";
   int rc = !strcmp(mode, "threads") ? threads()
          : !strcmp(mode, "locks")   ? locks()
+         : !strcmp(mode, "churn")   ? churn()
          : !strcmp(mode, "forks")   ? forks()
          : !strcmp(mode, "signals") ? signals()
          : !strcmp(mode, "jumps")   ? jumps()
