@@ -1201,7 +1201,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     // A chain holding two locks of one inferred class was validated for those locks only: it
     // may be skipped later only by a key that names them (pair_key), in the pair cache.
     bool per_instance = r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance;
-    if (fast_ok && per_instance && pair && r.v->report_events() == reports && pairs_adjacent(h))
+    if (fast_ok && per_instance && r.v->report_events() == reports && pairs_adjacent(h))
       pair_insert(key);
     if (fast_ok && !per_instance && r.v->report_events() == reports) {
       fast_insert(key);

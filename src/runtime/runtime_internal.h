@@ -264,10 +264,10 @@ inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
 // lifetime epoch, which every end of an init-site lock's lifetime advances (a lock made again at
 // an address must not inherit the pair's validation). Such keys are never the same twice in a
 // program that makes objects and nests them under a parent, so they do not go into the table of
-// validated chains (whose keys live as long as the process) but into a small direct-mapped
-// cache, where a newer key may push an older one out: a chain whose newest lock is the inner one
-// of such a pair, when every two locks of one class in it are neighbours (on_acquire; then its
-// key names all of them). Other chains above a pair are validated by the engine every time.
+// validated chains (whose keys live as long as the process) but into a bounded cache, where a
+// newer key may push an older one out: every chain holding such a pair, when every two locks of
+// one class in it are neighbours (on_acquire; then its key names all of them, directly or
+// through the key it was made from). Other such chains are validated by the engine every time.
 extern std::atomic<uint64_t> g_pair_epoch;
 // 2^20 slots in sets of two (one 16-byte line each): 8 MiB of address space, of which only the
 // pages of used sets take memory. 200k live pairs (100k locks of one class in random pairs) miss
@@ -558,7 +558,8 @@ inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint6
   uint32_t n = ts->held.n;
   bool pair = n > 0 && same_class(ts->held.data[n - 1].id, id);
   if (pair) key = pair_key(key, ts->held.data[n - 1].lock, lock);
-  if (pair ? !pair_seen(key) : !fast_seen(key)) return false;
+  // A chain above a pair has a key made from the pair's: it is in the pair cache too.
+  if (pair ? !pair_seen(key) : !fast_seen(key) && !pair_seen(key)) return false;
   if (has_memo && !pair) {  // the memos keep classes: a pair's chain names two locks
     __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
     bool write = ((id >> 1) & 3) == static_cast<uint64_t>(Mode::write);
