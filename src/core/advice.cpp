@@ -213,6 +213,15 @@ void write_advice(Finding& f) {
     }
     case FindingType::bad_unlock_balance: {
       std::string site = a0 ? acq_site(a0->stack) : "this site";
+      std::string holder = detail(f, "held by");
+      if (!holder.empty()) {
+        f.explanation = "At " + site + " " + lock + " is released by a context that does not hold it: " +
+                        holder + " locked it. A lock handed from one thread to another this way is "
+                        "undefined behaviour for pthread mutexes and spinlocks.";
+        f.fix = "Let the thread that locks " + lock + " unlock it; to hand work over between "
+                "threads, signal with a condition variable or a semaphore instead of the lock.";
+        return;
+      }
       f.explanation = "At " + site + " " + lock + " is released by a context that does not hold it.";
       f.fix = "Match every unlock of " + lock + " at " + site +
               " with a lock on the same path (look for a double unlock or an unlock on an error path "

@@ -1802,6 +1802,14 @@ struct Validator::Impl {
     a.mode = "release";
     f.acquisitions.push_back(std::move(a));
     f.participants.push_back(participant(ctx));
+    // Another context holds it: the lock is handed over between threads (unlocked by a thread
+    // that did not lock it), which POSIX leaves undefined for mutexes and spinlocks.
+    for (const auto& [id, c] : contexts)
+      if (c.get() != ctx && holds(c.get(), lock)) {
+        f.details.emplace_back("held by", ctx_names[c->name]);
+        f.participants.push_back(participant(c.get()));
+        break;
+      }
     publish(std::move(f), std::move(sig));
   }
 

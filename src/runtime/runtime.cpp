@@ -1065,6 +1065,10 @@ Engine::Engine(ThreadState* ts) : ts_(ts) {
     t_local.epoch = g_sig_epoch.load(std::memory_order_relaxed) | 3;  // odd: matches nothing
   }
   ctx_ = ts->ctx;
+  if (!ts->handed_off.empty()) {  // released by other threads: no longer held here
+    for (uint64_t lock : ts->handed_off) fast_release(ts, lock);
+    ts->handed_off.clear();
+  }
   uint32_t epoch = g_sig_epoch.load(std::memory_order_relaxed);
   if (t_local.epoch != epoch && ts->signal_depth == 0) {
     t_local.epoch = epoch;
@@ -1229,9 +1233,18 @@ void on_release(ThreadState* ts, uint64_t lock, uint64_t ip, const ApiSite* api)
     // Not held here and never seen taken anywhere: nothing to balance (taken before the runtime
     // started).
     if (!r.locks.contains(lock)) return;
+    // Held by another thread: it is handed over (the engine reports the unlock); that thread
+    // drops it, or its later acquisitions would be judged as if it still held the lock.
+    ThreadState* owner = nullptr;
+    for (ThreadState* t = r.threads; t && !owner; t = t->next)
+      if (t != ts && t->ctx)
+        for (size_t i = 0; i < t->held.size() && !owner; ++i)
+          if (t->held[i].lock == lock) owner = t;
+    if (owner) sync_held(owner);  // the engine sees who holds it, for the report
     t_api_site = api;
     r.v->release(e.ctx(), lock, Site{ip, kNoStack});
     t_api_site = nullptr;
+    if (owner) owner->handed_off.push_back(lock);
   } catch (...) {
     t_api_site = nullptr;
     stop("internal error at lock release");

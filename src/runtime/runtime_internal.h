@@ -119,6 +119,9 @@ struct ThreadState {
   uint32_t parent_low = 1u << 9;
   uint32_t code_bits = 0;
   int spin_held = 0;        // spinning locks held (sleeping calls are checked only then)
+  // Locks another thread unlocked while this one held them (a lock handed over between threads):
+  // this thread drops them from its held stack at its next slow path (Engine). Runtime's lock.
+  std::vector<uint64_t> handed_off;
   uint64_t id = 0;          // context id given to the engine (never reused, survives fork)
   int tid = 0;
   Context ctx = nullptr;

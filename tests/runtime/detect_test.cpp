@@ -192,6 +192,19 @@ TEST(RuntimeDetect, LayeredLockConstructorsKeepLocksApart) {
   EXPECT_EQ(r.report["stats"]["edges"].get<int>(), 2) << dump(r);
 }
 
+// A mutex unlocked by a thread that did not lock it: reported once, with its holder; the holder
+// no longer holds it afterwards (no recursive locking when it takes the lock again).
+TEST(RuntimeDetect, LockHandedOverBetweenThreads) {
+  ProgRun r = run_under("handoff", {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  EXPECT_EQ(r.out, "handoff done\n");
+  auto bad = of_type(r.report, "bad_unlock_balance");
+  ASSERT_EQ(bad.size(), 1u) << dump(r);
+  EXPECT_TRUE(has_class(bad[0], "handoff_lock"));
+  EXPECT_NE(bad[0].dump().find("main thread"), std::string::npos) << bad[0].dump(2);
+  EXPECT_EQ(r.report["findings"].size(), 1u) << "nothing but the handover: " << dump(r);
+}
+
 TEST(RuntimeDetect, CycleUnderGateLockIsGuarded) {
   ProgRun r = run_under("gate", {});
   EXPECT_EQ(r.exit_code, 0) << "guarded cycles are not problems by default: " << dump(r);
