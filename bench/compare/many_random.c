@@ -11,7 +11,7 @@
  *                          is: 100k unrelated locks, for lockhound 100k classes (one per address)
  *   init                   pthread_mutex_init() in one loop: for lockhound (a class per init call
  *                          site) they are all one class, and two of them nested is checked per
- *                          pair of locks by the engine on every acquisition (no fast path)
+ *                          pair of locks (each pair once by the engine, then by its own key)
  *
  * Prints the process CPU time per acquire/release pair in ns as the last line of stdout. */
 #include <stdint.h>

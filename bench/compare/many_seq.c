@@ -11,10 +11,9 @@
  * How the malloc'ed mutexes are made ready:
  *   initializer (default)  each is assigned PTHREAD_MUTEX_INITIALIZER, as a C++ std::mutex member
  *                          is: 100k unrelated locks, for lockhound 100k classes (one per address)
- *   init                   pthread_mutex_init() in one loop: for lockhound (lockdep's rule: a class
- *                          per init call site) they are all one class, so nesting two of them is
- *                          reported as recursive locking and the benchmark measures a program with
- *                          a finding
+ *   init                   pthread_mutex_init() in one loop: for lockhound (a class per init call
+ *                          site) they are all one class, and two of them nested is checked per
+ *                          pair of locks
  *
  * Prints the process CPU time per acquire/release pair in ns as the last line of stdout. */
 #include "many_main.h"
