@@ -217,10 +217,14 @@ struct Symbolizer::Impl {
       GElf_Addr addr = 0;
       GElf_Word shndx = 0;
       const char* name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, nullptr, nullptr);
-      if (!name || !*name || sym.st_shndx == SHN_UNDEF) continue;
+      // Undefined and absolute symbols name no place in the module (a version definition such
+      // as LIBO_UDK_3.9 is an absolute object at 0: it named whole stretches of stripped code).
+      if (!name || !*name || sym.st_shndx == SHN_UNDEF || shndx == SHN_ABS || sym.st_shndx == SHN_ABS)
+        continue;
       int type = GELF_ST_TYPE(sym.st_info);
       if (type != STT_FUNC && type != STT_OBJECT && type != STT_NOTYPE && type != STT_GNU_IFUNC)
         continue;
+      if (type == STT_OBJECT && sym.st_size == 0) continue;  // a data label covers no code
       int bind = GELF_ST_BIND(sym.st_info);
       int rank = (sym.st_size ? 0 : 2) + (bind == STB_LOCAL ? 1 : 0);
       out.push_back(Sym{addr, sym.st_size, name, rank});

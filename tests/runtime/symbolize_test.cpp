@@ -136,6 +136,14 @@ TEST(Symbolize, NamesFunctionsOfAStrippedLibrary) {
   EXPECT_EQ(offset, impl - reinterpret_cast<uint64_t>(info.dli_fbase));
   auto heap = std::make_unique<int>(1);
   EXPECT_FALSE(s.locate(reinterpret_cast<uint64_t>(heap.get()), object, offset));
+  // A function no symbol covers has no name (the version node STRIPPED_1.0, an absolute symbol,
+  // is not a place in the code); the module and offset still say where it is.
+  auto hidden_address = reinterpret_cast<unsigned long (*)()>(dlsym(lib, "stripped_hidden_address"));
+  ASSERT_NE(hidden_address, nullptr);
+  uint64_t hidden = hidden_address() + 3;
+  EXPECT_EQ(s.frames(hidden, false)[0].function, "") << "named after another symbol";
+  EXPECT_EQ(s.describe_code(hidden, false).find("STRIPPED"), std::string::npos) << s.describe_code(hidden, false);
+  EXPECT_NE(s.describe_code(hidden, false).find("rt_stripped_lib"), std::string::npos) << s.describe_code(hidden, false);
   dlclose(lib);
 }
 
