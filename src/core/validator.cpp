@@ -45,6 +45,12 @@ std::string usage_name(unsigned bit) {
   return s;
 }
 
+std::string hex_of(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
 // ---- edge kinds (lockdep's DEP_*): bit index = holder_exclusive + 2 * acquirer_not_recursive
 constexpr uint8_t kDepSR = 1, kDepER = 2, kDepSN = 4, kDepEN = 8;
 uint8_t dep_of(Mode holder, Mode acquirer) {
@@ -250,6 +256,7 @@ struct EdgeInfo {
   uint32_t held_len = 0;
   uint32_t guarded_finding = UINT32_MAX;
   Evidence from_ev, to_ev;
+  uint64_t from_lock = 0, to_lock = 0;  // the two locks when first seen (reports: which locks)
 };
 
 }  // namespace
@@ -952,6 +959,8 @@ struct Validator::Impl {
     e.dep = dep;
     e.gates = intern_gates(std::move(gates));
     e.from_ev = held_evidence(ctx, prev);
+    e.from_lock = prev.lock;
+    e.to_lock = next.lock;
     e.to_ev = evidence(ctx, next.site, next.mode, next.trylock, true);
     e.held = uint32_t(held_pool.size());
     for (size_t i = 0; i <= next_i; ++i)
@@ -1560,6 +1569,18 @@ struct Validator::Impl {
       std::string g;
       for (ClassId c : common) g += (g.empty() ? "" : ", ") + classes[c].name;
       f.details.emplace_back("guarded by", g);
+    }
+    // A class the front end inferred (locks made at one place) may hold locks of different
+    // roles: say where the cycle enters and leaves such a class through two different locks,
+    // so the reader can tell whether one lock can really play both parts.
+    for (size_t i = 0; i < path.size(); ++i) {
+      const EdgeInfo& in = edges[path[i]];
+      const EdgeInfo& out = edges[path[(i + 1) % path.size()]];
+      if (!classes[in.to].inferred || in.to_lock == out.from_lock || !in.to_lock || !out.from_lock) continue;
+      f.details.emplace_back("different locks of " + classes[in.to].name,
+                             hex_of(in.to_lock) + " taken after " + classes[in.from].name + ", " +
+                                 hex_of(out.from_lock) + " held before " + classes[out.to].name +
+                                 ": a deadlock only if one lock of this class can play both parts");
     }
     if (ctx) f.participants.push_back(participant(ctx));
     f.scenario = cycle_scenario(path);

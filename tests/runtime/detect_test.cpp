@@ -205,6 +205,24 @@ TEST(RuntimeDetect, LockHandedOverBetweenThreads) {
   EXPECT_EQ(r.report["findings"].size(), 1u) << "nothing but the handover: " << dump(r);
 }
 
+// parent -> list_lock -> child, parent and child of one init-site class: the class rule's
+// cycle, reported, with the two different locks it passes the class through named, so the
+// reader can judge whether one node can play both parts.
+TEST(RuntimeDetect, CycleThroughTwoLocksOfOneClassSaysSo) {
+  ProgRun r = run_under("roles", {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  std::string d = cycles[0]["details"].dump();
+  EXPECT_NE(d.find("different locks of node_new (roles.c:"), std::string::npos) << d;
+  EXPECT_NE(d.find("can play both parts"), std::string::npos) << d;
+  // An ordinary ABBA between two locks has no such note.
+  ProgRun abba = run_under("abba", {});
+  auto plain = of_type(abba.report, "circular_dependency");
+  ASSERT_EQ(plain.size(), 1u) << dump(abba);
+  EXPECT_EQ(plain[0]["details"].dump().find("different locks"), std::string::npos) << plain[0].dump(2);
+}
+
 TEST(RuntimeDetect, CycleUnderGateLockIsGuarded) {
   ProgRun r = run_under("gate", {});
   EXPECT_EQ(r.exit_code, 0) << "guarded cycles are not problems by default: " << dump(r);
