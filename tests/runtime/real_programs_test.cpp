@@ -46,6 +46,21 @@ std::string run_plain(const std::string& name, const std::vector<std::string>& a
   return out;
 }
 
+// A free loopback port: bind to 0 and read it back (0 when that fails).
+int free_loopback_port() {
+  int s = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof a;
+  int port = 0;
+  if (bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0 &&
+      getsockname(s, reinterpret_cast<sockaddr*>(&a), &len) == 0)
+    port = ntohs(a.sin_port);
+  close(s);
+  return port;
+}
+
 class RealPrograms : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -179,18 +194,13 @@ if (isMainThread) {
 // setting, reading, incrementing and deleting keys.
 TEST_F(RealPrograms, MemcachedUnderLoad) {
   if (!installed("memcached")) GTEST_SKIP() << "memcached is not installed";
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  int port = ntohs(a.sin_port);
-  close(s);
+  int port = free_loopback_port();
+  ASSERT_GT(port, 0);
   auto connect_to = [&]() {
     int c = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in to = a;
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     to.sin_port = htons(static_cast<uint16_t>(port));
     if (connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
       close(c);
@@ -259,16 +269,9 @@ TEST_F(RealPrograms, MemcachedUnderLoad) {
 TEST_F(RealPrograms, RedisUnderLoad) {
   if (!installed("redis-server") || !installed("redis-benchmark") || !installed("redis-cli"))
     GTEST_SKIP() << "redis is not installed";
-  // A free port: bind to 0 and read it back.
-  int s = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof a;
-  ASSERT_EQ(bind(s, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
-  getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
-  std::string port = std::to_string(ntohs(a.sin_port));
-  close(s);
+  int free_port = free_loopback_port();
+  ASSERT_GT(free_port, 0);
+  std::string port = std::to_string(free_port);
   std::thread load([&] {
     std::string ping = "redis-cli -p " + port + " ping >/dev/null 2>&1";
     for (int i = 0; i < 200 && std::system(ping.c_str()) != 0; ++i)
