@@ -719,7 +719,6 @@ struct Validator::Impl {
 
   // What is kept of two locks of one inferred class nested, outer then inner.
   struct InstancePair {
-    uint64_t outer_lock, inner_lock;
     Evidence outer, inner;
     absl::InlinedVector<ClassId, 2> held;  // the classes held below the inner lock
     std::vector<uint64_t> gates;       // instances held exclusively around both (all nestings)
@@ -800,8 +799,6 @@ struct Validator::Impl {
       return;
     }
     capture_held(ctx, ctx->held[inner_i]);
-    p.outer_lock = ctx->held[outer_i].lock;
-    p.inner_lock = ctx->held[inner_i].lock;
     p.outer = held_evidence(ctx, ctx->held[outer_i]);
     p.inner = held_evidence(ctx, ctx->held[inner_i]);
     for (size_t i = 0; i < inner_i; ++i) p.held.push_back(ctx->held[i].cls);
