@@ -1561,6 +1561,11 @@ int finish(int status) {
               ", " + count(st.classes, "class", "classes") + ", " + count(st.edges, "edge", "edges") + ", " +
               count(st.chains, "chain", "chains") + ", " + count(st.acquisitions, "acquisition", "acquisitions") +
               ", " + count(st.contexts, "thread", "threads") + "\n";
+      if (r.opts.verbosity >= 2)
+        line += "==" + std::to_string(r.pid) + "== lockhound: engine: " +
+                count(st.graph_searches, "graph search", "graph searches") + ", order respaced " +
+                count(st.renumbers, "time", "times") + ", about " +
+                std::to_string(st.memory_bytes >> 20) + " MiB\n";
       write_all(log_fd(), line);
     }
     if (r.log_fd >= 0) ::fsync(r.log_fd);

@@ -429,6 +429,16 @@ TEST(RuntimeDetect, TextReportAndSummary) {
   EXPECT_NE(err.find("lockhound: 1 lock, 1 class, 0 edges, 1 chain, 2 acquisitions, 2 threads\n"),
             std::string::npos)
       << err;
+  EXPECT_EQ(err.find("engine:"), std::string::npos) << err;
+  // verbosity=2 adds the engine's work: abba's second edge goes against the order its classes
+  // were made in, so the order is searched once (and finds the cycle).
+  cmd = std::string(LOCKHOUND_EXE) + " run --options verbosity=2 -- " + RT_PROG_DIR + "/abba > /dev/null 2> " +
+        (dir / "err2").string();
+  status = std::system(cmd.c_str());
+  ASSERT_TRUE(WIFEXITED(status));
+  err = slurp(dir / "err2");
+  EXPECT_NE(err.find("lockhound: engine: 1 graph search, order respaced 0 times, about "), std::string::npos)
+      << err;
   fs::remove_all(dir);
 }
 
