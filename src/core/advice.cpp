@@ -139,7 +139,15 @@ void write_advice(Finding& f) {
       bool same = detail(f, "instance").rfind("same", 0) == 0;
       std::string where = a1 ? acq_site(a1->stack) : "the second acquisition";
       std::string first = a0 ? acq_site(a0->stack) : "earlier";
-      if (same) {
+      if (same && detail(f, "instance").find("read twice") != std::string::npos) {
+        f.explanation = ctx_of(a1 ? *a1 : Acquisition{}) + " read-locks " + lock + " at " + where +
+                        " while already holding it for reading (taken at " + first +
+                        "): the lock makes new readers wait behind a waiting writer, so a writer "
+                        "arriving between the two leaves both waiting forever.";
+        f.fix = "Do not read-lock " + lock + " again at " + where +
+                ": take it once, further out, and pass down that it is held; for a pthread rwlock "
+                "whose readers must recurse, keep glibc's default reader-preferring kind.";
+      } else if (same) {
         f.explanation = ctx_of(a1 ? *a1 : Acquisition{}) + " takes " + lock + " at " + where +
                         " while already holding the same lock (taken at " + first +
                         "): it waits for itself forever.";

@@ -1641,12 +1641,24 @@ struct Validator::Impl {
     f.acquisitions.push_back(acquisition(held_evidence(ctx, prev), prev.cls));
     f.acquisitions.push_back(acquisition(evidence(ctx, next.site, next.mode, next.trylock, true),
                                          next.cls, held_list(ctx, ctx->held.size() - 1)));
-    f.details.emplace_back("instance", same ? "same lock instance: a certain self-deadlock"
-                                            : "another instance of the same class");
+    // Two read locks of one instance hang only when a writer starts waiting between them (the
+    // lock does not let readers recurse past a waiting writer); any other pair always does.
+    bool reads = prev.mode == Mode::read && next.mode == Mode::read;
+    f.details.emplace_back("instance", !same ? "another instance of the same class"
+                                       : reads ? "same lock instance, read twice: a self-deadlock as soon as "
+                                                 "another thread asks for it for writing in between"
+                                               : "same lock instance: a certain self-deadlock");
     f.participants.push_back(participant(ctx));
-    f.scenario.columns = {"CPU0"};
-    f.scenario.rows = {{"lock(" + classes[prev.cls].name + ");"},
-                       {"lock(" + classes[next.cls].name + ");"}};
+    auto verb = [](Mode m, const std::string& n) { return (m == Mode::write ? "lock(" : "rlock(") + n + ");"; };
+    if (same && reads) {
+      f.scenario.columns = {"CPU0", "CPU1"};
+      f.scenario.rows = {{verb(prev.mode, classes[prev.cls].name), ""},
+                         {"", verb(Mode::write, classes[prev.cls].name)},
+                         {verb(next.mode, classes[next.cls].name), ""}};
+    } else {
+      f.scenario.columns = {"CPU0"};
+      f.scenario.rows = {{verb(prev.mode, classes[prev.cls].name)}, {verb(next.mode, classes[next.cls].name)}};
+    }
     publish(std::move(f), std::move(sig));
   }
 

@@ -51,6 +51,27 @@ TEST(RuntimeDetect, RwlockReadWriteInversion) {
   EXPECT_TRUE(of_type(good.report, "circular_dependency").empty()) << dump(good);
 }
 
+// One thread read-locks a rwlock twice while another takes it for writing: no deadlock with
+// glibc's default kind (readers never queue behind a writer); with a writer-preferring one a
+// writer arriving in between hangs both, and the report says that (not "a certain self-deadlock").
+TEST(RuntimeDetect, RecursiveReadDependsOnTheRwlockKind) {
+  ProgRun def = run_under("rwlock", {"reread"});
+  EXPECT_EQ(def.exit_code, 0) << dump(def);
+  EXPECT_EQ(def.report["findings"].size(), 0u) << dump(def);
+
+  ProgRun pref = run_under("rwlock", {"reread_wpref"});
+  EXPECT_EQ(pref.exit_code, 66) << dump(pref);
+  EXPECT_EQ(pref.report["findings"].size(), 1u) << dump(pref);
+  auto rec = of_type(pref.report, "recursive_locking");
+  ASSERT_EQ(rec.size(), 1u) << dump(pref);
+  EXPECT_TRUE(has_class(rec[0], "pref_rw")) << rec[0].dump(2);
+  std::string text = rec[0].dump();
+  EXPECT_NE(text.find("read twice"), std::string::npos) << rec[0].dump(2);
+  EXPECT_EQ(text.find("a certain self-deadlock"), std::string::npos) << rec[0].dump(2);
+  EXPECT_NE(text.find("rlock(pref_rw);"), std::string::npos) << rec[0].dump(2);
+  EXPECT_NE(text.find("a writer arriving between the two"), std::string::npos) << rec[0].dump(2);
+}
+
 TEST(RuntimeDetect, LockTakenInSignalHandler) {
   ProgRun bad = run_under("signal_lock", {"bad"});
   EXPECT_EQ(bad.exit_code, 66) << dump(bad);
@@ -615,6 +636,7 @@ TEST(RuntimeFastPath, SameFindingsWithAndWithoutIt) {
   };
   const std::vector<Case> cases = {
       {"abba", {}},          {"cycle3", {}},        {"rwlock", {"bad"}},   {"rwlock", {"good"}},
+      {"rwlock", {"reread"}}, {"rwlock", {"reread_wpref"}},
       {"signal_lock", {"bad"}}, {"signal_lock", {"good"}}, {"recursive", {"bad"}},
       {"recursive", {"good"}}, {"gate", {}},         {"reuse", {}},         {"trylock", {}},
       {"spin_sleep", {"bad"}}, {"spin_sleep", {"warm"}}, {"c11", {}},          {"exit_held", {}},     {"cppclean", {}},

@@ -1,7 +1,14 @@
 /* Read/write inversion. "bad": a reader of `table_rw` takes `stats_lock`, while a holder of
  * `stats_lock` takes `table_rw` for writing — a deadlock (the writer waits for the reader).
  * "good": the second thread takes `table_rw` for reading only; glibc's readers do not queue
- * behind waiting writers, so reader-reader is no deadlock and must not be reported. */
+ * behind waiting writers, so reader-reader is no deadlock and must not be reported.
+ *
+ * Recursive reads, while another thread takes the lock for writing:
+ * "reread": `table_rw` (glibc's default kind: readers never wait behind a writer) read-locked
+ *           twice by one thread: no deadlock, nothing to report.
+ * "reread_wpref": `pref_rw`, made writer-preferring (PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP),
+ *           read-locked twice: a writer arriving in between hangs both, recursive locking. */
+#define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
@@ -27,7 +34,48 @@ static void* other_side(void* arg) {
   return arg;
 }
 
+pthread_rwlock_t pref_rw;
+
+static void* rereader(void* arg) {
+  pthread_rwlock_t* rw = arg;
+  for (int i = 0; i < 200; ++i) {
+    pthread_rwlock_rdlock(rw);
+    pthread_rwlock_rdlock(rw);
+    pthread_rwlock_unlock(rw);
+    pthread_rwlock_unlock(rw);
+  }
+  return NULL;
+}
+
+// Takes the lock for writing now and then while rereader runs; joined before rereader's second
+// read could ever wait on it for long (the real hang is a matter of timing, not this test's aim).
+static void* occasional_writer(void* arg) {
+  pthread_rwlock_t* rw = arg;
+  for (int i = 0; i < 200; ++i) {
+    if (pthread_rwlock_trywrlock(rw) == 0) pthread_rwlock_unlock(rw);
+  }
+  return NULL;
+}
+
+static int reread(pthread_rwlock_t* rw) {
+  pthread_t r, w;
+  pthread_create(&r, NULL, rereader, rw);
+  pthread_create(&w, NULL, occasional_writer, rw);
+  pthread_join(r, NULL);
+  pthread_join(w, NULL);
+  puts("rwlock done");
+  return 0;
+}
+
 int main(int argc, char** argv) {
+  if (argc > 1 && strcmp(argv[1], "reread") == 0) return reread(&table_rw);
+  if (argc > 1 && strcmp(argv[1], "reread_wpref") == 0) {
+    pthread_rwlockattr_t a;
+    pthread_rwlockattr_init(&a);
+    pthread_rwlockattr_setkind_np(&a, PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP);
+    pthread_rwlock_init(&pref_rw, &a);
+    return reread(&pref_rw);
+  }
   writer = !(argc > 1 && strcmp(argv[1], "good") == 0);
   pthread_t t;
   pthread_create(&t, NULL, reader_side, NULL);
