@@ -83,11 +83,13 @@ struct Waiting {
 
 // Waits for a lock with the watchdog: try first (the uncontended case costs nothing more), then
 // wait in slices of watchdog_ms; each expired slice looks for an actual deadlock.
-template <class Try, class Timed, class Block>
+// A lock held by a thread that fork() left behind is never released here: said before waiting.
+template <class Try, class Timed, class Block, class Owner>
 int wait_with_watchdog(ThreadState* ts, const volatile void* lock, uint64_t ip, Try try_fn, Timed timed_fn,
-                       Block block_fn) {
+                       Block block_fn, Owner owner_fn) {
   int rc = try_fn();
   if (rc != EBUSY) return rc;
+  if (g_fork_orphans.load(std::memory_order_relaxed)) on_orphan_wait(ts, addr(lock), owner_fn(), ip);
   int ms = options().watchdog_ms;
   if (ms <= 0) return block_fn();
   Waiting w(ts, lock);
@@ -246,7 +248,7 @@ namespace {
   int rc = wait_with_watchdog(
       ts, m, ip, [&] { return real::pthread_mutex_trylock()(m); },
       [&](const struct timespec* t) { return real::pthread_mutex_timedlock()(m, t); },
-      [&] { return lock_fn(m); });
+      [&] { return lock_fn(m); }, [&] { return mutex_owner(m); });
   if (!acquired(rc)) on_release(ts, addr(m), ip);
   return rc;
 }
@@ -324,7 +326,8 @@ int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
       [&](const struct timespec* t) {
         return write ? real::pthread_rwlock_timedwrlock()(rw, t) : real::pthread_rwlock_timedrdlock()(rw, t);
       },
-      [&] { return block(rw); });
+      [&] { return block(rw); },
+      [&] { return static_cast<int>(__atomic_load_n(&rw->__data.__cur_writer, __ATOMIC_RELAXED)); });
   if (rc != 0) on_release(ts, addr(rw), ip);
   return rc;
 }

@@ -109,6 +109,9 @@ struct Runtime {
   InternalLock report_lock;  // symbolizer, output, report bookkeeping
   Validator* v = nullptr;
   ThreadState* threads = nullptr;
+  uint64_t unnamed_threads = 0;  // "thread N" names given so far
+  // Threads fork() did not copy into this process (linked by `next`): what they held stays held.
+  ThreadState* orphans = nullptr;
   uint64_t next_thread_id = 1;
   absl::flat_hash_map<uint64_t, LockInfo> locks;
   absl::flat_hash_map<SiteKey, ClassId> site_classes;  // init site and its callers
@@ -458,6 +461,22 @@ void settle_holders(uint64_t lock) {
     if (t->ctx) sync_held(t);
 }
 
+// A lock that a thread left behind by fork() held, initialised again or destroyed in the child:
+// the usual remedy there, not a held lock freed. The thread that is not here lets go of it.
+void drop_orphan_holds(uint64_t lock) {
+  if (!g_fork_orphans.load(std::memory_order_relaxed)) return;
+  Runtime& r = rt();
+  for (ThreadState* t = r.orphans; t; t = t->next) {
+    bool has = false;
+    for (size_t i = 0; i < t->held.size(); ++i) has |= t->held[i].lock == lock;
+    if (!has) continue;
+    if (t->ctx) sync_held(t);
+    while (fast_release(t, lock)) {
+    }
+    if (t->ctx) sync_held(t);
+  }
+}
+
 void end_lifetime(uint64_t lock) {
   Runtime& r = rt();
   auto it = r.locks.find(lock);
@@ -768,8 +787,15 @@ void fork_child() {
   // Only the forking thread lives on. The others' engine contexts stay (their held locks are
   // stuck in the child's copy of memory, as they really are) but leave the registry.
   ThreadState* me = t_local.self != kEnded ? t_local.self : nullptr;
-  for (ThreadState* t = r.threads; t; t = t->next)
-    if (t != me) t->waiting_on.store(0, std::memory_order_relaxed);
+  for (ThreadState *t = r.threads, *next; t; t = next) {
+    next = t->next;
+    if (t == me) continue;
+    t->waiting_on.store(0, std::memory_order_relaxed);
+    t->stalled.store(false, std::memory_order_relaxed);
+    t->next = r.orphans;
+    r.orphans = t;
+    if (!t->held.empty()) g_fork_orphans.store(true, std::memory_order_relaxed);
+  }
   r.threads = me;
   if (me) {
     me->next = nullptr;
@@ -1028,9 +1054,10 @@ ThreadState* self_slow() {
   r.lock.lock();
   ts->id = r.next_thread_id++;
   ts->handle = pthread_self();
+  // Other threads are numbered from 1 in the order they first use a lock, the main thread aside.
   ts->name = (main_thread ? "main thread"
               : !comm.empty() && comm != r.comm ? comm
-                                                : "thread " + std::to_string(ts->id)) +
+                                                : "thread " + std::to_string(++r.unnamed_threads)) +
              " (tid " + std::to_string(ts->tid) + ")";
   ts->next = r.threads;
   r.threads = ts;
@@ -1104,7 +1131,10 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
   try {
     Engine e(nullptr);
     Runtime& r = rt();
-    if (r.locks.contains(lock)) settle_holders(lock);
+    if (r.locks.contains(lock)) {
+      drop_orphan_holds(lock);
+      settle_holders(lock);
+    }
     end_lifetime(lock);
     LockInfo li;
     if (class_name && *class_name) li.cls = r.v->lock_class(class_name, kind);
@@ -1141,6 +1171,7 @@ void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api, uint64
     Runtime& r = rt();
     if (!r.locks.contains(lock)) return;
     if (tag_slot) write_tag(tag_slot, 0);
+    drop_orphan_holds(lock);
     settle_holders(lock);
     t_api_site = api;
     r.v->lock_destroy(e.ctx(), lock, Site{ip, kNoStack});
@@ -1342,6 +1373,65 @@ uint64_t now_ns() {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return static_cast<uint64_t>(ts.tv_sec) * 1000000000ull + static_cast<uint64_t>(ts.tv_nsec);
+}
+
+std::atomic<bool> g_fork_orphans{false};
+
+void on_orphan_wait(ThreadState* ts, uint64_t lock, int owner_tid, uint64_t ip) {
+  if (owner_tid == 0) return;  // a reader, or not known: never guessed from addresses alone
+  try {
+    Guard g;
+    Runtime& r = rt();
+    r.lock.lock();
+    ThreadState* holder = nullptr;
+    for (ThreadState* t = r.orphans; t && !holder; t = t->next)
+      if (t->tid == owner_tid)
+        for (const auto& h : t->held)
+          if (h.lock == lock) holder = t;
+    r.lock.unlock();
+    if (!holder) return;
+    std::string sig = "actual_deadlock|fork|" + hex(lock);
+    r.report_lock.lock();
+    bool seen = r.own_signatures.contains(sig);
+    r.report_lock.unlock();
+    if (seen) return;
+    ts->stall_depth = symbolize::capture_stack(ts->stall_pcs, 64);
+    ts->wait_ip = ip;
+    {
+      Engine e(ts);
+      ts->stalled = true;  // for participant_of: the stack just captured is where it waits
+      std::string cls = lock_class_name(lock);
+      Finding f;
+      f.type = FindingType::actual_deadlock;
+      f.title = "actual deadlock: a lock held by a thread fork() did not copy";
+      f.classes = {cls};
+      f.signature = sig;
+      std::string holder_name = holder->name.substr(0, holder->name.find(" (tid "));
+      f.summary = ts->name + " waits for " + cls + ", held by " + holder_name + " (tid " +
+                  std::to_string(holder->tid) + ") of the parent process when it called fork(): that thread "
+                  "does not exist in this process, so " + cls + " is never released";
+      uint64_t was_waiting = ts->waiting_on.exchange(lock, std::memory_order_relaxed);
+      f.participants.push_back(participant_of(ts, "blocked"));  // its entry for `lock` is not held
+      ts->waiting_on.store(was_waiting, std::memory_order_relaxed);
+      f.participants.push_back(participant_of(holder, "not copied by fork()"));
+      f.explanation = "fork() copies only the thread that calls it. " + holder_name + " held " + cls +
+                      " at that moment, so in the child the lock stays taken for ever and every "
+                      "thread that waits for it hangs.";
+      f.fix = "Between fork() and exec in the child, take no lock another thread may hold (call "
+              "only async-signal-safe functions, or use posix_spawn); or take " + cls +
+              " in a pthread_atfork() prepare handler and release it in the parent and child "
+              "handlers, so that no other thread holds it across the fork.";
+      f.details.push_back({"holder", holder_name + " (tid " + std::to_string(holder->tid) + ", parent process)"});
+      ts->stalled = false;
+      own_finding(std::move(f));
+    }
+    if (rt().opts.watchdog_abort) {
+      finish(rt().opts.exitcode);
+      abort();
+    }
+  } catch (...) {
+    stop("internal error in the watchdog");
+  }
 }
 
 void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {

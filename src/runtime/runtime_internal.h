@@ -639,6 +639,12 @@ void on_mask_change(ThreadState* ts);
 
 // Watchdog: called by a thread whose wait passed the threshold; spin = spinlock spinning.
 void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip);
+// After fork() in a multithreaded process: the threads that did not come along (their locks stay
+// held in this process for ever). A thread about to wait for a lock checks them first.
+extern std::atomic<bool> g_fork_orphans;
+// `lock` is busy and `owner_tid` (0: unknown) owns it: if a thread left behind by fork() holds it,
+// report the hang that follows (once per lock).
+void on_orphan_wait(ThreadState* ts, uint64_t lock, int owner_tid, uint64_t ip);
 const Options& options();
 
 // Signals: which signals have a handler installed through the runtime.

@@ -355,6 +355,61 @@ TEST(RuntimeDetect, ForkedChildReportsItsOwnFindings) {
   EXPECT_NE(r.out.find("parent, child exit 66"), std::string::npos) << r.out;
 }
 
+// fork() while another thread holds log_lock, then the child takes it: the child hangs for ever,
+// and its report names the thread that held the lock in the parent. The remedies (atfork
+// handlers, re-initialising the lock in the child) are clean; a read lock held across fork has
+// no known owner, so nothing is guessed.
+TEST(RuntimeDetect, ChildWaitsForALockHeldByAThreadForkDidNotCopy) {
+  ProgRun bad = run_under("fork_held", {"bad"}, {"--watchdog-abort"});
+  EXPECT_EQ(bad.exit_code, 0) << "the parent is clean: " << dump(bad);
+  EXPECT_EQ(bad.report["findings"].size(), 0u) << dump(bad);
+  EXPECT_EQ(bad.out, "child ended by signal 6\n") << dump(bad);
+  ASSERT_EQ(bad.children.size(), 1u) << dump(bad);
+  const json& child = bad.children[0];
+  ASSERT_EQ(child["findings"].size(), 1u) << child.dump(2);
+  auto found = of_type(child, "actual_deadlock");
+  ASSERT_EQ(found.size(), 1u) << child.dump(2);
+  EXPECT_TRUE(has_class(found[0], "log_lock")) << found[0].dump(2);
+  std::string summary = found[0]["summary"];
+  EXPECT_NE(summary.find("main thread"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("held by thread 1"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("fork()"), std::string::npos) << summary;
+  // Both sides: the child's main thread waiting in main(), the parent's thread with the lock
+  // taken in logger().
+  std::string text = found[0].dump();
+  EXPECT_NE(text.find("\"logger\""), std::string::npos) << found[0].dump(2);
+  EXPECT_NE(text.find("pthread_atfork"), std::string::npos) << found[0].dump(2);
+
+  for (const char* good : {"atfork", "reinit"}) {
+    ProgRun r = run_under("fork_held", {good}, {"--watchdog-abort"});
+    EXPECT_EQ(r.exit_code, 0) << good << ": " << dump(r);
+    EXPECT_EQ(r.out, "child exit 0\n") << good << ": " << dump(r);
+    ASSERT_EQ(r.children.size(), 1u) << good << ": " << dump(r);
+    EXPECT_EQ(r.children[0]["findings"].size(), 0u) << good << ": " << r.children[0].dump(2);
+  }
+  // A hung child ends by SIGKILL, before any JSON report: these two read the text reports, which
+  // are printed as each finding is made.
+  char tmpl[] = "/tmp/lockhound-fork-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  auto text_run = [&](const std::string& mode, std::string& out) {
+    std::string cmd = std::string(LOCKHOUND_EXE) + " run --watchdog-ms 0 -- " + RT_PROG_DIR + "/fork_held " +
+                      mode + " 1000 > " + (dir / "out").string() + " 2> " + (dir / "err").string();
+    int status = std::system(cmd.c_str());
+    EXPECT_TRUE(WIFEXITED(status)) << mode;
+    out = slurp(dir / "out");
+    return slurp(dir / "err");
+  };
+  std::string out;
+  std::string err = text_run("bad", out);
+  EXPECT_EQ(out, "child hung\n") << err;
+  EXPECT_NE(err.find("WARNING: actual deadlock: a lock held by a thread fork() did not copy"), std::string::npos)
+      << err;
+  err = text_run("rdlock", out);
+  EXPECT_EQ(out, "child hung\n") << err;
+  EXPECT_EQ(err.find("WARNING"), std::string::npos) << err;
+  fs::remove_all(dir);
+}
+
 TEST(RuntimeDetect, CorrectCppProgramIsClean) {
   ProgRun r = run_under("cppclean", {});
   EXPECT_EQ(r.exit_code, 0) << dump(r);
