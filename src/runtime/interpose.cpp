@@ -832,7 +832,12 @@ LH_EXPORT unsigned sleep(unsigned s) {
 
 LH_EXPORT int pthread_join(pthread_t t, void** ret) {
   note_sleep("pthread_join", LH_IP);
-  return real::pthread_join()(t, ret);
+  ThreadState* ts = fast_thread();
+  if (!ts || ts->held.n == 0) return real::pthread_join()(t, ret);
+  begin_join(ts, t);
+  int rc = real::pthread_join()(t, ret);
+  end_join(ts);
+  return rc;
 }
 
 LH_EXPORT int sem_wait(sem_t* s) {

@@ -740,17 +740,39 @@ Stack stall_stack(const ThreadState* t) {
   return s;
 }
 
+std::string short_name(const ThreadState* t) { return t->name.substr(0, t->name.find(" (tid ")); }
+
+// The registered thread whose handle is `handle`, if any.
+ThreadState* thread_by_handle(uint64_t handle) {
+  for (ThreadState* t = rt().threads; t; t = t->next)
+    if (static_cast<uint64_t>(t->handle) == handle) return t;
+  return nullptr;
+}
+
 Participant participant_of(const ThreadState* t, const char* state) {
   Participant p;
-  p.name = t->name.substr(0, t->name.find(" (tid "));  // the renderer adds the tid
+  p.name = short_name(t);  // the renderer adds the tid
   p.pid = t->tid;
   p.state = state;
   uint64_t w = t->waiting_on.load(std::memory_order_relaxed);
   if (w) p.waits_for = lock_label(w);
   p.held = held_of(t);
   if (t->stalled) p.stack = stall_stack(t);
+  if (t->joining && !w) {
+    ThreadState* j = thread_by_handle(t->joining);
+    p.waits_for = "the end of " + (j ? j->name : std::string("a thread")) + " (pthread_join)";
+    size_t first = 0;  // lockhound's own frames (the interposer) are not shown
+    while (first < t->join_depth && t->join_pcs[first] - 1 >= rt().self_lo && t->join_pcs[first] - 1 < rt().self_hi)
+      ++first;
+    for (size_t i = first; i < t->join_depth && p.stack.size() < static_cast<size_t>(rt().opts.stack_depth); ++i) {
+      Frame f;
+      f.pc = t->join_pcs[i];
+      p.stack.push_back(std::move(f));
+    }
+  }
   return p;
 }
+
 
 void own_finding(Finding&& f) {
   // Called under the internal lock: queue like the engine's findings, keep a copy for the end.
@@ -1377,6 +1399,28 @@ uint64_t now_ns() {
 
 std::atomic<bool> g_fork_orphans{false};
 
+void begin_join(ThreadState* ts, pthread_t thread) {
+  uint64_t pcs[32];
+  size_t n = 0;
+  {
+    Guard g;
+    n = symbolize::capture_stack(pcs, 32, 1);  // from the interposer's caller
+  }
+  Runtime& r = rt();
+  r.lock.lock();
+  std::copy(pcs, pcs + n, ts->join_pcs);
+  ts->join_depth = n;
+  ts->joining = static_cast<uint64_t>(thread);
+  r.lock.unlock();
+}
+
+void end_join(ThreadState* ts) {
+  Runtime& r = rt();
+  r.lock.lock();
+  ts->joining = 0;
+  r.lock.unlock();
+}
+
 void on_orphan_wait(ThreadState* ts, uint64_t lock, int owner_tid, uint64_t ip) {
   if (owner_tid == 0) return;  // a reader, or not known: never guessed from addresses alone
   try {
@@ -1491,6 +1535,14 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
             g2.add_resource(h.lock, lock_label(h.lock));
             g2.add_owner(h.lock, t->id);
           }
+          // A joiner waits for the joined thread's end, a resource only that thread "holds"
+          // (odd ids: lock addresses are even).
+          if (ThreadState* j = t->joining && !w ? thread_by_handle(t->joining) : nullptr) {
+            uint64_t end = j->id << 1 | 1;
+            g2.add_resource(end, "the end of " + short_name(j));
+            g2.add_wait(t->id, end);
+            g2.add_owner(end, j->id);
+          }
         }
         for (const auto& cycle : g2.cycles()) {
           bool all_stalled = true, mine = false;
@@ -1499,7 +1551,7 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
             ThreadState* t = nullptr;
             for (ThreadState* x = r.threads; x; x = x->next)
               if (x->id == step.party) t = x;
-            if (!t || !t->stalled) all_stalled = false;
+            if (!t || !(t->stalled || (t->joining && step.resource & 1))) all_stalled = false;
             if (t == ts) mine = true;
             members.push_back(t);
           }
@@ -1507,24 +1559,45 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
           Finding f;
           f.type = FindingType::actual_deadlock;
           std::string sig = "actual_deadlock";
-          std::string summary;
+          std::string summary, join_fix;
           for (size_t i = 0; i < cycle.size(); ++i) {
             const auto& step = cycle[i];
+            const auto& next = cycle[(i + 1) % cycle.size()];
+            if (step.resource & 1) {  // a join
+              sig += "|" + std::to_string(step.party) + ":join";
+              summary += (i ? ", " : "") + g2.party_label(step.party) + " waits in pthread_join for " +
+                         g2.party_label(next.party) + " to end";
+              f.participants.push_back(participant_of(members[i], "joining"));
+              std::string held;
+              auto held_locks = held_of(members[i]);
+              for (const auto& h : held_locks) held += (held.empty() ? "" : ", ") + h.name;
+              std::string joined = short_name(members[(i + 1) % cycle.size()]);
+              join_fix += (join_fix.empty() ? "" : " ") + std::string("Release ") + held + " before " +
+                          short_name(members[i]) + " joins " + joined + ": " + joined +
+                          " (or a thread it waits for) needs " + (held_locks.size() == 1 ? "it" : "one of them") + " to finish.";
+              continue;
+            }
             std::string cls = lock_class_name(step.resource);
             if (std::find(f.classes.begin(), f.classes.end(), cls) == f.classes.end())
               f.classes.push_back(cls);
             sig += "|" + std::to_string(step.party) + ":" + hex(step.resource);
-            const auto& next = cycle[(i + 1) % cycle.size()];
             summary += (i ? ", " : "") + g2.party_label(step.party) + " waits for " + cls +
                        " held by " + g2.party_label(next.party);
             f.participants.push_back(participant_of(members[i], "blocked"));
           }
           f.signature = sig;
           f.summary = summary;
-          f.explanation = "These threads are deadlocked now: each one waits for a lock that the "
-                          "next one holds, and none of them can go on.";
-          f.fix = "Take these locks in one global order in every thread (or take them together); "
-                  "the stacks show where each thread took what it holds and where it waits.";
+          if (join_fix.empty()) {
+            f.explanation = "These threads are deadlocked now: each one waits for a lock that the "
+                            "next one holds, and none of them can go on.";
+            f.fix = "Take these locks in one global order in every thread (or take them together); "
+                    "the stacks show where each thread took what it holds and where it waits.";
+          } else {
+            f.explanation = "These threads are deadlocked now: a thread waits in pthread_join for "
+                            "another to end while holding a lock that one needs (directly or "
+                            "through the others), so neither can go on.";
+            f.fix = join_fix;
+          }
           f.details.push_back({"threads", std::to_string(cycle.size())});
           f.details.push_back({"threshold_ms", std::to_string(r.opts.watchdog_ms)});
           bool seen = false;

@@ -143,6 +143,10 @@ struct ThreadState {
   std::atomic<bool> stalled{false};
   uint64_t stall_pcs[64];
   size_t stall_depth = 0;
+  // In pthread_join while holding locks: the thread joined (its handle) and where; Runtime's lock.
+  uint64_t joining = 0;
+  uint64_t join_pcs[32];
+  size_t join_depth = 0;
   ThreadState* next = nullptr;
   HeldEntry held_buf[HeldStack::kInline + 1];
 };
@@ -639,6 +643,10 @@ void on_mask_change(ThreadState* ts);
 
 // Watchdog: called by a thread whose wait passed the threshold; spin = spinlock spinning.
 void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip);
+// pthread_join while the thread holds locks: the watchdog sees the joiner waiting for the joined
+// thread to end (a thread that waits for one of those locks closes a cycle).
+void begin_join(ThreadState* ts, pthread_t thread);
+void end_join(ThreadState* ts);
 // After fork() in a multithreaded process: the threads that did not come along (their locks stay
 // held in this process for ever). A thread about to wait for a lock checks them first.
 extern std::atomic<bool> g_fork_orphans;

@@ -410,6 +410,39 @@ TEST(RuntimeDetect, ChildWaitsForALockHeldByAThreadForkDidNotCopy) {
   fs::remove_all(dir);
 }
 
+// A thread joins another while holding the lock that one needs to finish: the watchdog's
+// wait-for graph has the join as a wait for the joined thread's end, so the hang is an actual
+// deadlock with both stacks (the joiner's at the pthread_join call) and the lock to release.
+TEST(RuntimeDetect, JoinWhileHoldingALockTheJoinedThreadNeeds) {
+  ProgRun bad = run_under("join_held", {"bad"}, {"--watchdog-ms", "300", "--watchdog-abort"});
+  EXPECT_EQ(bad.term_signal, SIGABRT) << dump(bad);
+  auto found = of_type(bad.report, "actual_deadlock");
+  ASSERT_EQ(found.size(), 1u) << dump(bad);
+  EXPECT_EQ(bad.report["findings"].size(), 1u) << dump(bad);
+  EXPECT_TRUE(has_class(found[0], "state_lock")) << found[0].dump(2);
+  std::string summary = found[0]["summary"];
+  EXPECT_NE(summary.find("main thread"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("waits in pthread_join for thread 1"), std::string::npos) << summary;
+  EXPECT_NE(summary.find("waits for state_lock held by main thread"), std::string::npos) << summary;
+  ASSERT_EQ(found[0]["participants"].size(), 2u) << found[0].dump(2);
+  std::string text = found[0].dump();
+  EXPECT_NE(text.find("\"worker\""), std::string::npos) << found[0].dump(2);  // where it waits
+  EXPECT_NE(found[0]["fix"].get<std::string>().find("Release state_lock before main thread joins thread 1"),
+            std::string::npos)
+      << found[0].dump(2);
+  bool joiner_at_main = false;
+  for (const auto& p : found[0]["participants"])
+    if (p["state"] == "joining" && !p["stack"].empty() && p["stack"][0]["function"] == "main") joiner_at_main = true;
+  EXPECT_TRUE(joiner_at_main) << found[0].dump(2);
+
+  for (const char* good : {"good", "gated"}) {
+    ProgRun r = run_under("join_held", {good}, {"--watchdog-ms", "300", "--watchdog-abort"});
+    EXPECT_EQ(r.exit_code, 0) << good << ": " << dump(r);
+    EXPECT_EQ(r.out, "joined\n") << good;
+    EXPECT_EQ(r.report["findings"].size(), 0u) << good << ": " << dump(r);
+  }
+}
+
 TEST(RuntimeDetect, CorrectCppProgramIsClean) {
   ProgRun r = run_under("cppclean", {});
   EXPECT_EQ(r.exit_code, 0) << dump(r);
