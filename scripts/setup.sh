@@ -10,7 +10,7 @@ packages=(
   libdw-dev libelf-dev libunwind-dev
   python3
   # real multithreaded programs the runtime tests run under `lockhound run`
-  pigz lbzip2 zstd xz-utils sqlite3 redis-server memcached
+  pigz lbzip2 pbzip2 zstd xz-utils sqlite3 redis-server memcached sysbench stress-ng
 )
 missing=()
 for p in "${packages[@]}"; do

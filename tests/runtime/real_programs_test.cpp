@@ -1,8 +1,8 @@
 // Real multithreaded programs from Debian's packages under `lockhound run`: each one's output and
 // exit status must be identical to a plain run, and the report must have no findings. Programs
-// that are not installed are skipped (scripts/setup.sh installs them: pigz, lbzip2, xz-utils,
-// zstd, sqlite3, redis-server, memcached; cc, ar and ld.gold come with build-essential; node
-// comes with the machine).
+// that are not installed are skipped (scripts/setup.sh installs them: pigz, lbzip2, pbzip2,
+// xz-utils, zstd, sqlite3, redis-server, memcached, sysbench, stress-ng; cc, ar and ld.gold come
+// with build-essential; node comes with the machine).
 #include <sys/socket.h>
 #include <atomic>
 #include <netinet/in.h>
@@ -114,6 +114,7 @@ TEST_F(RealPrograms, ZstdThreaded) {
   same_as_plain("zstd", {"-T4", "-q", "-c", (dir_ / "data.txt").string()});
 }
 TEST_F(RealPrograms, Lbzip2) { same_as_plain("lbzip2", {"-n", "4", "-c", (dir_ / "data.txt").string()}); }
+TEST_F(RealPrograms, Pbzip2) { same_as_plain("pbzip2", {"-p4", "-c", (dir_ / "data.txt").string()}); }
 TEST_F(RealPrograms, SortParallel) {
   same_as_plain("sort", {"--parallel=4", "-S", "1M", (dir_ / "shuffled.txt").string()});
 }
@@ -293,4 +294,43 @@ TEST_F(RealPrograms, RedisUnderLoad) {
   EXPECT_GT(r.report["stats"]["acquisitions"].get<uint64_t>(), 100u);
 }
 
+}  // namespace
+
+namespace {
+using namespace lockhound::rttest;
+
+uint64_t acquisitions_of_all(const ProgRun& r) {
+  uint64_t n = r.report.contains("stats") ? r.report["stats"]["acquisitions"].get<uint64_t>() : 0;
+  for (const auto& c : r.children) n += c["stats"]["acquisitions"].get<uint64_t>();
+  return n;
+}
+
+// sysbench's threads test: 4 threads hammer 8 mutexes (lock, yield, unlock) for 5,000 events.
+// Its report has timings, so only the event count is compared.
+TEST(RealProgramsLoad, SysbenchThreads) {
+  if (std::system("command -v sysbench >/dev/null 2>&1") != 0) GTEST_SKIP() << "sysbench is not installed";
+  ProgRun r = run_under("sys:sysbench", {"threads", "--threads=4", "--time=0", "--events=5000", "run"}, {}, 120);
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_NE(r.out.find("total number of events:              5000"), std::string::npos) << r.out;
+  ASSERT_TRUE(r.report.contains("findings")) << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  EXPECT_GT(r.report["stats"]["acquisitions"].get<uint64_t>(), 1000000u) << dump(r);
+}
+
+// stress-ng's pthread stressor: two worker processes (forked) that create and end thousands of
+// threads, each taking a mutex and waiting on a condition variable. Every process is clean.
+TEST(RealProgramsLoad, StressNgPthreads) {
+  if (std::system("command -v stress-ng >/dev/null 2>&1") != 0) GTEST_SKIP() << "stress-ng is not installed";
+  ProgRun r = run_under("sys:stress-ng", {"--pthread", "2", "-t", "2s", "-q"}, {}, 120);
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  ASSERT_GE(r.children.size(), 2u) << dump(r);
+  uint64_t threads = 0;
+  for (const auto& c : r.children) {
+    EXPECT_EQ(c["findings"].size(), 0u) << c.dump(2);
+    threads += c["stats"]["contexts"].get<uint64_t>();
+  }
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  EXPECT_GT(threads, 1000u) << "stress-ng made few threads: " << dump(r);
+  EXPECT_GT(acquisitions_of_all(r), 10000u);
+}
 }  // namespace
