@@ -1286,6 +1286,7 @@ void on_release(ThreadState* ts, uint64_t lock, uint64_t ip, const ApiSite* api)
     // Not held here and never seen taken anywhere: nothing to balance (taken before the runtime
     // started).
     if (!r.locks.contains(lock)) return;
+    drop_orphan_holds(lock);  // a fork child unlocking what a thread left behind held
     // Held by another thread: it is handed over (the engine reports the unlock); that thread
     // drops it, or its later acquisitions would be judged as if it still held the lock.
     ThreadState* owner = nullptr;
