@@ -1491,6 +1491,10 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
       ts->wait_ip = ip;
       if (spin) {
         ThreadState* owner = registry_find_owner(lock, ts);
+        ThreadState* orphan = nullptr;  // a holder fork() did not copy (spinlocks keep no owner)
+        for (ThreadState* t = owner ? nullptr : r.orphans; t && !orphan; t = t->next)
+          for (const auto& h : t->held)
+            if (h.lock == lock) orphan = t;
         Finding f;
         f.type = FindingType::spinlock_lockup_suspected;
         std::string cls = lock_class_name(lock);
@@ -1498,9 +1502,13 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
         f.signature = "spinlock_lockup_suspected|" + lock_label(lock);
         f.summary = ts->name + " has spun on " + cls + " for over " +
                     std::to_string(r.opts.spin_ms) + " ms; " +
-                    (owner ? "it is held by " + owner->name : "its holder is unknown");
+                    (owner    ? "it is held by " + owner->name
+                     : orphan ? "it was held by " + orphan->name +
+                                    " of the parent process when it called fork(), a thread this process does not have"
+                              : "its holder is unknown");
         f.participants.push_back(participant_of(ts, "spinning"));
         if (owner && owner != ts) f.participants.push_back(participant_of(owner, owner->stalled ? "blocked" : "running"));
+        if (orphan) f.participants.push_back(participant_of(orphan, "not copied by fork()"));
         f.explanation = "A spinning lock was held far longer than a critical section should last: "
                         "its holder is blocked, sleeping or looping while holding it.";
         f.fix = "Find what the holder does while holding " + cls +

@@ -407,6 +407,15 @@ TEST(RuntimeDetect, ChildWaitsForALockHeldByAThreadForkDidNotCopy) {
   err = text_run("rdlock", out);
   EXPECT_EQ(out, "child hung\n") << err;
   EXPECT_EQ(err.find("WARNING"), std::string::npos) << err;
+  // A spinlock keeps no owner; the spin lockup report still names the thread that held it.
+  std::string cmd = std::string(LOCKHOUND_EXE) + " run --spin-ms 200 -- " + RT_PROG_DIR +
+                    "/fork_held spin 1500 > " + (dir / "out").string() + " 2> " + (dir / "err").string();
+  EXPECT_EQ(std::system(cmd.c_str()), 0);
+  err = slurp(dir / "err");
+  EXPECT_EQ(slurp(dir / "out"), "child hung\n") << err;
+  EXPECT_NE(err.find("WARNING: spinlock lockup suspected"), std::string::npos) << err;
+  EXPECT_NE(err.find("has spun on stat_spin for over 200 ms; it was held by thread 1"), std::string::npos) << err;
+  EXPECT_NE(err.find("of the parent process when it called fork()"), std::string::npos) << err;
   fs::remove_all(dir);
 }
 

@@ -12,6 +12,9 @@
  *                      hangs too, but who holds a read lock is not known, so nothing is said
  *                      (the watchdog-abort run ends it; the parent kills it otherwise)
  *
+ *   fork_held spin     the logger holds the spinlock stat_spin (busy, not sleeping) across the
+ *                      fork; the child spins on it for ever (lockhound's spin lockup report names
+ *                      the parent's thread as the holder)
  *   fork_held MODE MS  the parent kills a child still running after MS ms (default 10000)
  *
  * Prints what became of the child. */
@@ -54,6 +57,18 @@ static void* busy_logger(void* arg) {
   return arg;
 }
 
+pthread_spinlock_t stat_spin;
+
+// The spin mode's logger: holds stat_spin, busy (no sleeping under a spinlock), until done.
+static void* spinning_logger(void* arg) {
+  pthread_spin_lock(&stat_spin);
+  __atomic_store_n(&ready, 1, __ATOMIC_RELEASE);
+  while (!__atomic_load_n(&done, __ATOMIC_ACQUIRE)) {
+  }
+  pthread_spin_unlock(&stat_spin);
+  return arg;
+}
+
 static void prepare(void) { pthread_mutex_lock(&log_lock); }
 static void release(void) { pthread_mutex_unlock(&log_lock); }
 
@@ -61,8 +76,14 @@ int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "bad";
   int atfork = strcmp(mode, "atfork") == 0;
   use_rw = strcmp(mode, "rdlock") == 0;
+  int spin = strcmp(mode, "spin") == 0;
   pthread_t t;
-  if (atfork) {
+  if (spin) {
+    pthread_spin_init(&stat_spin, PTHREAD_PROCESS_PRIVATE);
+    pthread_create(&t, NULL, spinning_logger, NULL);
+    struct timespec ms = {0, 1000 * 1000};
+    while (!__atomic_load_n(&ready, __ATOMIC_ACQUIRE)) nanosleep(&ms, NULL);
+  } else if (atfork) {
     pthread_atfork(prepare, release, release);
     pthread_create(&t, NULL, busy_logger, NULL);
     struct timespec ms = {0, 5 * 1000 * 1000};
@@ -77,7 +98,10 @@ int main(int argc, char** argv) {
   pid_t pid = fork();
   if (pid == 0) {
     if (strcmp(mode, "reinit") == 0) pthread_mutex_init(&log_lock, NULL);
-    if (use_rw) {
+    if (spin) {
+      pthread_spin_lock(&stat_spin);
+      pthread_spin_unlock(&stat_spin);
+    } else if (use_rw) {
       pthread_rwlock_wrlock(&table_rw);
       pthread_rwlock_unlock(&table_rw);
     } else {
