@@ -143,12 +143,14 @@ struct ThreadState {
   std::atomic<bool> stalled{false};
   uint64_t stall_pcs[64];
   size_t stall_depth = 0;
+  ThreadState* next = nullptr;
+  HeldEntry held_buf[HeldStack::kInline + 1];
   // In pthread_join while holding locks: the thread joined (its handle) and where; Runtime's lock.
+  // Kept after the fast path's fields (placed before held_buf they cost the nested benchmark
+  // 1.7 ns per pair: 15.8 -> 17.5).
   uint64_t joining = 0;
   uint64_t join_pcs[32];
   size_t join_depth = 0;
-  ThreadState* next = nullptr;
-  HeldEntry held_buf[HeldStack::kInline + 1];
 };
 
 // API call sites: the C API passes file/line/function; the stack hook uses them for the first
