@@ -1401,12 +1401,9 @@ uint64_t now_ns() {
 std::atomic<bool> g_fork_orphans{false};
 
 void begin_join(ThreadState* ts, pthread_t thread) {
+  Guard g;  // a signal handler's locks pass through while this thread holds the runtime's lock
   uint64_t pcs[32];
-  size_t n = 0;
-  {
-    Guard g;
-    n = symbolize::capture_stack(pcs, 32, 1);  // from the interposer's caller
-  }
+  size_t n = symbolize::capture_stack(pcs, 32, 1);  // from the interposer's caller
   Runtime& r = rt();
   r.lock.lock();
   std::copy(pcs, pcs + n, ts->join_pcs);
@@ -1416,6 +1413,7 @@ void begin_join(ThreadState* ts, pthread_t thread) {
 }
 
 void end_join(ThreadState* ts) {
+  Guard g;
   Runtime& r = rt();
   r.lock.lock();
   ts->joining = 0;
