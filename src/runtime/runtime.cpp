@@ -724,20 +724,28 @@ std::vector<HeldLock> held_of(const ThreadState* t) {
   return out;
 }
 
-Stack stall_stack(const ThreadState* t) {
+// A stack a thread captured of itself, without lockhound's own frames on top (the interposer),
+// at most stack_depth frames.
+Stack program_stack(const uint64_t* pcs, size_t n) {
   Runtime& r = rt();
   Stack s;
   size_t first = 0;
-  while (first < t->stall_depth && t->stall_pcs[first] - 1 >= r.self_lo &&
-         t->stall_pcs[first] - 1 < r.self_hi)
-    ++first;
-  for (size_t i = first; i < t->stall_depth && s.size() < static_cast<size_t>(r.opts.stack_depth);
-       ++i) {
+  while (first < n && pcs[first] - 1 >= r.self_lo && pcs[first] - 1 < r.self_hi) ++first;
+  for (size_t i = first; i < n && s.size() < static_cast<size_t>(r.opts.stack_depth); ++i) {
     Frame f;
-    f.pc = t->stall_pcs[i];
+    f.pc = pcs[i];
     s.push_back(std::move(f));
   }
   return s;
+}
+
+// Whether the runtime's own check (watchdog, fork) has already reported this signature.
+bool own_seen(const std::string& sig) {
+  Runtime& r = rt();
+  r.report_lock.lock();
+  bool seen = r.own_signatures.contains(sig);
+  r.report_lock.unlock();
+  return seen;
 }
 
 std::string short_name(const ThreadState* t) { return t->name.substr(0, t->name.find(" (tid ")); }
@@ -757,18 +765,11 @@ Participant participant_of(const ThreadState* t, const char* state) {
   uint64_t w = t->waiting_on.load(std::memory_order_relaxed);
   if (w) p.waits_for = lock_label(w);
   p.held = held_of(t);
-  if (t->stalled) p.stack = stall_stack(t);
+  if (t->stalled) p.stack = program_stack(t->stall_pcs, t->stall_depth);
   if (t->joining && !w) {
     ThreadState* j = thread_by_handle(t->joining);
     p.waits_for = "the end of " + (j ? j->name : std::string("a thread")) + " (pthread_join)";
-    size_t first = 0;  // lockhound's own frames (the interposer) are not shown
-    while (first < t->join_depth && t->join_pcs[first] - 1 >= rt().self_lo && t->join_pcs[first] - 1 < rt().self_hi)
-      ++first;
-    for (size_t i = first; i < t->join_depth && p.stack.size() < static_cast<size_t>(rt().opts.stack_depth); ++i) {
-      Frame f;
-      f.pc = t->join_pcs[i];
-      p.stack.push_back(std::move(f));
-    }
+    p.stack = program_stack(t->join_pcs, t->join_depth);
   }
   return p;
 }
@@ -1434,10 +1435,7 @@ void on_orphan_wait(ThreadState* ts, uint64_t lock, int owner_tid, uint64_t ip) 
     r.lock.unlock();
     if (!holder) return;
     std::string sig = "actual_deadlock|fork|" + hex(lock);
-    r.report_lock.lock();
-    bool seen = r.own_signatures.contains(sig);
-    r.report_lock.unlock();
-    if (seen) return;
+    if (own_seen(sig)) return;
     ts->stall_depth = symbolize::capture_stack(ts->stall_pcs, 64);
     ts->wait_ip = ip;
     {
@@ -1513,11 +1511,7 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
                 " (see its stack); keep spinlock critical sections short and non-blocking, or "
                 "use a mutex.";
         f.details.push_back({"threshold_ms", std::to_string(r.opts.spin_ms)});
-        bool seen = false;
-        r.report_lock.lock();
-        seen = r.own_signatures.contains(f.signature);
-        r.report_lock.unlock();
-        if (!seen) own_finding(std::move(f));
+        if (!own_seen(f.signature)) own_finding(std::move(f));
       } else {
         WaitForGraph g2;
         for (ThreadState* t = r.threads; t; t = t->next) {
@@ -1607,11 +1601,7 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
           }
           f.details.push_back({"threads", std::to_string(cycle.size())});
           f.details.push_back({"threshold_ms", std::to_string(r.opts.watchdog_ms)});
-          bool seen = false;
-          r.report_lock.lock();
-          seen = r.own_signatures.contains(f.signature);
-          r.report_lock.unlock();
-          if (!seen) {
+          if (!own_seen(f.signature)) {
             own_finding(std::move(f));
             found_deadlock = true;
           }
