@@ -11,6 +11,7 @@ packages=(
   python3
   # real multithreaded programs the runtime tests run under `lockhound run`
   pigz lbzip2 pbzip2 zstd xz-utils sqlite3 redis-server memcached sysbench stress-ng
+  openjdk-17-jdk-headless
 )
 missing=()
 for p in "${packages[@]}"; do

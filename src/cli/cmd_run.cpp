@@ -28,6 +28,7 @@ struct RunArgs {
   int spin_ms = -1;
   bool watchdog_abort = false;
   std::string suppressions;
+  bool no_default_suppressions = false;
   bool no_follow_children = false;
   bool no_summary = false;
   int max_memory_mb = -1;
@@ -71,7 +72,10 @@ void register_run(CLI::App& app, Action& action) {
   cmd->add_flag("--watchdog-abort", args->watchdog_abort,
                 "abort() (core dump) after reporting an actual deadlock");
   cmd->add_option("--suppressions", args->suppressions,
-                  "File of findings to ignore: class:PAT, function:PAT, file:PAT, type:PAT");
+                  "File of findings to ignore: class:PAT, function:PAT, file:PAT, type:PAT, "
+                  "thread:PAT (a line's terms joined by && must all match)");
+  cmd->add_flag("--no-default-suppressions", args->no_default_suppressions,
+                "Do not apply lockhound's built-in rules (known deliberate patterns, docs/runtime.md)");
   cmd->add_flag("--no-follow-children", args->no_follow_children,
                 "Do not check child processes the program starts");
   cmd->add_flag("--no-summary", args->no_summary, "No summary at exit (text format)");
@@ -117,9 +121,18 @@ void register_run(CLI::App& app, Action& action) {
           std::cerr << "lockhound run: cannot read suppressions file " << args->suppressions << "\n";
           return kUsage;
         }
+        std::ifstream in(args->suppressions);
+        std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+        runtime::Suppressions supp;
+        std::vector<std::string> errors;
+        if (!supp.parse(text, args->suppressions, errors)) {
+          for (const auto& e : errors) std::cerr << "lockhound run: " << e << "\n";
+          return kUsage;
+        }
         char buf[PATH_MAX];
         add("suppressions=" + std::string(realpath(args->suppressions.c_str(), buf) ? buf : args->suppressions.c_str()));
       }
+      if (args->no_default_suppressions) add("default_suppressions=0");
       if (args->no_follow_children) add("follow_children=0");
       if (args->no_summary) add("summary=0");
       if (args->max_memory_mb > 0) add("max_memory_mb=" + std::to_string(args->max_memory_mb));

@@ -33,7 +33,7 @@ std::string_view trim(std::string_view s) {
 const std::vector<std::string_view>& option_keys() {
   static const std::vector<std::string_view> keys = {
       "log_path", "format", "halt_on_error", "exitcode", "stack_depth", "watchdog_ms",
-      "spin_ms", "watchdog_abort", "suppressions", "show_guarded", "follow_children",
+      "spin_ms", "watchdog_abort", "suppressions", "default_suppressions", "show_guarded", "follow_children",
       "summary", "max_memory_mb", "verbosity", "fast_path"};
   return keys;
 }
@@ -63,6 +63,7 @@ std::vector<std::string> parse_options(std::string_view text, Options& o) {
     else if (key == "spin_ms") ok = parse_int(v, o.spin_ms, 0, 86'400'000);
     else if (key == "watchdog_abort") ok = parse_bool(v, o.watchdog_abort);
     else if (key == "suppressions") o.suppressions = std::string(v);
+    else if (key == "default_suppressions") ok = parse_bool(v, o.default_suppressions);
     else if (key == "show_guarded") ok = parse_bool(v, o.show_guarded);
     else if (key == "follow_children") ok = parse_bool(v, o.follow_children);
     else if (key == "summary") ok = parse_bool(v, o.summary);
@@ -84,6 +85,12 @@ bool glob_match(std::string_view pattern, std::string_view text) {
   return fnmatch(p.c_str(), t.c_str(), 0) == 0;
 }
 
+const char kDefaultSuppressions[] =
+    "# OpenJDK's VM thread ends at the final safepoint of a shutdown still holding Threads_lock\n"
+    "# (SafepointSynchronize::begin takes it and the VM never resumes): deliberate, and the\n"
+    "# process exits right after. HotSpot's monitors are os::PlatformMonitor objects.\n"
+    "type:still_has_locks_held && thread:VM Thread (tid * && class:os::PlatformMonitor::*\n";
+
 bool Suppressions::parse(std::string_view text, std::string_view file_name,
                          std::vector<std::string>& errors) {
   size_t line_no = 0;
@@ -96,24 +103,39 @@ bool Suppressions::parse(std::string_view text, std::string_view file_name,
     if (size_t hash = line.find('#'); hash != std::string_view::npos) line = line.substr(0, hash);
     line = trim(line);
     if (line.empty()) continue;
-    size_t colon = line.find(':');
-    std::string_view kind = colon == std::string_view::npos ? "" : trim(line.substr(0, colon));
-    std::string_view pattern = colon == std::string_view::npos ? "" : trim(line.substr(colon + 1));
-    if ((kind != "class" && kind != "function" && kind != "file" && kind != "type") ||
-        pattern.empty()) {
-      errors.push_back(std::string(file_name) + ":" + std::to_string(line_no) +
-                       ": error: expected 'class:PATTERN', 'function:PATTERN', 'file:PATTERN' "
-                       "or 'type:PATTERN', found '" + std::string(line) + "'");
+    Rule rule{{}, std::string(line)};
+    bool line_ok = true;
+    for (std::string_view rest = line; line_ok;) {
+      size_t amp = rest.find("&&");
+      std::string_view term = trim(rest.substr(0, amp));
+      size_t colon = term.find(':');
+      std::string_view kind = colon == std::string_view::npos ? "" : trim(term.substr(0, colon));
+      std::string_view pattern = colon == std::string_view::npos ? "" : trim(term.substr(colon + 1));
+      if ((kind != "class" && kind != "function" && kind != "file" && kind != "type" &&
+           kind != "thread") ||
+          pattern.empty()) {
+        errors.push_back(std::string(file_name) + ":" + std::to_string(line_no) +
+                         ": error: expected 'class:PATTERN', 'function:PATTERN', 'file:PATTERN', "
+                         "'type:PATTERN' or 'thread:PATTERN' (several joined by '&&'), found '" +
+                         std::string(term) + "'");
+        line_ok = false;
+        break;
+      }
+      rule.terms.push_back({std::string(kind), std::string(pattern)});
+      if (amp == std::string_view::npos) break;
+      rest = rest.substr(amp + 2);
+    }
+    if (!line_ok) {
       ok = false;
       continue;
     }
-    rules_.push_back({std::string(kind), std::string(pattern), std::string(line)});
+    rules_.push_back(std::move(rule));
   }
   return ok;
 }
 
-std::string Suppressions::match(const Finding& f) const {
-  auto any_frame = [&](const Rule& r, auto&& pred) {
+bool Suppressions::term_matches(const Term& t, const Finding& f) {
+  auto any_frame = [&](auto&& pred) {
     auto stack_hit = [&](const Stack& s) {
       for (const auto& fr : s)
         if (pred(fr)) return true;
@@ -124,7 +146,6 @@ std::string Suppressions::match(const Finding& f) const {
         if (pred(h.site)) return true;
       return false;
     };
-    (void)r;
     for (const auto& e : f.chain)
       if (stack_hit(e.from_site.stack) || stack_hit(e.to_site.stack)) return true;
     for (const auto& a : f.acquisitions)
@@ -133,22 +154,34 @@ std::string Suppressions::match(const Finding& f) const {
       if (stack_hit(p.stack) || held_hit(p.held)) return true;
     return false;
   };
+  if (t.kind == "type") return glob_match(t.pattern, type_name(f.type));
+  if (t.kind == "class") {
+    for (const auto& c : f.classes)
+      if (glob_match(t.pattern, c)) return true;
+    return false;
+  }
+  if (t.kind == "thread") {
+    auto hit = [&](const std::string& name) { return !name.empty() && glob_match(t.pattern, name); };
+    for (const auto& e : f.chain)
+      if (hit(e.from_site.context) || hit(e.to_site.context)) return true;
+    for (const auto& a : f.acquisitions)
+      if (hit(a.context)) return true;
+    for (const auto& p : f.participants)
+      if (hit(p.name)) return true;
+    return false;
+  }
+  if (t.kind == "function")
+    return any_frame([&](const Frame& fr) { return !fr.function.empty() && glob_match(t.pattern, fr.function); });
+  if (t.kind == "file")
+    return any_frame([&](const Frame& fr) { return !fr.file.empty() && glob_match(t.pattern, fr.file); });
+  return false;
+}
+
+std::string Suppressions::match(const Finding& f) const {
   for (const auto& r : rules_) {
-    bool hit = false;
-    if (r.kind == "type") {
-      hit = glob_match(r.pattern, type_name(f.type));
-    } else if (r.kind == "class") {
-      for (const auto& c : f.classes) hit = hit || glob_match(r.pattern, c);
-    } else if (r.kind == "function") {
-      hit = any_frame(r, [&](const Frame& fr) {
-        return !fr.function.empty() && glob_match(r.pattern, fr.function);
-      });
-    } else if (r.kind == "file") {
-      hit = any_frame(r, [&](const Frame& fr) {
-        return !fr.file.empty() && glob_match(r.pattern, fr.file);
-      });
-    }
-    if (hit) return r.text;
+    bool all = true;
+    for (const auto& t : r.terms) all = all && term_matches(t, f);
+    if (all) return r.text;
   }
   return {};
 }

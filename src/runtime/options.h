@@ -12,6 +12,7 @@
 //   spin_ms=N             a spinlock spun on longer than this is reported (0 = off)
 //   watchdog_abort=0|1    abort() (core dump) after reporting an actual deadlock
 //   suppressions=FILE     findings to drop (see Suppressions)
+//   default_suppressions=0|1  also apply lockhound's built-in rules (default 1, see below)
 //   show_guarded=0|1      guarded cycles count as findings and are printed
 //   follow_children=0|1   child processes inherit the runtime (default 1)
 //   summary=0|1           print the summary at exit (default 1)
@@ -41,6 +42,7 @@ struct Options {
   int spin_ms = 1000;
   bool watchdog_abort = false;
   std::string suppressions;
+  bool default_suppressions = true;
   bool show_guarded = false;
   bool follow_children = true;
   bool summary = true;
@@ -60,7 +62,9 @@ const std::vector<std::string_view>& option_keys();
 //   function  a function in any stack of the finding
 //   file      a source file in any stack of the finding (matched against the full path)
 //   type      the finding type ("circular_dependency")
-// PATTERN is a shell glob (* ? [..]); a plain word matches as a substring ("*word*").
+//   thread    a thread involved in the finding, as the report names it ("VM Thread (tid 42)")
+// PATTERN is a shell glob (* ? [..]); a plain word matches as a substring ("*word*"). Terms
+// joined by "&&" on one line must all match: "type:still_has_locks_held && thread:worker*".
 class Suppressions {
  public:
   // Parses `text`; problems go to `errors` as "FILE:LINE: error: …".
@@ -70,11 +74,20 @@ class Suppressions {
   size_t size() const { return rules_.size(); }
 
  private:
-  struct Rule {
-    std::string kind, pattern, text;
+  struct Term {
+    std::string kind, pattern;
   };
+  struct Rule {
+    std::vector<Term> terms;
+    std::string text;
+  };
+  static bool term_matches(const Term& t, const Finding& f);
   std::vector<Rule> rules_;
 };
+
+// lockhound's built-in rules (option default_suppressions): programs that end a thread holding
+// a lock on purpose, where the report would be a false alarm on every run. Each rule says why.
+extern const char kDefaultSuppressions[];
 
 bool glob_match(std::string_view pattern, std::string_view text);
 

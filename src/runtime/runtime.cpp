@@ -873,6 +873,10 @@ void init_runtime() {
     for (const auto& e : parse_options(env, r.opts))
       write_all(2, "==" + std::to_string(r.pid) + "== lockhound: LOCKHOUND_OPTIONS: " + e + "\n");
   }
+  if (r.opts.default_suppressions) {
+    std::vector<std::string> errors;  // the built-in text is checked by a unit test
+    r.supp.parse(kDefaultSuppressions, "built-in suppressions", errors);
+  }
   if (!r.opts.suppressions.empty()) {
     bool ok = false;
     std::string text = read_text_file(r.opts.suppressions, ok);

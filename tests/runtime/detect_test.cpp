@@ -570,6 +570,18 @@ TEST(RuntimeDetect, SuppressionsAndExitcode) {
   EXPECT_EQ(r.report["stats"]["suppressed"], 1) << dump(r);
   ProgRun code = run_under("abba", {}, {"--exitcode", "9"});
   EXPECT_EQ(code.exit_code, 9);
+  // A rule whose terms must all match: the wrong thread keeps the finding.
+  std::ofstream(dir / "both") << "class:lock_a && thread:no-such-thread*\n";
+  ProgRun both = run_under("abba", {}, {"--suppressions", (dir / "both").string()});
+  EXPECT_EQ(both.report["findings"].size(), 1u) << dump(both);
+  // A bad line stops `run` before the program starts, naming the file and line.
+  std::ofstream(dir / "bad") << "class:lock_a\nfunction:main && threads:x\n";
+  std::string cmd = std::string(LOCKHOUND_EXE) + " run --suppressions " + (dir / "bad").string() +
+                    " -- true 2>" + (dir / "err").string();
+  int status = std::system(cmd.c_str());
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 2);
+  EXPECT_NE(slurp(dir / "err").find((dir / "bad").string() + ":2: error:"), std::string::npos)
+      << slurp(dir / "err");
   fs::remove_all(dir);
 }
 

@@ -108,6 +108,62 @@ TEST(RuntimeSuppressions, BadLinesNameFileAndLine) {
   EXPECT_EQ(s.size(), 1u);
 }
 
+TEST(RuntimeSuppressions, ThreadKindAndConjunctions) {
+  Finding f;
+  f.type = FindingType::still_has_locks_held;
+  f.classes = {"os::PlatformMonitor::PlatformMonitor (libjvm.so+0xc375d8) from Monitor::Monitor"};
+  Acquisition a;
+  a.context = "VM Thread (tid 4242)";
+  f.acquisitions = {a};
+  std::vector<std::string> errors;
+  {
+    Suppressions s;
+    ASSERT_TRUE(s.parse("thread:VM Thread\n", "supp", errors));
+    EXPECT_FALSE(s.match(f).empty());
+  }
+  {
+    // Every term of a line must match: one that does not keeps the finding.
+    Suppressions s;
+    ASSERT_TRUE(s.parse("type:still_has_locks_held && thread:worker*\n", "supp", errors));
+    EXPECT_TRUE(s.match(f).empty());
+    Suppressions t;
+    ASSERT_TRUE(t.parse("type:still_has_locks_held && thread:VM*  &&class:os::*\n", "supp", errors));
+    EXPECT_EQ(t.match(f), "type:still_has_locks_held && thread:VM*  &&class:os::*");
+  }
+  EXPECT_TRUE(errors.empty());
+  {
+    Suppressions s;
+    EXPECT_FALSE(s.parse("type:still_has_locks_held && \n", "supp", errors));
+    ASSERT_EQ(errors.size(), 1u);
+    EXPECT_EQ(errors[0].rfind("supp:1: error:", 0), 0u) << errors[0];
+    EXPECT_EQ(s.size(), 0u);
+  }
+}
+
+TEST(RuntimeSuppressions, BuiltInRulesParseAndStayNarrow) {
+  Suppressions s;
+  std::vector<std::string> errors;
+  ASSERT_TRUE(s.parse(kDefaultSuppressions, "built-in", errors)) << errors[0];
+  ASSERT_GE(s.size(), 1u);
+  Finding f;
+  f.type = FindingType::still_has_locks_held;
+  f.classes = {"os::PlatformMonitor::PlatformMonitor (libjvm.so+0xc375d8) from Monitor::Monitor"};
+  Acquisition a;
+  a.context = "VM Thread (tid 4242)";
+  f.acquisitions = {a};
+  EXPECT_FALSE(s.match(f).empty());
+  // The same lock left held by any other thread, or another finding on it, is still reported.
+  Finding other_thread = f;
+  other_thread.acquisitions[0].context = "worker (tid 4243)";
+  EXPECT_TRUE(s.match(other_thread).empty());
+  Finding other_type = f;
+  other_type.type = FindingType::circular_dependency;
+  EXPECT_TRUE(s.match(other_type).empty());
+  Finding other_class = f;
+  other_class.classes = {"ledger_lock"};
+  EXPECT_TRUE(s.match(other_class).empty());
+}
+
 TEST(RuntimeLauncher, InspectsPrograms) {
   auto sh = inspect_program("sh");
   EXPECT_TRUE(sh.found);

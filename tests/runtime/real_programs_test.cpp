@@ -2,7 +2,7 @@
 // exit status must be identical to a plain run, and the report must have no findings. Programs
 // that are not installed are skipped (scripts/setup.sh installs them: pigz, lbzip2, pbzip2,
 // xz-utils, zstd, sqlite3, redis-server, memcached, sysbench, stress-ng; cc, ar and ld.gold come
-// with build-essential; node comes with the machine).
+// with build-essential; node comes with the machine; java and javac with openjdk-17-jdk-headless).
 #include <sys/socket.h>
 #include <atomic>
 #include <netinet/in.h>
@@ -189,6 +189,55 @@ if (isMainThread) {
 }
 )JS";
   same_as_plain("node", {(dir_ / "workers.js").string()});
+}
+
+// OpenJDK: a parallel stream, 64 tasks on an 8-thread pool nesting Java monitors in a consistent
+// order, and a thread joined. What lockhound sees is HotSpot's own pthread locks (compiler and GC
+// threads, safepoints, the class loader). Its VM thread ends at the final safepoint still
+// holding Threads_lock, on purpose: the built-in suppressions (docs/runtime.md) keep that from
+// being reported, and the second run shows that the finding is real without them.
+TEST_F(RealPrograms, JavaThreadPoolAndMonitors) {
+  if (!installed("java") || !installed("javac")) GTEST_SKIP() << "java or javac is not installed";
+  std::ofstream(dir_ / "Pool.java") << R"JAVA(
+import java.util.*; import java.util.concurrent.*; import java.util.stream.*;
+public class Pool {
+  public static void main(String[] args) throws Exception {
+    long s = IntStream.range(0, 2_000_000).parallel().mapToObj(i -> new int[]{i}).mapToLong(a -> a[0] % 7).sum();
+    ExecutorService ex = Executors.newFixedThreadPool(8);
+    List<Future<Integer>> fs = new ArrayList<>();
+    Object[] locks = new Object[16];
+    for (int i = 0; i < 16; i++) locks[i] = new Object();
+    for (int t = 0; t < 64; t++) {
+      final int k = t;
+      fs.add(ex.submit(() -> {
+        int c = 0;
+        for (int i = 0; i < 20000; i++) {
+          int a = (k + i) % 16, b = (a + 1 + i % 3) % 16;
+          synchronized (locks[Math.min(a, b)]) { synchronized (locks[Math.max(a, b)]) { c += Integer.toString(i).length(); } }
+        }
+        return c;
+      }));
+    }
+    long total = 0;
+    for (Future<Integer> f : fs) total += f.get();
+    ex.shutdown();
+    Thread th = new Thread(() -> { try { Thread.sleep(20); } catch (InterruptedException e) {} });
+    th.start(); th.join();
+    System.out.println(s + " " + total);
+  }
+}
+)JAVA";
+  int st = std::system(("javac -d " + dir_.string() + " " + (dir_ / "Pool.java").string()).c_str());
+  ASSERT_EQ(st, 0) << "javac failed";
+  std::vector<std::string> args = {"-Xmx256m", "-cp", dir_.string(), "Pool"};
+  same_as_plain("java", args);
+  ProgRun raw = run_under("sys:java", args, {"--no-default-suppressions"}, 120);
+  ASSERT_TRUE(raw.report.contains("findings")) << dump(raw);
+  bool vm_thread_ended_holding = false;
+  for (const auto& f : raw.report["findings"])
+    if (f["type"] == "still_has_locks_held" && f.dump().find("VM Thread") != std::string::npos)
+      vm_thread_ended_holding = true;
+  EXPECT_TRUE(vm_thread_ended_holding) << dump(raw);
 }
 
 // memcached with four worker threads under a bounded loopback load: eight client connections
