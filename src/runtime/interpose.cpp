@@ -830,6 +830,40 @@ LH_EXPORT unsigned sleep(unsigned s) {
   return real::sleep()(s);
 }
 
+// --- changes of user or group: the log file is created first, while the process still may ----
+LH_EXPORT int setuid(uid_t u) noexcept {
+  before_credentials_change();
+  return real::setuid()(u);
+}
+LH_EXPORT int setgid(gid_t g) noexcept {
+  before_credentials_change();
+  return real::setgid()(g);
+}
+LH_EXPORT int seteuid(uid_t u) noexcept {
+  before_credentials_change();
+  return real::seteuid()(u);
+}
+LH_EXPORT int setegid(gid_t g) noexcept {
+  before_credentials_change();
+  return real::setegid()(g);
+}
+LH_EXPORT int setreuid(uid_t r, uid_t e) noexcept {
+  before_credentials_change();
+  return real::setreuid()(r, e);
+}
+LH_EXPORT int setregid(gid_t r, gid_t e) noexcept {
+  before_credentials_change();
+  return real::setregid()(r, e);
+}
+LH_EXPORT int setresuid(uid_t r, uid_t e, uid_t s) noexcept {
+  before_credentials_change();
+  return real::setresuid()(r, e, s);
+}
+LH_EXPORT int setresgid(gid_t r, gid_t e, gid_t s) noexcept {
+  before_credentials_change();
+  return real::setresgid()(r, e, s);
+}
+
 LH_EXPORT int pthread_join(pthread_t t, void** ret) {
   note_sleep("pthread_join", LH_IP);
   ThreadState* ts = fast_thread();

@@ -64,6 +64,14 @@ void* lookup(const char* name, const char* version);
   X(int, clock_nanosleep, (clockid_t, int, const struct timespec*, struct timespec*), nullptr)    \
   X(int, usleep, (useconds_t), nullptr)                                                           \
   X(unsigned, sleep, (unsigned), nullptr)                                                         \
+  X(int, setuid, (uid_t), nullptr)                                                                \
+  X(int, setgid, (gid_t), nullptr)                                                                \
+  X(int, seteuid, (uid_t), nullptr)                                                               \
+  X(int, setegid, (gid_t), nullptr)                                                               \
+  X(int, setreuid, (uid_t, uid_t), nullptr)                                                       \
+  X(int, setregid, (gid_t, gid_t), nullptr)                                                       \
+  X(int, setresuid, (uid_t, uid_t, uid_t), nullptr)                                               \
+  X(int, setresgid, (gid_t, gid_t, gid_t), nullptr)                                               \
   X(int, sem_wait, (sem_t*), nullptr)                                                             \
   X(int, sem_timedwait, (sem_t*, const struct timespec*), nullptr)                                \
   X(int, poll, (struct pollfd*, nfds_t, int), nullptr)                                            \

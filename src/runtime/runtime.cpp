@@ -143,11 +143,14 @@ struct Runtime {
   std::atomic<size_t> reported{0};
   int log_fd = -1;
   int log_pid = 0;
+  bool log_written = false;   // this process wrote to its PREFIX.PID
+  bool log_failed = false;    // PREFIX.PID could not be created: the reports go to stderr
   int stderr_copy = -1;
   dev_t stderr_dev = 0;
   ino_t stderr_ino = 0;
   int pid = 0;
   std::string program;
+  int run_pid = 0;  // LOCKHOUND_RUN_PID at start: the process `lockhound run` started (0: none)
   std::string comm;  // the process's name (/proc/self/comm) at start: a new thread's name
   bool finished = false;
   int final_status = 0;
@@ -191,26 +194,58 @@ void write_all(int fd, const std::string& s) {
   }
 }
 
-// Output goes to stderr or PREFIX.PID, opened on first use (and again in a forked child).
-int log_fd() {
+// stderr as it was at start: programs such as xz and sort close fd 2 before exiting, and nginx's
+// workers point it at the server's error log, and the summary must still reach the user. The
+// copy is used only while it is still the same file (a program that closes every descriptor may
+// reuse the number for something else).
+int start_stderr() {
   Runtime& r = rt();
-  if (r.opts.log_path.empty()) {
-    // stderr as it was at start: programs such as xz and sort close fd 2 before exiting, and the
-    // summary must still reach the user. The copy is used only while it is still the same file
-    // (a program that closes every descriptor may reuse the number for something else).
-    struct stat st;
-    if (r.stderr_copy >= 0 && fstat(r.stderr_copy, &st) == 0 && st.st_dev == r.stderr_dev &&
-        st.st_ino == r.stderr_ino)
-      return r.stderr_copy;
-    return 2;
-  }
+  struct stat st;
+  if (r.stderr_copy >= 0 && fstat(r.stderr_copy, &st) == 0 && st.st_dev == r.stderr_dev &&
+      st.st_ino == r.stderr_ino)
+    return r.stderr_copy;
+  return 2;
+}
+
+std::string log_file_name(int pid) { return rt().opts.log_path + "." + std::to_string(pid); }
+
+// Opens (creates) PREFIX.PID for this process: on first use, and before the process changes its
+// user or group (before_credentials_change), as servers such as nginx do in their workers: the
+// new user may not create files where the old one could.
+void open_log() {
+  Runtime& r = rt();
   int pid = static_cast<int>(getpid());
-  if (r.log_fd >= 0 && r.log_pid == pid) return r.log_fd;
+  if (r.log_fd >= 0 && r.log_pid == pid) return;
   if (r.log_fd >= 0) ::close(r.log_fd);
-  std::string path = r.opts.log_path + "." + std::to_string(pid);
+  std::string path = log_file_name(pid);
   r.log_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   r.log_pid = pid;
-  return r.log_fd >= 0 ? r.log_fd : 2;
+  r.log_written = false;
+  if (r.log_fd < 0 && !r.log_failed) {
+    r.log_failed = true;
+    write_all(start_stderr(), "==" + std::to_string(pid) + "== lockhound: cannot create " + path +
+                                  " (" + strerror(errno) + "); this process reports to stderr\n");
+  }
+}
+
+// Where output goes: stderr, or PREFIX.PID (opened on first use, and again in a forked child).
+int log_fd() {
+  Runtime& r = rt();
+  if (r.opts.log_path.empty()) return start_stderr();
+  open_log();
+  if (r.log_fd < 0) return start_stderr();
+  r.log_written = true;
+  return r.log_fd;
+}
+
+// At exit: a PREFIX.PID opened before a change of user and never written to is removed (when the
+// new user may), as a process with nothing to say that never opened one leaves none.
+void remove_unused_log() {
+  Runtime& r = rt();
+  if (r.opts.log_path.empty() || r.log_written) return;
+  std::string path = log_file_name(static_cast<int>(getpid()));
+  struct stat st;
+  if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(path.c_str());
 }
 
 void note(const std::string& msg) {
@@ -788,6 +823,19 @@ void own_finding(Finding&& f) {
   r.report_lock.unlock();
 }
 
+}  // namespace
+
+void before_credentials_change() {
+  if (g_state.load() != static_cast<int>(State::ready) || rt().opts.log_path.empty()) return;
+  Guard g;
+  Runtime& r = rt();
+  r.report_lock.lock();
+  open_log();
+  r.report_lock.unlock();
+}
+
+namespace {
+
 void fork_prepare() {
   if (g_state.load() == static_cast<int>(State::uninit)) return;
   ++t_local.guard;
@@ -826,6 +874,7 @@ void fork_child() {
   }
   r.pid = static_cast<int>(getpid());
   r.log_fd = -1;  // the parent's descriptor stays the parent's; log_fd() opens PREFIX.CHILD
+  r.log_failed = false;
   r.pending.clear();
   r.has_pending.store(false);
   // Findings inherited from the parent are the parent's to report.
@@ -869,6 +918,7 @@ void init_runtime() {
   // Tags written by an earlier process in memory this one maps (a file, shared memory) must not
   // look valid here.
   g_tag_salt = (now_ns() ^ (static_cast<uint64_t>(r.pid) << 32) ^ reinterpret_cast<uint64_t>(&r)) * 0x9E3779B97F4A7C15ull | 1;  // bit 0: see tag_check
+  if (const char* root = getenv("LOCKHOUND_RUN_PID")) r.run_pid = std::atoi(root);
   if (const char* env = getenv("LOCKHOUND_OPTIONS")) {
     for (const auto& e : parse_options(env, r.opts))
       write_all(2, "==" + std::to_string(r.pid) + "== lockhound: LOCKHOUND_OPTIONS: " + e + "\n");
@@ -1657,10 +1707,9 @@ void print_report_now() {
 namespace {
 // Under `lockhound run`, processes the program starts (shells, pipelines) print their text
 // summary only when they found something; the program itself always does.
-bool quiet_child() {
-  const char* root = getenv("LOCKHOUND_RUN_PID");
-  return root && *root && std::atoi(root) != static_cast<int>(getpid());
-}
+// Read at start, not at exit: a forked child keeps its parent's value even when the program
+// empties its environment (nginx does for its workers).
+bool quiet_child() { return rt().run_pid > 0 && rt().run_pid != static_cast<int>(getpid()); }
 }  // namespace
 
 int finish(int status) {
@@ -1732,7 +1781,8 @@ int finish(int status) {
                 std::to_string(st.memory_bytes >> 20) + " MiB\n";
       write_all(log_fd(), line);
     }
-    if (r.log_fd >= 0) ::fsync(r.log_fd);
+    if (r.log_fd >= 0 && r.log_written) ::fsync(r.log_fd);
+    remove_unused_log();
     r.final_status = problems > 0 && r.opts.exitcode ? r.opts.exitcode : status;
     r.report_lock.unlock();
     return r.final_status;

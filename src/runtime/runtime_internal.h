@@ -664,6 +664,8 @@ void set_signal_handled(int sig, bool handled);
 // Reports.
 size_t finding_count();
 void print_report_now();
+// Before setuid and friends: opens this process's PREFIX.PID while it still may (option log_path).
+void before_credentials_change();
 // Prints the summary (once) and returns the exit status the process should end with.
 int finish(int status);
 void set_thread_name(ThreadState* ts, const char* name);

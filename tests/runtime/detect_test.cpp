@@ -355,6 +355,23 @@ TEST(RuntimeDetect, ForkedChildReportsItsOwnFindings) {
   EXPECT_NE(r.out.find("parent, child exit 66"), std::string::npos) << r.out;
 }
 
+// In text format a child with nothing to report stays silent (no PREFIX.PID), even when it
+// empties its environment, where `lockhound run` left the pid of the process it started.
+TEST(RuntimeDetect, CleanChildStaysQuietWithoutItsEnvironment) {
+  char tmpl[] = "/tmp/lockhound-quiet-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::string cmd = std::string(LOCKHOUND_EXE) + " run -o " + (dir / "log").string() + " -- " +
+                    RT_PROG_DIR + "/forks clean >" + (dir / "out").string() + " 2>&1";
+  int status = std::system(cmd.c_str());
+  EXPECT_EQ(WIFEXITED(status) ? WEXITSTATUS(status) : -1, 0) << slurp(dir / "out");
+  std::vector<std::string> logs;
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().rfind("log.", 0) == 0) logs.push_back(slurp(e.path()));
+  ASSERT_EQ(logs.size(), 1u) << "only the parent's summary: " << (logs.size() > 1 ? logs[1] : "");
+  EXPECT_NE(logs[0].find("no locking problems found"), std::string::npos) << logs[0];
+  fs::remove_all(dir);
+}
+
 // fork() while another thread holds log_lock, then the child takes it: the child hangs for ever,
 // and its report names the thread that held the lock in the parent. The remedies (atfork
 // handlers, re-initialising the lock in the child) are clean; a read lock held across fork has

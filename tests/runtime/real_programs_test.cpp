@@ -3,6 +3,7 @@
 // that are not installed are skipped (scripts/setup.sh installs them: pigz, lbzip2, pbzip2,
 // xz-utils, zstd, sqlite3, redis-server, memcached, sysbench, stress-ng; cc, ar and ld.gold come
 // with build-essential; node comes with the machine; java and javac with openjdk-17-jdk-headless).
+#include <signal.h>
 #include <sys/socket.h>
 #include <atomic>
 #include <netinet/in.h>
@@ -238,6 +239,86 @@ public class Pool {
     if (f["type"] == "still_has_locks_held" && f.dump().find("VM Thread") != std::string::npos)
       vm_thread_ended_holding = true;
   EXPECT_TRUE(vm_thread_ended_holding) << dump(raw);
+}
+
+// nginx: a master and two forked workers, each with a thread pool reading files (aio threads),
+// under eight loopback clients. Run as root, the workers switch to user nobody right after fork,
+// and nginx empties their environment: each must still write its own report (created before
+// the switch, in a directory only root may write to) and stay quiet about a clean run.
+TEST_F(RealPrograms, NginxWorkersWithThreadPools) {
+  if (!installed("nginx")) GTEST_SKIP() << "nginx is not installed";
+  int port = free_loopback_port();
+  ASSERT_GT(port, 0);
+  char tmpl[] = "/tmp/lockhound-nginx-XXXXXX";
+  fs::path root = mkdtemp(tmpl);
+  fs::permissions(root, fs::perms::owner_all | fs::perms::group_read | fs::perms::group_exec |
+                            fs::perms::others_read | fs::perms::others_exec);
+  fs::create_directories(root / "html");
+  fs::create_directories(root / "logs");
+  std::string body;
+  for (int i = 0; i < 300000; ++i) body += std::to_string(i * 2654435761u % 1000003u) + (i % 16 ? " " : "\n");
+  std::ofstream(root / "html" / "data.txt") << body;
+  std::ofstream(root / "nginx.conf")
+      << "daemon off; master_process on; worker_processes 2;\n"
+      << "pid " << (root / "nginx.pid").string() << ";\n"
+      << "error_log " << (root / "logs" / "error.log").string() << ";\n"
+      << "thread_pool default threads=4 max_queue=1024;\n"
+      << "events { worker_connections 64; }\n"
+      << "http { access_log off; client_body_temp_path " << (root / "tmp").string() << ";\n"
+      << "  proxy_temp_path " << (root / "tmp").string() << "; fastcgi_temp_path " << (root / "tmp").string()
+      << "; uwsgi_temp_path " << (root / "tmp").string() << "; scgi_temp_path " << (root / "tmp").string() << ";\n"
+      << "  server { listen 127.0.0.1:" << port << "; root " << (root / "html").string()
+      << "; aio threads; sendfile off; location / { } } }\n";
+  auto get = [&]() {
+    int c = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in to{};
+    to.sin_family = AF_INET;
+    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    to.sin_port = htons(static_cast<uint16_t>(port));
+    std::string got;
+    if (connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
+      std::string req = "GET /data.txt HTTP/1.0\r\nHost: localhost\r\n\r\n";
+      if (write(c, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+        char buf[65536];
+        ssize_t n;
+        while ((n = read(c, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
+      }
+    }
+    close(c);
+    size_t head = got.find("\r\n\r\n");
+    return head == std::string::npos ? std::string() : got.substr(head + 4);
+  };
+  std::atomic<int> good{0};
+  std::thread load([&] {
+    for (int i = 0; i < 200 && get().empty(); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    std::vector<std::thread> clients;
+    for (int k = 0; k < 8; ++k)
+      clients.emplace_back([&] {
+        for (int i = 0; i < 25; ++i)
+          if (get() != body) return;
+        good++;
+      });
+    for (auto& t : clients) t.join();
+    std::string pid = slurp(root / "nginx.pid");
+    if (!pid.empty()) kill(std::atoi(pid.c_str()), SIGQUIT);  // graceful stop: workers exit
+  });
+  ProgRun r = run_under("sys:nginx", {"-c", (root / "nginx.conf").string(), "-p", root.string()}, {}, 120);
+  load.join();
+  EXPECT_EQ(good.load(), 8) << "every client got every byte: " << slurp(root / "logs" / "error.log");
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  ASSERT_TRUE(r.report.contains("findings")) << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  ASSERT_EQ(r.children.size(), 2u) << "each worker's own report: " << dump(r) << "\nerror.log:\n"
+                                   << slurp(root / "logs" / "error.log");
+  uint64_t worker_acquisitions = 0;
+  for (const auto& w : r.children) {
+    EXPECT_EQ(w["findings"].size(), 0u) << w.dump(2);
+    worker_acquisitions += w["stats"]["acquisitions"].get<uint64_t>();
+  }
+  EXPECT_GT(worker_acquisitions, 400u) << "the workers' thread pools went unseen";
+  EXPECT_EQ(slurp(root / "logs" / "error.log").find("lockhound"), std::string::npos)
+      << "a report went to nginx's error log";
+  fs::remove_all(root);
 }
 
 // memcached with four worker threads under a bounded loopback load: eight client connections
