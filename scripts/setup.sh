@@ -11,7 +11,7 @@ packages=(
   python3
   # real multithreaded programs the runtime tests run under `lockhound run`
   pigz lbzip2 pbzip2 zstd xz-utils sqlite3 redis-server memcached sysbench stress-ng
-  openjdk-17-jdk-headless
+  openjdk-17-jdk-headless nginx mariadb-server
 )
 missing=()
 for p in "${packages[@]}"; do
@@ -21,5 +21,17 @@ if ((${#missing[@]})); then
   sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "setup: installing ${missing[*]}" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null
+  # The servers among them (redis, memcached, nginx, mariadb) would start as system services on
+  # install; the tests start their own copies on free ports. Debian's policy-rc.d hook keeps the
+  # services from starting, for the install only (an existing hook is left as it is).
+  guard=""
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $sudo tee /usr/sbin/policy-rc.d >/dev/null
+    $sudo chmod 755 /usr/sbin/policy-rc.d
+    guard=1
+  fi
+  rc=0
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}" >/dev/null || rc=$?
+  [ -z "$guard" ] || $sudo rm -f /usr/sbin/policy-rc.d
+  [ "$rc" -eq 0 ] || { echo "setup: apt-get install failed ($rc)" >&2; exit "$rc"; }
 fi
