@@ -248,6 +248,13 @@ void write_advice(Finding& f) {
     }
     case FindingType::held_lock_freed: {
       std::string where = a1 ? acq_site(a1->stack) : "the free";
+      if (a1 && a1->mode == "unload") {
+        f.explanation = lock + " is unloaded with its library (dlclose) at " + where +
+                        " while still held (taken at " + (a0 ? acq_site(a0->stack) : "earlier") + ").";
+        f.fix = "Release " + lock + " before unloading its library at " + where +
+                ", and make sure no thread can still hold it or run the library's code.";
+        return;
+      }
       f.explanation = lock + " is destroyed or freed at " + where + " while still held (taken at " +
                       (a0 ? acq_site(a0->stack) : "earlier") + ").";
       f.fix = "Release " + lock + " before destroying it at " + where +

@@ -1955,7 +1955,7 @@ std::string_view Validator::context_name(Context ctx) const { return impl_->ctx_
 size_t Validator::held_count(Context ctx) const { return ctx->held.size(); }
 Validator::HeldInfo Validator::held_at(Context ctx, size_t i) const {
   const HeldEntry& h = ctx->held[i];
-  return {h.lock, h.mode, h.trylock, h.per_instance};
+  return {h.lock, h.mode, h.trylock, h.per_instance, h.site.ip};
 }
 void Validator::drop_held(Context ctx, size_t i) {
   if (i < ctx->held.size()) impl_->remove_held(ctx, i);

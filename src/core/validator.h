@@ -148,6 +148,7 @@ class Validator {
     // The entry's chain holds two locks of one inferred class: it is validated for these very
     // locks, so a front end must not skip later acquisitions of the same classes on its own.
     bool per_instance;
+    uint64_t ip;  // the acquisition's site (Site::ip)
   };
   HeldInfo held_at(Context ctx, size_t i) const;
   // Drops held entry i without any check (the front end saw it released); the chain keys above

@@ -830,6 +830,13 @@ LH_EXPORT unsigned sleep(unsigned s) {
   return real::sleep()(s);
 }
 
+// --- dlclose: the unloaded module's static locks end with it ----------------------------------
+LH_EXPORT int dlclose(void* handle) noexcept {
+  int rc = real::dlclose()(handle);
+  if (rc == 0 && tracking_at(LH_IP)) after_dlclose();
+  return rc;
+}
+
 // --- changes of user or group: the log file is created first, while the process still may ----
 LH_EXPORT int setuid(uid_t u) noexcept {
   before_credentials_change();

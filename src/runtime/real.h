@@ -64,6 +64,7 @@ void* lookup(const char* name, const char* version);
   X(int, clock_nanosleep, (clockid_t, int, const struct timespec*, struct timespec*), nullptr)    \
   X(int, usleep, (useconds_t), nullptr)                                                           \
   X(unsigned, sleep, (unsigned), nullptr)                                                         \
+  X(int, dlclose, (void*), nullptr)                                                               \
   X(int, setuid, (uid_t), nullptr)                                                                \
   X(int, setgid, (gid_t), nullptr)                                                                \
   X(int, seteuid, (uid_t), nullptr)                                                               \

@@ -117,6 +117,15 @@ struct Runtime {
   absl::flat_hash_map<SiteKey, ClassId> site_classes;  // init site and its callers
   absl::flat_hash_set<std::string> site_names;          // the names those classes took
   absl::flat_hash_map<uint64_t, uint32_t> generations;   // address-named lock lifetimes
+  // Statically allocated locks: each address is its own class while the same module is loaded
+  // there (a destroyed and re-initialised static lock stays in its class). The module is its
+  // file and load address, so a library loaded where an unloaded one was starts afresh.
+  struct StaticClass {
+    ClassId cls;
+    std::string module;
+  };
+  absl::flat_hash_map<uint64_t, StaticClass> static_classes;
+  absl::flat_hash_map<std::string, std::pair<uint64_t, std::string>> static_names;  // name -> lock, module
   std::vector<Range> static_ranges;                       // writable PT_LOAD segments
   unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
   uint64_t self_lo = 0, self_hi = 0;                      // liblockhound.so's own image
@@ -140,6 +149,7 @@ struct Runtime {
   absl::flat_hash_set<std::string> own_signatures;
   absl::flat_hash_set<std::string> suppressed;            // signatures
   absl::flat_hash_set<std::string> baseline;              // inherited across fork
+  absl::flat_hash_set<std::string> unloaded_signatures;   // held_lock_freed by a dlclose (internal lock)
   std::atomic<size_t> reported{0};
   int log_fd = -1;
   int log_pid = 0;
@@ -163,6 +173,8 @@ std::atomic<uint64_t> g_handled{0};     // bit n: signal n has a handler install
 pthread_key_t g_thread_key;
 
 __thread const ApiSite* t_api_site __attribute__((tls_model("initial-exec"))) = nullptr;
+// Set while after_dlclose ends an unloaded module's locks: their findings say "unloaded".
+__thread bool t_unloading __attribute__((tls_model("initial-exec"))) = false;
 
 Runtime& rt() { return *g_rt; }
 
@@ -378,17 +390,31 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind) {
   Runtime& r = rt();
   LockInfo li;
   if (is_static(lock)) {
-    std::string name;
+    std::string name, where, object;
+    uint64_t offset = 0;
     r.report_lock.lock();
-    bool ok = sym().describe_data(lock, name);
-    if (!ok) {
-      // A module loaded (dlopen) after the symbolizer last read the memory map.
-      sym().refresh();
-      ok = sym().describe_data(lock, name);
-    }
+    sym().refresh();  // a module loaded or unloaded since the map was read: cheap otherwise
+    bool ok = sym().describe_data(lock, name, &where);
+    if (ok) sym().locate(lock, object, offset);
     r.report_lock.unlock();
     if (!ok) name = std::string(kind_prefix(kind)) + "@" + hex(lock);
-    li.cls = r.v->lock_class(name, kind);
+    std::string module = object + "@" + hex(lock - offset);
+    auto it = r.static_classes.find(lock);
+    if (it != r.static_classes.end() && it->second.module == module) {
+      li.cls = it->second.cls;
+      return li;
+    }
+    // A variable's name is not unique: `static pthread_mutex_t lock` in two files, or the same
+    // name in two libraries. The first keeps the plain name; another is told apart by where it
+    // is defined ("lock (queue.c)"), and by its address if that is not enough.
+    auto owner = r.static_names.try_emplace(name, lock, module).first;
+    if (owner->second != std::pair(lock, module)) {
+      name += " (" + where + ")";
+      owner = r.static_names.try_emplace(name, lock, module).first;
+      if (owner->second != std::pair(lock, module)) name += "@" + hex(lock);
+    }
+    li.cls = r.v->unique_class(name, kind);
+    r.static_classes[lock] = {li.cls, std::move(module)};
     return li;
   }
   std::string name = std::string(kind_prefix(kind)) + "@" + hex(lock);
@@ -467,7 +493,11 @@ void sync_held(ThreadState* ts) {
   size_t i = 0, j = 0;
   while (i < v.held_count(ctx)) {
     Validator::HeldInfo e = v.held_at(ctx, i);
-    if (j < h.n && e.lock == h[j].lock && e.mode == h[j].mode() && e.trylock == h[j].trylock()) {
+    // The same acquisition: the same lock, mode and site. A lock released on the fast path (the
+    // engine was not told) and taken again elsewhere is a new acquisition: kept, the engine's
+    // entry would name the old site in reports.
+    if (j < h.n && e.lock == h[j].lock && e.mode == h[j].mode() && e.trylock == h[j].trylock() &&
+        e.ip == h[j].ip) {
       ++i;
       ++j;
     } else if (j < h.n && !v.lock_known(h[j].lock)) {
@@ -632,9 +662,21 @@ StackId capture_hook(Context, uint64_t ip) {
   return id;
 }
 
+// A held lock "destroyed" by after_dlclose was unloaded with its library: so the report says.
+void word_as_unloaded(Finding& f) {
+  if (f.type != FindingType::held_lock_freed || f.acquisitions.size() != 2) return;
+  f.acquisitions[1].mode = "unload";  // advice words it for dlclose
+  if (size_t at = f.summary.find(" destroyed while "); at != std::string::npos)
+    f.summary.replace(at, 17, " unloaded with its library (dlclose) while ");
+}
+
 void finding_hook(const Finding& f) {
   Runtime& r = rt();
   r.pending.push_back(f);
+  if (t_unloading && f.type == FindingType::held_lock_freed) {
+    r.unloaded_signatures.insert(f.signature);
+    word_as_unloaded(r.pending.back());
+  }
   r.has_pending.store(true, std::memory_order_release);
 }
 
@@ -1059,6 +1101,8 @@ std::vector<Finding> final_findings(ValidatorStats& stats) {
   Runtime& r = rt();
   r.lock.lock();
   std::vector<Finding> all = r.v->findings();
+  for (auto& f : all)
+    if (r.unloaded_signatures.contains(f.signature)) word_as_unloaded(f);
   stats = r.v->stats();
   // Acquisitions: the engine's, less its replays, plus those the fast path took alone.
   stats.acquisitions = stats.acquisitions - std::min(r.replays, stats.acquisitions) +
@@ -1238,6 +1282,37 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
     check_memory();
   } catch (...) {
     stop("internal error at lock init");
+  }
+}
+
+void after_dlclose() {
+  if (g_state.load() != static_cast<int>(State::ready)) return;
+  try {
+    ThreadState* ts = self();
+    Engine e(ts);
+    Runtime& r = rt();
+    if (r.static_classes.empty()) return;
+    // is_static() re-reads the module ranges when a module came or went. Every static lock that
+    // no longer lies in a loaded module ended with its module: the memory may hold another
+    // library's lock next, which must not inherit this one's class (its tag went with the
+    // memory; a spinlock's tag lives in the side table and is cleared here).
+    std::vector<uint64_t> gone;
+    for (const auto& [lock, sc] : r.static_classes)
+      if (!is_static(lock)) gone.push_back(lock);
+    for (uint64_t lock : gone) {
+      r.static_classes.erase(lock);
+      if (!r.locks.contains(lock)) continue;
+      if (uint64_t* slot = side_tag_slot(lock)) write_tag(slot, 0);
+      drop_orphan_holds(lock);
+      settle_holders(lock);
+      t_unloading = true;
+      r.v->lock_destroy(e.ctx(), lock, Site{0, kNoStack});
+      t_unloading = false;
+      end_lifetime(lock);
+    }
+  } catch (...) {
+    t_unloading = false;
+    stop("internal error after dlclose");
   }
 }
 

@@ -664,6 +664,9 @@ void set_signal_handled(int sig, bool handled);
 // Reports.
 size_t finding_count();
 void print_report_now();
+// After a successful dlclose: the static locks of unloaded modules end (their memory may be
+// reused by the next library loaded there).
+void after_dlclose();
 // Before setuid and friends: opens this process's PREFIX.PID while it still may (option log_path).
 void before_credentials_change();
 // Prints the summary (once) and returns the exit status the process should end with.

@@ -204,6 +204,7 @@ struct Symbolizer::Impl {
     uint64_t lo, size;
     const char* name;  // in libelf's string table: valid until the map is read again
     int rank;          // among symbols at one address: sized before sizeless, exported first
+    const char* file;  // a local symbol's source file (the STT_FILE before it), else nullptr
   };
   absl::flat_hash_map<Dwfl_Module*, std::vector<Sym>> symtabs;
 
@@ -212,6 +213,7 @@ struct Symbolizer::Impl {
     if (!fresh) return it->second;
     std::vector<Sym>& out = it->second;
     int n = dwfl_module_getsymtab(mod);
+    const char* file = nullptr;  // the symbol table lists each file's local symbols after it
     for (int i = 1; i < n; ++i) {
       GElf_Sym sym;
       GElf_Addr addr = 0;
@@ -219,6 +221,10 @@ struct Symbolizer::Impl {
       const char* name = dwfl_module_getsym_info(mod, i, &sym, &addr, &shndx, nullptr, nullptr);
       // Undefined and absolute symbols name no place in the module (a version definition such
       // as LIBO_UDK_3.9 is an absolute object at 0: it named whole stretches of stripped code).
+      if (name && *name && GELF_ST_TYPE(sym.st_info) == STT_FILE) {
+        file = name;
+        continue;
+      }
       if (!name || !*name || sym.st_shndx == SHN_UNDEF || shndx == SHN_ABS || sym.st_shndx == SHN_ABS)
         continue;
       int type = GELF_ST_TYPE(sym.st_info);
@@ -227,7 +233,7 @@ struct Symbolizer::Impl {
       if (type == STT_OBJECT && sym.st_size == 0) continue;  // a data label covers no code
       int bind = GELF_ST_BIND(sym.st_info);
       int rank = (sym.st_size ? 0 : 2) + (bind == STB_LOCAL ? 1 : 0);
-      out.push_back(Sym{addr, sym.st_size, name, rank});
+      out.push_back(Sym{addr, sym.st_size, name, rank, bind == STB_LOCAL ? file : nullptr});
     }
     // Among aliases of equal rank the public spelling wins ("opendir", a weak alias, over the
     // global "__opendir"), as the dynamic linker's dladdr answers.
@@ -487,7 +493,7 @@ std::string Symbolizer::describe_code(uint64_t pc, bool return_address) {
   return hex(pc);
 }
 
-bool Symbolizer::describe_data(uint64_t addr, std::string& name) {
+bool Symbolizer::describe_data(uint64_t addr, std::string& name, std::string* defined_in) {
   Dwfl_Module* mod = impl_->module_of(addr);
   if (!mod) return false;
   Dwarf_Addr start = 0, end = 0;
@@ -497,12 +503,15 @@ bool Symbolizer::describe_data(uint64_t addr, std::string& name) {
   if (!mainfile && (!modname || modname[0] != '/')) return false;  // [stack], [vdso], …
   uint64_t offset = 0;
   const Impl::Sym* sym = impl_->symbol_at(mod, addr, offset);
+  std::string module = base_name(mainfile ? mainfile : modname);
   if (sym && (offset < sym->size || (sym->size == 0 && offset == 0))) {
     name = demangle(sym->name);
     if (offset) name += "+" + hex(offset);
+    if (defined_in) *defined_in = sym->file ? base_name(sym->file) : module;
     return true;
   }
-  name = base_name(mainfile ? mainfile : modname) + "+" + hex(addr - start);
+  name = module + "+" + hex(addr - start);
+  if (defined_in) *defined_in = module;
   return true;
 }
 

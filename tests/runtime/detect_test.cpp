@@ -577,6 +577,57 @@ TEST(RuntimeDetect, TextReportAndSummary) {
   fs::remove_all(dir);
 }
 
+// `static pthread_mutex_t lock` in two files: two locks, two classes. Nested in one order they
+// are clean (one class would have made that "recursive locking"); taken in both orders they are
+// a real cycle, and the report tells the two apart by the file that defines the second. The
+// held list names where each was taken this time (stats_flush), not an earlier acquisition of
+// the same lock on the fast path (stats_add).
+TEST(RuntimeDetect, StaticLocksWithTheSameNameAreTwoClasses) {
+  ProgRun clean = run_under("samename", {});
+  EXPECT_EQ(clean.exit_code, 0) << dump(clean);
+  EXPECT_EQ(clean.report["findings"].size(), 0u) << dump(clean);
+  ProgRun cycle = run_under("samename", {"cycle"});
+  auto found = of_type(cycle.report, "circular_dependency");
+  ASSERT_EQ(found.size(), 1u) << dump(cycle);
+  EXPECT_EQ(cycle.report["findings"].size(), 1u) << dump(cycle);
+  EXPECT_TRUE(has_class(found[0], "lock")) << found[0].dump(2);
+  EXPECT_TRUE(has_class(found[0], "lock (samename_b.c)")) << found[0].dump(2);
+  EXPECT_TRUE(mentions_function(found[0], "stats_flush")) << found[0].dump(2);
+  std::string held;
+  for (const auto& e : found[0]["chain"])
+    if (e["from"] == "lock (samename_b.c)") held = e["from_site"].dump();
+  EXPECT_NE(held.find("stats_flush"), std::string::npos) << held;
+  EXPECT_EQ(held.find("stats_add"), std::string::npos) << held;
+}
+
+// A plugin unloaded and another loaded at its address, with static locks of the same names taken
+// in the opposite order: the second plugin's locks are new locks (no false cycle), mutexes and
+// spinlocks alike. Both loaded at once, they are four locks. A plugin unloaded while one of its
+// locks is held is reported, with the dlclose.
+TEST(RuntimeDetect, UnloadedLibrarysLocksDoNotPassToTheNextOne) {
+  std::string a = std::string(RT_PROG_DIR) + "/libdlreuse_a.so", b = std::string(RT_PROG_DIR) + "/libdlreuse_b.so";
+  ProgRun r = run_under("dlreuse", {a, b});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  size_t nl = r.out.find('\n');
+  ASSERT_NE(nl, std::string::npos) << r.out;
+  EXPECT_EQ(r.out.substr(0, nl + 1), r.out.substr(nl + 1)) << "b was not loaded at a's address, "
+                                                             "so this run does not test reuse: " << r.out;
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  ProgRun same = run_under("dlreuse", {a, a});
+  EXPECT_EQ(same.report["findings"].size(), 0u) << dump(same);
+  ProgRun both = run_under("dlreuse", {a, b, "keep"});
+  EXPECT_EQ(both.report["findings"].size(), 0u) << dump(both);
+  EXPECT_EQ(both.report["stats"]["classes"], r.report["stats"]["classes"]) << dump(both);
+  // Unloading a library while one of its locks is held: the lock's memory is gone.
+  ProgRun hold = run_under("dlreuse", {a, "hold"});
+  EXPECT_EQ(hold.out, "unloaded\n") << dump(hold);
+  auto freed = of_type(hold.report, "held_lock_freed");
+  ASSERT_EQ(freed.size(), 1u) << dump(hold);
+  EXPECT_TRUE(has_class(freed[0], "first_lock")) << freed[0].dump(2);
+  EXPECT_NE(freed[0]["explanation"].get<std::string>().find("dlclose"), std::string::npos) << freed[0].dump(2);
+  EXPECT_TRUE(mentions_function(freed[0], "plugin_hold")) << freed[0].dump(2);
+}
+
 TEST(RuntimeDetect, SuppressionsAndExitcode) {
   char tmpl[] = "/tmp/lockhound-sup-XXXXXX";
   fs::path dir = mkdtemp(tmpl);
