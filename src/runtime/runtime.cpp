@@ -869,6 +869,8 @@ void own_finding(Finding&& f) {
 
 void before_credentials_change() {
   if (g_state.load() != static_cast<int>(State::ready) || rt().opts.log_path.empty()) return;
+  // A vfork child shares the parent's memory (and so r.log_fd) but not its descriptors.
+  if (static_cast<int>(getpid()) != rt().pid) return;
   Guard g;
   Runtime& r = rt();
   r.report_lock.lock();
