@@ -48,6 +48,10 @@ cases=(
   "fork_held|atfork 3000|correct: the same with pthread_atfork handlers"
   "join_held|bad|bug: join while holding the lock the joined thread needs (hangs)"
   "join_held|good|correct: unlock before the join"
+  "samename||correct: a static mutex named lock in each of two files, nested in one order"
+  "samename|cycle|bug: those two taken in both orders"
+  "dlreuse|@P/libdlreuse_a.so @P/libdlreuse_b.so|correct: plugin unloaded; the next, same lock names in the other order, loaded at its address"
+  "dlreuse|@P/libdlreuse_a.so hold|bug: plugin unloaded while its lock is held"
 )
 
 # Builds every program once with ThreadSanitizer (same sources, same flags otherwise).
@@ -56,8 +60,9 @@ for c in "${cases[@]}"; do
   [[ -n ${ONLY:-} && ! "$p ${c#*|}" =~ $ONLY ]] && continue
   [ -x "$work/tsan_$p" ] && continue
   src=$(ls tests/runtime/progs/$p.c tests/runtime/progs/$p.cpp 2>/dev/null | head -1)
+  [ -n "$src" ] || src=$(ls tests/runtime/progs/${p}_[ab].c | tr '\n' ' ')  # a program of two files
   cc=gcc; [[ $src == *.cpp ]] && cc=g++
-  $cc -g -O1 -fsanitize=thread -pthread "$src" -o "$work/tsan_$p" 2>/dev/null ||
+  $cc -g -O1 -fsanitize=thread -pthread $src -o "$work/tsan_$p" -ldl 2>/dev/null ||
     echo "detect_compare: could not build $src with ThreadSanitizer" >&2
 done
 
@@ -69,6 +74,12 @@ echo "|---|---|---|---|---|"
 for c in "${cases[@]}"; do
   IFS='|' read -r p args truth <<<"$c"
   [[ -n ${ONLY:-} && ! "$p $args" =~ $ONLY ]] && continue
+  label="$p${args:+ ${args%% *}}"
+  if [[ $args == @P/* ]]; then  # the plugin loader: its mode, not a path
+    label="$p ${args##* }"
+    [[ ${args##* } == @P/* ]] && label="$p reuse"
+  fi
+  args=${args//@P/$progs}
   # lockhound: the JSON reports of every process (a child's too)
   rm -rf "$work/lh" && mkdir "$work/lh"
   # (through sh: a run ended by abort() is then a status, not a message from this shell)
@@ -99,5 +110,5 @@ print("\n".join(kinds))' | tally)
     grep -vE "Possible data race|is the program's root thread|was created|Thread #[0-9]+'s call to pthread_cond" |
     sed -E 's/^==[0-9]+== Thread #[0-9]+:? ?//; s/0x[0-9A-F]+/ADDR/g; s/[0-9]+ locks?/N locks/; s/"ADDR before ADDR"/A before B/' | tally)
   [ $hrc -eq 124 ] && hcell="hung${hcell:+, }$hcell"
-  printf '| %s | %s | %s | %s | %s |\n' "$p${args:+ ${args%% *}}" "$truth" "${lhcell:-nothing}" "${tcell:-nothing}" "${hcell:-nothing}"
+  printf '| %s | %s | %s | %s | %s |\n' "$label" "$truth" "${lhcell:-nothing}" "${tcell:-nothing}" "${hcell:-nothing}"
 done
