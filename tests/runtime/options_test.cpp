@@ -109,13 +109,19 @@ TEST(RuntimeSuppressions, BadLinesNameFileAndLine) {
   EXPECT_EQ(s.size(), 1u);
 }
 
-TEST(RuntimeSuppressions, ThreadKindAndConjunctions) {
+// What `java` ends with: HotSpot's VM thread leaves a PlatformMonitor held.
+Finding vm_thread_ended_holding() {
   Finding f;
   f.type = FindingType::still_has_locks_held;
   f.classes = {"os::PlatformMonitor::PlatformMonitor (libjvm.so+0xc375d8) from Monitor::Monitor"};
   Acquisition a;
   a.context = "VM Thread (tid 4242)";
   f.acquisitions = {a};
+  return f;
+}
+
+TEST(RuntimeSuppressions, ThreadKindAndConjunctions) {
+  Finding f = vm_thread_ended_holding();
   std::vector<std::string> errors;
   {
     Suppressions s;
@@ -146,12 +152,7 @@ TEST(RuntimeSuppressions, BuiltInRulesParseAndStayNarrow) {
   std::vector<std::string> errors;
   ASSERT_TRUE(s.parse(kDefaultSuppressions, "built-in", errors)) << errors[0];
   ASSERT_GE(s.size(), 1u);
-  Finding f;
-  f.type = FindingType::still_has_locks_held;
-  f.classes = {"os::PlatformMonitor::PlatformMonitor (libjvm.so+0xc375d8) from Monitor::Monitor"};
-  Acquisition a;
-  a.context = "VM Thread (tid 4242)";
-  f.acquisitions = {a};
+  Finding f = vm_thread_ended_holding();
   EXPECT_FALSE(s.match(f).empty());
   // The same lock left held by any other thread, or another finding on it, is still reported.
   Finding other_thread = f;
