@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <new>
 #include <span>
@@ -390,11 +391,11 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind) {
   Runtime& r = rt();
   LockInfo li;
   if (is_static(lock)) {
-    std::string name, where, object;
+    std::string name, object;
     uint64_t offset = 0;
     r.report_lock.lock();
     sym().refresh();  // a module loaded or unloaded since the map was read: cheap otherwise
-    bool ok = sym().describe_data(lock, name, &where);
+    bool ok = sym().describe_data(lock, name);
     if (ok) sym().locate(lock, object, offset);
     r.report_lock.unlock();
     if (!ok) name = std::string(kind_prefix(kind)) + "@" + hex(lock);
@@ -404,12 +405,13 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind) {
       li.cls = it->second.cls;
       return li;
     }
-    // A variable's name is not unique: `static pthread_mutex_t lock` in two files, or the same
-    // name in two libraries. The first keeps the plain name; another is told apart by where it
-    // is defined ("lock (queue.c)"), and by its address if that is not enough.
+    // A variable's name is not unique. Statics of one name in two files of a module come named
+    // with their files ("lock (queue.c)"); the same name in two libraries (or in a library loaded
+    // where another was) is told apart here: the first keeps it, another gets its library's file
+    // ("lock (libplugin.so)"), and its address if that is not enough.
     auto owner = r.static_names.try_emplace(name, lock, module).first;
     if (owner->second != std::pair(lock, module)) {
-      name += " (" + where + ")";
+      name += " (" + std::filesystem::path(object).filename().string() + ")";
       owner = r.static_names.try_emplace(name, lock, module).first;
       if (owner->second != std::pair(lock, module)) name += "@" + hex(lock);
     }

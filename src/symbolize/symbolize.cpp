@@ -205,6 +205,7 @@ struct Symbolizer::Impl {
     const char* name;  // in libelf's string table: valid until the map is read again
     int rank;          // among symbols at one address: sized before sizeless, exported first
     const char* file;  // a local symbol's source file (the STT_FILE before it), else nullptr
+    bool shared_name = false;  // a local object whose name another object of the module has
   };
   absl::flat_hash_map<Dwfl_Module*, std::vector<Sym>> symtabs;
 
@@ -243,6 +244,13 @@ struct Symbolizer::Impl {
       if (a.rank != b.rank) return a.rank < b.rank;
       return underscores(a.name) < underscores(b.name);
     });
+    // `static pthread_mutex_t lock` in two files: both are named with their file, whichever is
+    // asked about first, so that a name means the same variable in every run.
+    absl::flat_hash_map<std::string_view, int> objects;
+    for (const Sym& x : out)
+      if (x.size) objects[x.name]++;
+    for (Sym& x : out)
+      if (x.file && x.size && objects[x.name] > 1) x.shared_name = true;
     return out;
   }
 
@@ -493,7 +501,7 @@ std::string Symbolizer::describe_code(uint64_t pc, bool return_address) {
   return hex(pc);
 }
 
-bool Symbolizer::describe_data(uint64_t addr, std::string& name, std::string* defined_in) {
+bool Symbolizer::describe_data(uint64_t addr, std::string& name) {
   Dwfl_Module* mod = impl_->module_of(addr);
   if (!mod) return false;
   Dwarf_Addr start = 0, end = 0;
@@ -503,15 +511,13 @@ bool Symbolizer::describe_data(uint64_t addr, std::string& name, std::string* de
   if (!mainfile && (!modname || modname[0] != '/')) return false;  // [stack], [vdso], …
   uint64_t offset = 0;
   const Impl::Sym* sym = impl_->symbol_at(mod, addr, offset);
-  std::string module = base_name(mainfile ? mainfile : modname);
   if (sym && (offset < sym->size || (sym->size == 0 && offset == 0))) {
     name = demangle(sym->name);
     if (offset) name += "+" + hex(offset);
-    if (defined_in) *defined_in = sym->file ? base_name(sym->file) : module;
+    if (sym->shared_name) name += " (" + base_name(sym->file) + ")";
     return true;
   }
-  name = module + "+" + hex(addr - start);
-  if (defined_in) *defined_in = module;
+  name = base_name(mainfile ? mainfile : modname) + "+" + hex(addr - start);
   return true;
 }
 

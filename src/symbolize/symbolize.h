@@ -76,10 +76,10 @@ class Symbolizer {
   std::string describe_code(uint64_t pc, bool return_address = true);
 
   // If addr lies in a loaded module's image, sets name to its symbol (with "+0xoff" inside a
-  // larger object) or "module+0xoff" when no symbol covers it, and returns true. defined_in, when
-  // given, is set to the source file of a local (static) symbol as the symbol table records it
-  // ("queue.c"), else to the module's file name ("libfoo.so.1").
-  bool describe_data(uint64_t addr, std::string& name, std::string* defined_in = nullptr);
+  // larger object) or "module+0xoff" when no symbol covers it, and returns true. A local (static)
+  // object whose name another object of the module has too is named with its source file as the
+  // symbol table records it: "lock (queue.c)".
+  bool describe_data(uint64_t addr, std::string& name);
 
   // The module an address lies in (its file) and the address's offset from the module's start.
   bool locate(uint64_t addr, std::string& object, uint64_t& offset);
