@@ -2024,6 +2024,13 @@ std::span<const Frame> Validator::stack(StackId id) const {
   if (id >= impl_->stacks.size()) return {};
   return impl_->stacks[id];
 }
+size_t Validator::stack_count() const { return impl_->stacks.size(); }
+void Validator::replace_stack(StackId id, std::vector<Frame> frames) {
+  if (id < impl_->stacks.size()) impl_->stacks[id] = std::move(frames);
+}
+void Validator::for_each_finding(const std::function<void(Finding&)>& fn) {
+  for (auto& f : impl_->findings) fn(f);
+}
 
 std::vector<Finding> Validator::findings() const {
   std::vector<Finding> out;

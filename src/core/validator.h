@@ -198,6 +198,12 @@ class Validator {
   // --- stacks -----------------------------------------------------------------------------
   StackId intern_stack(std::span<const Frame> frames);
   std::span<const Frame> stack(StackId id) const;
+  size_t stack_count() const;
+  // Rewrites stored evidence in place: a front end that must resolve frames before their code
+  // goes away (the runtime, at dlclose). The stack keeps its id; interning the same pcs again
+  // without names makes a new stack.
+  void replace_stack(StackId id, std::vector<Frame> frames);
+  void for_each_finding(const std::function<void(Finding&)>& fn);
 
   // --- results ----------------------------------------------------------------------------
   // Every distinct problem, in the order first found; guarded cycles superseded by a real cycle

@@ -832,8 +832,10 @@ LH_EXPORT unsigned sleep(unsigned s) {
 
 // --- dlclose: the unloaded module's static locks end with it ----------------------------------
 LH_EXPORT int dlclose(void* handle) noexcept {
+  if (!tracking_at(LH_IP)) return real::dlclose()(handle);
+  auto before = loaded_segments();
   int rc = real::dlclose()(handle);
-  if (rc == 0 && tracking_at(LH_IP)) after_dlclose();
+  if (rc == 0) after_dlclose(before);
   return rc;
 }
 

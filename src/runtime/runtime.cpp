@@ -275,6 +275,16 @@ void stop(const std::string& why) {
 }
 
 // ------------------------------------------------------------------------- module ranges
+// Every loaded segment (code and data), for what a dlclose unmapped.
+int collect_segments(struct dl_phdr_info* info, size_t, void* arg) {
+  auto* out = static_cast<std::vector<Range>*>(arg);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const auto& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_LOAD) out->push_back({info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz});
+  }
+  return 0;
+}
+
 int collect_ranges(struct dl_phdr_info* info, size_t, void* arg) {
   auto* out = static_cast<std::vector<Range>*>(arg);
   for (int i = 0; i < info->dlpi_phnum; ++i) {
@@ -1289,21 +1299,73 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
   }
 }
 
-void after_dlclose() {
+std::vector<std::pair<uint64_t, uint64_t>> loaded_segments() {
+  Guard g;
+  std::vector<Range> ranges;
+  dl_iterate_phdr(collect_segments, &ranges);
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (const auto& rg : ranges) out.emplace_back(rg.lo, rg.hi);
+  return out;
+}
+
+namespace {
+// The stacks and findings with frames in code that is gone are named now, from the symbolizer's
+// map as it still is (libdw reads the modules from their files, so the old map still names an
+// unmapped module), so that a library loaded there later is not named after it; then the map
+// and the caches forget those addresses (internal lock held).
+void name_frames_before_they_go(const std::vector<std::pair<uint64_t, uint64_t>>& gone) {
+  Runtime& r = rt();
+  auto in_gone = [&](uint64_t pc) {
+    for (const auto& [lo, hi] : gone)
+      if (pc > lo && pc <= hi) return true;  // return addresses: pc - 1 lies in the segment
+    return false;
+  };
+  auto touches = [&](std::span<const Frame> s) {
+    for (const auto& f : s)
+      if (f.pc && f.function.empty() && in_gone(f.pc)) return true;
+    return false;
+  };
+  r.report_lock.lock();
+  for (StackId id = 1; id < r.v->stack_count(); ++id) {
+    std::span<const Frame> s = r.v->stack(id);
+    if (!touches(s)) continue;
+    Stack copy(s.begin(), s.end());
+    sym().fill(copy);
+    r.v->replace_stack(id, std::move(copy));
+  }
+  r.v->for_each_finding([](Finding& f) { symbolize_finding(f); });
+  for (auto& f : r.pending) symbolize_finding(f);
+  for (auto& f : r.own_findings) symbolize_finding(f);
+  for (const auto& [lo, hi] : gone) sym().forget(lo, hi);
+  sym().refresh();
+  r.report_lock.unlock();
+  for (auto it = r.stacks_by_pcs.begin(); it != r.stacks_by_pcs.end();) {
+    bool drop = false;
+    for (uint64_t pc : it->first) drop = drop || in_gone(pc);
+    if (drop) r.stacks_by_pcs.erase(it++);
+    else ++it;
+  }
+}
+}  // namespace
+
+void after_dlclose(const std::vector<std::pair<uint64_t, uint64_t>>& before) {
   if (g_state.load() != static_cast<int>(State::ready)) return;
   try {
     ThreadState* ts = self();
     Engine e(ts);
     Runtime& r = rt();
-    if (r.static_classes.empty()) return;
+    std::vector<std::pair<uint64_t, uint64_t>> now = loaded_segments(), gone;
+    for (const auto& seg : before)
+      if (std::find(now.begin(), now.end(), seg) == now.end()) gone.push_back(seg);
+    if (gone.empty()) return;  // the library stays loaded (other references)
     // is_static() re-reads the module ranges when a module came or went. Every static lock that
     // no longer lies in a loaded module ended with its module: the memory may hold another
     // library's lock next, which must not inherit this one's class (its tag went with the
     // memory; a spinlock's tag lives in the side table and is cleared here).
-    std::vector<uint64_t> gone;
+    std::vector<uint64_t> ended;
     for (const auto& [lock, sc] : r.static_classes)
-      if (!is_static(lock)) gone.push_back(lock);
-    for (uint64_t lock : gone) {
+      if (!is_static(lock)) ended.push_back(lock);
+    for (uint64_t lock : ended) {
       r.static_classes.erase(lock);
       if (!r.locks.contains(lock)) continue;
       if (uint64_t* slot = side_tag_slot(lock)) write_tag(slot, 0);
@@ -1314,6 +1376,7 @@ void after_dlclose() {
       t_unloading = false;
       end_lifetime(lock);
     }
+    name_frames_before_they_go(gone);  // after the findings above, which have such frames too
   } catch (...) {
     t_unloading = false;
     stop("internal error after dlclose");

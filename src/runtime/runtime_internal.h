@@ -664,9 +664,12 @@ void set_signal_handled(int sig, bool handled);
 // Reports.
 size_t finding_count();
 void print_report_now();
-// After a successful dlclose: the static locks of unloaded modules end (their memory may be
-// reused by the next library loaded there).
-void after_dlclose();
+// Every loaded module segment [lo, hi), taken before a dlclose to see what it unmapped.
+std::vector<std::pair<uint64_t, uint64_t>> loaded_segments();
+// After a successful dlclose: frames in the code that went are named while they still can be,
+// and the static locks of unloaded modules end (their memory may be reused by the next library
+// loaded there).
+void after_dlclose(const std::vector<std::pair<uint64_t, uint64_t>>& before);
 // Before setuid and friends: opens this process's PREFIX.PID while it still may (option log_path).
 void before_credentials_change();
 // Prints the summary (once) and returns the exit status the process should end with.

@@ -535,4 +535,13 @@ bool Symbolizer::locate(uint64_t addr, std::string& object, uint64_t& offset) {
 
 void Symbolizer::refresh() { impl_->refresh(); }
 
+void Symbolizer::forget(uint64_t lo, uint64_t hi) {
+  auto& cache = impl_->code_cache;
+  for (auto it = cache.begin(); it != cache.end();) {
+    uint64_t pc = it->first & ~(1ull << 63);
+    if (pc > lo && pc <= hi) cache.erase(it++);  // return addresses: pc - 1 lies in the range
+    else ++it;
+  }
+}
+
 }  // namespace lockhound::symbolize

@@ -88,6 +88,10 @@ class Symbolizer {
   // another process: always). Cached results stay.
   void refresh();
 
+  // Drops the cached frames of code addresses in [lo, hi): a module there was unloaded, and the
+  // next one loaded there must not be named after it.
+  void forget(uint64_t lo, uint64_t hi);
+
  private:
   struct Impl;
   std::unique_ptr<Impl> impl_;

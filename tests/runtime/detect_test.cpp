@@ -602,8 +602,9 @@ TEST(RuntimeDetect, StaticLocksWithTheSameNameAreTwoClasses) {
 
 // A plugin unloaded and another loaded at its address, with static locks of the same names taken
 // in the opposite order: the second plugin's locks are new locks (no false cycle), mutexes and
-// spinlocks alike. Both loaded at once, they are four locks. A plugin unloaded while one of its
-// locks is held is reported, with the dlclose.
+// spinlocks alike. Both loaded at once, they are four locks. Frames in an unloaded plugin keep
+// its names when the next one lands at its address. A plugin unloaded while one of its locks is
+// held is reported, with the dlclose.
 TEST(RuntimeDetect, UnloadedLibrarysLocksDoNotPassToTheNextOne) {
   std::string a = std::string(RT_PROG_DIR) + "/libdlreuse_a.so", b = std::string(RT_PROG_DIR) + "/libdlreuse_b.so";
   ProgRun r = run_under("dlreuse", {a, b});
@@ -618,6 +619,21 @@ TEST(RuntimeDetect, UnloadedLibrarysLocksDoNotPassToTheNextOne) {
   ProgRun both = run_under("dlreuse", {a, b, "keep"});
   EXPECT_EQ(both.report["findings"].size(), 0u) << dump(both);
   EXPECT_EQ(both.report["stats"]["classes"], r.report["stats"]["classes"]) << dump(both);
+  // A real cycle whose two sides are code at one address in two libraries, one unloaded before
+  // the other was loaded: each side is named after its own library's function.
+  ProgRun order = run_under("dlreuse", {a, b, "order"});
+  size_t cut = order.out.find('\n');
+  ASSERT_NE(cut, std::string::npos) << order.out;
+  EXPECT_EQ(order.out.substr(0, cut + 1), order.out.substr(cut + 1)) << "the two functions are at "
+                                                                         "different addresses: " << order.out;
+  auto cycles = of_type(order.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(order);
+  std::string xy, yx;
+  for (const auto& e : cycles[0]["chain"]) (e["from"] == "loader_x" ? xy : yx) = e["to_site"].dump();
+  EXPECT_NE(xy.find("take_xy"), std::string::npos) << xy;
+  EXPECT_EQ(xy.find("take_yx"), std::string::npos) << xy;
+  EXPECT_NE(yx.find("take_yx"), std::string::npos) << yx;
+  EXPECT_EQ(yx.find("take_xy"), std::string::npos) << yx;
   // Unloading a library while one of its locks is held: the lock's memory is gone.
   ProgRun hold = run_under("dlreuse", {a, "hold"});
   EXPECT_EQ(hold.out, "unloaded\n") << dump(hold);

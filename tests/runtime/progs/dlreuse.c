@@ -4,10 +4,17 @@
  *   dlreuse LIB_A LIB_B           unload each before loading the next
  *   dlreuse LIB_A LIB_B keep      keep both loaded: two plugins, two sets of locks
  *   dlreuse LIB_A hold            LIB_A's plugin_hold leaves its first_lock held, and the loader
- *                                 unloads LIB_A all the same: a held lock's memory is gone */
+ *                                 unloads LIB_A all the same: a held lock's memory is gone
+ *   dlreuse LIB_A LIB_B order     each plugin's plugin_order takes the loader's two locks, a's in
+ *                                 one order and b's in the other: a real cycle, whose two sides
+ *                                 are code at one address in two libraries */
 #include <dlfcn.h>
 #include <stdio.h>
+#include <pthread.h>
 #include <string.h>
+
+pthread_mutex_t loader_x = PTHREAD_MUTEX_INITIALIZER;
+pthread_mutex_t loader_y = PTHREAD_MUTEX_INITIALIZER;
 
 int main(int argc, char** argv) {
   if (argc < 3) return 2;
@@ -21,11 +28,19 @@ int main(int argc, char** argv) {
     return 0;
   }
   int keep = argc > 3 && strcmp(argv[3], "keep") == 0;
+  int order = argc > 3 && strcmp(argv[3], "order") == 0;
   for (int i = 1; i <= 2; ++i) {
     void* h = dlopen(argv[i], RTLD_NOW | RTLD_LOCAL);
     if (!h) {
       fprintf(stderr, "%s\n", dlerror());
       return 1;
+    }
+    if (order) {
+      void (*take)(pthread_mutex_t*, pthread_mutex_t*) =
+          (void (*)(pthread_mutex_t*, pthread_mutex_t*))dlsym(h, "plugin_order");
+      take(&loader_x, &loader_y);
+      dlclose(h);
+      continue;
     }
     void (*run)(void) = (void (*)(void))dlsym(h, "plugin_run");
     run();
