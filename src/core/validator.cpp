@@ -1485,7 +1485,7 @@ struct Validator::Impl {
     }
   }
 
-  void lock_destroy(ContextState* ctx, uint64_t lock, const Site& site) {
+  void lock_destroy(ContextState* ctx, uint64_t lock, const Site& site, bool unloaded = false) {
     auto it = instances.find(lock);
     if (it == instances.end()) return;
     Instance* in = it->second;
@@ -1493,7 +1493,7 @@ struct Validator::Impl {
       for (auto& [id, c] : contexts) {
         for (size_t i = 0; i < c->held.size(); ++i) {
           if (c->held[i].inst != in) continue;
-          report_freed(ctx ? ctx : c.get(), c.get(), i, site);
+          report_freed(ctx ? ctx : c.get(), c.get(), i, site, unloaded);
           remove_held(c.get(), i);
           freed_while_held.insert(lock);
           break;
@@ -1843,17 +1843,18 @@ struct Validator::Impl {
     publish(std::move(f), std::move(sig));
   }
 
-  void report_freed(ContextState* by, ContextState* holder, size_t i, const Site& site) {
+  void report_freed(ContextState* by, ContextState* holder, size_t i, const Site& site, bool unloaded) {
     const HeldEntry& h = holder->held[i];
     std::string sig = "freed|" + classes[h.cls].name + "|" + std::to_string(site.ip);
     if (repeat(sig)) return;
     Finding f;
     f.type = FindingType::held_lock_freed;
     f.classes = {classes[h.cls].name};
-    f.summary = classes[h.cls].name + " destroyed while " + ctx_names[holder->name] + " holds it";
+    f.summary = classes[h.cls].name + (unloaded ? " unloaded with its library (dlclose) while " : " destroyed while ") +
+                ctx_names[holder->name] + " holds it";
     f.acquisitions.push_back(acquisition(held_evidence(holder, h), h.cls));
     Acquisition d = acquisition(evidence(by, site, Mode::write, false, true), h.cls);
-    d.mode = "destroy";
+    d.mode = unloaded ? "unload" : "destroy";  // advice words the fix for each
     f.acquisitions.push_back(std::move(d));
     f.participants.push_back(participant(holder));
     publish(std::move(f), std::move(sig));
@@ -1930,7 +1931,9 @@ bool Validator::acquire_if_known(Context ctx, uint64_t lock, AcquireFlags flags,
   impl_->acquire(ctx, lock, flags, site);
   return true;
 }
-void Validator::lock_destroy(Context ctx, uint64_t lock, Site site) { impl_->lock_destroy(ctx, lock, site); }
+void Validator::lock_destroy(Context ctx, uint64_t lock, Site site, bool unloaded) {
+  impl_->lock_destroy(ctx, lock, site, unloaded);
+}
 bool Validator::lock_known(uint64_t lock) const { return impl_->instances.contains(lock); }
 
 Context Validator::context(uint64_t id, std::string_view name) {

@@ -125,7 +125,8 @@ class Validator {
   // lifetime carries over except the class graph, which belongs to classes.
   void lock_init(uint64_t lock, ClassId cls);
   // Ends a lifetime. If some context still holds it: held_lock_freed. ctx may be null.
-  void lock_destroy(Context ctx, uint64_t lock, Site site);
+  // unloaded: the lock's memory went with its library (dlclose), and the report says so.
+  void lock_destroy(Context ctx, uint64_t lock, Site site, bool unloaded = false);
   bool lock_known(uint64_t lock) const;
 
   // --- contexts ---------------------------------------------------------------------------

@@ -150,7 +150,6 @@ struct Runtime {
   absl::flat_hash_set<std::string> own_signatures;
   absl::flat_hash_set<std::string> suppressed;            // signatures
   absl::flat_hash_set<std::string> baseline;              // inherited across fork
-  absl::flat_hash_set<std::string> unloaded_signatures;   // held_lock_freed by a dlclose (internal lock)
   std::atomic<size_t> reported{0};
   int log_fd = -1;
   int log_pid = 0;
@@ -174,8 +173,6 @@ std::atomic<uint64_t> g_handled{0};     // bit n: signal n has a handler install
 pthread_key_t g_thread_key;
 
 __thread const ApiSite* t_api_site __attribute__((tls_model("initial-exec"))) = nullptr;
-// Set while after_dlclose ends an unloaded module's locks: their findings say "unloaded".
-__thread bool t_unloading __attribute__((tls_model("initial-exec"))) = false;
 
 Runtime& rt() { return *g_rt; }
 
@@ -674,21 +671,9 @@ StackId capture_hook(Context, uint64_t ip) {
   return id;
 }
 
-// A held lock "destroyed" by after_dlclose was unloaded with its library: so the report says.
-void word_as_unloaded(Finding& f) {
-  if (f.type != FindingType::held_lock_freed || f.acquisitions.size() != 2) return;
-  f.acquisitions[1].mode = "unload";  // advice words it for dlclose
-  if (size_t at = f.summary.find(" destroyed while "); at != std::string::npos)
-    f.summary.replace(at, 17, " unloaded with its library (dlclose) while ");
-}
-
 void finding_hook(const Finding& f) {
   Runtime& r = rt();
   r.pending.push_back(f);
-  if (t_unloading && f.type == FindingType::held_lock_freed) {
-    r.unloaded_signatures.insert(f.signature);
-    word_as_unloaded(r.pending.back());
-  }
   r.has_pending.store(true, std::memory_order_release);
 }
 
@@ -1115,8 +1100,6 @@ std::vector<Finding> final_findings(ValidatorStats& stats) {
   Runtime& r = rt();
   r.lock.lock();
   std::vector<Finding> all = r.v->findings();
-  for (auto& f : all)
-    if (r.unloaded_signatures.contains(f.signature)) word_as_unloaded(f);
   stats = r.v->stats();
   // Acquisitions: the engine's, less its replays, plus those the fast path took alone.
   stats.acquisitions = stats.acquisitions - std::min(r.replays, stats.acquisitions) +
@@ -1371,14 +1354,11 @@ void after_dlclose(const std::vector<std::pair<uint64_t, uint64_t>>& before) {
       if (uint64_t* slot = side_tag_slot(lock)) write_tag(slot, 0);
       drop_orphan_holds(lock);
       settle_holders(lock);
-      t_unloading = true;
-      r.v->lock_destroy(e.ctx(), lock, Site{0, kNoStack});
-      t_unloading = false;
+      r.v->lock_destroy(e.ctx(), lock, Site{0, kNoStack}, /*unloaded=*/true);
       end_lifetime(lock);
     }
     name_frames_before_they_go(gone);  // after the findings above, which have such frames too
   } catch (...) {
-    t_unloading = false;
     stop("internal error after dlclose");
   }
 }

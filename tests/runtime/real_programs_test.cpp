@@ -63,6 +63,20 @@ int free_loopback_port() {
   return port;
 }
 
+// A socket connected to 127.0.0.1:port, or -1.
+int connect_loopback(int port) {
+  int c = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  if (connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    close(c);
+    return -1;
+  }
+  return c;
+}
+
 class RealPrograms : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -271,21 +285,15 @@ TEST_F(RealPrograms, NginxWorkersWithThreadPools) {
       << "  server { listen 127.0.0.1:" << port << "; root " << (root / "html").string()
       << "; aio threads; sendfile off; location / { } } }\n";
   auto get = [&]() {
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    to.sin_port = htons(static_cast<uint16_t>(port));
+    int c = connect_loopback(port);
     std::string got;
-    if (connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) == 0) {
-      std::string req = "GET /data.txt HTTP/1.0\r\nHost: localhost\r\n\r\n";
-      if (write(c, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
-        char buf[65536];
-        ssize_t n;
-        while ((n = read(c, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
-      }
+    std::string req = "GET /data.txt HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    if (c >= 0 && write(c, req.data(), req.size()) == static_cast<ssize_t>(req.size())) {
+      char buf[65536];
+      ssize_t n;
+      while ((n = read(c, buf, sizeof buf)) > 0) got.append(buf, static_cast<size_t>(n));
     }
-    close(c);
+    if (c >= 0) close(c);
     size_t head = got.find("\r\n\r\n");
     return head == std::string::npos ? std::string() : got.substr(head + 4);
   };
@@ -375,18 +383,7 @@ TEST_F(RealPrograms, MemcachedUnderLoad) {
   if (!installed("memcached")) GTEST_SKIP() << "memcached is not installed";
   int port = free_loopback_port();
   ASSERT_GT(port, 0);
-  auto connect_to = [&]() {
-    int c = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in to{};
-    to.sin_family = AF_INET;
-    to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    to.sin_port = htons(static_cast<uint16_t>(port));
-    if (connect(c, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
-      close(c);
-      return -1;
-    }
-    return c;
-  };
+  auto connect_to = [&] { return connect_loopback(port); };
   // One request, the reply read up to its last line.
   auto ask = [](int c, const std::string& req, const std::string& last) {
     if (write(c, req.data(), req.size()) != static_cast<ssize_t>(req.size())) return std::string();
