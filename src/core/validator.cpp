@@ -20,6 +20,7 @@
 #include <absl/container/inlined_vector.h>
 
 #include "core/advice.h"
+#include "core/voice.h"
 
 namespace lockhound {
 namespace {
@@ -2033,6 +2034,12 @@ void Validator::replace_stack(StackId id, std::vector<Frame> frames) {
 }
 void Validator::for_each_finding(const std::function<void(Finding&)>& fn) {
   for (auto& f : impl_->findings) fn(f);
+}
+void Validator::report(Finding facts) {
+  complete_finding(facts);
+  std::string sig = facts.signature;
+  if (impl_->repeat(sig)) return;
+  impl_->publish(std::move(facts), std::move(sig));
 }
 
 std::vector<Finding> Validator::findings() const {

@@ -206,6 +206,12 @@ class Validator {
   void replace_stack(StackId id, std::vector<Frame> frames);
   void for_each_finding(const std::function<void(Finding&)>& fn);
 
+  // A finding a front end established from its own facts (a function returning with a lock
+  // held, from the static scan): completed by the finding layer (core/voice.h), deduplicated
+  // with the engine's own findings by signature (a repeat bumps the count), and passed to
+  // ValidatorHooks::on_finding like them.
+  void report(Finding facts);
+
   // --- results ----------------------------------------------------------------------------
   // Every distinct problem, in the order first found; guarded cycles superseded by a real cycle
   // on the same edge are dropped from this list.
