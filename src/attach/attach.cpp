@@ -15,7 +15,9 @@
 
 #include "attach/process_symbols.h"
 #include "attach/ptrace_session.h"
-#include "core/advice.h"
+#include "core/facts.h"
+#include "core/sites.h"
+#include "core/voice.h"
 #include "core/waitfor.h"
 #include "report/report.h"
 
@@ -322,93 +324,33 @@ AttachReport attach_and_diagnose(pid_t pid, const AttachOptions& options) {
     }
     return held;
   };
-  auto site_of = [](const ThreadReport& t) -> std::string {
-    if (!t.wait || t.wait->call_frame >= t.stack.size()) return {};
-    const Frame& f = t.stack[t.wait->call_frame];
-    std::string s = f.function.empty() ? hex(f.pc) : f.function;
-    if (!f.file.empty())
-      s += " (" + std::filesystem::path(f.file).filename().string() + ":" + std::to_string(f.line) + ")";
-    return s;
-  };
+
 
   for (const auto& cyc : g.cycles()) {
-    Finding f;
-    f.type = FindingType::actual_deadlock;
-    f.source = "attach";
-    const size_t n = cyc.size();
-    f.title = "actual deadlock: " + std::to_string(n) + " thread" + (n == 1 ? "" : "s") +
-              " of pid " + std::to_string(pid) + (rep.command.empty() ? "" : " (" + rep.command + ")") +
-              (n == 1 ? " wait for a lock they hold" : " wait for each other");
-    std::string summary, sig = "actual_deadlock";
-    std::string sites;
-    std::vector<std::string> from_lock;
-    for (size_t k = 0; k < n; ++k) {
-      pid_t tid = static_cast<pid_t>(cyc[k].party);
+    std::vector<WaitStep> steps;
+    for (const auto& st : cyc) {
+      pid_t tid = static_cast<pid_t>(st.party);
       const ThreadReport& t = *by_tid[tid];
       const LockWait& w = *t.wait;
-      f.classes.push_back(w.name);
-      summary += (k ? ", which waits for " : label(tid) + " waits for ") + w.name + " held by " +
-                 label(static_cast<pid_t>(cyc[(k + 1) % n].party));
-      sig += ":" + w.name;
-      Participant p;
-      p.name = t.name;
-      p.pid = tid;
-      p.state = "blocked in " + std::string(wait_kind_name(w.kind)) + " wait" +
-                (t.syscall.empty() ? "" : ": " + t.syscall);
-      pid_t next = static_cast<pid_t>(cyc[(k + 1) % n].party);
-      p.waits_for = std::string(wait_kind_name(w.kind)) + " " + w.name + " (" + hex(w.lock) +
-                    "), owned by " + label(next);
-      p.held = held_of(tid);
-      p.stack = t.stack;
-      f.participants.push_back(std::move(p));
-
-      // No chain edges: where each held lock was taken is not recoverable from a stopped
-      // process; the participants (held, waits for, stack) and the scenario say it all.
-      const LockWait& prev = *by_tid[static_cast<pid_t>(cyc[(k + n - 1) % n].party)]->wait;
-      from_lock.push_back(prev.name);
-      std::string s = site_of(t);
-      if (!s.empty()) sites += (sites.empty() ? "" : "; ") + label(tid) + " asks for " + w.name + " in " + s;
+      WaitStep ws;
+      ws.join = w.kind == WaitKind::join;
+      ws.resource = w.name;
+      ws.party.name = label(tid);
+      ws.party.pid = tid;
+      ws.party.state = "blocked in " + std::string(wait_kind_name(w.kind)) + " wait" +
+                       (t.syscall.empty() ? "" : ": " + t.syscall);
+      ws.party.held = held_of(tid);
+      ws.party.stack = t.stack;
+      steps.push_back(std::move(ws));
     }
-    f.summary = summary;
-    for (size_t k = 0; k < n; ++k)
-      f.scenario.columns.push_back("thread " + std::to_string(cyc[k].party));
-    for (size_t k = 0; k < n; ++k) {
-      std::vector<std::string> row(n);
-      row[k] = "lock(" + from_lock[k] + ");";
-      f.scenario.rows.push_back(std::move(row));
-    }
-    for (size_t k = 0; k < n; ++k) {
-      std::vector<std::string> row(n);
-      row[k] = "lock(" + f.classes[k] + "); blocks";
-      f.scenario.rows.push_back(std::move(row));
-    }
-    std::string order;
-    for (size_t k = 0; k < n; ++k) order += (k ? ", " : "") + f.classes[(k + 1) % n];
-    f.explanation = n == 1 ? "The thread waits for a lock it already holds (a non-recursive mutex "
-                             "taken twice): it can never be released."
-                           : "Each thread holds a lock the next one is waiting for, so none can "
-                             "ever proceed: the locks are taken in conflicting orders (a real "
-                             "lock-order inversion, not a possible one).";
-    f.fix = n == 1 ? "Do not take the lock again while holding it (or make it recursive)." +
-                         (sites.empty() ? std::string() : " Sites: " + sites + ".")
-                   : "Take these locks in one global order on every path (for example always " +
-                         order + "), or take them together with std::scoped_lock / std::lock." +
-                         (sites.empty() ? std::string() : " Sites: " + sites + ".") +
-                         " The process cannot recover by itself: restart it.";
-    bool via_join = false;
-    for (const auto& st : cyc)
-      via_join |= by_tid[static_cast<pid_t>(st.party)]->wait->kind == WaitKind::join;
-    if (via_join) {
-      f.explanation = "A thread waits in pthread_join for a thread that (directly or through "
-                      "others) waits for a lock the joining thread holds: neither can proceed.";
-      f.fix = "Release the locks before joining (or do not join while holding a lock the joined "
-              "thread needs)." + (sites.empty() ? std::string() : " Sites: " + sites + ".");
-    }
-    f.details.push_back({"pid", std::to_string(pid) + (rep.command.empty() ? "" : " (" + rep.command + ")")});
-    f.details.push_back({"owners", "read from glibc's lock words (pthread_mutex_t.__owner, "
-                                   "pthread_rwlock_t.__cur_writer)"});
+    // Where each held lock was taken is not recoverable from a stopped process: no chain; the
+    // participants (held, waits for, stack) carry the cycle.
+    Finding f = wait_cycle_finding(FindingType::actual_deadlock, std::move(steps), "attach");
+    f.chain.clear();
+    fact::set(f, fact::kPid, std::to_string(pid) + (rep.command.empty() ? "" : " (" + rep.command + ")"));
+    fact::set(f, "owners", "read from glibc's lock words (pthread_mutex_t.__owner, pthread_rwlock_t.__cur_writer)");
     f.location = "pid " + std::to_string(pid);
-    f.signature = sig;
+    complete_finding(f);
     rep.findings.push_back(std::move(f));
   }
 
@@ -418,28 +360,20 @@ AttachReport attach_and_diagnose(pid_t pid, const AttachOptions& options) {
     Finding f;
     f.type = FindingType::still_has_locks_held;
     f.source = "attach";
-    f.title = "thread " + std::to_string(w->owners.front()) + " exited holding " + w->name;
     f.classes = {w->name};
-    std::string waiters;
     for (const auto& t : rep.threads)
       if (t.wait && t.wait->lock == addr) {
-        waiters += (waiters.empty() ? "" : ", ") + label(t.tid);
         Participant p;
         p.name = t.name;
         p.pid = t.tid;
         p.state = "blocked in mutex wait";
-        p.waits_for = w->name + " (" + hex(addr) + "), owned by exited thread " +
-                      std::to_string(w->owners.front());
+        p.waits_for = w->name + " (" + hex(addr) + ")";
         p.stack = t.stack;
         f.participants.push_back(std::move(p));
       }
-    f.summary = waiters + " wait for " + w->name + ", whose owner thread " +
-                std::to_string(w->owners.front()) + " no longer exists";
-    f.explanation = "A thread ended without unlocking the mutex, so it stays locked forever.";
-    f.fix = "Unlock on every path out of the thread (RAII: std::lock_guard), or make the mutex "
-            "robust (PTHREAD_MUTEX_ROBUST) and handle EOWNERDEAD.";
+    fact::set(f, fact::kOwner, "thread " + std::to_string(w->owners.front()));
     f.location = "pid " + std::to_string(pid);
-    f.signature = "still_has_locks_held:" + w->name;
+    complete_finding(f);
     rep.findings.push_back(std::move(f));
   }
   return rep;

@@ -9,6 +9,7 @@
 #include <array>
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +55,25 @@ std::string_view type_title(FindingType t);
 // "error" for real deadlocks and corruption, "warning" for hazards, "note" for guarded cycles.
 std::string_view type_severity(FindingType t);
 
+// The headlines the kernel (lockdep, the spinlock debug code, the hang detectors) and BSD's
+// WITNESS print for each type, as data: `explain` recognises reports by them. `text` is the
+// headline with its "WARNING: " / "BUG: " / "INFO: " word removed.
+struct KernelHeadline {
+  enum class Match : uint8_t { prefix, exact, suffix, contains };
+  FindingType type;
+  Match match;
+  std::string_view text;
+  std::string_view also = {};     // a second piece the headline must contain, when not empty
+  // The word that must introduce it: "" any (or none), "BUG: " / "INFO: " that one, "*" any
+  // word but not none, "-" none.
+  std::string_view severity = {};
+};
+// In the order they must be tried (the more specific first).
+std::span<const KernelHeadline> kernel_headlines();
+// The type whose kernel headline `t` (severity word removed) is, or nullopt. `severity` is the
+// word that introduced it ("WARNING: ", "BUG: ", "INFO: " or "").
+std::optional<FindingType> match_kernel_headline(std::string_view t, std::string_view severity);
+
 struct Frame {
   uint64_t pc = 0;           // 0 when unknown
   std::string function;      // demangled where possible
@@ -83,6 +103,9 @@ struct Acquisition {
   std::string irq;           // "", "hardirq", "softirq", "signal"
   bool irqs_enabled = true;  // the interrupt of interest was enabled at that moment
   Stack stack;
+  // The lock call itself, when the input names it apart from the stack (lockdep's ", at:
+  // site"): more exact than the stack where the call was inlined.
+  Frame site;
   std::vector<HeldLock> held;
 };
 

@@ -19,7 +19,7 @@
 #include <absl/container/flat_hash_set.h>
 #include <absl/container/inlined_vector.h>
 
-#include "core/advice.h"
+#include "core/facts.h"
 #include "core/voice.h"
 
 namespace lockhound {
@@ -568,12 +568,14 @@ struct Validator::Impl {
 
   uint64_t report_events = 0;
 
-  uint32_t publish(Finding&& f, std::string sig) {
+  // A new finding: the engine states the facts; the finding layer words them and signs them.
+  // `key` is the engine's own dedup key (class ids, code sites), finer than or equal to the
+  // finding's public signature.
+  uint32_t publish(Finding&& f, std::string key) {
     ++report_events;
-    f.signature = sig;
     f.source = opt.source;
-    if (f.title.empty()) f.title = std::string(type_title(f.type));
-    if (f.explanation.empty() || f.fix.empty()) write_advice(f);
+    complete_finding(f);
+    std::string& sig = key;
     uint32_t idx = uint32_t(findings.size());
     findings.push_back(std::move(f));
     superseded.push_back(false);
@@ -859,24 +861,16 @@ struct Validator::Impl {
     now.from_site.lock = a;
     now.to_site.lock = b;
     f.chain = {std::move(earlier), std::move(now)};
-    f.classes = {b, a};
-    f.summary = b + " --> " + a + " --> " + b;
-    f.details.emplace_back("instances", "two locks of class " + classes[cls].name +
-                                            ", each taken while the other was held");
+    f.classes = {classes[cls].name};
+    fact::set(f, fact::kInstances, "two locks of class " + classes[cls].name + ", each taken while the other was held");
     if (guarded) {
       std::string g;
       for (uint64_t id : common)
         for (const HeldEntry& h : ctx->held)
           if (h.instance_id == id) g += (g.empty() ? "" : ", ") + instance_name(h.cls, h.lock);
-      f.details.emplace_back("guarded by", g);
+      fact::set(f, fact::kGuardedBy, g);
     }
     f.participants.push_back(participant(ctx));
-    auto verb = [](Mode m, const std::string& n) { return (m == Mode::write ? "lock(" : "rlock(") + n + ");"; };
-    f.scenario.columns = {"CPU0", "CPU1"};
-    f.scenario.rows = {{verb(rev.outer.mode, b), ""},
-                       {"", verb(outer.mode, a)},
-                       {verb(rev.inner.mode, a), ""},
-                       {"", verb(inner.mode, b)}};
     publish(std::move(f), std::move(sig));
   }
 
@@ -1560,13 +1554,10 @@ struct Validator::Impl {
       f.chain.push_back(edge_report(ei));
       f.classes.push_back(classes[edges[ei].from].name);
     }
-    f.summary = f.classes.front();
-    for (size_t i = 1; i < f.classes.size(); ++i) f.summary += " --> " + f.classes[i];
-    f.summary += " --> " + f.classes.front();
     if (type == FindingType::guarded_cycle) {
       std::string g;
       for (ClassId c : common) g += (g.empty() ? "" : ", ") + classes[c].name;
-      f.details.emplace_back("guarded by", g);
+      fact::set(f, fact::kGuardedBy, g);
     }
     // A class the front end inferred (locks made at one place) may hold locks of different
     // roles: say where the cycle enters and leaves such a class through two different locks,
@@ -1581,7 +1572,6 @@ struct Validator::Impl {
                                  ": a deadlock only if one lock of this class can play both parts");
     }
     if (ctx) f.participants.push_back(participant(ctx));
-    f.scenario = cycle_scenario(path);
     uint32_t idx = publish(std::move(f), std::move(sig));
     if (type == FindingType::guarded_cycle) {
       for (uint32_t ei : path) edges[ei].guarded_finding = idx;
@@ -1596,30 +1586,6 @@ struct Validator::Impl {
         }
       }
     }
-  }
-
-  Scenario cycle_scenario(const std::vector<uint32_t>& path) const {
-    // Column i holds lock i of the cycle and then wants lock i+1. Everyone takes their first
-    // lock, then everyone asks for the next one: nobody can proceed.
-    Scenario sc;
-    size_t n = path.size();
-    for (size_t i = 0; i < n; ++i) sc.columns.push_back("CPU" + std::to_string(i));
-    auto verb = [&](ClassId c, Mode m) {
-      std::string v = m == Mode::write ? "lock(" : "rlock(";
-      return v + classes[c].name + ");";
-    };
-    // Edge i: from_i held, to_i wanted. In cycle order, column i holds path[i].from.
-    for (size_t i = 0; i < n; ++i) {
-      std::vector<std::string> row(n);
-      row[i] = verb(edges[path[i]].from, edges[path[i]].from_ev.mode);
-      sc.rows.push_back(std::move(row));
-    }
-    for (size_t i = 0; i < n; ++i) {
-      std::vector<std::string> row(n);
-      row[i] = verb(edges[path[i]].to, edges[path[i]].to_ev.mode);
-      sc.rows.push_back(std::move(row));
-    }
-    return sc;
   }
 
   Participant participant(const ContextState* ctx) const {
@@ -1638,28 +1604,17 @@ struct Validator::Impl {
     Finding f;
     f.type = FindingType::recursive_locking;
     f.classes = {classes[next.cls].name};
-    f.summary = classes[next.cls].name + " --> " + classes[next.cls].name;
     f.acquisitions.push_back(acquisition(held_evidence(ctx, prev), prev.cls));
     f.acquisitions.push_back(acquisition(evidence(ctx, next.site, next.mode, next.trylock, true),
                                          next.cls, held_list(ctx, ctx->held.size() - 1)));
     // Two read locks of one instance hang only when a writer starts waiting between them (the
     // lock does not let readers recurse past a waiting writer); any other pair always does.
     bool reads = prev.mode == Mode::read && next.mode == Mode::read;
-    f.details.emplace_back("instance", !same ? "another instance of the same class"
-                                       : reads ? "same lock instance, read twice: a self-deadlock as soon as "
-                                                 "another thread asks for it for writing in between"
-                                               : "same lock instance: a certain self-deadlock");
+    fact::set(f, fact::kInstance, !same ? "another instance of the same class"
+                                  : reads ? "same lock instance, read twice: a self-deadlock as soon as "
+                                            "another thread asks for it for writing in between"
+                                          : "same lock instance: a certain self-deadlock");
     f.participants.push_back(participant(ctx));
-    auto verb = [](Mode m, const std::string& n) { return (m == Mode::write ? "lock(" : "rlock(") + n + ");"; };
-    if (same && reads) {
-      f.scenario.columns = {"CPU0", "CPU1"};
-      f.scenario.rows = {{verb(prev.mode, classes[prev.cls].name), ""},
-                         {"", verb(Mode::write, classes[prev.cls].name)},
-                         {verb(next.mode, classes[next.cls].name), ""}};
-    } else {
-      f.scenario.columns = {"CPU0"};
-      f.scenario.rows = {{verb(prev.mode, classes[prev.cls].name)}, {verb(next.mode, classes[next.cls].name)}};
-    }
     publish(std::move(f), std::move(sig));
   }
 
@@ -1672,7 +1627,6 @@ struct Validator::Impl {
     Finding f;
     f.type = FindingType::nested_lock_not_taken;
     f.classes = {classes[cls].name, nest};
-    f.summary = classes[cls].name + " taken under nest lock " + nest + ", which is not held";
     f.acquisitions.push_back(acquisition(evidence(ctx, site, fl.mode, fl.trylock, true), cls,
                                          held_list(ctx, ctx->held.size())));
     f.participants.push_back(participant(ctx));
@@ -1692,9 +1646,8 @@ struct Validator::Impl {
     Finding f;
     f.type = FindingType::inconsistent_lock_state;
     f.classes = {c.name};
-    f.summary = c.name + ": " + usage;
-    f.details.emplace_back("usage", usage);
-    f.details.emplace_back("interrupt", std::string(irq_name(Irq(new_bit / 4))));
+    fact::set(f, fact::kUsage, usage);
+    fact::set(f, fact::kInterrupt, std::string(irq_name(Irq(new_bit / 4))));
     const Evidence* first = nullptr;
     for (const auto& u : c.usage_ev)
       if (u.bit == prev_bit) first = &u.ev;
@@ -1702,11 +1655,6 @@ struct Validator::Impl {
     f.acquisitions.push_back(acquisition(evidence(ctx, h.site, h.mode, h.trylock, true), h.cls,
                                          held_list(ctx, ctx->held.size() - 1)));
     f.participants.push_back(participant(ctx));
-    f.scenario.columns = {"CPU0"};
-    std::string irq = std::string(irq_name(Irq(new_bit / 4)));
-    f.scenario.rows = {{"lock(" + c.name + ");"},
-                       {"<Interrupt: " + irq + ">"},
-                       {"  lock(" + c.name + ");"}};
     uint32_t idx = publish(std::move(f), sig);
     classes[h.cls].conflict_findings.emplace_back(uint8_t(new_bit), idx);
   }
@@ -1725,15 +1673,12 @@ struct Validator::Impl {
     for (uint32_t ei : path) f.chain.push_back(edge_report(ei));
     f.classes.push_back(classes[safe].name);
     for (uint32_t ei : path) f.classes.push_back(classes[edges[ei].to].name);
-    f.summary = f.classes.front();
-    for (size_t i = 1; i < f.classes.size(); ++i) f.summary += " --> " + f.classes[i];
-    f.details.emplace_back("interrupt", std::string(irq_name(k)));
-    f.details.emplace_back("irq-safe lock", classes[safe].name);
-    f.details.emplace_back("irq-unsafe lock", classes[unsafe].name);
+    fact::set(f, fact::kInterrupt, std::string(irq_name(k)));
+    fact::set(f, fact::kIrqSafe, classes[safe].name);
+    fact::set(f, fact::kIrqUnsafe, classes[unsafe].name);
     add_usage_evidence(f, safe, k, false);
     add_usage_evidence(f, unsafe, k, true);
     f.participants.push_back(participant(ctx));
-    f.scenario = irq_scenario(safe, unsafe, k);
     publish(std::move(f), std::move(sig));
   }
 
@@ -1745,20 +1690,6 @@ struct Validator::Impl {
     }
   }
 
-  Scenario irq_scenario(ClassId safe, ClassId unsafe, Irq k) const {
-    Scenario sc;
-    sc.columns = {"CPU0", "CPU1"};
-    std::string dis = k == Irq::signal ? "block signals;" : k == Irq::softirq ? "local_bh_disable();"
-                                                                             : "local_irq_disable();";
-    sc.rows = {{"lock(" + classes[unsafe].name + ");", ""},
-               {"", dis},
-               {"", "lock(" + classes[safe].name + ");"},
-               {"", "lock(" + classes[unsafe].name + ");"},
-               {"<Interrupt: " + std::string(irq_name(k)) + ">", ""},
-               {"  lock(" + classes[safe].name + ");", ""}};
-    return sc;
-  }
-
   void report_safe_unsafe(ContextState* ctx, Irq k, ClassId safe, ClassId unsafe,
                           const std::vector<uint32_t>& chain, const HeldEntry& prev, const HeldEntry& next) {
     std::string sig = "safeunsafe|" + std::string(irq_name(k)) + "|" + classes[safe].name + "|" +
@@ -1766,21 +1697,16 @@ struct Validator::Impl {
     if (repeat(sig)) return;
     Finding f;
     f.type = FindingType::irq_safe_unsafe_order;
-    f.title = std::string(irq_state_name(k)) + "-safe -> " + std::string(irq_state_name(k)) +
-              "-unsafe lock order detected";
     for (uint32_t ei : chain) f.chain.push_back(edge_report(ei));
     f.classes.push_back(classes[safe].name);
     for (uint32_t ei : chain) f.classes.push_back(classes[edges[ei].to].name);
-    f.summary = f.classes.front();
-    for (size_t i = 1; i < f.classes.size(); ++i) f.summary += " --> " + f.classes[i];
-    f.details.emplace_back("interrupt", std::string(irq_name(k)));
-    f.details.emplace_back("irq-safe lock", classes[safe].name);
-    f.details.emplace_back("irq-unsafe lock", classes[unsafe].name);
-    f.details.emplace_back("new dependency", classes[prev.cls].name + " -> " + classes[next.cls].name);
+    fact::set(f, fact::kInterrupt, std::string(irq_name(k)));
+    fact::set(f, fact::kIrqSafe, classes[safe].name);
+    fact::set(f, fact::kIrqUnsafe, classes[unsafe].name);
+    fact::set(f, fact::kNewDependency, classes[prev.cls].name + " -> " + classes[next.cls].name);
     add_usage_evidence(f, safe, k, false);
     add_usage_evidence(f, unsafe, k, true);
     if (ctx) f.participants.push_back(participant(ctx));
-    f.scenario = irq_scenario(safe, unsafe, k);
     publish(std::move(f), std::move(sig));
   }
 
@@ -1793,9 +1719,8 @@ struct Validator::Impl {
     f.type = type;
     if (cls != kNoClass) f.classes.push_back(classes[cls].name);
     if (spinning != kNoClass) f.classes.push_back(classes[spinning].name);
-    f.summary = what + " " + reason;
-    f.details.emplace_back("reason", reason);
-    f.details.emplace_back("operation", what);
+    fact::set(f, fact::kReason, reason);
+    fact::set(f, fact::kOperation, what);
     Evidence ev = evidence(ctx, site, Mode::write, false, true);
     Acquisition a = acquisition(ev, cls != kNoClass ? cls : spinning, held_list(ctx, ctx->held.size()));
     if (cls == kNoClass) a.lock = what;
@@ -1827,7 +1752,6 @@ struct Validator::Impl {
     Finding f;
     f.type = FindingType::bad_unlock_balance;
     f.classes = {name};
-    f.summary = ctx_names[ctx->name] + " releases " + name + ", which it does not hold";
     Acquisition a = acquisition(evidence(ctx, site, Mode::write, false, true), cls, held_list(ctx, ctx->held.size()));
     a.lock = name;
     a.mode = "release";
@@ -1837,7 +1761,7 @@ struct Validator::Impl {
     // that did not lock it), which POSIX leaves undefined for mutexes and spinlocks.
     for (const auto& [id, c] : contexts)
       if (c.get() != ctx && holds(c.get(), lock)) {
-        f.details.emplace_back("held by", ctx_names[c->name]);
+        fact::set(f, fact::kHeldBy, ctx_names[c->name]);
         f.participants.push_back(participant(c.get()));
         break;
       }
@@ -1851,8 +1775,6 @@ struct Validator::Impl {
     Finding f;
     f.type = FindingType::held_lock_freed;
     f.classes = {classes[h.cls].name};
-    f.summary = classes[h.cls].name + (unloaded ? " unloaded with its library (dlclose) while " : " destroyed while ") +
-                ctx_names[holder->name] + " holds it";
     f.acquisitions.push_back(acquisition(held_evidence(holder, h), h.cls));
     Acquisition d = acquisition(evidence(by, site, Mode::write, false, true), h.cls);
     d.mode = unloaded ? "unload" : "destroy";  // advice words the fix for each
@@ -1869,8 +1791,6 @@ struct Validator::Impl {
     Finding f;
     f.type = type;
     for (ClassId c : cs) f.classes.push_back(classes[c].name);
-    f.summary = ctx_names[ctx->name] + " ended holding " + std::to_string(cs.size()) +
-                (cs.size() == 1 ? " lock" : " locks");
     for (const auto& h : ctx->held) f.acquisitions.push_back(acquisition(held_evidence(ctx, h), h.cls));
     Participant p = participant(ctx);
     Stack s = frames_of(evidence(ctx, site, Mode::write, false, true));

@@ -1,19 +1,336 @@
+// The finding layer: dispatch, titles, signatures and the builder of wait-for cycles. The words
+// of each family of findings live in voice_<family>.cpp.
 #include "core/voice.h"
 
-#include "core/advice.h"
+#include <algorithm>
+#include <cctype>
+
+#include "core/voice_internal.h"
 
 namespace lockhound {
+namespace voice {
 
-std::string finding_signature(const Finding& f) {
-  std::string s(type_name(f.type));
-  for (const auto& c : f.classes) s += "|" + c;
+std::string join(const std::vector<std::string>& v, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i) out += sep;
+    out += v[i];
+  }
+  return out;
+}
+
+std::string join_some(const std::vector<std::string>& v, std::string_view sep, size_t keep) {
+  if (v.size() <= keep + 2) return join(v, sep);
+  size_t head = keep / 2 + keep % 2, tail = keep / 2;
+  std::string out;
+  for (size_t i = 0; i < head; ++i) out += (i ? std::string(sep) : "") + v[i];
+  out += std::string(sep) + "… " + std::to_string(v.size() - head - tail) + " more …";
+  for (size_t i = v.size() - tail; i < v.size(); ++i) out += std::string(sep) + v[i];
+  return out;
+}
+
+std::string held_names(const std::vector<HeldLock>& held) {
+  std::vector<std::string> n;
+  for (const auto& h : held) n.push_back(h.name);
+  return join_some(n, ", ");
+}
+
+std::string who(const Acquisition& a, std::string_view fallback) {
+  std::string s = a.context.empty() ? std::string(fallback) : a.context;
+  if (!a.irq.empty()) s += " (in " + a.irq + " context)";
   return s;
 }
 
+std::string short_name(const std::string& name) {
+  size_t p = name.find(" (tid ");
+  return p == std::string::npos ? name : name.substr(0, p);
+}
+
+std::string participant_label(const Finding& f, const Participant& p) {
+  // Kernel tasks and processes go by comm/pid; a program's threads by their names (the pid
+  // there is a thread id, shown with the participant, not in every sentence).
+  bool by_pid = f.source != "run" && f.source != "check" && f.source != "scan";
+  if (by_pid && p.pid >= 0 && p.name.find(std::to_string(p.pid)) == std::string::npos)
+    return p.name + "/" + std::to_string(p.pid);
+  return short_name(p.name);
+}
+
+std::string scenario_step(std::string_view mode, const std::string& lock) {
+  bool read = contains(mode, "read");
+  return (read ? "rlock(" : "lock(") + lock + ");";
+}
+
+std::string party_noun(const Finding& f, size_t n) {
+  bool kernel = f.source == "explain" || f.source == "trace" || f.source == "sys" || f.source == "import";
+  if (f.type == FindingType::filelock_deadlock) return n == 1 ? "process" : "processes";
+  return kernel ? (n == 1 ? "task" : "tasks") : (n == 1 ? "thread" : "threads");
+}
+
+const Acquisition* acquisition_with_irq(const Finding& f, bool in_irq) {
+  for (const auto& a : f.acquisitions)
+    if (a.irq.empty() != in_irq) return &a;
+  return nullptr;
+}
+
+namespace {
+
+std::string upper(std::string s) {
+  for (char& c : s) c = char(std::toupper(static_cast<unsigned char>(c)));
+  return s;
+}
+
+std::string title_of(const Finding& f) {
+  using FT = FindingType;
+  switch (f.type) {
+    case FT::irq_safe_unsafe_order: {
+      std::string st = fact::get(f, fact::kState);
+      if (st.empty()) st = upper(fact::get(f, fact::kInterrupt));
+      if (st.empty()) break;
+      return st + "-safe -> " + st + "-unsafe lock order detected";
+    }
+    case FT::actual_deadlock: {
+      if (fact::has(f, fact::kForkHolder)) return "actual deadlock: a lock held by a thread fork() did not copy";
+      size_t n = f.participants.size();
+      std::string pid = fact::get(f, fact::kPid);
+      std::string of = pid.empty() ? "" : " of pid " + pid;
+      if (n == 1) return "actual deadlock: a " + party_noun(f, 1) + of + " waits for a lock it holds";
+      if (n > 1) return "actual deadlock: " + std::to_string(n) + " " + party_noun(f, n) + of + " wait for each other";
+      break;
+    }
+    case FT::filelock_deadlock: {
+      size_t n = f.participants.size();
+      if (n == 1) return "file-lock deadlock: 1 process waits for itself";
+      if (n > 1) return "file-lock deadlock: " + std::to_string(n) + " processes wait for each other";
+      break;
+    }
+    case FT::max_too_low:
+      if (fact::has(f, fact::kLimit)) return "lockdep limit too low: " + fact::get(f, fact::kLimit);
+      break;
+    case FT::hung_task:
+      if (!f.participants.empty() && fact::has(f, fact::kSeconds))
+        return "task " + participant_label(f, f.participants.front()) + " blocked for more than " +
+               fact::get(f, fact::kSeconds) + " seconds";
+      break;
+    case FT::soft_lockup:
+      if (fact::has(f, fact::kCpu) && fact::has(f, fact::kSeconds))
+        return "soft lockup: CPU#" + fact::get(f, fact::kCpu) + " stuck for " + fact::get(f, fact::kSeconds) + "s";
+      break;
+    case FT::spinlock_bad_magic:
+    case FT::spinlock_recursion:
+      if (fact::has(f, fact::kMessage)) return fact::get(f, fact::kMessage);
+      break;
+    default:
+      break;
+  }
+  return std::string(type_title(f.type));
+}
+
+// The cycle `names` read from its smallest rotation, in whichever direction reads smaller: the
+// same cycle gives the same list whichever lock a front end printed first and whichever way
+// round it walked it.
+std::vector<std::string> canonical_cycle(std::vector<std::string> names) {
+  size_t n = names.size();
+  if (n < 2) return names;
+  auto best_rotation = [n](const std::vector<std::string>& v) {
+    size_t best = 0;
+    for (size_t s = 1; s < n; ++s) {
+      if (v[s] > v[best]) continue;
+      for (size_t k = 0; k < n; ++k) {
+        const std::string& a = v[(s + k) % n];
+        const std::string& b = v[(best + k) % n];
+        if (a != b) {
+          if (a < b) best = s;
+          break;
+        }
+      }
+    }
+    std::vector<std::string> out;
+    out.reserve(n);
+    for (size_t k = 0; k < n; ++k) out.push_back(v[(best + k) % n]);
+    return out;
+  };
+  std::vector<std::string> fwd = best_rotation(names);
+  std::reverse(names.begin(), names.end());
+  std::vector<std::string> bwd = best_rotation(names);
+  return std::min(fwd, bwd);
+}
+
+// The function a stack's site is in: stable across builds and runs (no line, no address).
+std::string site_function(const Stack& s) {
+  const Frame* f = user_frame(s);
+  if (!f) return "";
+  if (!f->function.empty()) return f->function;
+  if (!f->file.empty()) return f->file.substr(f->file.rfind('/') + 1);
+  return f->object.substr(f->object.rfind('/') + 1);
+}
+
+std::string site_function(const Acquisition& a) {
+  if (!a.site.function.empty() && !is_plumbing(a.site)) return a.site.function;
+  return site_function(a.stack);
+}
+
+std::vector<std::string> cycle_names(const Finding& f) {
+  if (f.chain.empty()) return f.classes;
+  std::vector<std::string> names;
+  for (const auto& e : f.chain) names.push_back(e.from);
+  return names;
+}
+
+}  // namespace
+}  // namespace voice
+
+std::string finding_signature(const Finding& f) {
+  using FT = FindingType;
+  using namespace voice;
+  std::string sig(type_name(f.type));
+  auto add = [&sig](const std::string& s) { sig += "|" + s; };
+  switch (f.type) {
+    case FT::circular_dependency:
+    case FT::guarded_cycle:
+    case FT::witness_lock_order_reversal:
+      if (fact::has(f, fact::kInstances)) {
+        // Two locks of one class in both orders: the class and the two places that nest them.
+        add(join(f.classes, ","));
+        std::vector<std::string> sites;
+        for (const auto& e : f.chain) sites.push_back(site_function(e.to_site));
+        std::sort(sites.begin(), sites.end());
+        add(join(sites, ","));
+        break;
+      }
+      add(join(canonical_cycle(cycle_names(f)), ","));
+      break;
+    case FT::actual_deadlock:
+    case FT::filelock_deadlock:
+      add(join(canonical_cycle(f.classes), ","));
+      break;
+    case FT::inconsistent_lock_state:
+    case FT::irq_lock_inversion:
+    case FT::irq_safe_unsafe_order:
+      add(join(f.classes, ","));
+      add(fact::get(f, fact::kInterrupt));
+      break;
+    case FT::hung_task:
+    case FT::soft_lockup:
+    case FT::hard_lockup:
+    case FT::rcu_stall:
+      // The same stuck task or CPU reported again later (with a larger time) is one problem.
+      if (!f.participants.empty()) {
+        const auto& p = f.participants.front();
+        add(f.type == FT::hung_task ? p.name : "");
+        add(site_function(p.stack));
+        add(p.stack.empty() ? "" : p.stack.front().function);
+      }
+      break;
+    case FT::max_too_low:
+      add(fact::get(f, fact::kLimit));
+      break;
+    case FT::still_has_locks_held:
+    case FT::lock_held_returning_to_user:
+    case FT::nested_lock_not_taken:
+      add(join(f.classes, ","));
+      break;
+    case FT::missing_unlock:
+      add(join(f.classes, ","));
+      add(fact::get(f, fact::kFunction));
+      break;
+    default: {
+      // A place: the classes and the function of the decisive acquisition (the last one).
+      add(join(f.classes, ","));
+      if (!f.acquisitions.empty()) add(site_function(f.acquisitions.back()));
+      else if (!f.participants.empty()) add(site_function(f.participants.front().stack));
+      break;
+    }
+  }
+  return sig;
+}
+
 void complete_finding(Finding& f) {
-  if (f.title.empty()) f.title = std::string(type_title(f.type));
-  write_advice(f);
-  if (f.signature.empty()) f.signature = finding_signature(f);
+  using FT = FindingType;
+  f.title = voice::title_of(f);
+  f.summary.clear();
+  f.scenario = {};
+  f.explanation.clear();
+  f.fix.clear();
+  switch (f.type) {
+    case FT::circular_dependency:
+    case FT::guarded_cycle:
+    case FT::witness_lock_order_reversal: voice::word_cycle(f); break;
+    case FT::actual_deadlock:
+    case FT::filelock_deadlock: voice::word_wait_cycle(f); break;
+    case FT::recursive_locking:
+    case FT::spinlock_recursion: voice::word_recursion(f); break;
+    case FT::inconsistent_lock_state:
+    case FT::irq_lock_inversion:
+    case FT::irq_safe_unsafe_order: voice::word_irq(f); break;
+    case FT::invalid_wait_context:
+    case FT::sleeping_in_invalid_context:
+    case FT::scheduling_while_atomic: voice::word_sleep(f); break;
+    case FT::bad_unlock_balance:
+    case FT::still_has_locks_held:
+    case FT::lock_held_returning_to_user:
+    case FT::held_lock_freed:
+    case FT::missing_unlock:
+    case FT::workqueue_leaked_lock:
+    case FT::nested_lock_not_taken: voice::word_held(f); break;
+    default: voice::word_hang(f); break;
+  }
+  if (f.explanation.empty()) f.explanation = std::string(type_title(f.type)) + ".";
+  if (f.fix.empty()) f.fix = "See the stacks above for the sites involved.";
+  f.signature = finding_signature(f);
+}
+
+void merge_same_findings(std::vector<Finding>& findings) {
+  std::vector<Finding> out;
+  out.reserve(findings.size());
+  std::vector<std::pair<std::string, size_t>> seen;  // signature -> index in out (few findings)
+  for (auto& f : findings) {
+    auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == f.signature; });
+    if (it != seen.end() && !f.signature.empty()) {
+      out[it->second].count += f.count;
+      continue;
+    }
+    seen.emplace_back(f.signature, out.size());
+    out.push_back(std::move(f));
+  }
+  findings = std::move(out);
+}
+
+Finding wait_cycle_finding(FindingType type, std::vector<WaitStep> steps, std::string source) {
+  Finding f;
+  f.type = type;
+  f.source = std::move(source);
+  size_t n = steps.size();
+  for (size_t i = 0; i < n; ++i) {
+    WaitStep& s = steps[i];
+    const WaitStep& next = steps[(i + 1) % n];
+    if (s.join) {
+      s.party.state = "joining";
+      s.party.waits_for = "the end of " + voice::short_name(next.party.name);
+    } else {
+      if (std::find(f.classes.begin(), f.classes.end(), s.resource) == f.classes.end()) f.classes.push_back(s.resource);
+      s.party.waits_for = s.resource;
+    }
+  }
+  // Lock-level edges: the next party holds this step's resource and waits for its own.
+  for (size_t i = 0; i < n && n > 1; ++i) {
+    const WaitStep& s = steps[i];
+    const WaitStep& next = steps[(i + 1) % n];
+    if (s.join || next.join) continue;
+    Edge e;
+    e.from = s.resource;
+    e.to = next.resource;
+    e.from_site.lock = e.from;
+    e.to_site.lock = e.to;
+    e.from_site.context = e.to_site.context = next.party.name;
+    for (const auto& h : next.party.held)
+      if (h.name == s.resource && (!h.site.function.empty() || !h.site.file.empty() || h.site.pc))
+        e.from_site.stack = {h.site};
+    e.to_site.stack = next.party.stack;
+    e.to_site.held = next.party.held;
+    f.chain.push_back(std::move(e));
+  }
+  for (auto& s : steps) f.participants.push_back(std::move(s.party));
+  return f;
 }
 
 }  // namespace lockhound

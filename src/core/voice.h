@@ -13,6 +13,7 @@
 #pragma once
 
 #include <string>
+#include <vector>
 
 #include "core/finding.h"
 
@@ -25,5 +26,24 @@ void complete_finding(Finding& f);
 // (a cycle's rotation and direction normalised), plus the code site for the types whose
 // identity is a place. Never contains addresses, pids or counts.
 std::string finding_signature(const Finding& f);
+
+// Findings with equal signatures are one problem: keeps the first of each, its count the sum.
+// For the end of a run, where findings from several sources (the engine, a watchdog, several
+// input files) meet.
+void merge_same_findings(std::vector<Finding>& findings);
+
+// One step of a hang that really happened: `party` waits for `resource`, which the next step's
+// party holds (the last step's resource is held by the first step's party).
+struct WaitStep {
+  Participant party;      // name, pid, state, the locks it holds (with sites), its stack
+  std::string resource;   // a lock class, a file, …: what it waits for
+  bool join = false;      // it waits in pthread_join for the next party to end
+};
+
+// The facts of a wait-for cycle (core/waitfor.h finds them) as one finding: `type` is
+// actual_deadlock, or filelock_deadlock for file locks. Classes, participants and the lock-level
+// chain come from the steps; add what else is known (fact::kPid, …) and call complete_finding().
+// One builder for the runtime's watchdog, attach, sys and explain.
+Finding wait_cycle_finding(FindingType type, std::vector<WaitStep> steps, std::string source);
 
 }  // namespace lockhound

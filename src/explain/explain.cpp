@@ -7,6 +7,8 @@
 #include <set>
 #include <unordered_map>
 
+#include "core/facts.h"
+#include "core/voice.h"
 #include "core/waitfor.h"
 #include "explain/logtext.h"
 #include "explain/reports.h"
@@ -141,79 +143,42 @@ std::vector<Finding> wait_for_analysis(std::vector<ReadReport>& reports, std::ve
     Finding& f = h->second->finding;
     std::vector<std::string> owners;
     for (uint64_t o : w.owners) owners.push_back(g.party_label(o));
-    f.details.emplace_back("waits for", g.resource_label(w.resource));
+    std::string lock = resource_names.count(w.resource) ? resource_names[w.resource] : g.resource_label(w.resource);
+    fact::set(f, fact::kWaitsFor, lock);
     std::string held_by;
     for (size_t i = 0; i < owners.size(); ++i) held_by += (i ? ", " : "") + owners[i];
-    f.details.emplace_back("held by", owners.empty() ? "no task listed in the lock dump" : held_by);
+    fact::set(f, fact::kHeldBy, owners.empty() ? "no task listed in the lock dump" : held_by);
     if (!f.participants.empty()) f.participants.front().waits_for = g.resource_label(w.resource);
-    std::string lock = resource_names.count(w.resource) ? resource_names[w.resource] : g.resource_label(w.resource);
-    if (!owners.empty())
-      f.fix = "It waits for " + lock + ", held by " + held_by + ": look at what " + owners.front() +
-              " does while holding it (its stack, or SysRq-w) — it is itself blocked or never releases it.";
   }
   for (auto& [pid, r] : hung) {
-    auto it = parties.find(static_cast<uint64_t>(pid));
-    if (it == parties.end()) continue;
     Finding& f = r->finding;
-    for (const auto& h : it->second.held)
-      if (std::find(f.classes.begin(), f.classes.end(), h.name) == f.classes.end()) f.classes.push_back(h.name);
-    if (!f.participants.empty()) f.participants.front().held = it->second.held;
+    auto it = parties.find(static_cast<uint64_t>(pid));
+    if (it != parties.end()) {
+      for (const auto& h : it->second.held)
+        if (std::find(f.classes.begin(), f.classes.end(), h.name) == f.classes.end()) f.classes.push_back(h.name);
+      if (!f.participants.empty()) f.participants.front().held = it->second.held;
+    }
+    complete_finding(f);
   }
 
   for (const auto& cycle : g.cycles()) {
-    Finding f;
-    f.type = FindingType::actual_deadlock;
-    f.source = "explain";
-    f.title = std::string(type_title(f.type));
+    std::vector<WaitStep> steps;
+    for (const auto& st : cycle) {
+      const PartyInfo& pi = parties[st.party];
+      WaitStep step;
+      step.party.name = pi.task.comm;
+      step.party.pid = pi.task.pid;
+      step.party.state = "D";
+      step.party.waits_for = g.resource_label(st.resource);
+      step.party.held = pi.held;
+      if (pi.hung) step.party.stack = pi.hung->task_stack;
+      step.resource = resource_names.count(st.resource) ? resource_names[st.resource] : g.resource_label(st.resource);
+      steps.push_back(std::move(step));
+    }
+    Finding f = wait_cycle_finding(FindingType::actual_deadlock, std::move(steps), "explain");
     f.location = dump_location;
     f.raw = dump_raw;
-    std::string summary;
-    for (size_t i = 0; i < cycle.size(); ++i) {
-      const auto& st = cycle[i];
-      const auto& next = cycle[(i + 1) % cycle.size()];
-      std::string lock = resource_names.count(st.resource) ? resource_names[st.resource] : g.resource_label(st.resource);
-      if (std::find(f.classes.begin(), f.classes.end(), lock) == f.classes.end()) f.classes.push_back(lock);
-      if (i) summary += " --> ";
-      summary += g.party_label(st.party) + " waits for " + lock + " held by " + g.party_label(next.party);
-      Participant pt;
-      const PartyInfo& pi = parties[st.party];
-      pt.name = pi.task.comm;
-      pt.pid = pi.task.pid;
-      pt.state = "D";
-      pt.waits_for = g.resource_label(st.resource);
-      pt.held = pi.held;
-      if (pi.hung) pt.stack = pi.hung->task_stack;
-      f.participants.push_back(std::move(pt));
-      // Lock-level edge: the next task holds this lock and waits for the next one.
-      Edge e;
-      e.from = lock;
-      std::string next_lock = resource_names.count(next.resource) ? resource_names[next.resource]
-                                                                  : g.resource_label(next.resource);
-      e.to = next_lock;
-      e.from_site.lock = lock;
-      e.to_site.lock = next_lock;
-      e.to_site.context = g.party_label(next.party);
-      const PartyInfo& ni = parties[next.party];
-      for (const auto& h : ni.held)
-        if (h.name == lock && !h.site.function.empty()) e.from_site.stack = {h.site};
-      if (!ni.held.empty() && !ni.held.back().site.function.empty()) e.to_site.stack = {ni.held.back().site};
-      e.to_site.held = ni.held;
-      f.chain.push_back(std::move(e));
-    }
-    f.summary = summary;
-    f.explanation = "These tasks really are deadlocked: each is blocked waiting for a lock that the next one "
-                    "holds (" + summary + ").";
-    if (f.chain.size() >= 2) {
-      const Edge& e0 = f.chain[0];
-      std::string where = e0.to_site.stack.empty() ? e0.to_site.context : frame_site(e0.to_site.stack.front());
-      f.fix = "The cycle needs a reboot to clear; to prevent it, take the locks in one order everywhere: " +
-              e0.to_site.context + " takes " + e0.to + " while holding " + e0.from + " (in " + where +
-              ") while another task takes them the other way round; take " + e0.to + " before " + e0.from +
-              " there.";
-    } else if (f.chain.size() == 1) {
-      f.fix = "A task waits for a lock it holds itself: do not re-acquire " + f.chain[0].from + ".";
-    }
-    f.signature = finding_signature(f);
+    complete_finding(f);
     out.push_back(std::move(f));
   }
   return out;

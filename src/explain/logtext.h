@@ -90,11 +90,4 @@ std::optional<HeldHeader> parse_held_header(std::string_view trimmed);
 // " #N: [addr] (name)..." -> N and the lock.
 std::optional<std::pair<int, LockRef>> parse_held_entry(std::string_view trimmed);
 
-// Frame helpers for explanations: "func+0x1c" and the first frame that is not lock machinery.
-std::string frame_site(const Frame& f);
-const Frame* first_caller(const Stack& s);
-// The locking call a person writes, read off a stack: "spin_lock", "spin_lock_bh",
-// "read_lock", "mutex_lock", "down_read", ... ("" when the stack shows none).
-std::string lock_primitive(const Stack& s);
-
 }  // namespace lockhound::explain

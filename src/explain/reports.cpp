@@ -1,5 +1,9 @@
 #include "explain/reports.h"
 
+#include "core/facts.h"
+#include "core/sites.h"
+#include "core/voice.h"
+
 #include <algorithm>
 #include <map>
 
@@ -41,49 +45,13 @@ std::optional<Headline> detect_headline(std::string_view line) {
       break;
     }
   }
-  auto rep = [&](FindingType ty) {
+  if (auto type = match_kernel_headline(t, sev)) {
     Headline h;
     h.kind = HeadlineKind::report;
-    h.type = ty;
+    h.type = *type;
     h.title = std::string(t);
-    return std::optional<Headline>(h);
-  };
-  using FT = FindingType;
-  if (starts_with(t, "possible circular locking dependency detected")) return rep(FT::circular_dependency);
-  if (starts_with(t, "possible recursive locking detected")) return rep(FT::recursive_locking);
-  if (t == "inconsistent lock state") return rep(FT::inconsistent_lock_state);
-  if (starts_with(t, "possible irq lock inversion dependency detected")) return rep(FT::irq_lock_inversion);
-  if (ends_with(t, "lock order detected") && contains(t, "-safe -> ") && contains(t, "-unsafe"))
-    return rep(FT::irq_safe_unsafe_order);
-  if (starts_with(t, "bad unlock balance detected")) return rep(FT::bad_unlock_balance);
-  if (starts_with(t, "lock held when returning to user space")) return rep(FT::lock_held_returning_to_user);
-  if (starts_with(t, "held lock freed")) return rep(FT::held_lock_freed);
-  if (ends_with(t, "still has locks held!") && !sev.empty()) return rep(FT::still_has_locks_held);
-  if (starts_with(t, "Nested lock was not taken")) return rep(FT::nested_lock_not_taken);
-  if (starts_with(t, "Invalid wait context")) return rep(FT::invalid_wait_context);
-  if (starts_with(t, "MAX_") && contains(t, "too low")) return rep(FT::max_too_low);
-  if (starts_with(t, "trying to register non-static key")) return rep(FT::non_static_key);
-  if (sev == "BUG: ") {
-    if (starts_with(t, "spinlock lockup")) return rep(FT::spinlock_lockup_suspected);
-    if (starts_with(t, "spinlock recursion") || starts_with(t, "spinlock cpu recursion") ||
-        starts_with(t, "rwlock recursion") || starts_with(t, "rwlock cpu recursion"))
-      return rep(FT::spinlock_recursion);
-    if (starts_with(t, "spinlock ") || starts_with(t, "rwlock ")) return rep(FT::spinlock_bad_magic);
-    if (starts_with(t, "sleeping function called from invalid context"))
-      return rep(FT::sleeping_in_invalid_context);
-    if (starts_with(t, "scheduling while atomic")) return rep(FT::scheduling_while_atomic);
-    if (starts_with(t, "soft lockup - CPU#")) return rep(FT::soft_lockup);
-    if (starts_with(t, "workqueue leaked lock or atomic")) return rep(FT::workqueue_leaked_lock);
+    return h;
   }
-  if (sev == "INFO: " || sev.empty()) {
-    if (starts_with(t, "task ") && contains(t, " blocked for more than ")) return rep(FT::hung_task);
-    if (contains(t, "self-detected stall on CPU") || contains(t, "detected stalls on CPUs") ||
-        contains(t, "detected stall on CPU"))
-      return rep(FT::rcu_stall);
-  }
-  if (starts_with(t, "Watchdog detected hard LOCKUP")) return rep(FT::hard_lockup);
-  if (starts_with(t, "lock order reversal")) return rep(FT::witness_lock_order_reversal);
-  if (starts_with(t, "acquiring duplicate lock of same type")) return rep(FT::recursive_locking);
   if (starts_with(t, "Showing all locks held in the system")) {
     Headline h;
     h.kind = HeadlineKind::locks_dump;
@@ -168,7 +136,6 @@ struct Parsed {
   std::vector<WitOrder> worders;
   Stack backtrace;
   std::vector<TaskLocks> held;
-  Scenario scenario;
   std::vector<std::pair<std::string, std::string>> details;
   bool saw_backtrace = false, saw_deadlock = false, saw_no_more = false, saw_scenario = false;
   bool saw_call_trace = false;
@@ -215,8 +182,7 @@ class Reader {
   // belongs to it arrives on a later line, possibly after foreign lines.
   bool held_torn_ = false;
   bool in_scenario_ = false;
-  size_t cpu1_col_ = 0;
-  int scen_base_ = -1;
+  bool scen_rows_ = false;  // a step of lockdep's scenario table was seen
   bool nest_expected_ = false;
   bool dep_mode_ = false;
   bool preempt_expected_ = false;
@@ -318,7 +284,7 @@ bool Reader::handle_expect(std::string_view t) {
 
 bool Reader::handle_common(std::string_view raw, std::string_view t) {
   if (t.empty()) {
-    if (in_scenario_ && !p.scenario.rows.empty()) in_scenario_ = false;
+    if (in_scenario_ && scen_rows_) in_scenario_ = false;
     target_ = nullptr;
     held_index_ = -1;
     return true;
@@ -368,43 +334,19 @@ bool Reader::handle_common(std::string_view raw, std::string_view t) {
     if (!backtrace_mode_ || target_ == nullptr) enter_backtrace(&p.backtrace);
     return true;
   }
+  // lockdep's own scenario table: recognised and skipped (the finding layer draws the scenario
+  // from the chain; the table stays in `raw`).
   if (contains(t, "Possible unsafe locking scenario") || contains(t, "Possible interrupt unsafe locking scenario")) {
     in_scenario_ = true;
+    scen_rows_ = false;
     p.saw_scenario = true;
-    p.scenario = Scenario{};
-    p.scenario.columns = {"CPU0"};
-    cpu1_col_ = 0;
-    scen_base_ = -1;
     return true;
   }
   if (in_scenario_) {
-    if (starts_with(t, "CPU0")) {
-      size_t c1 = raw.find("CPU1");
-      if (c1 != std::string_view::npos) {
-        cpu1_col_ = c1;
-        p.scenario.columns = {"CPU0", "CPU1"};
-      }
-      return true;
-    }
-    if (t == "----" || starts_with(t, "----")) return true;
-    bool step = starts_with(t, "lock(") || starts_with(t, "rlock(") || starts_with(t, "sync(") ||
-                starts_with(t, "<Interrupt>") || starts_with(t, "local_irq_disable") ||
-                starts_with(t, "local_bh_disable") || starts_with(t, "unlock(") ||
-                starts_with(t, "<Signal>");
-    if (step) {
-      size_t indent = raw.find_first_not_of(' ');
-      size_t col = (cpu1_col_ > 0 && indent + 4 >= cpu1_col_) ? 1 : 0;
-      std::vector<std::string> row(p.scenario.columns.size());
-      std::string cell(t);
-      if (col == 0) {
-        if (scen_base_ < 0) scen_base_ = static_cast<int>(indent);
-        int extra = static_cast<int>(indent) - scen_base_;
-        if (extra > 0) cell = std::string(static_cast<size_t>(std::min(extra, 4)), ' ') + cell;
-      }
-      row[std::min(col, row.size() - 1)] = cell;
-      p.scenario.rows.push_back(std::move(row));
-      return true;
-    }
+    if (starts_with(t, "CPU0") || starts_with(t, "----")) return true;
+    for (std::string_view step : {"lock(", "rlock(", "sync(", "<Interrupt>", "local_irq_disable", "local_bh_disable",
+                                  "unlock(", "<Signal>"})
+      if (starts_with(t, step)) return scen_rows_ = true;
   }
   if (contains(t, "*** DEADLOCK ***")) {
     p.saw_deadlock = true;
@@ -1020,14 +962,6 @@ void Reader::run() {
 
 // ---- building the finding --------------------------------------------------------------------
 
-std::string site_or(const Frame* f, const std::string& fallback) {
-  return f ? frame_site(*f) : fallback;
-}
-
-std::string caller_site(const Stack& s, const std::string& fallback = "an unknown site") {
-  return site_or(first_caller(s), fallback);
-}
-
 std::string join(const std::vector<std::string>& v, std::string_view sep) {
   std::string out;
   for (size_t i = 0; i < v.size(); ++i) {
@@ -1045,23 +979,6 @@ void add_class(std::vector<std::string>& classes, const std::string& name) {
 const LockRef* lock_of(const Parsed& p, Slot s) {
   auto it = p.locks.find(s);
   return it == p.locks.end() ? nullptr : &it->second;
-}
-
-// irq-safe variant of a locking call for the interrupt kind `irq` ("HARDIRQ"/"SOFTIRQ").
-std::string irqsafe_variant(const std::string& prim, bool softirq) {
-  std::string base = prim;
-  for (std::string_view suf : {"_irqsave", "_irq", "_bh", "_nested"}) {
-    if (ends_with(base, suf)) base.resize(base.size() - suf.size());
-  }
-  if (base.empty()) base = "spin_lock";
-  return base + (softirq ? "_bh" : "_irqsave");
-}
-
-std::string unlock_variant(const std::string& lock_call) {
-  std::string s = lock_call;
-  if (size_t p = s.find("lock"); p != std::string::npos) s.replace(p, 4, "unlock");
-  if (ends_with(s, "_irqsave")) s.replace(s.size() - 8, 8, "_irqrestore");
-  return s;
 }
 
 std::string state_irq(const std::string& state) {
@@ -1103,11 +1020,8 @@ Participant reporting_task(const Parsed& p) {
 
 std::vector<HeldLock> own_held(const Parsed& p) { return reporting_task(p).held; }
 
-std::string held_names(const std::vector<HeldLock>& held) {
-  std::vector<std::string> n;
-  for (const auto& h : held) n.push_back(h.name);
-  return join(n, ", ");
-}
+// The frame a report printed after a lock's ", at:": the lock call itself.
+Frame site_of_lock(const LockRef* lock) { return lock && lock->has_site ? lock->site : Frame{}; }
 
 void build_circular(const Parsed& p, Finding& f) {
   const LockRef* trying = lock_of(p, Slot::trying);
@@ -1140,6 +1054,8 @@ void build_circular(const Parsed& p, Finding& f) {
   stacks.resize(names.size(), nullptr);
   std::string task = task_label(p.task);
   auto held = own_held(p);
+  // Edge i: names[i] held, names[i+1] taken. The last one (back to #0) is the dependency the
+  // reporting task is adding now; lockdep's chain lists the others in reverse order.
   for (size_t i = 0; i < names.size() && names.size() >= 2; ++i) {
     size_t j = (i + 1) % names.size();
     Edge e;
@@ -1149,38 +1065,17 @@ void build_circular(const Parsed& p, Finding& f) {
     e.to_site.lock = names[j];
     if (stacks[j]) e.to_site.stack = *stacks[j];
     if (j == 0) {
-      // The new dependency: the reporting task holds #N and acquires #0 now.
       e.to_site.context = task;
       if (e.to_site.stack.empty()) e.to_site.stack = p.backtrace;
+      e.to_site.site = site_of_lock(trying);
       e.to_site.held = held;
-      if (holding && holding->has_site) e.from_site.stack = {holding->site};
+      e.from_site.site = site_of_lock(holding);
       e.from_site.context = task;
     }
     f.chain.push_back(std::move(e));
   }
+  // The cycle's own order, starting at the lock being acquired.
   for (const auto& n : names) add_class(f.classes, n);
-  if (!names.empty()) f.summary = join(names, " --> ") + " --> " + names.front();
-  if (names.size() < 2) return;
-  const std::string& a = names.front();
-  const std::string& z = names.back();
-  std::string now = trying && trying->has_site ? frame_site(trying->site)
-                                               : caller_site(stacks[0] ? *stacks[0] : p.backtrace);
-  std::vector<std::string> earlier;
-  for (size_t i = 1; i < names.size(); ++i)
-    earlier.push_back(stacks[i] ? caller_site(*stacks[i]) : std::string("an earlier path"));
-  if (names.size() == 2) {
-    f.explanation = task + " takes " + a + " while holding " + z + " (in " + now + "), but " + z +
-                    " was taken while holding " + a + " before (in " + earlier[0] +
-                    "): two tasks on these paths can each hold one lock and wait forever for the other.";
-  } else {
-    f.explanation = task + " takes " + a + " while holding " + z + " (in " + now + "), closing a cycle of " +
-                    std::to_string(names.size()) + " locks that earlier paths already ordered " +
-                    join(names, " --> ") + " (" + join(earlier, ", ") +
-                    "): tasks on these paths can deadlock in a ring.";
-  }
-  f.fix = "Take " + a + " before " + z + " in " + now + " (release " + z + " first, or acquire " + a +
-          " earlier), so that every path takes them in the order " + join(names, " --> ") +
-          "; or remove one of the recorded dependencies (" + join(earlier, ", ") + ").";
 }
 
 void build_recursive(const Parsed& p, Finding& f) {
@@ -1189,98 +1084,54 @@ void build_recursive(const Parsed& p, Finding& f) {
   std::string name = trying ? trying->name : holding ? holding->name : "";
   if (name.empty() && !p.wit.empty()) name = p.wit.front().witness;
   add_class(f.classes, name);
-  f.summary = name + " --> " + name;
   auto held = own_held(p);
   std::vector<std::string> others;
   for (const auto& h : held)
     if (h.name != name) others.push_back(h.name);
-  if (!others.empty()) f.details.emplace_back("also held", join(others, ", "));
+  if (!others.empty()) fact::set(f, fact::kAlsoHeld, join(others, ", "));
+  // One edge from the lock to itself: where it is held, and where it is taken again.
   Edge e;
   e.from = e.to = name;
   e.from_site.lock = e.to_site.lock = name;
-  if (holding && holding->has_site) e.from_site.stack = {holding->site};
+  e.from_site.site = site_of_lock(holding);
+  e.from_site.context = task_label(p.task);
   e.to_site.stack = p.backtrace;
+  e.to_site.site = site_of_lock(trying);
   e.to_site.context = task_label(p.task);
   e.to_site.held = held;
-  f.chain.push_back(e);
-  std::string now = trying && trying->has_site ? frame_site(trying->site) : caller_site(p.backtrace);
-  std::string before = holding && holding->has_site ? frame_site(holding->site) : "an outer call";
-  std::string prim = lock_primitive(p.backtrace);
-  if (prim.empty()) prim = "mutex_lock";
+  f.chain.push_back(std::move(e));
   bool same = trying && holding && !trying->address.empty() && trying->address == holding->address;
   bool different = trying && holding && !trying->address.empty() && !holding->address.empty() &&
                    trying->address != holding->address;
-  if (same) {
-    f.explanation = task_label(p.task) + " takes " + name + " (instance " + trying->address + ") in " + now +
-                    " while it already holds that same instance (taken in " + before +
-                    "): a real self-deadlock.";
-    f.fix = "Do not take " + name + " again in " + now + ": it is the same instance " + before +
-            " already holds, so drop it before that call or call a variant that expects the lock held.";
-  } else if (different) {
-    f.explanation = task_label(p.task) + " takes a second lock of class " + name + " (instance " +
-                    trying->address + ") in " + now + " while holding another one (" + holding->address +
-                    ", taken in " + before + "); lockdep cannot tell the two apart without an annotation.";
-    f.fix = "If the nesting is intended and always in the same order, annotate the inner acquisition in " + now +
-            " with " + prim + "_nested(&lock, SINGLE_DEPTH_NESTING) or give the instances separate classes "
-            "(lockdep_set_class()); otherwise two tasks nesting them in opposite orders deadlock.";
-  } else {
-    f.explanation = task_label(p.task) + " takes " + name + " in " + now + " while already holding a lock of "
-                    "the same class (taken in " + before + "): a self-deadlock if it is the same instance, a "
-                    "missing nesting annotation if it is another one.";
-    f.fix = "If it is the same lock, do not re-acquire it in " + now + "; if it is another instance taken in a "
-            "fixed order, annotate the inner acquisition with " + prim +
-            "_nested(&lock, SINGLE_DEPTH_NESTING) or lockdep_set_class().";
-  }
+  if (same) fact::set(f, fact::kInstance, "same lock instance (" + trying->address + "): a certain self-deadlock");
+  else if (different)
+    fact::set(f, fact::kInstance, "another instance of the same class (" + trying->address + ", holding " +
+                                      holding->address + ")");
 }
 
 void build_inconsistent(const Parsed& p, Finding& f) {
   const LockRef* lock = lock_of(p, Slot::this_lock);
   std::string name = lock ? lock->name : "";
   add_class(f.classes, name);
-  f.summary = name + ": {" + p.prev_usage + "} -> {" + p.new_usage + "}";
-  f.details.emplace_back("usage", "{" + p.prev_usage + "} -> {" + p.new_usage + "}");
-  if (!p.irq_ctx.empty()) f.details.emplace_back("context", p.irq_ctx);
+  fact::set(f, fact::kUsage, "{" + p.prev_usage + "} -> {" + p.new_usage + "}");
+  if (!p.irq_ctx.empty()) fact::set(f, fact::kIrqContext, p.irq_ctx);
   bool prev_in = starts_with(p.prev_usage, "IN-");
   const std::string& in_usage = prev_in ? p.prev_usage : p.new_usage;
-  const std::string& on_usage = prev_in ? p.new_usage : p.prev_usage;
   std::string irq = state_irq(in_usage);
-  bool soft = irq == "softirq";
+  fact::set(f, fact::kInterrupt, irq);
+  // `registered` is where the earlier usage was recorded; the backtrace, with the lock's own
+  // "at:" site, is the usage happening now.
   Acquisition reg, cur;
   reg.lock = cur.lock = name;
   reg.stack = p.registered;
   cur.stack = p.backtrace;
+  cur.site = site_of_lock(lock);
   cur.context = task_label(p.task);
   cur.held = own_held(p);
   (prev_in ? reg : cur).irq = irq;
   (prev_in ? cur : reg).irqs_enabled = true;
   (prev_in ? reg : cur).irqs_enabled = false;
   f.acquisitions = {reg, cur};
-  const Stack& in_stack = prev_in ? p.registered : p.backtrace;
-  const Stack& on_stack = prev_in ? p.backtrace : p.registered;
-  std::string in_site = caller_site(in_stack, "interrupt context");
-  std::string on_site = (!prev_in && lock && lock->has_site) ? caller_site(on_stack)
-                        : (prev_in && lock && lock->has_site) ? frame_site(lock->site)
-                                                              : caller_site(on_stack);
-  if (!prev_in && lock && lock->has_site) in_site = frame_site(lock->site);
-  std::string prim = lock_primitive(on_stack);
-  if (irq == "hardirq" || irq == "softirq") {
-    f.explanation = name + " is taken in " + irq + " context (" + in_site + ") and also with " + irq +
-                    "s enabled (" + on_site + "): if the " + irq + " arrives on a CPU while " + on_site +
-                    " holds " + name + ", the handler spins on it forever.";
-    std::string call = prim.empty() ? "spin_lock" : prim;
-    std::string safe = irqsafe_variant(call, soft);
-    f.fix = "Make the " + call + "() of " + name + " in process context (" + on_site + ") " + safe + "() (and its unlock " +
-            unlock_variant(safe) + "()), so the " + irq + " handler (" + in_site +
-            ") can never interrupt a holder on the same CPU; or move the work out of the " + irq + " handler.";
-  } else if (irq == "reclaim") {
-    f.explanation = name + " is taken during memory reclaim (" + in_site + ") and also by a path that allocates "
-                    "memory that may recurse into reclaim (" + on_site + ").";
-    f.fix = "Allocate with GFP_NOFS/GFP_NOIO (or memalloc_nofs_save()) while holding " + name + " in " + on_site + ".";
-  } else {
-    f.explanation = name + " is used in " + irq + " context ({" + in_usage + "}, " + in_site +
-                    ") and in a conflicting way ({" + on_usage + "}, " + on_site + ").";
-    f.fix = "Never take " + name + " from " + irq + " context (" + in_site + "), or use a lock-free mechanism there.";
-  }
 }
 
 void build_irq(const Parsed& p, Finding& f) {
@@ -1316,10 +1167,11 @@ void build_irq(const Parsed& p, Finding& f) {
   add_class(f.classes, unsafe);
   std::string state = p.state.empty() ? "HARDIRQ" : p.state;
   std::string irq_word = state_irq(state);
-  bool soft = irq_word == "softirq";
   std::string base_state = state.substr(0, state.find('-'));
-  f.summary = join(path, " --> ") + " (" + safe + " is " + state + "-safe, " + unsafe + " is " + state + "-unsafe)";
-  f.details.emplace_back("state", state);
+  fact::set(f, fact::kState, state);
+  fact::set(f, fact::kInterrupt, irq_word);
+  fact::set(f, fact::kIrqSafe, safe);
+  fact::set(f, fact::kIrqUnsafe, unsafe);
   for (size_t i = 0; i + 1 < path.size(); ++i) {
     Edge e;
     e.from = path[i];
@@ -1329,25 +1181,19 @@ void build_irq(const Parsed& p, Finding& f) {
     if (const Stack* acq = acquired_stack(p, path[i + 1])) e.to_site.stack = *acq;
     if (!inversion && next && path[i + 1] == next->name && prev && path[i] == prev->name) {
       e.to_site.stack = p.backtrace;
+      e.to_site.site = site_of_lock(next);
       e.to_site.context = task_label(p.task);
       e.to_site.held = own_held(p);
     }
     f.chain.push_back(std::move(e));
   }
-  // Where `safe` is used in the interrupt, where `unsafe` is taken with it enabled, and where
-  // `unsafe` is taken under `safe`.
+  // Where `safe` is used in the interrupt and where `unsafe` is taken with it enabled.
   const Stack* in_stack = usage_stack(p, safe, true, base_state);
   if (!in_stack && !p.safe_stack.empty()) in_stack = &p.safe_stack;
   if (!in_stack && inversion && p.forwards) in_stack = &p.backtrace;
   const Stack* on_stack = usage_stack(p, unsafe, false, base_state);
   if (!on_stack && !p.unsafe_stack.empty()) on_stack = &p.unsafe_stack;
   if (!on_stack && inversion && !p.forwards) on_stack = &p.backtrace;
-  const Stack* acq_stack = acquired_stack(p, unsafe);
-  if (!acq_stack && !inversion) acq_stack = &p.backtrace;
-  std::string in_site = in_stack ? caller_site(*in_stack) : "its " + irq_word + " handler";
-  std::string on_site = on_stack ? caller_site(*on_stack) : "a process-context path";
-  std::string acq_site = acq_stack ? caller_site(*acq_stack) : "a path holding " + safe;
-  if (!inversion && next && next->has_site) acq_site = frame_site(next->site);
   Acquisition a_in, a_on;
   a_in.lock = safe;
   a_in.irq = irq_word;
@@ -1357,131 +1203,82 @@ void build_irq(const Parsed& p, Finding& f) {
   a_on.irqs_enabled = true;
   if (on_stack) a_on.stack = *on_stack;
   f.acquisitions = {a_in, a_on};
-  std::string prim = on_stack ? lock_primitive(*on_stack) : "";
-  if (prim.empty()) prim = "spin_lock";
-  std::string safe_call = irqsafe_variant(prim, soft);
-  f.explanation = unsafe + " is taken with " + irq_word + "s enabled (" + on_site + "), but " + safe +
-                  ", which is used in " + irq_word + " context (" + in_site + "), takes it while held (" + acq_site +
-                  "): a CPU holding " + unsafe + " can be interrupted by a handler waiting for " + safe +
-                  " while another CPU holds " + safe + " and waits for " + unsafe + ".";
-  f.fix = "Make the " + prim + "() of " + unsafe + " in " + on_site + " " + safe_call +
-          "() (every acquisition of " + unsafe + " with " + irq_word + "s disabled), or stop taking " + unsafe +
-          " while holding " + safe + " in " + acq_site + ".";
 }
 
 void build_held_kind(const Parsed& p, Finding& f) {
   using FT = FindingType;
   auto held = own_held(p);
   std::string task = task_label(p.task);
-  std::string bt = caller_site(p.backtrace, "the reported path");
   Acquisition a;
   a.context = task;
   a.stack = p.backtrace;
   a.held = held;
+  // The most recently taken held lock, as the acquisition the report is about.
+  auto last_held = [&]() {
+    Acquisition h;
+    if (held.empty()) return h;
+    h.lock = held.back().name;
+    h.context = task;
+    h.site = held.back().site;
+    return h;
+  };
   switch (p.type) {
-    case FT::bad_unlock_balance: {
+    case FT::bad_unlock_balance:
       add_class(f.classes, p.released);
       for (const auto& h : held) add_class(f.classes, h.name);
-      std::string site = p.has_release_site ? frame_site(p.release_site) : bt;
-      f.summary = "release of unheld " + p.released + (held.empty() ? "" : " (held: " + held_names(held) + ")");
       a.lock = p.released;
-      if (p.has_release_site) a.stack.insert(a.stack.begin(), p.release_site);
-      f.explanation = task + " releases " + p.released + " in " + site +
-                      " but holds no such lock: a double unlock, an unlock on a path that never locked, or a "
-                      "lock and unlock of different instances.";
-      f.fix = "Make the unlock of " + p.released + " in " + site +
-              " match a lock on the same path: check the error and retry paths that reach it without having "
-              "taken the lock, and that lock and unlock use the same object.";
+      a.mode = "release";
+      if (p.has_release_site) a.site = p.release_site;
+      f.acquisitions.push_back(std::move(a));
       break;
-    }
-    case FT::lock_held_returning_to_user: {
+    case FT::lock_held_returning_to_user:
+    case FT::still_has_locks_held:
       for (const auto& h : held) add_class(f.classes, h.name);
-      std::string site = held.empty() ? bt : frame_site(held.back().site);
-      f.summary = task + " returns to user space holding " + held_names(held);
-      f.explanation = "A system call of " + task + " returned to user space with " + held_names(held) +
-                      " still held (taken in " + site + "); the next task that needs it blocks forever.";
-      f.fix = "Release " + held_names(held) + " on every return path of the system call that takes it in " + site +
-              " (look for an early return or error path that skips the unlock).";
+      if (!held.empty()) f.acquisitions.push_back(last_held());
       break;
-    }
     case FT::held_lock_freed: {
       const LockRef* lock = lock_of(p, Slot::freed);
       std::string name = lock ? lock->name : "";
       add_class(f.classes, name);
       for (const auto& h : held) add_class(f.classes, h.name);
-      std::string taken = lock && lock->has_site ? frame_site(lock->site) : "an earlier call";
-      f.summary = task + " frees memory containing held " + name;
+      Acquisition taken;
+      taken.lock = name;
+      taken.context = task;
+      taken.site = site_of_lock(lock);
       a.lock = name;
-      f.explanation = task + " frees the object that contains " + name + " (in " + bt +
-                      ") while still holding it (taken in " + taken + "): the unlock that follows touches freed memory.";
-      f.fix = "Release " + name + " before freeing the object that contains it (" + bt +
-              "), or defer the free until after the unlock in " + taken + ".";
+      a.mode = "free";
+      f.acquisitions = {taken, a};
       break;
     }
-    case FT::still_has_locks_held: {
+    case FT::workqueue_leaked_lock:
       for (const auto& h : held) add_class(f.classes, h.name);
-      f.summary = task + " still holds " + held_names(held);
-      std::string site = held.empty() ? bt : frame_site(held.back().site);
-      f.explanation = task + " reached a point where it must hold no locks (" + bt + ") while still holding " +
-                      held_names(held) + " (taken in " + site + ").";
-      f.fix = "Release " + held_names(held) + " (taken in " + site + ") before " + bt + ".";
+      if (!p.last_function.empty()) fact::set(f, fact::kFunction, p.last_function);
+      if (!p.preempt_count.empty()) fact::set(f, fact::kPreemptCount, p.preempt_count);
+      f.acquisitions.push_back(std::move(a));
       break;
-    }
-    case FT::workqueue_leaked_lock: {
-      for (const auto& h : held) add_class(f.classes, h.name);
-      std::string fn = p.last_function.empty() ? "the work function" : p.last_function;
-      f.summary = "work function " + fn + " returned with " + (held.empty() ? "preemption disabled (preempt count " + p.preempt_count + ")" : held_names(held) + " held");
-      f.explanation = "The work function " + fn + " returned to the workqueue with " +
-                      (held.empty() ? "preemption still disabled" : held_names(held) + " still held") + ".";
-      f.fix = "Release every lock (and re-enable preemption) on every return path of " + fn + ".";
-      break;
-    }
     default:
       break;
   }
-  if (!a.lock.empty() || !a.stack.empty()) f.acquisitions.push_back(std::move(a));
 }
 
 void build_wait_kind(const Parsed& p, Finding& f) {
   using FT = FindingType;
   auto held = own_held(p);
-  std::string task = task_label(p.task);
   const LockRef* lock = lock_of(p, Slot::trying);
   std::string name = lock ? lock->name : "";
-  std::string site = lock && lock->has_site ? frame_site(lock->site) : caller_site(p.backtrace);
   Acquisition a;
   a.lock = name;
-  a.context = task;
+  a.context = task_label(p.task);
   a.stack = p.backtrace;
+  a.site = site_of_lock(lock);
   a.held = held;
   add_class(f.classes, name);
   if (p.type == FT::nested_lock_not_taken) {
-    add_class(f.classes, p.nest_lock);
-    std::string nest = p.nest_lock.empty() ? "its nest lock (name not printed)" : p.nest_lock;
-    f.summary = name + " acquired with a nest_lock that is not held" +
-                (p.nest_lock.empty() ? std::string() : " (" + p.nest_lock + ")");
-    f.explanation = task + " takes " + name + " in " + site + " with a nest_lock annotation naming " + nest +
-                    ", but does not hold " + nest + ".";
-    f.fix = "Hold " + nest + " when taking " + name + " in " + site +
-            ", or pass the lock that is really held as the nest_lock (…_nest_lock()).";
+    add_class(f.classes, p.nest_lock);  // not printed when lockdep could not read it
   } else {
     for (const auto& h : held) add_class(f.classes, h.name);
-    std::string wait = lock ? lock->wait : "";
-    const HeldLock* inner = nullptr;
-    for (auto it = held.rbegin(); it != held.rend(); ++it) {
-      if (it->name == name) continue;
-      inner = &*it;
-      break;
-    }
-    f.summary = name + (wait.empty() ? "" : " " + wait) + " acquired in context-" + p.context_wait +
-                (held.empty() ? "" : " while holding " + held_names(held));
-    f.details.emplace_back("context", p.context_wait);
-    f.explanation = task + " takes " + name + (wait.empty() ? "" : " (wait type " + wait + ")") + " in " + site +
-                    " where only locks with a lower wait type may be taken (context-" + p.context_wait +
-                    (inner ? ", inside " + inner->name : "") +
-                    "): a lock that may sleep (on PREEMPT_RT) is taken inside a spinning or atomic section.";
-    f.fix = "Take " + name + " outside " + (inner ? inner->name : std::string("the atomic section")) + " in " + site +
-            ", or make " + name + " a raw_spinlock_t if its critical sections are short and never sleep.";
+    fact::set(f, fact::kIrqContext, "context-" + p.context_wait);
+    if (lock && !lock->wait.empty()) fact::set(f, "wait type", lock->wait);
   }
   f.acquisitions.push_back(std::move(a));
 }
@@ -1490,79 +1287,35 @@ void build_atomic(const Parsed& p, Finding& f) {
   using FT = FindingType;
   auto held = own_held(p);
   for (const auto& h : held) add_class(f.classes, h.name);
-  std::string task = task_label(p.task);
-  std::string caller = caller_site(p.backtrace, "the reported path");
-  std::string preempt = p.has_preempt_site ? frame_site(p.preempt_site) : "";
   Acquisition a;
-  a.context = task;
+  a.context = task_label(p.task);
   a.stack = p.backtrace;
   a.held = held;
   f.acquisitions.push_back(a);
-  std::string why;
-  for (const auto& [k, v] : p.details) {
-    if (k == "irqs_disabled()" && v == "1") why += (why.empty() ? "" : ", ") + std::string("interrupts disabled");
-    if (k == "in_atomic()" && v == "1") why += (why.empty() ? "" : ", ") + std::string("in atomic context");
-  }
-  if (!held.empty()) why += (why.empty() ? "" : ", ") + std::string("holding ") + held_names(held);
-  if (!preempt.empty()) why += (why.empty() ? "" : ", ") + std::string("preemption disabled at ") + preempt;
-  if (p.type == FT::sleeping_in_invalid_context) {
-    f.summary = "might_sleep at " + p.at_file + " from " + caller + (why.empty() ? "" : " (" + why + ")");
-    f.details.emplace_back("at", p.at_file);
-    f.explanation = caller + " calls a function that may sleep (" + p.at_file + ") in a context that must not sleep" +
-                    (why.empty() ? "" : " (" + why + ")") + ".";
-    f.fix = "Move the sleeping call in " + caller + " out of the atomic section" +
-            (held.empty() ? std::string() : " (release " + held_names(held) + " first)") +
-            ", or use a non-sleeping variant (GFP_ATOMIC allocation, a spinlock instead of a mutex).";
-  } else {
-    f.summary = task + " scheduled with preempt_count " + p.preempt_count;
-    f.details.emplace_back("preempt_count", p.preempt_count);
-    f.explanation = task + " called the scheduler in atomic context (preempt_count " + p.preempt_count + ")" +
-                    (why.empty() ? "" : " (" + why + ")") + ", e.g. sleeping while holding a spinlock.";
-    f.fix = "Do not sleep in " + caller + " while holding a spinlock or with preemption disabled" +
-            (preempt.empty() ? "" : " (disabled at " + preempt + ")") + "; release the lock first or use a mutex.";
-  }
+  if (p.has_preempt_site) fact::set(f, fact::kPreemptDisabledAt, describe_frame(p.preempt_site));
+  if (p.type == FT::sleeping_in_invalid_context) fact::set(f, fact::kAt, p.at_file);
+  else fact::set(f, fact::kPreemptCount, p.preempt_count);
 }
 
 void build_misc(const Parsed& p, Finding& f) {
   using FT = FindingType;
-  std::string task = task_label(p.task);
   const Stack& st = p.type == FT::hung_task ? p.task_stack : p.backtrace;
-  const Frame* top = st.empty() ? nullptr : &st.front();
-  std::string top_site = top ? frame_site(*top) : "an unknown function";
-  std::string caller = caller_site(st, top_site);
   Participant who;
   who.name = p.task.comm;
   who.pid = p.task.pid;
   who.stack = st;
+  if (p.seconds >= 0) fact::set(f, fact::kSeconds, std::to_string(p.seconds));
+  if (p.cpu >= 0) fact::set(f, fact::kCpu, std::to_string(p.cpu));
   switch (p.type) {
-    case FT::max_too_low: {
-      std::string limit = p.title.substr(0, p.title.find(' '));
-      std::string knob = "the lockdep table sizes (CONFIG_LOCKDEP_BITS, CONFIG_LOCKDEP_CHAINS_BITS, "
-                         "CONFIG_LOCKDEP_STACK_TRACE_BITS)";
-      if (limit == "MAX_LOCKDEP_ENTRIES") knob = "CONFIG_LOCKDEP_BITS";
-      else if (limit == "MAX_LOCKDEP_CHAINS" || limit == "MAX_LOCKDEP_CHAIN_HLOCKS") knob = "CONFIG_LOCKDEP_CHAINS_BITS";
-      else if (limit == "MAX_STACK_TRACE_ENTRIES") knob = "CONFIG_LOCKDEP_STACK_TRACE_BITS (and CONFIG_LOCKDEP_STACK_TRACE_HASH_BITS)";
-      else if (limit == "MAX_LOCKDEP_KEYS") knob = "nothing: 8192 lock classes is fixed, so look for code registering lock keys dynamically without unregistering them";
-      else if (limit == "MAX_LOCK_DEPTH") knob = "nothing: a task held more than 48 locks, so look for a loop that takes locks without releasing them";
-      f.summary = limit + " too low: lockdep turned off";
-      f.explanation = "lockdep ran out of " + limit + " and turned itself off: nothing after this point of the boot "
-                      "was checked for deadlocks.";
-      f.fix = "Raise " + knob + " and rerun; treat this run's lockdep coverage as incomplete.";
-      break;
-    }
-    case FT::non_static_key:
-      f.summary = "lock used before initialization (non-static key) in " + caller;
-      f.explanation = "A lock in dynamically allocated memory was used in " + caller +
-                      " without being initialized (or after its memory was freed), so lockdep has no class key for it.";
-      f.fix = "Initialize the lock with spin_lock_init()/mutex_init()/init_rwsem() before its first use in " + caller +
-              " (or lockdep_set_class() for a static key), and check for a use after free.";
+    case FT::max_too_low:
+      fact::set(f, fact::kLimit, p.title.substr(0, p.title.find(' ')));
       break;
     case FT::spinlock_lockup_suspected:
     case FT::spinlock_recursion:
     case FT::spinlock_bad_magic: {
       add_class(f.classes, p.spin_lock_name);
-      std::string owner = task_label(p.owner);
-      f.summary = p.title;
+      fact::set(f, fact::kMessage, p.title.substr(0, p.title.find(" on CPU")));
+      who.state = "spinning";
       if (!p.owner.comm.empty() && p.owner.comm != "<none>") {
         Participant o;
         o.name = p.owner.comm;
@@ -1570,100 +1323,26 @@ void build_misc(const Parsed& p, Finding& f) {
         o.state = "owner";
         f.participants.push_back(o);
       }
-      if (p.type == FT::spinlock_lockup_suspected) {
-        f.explanation = task + " spun on CPU#" + std::to_string(p.cpu) + " for a long time waiting for spinlock " +
-                        p.spin_lock_name + " held by " + owner + " (in " + caller + ").";
-        f.fix = "Look at what " + owner + " does while holding " + p.spin_lock_name +
-                ": it never releases it (held across a sleep, taken again from an interrupt handler without "
-                "spin_lock_irqsave(), or leaked on an error path).";
-      } else if (p.type == FT::spinlock_recursion) {
-        f.explanation = task + " tried to take spinlock " + p.spin_lock_name + " in " + caller +
-                        " while it (or its CPU) already holds it: a certain self-deadlock.";
-        f.fix = "Do not take " + p.spin_lock_name + " again in " + caller +
-                "; if an interrupt handler takes it, take it with spin_lock_irqsave() in process context.";
-      } else {
-        f.explanation = "Spinlock " + p.spin_lock_name + " used in " + caller +
-                        " is corrupt (" + p.title + "): not initialized, already freed, or released by a task "
-                        "that does not own it.";
-        f.fix = "Initialize " + p.spin_lock_name + " with spin_lock_init() before use and make sure the object that "
-                "contains it is not freed while in use; unlock only from the owning task.";
+      if (p.type == FT::spinlock_recursion) {
+        Acquisition a;
+        a.lock = p.spin_lock_name;
+        a.context = task_label(p.task);
+        a.stack = p.backtrace;
+        f.acquisitions.push_back(std::move(a));
       }
       break;
     }
-    case FT::hung_task: {
+    case FT::hung_task:
       who.state = "D";
-      std::string blocked = top_site;
-      for (const auto& fr : st) {
-        std::string_view fn = fr.function;
-        if (starts_with(fn, "__schedule") || starts_with(fn, "schedule") || starts_with(fn, "context_switch") ||
-            starts_with(fn, "__switch_to") || starts_with(fn, "switch_to") || starts_with(fn, "io_schedule") ||
-            starts_with(fn, "__schedule_loop") || starts_with(fn, "preempt_schedule"))
-          continue;
-        blocked = frame_site(fr);
-        break;
-      }
-      const Stack& guess = st.size() >= 2 ? st : p.task_stack_all;
-      if (st.size() < 2) {
-        caller = caller_site(p.task_stack_all, top_site);
-        for (const auto& fr : p.task_stack_all) {
-          std::string_view fn = fr.function;
-          if (starts_with(fn, "wait_for_completion") || starts_with(fn, "__mutex_lock") || starts_with(fn, "down_") ||
-              starts_with(fn, "rwsem_down") || starts_with(fn, "io_schedule")) {
-            blocked = frame_site(fr);
-            break;
-          }
-        }
-      }
-      (void)guess;
-      who.stack = st.size() >= 2 ? st : p.task_stack_all;
-      f.summary = task + " blocked for more than " + std::to_string(p.seconds) + " s in " + blocked +
-                  (caller != blocked ? " <- " + caller : "");
-      f.explanation = task + " has been in uninterruptible sleep (D) for more than " + std::to_string(p.seconds) +
-                      " s in " + blocked + (caller != blocked ? " (called from " + caller + ")" : "") +
-                      ": what it waits for is never released or completed.";
-      f.fix = "Find who holds or should complete what " + caller +
-              " waits for (the owners listed below, or the tasks blocked with it) and why it does not "
-              "release it; enable CONFIG_PROVE_LOCKING to get the lock order problem reported before it hangs.";
-      if (!p.owner.comm.empty()) f.details.emplace_back("likely owner", task_label(p.owner));
+      // Without a reliable trace, the unreliable frames are all there is.
+      if (st.size() < 2) who.stack = p.task_stack_all;
+      if (!p.owner.comm.empty()) fact::set(f, fact::kLikelyOwner, task_label(p.owner));
       break;
-    }
-    case FT::soft_lockup:
-    case FT::hard_lockup: {
-      bool soft = p.type == FT::soft_lockup;
-      std::string cpu = p.cpu >= 0 ? std::to_string(p.cpu) : "?";
-      f.summary = soft ? "CPU#" + cpu + " stuck for " + std::to_string(p.seconds) + "s [" + p.task.comm + ":" +
-                             std::to_string(p.task.pid) + "] in " + top_site
-                       : "hard LOCKUP on cpu " + cpu + " in " + top_site;
-      f.explanation = std::string(soft ? "CPU#" + cpu + " ran kernel code for " + std::to_string(p.seconds) +
-                                             "s without scheduling"
-                                       : "CPU " + cpu + " stopped taking interrupts") +
-                      " (" + (task.empty() ? "?" : task) + ", in " + top_site +
-                      (caller != top_site ? " called from " + caller : "") +
-                      "): an endless loop or a spin on a lock whose holder does not release it.";
-      f.fix = "Look at " + caller + ": if it spins on a lock, find the holder (often a task holding it across a "
-              "sleep or an interrupt handler taking it without irqsave); if it loops, bound the loop or add "
-              "cond_resched()" + std::string(soft ? "" : " and do not run it with interrupts disabled") + ".";
-      f.details.emplace_back("cpu", cpu);
+    case FT::rcu_stall:
+      if (!p.stall_cpus.empty()) fact::set(f, fact::kStallCpus, join(p.stall_cpus, ", "));
+      if (!p.jiffies.empty()) fact::set(f, fact::kJiffies, p.jiffies);
+      if (!p.starved.empty()) fact::set(f, fact::kStarved, p.starved);
       break;
-    }
-    case FT::rcu_stall: {
-      std::string flavor = p.title.substr(0, p.title.find(' '));
-      std::string cpus = p.stall_cpus.empty() ? "a CPU" : "CPU " + join(p.stall_cpus, ", ");
-      f.summary = flavor + " stall on " + cpus + (p.jiffies.empty() ? "" : " (t=" + p.jiffies + " jiffies)") +
-                  (p.starved.empty() ? "" : "; " + flavor + " kthread starved for " + p.starved + " jiffies");
-      f.explanation = cpus + " did not pass through a quiescent state for " +
-                      (p.jiffies.empty() ? std::string("too long") : p.jiffies + " jiffies") +
-                      (st.empty() ? "" : " (running " + top_site + ")") +
-                      ": it looped with preemption or interrupts disabled or inside rcu_read_lock()" +
-                      (p.starved.empty() ? "" : ", and the grace-period kthread was starved of CPU time") + ".";
-      f.fix = (st.empty() ? std::string("Find the loop") : "Look at " + caller) +
-              ": break long loops with cond_resched() outside rcu_read_lock(), do not spin waiting for a lock "
-              "with preemption disabled" +
-              (p.starved.empty() ? "" : ", and check what keeps the " + flavor + " kthread from running (RT priorities, CPU isolation)") + ".";
-      if (!p.jiffies.empty()) f.details.emplace_back("jiffies", p.jiffies);
-      if (!p.starved.empty()) f.details.emplace_back("kthread starved", p.starved);
-      break;
-    }
     default:
       break;
   }
@@ -1678,12 +1357,7 @@ void build_witness(const Parsed& p, Finding& f) {
   }
   for (const auto& w : p.wit) add_class(names, w.witness);
   for (const auto& n : names) add_class(f.classes, n);
-  if (names.size() < 2) {
-    f.summary = join(names, " --> ");
-    return;
-  }
-  f.summary = join(names, " --> ") + " --> " + names.front();
-  std::vector<std::string> sites;
+  if (names.size() < 2) return;
   for (size_t i = 0; i < names.size(); ++i) {
     Edge e;
     e.from = names[i];
@@ -1693,19 +1367,8 @@ void build_witness(const Parsed& p, Finding& f) {
     for (const auto& o : p.worders)
       if (o.from == e.from && o.to == e.to) e.to_site.stack = o.stack;
     if (e.to_site.stack.empty() && i == 0) e.to_site.stack = p.backtrace;
-    sites.push_back(e.to_site.stack.empty() ? "an unknown site" : caller_site(e.to_site.stack));
     f.chain.push_back(std::move(e));
   }
-  f.explanation = names[0] + " and " + names[1] + " are taken in both orders: " + names[0] + " -> " + names[1] +
-                  " (first seen in " + sites[0] + ") and " + names[1] + " -> " + names[0] + " (in " + sites[1] +
-                  "); two threads on these paths can deadlock.";
-  f.fix = "Pick one order for " + names[0] + " and " + names[1] + " and change the path that takes them the other "
-          "way (" + sites[1] + "), e.g. release " + names[1] + " before taking " + names[0] + ".";
-}
-
-std::vector<std::string> sorted(std::vector<std::string> v) {
-  std::sort(v.begin(), v.end());
-  return v;
 }
 
 }  // namespace
@@ -1721,9 +1384,7 @@ ReadReport read_report(const std::vector<LogLine>& lines, const std::vector<size
   Finding& f = out.finding;
   f.type = head.type;
   f.source = "explain";
-  f.title = head.title;
   f.location = location;
-  f.scenario = p.scenario;
   switch (head.type) {
     case FT::circular_dependency: build_circular(p, f); break;
     case FT::recursive_locking: build_recursive(p, f); break;
@@ -1754,7 +1415,6 @@ ReadReport read_report(const std::vector<LogLine>& lines, const std::vector<size
     f.participants.push_back(std::move(o));
   }
   for (const auto& d : p.details) f.details.push_back(d);
-  if (f.title.empty()) f.title = std::string(type_title(f.type));
 
   // Truncation: a lockdep report ends with its stack backtrace; a held list with fewer entries
   // than announced was cut.
@@ -1794,14 +1454,13 @@ ReadReport read_report(const std::vector<LogLine>& lines, const std::vector<size
     }
   }
   if (out.truncated) f.details.emplace_back("truncated", "report cut off before " + out.missing);
-  f.signature = finding_signature(f);
+  complete_finding(f);
   if (head.type == FT::hung_task) {
     out.hung = true;
     out.task = p.task;
     out.task_stack = p.task_stack.size() >= 2 ? p.task_stack : p.task_stack_all;
     out.likely_owner = p.owner;
   }
-  (void)sorted;
   return out;
 }
 
@@ -1850,51 +1509,6 @@ std::vector<TaskLocks> read_locks_dump(const std::vector<LogLine>& lines, const 
     if (++unknown > 10) break;
   }
   return out;
-}
-
-std::string finding_signature(const Finding& f) {
-  using FT = FindingType;
-  std::string sig(type_name(f.type));
-  sig += "|";
-  switch (f.type) {
-    case FT::circular_dependency:
-    case FT::witness_lock_order_reversal:
-    case FT::actual_deadlock: {
-      // A cycle is the same whichever lock it is printed from.
-      std::vector<std::string> c = f.classes;
-      if (!c.empty()) {
-        auto mn = std::min_element(c.begin(), c.end());
-        std::rotate(c.begin(), mn, c.end());
-      }
-      sig += join(c, " -> ");
-      break;
-    }
-    case FT::hung_task:
-    case FT::soft_lockup:
-    case FT::hard_lockup:
-    case FT::rcu_stall:
-      // The same stuck task or CPU reported again later (with a larger time) is one problem.
-      if (!f.participants.empty()) {
-        const auto& who = f.participants.front();
-        sig += (f.type == FT::hung_task ? who.name + "/" + std::to_string(who.pid) : std::string()) + "|" +
-               caller_site(who.stack, "") + "|" + (who.stack.empty() ? "" : who.stack.front().function);
-      } else {
-        sig += f.summary;
-      }
-      break;
-    case FT::max_too_low:
-    case FT::non_static_key:
-      sig += f.summary;
-      break;
-    default: {
-      sig += join(f.classes, ",") + "|" + f.summary;
-      const Stack* s = nullptr;
-      if (!f.acquisitions.empty()) s = &f.acquisitions.back().stack;
-      if (s) sig += "|" + caller_site(*s, "");
-      break;
-    }
-  }
-  return sig;
 }
 
 }  // namespace lockhound::explain

@@ -57,7 +57,4 @@ ReadReport read_report(const std::vector<LogLine>& lines, const std::vector<size
 std::vector<TaskLocks> read_locks_dump(const std::vector<LogLine>& lines,
                                        const std::vector<size_t>& view, size_t& consumed);
 
-// Dedupe key of a finding: equal signatures are the same problem.
-std::string finding_signature(const Finding& f);
-
 }  // namespace lockhound::explain

@@ -48,6 +48,8 @@ json acq_json(const Acquisition& a) {
   json j = {{"lock", a.lock}, {"mode", a.mode}, {"context", a.context}, {"stack", stack_json(a.stack)}};
   if (!a.irq.empty()) j["irq"] = a.irq;
   j["irqs_enabled"] = a.irqs_enabled;
+  json site = frame_json(a.site);
+  if (!site.empty()) j["site"] = std::move(site);
   if (!a.held.empty()) j["held"] = held_json(a.held);
   return j;
 }

@@ -6,7 +6,7 @@
 
 #include <fmt/format.h>
 
-#include "core/advice.h"
+#include "core/sites.h"
 #include "report/report.h"
 
 namespace lockhound {
@@ -84,20 +84,28 @@ void put_scenario(std::string& out, const Scenario& sc, bool deadlock) {
   out += "\n";
 }
 
+bool has_site(const Acquisition& a) { return !a.site.function.empty() || !a.site.file.empty() || a.site.pc; }
+
+// An acquisition's stack, led by the lock call's own site when the input named it apart.
+void put_acq_stack(std::string& out, const Acquisition& a, const char* indent) {
+  if (has_site(a)) out += fmt::format("{}(lock call: {})\n", indent, describe_frame(a.site));
+  if (!a.stack.empty() || !has_site(a)) put_stack(out, a.stack, indent);
+}
+
 void put_edge(std::string& out, const Edge& e, size_t i, size_t n) {
   out += fmt::format("-> #{} {} --> {}{}\n", i, e.from, e.to, e.dep.empty() ? "" : " [" + e.dep + "]");
   // lockdep records only where the second lock was taken; say so instead of an empty stack.
-  if (e.from_site.stack.empty()) {
+  if (e.from_site.stack.empty() && !has_site(e.from_site)) {
     out += fmt::format("   {} held (where it was taken is not recorded)\n", acq_head(e.from_site));
   } else {
     out += fmt::format("   {} taken at:\n", acq_head(e.from_site));
-    put_stack(out, e.from_site.stack, "       ");
+    put_acq_stack(out, e.from_site, "       ");
   }
-  if (e.to_site.stack.empty()) {
+  if (e.to_site.stack.empty() && !has_site(e.to_site)) {
     out += fmt::format("   then {} taken while holding it (stack not recorded)\n", acq_head(e.to_site));
   } else {
     out += fmt::format("   then {} taken while holding it, at:\n", acq_head(e.to_site));
-    put_stack(out, e.to_site.stack, "       ");
+    put_acq_stack(out, e.to_site, "       ");
   }
   if (!e.gates.empty()) {
     std::string g;
@@ -149,7 +157,7 @@ std::string render_finding_text(const Finding& f) {
   }
   for (const auto& a : f.acquisitions) {
     out += acq_head(a) + ", at:\n";
-    put_stack(out, a.stack, "       ");
+    put_acq_stack(out, a, "       ");
     out += "\n";
   }
   put_scenario(out, f.scenario, is_deadlock_type(f.type) && f.type != FindingType::guarded_cycle);

@@ -26,7 +26,9 @@
 #include <absl/container/flat_hash_map.h>
 #include <absl/container/flat_hash_set.h>
 
-#include "core/advice.h"
+#include "core/facts.h"
+#include "core/sites.h"
+#include "core/voice.h"
 #include "core/waitfor.h"
 #include "report/report.h"
 #include "runtime/real.h"
@@ -147,9 +149,10 @@ struct Runtime {
   // Report side (report_lock).
   symbolize::Symbolizer* sym = nullptr;
   std::vector<Finding> own_findings;                      // watchdog findings
-  absl::flat_hash_set<std::string> own_signatures;
-  absl::flat_hash_set<std::string> suppressed;            // signatures
-  absl::flat_hash_set<std::string> baseline;              // inherited across fork
+  absl::flat_hash_set<std::string> own_keys;              // the watchdog's dedup keys
+  // Signatures as found (frames unnamed): suppressed ones, and those inherited across fork.
+  absl::flat_hash_set<std::string> suppressed;
+  absl::flat_hash_set<std::string> baseline;
   std::atomic<size_t> reported{0};
   int log_fd = -1;
   int log_pid = 0;
@@ -735,10 +738,13 @@ void flush_pending() {
   r.report_lock.lock();
   for (auto& f : batch) {
     if (r.finished) break;
+    // A finding is known by the signature it got when found (its frames then were addresses);
+    // worded again once its frames have names.
+    std::string key = f.signature;
     symbolize_finding(f);
-    if (!r.own_signatures.contains(f.signature)) write_advice(f);  // now with function names
+    complete_finding(f);
     if (!r.supp.match(f).empty()) {
-      r.suppressed.insert(f.signature);
+      r.suppressed.insert(key);
       continue;
     }
     if (!counts(f)) continue;
@@ -813,11 +819,12 @@ Stack program_stack(const uint64_t* pcs, size_t n) {
   return s;
 }
 
-// Whether the runtime's own check (watchdog, fork) has already reported this signature.
-bool own_seen(const std::string& sig) {
+// Whether the runtime's own check (watchdog, fork) has already reported the problem it knows
+// by `key` (its own dedup key: which threads, which lock instance).
+bool own_seen(const std::string& key) {
   Runtime& r = rt();
   r.report_lock.lock();
-  bool seen = r.own_signatures.contains(sig);
+  bool seen = r.own_keys.contains(key);
   r.report_lock.unlock();
   return seen;
 }
@@ -849,15 +856,15 @@ Participant participant_of(const ThreadState* t, const char* state) {
 }
 
 
-void own_finding(Finding&& f) {
+void own_finding(Finding&& f, const std::string& key) {
   // Called under the internal lock: queue like the engine's findings, keep a copy for the end.
   Runtime& r = rt();
   f.source = "run";
-  if (f.title.empty()) f.title = std::string(type_title(f.type));
+  complete_finding(f);
   r.pending.push_back(f);
   r.has_pending.store(true, std::memory_order_release);
   r.report_lock.lock();
-  r.own_signatures.insert(f.signature);
+  r.own_keys.insert(key);
   r.own_findings.push_back(std::move(f));
   r.report_lock.unlock();
 }
@@ -1110,15 +1117,17 @@ std::vector<Finding> final_findings(ValidatorStats& stats) {
   for (const auto& f : r.own_findings) all.push_back(f);
   std::vector<Finding> out;
   for (auto& f : all) {
-    if (r.baseline.contains(f.signature) || r.suppressed.contains(f.signature)) continue;
+    std::string key = f.signature;
+    if (r.baseline.contains(key) || r.suppressed.contains(key)) continue;
     symbolize_finding(f);
-    if (!r.own_signatures.contains(f.signature)) write_advice(f);
+    complete_finding(f);
     if (!r.supp.match(f).empty()) {
-      r.suppressed.insert(f.signature);
+      r.suppressed.insert(key);
       continue;
     }
     out.push_back(std::move(f));
   }
+  merge_same_findings(out);
   r.report_lock.unlock();
   return out;
 }
@@ -1620,27 +1629,15 @@ void on_orphan_wait(ThreadState* ts, uint64_t lock, int owner_tid, uint64_t ip) 
       std::string cls = lock_class_name(lock);
       Finding f;
       f.type = FindingType::actual_deadlock;
-      f.title = "actual deadlock: a lock held by a thread fork() did not copy";
       f.classes = {cls};
-      f.signature = sig;
-      std::string holder_name = holder->name.substr(0, holder->name.find(" (tid "));
-      f.summary = ts->name + " waits for " + cls + ", held by " + holder_name + " (tid " +
-                  std::to_string(holder->tid) + ") of the parent process when it called fork(): that thread "
-                  "does not exist in this process, so " + cls + " is never released";
       uint64_t was_waiting = ts->waiting_on.exchange(lock, std::memory_order_relaxed);
       f.participants.push_back(participant_of(ts, "blocked"));  // its entry for `lock` is not held
       ts->waiting_on.store(was_waiting, std::memory_order_relaxed);
+      f.participants.front().waits_for = cls;
       f.participants.push_back(participant_of(holder, "not copied by fork()"));
-      f.explanation = "fork() copies only the thread that calls it. " + holder_name + " held " + cls +
-                      " at that moment, so in the child the lock stays taken for ever and every "
-                      "thread that waits for it hangs.";
-      f.fix = "Between fork() and exec in the child, take no lock another thread may hold (call "
-              "only async-signal-safe functions, or use posix_spawn); or take " + cls +
-              " in a pthread_atfork() prepare handler and release it in the parent and child "
-              "handlers, so that no other thread holds it across the fork.";
-      f.details.push_back({"holder", holder_name + " (tid " + std::to_string(holder->tid) + ", parent process)"});
+      fact::set(f, fact::kForkHolder, short_name(holder) + " (tid " + std::to_string(holder->tid) + ") of the parent process");
       ts->stalled = false;
-      own_finding(std::move(f));
+      own_finding(std::move(f), sig);
     }
     if (rt().opts.watchdog_abort) {
       finish(rt().opts.exitcode);
@@ -1669,25 +1666,13 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
             if (h.lock == lock) orphan = t;
         Finding f;
         f.type = FindingType::spinlock_lockup_suspected;
-        std::string cls = lock_class_name(lock);
-        f.classes = {cls};
-        f.signature = "spinlock_lockup_suspected|" + lock_label(lock);
-        f.summary = ts->name + " has spun on " + cls + " for over " +
-                    std::to_string(r.opts.spin_ms) + " ms; " +
-                    (owner    ? "it is held by " + owner->name
-                     : orphan ? "it was held by " + orphan->name +
-                                    " of the parent process when it called fork(), a thread this process does not have"
-                              : "its holder is unknown");
+        f.classes = {lock_class_name(lock)};
         f.participants.push_back(participant_of(ts, "spinning"));
         if (owner && owner != ts) f.participants.push_back(participant_of(owner, owner->stalled ? "blocked" : "running"));
         if (orphan) f.participants.push_back(participant_of(orphan, "not copied by fork()"));
-        f.explanation = "A spinning lock was held far longer than a critical section should last: "
-                        "its holder is blocked, sleeping or looping while holding it.";
-        f.fix = "Find what the holder does while holding " + cls +
-                " (see its stack); keep spinlock critical sections short and non-blocking, or "
-                "use a mutex.";
-        f.details.push_back({"threshold_ms", std::to_string(r.opts.spin_ms)});
-        if (!own_seen(f.signature)) own_finding(std::move(f));
+        fact::set(f, fact::kThresholdMs, std::to_string(r.opts.spin_ms));
+        std::string key = "spinlock_lockup_suspected|" + lock_label(lock);
+        if (!own_seen(key)) own_finding(std::move(f), key);
       } else {
         WaitForGraph g2;
         for (ThreadState* t = r.threads; t; t = t->next) {
@@ -1733,52 +1718,21 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
             members.push_back(t);
           }
           if (!all_stalled || !mine) continue;
-          Finding f;
-          f.type = FindingType::actual_deadlock;
-          std::string sig = "actual_deadlock";
-          std::string summary, join_fix;
+          std::vector<WaitStep> steps;
+          std::string key = "actual_deadlock";
           for (size_t i = 0; i < cycle.size(); ++i) {
             const auto& step = cycle[i];
-            const auto& next = cycle[(i + 1) % cycle.size()];
-            if (step.resource & 1) {  // a join
-              sig += "|" + std::to_string(step.party) + ":join";
-              summary += (i ? ", " : "") + g2.party_label(step.party) + " waits in pthread_join for " +
-                         g2.party_label(next.party) + " to end";
-              f.participants.push_back(participant_of(members[i], "joining"));
-              std::string held;
-              auto held_locks = held_of(members[i]);
-              for (const auto& h : held_locks) held += (held.empty() ? "" : ", ") + h.name;
-              std::string joined = short_name(members[(i + 1) % cycle.size()]);
-              join_fix += (join_fix.empty() ? "" : " ") + std::string("Release ") + held + " before " +
-                          short_name(members[i]) + " joins " + joined + ": " + joined +
-                          " (or a thread it waits for) needs " + (held_locks.size() == 1 ? "it" : "one of them") + " to finish.";
-              continue;
-            }
-            std::string cls = lock_class_name(step.resource);
-            if (std::find(f.classes.begin(), f.classes.end(), cls) == f.classes.end())
-              f.classes.push_back(cls);
-            sig += "|" + std::to_string(step.party) + ":" + hex(step.resource);
-            summary += (i ? ", " : "") + g2.party_label(step.party) + " waits for " + cls +
-                       " held by " + g2.party_label(next.party);
-            f.participants.push_back(participant_of(members[i], "blocked"));
+            WaitStep ws;
+            ws.join = step.resource & 1;  // odd: a thread's end (see above)
+            ws.party = participant_of(members[i], ws.join ? "joining" : "blocked");
+            ws.resource = ws.join ? std::string() : lock_class_name(step.resource);
+            key += "|" + std::to_string(step.party) + (ws.join ? ":join" : ":" + hex(step.resource));
+            steps.push_back(std::move(ws));
           }
-          f.signature = sig;
-          f.summary = summary;
-          if (join_fix.empty()) {
-            f.explanation = "These threads are deadlocked now: each one waits for a lock that the "
-                            "next one holds, and none of them can go on.";
-            f.fix = "Take these locks in one global order in every thread (or take them together); "
-                    "the stacks show where each thread took what it holds and where it waits.";
-          } else {
-            f.explanation = "These threads are deadlocked now: a thread waits in pthread_join for "
-                            "another to end while holding a lock that one needs (directly or "
-                            "through the others), so neither can go on.";
-            f.fix = join_fix;
-          }
-          f.details.push_back({"threads", std::to_string(cycle.size())});
-          f.details.push_back({"threshold_ms", std::to_string(r.opts.watchdog_ms)});
-          if (!own_seen(f.signature)) {
-            own_finding(std::move(f));
+          Finding f = wait_cycle_finding(FindingType::actual_deadlock, std::move(steps), "run");
+          fact::set(f, fact::kThresholdMs, std::to_string(r.opts.watchdog_ms));
+          if (!own_seen(key)) {
+            own_finding(std::move(f), key);
             found_deadlock = true;
           }
         }

@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <set>
 
+#include "core/facts.h"
+#include "core/voice.h"
 #include "core/waitfor.h"
 
 namespace lockhound::sys {
@@ -117,105 +119,48 @@ void analyze_file_locks(const ProcLocks& pl, const ProcessFacts& facts, std::str
   }
 
   for (const auto& cyc : g.cycles()) {
-    Finding f;
-    f.type = FindingType::filelock_deadlock;
-    f.source = source;
-    f.title = "file-lock deadlock: " + std::to_string(cyc.size()) +
-              (cyc.size() == 1 ? " process waits for itself" : " processes wait for each other");
+    std::vector<WaitStep> steps;
     std::set<std::string> kinds;
-    std::string summary;
-    std::vector<std::string> sig;
-    std::vector<std::string> held_file;
     size_t first_line = 0;
     const size_t n = cyc.size();
     for (size_t k = 0; k < n; ++k) {
       const auto& step = cyc[k];
       const FileLock& want = L[step.resource];
-      // The waiter entry of this party on this resource, for its line and its request mode.
-      const FileLock* req = nullptr;
+      // The waiter entry of this party on this resource, for its line.
       for (const auto& l : L)
         if (l.waiter() && l.blocker != kNone && l.blocker == step.resource &&
             party_of(static_cast<size_t>(&l - L.data())) == step.party) {
-          req = &l;
+          if (first_line == 0 || l.line < first_line) first_line = l.line;
           break;
         }
-      if (req && (first_line == 0 || req->line < first_line)) first_line = req->line;
       kinds.insert(kind_word(want));
-      std::string file = file_of(want);
-      f.classes.push_back(file);
-      summary += (k ? ", which waits for " : party_label(step.party) + " waits for ") + file +
-                 " held by " + party_label(cyc[(k + 1) % n].party);
-      sig.push_back(std::to_string(pid_of_party(step.party)) + "@" + want.file_key());
-
-      Participant part;
-      part.pid = pid_of_party(step.party);
-      part.name = comm_of(part.pid);
-      auto st = facts.state.find(part.pid);
-      part.state = st != facts.state.end() ? st->second : "blocked";
-      if (auto wc = facts.wchan.find(part.pid); wc != facts.wchan.end())
-        part.state += ", in " + wc->second;
-      part.waits_for = (req ? req->access + " " + kind_word(*req) + " on " + file + range_of(*req)
-                            : lock_label(want));
+      WaitStep ws;
+      ws.resource = file_of(want);
+      ws.party.pid = pid_of_party(step.party);
+      ws.party.name = comm_of(ws.party.pid);
+      if (ws.party.name.empty()) ws.party.name = party_label(step.party);
+      auto st = facts.state.find(ws.party.pid);
+      ws.party.state = st != facts.state.end() ? st->second : "blocked";
+      if (auto wc = facts.wchan.find(ws.party.pid); wc != facts.wchan.end()) ws.party.state += ", in " + wc->second;
       for (size_t h : held_by[step.party]) {
         HeldLock hl;
         hl.name = file_of(L[h]);
         hl.address = L[h].file_key();
         hl.mode = lower(L[h].access) + " " + kind_word(L[h]);
-        part.held.push_back(std::move(hl));
+        ws.party.held.push_back(std::move(hl));
       }
-      auto ks = facts.kernel_stack.find(part.pid);
-      if (ks != facts.kernel_stack.end()) part.stack = ks->second;
-      f.participants.push_back(std::move(part));
-
-      // The file this party holds that the previous party waits for (no chain edges: /proc
-      // does not say where a lock was taken; participants and the scenario carry the cycle).
-      held_file.push_back(file_of(L[cyc[(k + n - 1) % n].resource]));
+      auto ks = facts.kernel_stack.find(ws.party.pid);
+      if (ks != facts.kernel_stack.end()) ws.party.stack = ks->second;
+      steps.push_back(std::move(ws));
     }
-    f.summary = summary;
-    // CPU-style table: one column per process, first every hold, then every blocked request.
-    for (size_t k = 0; k < n; ++k)
-      f.scenario.columns.push_back(pid_of_party(cyc[k].party) > 0
-                                       ? "pid " + std::to_string(pid_of_party(cyc[k].party))
-                                       : "unknown owner");
-    for (size_t k = 0; k < n; ++k) {
-      std::vector<std::string> row(n);
-      row[k] = "holds " + held_file[k];
-      f.scenario.rows.push_back(std::move(row));
-    }
-    for (size_t k = 0; k < n; ++k) {
-      std::vector<std::string> row(n);
-      row[k] = "waits for " + f.classes[k];
-      f.scenario.rows.push_back(std::move(row));
-    }
+    Finding f = wait_cycle_finding(FindingType::filelock_deadlock, std::move(steps), std::string(source));
+    // /proc does not say where a lock was taken: no chain, the participants carry the cycle.
+    f.chain.clear();
     std::string kind_list;
     for (const auto& kw : kinds) kind_list += (kind_list.empty() ? "" : ", ") + kw;
-    bool posix_only = kinds.size() == 1 && *kinds.begin() == "POSIX lock";
-    f.explanation =
-        "Each process holds a file lock that the next one is blocked on, so none can proceed. " +
-        std::string(posix_only
-                        ? "The kernel normally refuses such a POSIX wait with EDEADLK; this cycle "
-                          "got past it (threads of one process, or locks taken over NFS)."
-                        : "The kernel detects deadlocks for POSIX record locks only, so " +
-                              kind_list + " waits like these hang forever.");
-    std::string kill_hint;
-    for (const auto& st : cyc)
-      if (pid_of_party(st.party) > 0) {
-        kill_hint = "kill " + std::to_string(pid_of_party(st.party));
-        break;
-      }
-    f.fix = "Take these locks in one global order in every process (for example sorted by path), "
-            "or take the second one with LOCK_NB / F_SETLK and back off on failure." +
-            (kill_hint.empty() ? std::string()
-                               : " To recover now, end one of the processes (" + kill_hint + ").");
-    f.details.push_back({"lock types", kind_list});
-    std::string pids;
-    for (const auto& st : cyc)
-      pids += (pids.empty() ? "" : " ") + std::to_string(pid_of_party(st.party));
-    f.details.push_back({"pids", pids});
+    fact::set(f, fact::kLockTypes, kind_list);
     f.location = std::string(input) + (first_line ? ":" + std::to_string(first_line) : "");
-    std::sort(sig.begin(), sig.end());
-    f.signature = "filelock_deadlock";
-    for (const auto& s : sig) f.signature += ":" + s;
+    complete_finding(f);
     report.findings.push_back(std::move(f));
   }
 }
@@ -233,9 +178,7 @@ void analyze_lockdep(const LockdepDump& dump, std::string_view source, std::stri
     Finding f;
     f.type = FindingType::circular_dependency;
     f.source = source;
-    f.title = std::string(type_title(f.type));
     f.classes = cyc;
-    std::string summary;
     size_t first = 0;
     for (size_t k = 0; k < cyc.size(); ++k) {
       Edge e;
@@ -246,29 +189,11 @@ void analyze_lockdep(const LockdepDump& dump, std::string_view source, std::stri
       size_t ln = edge_line[{e.from, e.to}];
       if (ln && (!first || ln < first)) first = ln;
       f.chain.push_back(std::move(e));
-      summary += cyc[k] + " --> ";
     }
-    summary += cyc.front();
-    f.summary = summary;
-    if (cyc.size() == 2) {
-      f.scenario.columns = {"CPU0", "CPU1"};
-      f.scenario.rows = {{"lock(" + cyc[1] + ");", ""},
-                         {"", "lock(" + cyc[0] + ");"},
-                         {"", "lock(" + cyc[1] + ");"},
-                         {"lock(" + cyc[0] + ");", ""}};
-    }
-    f.explanation = "lockdep's dependency graph holds a cycle: each lock of the chain was taken "
-                    "while the one before it was held, so tasks taking them in these orders can "
-                    "deadlock.";
-    f.fix = "Pick one order for these locks and take them in that order on every path (the "
-            "edge to reverse is the one added last; /proc/lockdep does not say where it was "
-            "taken: run `lockhound trace` on a lock trace to get the sites).";
-    f.details.push_back({"graph", "from /proc/lockdep (" + std::to_string(dump.classes.size()) +
-                                      " classes, " + std::to_string(dump.edges()) +
-                                      " direct dependencies)"});
+    fact::set(f, "graph", "from /proc/lockdep (" + std::to_string(dump.classes.size()) + " classes, " +
+                              std::to_string(dump.edges()) + " direct dependencies)");
     f.location = std::string(input) + (first ? ":" + std::to_string(first) : "");
-    f.signature = "circular_dependency";
-    for (const auto& c : cyc) f.signature += ":" + c;
+    complete_finding(f);
     report.findings.push_back(std::move(f));
   }
 }
@@ -294,17 +219,11 @@ void analyze_lockdep_stats(const LockdepStats& stats, std::string_view source,
       Finding f;
       f.type = FindingType::max_too_low;
       f.source = source;
-      f.title = "lockdep table full: " + s.name;
-      f.summary = s.name + ": " + std::to_string(s.value) + " of " + std::to_string(*s.max);
-      f.explanation = "lockdep ran out of room for " + s.name +
-                      " and switched itself off: no further locking problem is reported on this "
-                      "boot.";
-      f.fix = "Raise the matching CONFIG_LOCKDEP_*_BITS option (or find the code that creates "
-              "lock classes dynamically, e.g. lockdep keys registered in a loop).";
-      f.details.push_back({"value", std::to_string(s.value)});
-      f.details.push_back({"max", std::to_string(*s.max)});
+      fact::set(f, fact::kLimit, s.name);
+      fact::set(f, fact::kValue, std::to_string(s.value));
+      fact::set(f, fact::kMax, std::to_string(*s.max));
       f.location = std::string(input) + ":" + std::to_string(s.line);
-      f.signature = "max_too_low:" + s.name;
+      complete_finding(f);
       report.findings.push_back(std::move(f));
     }
   }

@@ -8,7 +8,8 @@
 #include <string>
 #include <utility>
 
-#include "core/advice.h"
+#include "core/sites.h"
+#include "core/voice.h"
 #include "trace/line_reader.h"
 
 namespace lockhound::trace {
@@ -533,11 +534,9 @@ struct TraceAnalyzer::Impl {
       }
       if (f.location.empty()) f.location = detection_position(f, options.input_name);
       if (f.source.empty()) f.source = "trace";
-      // The advice was written when the evidence still had bare line numbers: write it again
-      // with the trace positions.
-      f.explanation.clear();
-      f.fix.clear();
-      write_advice(f);
+      // The engine worded it when the evidence still had bare line numbers: word it again with
+      // the trace positions.
+      complete_finding(f);
     }
     return out;
   }

@@ -253,11 +253,12 @@ TEST_F(Attach, JoinOfAThreadWaitingForTheJoinersLock) {
   ASSERT_TRUE(f) << render_threads_text(r);
   ASSERT_EQ(f->participants.size(), 2u);
   EXPECT_EQ(f->participants[0].pid, pid_);  // the main thread, smallest tid, starts the cycle
-  EXPECT_NE(f->participants[0].waits_for.find("exit of thread"), std::string::npos);
+  EXPECT_NE(f->participants[0].waits_for.find("the end of thread " + std::to_string(f->participants[1].pid)),
+            std::string::npos) << f->participants[0].waits_for;
   ASSERT_EQ(f->participants[0].held.size(), 1u);
   EXPECT_EQ(f->participants[0].held[0].name, "lock_a");
   EXPECT_NE(f->participants[1].waits_for.find("lock_a"), std::string::npos);
-  EXPECT_NE(f->fix.find("before joining"), std::string::npos) << f->fix;
+  EXPECT_NE(f->fix.find("Release lock_a before thread " + std::to_string(pid_)), std::string::npos) << f->fix;
 }
 
 TEST_F(Attach, MutexOfAnExitedThread) {

@@ -101,7 +101,7 @@ TEST(KernelCaptureAdvice, AbbaFixReordersInTheReportingFunction) {
   auto text = testing::read_file(testing::shared_dir() / "testdata/kernel/m1_abba/console.log");
   auto r = explain_log(text, "console.log");
   ASSERT_EQ(r.findings.size(), 1u);
-  EXPECT_NE(r.findings[0].fix.find("Take m1_lock_a before m1_lock_b in m1_take_ba+0x1c"), std::string::npos)
+  EXPECT_NE(r.findings[0].fix.find("Take m1_lock_a before m1_lock_b at m1_take_ba+0x1c"), std::string::npos)
       << r.findings[0].fix;
   EXPECT_NE(r.findings[0].explanation.find("m1_take_ab+0x1c"), std::string::npos) << r.findings[0].explanation;
 }

@@ -166,14 +166,15 @@ TEST(SplatDetails, CircularEdgesCarryTheirStacks) {
   bool saw = false;
   for (const auto& fr : chain[2].to_site.stack) saw |= fr.function == "unregister_netdevice_notifier";
   EXPECT_TRUE(saw);
-  EXPECT_NE(r.findings[0].fix.find("Take rtnl_mutex before &xt[i].mutex in rtnl_lock+0x17"), std::string::npos)
+  EXPECT_NE(r.findings[0].fix.find("Take rtnl_mutex before &xt[i].mutex at rtnl_lock+0x17"), std::string::npos)
       << r.findings[0].fix;
-  // Scenario table, two columns.
+  // Scenario table: one column per lock of the cycle, each takes its lock, then wants the next.
   const auto& sc = r.findings[0].scenario;
-  ASSERT_EQ(sc.columns.size(), 2u);
-  ASSERT_EQ(sc.rows.size(), 4u);
-  EXPECT_EQ(sc.rows[0][0], "lock(&xt[i].mutex);");
+  ASSERT_EQ(sc.columns.size(), 3u);
+  ASSERT_EQ(sc.rows.size(), 6u);
+  EXPECT_EQ(sc.rows[0][0], "lock(rtnl_mutex);");
   EXPECT_EQ(sc.rows[1][1], "lock(sk_lock-AF_INET6);");
+  EXPECT_EQ(sc.rows[5][2], "lock(rtnl_mutex);");
 }
 
 TEST(SplatDetails, RecursiveTellsInstancesApartWhenPrinted) {

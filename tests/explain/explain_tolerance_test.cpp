@@ -125,12 +125,13 @@ void expect_abba(const ExplainResult& r, const std::string& what, uint64_t count
   ASSERT_GE(f.chain[1].to_site.stack.size(), 4u);
   EXPECT_EQ(f.chain[1].to_site.stack[3].function, "foo_reconfigure");
   ASSERT_EQ(f.scenario.rows.size(), 4u);
-  EXPECT_EQ(f.scenario.rows[1][1], "lock(&dev->cfg_lock);");
+  EXPECT_EQ(f.scenario.rows[1][1], "lock(&priv->tx_lock);");
+  EXPECT_EQ(f.scenario.rows[3][1], "lock(&dev->cfg_lock);");
   ASSERT_FALSE(f.participants.empty());
   EXPECT_EQ(f.participants[0].name, "foo_worker");
   EXPECT_EQ(f.participants[0].pid, 77);
   EXPECT_EQ(f.participants[0].held.size(), 2u);
-  EXPECT_NE(f.fix.find("Take &dev->cfg_lock before &priv->tx_lock in foo_reconfigure+0x2a [foo]"), std::string::npos)
+  EXPECT_NE(f.fix.find("Take &dev->cfg_lock before &priv->tx_lock at foo_reconfigure+0x2a [foo]"), std::string::npos)
       << f.fix;
   EXPECT_NE(f.raw.find("*** DEADLOCK ***"), std::string::npos);
 }

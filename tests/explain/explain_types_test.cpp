@@ -113,6 +113,10 @@ KDB: stack backtrace:
 )");
   EXPECT_EQ(f.type, FindingType::witness_lock_order_reversal);
   EXPECT_EQ(f.classes, (std::vector<std::string>{"UMA lock", "system map"}));
+  // The chain starts with the order being taken now: UMA lock held, system map wanted.
+  ASSERT_EQ(f.chain.size(), 2u);
+  EXPECT_EQ(f.chain[0].from, "UMA lock");
+  EXPECT_EQ(f.chain[0].to, "system map");
   EXPECT_EQ(f.summary, "UMA lock --> system map --> UMA lock");
 }
 

@@ -50,12 +50,12 @@ TEST(WaitFor, AbbaHangIsAnActualDeadlock) {
             (std::set<std::string>{"&dev->cfg_lock", "&priv->tx_lock"}));
   ASSERT_EQ(d.participants.size(), 2u);
   EXPECT_EQ(d.participants[0].pid, 101);
-  EXPECT_EQ(d.participants[0].waits_for, "&priv->tx_lock (ffff888004a1c1f0)");
+  EXPECT_EQ(d.participants[0].waits_for, "&priv->tx_lock");
   EXPECT_EQ(d.participants[1].pid, 102);
-  EXPECT_EQ(d.participants[1].waits_for, "&dev->cfg_lock (ffff888004a1c0d8)");
+  EXPECT_EQ(d.participants[1].waits_for, "&dev->cfg_lock");
   EXPECT_FALSE(d.participants[0].stack.empty());
   EXPECT_EQ(d.summary,
-            "foo_a/101 waits for &priv->tx_lock held by foo_b/102 --> foo_b/102 waits for &dev->cfg_lock held by "
+            "foo_a/101 waits for &priv->tx_lock held by foo_b/102, foo_b/102 waits for &dev->cfg_lock held by "
             "foo_a/101");
   ASSERT_EQ(d.chain.size(), 2u);
   EXPECT_EQ(d.location, "hang.log:30");  // the "Showing all locks held" line

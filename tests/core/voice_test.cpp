@@ -3,14 +3,14 @@
 
 #include <nlohmann/json.hpp>
 
-#include "core/advice.h"
+#include "core/sites.h"
 #include "report/report.h"
 #include "scenario/scenario.h"
 
 namespace lockhound {
 namespace {
 
-TEST(Advice, SiteSkipsLockLibraryFrames) {
+TEST(Sites, SiteSkipsLockLibraryFrames) {
   Stack s;
   Frame a;
   a.function = "pthread_mutex_lock";
@@ -19,11 +19,11 @@ TEST(Advice, SiteSkipsLockLibraryFrames) {
   b.file = "/src/bank.c";
   b.line = 42;
   s = {a, b};
-  EXPECT_EQ(describe_site(s), "transfer (/src/bank.c:42)");
+  EXPECT_EQ(site_of(s, ""), "transfer (/src/bank.c:42)");
   Frame c;
   c.pc = 0x4011d6;
-  EXPECT_EQ(describe_site({c}), "0x4011d6");
-  EXPECT_EQ(describe_site({}), "");
+  EXPECT_EQ(site_of(Stack{c}, ""), "0x4011d6");
+  EXPECT_EQ(site_of(Stack{}, ""), "");
 }
 
 TEST(Render, TextAndJsonOfACycle) {

@@ -1,0 +1,82 @@
+// Facts: the documented keys of Finding::details.
+//
+// A front end states what it knows in a finding's structured fields (classes, chain,
+// acquisitions, participants) and, for what has no field of its own, in `details` under one of
+// these keys. The finding layer (core/voice.h) reads them to word the report; renderers print
+// them as they are. docs/json-format.md lists them. A key a front end invents for itself is
+// printed but never read by the finding layer.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "core/finding.h"
+
+namespace lockhound::fact {
+
+// Interrupts and usage.
+inline constexpr std::string_view kInterrupt = "interrupt";        // hardirq|softirq|signal|reclaim|nmi
+inline constexpr std::string_view kUsage = "usage";                // "{HARDIRQ-ON-W} -> {IN-HARDIRQ-W}"
+inline constexpr std::string_view kState = "state";                // lockdep's usage state: HARDIRQ, SOFTIRQ-READ
+inline constexpr std::string_view kIrqSafe = "irq-safe lock";
+inline constexpr std::string_view kIrqUnsafe = "irq-unsafe lock";
+inline constexpr std::string_view kNewDependency = "new dependency";  // "a -> b", the edge just added
+inline constexpr std::string_view kIrqContext = "context";         // lockdep's "[HC1[1]:SC0[0]:HE0:SE1]" or "context-{3:3}"
+// Cycles and instances.
+inline constexpr std::string_view kInstance = "instance";          // recursive locking: "same lock instance…", "another instance…"
+inline constexpr std::string_view kInstances = "instances";        // a cycle between two locks of one class
+inline constexpr std::string_view kGuardedBy = "guarded by";       // the common gate locks of a guarded cycle
+// Sleeping and waiting.
+inline constexpr std::string_view kReason = "reason";              // why sleeping is not allowed there
+inline constexpr std::string_view kOperation = "operation";        // what may sleep: a lock, "msleep", …
+inline constexpr std::string_view kAt = "at";                      // where the kernel's might_sleep check fired (file:line)
+inline constexpr std::string_view kPreemptCount = "preempt_count";
+inline constexpr std::string_view kPreemptDisabledAt = "preemption disabled at";
+inline constexpr std::string_view kIrqsDisabled = "irqs_disabled()";  // "1" when the kernel said so
+inline constexpr std::string_view kInAtomic = "in_atomic()";
+// Who holds, who waits.
+inline constexpr std::string_view kHeldBy = "held by";
+inline constexpr std::string_view kWaitsFor = "waits for";
+inline constexpr std::string_view kAlsoHeld = "also held";
+inline constexpr std::string_view kLikelyOwner = "likely owner";
+inline constexpr std::string_view kOwner = "owner";                // a lock's owner that no longer exists
+inline constexpr std::string_view kForkHolder = "holder";          // the parent's thread that held it at fork()
+inline constexpr std::string_view kFunction = "function";          // the function a finding is about
+// Hangs and machines.
+inline constexpr std::string_view kCpu = "cpu";
+inline constexpr std::string_view kSeconds = "seconds";
+inline constexpr std::string_view kThresholdMs = "threshold_ms";
+inline constexpr std::string_view kJiffies = "jiffies";
+inline constexpr std::string_view kStarved = "kthread starved";
+inline constexpr std::string_view kStallCpus = "stalled cpus";
+inline constexpr std::string_view kFlavor = "flavor";              // rcu_sched, rcu_preempt, rcu_tasks
+inline constexpr std::string_view kMessage = "message";            // the kernel's own words for a lock defect
+inline constexpr std::string_view kLimit = "limit";                // lockdep's table that overflowed
+inline constexpr std::string_view kValue = "value";
+inline constexpr std::string_view kMax = "max";
+inline constexpr std::string_view kPid = "pid";                    // the process a finding is about
+inline constexpr std::string_view kLockTypes = "lock types";       // file locks: "POSIX lock, FLOCK lock"
+inline constexpr std::string_view kNoSites = "sites";              // "not recorded": the input has no stacks
+
+// The value of `key`, or "" when the finding does not state it.
+inline std::string get(const Finding& f, std::string_view key) {
+  for (const auto& [k, v] : f.details)
+    if (k == key) return v;
+  return "";
+}
+inline bool has(const Finding& f, std::string_view key) {
+  for (const auto& [k, v] : f.details)
+    if (k == key) return true;
+  return false;
+}
+// Sets `key` (replacing an earlier value).
+inline void set(Finding& f, std::string_view key, std::string value) {
+  for (auto& [k, v] : f.details)
+    if (k == key) {
+      v = std::move(value);
+      return;
+    }
+  f.details.emplace_back(std::string(key), std::move(value));
+}
+
+}  // namespace lockhound::fact

@@ -1,0 +1,211 @@
+// The words for locks and interrupts (a lock used in an interrupt and also with that interrupt
+// enabled, directly or through a dependency) and for sleeping where sleeping is not allowed.
+#include "core/voice_internal.h"
+
+namespace lockhound::voice {
+namespace {
+
+std::string irq_of_state(const std::string& state) {
+  if (contains(state, "SOFTIRQ")) return "softirq";
+  if (contains(state, "HARDIRQ")) return "hardirq";
+  if (contains(state, "RECLAIM")) return "reclaim";
+  if (contains(state, "NMI")) return "nmi";
+  if (contains(state, "SIGNAL")) return "signal";
+  return "";
+}
+
+std::string interrupt_of(const Finding& f) {
+  std::string irq = fact::get(f, fact::kInterrupt);
+  if (irq.empty()) irq = irq_of_state(fact::get(f, fact::kState));
+  if (irq.empty()) {
+    std::string usage = fact::get(f, fact::kUsage);
+    irq = irq_of_state(usage);
+  }
+  return irq.empty() ? "interrupt" : irq;
+}
+
+std::string upper(std::string s) {
+  for (char& c : s) c = char(c >= 'a' && c <= 'z' ? c - 32 : c);
+  return s;
+}
+
+Scenario irq_scenario(const std::string& safe, const std::string& unsafe, const std::string& irq) {
+  Scenario sc;
+  sc.columns = {"CPU0", "CPU1"};
+  std::string dis = irq == "signal" ? "block signals;" : irq == "softirq" ? "local_bh_disable();" : "local_irq_disable();";
+  sc.rows = {{"lock(" + unsafe + ");", ""},
+             {"", dis},
+             {"", "lock(" + safe + ");"},
+             {"", "lock(" + unsafe + ");"},
+             {"<Interrupt: " + irq + ">", ""},
+             {"  lock(" + safe + ");", ""}};
+  return sc;
+}
+
+void word_inconsistent(Finding& f) {
+  std::string lock = f.classes.empty() ? "the lock" : f.classes.front();
+  std::string irq = interrupt_of(f);
+  std::string usage = fact::get(f, fact::kUsage);
+  f.summary = lock + (usage.empty() ? "" : ": " + usage);
+  f.scenario.columns = {"CPU0"};
+  f.scenario.rows = {{"lock(" + lock + ");"}, {"<Interrupt: " + irq + ">"}, {"  lock(" + lock + ");"}};
+  const Acquisition* in = acquisition_with_irq(f, true);
+  const Acquisition* on = acquisition_with_irq(f, false);
+  std::string in_site = in ? site_of(*in, "an interrupt handler") : "an interrupt handler";
+  std::string on_site = on ? site_of(*on, "process context") : "process context";
+  if (irq == "signal") {
+    f.explanation = lock + " is taken in signal context (" + in_site + ") and also at " + on_site +
+                    " with signals enabled: if the signal arrives while " + on_site +
+                    " holds it, the handler waits forever for a lock its own thread holds.";
+    f.fix = "At " + on_site + " take " + lock + " with a signal mask (pthread_sigmask SIG_BLOCK) around it, so the "
+            "signal cannot interrupt the critical section; or do not take locks in the signal handler at all.";
+    return;
+  }
+  if (irq == "hardirq" || irq == "softirq") {
+    std::string call = on ? lock_primitive(on->stack) : "";
+    if (call.empty()) call = "spin_lock";
+    std::string safe = irqsafe_variant(call, irq == "softirq");
+    f.explanation = lock + " is taken in " + irq + " context (" + in_site + ") and also with " + irq +
+                    "s enabled (" + on_site + "): if the " + irq + " arrives on a CPU while " + on_site + " holds " +
+                    lock + ", the handler spins on it forever.";
+    f.fix = "Make the " + call + "() of " + lock + " in process context (" + on_site + ") " + safe +
+            "() (and its unlock " + unlock_variant(safe) + "()), so the " + irq + " handler (" + in_site +
+            ") can never interrupt a holder on the same CPU; or move the work out of the " + irq + " handler.";
+    return;
+  }
+  if (irq == "reclaim") {
+    f.explanation = lock + " is taken during memory reclaim (" + in_site + ") and also by a path that allocates "
+                    "memory that may recurse into reclaim (" + on_site + ").";
+    f.fix = "Allocate with GFP_NOFS/GFP_NOIO (or memalloc_nofs_save()) while holding " + lock + " in " + on_site + ".";
+    return;
+  }
+  f.explanation = lock + " is used in " + irq + " context (" + in_site + ") and in a conflicting way (" + on_site +
+                  (usage.empty() ? "" : ", " + usage) + ").";
+  f.fix = "Never take " + lock + " from " + irq + " context (" + in_site + "), or use a lock-free mechanism there.";
+}
+
+void word_inversion(Finding& f) {
+  std::string irq = interrupt_of(f);
+  std::string safe = fact::get(f, fact::kIrqSafe), unsafe = fact::get(f, fact::kIrqUnsafe);
+  std::vector<std::string> path;
+  if (!f.chain.empty()) {
+    path.push_back(f.chain.front().from);
+    for (const auto& e : f.chain) path.push_back(e.to);
+  } else {
+    path = f.classes;
+  }
+  if (safe.empty() && !path.empty()) safe = path.front();
+  if (unsafe.empty() && !path.empty()) unsafe = path.back();
+  std::string state = fact::get(f, fact::kState);
+  if (state.empty()) state = upper(irq);
+  f.summary = join_some(path, " --> ", 8) + " (" + safe + " is " + state + "-safe, " + unsafe + " is " + state + "-unsafe)";
+  f.scenario = irq_scenario(safe, unsafe, irq);
+  const Acquisition* in = nullptr;
+  const Acquisition* on = nullptr;
+  for (const auto& a : f.acquisitions) {
+    if (!in && a.lock == safe && !a.irq.empty()) in = &a;
+    if (!on && a.lock == unsafe && a.irq.empty()) on = &a;
+  }
+  if (!in) in = acquisition_with_irq(f, true);
+  if (!on) on = acquisition_with_irq(f, false);
+  std::string in_site = in ? site_of(*in, "its " + irq + " handler") : "its " + irq + " handler";
+  std::string on_site = on ? site_of(*on, "a process-context path") : "a process-context path";
+  std::string acq_site = "a path holding " + safe;
+  for (const auto& e : f.chain)
+    if (e.to == unsafe && !e.to_site.stack.empty()) acq_site = site_of(e.to_site);
+  if (irq == "signal") {
+    f.explanation = unsafe + " is taken with signals enabled (" + on_site + "), but " + safe +
+                    ", which is taken in a signal handler (" + in_site + "), takes it while held (" + acq_site +
+                    "): a thread holding " + unsafe + " can be interrupted by a handler waiting for " + safe +
+                    " while another thread holds " + safe + " and waits for " + unsafe + ".";
+    f.fix = "Block the signal (pthread_sigmask) around every acquisition of " + unsafe + " (" + on_site +
+            "), or stop taking " + unsafe + " while holding " + safe + " at " + acq_site + ".";
+    return;
+  }
+  std::string prim = on ? lock_primitive(on->stack) : "";
+  if (prim.empty()) prim = "spin_lock";
+  std::string safe_call = irqsafe_variant(prim, irq == "softirq");
+  f.explanation = unsafe + " is taken with " + irq + "s enabled (" + on_site + "), but " + safe +
+                  ", which is used in " + irq + " context (" + in_site + "), takes it while held (" + acq_site +
+                  "): a CPU holding " + unsafe + " can be interrupted by a handler waiting for " + safe +
+                  " while another CPU holds " + safe + " and waits for " + unsafe + ".";
+  f.fix = "Make the " + prim + "() of " + unsafe + " at " + on_site + " " + safe_call + "() (every acquisition of " +
+          unsafe + " with " + irq + "s disabled), or stop taking " + unsafe + " while holding " + safe + " at " +
+          acq_site + ".";
+}
+
+}  // namespace
+
+void word_irq(Finding& f) {
+  if (f.type == FindingType::inconsistent_lock_state) return word_inconsistent(f);
+  word_inversion(f);
+}
+
+void word_sleep(Finding& f) {
+  using FT = FindingType;
+  const Acquisition* a0 = f.acquisitions.empty() ? nullptr : &f.acquisitions[0];
+  const Acquisition* a1 = f.acquisitions.size() > 1 ? &f.acquisitions[1] : nullptr;
+  std::string site = a0 ? site_of(*a0, "this site") : "this site";
+  std::vector<HeldLock> held = a0 ? a0->held : std::vector<HeldLock>{};
+  if (held.empty() && !f.participants.empty()) held = f.participants.front().held;
+  std::string subject = a0 ? who(*a0, "a context") : "a context";
+
+  if (f.type == FT::invalid_wait_context && fact::has(f, fact::kIrqContext)) {
+    // lockdep's wait-type check (what PREEMPT_RT turns into sleeping): a lock with a higher wait
+    // type inside a section that only allows lower ones.
+    std::string lock = f.classes.empty() ? "the lock" : f.classes.front();
+    std::string ctx = fact::get(f, fact::kIrqContext);
+    const HeldLock* inner = nullptr;
+    for (auto it = held.rbegin(); it != held.rend(); ++it)
+      if (it->name != lock) {
+        inner = &*it;
+        break;
+      }
+    f.summary = lock + " acquired in " + ctx + (held.empty() ? "" : " while holding " + held_names(held));
+    f.explanation = subject + " takes " + lock + " at " + site + " where only locks with a lower wait type may be taken (" +
+                    ctx + (inner ? ", inside " + inner->name : "") +
+                    "): a lock that may sleep (on PREEMPT_RT) is taken inside a spinning or atomic section.";
+    f.fix = "Take " + lock + " outside " + (inner ? inner->name : std::string("the atomic section")) + " at " + site +
+            ", or make " + lock + " a raw_spinlock_t if its critical sections are short and never sleep.";
+    return;
+  }
+
+  // What may sleep, and why it must not there.
+  std::string what = fact::get(f, fact::kOperation);
+  if (what.empty() && fact::has(f, fact::kAt)) what = "a function that may sleep (" + fact::get(f, fact::kAt) + ")";
+  if (what.empty()) what = "a sleeping call";
+  std::string reason = fact::get(f, fact::kReason);
+  std::string preempt = fact::get(f, fact::kPreemptDisabledAt);
+  if (reason.empty()) {
+    std::vector<std::string> why;
+    if (fact::get(f, fact::kIrqsDisabled) == "1") why.push_back("interrupts disabled");
+    if (fact::get(f, fact::kInAtomic) == "1") why.push_back("in atomic context");
+    if (!held.empty()) why.push_back("holding " + held_names(held));
+    if (!preempt.empty()) why.push_back("preemption disabled at " + preempt);
+    reason = why.empty() ? "in atomic context" : "with " + join(why, ", ");
+  }
+
+  if (f.type == FT::scheduling_while_atomic) {
+    std::string pc = fact::get(f, fact::kPreemptCount);
+    f.summary = subject + " scheduled with preempt_count " + pc;
+    f.explanation = subject + " called the scheduler in atomic context (preempt_count " + pc + ", " + reason +
+                    "), e.g. sleeping while holding a spinlock.";
+    f.fix = "Do not sleep at " + site + " while holding a spinlock or with preemption disabled" +
+            (preempt.empty() ? "" : " (disabled at " + preempt + ")") + "; release the lock first or use a mutex.";
+    return;
+  }
+  f.summary = what + " " + reason + (a0 ? " at " + site : "");
+  f.explanation = what + " may sleep, but at " + site + " it runs " + reason +
+                  ", where sleeping is not allowed (a spinning holder or an interrupt cannot be scheduled away).";
+  if (a1)
+    f.fix = "Move " + what + " out of the critical section of " + a1->lock + " (taken at " + site_of(*a1) +
+            "), or make " + a1->lock + " a mutex if the section must sleep.";
+  else if (!held.empty())
+    f.fix = "Move the sleeping call at " + site + " out of the atomic section (release " + held_names(held) +
+            " first), or use a non-sleeping variant (a GFP_ATOMIC allocation, a spinlock instead of a mutex).";
+  else
+    f.fix = "Move " + what + " at " + site + " to where sleeping is allowed: defer it to process context (a work "
+            "item, a threaded interrupt handler), or use a variant that does not sleep.";
+}
+
+}  // namespace lockhound::voice

@@ -1,0 +1,45 @@
+// Internal to the finding layer: the helpers every family of findings words itself with, and
+// the per-family entry points voice.cpp dispatches to. Not for front ends.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/facts.h"
+#include "core/finding.h"
+#include "core/sites.h"
+
+namespace lockhound::voice {
+
+// Each family fills summary, scenario, explanation and fix (title and signature are voice.cpp's).
+void word_cycle(Finding& f);          // circular_dependency, guarded_cycle, witness_lock_order_reversal
+void word_wait_cycle(Finding& f);     // actual_deadlock, filelock_deadlock
+void word_recursion(Finding& f);      // recursive_locking, spinlock_recursion
+void word_irq(Finding& f);            // inconsistent_lock_state, irq_lock_inversion, irq_safe_unsafe_order
+void word_sleep(Finding& f);          // invalid_wait_context, sleeping_in_invalid_context, scheduling_while_atomic
+void word_held(Finding& f);           // bad_unlock_balance, still_has_locks_held, lock_held_returning_to_user,
+                                      // held_lock_freed, missing_unlock, workqueue_leaked_lock, nested_lock_not_taken
+void word_hang(Finding& f);           // hung_task, soft_lockup, hard_lockup, rcu_stall, spinlock_lockup_suspected,
+                                      // spinlock_bad_magic, max_too_low, non_static_key
+
+inline bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+inline bool contains(std::string_view s, std::string_view p) { return s.find(p) != std::string_view::npos; }
+
+std::string join(const std::vector<std::string>& v, std::string_view sep);
+// A list of items for a sentence: all of them when few, else the first and last few with the
+// count of the rest ("a, b, c, … 9,994 more …, x, y"), so prose stays short for huge cycles.
+std::string join_some(const std::vector<std::string>& v, std::string_view sep, size_t keep = 6);
+std::string held_names(const std::vector<HeldLock>& held);
+// A context as the sentence's subject: "thread 2 (tid 4312)", "insmod/42 (in hardirq context)".
+std::string who(const Acquisition& a, std::string_view fallback = "one path");
+// A participant's name without the "(tid N)" the runtime adds: "thread 2", "main thread".
+std::string short_name(const std::string& name);
+std::string participant_label(const Finding& f, const Participant& p);  // "insmod/42", "thread 2"
+// "lock(x);" or "rlock(x);" for a mode string ("write", "read", "recursive-read", "try", …).
+std::string scenario_step(std::string_view mode, const std::string& lock);
+// A context-noun for the input: "tasks" for the kernel's, "threads" otherwise.
+std::string party_noun(const Finding& f, size_t n);
+const Acquisition* acquisition_with_irq(const Finding& f, bool in_irq);
+
+}  // namespace lockhound::voice
