@@ -3,7 +3,14 @@
 
 #include <nlohmann/json.hpp>
 
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "core/facts.h"
 #include "core/sites.h"
+#include "core/voice.h"
 #include "report/report.h"
 #include "scenario/scenario.h"
 
@@ -24,6 +31,140 @@ TEST(Sites, SiteSkipsLockLibraryFrames) {
   c.pc = 0x4011d6;
   EXPECT_EQ(site_of(Stack{c}, ""), "0x4011d6");
   EXPECT_EQ(site_of(Stack{}, ""), "");
+}
+
+TEST(Sites, ToolchainHeadersAndRuntimeLibrariesAreNotTheSite) {
+  // std::lock_guard<std::mutex> in deposit(): libc, then libstdc++'s inlined headers, then the user.
+  Frame libc{0x7f0001, "___pthread_mutex_lock", "", "", 0, "/lib/x86_64-linux-gnu/libc.so.6", false};
+  Frame gthr{0, "__gthread_mutex_lock", "", "/usr/include/x86_64-linux-gnu/c++/12/bits/gthr-default.h", 749, "", true};
+  Frame mtx{0, "std::mutex::lock", "", "/usr/include/c++/12/bits/std_mutex.h", 100, "", true};
+  Frame user{0x401234, "Bank::deposit", "", "/src/bank.cpp", 20, "/src/bank", false};
+  EXPECT_EQ(site_of(Stack{libc, gthr, mtx, user}, ""), "Bank::deposit (/src/bank.cpp:20)");
+  // Without symbols the site is the nearest frame of the program, not a named frame further up.
+  Frame anon{0x47854b, "", "", "", 0, "/usr/sbin/unbound", false};
+  Frame named{0x401000, "event_base_loop", "", "", 0, "/usr/lib/libevent.so", false};
+  EXPECT_EQ(site_of(Stack{libc, anon, named}, ""), "0x47854b in /usr/sbin/unbound");
+  // Kernel frames: the offset without the function's size, and the module.
+  Frame k{0, "m2_init", "+0x69/0x100", "", 0, "m2_irq", false};
+  EXPECT_EQ(describe_frame(k), "m2_init+0x69 [m2_irq]");
+  Frame raw{0, "_raw_spin_lock_irqsave", "+0x30/0x40", "", 0, "", false};
+  EXPECT_EQ(lock_primitive(Stack{raw, k}), "spin_lock_irqsave");
+  EXPECT_EQ(irqsafe_variant("spin_lock", false), "spin_lock_irqsave");
+  EXPECT_EQ(irqsafe_variant("read_lock_irq", true), "read_lock_bh");
+  EXPECT_EQ(unlock_variant("spin_lock_irqsave"), "spin_unlock_irqrestore");
+}
+
+Finding cycle_of(std::vector<std::string> names) {
+  Finding f;
+  f.type = FindingType::circular_dependency;
+  for (size_t i = 0; i < names.size(); ++i) {
+    Edge e;
+    e.from = names[i];
+    e.to = names[(i + 1) % names.size()];
+    f.chain.push_back(e);
+    f.classes.push_back(names[i]);
+  }
+  complete_finding(f);
+  return f;
+}
+
+TEST(Voice, ACycleHasOneSignatureWhicheverWayItIsWalked) {
+  std::string sig = cycle_of({"a", "b", "c"}).signature;
+  EXPECT_EQ(sig, "circular_dependency|a,b,c");
+  EXPECT_EQ(cycle_of({"b", "c", "a"}).signature, sig);  // rotated
+  EXPECT_EQ(cycle_of({"c", "b", "a"}).signature, sig);  // the other way round
+  EXPECT_NE(cycle_of({"a", "b", "d"}).signature, sig);
+  // Repeated names (two instances of one class) still normalise to one reading.
+  EXPECT_EQ(cycle_of({"x", "y", "x", "z"}).signature, cycle_of({"z", "x", "y", "x"}).signature);
+}
+
+TEST(Voice, ALongCycleStaysReadable) {
+  std::vector<std::string> names;
+  for (int i = 0; i < 20000; ++i) names.push_back("l" + std::to_string(i));
+  Finding f = cycle_of(names);
+  // The chain keeps every edge; the scenario shows the two ends and counts the middle.
+  EXPECT_EQ(f.chain.size(), 20000u);
+  EXPECT_LE(f.scenario.columns.size(), 7u);
+  EXPECT_LE(f.scenario.rows.size(), 16u);
+  EXPECT_NE(f.scenario.columns[4].find("19994 more"), std::string::npos) << f.scenario.columns[4];
+  EXPECT_LT(f.summary.size() + f.explanation.size() + f.fix.size(), 2000u);
+}
+
+TEST(Voice, WaitCycleBuilderGivesOneFindingForEveryFrontEnd) {
+  WaitStep a, b;
+  a.party.name = "worker";
+  a.party.pid = 101;
+  a.resource = "&dev->lock";
+  HeldLock held_b;
+  held_b.name = "&dev->lock";
+  b.party.name = "reader";
+  b.party.pid = 102;
+  b.party.held = {held_b};
+  b.resource = "&priv->lock";
+  HeldLock held_a;
+  held_a.name = "&priv->lock";
+  a.party.held = {held_a};
+  Finding f = wait_cycle_finding(FindingType::actual_deadlock, {a, b}, "explain");
+  complete_finding(f);
+  EXPECT_EQ(f.classes, (std::vector<std::string>{"&dev->lock", "&priv->lock"}));
+  ASSERT_EQ(f.participants.size(), 2u);
+  EXPECT_EQ(f.participants[0].waits_for, "&dev->lock");
+  EXPECT_EQ(f.chain.size(), 2u);
+  EXPECT_EQ(f.title, "actual deadlock: 2 tasks wait for each other");
+  EXPECT_EQ(f.signature, "actual_deadlock|&dev->lock,&priv->lock");
+  EXPECT_EQ(f.scenario.columns, (std::vector<std::string>{"worker/101", "reader/102"}));
+  // The same wait seen from the other party first is the same problem.
+  Finding g = wait_cycle_finding(FindingType::actual_deadlock, {b, a}, "run");
+  complete_finding(g);
+  EXPECT_EQ(g.signature, f.signature);
+}
+
+TEST(Voice, MergingBySignatureAddsCounts) {
+  std::vector<Finding> fs = {cycle_of({"a", "b"}), cycle_of({"b", "a"}), cycle_of({"a", "c"})};
+  fs[1].count = 4;
+  merge_same_findings(fs);
+  ASSERT_EQ(fs.size(), 2u);
+  EXPECT_EQ(fs[0].count, 5u);
+}
+
+TEST(Voice, EveryTypeIsWordedFromFactsAlone) {
+  // A finding with nothing but its type still reads as a sentence and has a signature.
+  for (int t = 0; t <= int(FindingType::filelock_deadlock); ++t) {
+    Finding f;
+    f.type = FindingType(t);
+    complete_finding(f);
+    EXPECT_FALSE(f.title.empty()) << type_name(f.type);
+    EXPECT_FALSE(f.explanation.empty()) << type_name(f.type);
+    EXPECT_FALSE(f.fix.empty()) << type_name(f.type);
+    EXPECT_EQ(f.signature.rfind(std::string(type_name(f.type)), 0), 0u) << f.signature;
+  }
+}
+
+// Front ends state facts; only the finding layer writes what people read. A front end that
+// assigns a title, summary, explanation, fix, signature or scenario fails this test.
+TEST(Voice, NoFrontEndWritesProseOrSignatures) {
+  namespace fs = std::filesystem;
+  std::regex writes(R"(\.(title|summary|explanation|fix|signature)\s*(=[^=]|\+=)|scenario\.(rows|columns)\s*(=|\.push_back))");
+  std::vector<std::string> offenders;
+  for (const auto& e : fs::recursive_directory_iterator(fs::path(LOCKHOUND_SOURCE_DIR) / "src")) {
+    if (!e.is_regular_file()) continue;
+    std::string rel = fs::relative(e.path(), LOCKHOUND_SOURCE_DIR).string();
+    if (rel.rfind("src/core/", 0) == 0) continue;
+    std::ifstream in(e.path());
+    std::string line;
+    for (int n = 1; std::getline(in, line); ++n) {
+      if (line.find("//") != std::string::npos) line = line.substr(0, line.find("//"));
+      // Parsers' own state (a parsed headline's title) is not a finding.
+      if (std::regex_search(line, writes) && line.find("h.title") == std::string::npos &&
+          line.find("p.title") == std::string::npos)
+        offenders.push_back(rel + ":" + std::to_string(n) + ": " + line);
+    }
+  }
+  EXPECT_TRUE(offenders.empty()) << [&] {
+    std::string s;
+    for (const auto& o : offenders) s += o + "\n";
+    return s;
+  }();
 }
 
 TEST(Render, TextAndJsonOfACycle) {
