@@ -441,13 +441,8 @@ nlohmann::json threads_json(const AttachReport& r) {
   return {{"pid", r.pid}, {"command", r.command}, {"threads", threads}, {"notes", r.notes}};
 }
 
-std::string render_attach_report(const AttachReport& report, const ReportMeta& meta, bool json,
-                                 const RenderOptions& options) {
-  if (!json) return render_threads_text(report) + render_text(report.findings, meta, options);
-  auto j = nlohmann::json::parse(render_json(report.findings, meta, options), nullptr, false);
-  if (j.is_discarded()) return render_json(report.findings, meta, options);
-  j["process"] = threads_json(report);
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+Section process_section(const AttachReport& report) {
+  return Section{"process", render_threads_text(report), threads_json(report)};
 }
 
 }  // namespace lockhound::attach

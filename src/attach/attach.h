@@ -26,12 +26,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/report.h"
+
 #include "core/finding.h"
 
-namespace lockhound {
-struct ReportMeta;
-struct RenderOptions;
-}  // namespace lockhound
 
 namespace lockhound::attach {
 
@@ -88,7 +86,7 @@ std::optional<LockWait> classify_wait(const Stack& stack, const std::optional<Fu
 // The informational part: every thread, what it waits for, and the stacks of blocked threads.
 std::string render_threads_text(const AttachReport& report);
 nlohmann::json threads_json(const AttachReport& report);
-std::string render_attach_report(const AttachReport& report, const ReportMeta& meta, bool json,
-                                 const RenderOptions& options);
+// Both as the report's "process" section.
+Section process_section(const AttachReport& report);
 
 }  // namespace lockhound::attach

@@ -1,8 +1,6 @@
 // `lockhound attach PID`: diagnoses a hung process without restarting it — stops it with
 // ptrace, reads every thread's stack and the owners of the locks they wait for, prints the
 // actual deadlock cycle (or who waits for whom), and lets it go exactly as it was.
-#include <cstdio>
-#include <fstream>
 #include <iostream>
 
 #include "attach/attach.h"
@@ -43,20 +41,8 @@ void register_attach(CLI::App& app, Action& action) {
       uint64_t blocked = 0;
       for (const auto& t : r.threads) blocked += t.wait.has_value();
       meta.stats = {{"threads", r.threads.size()}, {"blocked on locks", blocked}};
-      RenderOptions ro;
-      ro.show_guarded = opts->out.show_guarded;
-      std::string text = attach::render_attach_report(r, meta, opts->out.format == "json", ro);
-      if (opts->out.output.empty() || opts->out.output == "-") {
-        std::fwrite(text.data(), 1, text.size(), stdout);
-        std::fflush(stdout);
-      } else {
-        std::ofstream f(opts->out.output, std::ios::binary);
-        if (!(f << text)) {
-          std::cerr << "lockhound: cannot write " << opts->out.output << "\n";
-          return int(kUsage);
-        }
-      }
-      return r.findings.empty() ? int(kClean) : int(kFindings);
+      meta.sections.push_back(attach::process_section(r));
+      return emit_report(r.findings, meta, opts->out);
     };
   });
 }

@@ -50,21 +50,10 @@ void register_import(CLI::App& app, Action& action) {
         meta.stats.push_back({"dependencies", r.lockdep_edges});
       }
       if (r.have_lock_stat) meta.stats.push_back({"lock_stat classes", r.lock_stat_classes});
-      RenderOptions ro;
-      ro.show_guarded = opts->out.show_guarded;
-      std::string out = sys::render_sys_report(r, meta, opts->out.format == "json", ro);
-      if (opts->out.output.empty() || opts->out.output == "-") {
-        std::fwrite(out.data(), 1, out.size(), stdout);
-        std::fflush(stdout);
-      } else {
-        std::ofstream f(opts->out.output, std::ios::binary);
-        if (!(f << out)) {
-          std::cerr << "lockhound: cannot write " << opts->out.output << "\n";
-          return int(kUsage);
-        }
-      }
-      if (print_diagnostics(r.diagnostics)) return int(kInputError);
-      return r.findings.empty() ? int(kClean) : int(kFindings);
+      meta.sections.push_back(sys::system_section(r));
+      int rc = emit_report(r.findings, meta, opts->out);
+      if (rc == kUsage) return rc;
+      return print_diagnostics(r.diagnostics) ? int(kInputError) : rc;
     };
   });
 }

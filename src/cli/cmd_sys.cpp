@@ -1,9 +1,5 @@
 // `lockhound sys`: the live system through /proc — file-lock deadlocks (/proc/locks), tasks in
 // D state, lock contention (/proc/lock_stat) and lockdep's graph (/proc/lockdep).
-#include <cstdio>
-#include <fstream>
-#include <iostream>
-
 #include "cli/common.h"
 #include "sys/live.h"
 
@@ -11,24 +7,13 @@ namespace lockhound::cli {
 
 namespace {
 
-// Shared by sys and import: writes the report, returns the exit code.
-int write_sys_report(const sys::SysReport& r, const ReportMeta& meta, const OutputOptions& out) {
-  RenderOptions ro;
-  ro.show_guarded = out.show_guarded;
-  std::string text = sys::render_sys_report(r, meta, out.format == "json", ro);
-  if (out.output.empty() || out.output == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-  } else {
-    std::ofstream f(out.output, std::ios::binary);
-    if (!(f << text)) {
-      std::cerr << "lockhound: cannot write " << out.output << "\n";
-      return kUsage;
-    }
-  }
-  bool input_error = print_diagnostics(r.diagnostics);
-  if (input_error) return kInputError;
-  return r.findings.empty() ? kClean : kFindings;
+// Shared by sys and import: writes the report (the system summary as its own section), returns
+// the exit code.
+int write_sys_report(const sys::SysReport& r, ReportMeta meta, const OutputOptions& out) {
+  meta.sections.push_back(sys::system_section(r));
+  int rc = emit_report(r.findings, meta, out);
+  if (rc == kUsage) return rc;
+  return print_diagnostics(r.diagnostics) ? int(kInputError) : rc;
 }
 
 }  // namespace

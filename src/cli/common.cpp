@@ -1,6 +1,8 @@
 #include "cli/common.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <iterator>
@@ -24,24 +26,35 @@ int emit_report(const std::vector<Finding>& findings, const ReportMeta& meta,
   ro.show_guarded = out.show_guarded;
   std::string text = out.format == "json" ? render_json(findings, meta, ro)
                                           : render_text(findings, meta, ro);
-  if (out.output.empty() || out.output == "-") {
-    std::fwrite(text.data(), 1, text.size(), stdout);
-    std::fflush(stdout);
-  } else {
-    std::ofstream f(out.output, std::ios::binary);
-    if (!f) {
-      std::cerr << "lockhound: cannot write " << out.output << "\n";
-      return kUsage;
-    }
-    f << text;
-    if (!f) {
-      std::cerr << "lockhound: error writing " << out.output << "\n";
-      return kUsage;
-    }
-  }
+  if (!write_output(out.output, text)) return kUsage;
   for (const auto& f : findings)
     if (f.type != FindingType::guarded_cycle || out.show_guarded) return kFindings;
   return kClean;
+}
+
+bool write_output(const std::string& path, const std::string& text) {
+  bool to_stdout = path.empty() || path == "-";
+  std::string where = to_stdout ? "standard output" : path;
+  errno = 0;
+  if (to_stdout) {
+    size_t n = std::fwrite(text.data(), 1, text.size(), stdout);
+    if (n == text.size() && std::fflush(stdout) == 0) return true;
+  } else {
+    std::FILE* f = std::fopen(path.c_str(), "wb");
+    if (!f) {
+      std::cerr << "lockhound: cannot write " << where << ": " << std::strerror(errno) << "\n";
+      return false;
+    }
+    size_t n = std::fwrite(text.data(), 1, text.size(), f);
+    bool ok = n == text.size() && std::fflush(f) == 0;
+    int err = errno;
+    ok = std::fclose(f) == 0 && ok;
+    if (ok) return true;
+    errno = err ? err : errno;
+  }
+  std::cerr << "lockhound: error writing the report to " << where << ": "
+            << (errno ? std::strerror(errno) : "short write") << "\n";
+  return false;
 }
 
 bool print_diagnostics(const std::vector<Diagnostic>& diags) {

@@ -27,10 +27,13 @@ struct OutputOptions {
 
 void add_output_options(CLI::App* cmd, OutputOptions& out);
 
-// Writes the report where the options say. Returns kClean, kFindings, or kUsage when the output
-// file cannot be written.
+// Writes the report where the options say. Returns kClean, kFindings, or kUsage when the report
+// cannot be written (an output file that cannot be created, a full disk, a closed pipe: said on
+// stderr with the reason).
 int emit_report(const std::vector<Finding>& findings, const ReportMeta& meta,
                 const OutputOptions& out);
+// Writes `text` to `path` ("" or "-": stdout); false after saying why on stderr.
+bool write_output(const std::string& path, const std::string& text);
 
 // Prints diagnostics to stderr; returns true when any of them is an error.
 bool print_diagnostics(const std::vector<Diagnostic>& diags);

@@ -110,6 +110,7 @@ std::string render_json(const std::vector<Finding>& findings, const ReportMeta& 
   json stats = json::object();
   for (const auto& [k, v] : meta.stats) stats[k] = v;
   root["stats"] = std::move(stats);
+  for (const auto& sec : meta.sections) root[sec.key] = sec.data;
   // Invalid UTF-8 in inputs (kernel logs are bytes) is replaced rather than throwing.
   return root.dump(2, ' ', false, json::error_handler_t::replace) + "\n";
 }

@@ -8,11 +8,22 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "core/finding.h"
 
 namespace lockhound {
 
 inline constexpr int kJsonFormatVersion = 1;
+
+// A front end's own account beside its findings, as data (sys: what the system shows; attach:
+// every thread's state): the text report prints `text` before the findings, the JSON report puts
+// `data` under the root member `key`.
+struct Section {
+  std::string key;
+  std::string text;
+  nlohmann::json data;
+};
 
 struct ReportMeta {
   std::string tool = "lockhound";
@@ -20,6 +31,7 @@ struct ReportMeta {
   std::vector<std::string> inputs;
   // Extra summary numbers shown at the end of text and under "stats" in JSON.
   std::vector<std::pair<std::string, uint64_t>> stats;
+  std::vector<Section> sections;
 };
 
 struct RenderOptions {

@@ -180,6 +180,7 @@ std::string render_finding_text(const Finding& f) {
 std::string render_text(const std::vector<Finding>& findings, const ReportMeta& meta,
                         const RenderOptions& options) {
   std::string out;
+  for (const auto& sec : meta.sections) out += sec.text;
   std::map<std::string, uint64_t> by_type;
   size_t shown = 0, hidden = 0;
   for (const auto& f : findings) {

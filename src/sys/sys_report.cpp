@@ -424,4 +424,8 @@ nlohmann::json summary_json(const SysReport& r) {
   return j;
 }
 
+Section system_section(const SysReport& report) {
+  return Section{"system", render_summary_text(report), summary_json(report)};
+}
+
 }  // namespace lockhound::sys

@@ -23,6 +23,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "report/report.h"
+
 #include "core/diagnostic.h"
 #include "core/finding.h"
 #include "sys/lock_stat.h"
@@ -104,23 +106,10 @@ std::string_view format_name(ProcFormat f);
 // (with an error diagnostic) when the format is not recognised.
 bool import_text(std::string_view text, std::string_view name, size_t top, SysReport& report);
 
-// The informational part, for people and for machines.
+// The informational part, for people and for machines: the text summary, its JSON, and both
+// as the report's "system" section.
 std::string render_summary_text(const SysReport& report);
 nlohmann::json summary_json(const SysReport& report);
-
-}  // namespace lockhound::sys
-
-namespace lockhound {
-struct ReportMeta;
-struct RenderOptions;
-}  // namespace lockhound
-
-namespace lockhound::sys {
-
-// The whole report of `sys` / `import`: in text, the summary first and then the findings as
-// every lockhound command prints them; in JSON, the common report with the summary added under
-// "system" (findings stay problems only).
-std::string render_sys_report(const SysReport& report, const ReportMeta& meta, bool json,
-                              const RenderOptions& options);
+Section system_section(const SysReport& report);
 
 }  // namespace lockhound::sys
