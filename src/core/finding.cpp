@@ -102,12 +102,6 @@ std::string_view type_name(FindingType t) {
   return "unknown";
 }
 
-std::optional<FindingType> type_from_name(std::string_view name) {
-  for (const auto& i : kTypes)
-    if (i.name == name) return i.type;
-  return std::nullopt;
-}
-
 std::string_view type_title(FindingType t) {
   for (const auto& i : kTypes)
     if (i.type == t) return i.title;

@@ -49,7 +49,6 @@ enum class FindingType : uint8_t {
 };
 
 std::string_view type_name(FindingType t);
-std::optional<FindingType> type_from_name(std::string_view name);
 // lockdep-style headline, e.g. "possible circular locking dependency detected".
 std::string_view type_title(FindingType t);
 // "error" for real deadlocks and corruption, "warning" for hazards, "note" for guarded cycles.

@@ -32,29 +32,6 @@ const KindInfo& info(LockKind k) {
 
 std::string_view kind_name(LockKind kind) { return info(kind).name; }
 
-LockKind kind_from_name(std::string_view name, bool* ok) {
-  for (const auto& i : kKinds)
-    if (i.name == name) {
-      if (ok) *ok = true;
-      return i.kind;
-    }
-  struct Alias { std::string_view name; LockKind kind; };
-  static constexpr Alias aliases[] = {
-      {"spin", LockKind::spinlock},          {"spinlock_t", LockKind::spinlock},
-      {"raw_spin", LockKind::raw_spinlock},  {"raw_spinlock_t", LockKind::raw_spinlock},
-      {"rwlock_t", LockKind::rwlock},        {"rw_semaphore", LockKind::rw_semaphore},
-      {"sem", LockKind::semaphore},          {"other", LockKind::other},
-      {"pthread_spin", LockKind::pthread_spinlock},
-  };
-  for (const auto& a : aliases)
-    if (a.name == name) {
-      if (ok) *ok = true;
-      return a.kind;
-    }
-  if (ok) *ok = false;
-  return LockKind::other;
-}
-
 WaitType default_wait_type(LockKind kind) { return info(kind).wait; }
 bool kind_is_reader_writer(LockKind kind) { return info(kind).rw; }
 

@@ -45,7 +45,6 @@ inline constexpr int kIrqKinds = 3;
 enum class Mode : uint8_t { write = 0, read = 1, recursive_read = 2 };
 
 std::string_view kind_name(LockKind kind);
-LockKind kind_from_name(std::string_view name, bool* ok = nullptr);
 WaitType default_wait_type(LockKind kind);
 bool kind_is_reader_writer(LockKind kind);
 std::string_view irq_name(Irq irq);        // "hardirq", "softirq", "signal"

@@ -118,7 +118,6 @@ class Validator {
   void set_class_inferred(ClassId cls);
   std::string_view class_name(ClassId cls) const;
   LockKind class_kind(ClassId cls) const;
-  size_t class_count() const;
 
   // Starts a new lifetime of the lock instance `lock` in class `cls`. An address that is
   // initialised again (after destroy, or reused memory) is a new instance: nothing of the old
@@ -139,41 +138,8 @@ class Validator {
   // Kernel task returning to user space with locks held: lock_held_returning_to_user.
   void return_to_user(Context ctx, Site site);
   std::string_view context_name(Context ctx) const;
-  size_t held_count(Context ctx) const;
-  // The context's held entry i (0 = outermost), for front ends that keep their own copy of the
-  // held stack and bring the engine up to date lazily (the runtime's fast path).
-  struct HeldInfo {
-    uint64_t lock;
-    Mode mode;
-    bool trylock;
-    // The entry's chain holds two locks of one inferred class: it is validated for these very
-    // locks, so a front end must not skip later acquisitions of the same classes on its own.
-    bool per_instance;
-    uint64_t ip;  // the acquisition's site (Site::ip)
-  };
-  HeldInfo held_at(Context ctx, size_t i) const;
-  // Drops held entry i without any check (the front end saw it released); the chain keys above
-  // it are rebuilt as for an out-of-order release.
-  void drop_held(Context ctx, size_t i);
   // Some context holds this lock instance.
   bool lock_held(uint64_t lock) const;
-  // The context's interrupt state as one number (interrupt context and enabled bits): two
-  // contexts with the same number validate an acquisition the same way.
-  uint32_t irq_state(Context ctx) const;
-  // irq_state() of a context outside any interrupt with hardirqs and softirqs enabled (a new
-  // context, or a user-space thread outside signal handlers), with signals enabled or not.
-  static constexpr uint32_t process_irq_state(bool signals_enabled) { return signals_enabled ? 7 : 3; }
-  // For a front end that skips the engine on an acquisition with nothing else held (a chain head
-  // needs no graph work): the usage bits such an acquisition sets in the context's current state,
-  // whether a sleeping lock may be taken there, and the class's usage bits (0 for a class whose
-  // usage was reported inconsistent: its repeats must reach the engine). When the class has
-  // every wanted bit and the context may sleep, the engine would do nothing but push it.
-  uint32_t usage_wanted(Context ctx, Mode mode) const;
-  bool may_sleep(Context ctx) const;
-  // Whether it may sleep once it holds nothing: its interrupt state alone (a chain head's case,
-  // whatever the context's held stack still shows).
-  bool may_sleep_holding_nothing(Context ctx) const;
-  uint32_t class_usage(ClassId cls) const;
 
   // Interrupt state. enter/exit nest; enable/disable set the flag (they do not count).
   void irq_enter(Context ctx, Irq irq);
@@ -211,6 +177,43 @@ class Validator {
   // with the engine's own findings by signature (a repeat bumps the count), and passed to
   // ValidatorHooks::on_finding like them.
   void report(Finding facts);
+
+  // --- a front end's own fast path --------------------------------------------------------
+  // A front end may keep its own copy of a context's held stack and skip the engine on
+  // acquisitions it can prove the engine would only push (the runtime does, for locks on a
+  // validated chain). The contract: every acquisition the front end skipped must be one the engine
+  // would have accepted without a finding and without new state (a chain the engine has seen, in
+  // the same interrupt state, with the class already carrying the usage bits it would set); before
+  // the engine sees anything else of that context, the front end brings the engine's held stack up
+  // to date with held_at / drop_held / acquire (dropping what it released, replaying what it
+  // took). The numbers below are what the front end needs to make that proof; their layout is
+  // core/usage_bits.h.
+  size_t held_count(Context ctx) const;
+  // The context's held entry i (0 = outermost) as the engine has it.
+  struct HeldInfo {
+    uint64_t lock;
+    Mode mode;
+    bool trylock;
+    // The entry's chain holds two locks of one inferred class: it is validated for these very
+    // locks, so a front end must not skip later acquisitions of the same classes on its own.
+    bool per_instance;
+    uint64_t ip;  // the acquisition's site (Site::ip)
+  };
+  HeldInfo held_at(Context ctx, size_t i) const;
+  // Drops held entry i without any check (the front end saw it released); the chain keys above
+  // it are rebuilt as for an out-of-order release.
+  void drop_held(Context ctx, size_t i);
+  // The context's interrupt state (usage::irq_state): two contexts with the same number validate
+  // an acquisition the same way. usage::kProcessState is a new context's.
+  uint32_t irq_state(Context ctx) const;
+  // The usage bits an acquisition in `mode` sets in the context's current interrupt state.
+  uint32_t usage_wanted(Context ctx, Mode mode) const;
+  // A class's usage bits; 0 for a class whose usage was reported inconsistent (its repeats must
+  // reach the engine, which counts them).
+  uint32_t class_usage(ClassId cls) const;
+  // Whether a sleeping lock may be taken once the context holds nothing: its interrupt state
+  // alone (a chain head, whatever the engine's copy of the held stack still shows).
+  bool may_sleep_holding_nothing(Context ctx) const;
 
   // --- results ----------------------------------------------------------------------------
   // Every distinct problem, in the order first found; guarded cycles superseded by a real cycle

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "core/types.h"
+#include "core/usage_bits.h"
 #include "core/validator.h"
 #include "runtime/options.h"
 
@@ -311,7 +312,7 @@ inline uint64_t fast_id(ClassId cls, Mode mode, bool trylock, uint64_t salt) {
 // The tag: class (28 bits) | the class's usage bits when written (12) | check (24). The usage bits
 // only ever grow, so a tag that has the bits an acquisition wants is never wrong about them.
 constexpr uint64_t kTagCheckMask = (1ull << 24) - 1;
-constexpr uint64_t kTagUsageMask = ((1ull << 12) - 1) << 24;
+constexpr uint64_t kTagUsageMask = uint64_t{usage::kAll} << 24;
 constexpr ClassId kMaxTaggedClass = (1u << 28) - 2;  // a tag is never all ones
 // The check: the lock's address bits 1-23 against the process's salt, whose bit 0 is always set
 // (so a check is never 0). A tag is valid for `lock` when tag_matches(): an xor and a test. A lock
@@ -435,8 +436,8 @@ bool mutex_protocol_ok();
 // cache. Only the outer mutex's holder reads or writes it; a new lifetime clears it.
 // (If glibc ever turned elision on for the mutex, it would keep a small positive count in
 // __elision, the top half of the second field, and so never forge bit 31 of a code.)
-constexpr uint64_t kMemoSalt = uint64_t{Validator::process_irq_state(false)} << kSaltShift;
-constexpr uint64_t kMemoSaltSignals = uint64_t{Validator::process_irq_state(true)} << kSaltShift;
+constexpr uint64_t kMemoSalt = uint64_t{usage::kProcessStateSignalsBlocked} << kSaltShift;
+constexpr uint64_t kMemoSaltSignals = uint64_t{usage::kProcessState} << kSaltShift;
 static_assert((kMemoSalt & ~kMemoSaltSignals) == 0);
 using memo_u32 = uint32_t __attribute__((may_alias));
 inline memo_u32* child_memo(pthread_mutex_t* m, int i) {

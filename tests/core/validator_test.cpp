@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <string>
 
+#include "core/usage_bits.h"
 #include "core/validator.h"
 #include "scenario/scenario.h"
 
@@ -530,18 +531,18 @@ thread T2:
 }
 
 TEST(IrqState, ProcessStateNamesAFreshContext) {
-  // Front ends key their own caches on irq_state(); process_irq_state() names the two values a
+  // Front ends key their own caches on irq_state(); usage::kProcessState and kProcessStateSignalsBlocked name the two values a
   // user-space thread has outside signal handlers.
   Validator v;
   Context t = v.context(1, "T");
-  EXPECT_EQ(v.irq_state(t), Validator::process_irq_state(true));
+  EXPECT_EQ(v.irq_state(t), usage::kProcessState);
   v.irq_disable(t, Irq::signal);
-  EXPECT_EQ(v.irq_state(t), Validator::process_irq_state(false));
+  EXPECT_EQ(v.irq_state(t), usage::kProcessStateSignalsBlocked);
   v.irq_enter(t, Irq::signal);
-  EXPECT_NE(v.irq_state(t), Validator::process_irq_state(false));
-  EXPECT_NE(v.irq_state(t), Validator::process_irq_state(true));
+  EXPECT_NE(v.irq_state(t), usage::kProcessStateSignalsBlocked);
+  EXPECT_NE(v.irq_state(t), usage::kProcessState);
   v.irq_exit(t, Irq::signal);
-  EXPECT_EQ(v.irq_state(t), Validator::process_irq_state(false));
+  EXPECT_EQ(v.irq_state(t), usage::kProcessStateSignalsBlocked);
 }
 
 // ---------------------------------------------------------------- read/write rules

@@ -1,0 +1,676 @@
+// The engine's inside (internal to src/core): the state a Validator keeps and the rooms that
+// work on it. validator.h is the contract; this header is for the engine's own files:
+//
+//   validator.cpp        the public surface and the acquisition path (fast path first)
+//   engine_classes.cpp   the class table, lock instances and interned stacks
+//   engine_edges.cpp     dependencies: new edges, gate locks, pairs of locks of an inferred class
+//   engine_order.cpp     the topological order (Pearce–Kelly) and the graph searches
+//   engine_usage.cpp     interrupt usage rules and wait contexts
+//   engine_findings.cpp  evidence turned into a finding's facts (the words: voice*.cpp)
+//
+// The hot path's helpers (instance cache, chain key, chain cache) are defined here, inline, so the
+// acquisition path stays in one piece however the rooms are split.
+#pragma once
+
+#include <algorithm>
+#include <array>
+#include <cinttypes>
+#include <cstddef>
+#include <cstdio>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+#include <absl/container/inlined_vector.h>
+
+#include "core/usage_bits.h"
+#include "core/validator.h"
+
+namespace lockhound {
+namespace engine {
+
+
+// ---- usage bits (layout: core/usage_bits.h) ------------------------------------------------
+using usage::kReadBit;
+using usage::kDirBit;
+using usage::kUsedInAll;
+using usage::kEnabledAll;
+using usage::kReadBits;
+using usage::kNonReadBits;
+
+inline std::string usage_name(unsigned bit) {
+  Irq irq = Irq(bit / 4);
+  bool enabled = bit & kDirBit, read = bit & kReadBit;
+  std::string s;
+  if (enabled)
+    s = std::string(irq_state_name(irq)) + "-ON-";
+  else
+    s = "IN-" + std::string(irq_state_name(irq)) + "-";
+  s += read ? "R" : "W";
+  return s;
+}
+
+inline std::string hex_of(uint64_t v) {
+  char buf[24];
+  std::snprintf(buf, sizeof buf, "0x%" PRIx64, v);
+  return buf;
+}
+
+// ---- edge kinds (lockdep's DEP_*): bit index = holder_exclusive + 2 * acquirer_not_recursive
+inline constexpr uint8_t kDepSR = 1, kDepER = 2, kDepSN = 4, kDepEN = 8;
+inline uint8_t dep_of(Mode holder, Mode acquirer) {
+  int idx = (holder == Mode::write ? 1 : 0) + (acquirer != Mode::recursive_read ? 2 : 0);
+  return uint8_t(1u << idx);
+}
+// The same edge seen from its target: swap the roles (ER <-> SN).
+inline uint8_t reverse_dep(uint8_t d) {
+  return uint8_t((d & (kDepSR | kDepEN)) | ((d & kDepER) ? kDepSN : 0) | ((d & kDepSN) ? kDepER : 0));
+}
+inline std::string dep_name(uint8_t d) {
+  // The strongest kind present names the edge.
+  if (d & kDepEN) return "EN";
+  if (d & kDepSN) return "SN";
+  if (d & kDepER) return "ER";
+  if (d & kDepSR) return "SR";
+  return "";
+}
+
+// One BFS step under lockdep's recursive-read rules: a path is strong unless -(xR)-> is directly
+// followed by -(Sx)->. Returns 0 when the step is not allowed; otherwise sets next_xr.
+inline uint8_t strong_step(uint8_t dep, bool only_xr, bool& next_xr) {
+  if (only_xr) dep &= uint8_t(~(kDepSR | kDepSN));
+  if (!dep) return 0;
+  next_xr = !(dep & (kDepSN | kDepEN));
+  return dep;
+}
+
+inline constexpr uint64_t kInitialChainKey = ~uint64_t(0);
+inline uint64_t mix_chain(uint64_t key, uint32_t id) {
+  // Incremental chain hash: the previous key is already well mixed, so one multiply and one
+  // xor-shift spread the new id over all 64 bits. A collision would make a new chain look seen
+  // (lockdep has the same exposure with its 64-bit jhash chain keys).
+  uint64_t x = (key ^ (uint64_t(id) + 0x632BE59BD9B4E019ull)) * 0x9E3779B97F4A7C15ull;
+  return x ^ (x >> 29);
+}
+
+inline uint32_t chain_id(ClassId cls, Mode mode, bool trylock) {
+  return cls ^ (uint32_t(mode) << 30) ^ (uint32_t(trylock) << 29);
+}
+
+inline const char* mode_name(Mode m, bool trylock) {
+  if (trylock) return m == Mode::write ? "try" : "try-read";
+  switch (m) {
+    case Mode::write: return "write";
+    case Mode::read: return "read";
+    case Mode::recursive_read: return "recursive-read";
+  }
+  return "write";
+}
+
+// The chain cache: a set of 64-bit chain keys, open addressing with linear probing. Keys are
+// already well mixed, so the hash is the key itself; a hit costs a multiply-free probe or two,
+// which is what keeps an acquisition on a seen chain cheap.
+class ChainSet {
+ public:
+  // Returns true when the key was not there before (it is now).
+  bool insert(uint64_t key) {
+    if (key == 0) key = 1;  // 0 marks an empty slot
+    if (__builtin_expect(size_ >= grow_at_, 0)) grow();
+    for (size_t i = size_t(key) & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == key) return false;
+      if (slots_[i] == 0) {
+        slots_[i] = key;
+        ++size_;
+        return true;
+      }
+    }
+  }
+  size_t size() const { return size_; }
+  size_t capacity() const { return slots_.size(); }
+
+ private:
+  [[gnu::noinline]] void grow() {
+    std::vector<uint64_t> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
+    mask_ = slots_.size() - 1;
+    grow_at_ = slots_.size() * 3 / 4;  // load factor 0.75
+    size_ = 0;
+    for (uint64_t k : old)
+      if (k) insert(k);
+  }
+  std::vector<uint64_t> slots_;
+  size_t size_ = 0, mask_ = 0, grow_at_ = 0;
+};
+
+
+// Where and how a lock was taken, as remembered for reports (small: stack by id).
+struct Evidence {
+  StackId stack = kNoStack;
+  uint64_t ip = 0;
+  uint32_t ctx_name = 0;
+  uint8_t irq_ctx = 0;      // bit0 softirq, bit1 hardirq, bit2 signal
+  uint8_t irqs_enabled = usage::kProcessState;  // bit k: interrupt kind k enabled
+  Mode mode = Mode::write;
+  bool trylock = false;
+};
+
+struct Instance;
+struct HeldEntry {
+  uint64_t lock;
+  Instance* inst;           // stable: instances are pooled, and a destroyed one is never held
+  uint64_t instance_id;
+  ClassId cls;
+  Mode mode;
+  bool trylock;
+  bool check;
+  uint8_t irq_ctx;
+  uint64_t chain_key;   // key of the chain ending with this entry
+  bool per_instance;    // the key names lock instances too (inferred classes nested: extend_key)
+  uint64_t nest_lock;
+  Site site;
+  uint8_t irqs_enabled;
+};
+
+struct Instance {
+  ClassId cls;
+  uint64_t id = 0;  // unique per lifetime; 0 while the record is free
+  uint32_t holds = 0;
+};
+
+}  // namespace engine
+
+// One thread or task as the engine sees it (Validator's Context handle).
+struct ContextState {
+  using HeldEntry = engine::HeldEntry;
+  using Instance = engine::Instance;
+  uint64_t id = 0;
+  uint32_t name = 0;
+  std::vector<HeldEntry> held;
+  std::array<uint16_t, kIrqKinds> depth{};
+  std::array<bool, kIrqKinds> enabled{true, true, true};
+  uint32_t spin_held = 0;   // held locks whose class spins
+  // The last few instances this context looked up: most code takes the same handful of locks
+  // over and over, and this skips the hash lookup. Valid while `epoch` matches the engine's.
+  struct CacheSlot { uint64_t lock = 0; Instance* inst = nullptr; };
+  std::array<CacheSlot, 8> cache{};
+  uint64_t epoch = 0;
+  // The chain key last found in the chain cache at each small depth: a loop that takes the same
+  // locks again skips even the cache lookup. Chains are never forgotten, so this never lies.
+  std::array<uint64_t, 8> seen_key{};
+  // Interrupt state saved by irq_enter: a handler runs with its own kind of interrupt masked
+  // (hardirq handlers with hardirqs off, softirqs with BH off, a signal with itself blocked).
+  std::vector<std::array<bool, kIrqKinds>> saved;
+  ContextState() { update_want(); }
+
+  uint8_t irq_ctx_cached = 0;
+  uint8_t enabled_cached = usage::kProcessState;
+  uint8_t irq_ctx() const { return irq_ctx_cached; }
+  // Usage bits an acquisition in the current irq state sets (write, read), kept up to date by
+  // every irq state change so the acquire path only tests them.
+  uint32_t want[2] = {0, 0};
+  void update_want() {
+    using namespace usage;
+    irq_ctx_cached = uint8_t((depth[1] ? kInSoftirq : 0) | (depth[0] ? kInHardirq : 0) | (depth[2] ? kInSignal : 0));
+    enabled_cached = uint8_t((enabled[0] ? kEnabledHardirq : 0) | (enabled[1] ? kEnabledSoftirq : 0) |
+                             (enabled[2] ? kEnabledSignal : 0));
+    for (int r = 0; r < 2; ++r) {
+      uint32_t w = 0;
+      for (int k = 0; k < kIrqKinds; ++k)
+        if (depth[k]) w |= mask(Irq(k), false, r);
+      // lockdep: softirq "enabled" only counts when hardirqs are enabled too.
+      if (enabled[0]) {
+        w |= mask(Irq::hardirq, true, r);
+        if (enabled[1]) w |= mask(Irq::softirq, true, r);
+      }
+      if (enabled[2]) w |= mask(Irq::signal, true, r);
+      want[r] = w;
+    }
+  }
+  uint8_t enabled_mask() const { return enabled_cached; }
+};
+
+namespace engine {
+struct UsageRecord {
+  uint8_t bit;
+  Evidence ev;
+};
+
+// The first cache line is what the topological order's searches read for every class they
+// visit (rank, neighbours in the order, edges): one miss per class in a graph far larger than
+// the cache. The rest is read when a class is created, used or reported.
+struct alignas(64) ClassInfo {
+  uint64_t rank = 0;            // position in the topological order (spaced: see pk_move)
+  ClassId lower = kNoClass, higher = kNoClass;  // neighbours in that order
+  // Edge indices. Most classes have one or two edges each way: kept inline, they cost no
+  // allocation (a 100k-class graph built edge by edge made 380k of them).
+  absl::InlinedVector<uint32_t, 2> out, in;
+  std::string name;
+  LockKind kind;
+  WaitType wait;
+  ClassId base;
+  uint8_t subclass;
+  // Made by a front end's guess (the place its locks were created), not declared: two of its
+  // locks nested is checked per pair of locks, not reported as recursive locking (see
+  // check_recursion).
+  bool inferred = false;
+  bool gate_candidate = true;   // one instance so far: may serve as a gate lock
+  uint32_t instances = 0;
+  uint32_t usage = 0;
+  uint32_t conflict = 0;        // usage bits whose setting was reported as inconsistent
+  absl::InlinedVector<UsageRecord, 2> usage_ev;  // a lock's first use sets two bits
+  std::vector<std::pair<uint8_t, uint32_t>> conflict_findings;  // bit -> finding index
+  std::array<ClassId, 8> subs{kNoClass, kNoClass, kNoClass, kNoClass,
+                              kNoClass, kNoClass, kNoClass, kNoClass};
+};
+static_assert(offsetof(ClassInfo, name) == 64, "the order's fields fill the first cache line");
+
+struct EdgeInfo {
+  ClassId from, to;
+  uint8_t dep;
+  bool back = false;            // not part of the topological order (it closes a plain cycle)
+  uint32_t gates = 0;           // index into gate_sets_ (0 = empty)
+  uint32_t held = 0;            // index into held_pool_ of the full held list when first seen
+  uint32_t held_len = 0;
+  uint32_t guarded_finding = UINT32_MAX;
+  Evidence from_ev, to_ev;
+  uint64_t from_lock = 0, to_lock = 0;  // the two locks when first seen (reports: which locks)
+};
+
+
+struct Node {       // BFS node
+  ClassId cls;
+  bool xr;
+  uint8_t mask;
+  uint32_t parent;  // index into nodes, UINT32_MAX for the root
+  uint32_t edge;    // edge taken from the parent
+};
+}  // namespace engine
+}  // namespace lockhound
+
+namespace lockhound {
+using namespace engine;
+
+struct Validator::Impl {
+  ValidatorOptions opt;
+  ValidatorHooks hooks;
+
+  std::vector<ClassInfo> classes;
+  absl::flat_hash_map<std::string, ClassId> class_by_name;
+  absl::flat_hash_map<uint64_t, Instance*> instances;
+  std::deque<Instance> instance_pool;
+  std::vector<Instance*> free_instances;
+  uint64_t next_instance_id = 1;
+  absl::flat_hash_map<uint64_t, std::unique_ptr<ContextState>> contexts;
+  std::vector<std::string> ctx_names{"?"};
+
+  uint64_t class_name_bytes = 0;  // the classes' names, for stats() (summing them walks every class)
+  std::vector<EdgeInfo> edges;
+  // What the order's search (pk_insert) reads of each edge, kept apart from the 80-byte edge
+  // records: its ends, and kPkBack on `to` for a back edge. 8 bytes per edge, so a search over a
+  // large graph misses the cache on far fewer lines.
+  struct PkEdge {
+    ClassId from;
+    uint32_t to_back;
+  };
+  static constexpr uint32_t kPkBack = 1u << 31;
+  std::vector<PkEdge> pk_edges;  // by edge index
+  absl::flat_hash_map<uint64_t, uint32_t> edge_index;  // (from << 32 | to) -> edge
+  uint64_t back_edges = 0;
+  std::vector<std::vector<ClassId>> gate_sets{{}};
+  std::vector<uint32_t> gated_edges;                     // edges with non-empty gates
+  std::vector<ClassId> held_pool;
+
+  ChainSet chains;
+  std::array<uint32_t, kIrqKinds> used_in_classes{};     // classes with any USED_IN_k bit
+
+  std::vector<std::vector<Frame>> stacks{{}};
+  absl::flat_hash_map<uint64_t, std::vector<StackId>> stack_by_hash;
+
+  std::vector<Finding> findings;
+  std::vector<bool> superseded;
+  absl::flat_hash_map<std::string, uint32_t> finding_by_sig;
+  absl::flat_hash_set<uint64_t> freed_while_held;
+
+  // BFS scratch
+  std::vector<uint32_t> stamp;
+  uint32_t cur_stamp = 0;
+  std::vector<Node> nodes;
+  // PK scratch
+  std::vector<uint32_t> pk_stamp, pk_stamp_b;
+  std::vector<ClassId> pk_fwd, pk_bwd, pk_work, pk_work_b;
+  std::vector<std::pair<uint64_t, ClassId>> pk_by_rank;  // pk_move's sort, ranks copied once
+  uint32_t pk_cur = 0;
+  // The topological order: classes by rank, and linked in that order (lower/higher). Ranks start
+  // in the middle of the 64-bit range, kRankGap apart, and new classes go on top; the gaps let
+  // pk_move place a few classes between two others without renumbering the rest: 32 halvings of
+  // a new class's gap, and after a renumber as many as the range allows (45 at 100k classes).
+  static constexpr uint64_t kRankGap = 1ull << 32;
+  static constexpr uint64_t kRankBase = 1ull << 62;
+  ClassId lowest = kNoClass, highest = kNoClass;
+  uint64_t top_rank = kRankBase;
+
+  ValidatorStats st;
+
+  // ---------------------------------------------------------------- classes & instances
+  ClassId new_class(std::string name, LockKind kind, WaitType wait, ClassId base, uint8_t sub);
+
+  [[gnu::noinline]] ClassId subclass_of(ClassId base, uint8_t sub);
+
+  // Bumped whenever an address may stop naming the instance a cache slot remembers.
+  uint64_t instance_epoch = 1;
+
+  // The context's cache slot for `lock` (emptied first if an instance was destroyed since).
+  ContextState::CacheSlot& cache_slot(ContextState* ctx, uint64_t lock) {
+    if (ctx->epoch != instance_epoch) {
+      ctx->cache.fill({});
+      ctx->epoch = instance_epoch;
+    }
+    // Multiplicative hash: locks embedded in arrays of structs sit at regular strides, which
+    // a plain bit slice of the address would map onto the same few slots.
+    return ctx->cache[(lock * 0x9E3779B97F4A7C15ull) >> 61];
+  }
+
+  Instance& cached_instance(ContextState* ctx, uint64_t lock) {
+    auto& slot = cache_slot(ctx, lock);
+    if (slot.lock == lock && slot.inst) return *slot.inst;
+    Instance& in = instance_of(lock);
+    slot = {lock, &in};
+    return in;
+  }
+
+  // Whether the lock has an instance; if so the context's cache remembers it (a replay that
+  // asks and then acquires looks the table up once).
+  bool known_cached(ContextState* ctx, uint64_t lock) {
+    auto& slot = cache_slot(ctx, lock);
+    if (slot.lock == lock && slot.inst) return true;
+    auto it = instances.find(lock);
+    if (it == instances.end()) return false;
+    slot = {lock, it->second};
+    return true;
+  }
+
+  [[gnu::noinline]] Instance& instance_of(uint64_t lock);
+
+  Instance& init_instance(uint64_t lock, ClassId cls);
+  // A new lifetime in the instance table's slot for its address. The contexts' caches stay valid:
+  // an address keeps its Instance object across lifetimes (only a destroy frees the object for
+  // another address, and that bumps instance_epoch), so no flush here. Flushing on every init
+  // emptied every cache each time a program made a lock.
+  Instance& init_slot(Instance*& slot, ClassId cls);
+
+  // ---------------------------------------------------------------- stacks & evidence
+  StackId intern(std::span<const Frame> frames);
+
+  StackId capture(ContextState* ctx, const Site& s) {
+    if (s.stack != kNoStack) return s.stack;
+    if (hooks.capture_stack) return hooks.capture_stack(ctx, s.ip);
+    return kNoStack;
+  }
+
+  // The stack of a held entry's acquisition, captured once: an acquisition that both sets usage
+  // bits and adds edges (every first acquisition of a class under another lock) unwinds once,
+  // and later edges from it as the outer lock carry its stack. Only while it is being acquired.
+  StackId capture_held(ContextState* ctx, HeldEntry& h) {
+    if (h.site.stack == kNoStack) h.site.stack = capture(ctx, h.site);
+    return h.site.stack;
+  }
+
+  Evidence evidence(ContextState* ctx, const Site& s, Mode mode, bool trylock, bool capture_now);
+
+  Evidence held_evidence(ContextState* ctx, const HeldEntry& h);
+
+  Stack frames_of(const Evidence& e) const;
+
+  static std::string irq_ctx_name(uint8_t c);
+
+  Acquisition acquisition(const Evidence& e, ClassId cls, std::vector<HeldLock> held = {}) const;
+
+  std::vector<HeldLock> held_list(const ContextState* ctx, size_t upto) const;
+
+  // ---------------------------------------------------------------- findings
+  // Returns true (and bumps the count) when this signature was already reported.
+  bool repeat(const std::string& sig) {
+    auto it = finding_by_sig.find(sig);
+    if (it == finding_by_sig.end()) return false;
+    findings[it->second].count++;
+    ++report_events;
+    return true;
+  }
+
+  uint64_t report_events = 0;
+
+  // A new finding: the engine states the facts; the finding layer words them and signs them.
+  // `key` is the engine's own dedup key (class ids, code sites), finer than or equal to the
+  // finding's public signature.
+  uint32_t publish(Finding&& f, std::string key);
+
+  // ---------------------------------------------------------------- acquire
+  void acquire(ContextState* ctx, uint64_t lock, const AcquireFlags& fl, const Site& site);
+
+  // The key of the chain `held` + this lock, from the key of `held`. lockdep keys chains on class
+  // and read mode; lockhound adds the trylock bit, because a trylock changes which edges the
+  // locks above it produce (check_prevs_add walks through it). A lock of an inferred class taken
+  // while another lock of that class is held adds both instances: each pair of locks is
+  // validated on its own (check_instance_order), and so is every chain above such a pair.
+  uint64_t extend_key(std::span<const HeldEntry> held, uint64_t key, ClassId cls, Mode mode,
+                      bool trylock, uint64_t lock, uint64_t inst_id, bool& per_instance) const {
+    key = mix_chain(key, chain_id(cls, mode, trylock));
+    const ClassInfo& c = classes[cls];
+    if (__builtin_expect(!c.inferred || c.instances < 2, 1)) return key;
+    bool nested = false;
+    for (const HeldEntry& h : held)
+      if (h.cls == cls && h.lock != lock) {
+        key = mix_chain(key, uint32_t(h.instance_id));
+        nested = true;
+      }
+    if (nested) {
+      key = mix_chain(key, uint32_t(inst_id));
+      per_instance = true;
+    }
+    return key;
+  }
+
+  // Everything below runs off the fast path; kept out of line so the fast path stays small.
+  [[gnu::noinline]] void new_chain(ContextState* ctx, bool chain_head);
+
+  bool holds(const ContextState* ctx, uint64_t lock) const {
+    for (const auto& h : ctx->held)
+      if (h.lock == lock) return true;
+    return false;
+  }
+
+  void validate_chain(ContextState* ctx, bool chain_head);
+
+  // 0: fine, 1: recursive locking reported, 2: allowed by a held nest lock, 3: another lock of
+  // an inferred class held, and the pair checked per instance.
+  //
+  // lockdep reports any two locks of one class nested, because its classes are declared (one
+  // per lock_class_key) and such nesting has no order the validator could check. A class a
+  // front end inferred (the runtime's: the place a lock was created) often holds many locks
+  // nested on purpose, in an order the program keeps (a parent's lock before a child's, a
+  // table's buckets in address order): reporting those would be false alarms. For such a
+  // class each pair of locks is remembered in the order it was nested, and two locks nested
+  // in both orders are reported as the circular dependency they are. The same lock taken
+  // twice is still recursive locking.
+  int check_recursion(ContextState* ctx);
+
+  // What is kept of two locks of one inferred class nested, outer then inner.
+  struct InstancePair {
+    Evidence outer, inner;
+    absl::InlinedVector<ClassId, 2> held;  // the classes held below the inner lock
+    std::vector<uint64_t> gates;       // instances held exclusively around both (all nestings)
+    uint8_t dep = 0;
+  };
+  absl::flat_hash_map<std::pair<uint64_t, uint64_t>, InstancePair> instance_pairs;  // by ids
+  absl::flat_hash_map<uint64_t, std::vector<uint64_t>> pair_partners;  // id -> ids it pairs with
+  static constexpr uint64_t kPairBytes = sizeof(InstancePair) + 64;
+
+  // A lock's lifetime ended: the orders of its pairs go with it (a lock made at its address later
+  // is another lock), and so does their memory.
+  void end_pairs(uint64_t id);
+
+  // Instances of other locks held exclusively, in the inner lock's interrupt context: a cycle
+  // between two locks each nesting of which happened under one of these cannot deadlock.
+  std::vector<uint64_t> instance_gates(const ContextState* ctx, size_t outer, size_t inner) const;
+
+  // A 2-cycle a -> b -> a is a deadlock unless a recursive-read acquisition meets a shared
+  // holder (lockdep's strong-path rule, checked at both joints).
+  static bool strong_pair(uint8_t d1, uint8_t d2);
+
+  void check_instance_order(ContextState* ctx, size_t outer_i);
+
+  std::string instance_name(ClassId cls, uint64_t lock) const;
+
+  // Two locks of one inferred class, each taken while the other was held: the current nesting
+  // (outer_i, then the top entry) closes the earlier one `rev` (inner then outer).
+  void report_instance_cycle(ContextState* ctx, size_t outer_i, const InstancePair& rev,
+                             const std::vector<uint64_t>& common);
+
+  // ---------------------------------------------------------------- edges
+  std::vector<ClassId> current_gates(const ContextState* ctx, size_t prev_i, size_t next_i) const;
+
+  uint32_t intern_gates(std::vector<ClassId> g);
+
+  void check_prev_add(ContextState* ctx, size_t prev_i, size_t next_i);
+
+  void bump_cycle_count(uint32_t ei);
+  absl::flat_hash_map<uint32_t, uint32_t> closing_edge_finding;
+
+  // ---------------------------------------------------------------- Pearce–Kelly order
+  // Keeps classes ranked so that every non-back edge goes from lower to higher rank. Inserting
+  // from->to against the order looks only at classes between the two ranks, and moves only the
+  // smaller of the two sets it must separate; if `from` is reachable from `to` the edge closes a
+  // cycle and stays out of the order (returns false). Moving the smaller side keeps locks first
+  // seen in an order unrelated to their nesting (100k heap locks visited at random) from costing
+  // a reorder of everything between them per new edge.
+  bool pk_insert(ClassId from, ClassId to);
+
+  // Moves a complete side just past `anchor` (F above the new edge's source, B below its
+  // target), keeping its inner order. Nothing else ranks between the anchor and its neighbour in
+  // the order, so every edge into or out of the side stays ordered. Ranks are spaced; when the
+  // gap is too narrow every class is renumbered first.
+  bool pk_move(std::vector<ClassId>& side, ClassId anchor, bool above);
+
+  void unlink_rank(ClassId c);
+  // Links c just above `after` (kNoClass: at the bottom).
+  void link_rank_after(ClassId c, ClassId after);
+
+  // Spreads every class out again in the same order, at least `gap` apart, over half of the rank
+  // range (its middle): a renumber walks every class in the order, one cache miss each in a large
+  // graph, so it should leave all the room there is. The quarter above keeps 2^29 new classes.
+  [[gnu::noinline]] void renumber(uint64_t gap);
+
+  // ---------------------------------------------------------------- BFS
+  uint32_t new_stamp();
+
+  // Searches for a path to->…->from that, with the new edge from->to, forms a strong cycle.
+  // Gate handling: `gates` are the gates of the new edge; the mask records which of them some
+  // edge on the path lacks. A path with every bit set proves an unguarded cycle. Returns the node
+  // index of the best target (unguarded if any, else the shortest guarded), or UINT32_MAX.
+  uint32_t search_cycle(ClassId from, Mode from_mode, ClassId to, Mode to_mode,
+                        const std::vector<ClassId>& gates, bool& unguarded);
+
+  bool on_path(uint32_t node, ClassId cls) const;
+
+  std::vector<uint32_t> path_edges(uint32_t node) const;
+
+  void check_cycle(ContextState* ctx, uint32_t ei, const HeldEntry& prev, const HeldEntry& next);
+
+  // A class seen with a second instance can no longer serve as a gate (two threads may hold two
+  // different instances of it). Remove it from every gate set and re-check the edges it guarded.
+  void drop_gate_class(ClassId cls);
+
+  // Re-runs the cycle search for an existing edge using its recorded evidence.
+  void recheck_edge(uint32_t ei);
+
+  // ---------------------------------------------------------------- usage
+  [[gnu::noinline]] void mark_usage(ContextState* ctx, HeldEntry& h, uint32_t want);
+
+  void set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, const Evidence& ev);
+
+  // BFS for a class (other than the root) whose usage matches `mask`, with _READ bits masked out
+  // on paths made only of -(xR)-> steps. Returns the node index or UINT32_MAX.
+  uint32_t find_usage(ClassId root, bool root_xr, bool forward, uint32_t mask, bool include_root = false);
+
+  // Union of usage bits of everything backward-reachable from root (lockdep's usage_accumulate).
+  uint32_t accumulate_backward(ClassId root, bool root_xr);
+
+  // lockdep's check_irq_usage for a new edge prev -> next: something irq-safe behind prev must
+  // not reach something irq-unsafe ahead of next.
+  void check_irq_usage(ContextState* ctx, const HeldEntry& prev, const HeldEntry& next, uint32_t ei);
+
+  uint32_t find_usage_or_self(ClassId root, bool root_xr, uint32_t mask);
+
+  // ---------------------------------------------------------------- waits
+  // Cheap test first: nearly every acquisition of a sleeping lock is in a context that may sleep.
+  static bool may_sleep(const ContextState* ctx) {
+    return !ctx->depth[0] && !ctx->depth[1] && !ctx->spin_held && ctx->enabled[0];
+  }
+
+  // Why this context must not sleep ("" when it may), and the innermost spinning lock held.
+  std::string atomic_reason(const ContextState* ctx, ClassId& spinning) const;
+
+  // A sleeping lock taken where sleeping is not allowed: lockdep's invalid wait context under a
+  // spinning lock or in interrupt context; with only interrupts disabled it is the kernel's
+  // might_sleep report (mutex_lock() calls might_sleep() first).
+  [[gnu::noinline]] void check_wait_context(ContextState* ctx, ClassId cls, const Site& site);
+
+  void might_sleep(ContextState* ctx, const Site& site, std::string_view what);
+
+  // ---------------------------------------------------------------- release, destroy, exit
+  void release(ContextState* ctx, uint64_t lock, const Site& site) {
+    st.releases++;
+    auto& held = ctx->held;
+    if (__builtin_expect(held.empty() || held.back().lock != lock, 0)) return release_inner(ctx, lock, site);
+    // The common case: releasing the most recently taken lock. No chain keys to rebuild.
+    const HeldEntry& h = held.back();
+    if (h.inst->id == h.instance_id && h.inst->holds) h.inst->holds--;
+    if (ctx->spin_held && classes[h.cls].wait == WaitType::spin) ctx->spin_held--;
+    held.pop_back();
+  }
+  [[gnu::noinline]] void release_inner(ContextState* ctx, uint64_t lock, const Site& site);
+
+  // Removes held entry i (released, or its lock destroyed) and rebuilds the chain keys above it.
+  void remove_held(ContextState* ctx, size_t i);
+
+  void lock_destroy(ContextState* ctx, uint64_t lock, const Site& site, bool unloaded = false);
+
+  void end_context(ContextState* ctx, const Site& site, bool to_user);
+
+  // ---------------------------------------------------------------- reports
+  std::string sig_of_classes(std::string_view kind, const std::vector<ClassId>& cs) const;
+
+  Edge edge_report(uint32_t ei) const;
+
+  void report_cycle(ContextState* ctx, const std::vector<uint32_t>& path, FindingType type,
+                    const std::vector<ClassId>& common);
+
+  Participant participant(const ContextState* ctx) const;
+
+  void report_recursion(ContextState* ctx, size_t prev_i);
+
+  [[gnu::noinline]] void report_nest_not_held(ContextState* ctx, ClassId cls, const AcquireFlags& fl, const Site& site);
+
+  void report_inconsistent(ContextState* ctx, const HeldEntry& h, unsigned prev_bit, unsigned new_bit);
+
+  void report_irq_inversion(ContextState* ctx, const HeldEntry& h, unsigned bit, uint32_t hit, bool forward);
+
+  void add_usage_evidence(Finding& f, ClassId cls, Irq k, bool enabled_dir);
+
+  void report_safe_unsafe(ContextState* ctx, Irq k, ClassId safe, ClassId unsafe,
+                          const std::vector<uint32_t>& chain, const HeldEntry& prev, const HeldEntry& next);
+
+  void report_wait(ContextState* ctx, FindingType type, ClassId cls, ClassId spinning,
+                   const std::string& reason, const Site& site, const std::string& what);
+
+  void report_bad_unlock(ContextState* ctx, uint64_t lock, const Site& site);
+
+  void report_freed(ContextState* by, ContextState* holder, size_t i, const Site& site, bool unloaded);
+
+  void report_still_held(ContextState* ctx, const Site& site, FindingType type);
+};
+
+}  // namespace lockhound

@@ -1,0 +1,263 @@
+// Dependencies: a new or stronger edge between two classes, the gate locks held around it, and
+// pairs of locks of one inferred class checked per pair (a cycle between two of its locks).
+#include <iterator>
+
+#include "core/engine.h"
+
+namespace lockhound {
+
+// A lock's lifetime ended: the orders of its pairs go with it (a lock made at its address later
+// is another lock), and so does their memory.
+void Validator::Impl::end_pairs(uint64_t id) {
+  auto it = pair_partners.find(id);
+  if (it == pair_partners.end()) return;
+  for (uint64_t other : it->second) {
+    for (auto key : {std::make_pair(id, other), std::make_pair(other, id)}) {
+      auto p = instance_pairs.find(key);
+      if (p == instance_pairs.end()) continue;
+      st.memory_bytes -= kPairBytes + (p->second.gates.size() + p->second.held.size()) * 8;
+      instance_pairs.erase(p);
+    }
+    auto o = pair_partners.find(other);
+    if (o == pair_partners.end()) continue;
+    std::erase(o->second, id);
+    if (o->second.empty()) pair_partners.erase(o);
+  }
+  pair_partners.erase(it);
+}
+
+// Instances of other locks held exclusively, in the inner lock's interrupt context: a cycle
+// between two locks each nesting of which happened under one of these cannot deadlock.
+std::vector<uint64_t> Validator::Impl::instance_gates(const ContextState* ctx, size_t outer, size_t inner) const {
+  std::vector<uint64_t> g;
+  for (size_t i = 0; i < inner; ++i) {
+    const HeldEntry& h = ctx->held[i];
+    if (i == outer || h.mode != Mode::write || h.irq_ctx != ctx->held[inner].irq_ctx) continue;
+    g.push_back(h.instance_id);
+  }
+  std::sort(g.begin(), g.end());
+  return g;
+}
+
+// A 2-cycle a -> b -> a is a deadlock unless a recursive-read acquisition meets a shared
+// holder (lockdep's strong-path rule, checked at both joints).
+bool Validator::Impl::strong_pair(uint8_t d1, uint8_t d2) {
+  for (uint8_t k1 = 1; k1 <= kDepEN; k1 <<= 1)
+    for (uint8_t k2 = 1; k2 <= kDepEN; k2 <<= 1) {
+      if (!(d1 & k1) || !(d2 & k2)) continue;
+      auto rec = [](uint8_t k) { return (k & (kDepSR | kDepER)) != 0; };
+      auto shared = [](uint8_t k) { return (k & (kDepSR | kDepSN)) != 0; };
+      if (!(rec(k1) && shared(k2)) && !(rec(k2) && shared(k1))) return true;
+    }
+  return false;
+}
+
+void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i) {
+  size_t inner_i = ctx->held.size() - 1;
+  const HeldEntry& outer = ctx->held[outer_i];
+  const HeldEntry& inner = ctx->held[inner_i];
+  uint8_t dep = dep_of(outer.mode, inner.mode);
+  std::vector<uint64_t> gates = instance_gates(ctx, outer_i, inner_i);
+  auto rev = instance_pairs.find(std::make_pair(inner.instance_id, outer.instance_id));
+  if (rev != instance_pairs.end() && strong_pair(rev->second.dep, dep)) {
+    std::vector<uint64_t> common;
+    std::set_intersection(gates.begin(), gates.end(), rev->second.gates.begin(),
+                          rev->second.gates.end(), std::back_inserter(common));
+    if (common.empty() || opt.report_guarded_cycles)
+      report_instance_cycle(ctx, outer_i, rev->second, common);
+  }
+  auto [it, fresh] = instance_pairs.try_emplace(std::make_pair(outer.instance_id, inner.instance_id));
+  InstancePair& p = it->second;
+  if (!fresh) {
+    p.dep |= dep;
+    std::vector<uint64_t> both;
+    std::set_intersection(gates.begin(), gates.end(), p.gates.begin(), p.gates.end(),
+                          std::back_inserter(both));
+    p.gates = std::move(both);
+    return;
+  }
+  capture_held(ctx, ctx->held[inner_i]);
+  p.outer = held_evidence(ctx, ctx->held[outer_i]);
+  p.inner = held_evidence(ctx, ctx->held[inner_i]);
+  for (size_t i = 0; i < inner_i; ++i) p.held.push_back(ctx->held[i].cls);
+  p.gates = std::move(gates);
+  p.dep = dep;
+  st.memory_bytes += kPairBytes + (p.gates.size() + p.held.size()) * 8;
+  if (!instance_pairs.contains(std::make_pair(inner.instance_id, outer.instance_id))) {
+    pair_partners[outer.instance_id].push_back(inner.instance_id);
+    pair_partners[inner.instance_id].push_back(outer.instance_id);
+  }
+}
+
+std::string Validator::Impl::instance_name(ClassId cls, uint64_t lock) const {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, " [0x%" PRIx64 "]", lock);
+  return classes[cls].name + buf;
+}
+
+// ---------------------------------------------------------------- edges
+std::vector<ClassId> Validator::Impl::current_gates(const ContextState* ctx, size_t prev_i, size_t next_i) const {
+  std::vector<ClassId> g;
+  if (!opt.gate_locks || next_i < 2) return g;  // a gate needs a third held lock
+  uint8_t irqc = ctx->held[next_i].irq_ctx;
+  ClassId p = ctx->held[prev_i].cls, n = ctx->held[next_i].cls;
+  for (size_t i = 0; i < next_i; ++i) {
+    const HeldEntry& h = ctx->held[i];
+    if (i == prev_i || h.irq_ctx != irqc || h.mode != Mode::write) continue;
+    if (h.cls == p || h.cls == n || !classes[h.cls].gate_candidate) continue;
+    g.push_back(h.cls);
+  }
+  std::sort(g.begin(), g.end());
+  g.erase(std::unique(g.begin(), g.end()), g.end());
+  return g;
+}
+
+uint32_t Validator::Impl::intern_gates(std::vector<ClassId> g) {
+  if (g.empty()) return 0;
+  gate_sets.push_back(std::move(g));
+  return uint32_t(gate_sets.size() - 1);
+}
+
+void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t next_i) {
+  const HeldEntry prev = ctx->held[prev_i];
+  if (prev.cls == ctx->held[next_i].cls) return;
+  uint64_t key = (uint64_t(prev.cls) << 32) | ctx->held[next_i].cls;
+  auto it = edge_index.find(key);
+  // The acquisition's stack is evidence for a new or changed edge only: a new chain made of
+  // known edges (most of them, in a program with deep chains) unwinds nothing.
+  const HeldEntry& top = ctx->held[next_i];
+  if (it != edge_index.end() && (edges[it->second].dep | dep_of(prev.mode, top.mode)) == edges[it->second].dep &&
+      !edges[it->second].gates) {
+    if (edges[it->second].guarded_finding == UINT32_MAX) bump_cycle_count(it->second);
+    return;
+  }
+  capture_held(ctx, ctx->held[next_i]);
+  const HeldEntry next = ctx->held[next_i];
+  uint8_t dep = dep_of(prev.mode, next.mode);
+  std::vector<ClassId> gates = current_gates(ctx, prev_i, next_i);
+
+  if (it != edge_index.end()) {
+    EdgeInfo& e = edges[it->second];
+    bool changed = false;
+    if ((e.dep | dep) != e.dep) {
+      e.dep |= dep;
+      changed = true;
+    }
+    if (e.gates) {
+      const auto& old = gate_sets[e.gates];
+      std::vector<ClassId> inter;
+      std::set_intersection(old.begin(), old.end(), gates.begin(), gates.end(),
+                            std::back_inserter(inter));
+      if (inter.size() != old.size()) {
+        e.gates = intern_gates(std::move(inter));
+        changed = true;
+      }
+    }
+    if (!changed) {
+      if (e.guarded_finding == UINT32_MAX) bump_cycle_count(it->second);
+      return;
+    }
+    // A stronger kind or fewer gates: the checks may answer differently now.
+    bool possible = e.back || back_edges > 0;
+    if (possible) check_cycle(ctx, it->second, prev, next);
+    check_irq_usage(ctx, prev, next, it->second);
+    return;
+  }
+
+  // A new edge.
+  uint32_t ei = uint32_t(edges.size());
+  EdgeInfo e;
+  e.from = prev.cls;
+  e.to = next.cls;
+  e.dep = dep;
+  e.gates = intern_gates(std::move(gates));
+  e.from_ev = held_evidence(ctx, prev);
+  e.from_lock = prev.lock;
+  e.to_lock = next.lock;
+  e.to_ev = evidence(ctx, next.site, next.mode, next.trylock, true);
+  e.held = uint32_t(held_pool.size());
+  for (size_t i = 0; i <= next_i; ++i)
+    if (ctx->held[i].irq_ctx == next.irq_ctx) held_pool.push_back(ctx->held[i].cls);
+  e.held_len = uint32_t(held_pool.size() - e.held);
+  edges.push_back(e);
+  pk_edges.push_back(PkEdge{prev.cls, next.cls});
+  edge_index.emplace(key, ei);
+  if (edges[ei].gates) gated_edges.push_back(ei);
+  classes[prev.cls].out.push_back(ei);
+  classes[next.cls].in.push_back(ei);
+  st.edges++;
+
+  bool possible_cycle;
+  if (back_edges == 0 && classes[prev.cls].rank < classes[next.cls].rank) {
+    possible_cycle = false;
+  } else {
+    bool ordered = pk_insert(prev.cls, next.cls);
+    if (!ordered) {
+      edges[ei].back = true;
+      pk_edges[ei].to_back |= kPkBack;
+      back_edges++;
+    }
+    possible_cycle = !ordered || back_edges > 0;
+  }
+  if (possible_cycle) check_cycle(ctx, ei, prev, next);
+  check_irq_usage(ctx, prev, next, ei);
+}
+
+void Validator::Impl::bump_cycle_count(uint32_t ei) {
+  // Re-observing the closing edge of a reported cycle on a new chain counts as a repeat.
+  auto it = closing_edge_finding.find(ei);
+  if (it != closing_edge_finding.end()) {
+    findings[it->second].count++;
+    ++report_events;
+  }
+}
+
+void Validator::Impl::check_cycle(ContextState* ctx, uint32_t ei, const HeldEntry& prev, const HeldEntry& next) {
+  const std::vector<ClassId>& gates = gate_sets[edges[ei].gates];
+  bool unguarded;
+  uint32_t hit = search_cycle(prev.cls, prev.mode, next.cls, next.mode, gates, unguarded);
+  if (hit == UINT32_MAX) return;
+  std::vector<uint32_t> path = path_edges(hit);
+  path.push_back(ei);  // the new edge closes the cycle: next -> … -> prev -> next
+  if (unguarded) {
+    report_cycle(ctx, path, FindingType::circular_dependency, {});
+  } else if (opt.report_guarded_cycles) {
+    // The common gates: those of the new edge that no path edge lacks.
+    std::vector<ClassId> common;
+    for (size_t b = 0; b < std::min<size_t>(gates.size(), 8); ++b)
+      if (!(nodes[hit].mask & (1u << b))) common.push_back(gates[b]);
+    report_cycle(ctx, path, FindingType::guarded_cycle, common);
+  }
+}
+
+// A class seen with a second instance can no longer serve as a gate (two threads may hold two
+// different instances of it). Remove it from every gate set and re-check the edges it guarded.
+void Validator::Impl::drop_gate_class(ClassId cls) {
+  classes[cls].gate_candidate = false;
+  std::vector<uint32_t> affected;
+  for (uint32_t ei : gated_edges) {
+    auto& g = gate_sets[edges[ei].gates];
+    auto it = std::find(g.begin(), g.end(), cls);
+    if (it == g.end()) continue;
+    std::vector<ClassId> ng(g.begin(), g.end());
+    ng.erase(ng.begin() + (it - g.begin()));
+    edges[ei].gates = intern_gates(std::move(ng));
+    affected.push_back(ei);
+  }
+  std::erase_if(gated_edges, [&](uint32_t ei) { return edges[ei].gates == 0; });
+  for (uint32_t ei : affected) recheck_edge(ei);
+}
+
+// Re-runs the cycle search for an existing edge using its recorded evidence.
+void Validator::Impl::recheck_edge(uint32_t ei) {
+  const EdgeInfo& e = edges[ei];
+  if (!e.back && back_edges == 0) return;
+  HeldEntry prev{}, next{};
+  prev.cls = e.from;
+  prev.mode = e.from_ev.mode;
+  next.cls = e.to;
+  next.mode = e.to_ev.mode;
+  check_cycle(nullptr, ei, prev, next);
+}
+
+}  // namespace lockhound

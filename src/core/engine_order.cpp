@@ -1,0 +1,279 @@
+// The dynamic topological order of the classes (Pearce–Kelly: an edge that agrees with it costs
+// nothing) and the graph searches under lockdep's recursive-read rules and gate locks.
+#include "core/engine.h"
+
+namespace lockhound {
+
+// ---------------------------------------------------------------- Pearce–Kelly order
+// Keeps classes ranked so that every non-back edge goes from lower to higher rank. Inserting
+// from->to against the order looks only at classes between the two ranks, and moves only the
+// smaller of the two sets it must separate; if `from` is reachable from `to` the edge closes a
+// cycle and stays out of the order (returns false). Moving the smaller side keeps locks first
+// seen in an order unrelated to their nesting (100k heap locks visited at random) from costing
+// a reorder of everything between them per new edge.
+bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
+  uint64_t lb = classes[to].rank, ub = classes[from].rank;
+  if (ub < lb) return true;
+  if (pk_stamp.size() < classes.size()) {
+    pk_stamp.resize(classes.size(), 0);
+    pk_stamp_b.resize(classes.size(), 0);
+  }
+  if (++pk_cur == 0) {
+    std::fill(pk_stamp.begin(), pk_stamp.end(), 0);
+    std::fill(pk_stamp_b.begin(), pk_stamp_b.end(), 0);
+    pk_cur = 1;
+  }
+  // Both searches advance one class at a time and stop when either is complete: only the
+  // smaller side is ever explored, and only it moves. F: classes `to` reaches within the
+  // window; B: classes within it that reach `from`. `from` in F or `to` in B is a cycle.
+  std::vector<ClassId>& fwd = pk_fwd;
+  std::vector<ClassId>& bwd = pk_bwd;
+  std::vector<ClassId>& fw = pk_work;
+  std::vector<ClassId>& bw = pk_work_b;
+  fwd.clear();
+  bwd.clear();
+  fw.assign(1, to);
+  bw.assign(1, from);
+  pk_stamp[to] = pk_cur;
+  pk_stamp_b[from] = pk_cur;
+  for (;;) {
+    if (fw.empty()) return pk_move(fwd, from, true);
+    ClassId c = fw.back();
+    fw.pop_back();
+    fwd.push_back(c);
+    for (uint32_t ei : classes[c].out) {
+      const PkEdge& e = pk_edges[ei];
+      if (e.to_back & kPkBack) continue;
+      ClassId d = e.to_back;
+      if (d == from) return false;
+      if (pk_stamp[d] == pk_cur || classes[d].rank > ub) continue;
+      pk_stamp[d] = pk_cur;
+      fw.push_back(d);
+    }
+    if (bw.empty()) return pk_move(bwd, to, false);
+    c = bw.back();
+    bw.pop_back();
+    bwd.push_back(c);
+    for (uint32_t ei : classes[c].in) {
+      const PkEdge& e = pk_edges[ei];
+      if (e.to_back & kPkBack) continue;
+      ClassId s = e.from;
+      if (s == to) return false;
+      if (pk_stamp_b[s] == pk_cur || classes[s].rank < lb) continue;
+      pk_stamp_b[s] = pk_cur;
+      bw.push_back(s);
+    }
+  }
+}
+
+// Moves a complete side just past `anchor` (F above the new edge's source, B below its
+// target), keeping its inner order. Nothing else ranks between the anchor and its neighbour in
+// the order, so every edge into or out of the side stays ordered. Ranks are spaced; when the
+// gap is too narrow every class is renumbered first.
+bool Validator::Impl::pk_move(std::vector<ClassId>& side, ClassId anchor, bool above) {
+  // Sorted by rank with the ranks side by side (a comparator reading classes[] would miss the
+  // cache on every comparison).
+  pk_by_rank.clear();
+  for (ClassId c : side) pk_by_rank.emplace_back(classes[c].rank, c);
+  std::sort(pk_by_rank.begin(), pk_by_rank.end());
+  for (size_t k = 0; k < side.size(); ++k) side[k] = pk_by_rank[k].second;
+  // The anchor's neighbour on that side is not in the side (its rank is outside the window
+  // the searches explored), so it stays where it is while the side is moved next to the anchor.
+  ClassId next = above ? classes[anchor].higher : classes[anchor].lower;
+  for (;;) {
+    uint64_t bound = classes[anchor].rank, lo, hi;  // the open interval the side goes into
+    uint64_t room = kRankGap * (side.size() + 1);
+    if (above) {
+      lo = bound;
+      hi = next != kNoClass ? classes[next].rank : bound + room;
+    } else {
+      hi = bound;
+      lo = next != kNoClass ? classes[next].rank : bound - room;
+    }
+    uint64_t step = (hi - lo) / (side.size() + 1);
+    if (step == 0) {
+      renumber(std::max<uint64_t>(kRankGap, 2 * side.size() + 2));
+      continue;
+    }
+    for (ClassId c : side) unlink_rank(c);
+    ClassId after = above ? anchor : classes[anchor].lower;  // kNoClass: at the bottom
+    for (size_t k = 0; k < side.size(); ++k) {
+      classes[side[k]].rank = lo + step * (k + 1);
+      link_rank_after(side[k], after);
+      after = side[k];
+    }
+    top_rank = classes[highest].rank;
+    return true;
+  }
+}
+
+void Validator::Impl::unlink_rank(ClassId c) {
+  ClassInfo& ci = classes[c];
+  (ci.lower != kNoClass ? classes[ci.lower].higher : lowest) = ci.higher;
+  (ci.higher != kNoClass ? classes[ci.higher].lower : highest) = ci.lower;
+  ci.lower = ci.higher = kNoClass;
+}
+
+// Links c just above `after` (kNoClass: at the bottom).
+void Validator::Impl::link_rank_after(ClassId c, ClassId after) {
+  ClassInfo& ci = classes[c];
+  ci.lower = after;
+  ci.higher = after != kNoClass ? classes[after].higher : lowest;
+  (after != kNoClass ? classes[after].higher : lowest) = c;
+  (ci.higher != kNoClass ? classes[ci.higher].lower : highest) = c;
+}
+
+// Spreads every class out again in the same order, at least `gap` apart, over half of the rank
+// range (its middle): a renumber walks every class in the order, one cache miss each in a large
+// graph, so it should leave all the room there is. The quarter above keeps 2^29 new classes.
+[[gnu::noinline]] void Validator::Impl::renumber(uint64_t gap) {
+  gap = std::max<uint64_t>(gap, kRankBase / (classes.size() + 1));
+  uint64_t r = kRankBase - gap * (classes.size() / 2 + 1);
+  for (ClassId c = lowest; c != kNoClass; c = classes[c].higher) classes[c].rank = r += gap;
+  top_rank = highest != kNoClass ? classes[highest].rank : kRankBase;
+  st.renumbers++;
+}
+
+// ---------------------------------------------------------------- BFS
+uint32_t Validator::Impl::new_stamp() {
+  size_t need = classes.size() * 2;
+  if (stamp.size() < need) stamp.resize(need, 0);
+  if (++cur_stamp == 0) {
+    std::fill(stamp.begin(), stamp.end(), 0);
+    cur_stamp = 1;
+  }
+  return cur_stamp;
+}
+
+// Searches for a path to->…->from that, with the new edge from->to, forms a strong cycle.
+// Gate handling: `gates` are the gates of the new edge; the mask records which of them some
+// edge on the path lacks. A path with every bit set proves an unguarded cycle. Returns the node
+// index of the best target (unguarded if any, else the shortest guarded), or UINT32_MAX.
+uint32_t Validator::Impl::search_cycle(ClassId from, Mode from_mode, ClassId to, Mode to_mode,
+                        const std::vector<ClassId>& gates, bool& unguarded) {
+  st.graph_searches++;
+  unguarded = false;
+  size_t k = std::min<size_t>(gates.size(), 8);
+  uint8_t full = uint8_t((1u << k) - 1);
+  nodes.clear();
+  absl::flat_hash_set<uint64_t> seen;  // used only when there are gates
+  uint32_t s = new_stamp();
+  auto visit = [&](ClassId c, bool xr, uint8_t mask) {
+    if (k == 0) {
+      uint32_t& v = stamp[size_t(c) * 2 + xr];
+      if (v == s) return false;
+      v = s;
+      return true;
+    }
+    return seen.insert((uint64_t(c) << 16) | (uint64_t(xr) << 8) | mask).second;
+  };
+  nodes.push_back(Node{to, to_mode == Mode::recursive_read, 0, UINT32_MAX, UINT32_MAX});
+  visit(to, nodes[0].xr, 0);
+  uint32_t guarded_hit = UINT32_MAX;
+  for (size_t qi = 0; qi < nodes.size(); ++qi) {
+    Node n = nodes[qi];
+    if (qi > 0 && n.cls == from && (from_mode == Mode::write || !n.xr)) {
+      if (n.mask == full) {
+        unguarded = true;
+        return uint32_t(qi);
+      }
+      if (guarded_hit == UINT32_MAX) guarded_hit = uint32_t(qi);
+      continue;
+    }
+    for (uint32_t ei : classes[n.cls].out) {
+      const EdgeInfo& e = edges[ei];
+      bool nxr;
+      if (!strong_step(e.dep, n.xr, nxr)) continue;
+      uint8_t mask = n.mask;
+      if (k) {
+        const auto& eg = gate_sets[e.gates];
+        for (size_t b = 0; b < k; ++b)
+          if (!std::binary_search(eg.begin(), eg.end(), gates[b])) mask |= uint8_t(1u << b);
+      }
+      // With gates the search runs over (class, mask) states, so a walk could pass a class
+      // twice; a deadlock needs a simple cycle (each lock held by one thread), so paths that
+      // revisit a class are not extended.
+      if (k && on_path(uint32_t(qi), e.to)) continue;
+      if (!visit(e.to, nxr, mask)) continue;
+      nodes.push_back(Node{e.to, nxr, mask, uint32_t(qi), ei});
+    }
+  }
+  return guarded_hit;
+}
+
+bool Validator::Impl::on_path(uint32_t node, ClassId cls) const {
+  for (uint32_t i = node; i != UINT32_MAX; i = nodes[i].parent)
+    if (nodes[i].cls == cls) return true;
+  return false;
+}
+
+std::vector<uint32_t> Validator::Impl::path_edges(uint32_t node) const {
+  std::vector<uint32_t> p;
+  for (uint32_t i = node; nodes[i].parent != UINT32_MAX; i = nodes[i].parent) p.push_back(nodes[i].edge);
+  std::reverse(p.begin(), p.end());
+  return p;
+}
+
+// BFS for a class (other than the root) whose usage matches `mask`, with _READ bits masked out
+// on paths made only of -(xR)-> steps. Returns the node index or UINT32_MAX.
+uint32_t Validator::Impl::find_usage(ClassId root, bool root_xr, bool forward, uint32_t mask, bool include_root) {
+  st.graph_searches++;
+  nodes.clear();
+  uint32_t s = new_stamp();
+  nodes.push_back(Node{root, root_xr, 0, UINT32_MAX, UINT32_MAX});
+  stamp[size_t(root) * 2 + root_xr] = s;
+  for (size_t qi = 0; qi < nodes.size(); ++qi) {
+    Node n = nodes[qi];
+    if (qi > 0 || include_root) {
+      uint32_t u = classes[n.cls].usage & (n.xr ? kNonReadBits : 0xfff);
+      if (u & mask) return uint32_t(qi);
+    }
+    const auto& adj = forward ? classes[n.cls].out : classes[n.cls].in;
+    for (uint32_t ei : adj) {
+      const EdgeInfo& e = edges[ei];
+      bool nxr;
+      if (!strong_step(forward ? e.dep : reverse_dep(e.dep), n.xr, nxr)) continue;
+      ClassId d = forward ? e.to : e.from;
+      uint32_t& v = stamp[size_t(d) * 2 + nxr];
+      if (v == s) continue;
+      v = s;
+      nodes.push_back(Node{d, nxr, 0, uint32_t(qi), ei});
+    }
+  }
+  return UINT32_MAX;
+}
+
+// Union of usage bits of everything backward-reachable from root (lockdep's usage_accumulate).
+uint32_t Validator::Impl::accumulate_backward(ClassId root, bool root_xr) {
+  st.graph_searches++;
+  nodes.clear();
+  uint32_t s = new_stamp();
+  nodes.push_back(Node{root, root_xr, 0, UINT32_MAX, UINT32_MAX});
+  stamp[size_t(root) * 2 + root_xr] = s;
+  uint32_t acc = 0;
+  for (size_t qi = 0; qi < nodes.size(); ++qi) {
+    Node n = nodes[qi];
+    acc |= classes[n.cls].usage & (n.xr ? kNonReadBits : 0xfff);
+    for (uint32_t ei : classes[n.cls].in) {
+      const EdgeInfo& e = edges[ei];
+      bool nxr;
+      if (!strong_step(reverse_dep(e.dep), n.xr, nxr)) continue;
+      uint32_t& v = stamp[size_t(e.from) * 2 + nxr];
+      if (v == s) continue;
+      v = s;
+      nodes.push_back(Node{e.from, nxr, 0, uint32_t(qi), ei});
+    }
+  }
+  return acc;
+}
+
+uint32_t Validator::Impl::find_usage_or_self(ClassId root, bool root_xr, uint32_t mask) {
+  if (classes[root].usage & mask) {
+    nodes.clear();
+    nodes.push_back(Node{root, root_xr, 0, UINT32_MAX, UINT32_MAX});
+    return 0;
+  }
+  return find_usage(root, root_xr, false, mask);
+}
+
+}  // namespace lockhound
