@@ -2,7 +2,7 @@
 // interposers use: annotated locks and preloaded pthread locks share one engine per process.
 #include "lockhound/lockhound.h"
 
-#include "runtime/runtime_internal.h"
+#include "runtime/operations.h"
 
 using namespace lockhound;
 using namespace lockhound::runtime;

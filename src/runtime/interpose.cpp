@@ -21,7 +21,7 @@
 #include <optional>
 
 #include "runtime/real.h"
-#include "runtime/runtime_internal.h"
+#include "runtime/operations.h"
 #include "symbolize/symbolize.h"
 
 using namespace lockhound;
@@ -211,32 +211,6 @@ template <bool trylock>
   if (!plain_trylock(m, ts->tid)) return EBUSY;
   return mutex_taken<true>(ts, m, tag, memo, ip);
 }
-
-}  // namespace
-
-int lockhound::runtime::plain_wake(pthread_mutex_t* m) noexcept {
-  syscall(SYS_futex, &m->__data.__lock, FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);
-  return 0;
-}
-
-// Runs the prologues' protocol against glibc's functions on a scratch mutex (at start, before any
-// thread has state): each side must see exactly what the other leaves.
-bool lockhound::runtime::mutex_protocol_ok() {
-  pthread_mutex_t m = PTHREAD_MUTEX_INITIALIZER;
-  int tid = static_cast<int>(syscall(SYS_gettid));
-  bool ok = real::pthread_mutex_lock()(&m) == 0 && m.__data.__lock == 1 &&
-            m.__data.__owner == tid && m.__data.__nusers == 1 && m.__data.__kind == 0;
-  ok = ok && !plain_trylock(&m, tid) && real::pthread_mutex_unlock()(&m) == 0 &&
-       m.__data.__lock == 0 && m.__data.__owner == 0 && m.__data.__nusers == 0;
-  ok = ok && plain_trylock(&m, tid) && real::pthread_mutex_trylock()(&m) == EBUSY &&
-       m.__data.__owner == tid && m.__data.__nusers == 1;
-  if (ok) plain_unlock(&m);
-  ok = ok && m.__data.__lock == 0 && m.__data.__owner == 0 && m.__data.__nusers == 0 &&
-       real::pthread_mutex_trylock()(&m) == 0 && real::pthread_mutex_unlock()(&m) == 0;
-  return ok && m.__data.__lock == 0 && m.__data.__nusers == 0;
-}
-
-namespace {
 
 // --- the general paths ------------------------------------------------------------------------
 [[gnu::noinline]] int mutex_lock_general(pthread_mutex_t* m, uint64_t ip) noexcept {

@@ -1,0 +1,364 @@
+// Lock classes of real code: a lock made by an init call is classed by the place it was made (the
+// call and the frames outward), a static one by its symbol, any other by its address and
+// lifetime. Each lock carries its class in a tag for the fast path. Modules that dlclose takes away.
+#include <dlfcn.h>
+#include <fcntl.h>
+#include <link.h>
+#include <linux/futex.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <map>
+#include <new>
+#include <span>
+#include <string>
+
+#include <absl/container/flat_hash_map.h>
+#include <absl/container/flat_hash_set.h>
+
+#include "core/facts.h"
+#include "core/sites.h"
+#include "core/voice.h"
+#include "core/waitfor.h"
+#include "report/report.h"
+#include "runtime/real.h"
+#include "runtime/operations.h"
+#include "runtime/runtime_state.h"
+#include "symbolize/symbolize.h"
+
+namespace lockhound::runtime {
+
+// ------------------------------------------------------------------------- module ranges
+// Every loaded segment (code and data), for what a dlclose unmapped.
+int collect_segments(struct dl_phdr_info* info, size_t, void* arg) {
+  auto* out = static_cast<std::vector<Range>*>(arg);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const auto& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_LOAD) out->push_back({info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz});
+  }
+  return 0;
+}
+
+int collect_ranges(struct dl_phdr_info* info, size_t, void* arg) {
+  auto* out = static_cast<std::vector<Range>*>(arg);
+  for (int i = 0; i < info->dlpi_phnum; ++i) {
+    const auto& ph = info->dlpi_phdr[i];
+    if (ph.p_type == PT_LOAD && (ph.p_flags & PF_W))
+      out->push_back({info->dlpi_addr + ph.p_vaddr, info->dlpi_addr + ph.p_vaddr + ph.p_memsz});
+  }
+  return 0;
+}
+
+int read_counters(struct dl_phdr_info* info, size_t size, void* arg) {
+  auto* r = static_cast<Runtime*>(arg);
+  if (size >= offsetof(struct dl_phdr_info, dlpi_subs) + sizeof(info->dlpi_subs)) {
+    if (info->dlpi_adds != r->dl_adds || info->dlpi_subs != r->dl_subs) {
+      r->dl_adds = info->dlpi_adds;
+      r->dl_subs = info->dlpi_subs;
+      r->static_ranges.clear();
+    }
+  }
+  return 1;  // the counters are the same in every entry: stop after the first
+}
+
+bool is_static(uint64_t addr) {
+  Runtime& r = rt();
+  dl_iterate_phdr(read_counters, &r);
+  if (r.static_ranges.empty()) {
+    dl_iterate_phdr(collect_ranges, &r.static_ranges);
+    std::sort(r.static_ranges.begin(), r.static_ranges.end(),
+              [](const Range& a, const Range& b) { return a.lo < b.lo; });
+  }
+  auto it = std::upper_bound(r.static_ranges.begin(), r.static_ranges.end(), addr,
+                             [](uint64_t a, const Range& rg) { return a < rg.lo; });
+  if (it == r.static_ranges.begin()) return false;
+  --it;
+  return addr >= it->lo && addr < it->hi;
+}
+
+symbolize::Symbolizer& sym() {
+  Runtime& r = rt();
+  if (!r.sym) r.sym = new symbolize::Symbolizer(0);
+  return *r.sym;
+}
+
+// ------------------------------------------------------------------------- class naming
+const char* kind_prefix(LockKind kind) {
+  switch (kind) {
+    case LockKind::pthread_rwlock: return "rwlock";
+    case LockKind::pthread_spinlock: return "spinlock";
+    default: return "mutex";
+  }
+}
+
+// "function (file:line)" for a call site, or "function (object+0xoff)" without line information.
+std::string describe_site(uint64_t ip) {
+  Runtime& r = rt();
+  std::string name;
+  r.report_lock.lock();
+  const auto& frames = sym().frames(ip);
+  // The innermost frame: the function (possibly inlined) whose line the call is on.
+  const Frame& inner = frames.front();
+  // Without parameters: a class name carries two to four of these, and C++ signatures made them
+  // unreadable; the place (file:line or module offset) tells overloads apart.
+  std::string func = symbolize::without_parameters(inner.function.empty() ? frames.back().function
+                                                                          : inner.function);
+  std::string object;
+  uint64_t offset = 0;
+  if (!func.empty() && !inner.file.empty() && inner.line)
+    name = func + " (" + base_name(inner.file) + ":" + std::to_string(inner.line) + ")";
+  else if (sym().locate(ip, object, offset))  // no line information: the call's place in its module
+    name = (func.empty() ? "" : func + " ") + "(" + base_name(object) + "+" + hex(offset) + ")";
+  else
+    name = "init@" + hex(ip);
+  r.report_lock.unlock();
+  return name;
+}
+
+// The class of a runtime-initialised lock: where it was made, its init call site and the three
+// frames outwards. One frame is not enough in real code: libraries create every lock through
+// one helper (OpenSSL's CRYPTO_THREAD_lock_new), and a class per helper would merge unrelated
+// locks. Two are not either: a C++ lock type's constructor calls its base's (HotSpot's Monitor
+// and Mutex around PlatformMonitor), so every lock of a program like the JVM fell into two
+// classes, and their nesting in both orders (different locks, in rank order) was reported as a
+// cycle. The name is the init site and its caller, "init_fn (file:line) from caller
+// (file:line)", plus as many outer frames as it takes to tell it from classes named before it.
+ClassId class_for_site(const SiteKey& key, LockKind kind, const ApiSite* api) {
+  Runtime& r = rt();
+  if (api && api->file) {
+    std::string name = std::string(api->func ? api->func : "?") + " (" +
+                       base_name(api->file) + ":" + std::to_string(api->line) + ")";
+    return r.v->lock_class(name, kind);
+  }
+  auto it = r.site_classes.find(key);
+  if (it != r.site_classes.end()) return it->second;
+  std::string name = describe_site(key[0]);
+  for (size_t i = 1; i < kSiteFrames && key[i]; ++i) {
+    if (i >= 2 && !r.site_names.contains(name)) break;
+    name += " from " + describe_site(key[i]);
+  }
+  std::string plain = name;
+  for (int n = 2; r.site_names.contains(name); ++n)  // the same lines, other addresses
+    name = plain + " #" + std::to_string(n);
+  r.site_names.insert(name);
+  ClassId cls = r.v->unique_class(name, kind);
+  // A guess: locks made at one place are often nested on purpose (parent and child, a table's
+  // buckets); the engine checks such nesting per pair of locks rather than calling it recursive.
+  r.v->set_class_inferred(cls);
+  r.site_classes.emplace(key, cls);
+  return cls;
+}
+
+// The class of a lock first seen at lock time (static initialiser, std::mutex): a static lock is
+// named by its symbol; any other lock is a class of its own, named by address and lifetime.
+LockInfo class_for_instance(uint64_t lock, LockKind kind) {
+  Runtime& r = rt();
+  LockInfo li;
+  if (is_static(lock)) {
+    std::string name, object;
+    uint64_t offset = 0;
+    r.report_lock.lock();
+    sym().refresh();  // a module loaded or unloaded since the map was read: cheap otherwise
+    bool ok = sym().describe_data(lock, name);
+    if (ok) sym().locate(lock, object, offset);
+    r.report_lock.unlock();
+    if (!ok) name = std::string(kind_prefix(kind)) + "@" + hex(lock);
+    std::string module = object + "@" + hex(lock - offset);
+    auto it = r.static_classes.find(lock);
+    if (it != r.static_classes.end() && it->second.module == module) {
+      li.cls = it->second.cls;
+      return li;
+    }
+    // A variable's name is not unique. Statics of one name in two files of a module come named
+    // with their files ("lock (queue.c)"); the same name in two libraries (or in a library loaded
+    // where another was) is told apart here: the first keeps it, another gets its library's file
+    // ("lock (libplugin.so)"), and its address if that is not enough.
+    auto owner = r.static_names.try_emplace(name, lock, module).first;
+    if (owner->second != std::pair(lock, module)) {
+      name += " (" + std::filesystem::path(object).filename().string() + ")";
+      owner = r.static_names.try_emplace(name, lock, module).first;
+      if (owner->second != std::pair(lock, module)) name += "@" + hex(lock);
+    }
+    li.cls = r.v->unique_class(name, kind);
+    r.static_classes[lock] = {li.cls, std::move(module)};
+    return li;
+  }
+  std::string name = std::string(kind_prefix(kind)) + "@" + hex(lock);
+  auto g = r.generations.find(lock);
+  if (g != r.generations.end()) name += "#" + std::to_string(g->second + 1);
+  // Address and lifetime make the name unique: no other lock can ask for this class by name.
+  li.cls = r.v->unique_class(std::move(name), kind);
+  li.by_address = true;
+  return li;
+}
+
+void end_lifetime(uint64_t lock) {
+  Runtime& r = rt();
+  auto it = r.locks.find(lock);
+  if (it == r.locks.end()) return;
+  if (it->second.by_address) r.generations[lock]++;
+  if (it->second.site_class) g_pair_epoch.fetch_add(1, std::memory_order_relaxed);
+  r.locks.erase(it);
+}
+
+void check_memory() {
+  Runtime& r = rt();
+  if (++r.inits_since_check < 65536) return;
+  r.inits_since_check = 0;
+  uint64_t bytes = r.v->stats().memory_bytes + (r.fast_cur ? (r.fast_cur[0] + 1) * 16 : 0);
+  if (bytes > static_cast<uint64_t>(r.opts.max_memory_mb) << 20)
+    stop("memory budget of " + std::to_string(r.opts.max_memory_mb) +
+         " MiB reached (max_memory_mb)");
+}
+
+void write_tag(uint64_t* slot, uint64_t tag) { __atomic_store_n(slot, tag, __ATOMIC_RELAXED); }
+
+
+uint64_t* side_tag_slot_claim(uint64_t lock) {
+  if (uint64_t* slot = side_tag_slot(lock)) return slot;
+  SideTag* t = g_side_tags.load(std::memory_order_relaxed);
+  if (!t) {
+    void* p = mmap(nullptr, kSideTags * sizeof(SideTag), PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) return nullptr;
+    t = static_cast<SideTag*>(p);
+    g_side_tags.store(t, std::memory_order_release);
+  }
+  for (int i = 0; i < kSideProbes; ++i) {
+    SideTag& e = t[(side_home(lock) + i) & (kSideTags - 1)];
+    if (e.lock != 0) continue;
+    e.tag = 0;
+    __atomic_store_n(&e.lock, lock, __ATOMIC_RELEASE);
+    return &e.tag;
+  }
+  return nullptr;  // full around this address: the lock goes without a tag
+}
+
+// The first tag of a lock's lifetime: a mutex's child memo belongs to the lifetime before.
+void write_first_tag(uint64_t lock, LockKind kind, uint64_t* slot, uint64_t tag) {
+  if (kind == LockKind::pthread_mutex) child_memo_clear(reinterpret_cast<pthread_mutex_t*>(lock));
+  write_tag(slot, tag);
+}
+
+// The lock's record, created on first sight. A lock that carried a tag and no longer does was
+// made anew without an init call (a std::mutex constructed where another one lived, a memset, a
+// struct copy): a new lifetime, which inherits nothing from the old one.
+LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot) {
+  Runtime& r = rt();
+  auto it = r.locks.find(lock);
+  if (it != r.locks.end()) {
+    LockInfo& li = it->second;
+    if (!tag_slot) return li;
+    uint64_t tag = make_tag(lock, li.cls);
+    if ((__atomic_load_n(tag_slot, __ATOMIC_RELAXED) & ~kTagUsageMask) == tag) return li;
+    if (!li.tagged) {
+      if (li.cls > kMaxTaggedClass) return li;
+      write_first_tag(lock, kind, tag_slot, tag);
+      li.tagged = true;
+      return li;
+    }
+    settle_holders(lock);
+    end_lifetime(lock);
+  }
+  LockInfo li = class_for_instance(lock, kind);
+  r.v->lock_init(lock, li.cls);
+  r.lock_lifetimes++;
+  check_memory();
+  if (tag_slot && li.cls <= kMaxTaggedClass) {
+    write_first_tag(lock, kind, tag_slot, make_tag(lock, li.cls));
+    li.tagged = true;
+  }
+  return r.locks.emplace(lock, li).first->second;
+}
+
+std::vector<std::pair<uint64_t, uint64_t>> loaded_segments() {
+  Guard g;
+  std::vector<Range> ranges;
+  dl_iterate_phdr(collect_segments, &ranges);
+  std::vector<std::pair<uint64_t, uint64_t>> out;
+  for (const auto& rg : ranges) out.emplace_back(rg.lo, rg.hi);
+  return out;
+}
+
+// The stacks and findings with frames in code that is gone are named now, from the symbolizer's
+// map as it still is (libdw reads the modules from their files, so the old map still names an
+// unmapped module), so that a library loaded there later is not named after it; then the map
+// and the caches forget those addresses (internal lock held).
+void name_frames_before_they_go(const std::vector<std::pair<uint64_t, uint64_t>>& gone) {
+  Runtime& r = rt();
+  auto in_gone = [&](uint64_t pc) {
+    for (const auto& [lo, hi] : gone)
+      if (pc > lo && pc <= hi) return true;  // return addresses: pc - 1 lies in the segment
+    return false;
+  };
+  auto touches = [&](std::span<const Frame> s) {
+    for (const auto& f : s)
+      if (f.pc && f.function.empty() && in_gone(f.pc)) return true;
+    return false;
+  };
+  r.report_lock.lock();
+  for (StackId id = 1; id < r.v->stack_count(); ++id) {
+    std::span<const Frame> s = r.v->stack(id);
+    if (!touches(s)) continue;
+    Stack copy(s.begin(), s.end());
+    sym().fill(copy);
+    r.v->replace_stack(id, std::move(copy));
+  }
+  r.v->for_each_finding([](Finding& f) { symbolize_finding(f); });
+  for (auto& f : r.pending) symbolize_finding(f);
+  for (auto& f : r.own_findings) symbolize_finding(f);
+  for (const auto& [lo, hi] : gone) sym().forget(lo, hi);
+  sym().refresh();
+  r.report_lock.unlock();
+  for (auto it = r.stacks_by_pcs.begin(); it != r.stacks_by_pcs.end();) {
+    bool drop = false;
+    for (uint64_t pc : it->first) drop = drop || in_gone(pc);
+    if (drop) r.stacks_by_pcs.erase(it++);
+    else ++it;
+  }
+}
+
+void after_dlclose(const std::vector<std::pair<uint64_t, uint64_t>>& before) {
+  if (g_state.load() != static_cast<int>(State::ready)) return;
+  try {
+    ThreadState* ts = self();
+    Engine e(ts);
+    Runtime& r = rt();
+    std::vector<std::pair<uint64_t, uint64_t>> now = loaded_segments(), gone;
+    for (const auto& seg : before)
+      if (std::find(now.begin(), now.end(), seg) == now.end()) gone.push_back(seg);
+    if (gone.empty()) return;  // the library stays loaded (other references)
+    // is_static() re-reads the module ranges when a module came or went. Every static lock that
+    // no longer lies in a loaded module ended with its module: the memory may hold another
+    // library's lock next, which must not inherit this one's class (its tag went with the
+    // memory; a spinlock's tag lives in the side table and is cleared here).
+    std::vector<uint64_t> ended;
+    for (const auto& [lock, sc] : r.static_classes)
+      if (!is_static(lock)) ended.push_back(lock);
+    for (uint64_t lock : ended) {
+      r.static_classes.erase(lock);
+      if (!r.locks.contains(lock)) continue;
+      if (uint64_t* slot = side_tag_slot(lock)) write_tag(slot, 0);
+      drop_orphan_holds(lock);
+      settle_holders(lock);
+      r.v->lock_destroy(e.ctx(), lock, Site{0, kNoStack}, /*unloaded=*/true);
+      end_lifetime(lock);
+    }
+    name_frames_before_they_go(gone);  // after the findings above, which have such frames too
+  } catch (...) {
+    stop("internal error after dlclose");
+  }
+}
+
+}  // namespace lockhound::runtime
