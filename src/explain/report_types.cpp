@@ -1,0 +1,534 @@
+// Reading one report: the lines of each report type (its headline's fields, the locks it names,
+// the stacks it prints under its own headings).
+#include "explain/report_reader.h"
+
+#include <algorithm>
+
+namespace lockhound::explain {
+
+bool Reader::handle_type(std::string_view raw, std::string_view t) {
+  using FT = FindingType;
+  (void)raw;
+  if (nest_expected_) {
+    nest_expected_ = false;
+    if (!t.empty() && !detect_headline(t) && !contains(t, "fault") && !contains(t, "KASAN") &&
+        t.size() < 200 && !contains(t, ": ")) {
+      p.nest_lock = std::string(t);
+      return true;
+    }
+  }
+  if (preempt_expected_) {
+    preempt_expected_ = false;
+    FrameParse fp = parse_frame(t);
+    if (fp.frame) {
+      p.preempt_site = *fp.frame;
+      p.has_preempt_site = true;
+      return true;
+    }
+  }
+  if (release_site_expected_) {
+    release_site_expected_ = false;
+    FrameParse fp = parse_frame(t);
+    if (fp.frame) {
+      p.release_site = *fp.frame;
+      p.has_release_site = true;
+      return true;
+    }
+  }
+  // Torn "-> #N (" entries and every other line that starts one.
+  if (starts_with(t, "-> #")) {
+    std::string joined = join_torn(std::string(t), true);
+    std::string_view j = joined;
+    size_t k = 4;
+    while (k < j.size() && j[k] >= '0' && j[k] <= '9') ++k;
+    int n = static_cast<int>(to_int(j.substr(4, k - 4), 0));
+    std::string_view rest = trim(j.substr(k));
+    if (ends_with(rest, ":")) rest.remove_suffix(1);
+    if (auto ref = parse_lock_ref(rest)) {
+      auto& e = p.entries[n];
+      e.name = ref->name;
+      e.usage = ref->usage;
+      e.order = p.entries.size();
+      target_ = &e.stack;
+    } else {
+      target_ = nullptr;
+    }
+    dep_mode_ = false;
+    return true;
+  }
+  if (starts_with(t, "Chain exists of:")) {
+    if (pos_ + 1 < view_.size()) {
+      std::string_view next = trim(at(pos_ + 1).text);
+      if (contains(next, " --> ")) {
+        ++pos_;
+        p.chain_line.clear();
+        size_t b = 0;
+        while (true) {
+          size_t e = next.find(" --> ", b);
+          p.chain_line.emplace_back(trim(next.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b)));
+          if (e == std::string_view::npos) break;
+          b = e + 5;
+        }
+      }
+    }
+    return true;
+  }
+  switch (p.type) {
+    case FT::circular_dependency:
+    case FT::recursive_locking:
+      if (task_before(t, " is trying to acquire lock:", p.task)) {
+        expect_ = Slot::trying;
+        expect_name_.clear();
+        return true;
+      }
+      if (starts_with(t, "but task is already holding lock:")) {
+        expect_ = Slot::holding;
+        return true;
+      }
+      if (starts_with(t, "and the lock comparison function returns")) return true;
+      break;
+    case FT::inconsistent_lock_state:
+      if (starts_with(t, "inconsistent {")) {
+        size_t a = t.find('{'), b = t.find('}');
+        size_t c = t.find('{', b == std::string_view::npos ? 0 : b), d = t.find('}', c == std::string_view::npos ? 0 : c);
+        if (a != std::string_view::npos && b != std::string_view::npos && c != std::string_view::npos &&
+            d != std::string_view::npos && b > a && d > c) {
+          p.prev_usage = std::string(t.substr(a + 1, b - a - 1));
+          p.new_usage = std::string(t.substr(c + 1, d - c - 1));
+        }
+        return true;
+      }
+      if (ends_with(t, "takes:") && task_before(t, " [HC", p.task)) {
+        size_t b = t.find(" [HC");
+        size_t e = t.find("] takes:");
+        if (b != std::string_view::npos && e != std::string_view::npos && e > b)
+          p.irq_ctx = std::string(t.substr(b + 2, e - b - 2));
+        expect_ = Slot::this_lock;
+        return true;
+      }
+      if (ends_with(t, "takes:")) {
+        task_before(t, " takes:", p.task);
+        expect_ = Slot::this_lock;
+        return true;
+      }
+      if (t.size() > 2 && t[0] == '{' && ends_with(t, "state was registered at:")) {
+        target_ = &p.registered;
+        return true;
+      }
+      // Abbreviated reports (commit messages) print the lock without its "takes:" line.
+      if (p.locks.find(Slot::this_lock) == p.locks.end() && !t.empty() && t[0] != '#' && !contains(t, " at (")) {
+        if (auto ref = parse_lock_ref(t); ref && (!ref->address.empty() || !ref->usage.empty())) {
+          p.locks[Slot::this_lock] = *ref;
+          return true;
+        }
+      }
+      break;
+    case FT::irq_lock_inversion:
+    case FT::irq_safe_unsafe_order: {
+      if (task_before(t, " just changed the state of lock:", p.task)) {
+        expect_ = Slot::this_lock;
+        return true;
+      }
+      if (starts_with(t, "but this lock took another, ") || starts_with(t, "but this lock was taken by another, ")) {
+        p.forwards = starts_with(t, "but this lock took");
+        std::string_view rest = t.substr(p.forwards ? 28 : 36);
+        size_t e = rest.find(p.forwards ? "-unsafe" : "-safe");
+        if (e != std::string_view::npos) p.state = std::string(rest.substr(0, e));
+        expect_ = Slot::other;
+        return true;
+      }
+      if (contains(t, " is trying to acquire:") && task_before(t, " is trying to acquire:", p.task)) {
+        expect_ = Slot::next;
+        return true;
+      }
+      if (starts_with(t, "and this task is already holding:")) {
+        expect_ = Slot::prev;
+        return true;
+      }
+      if (starts_with(t, "which would create a new lock dependency:")) {
+        if (pos_ + 1 < view_.size() && contains(at(pos_ + 1).text, ") -> (")) ++pos_;
+        return true;
+      }
+      if (starts_with(t, "but this new dependency connects a ")) {
+        std::string_view rest = t.substr(35);
+        size_t e = rest.find("-irq-safe");
+        if (e != std::string_view::npos) p.state = std::string(rest.substr(0, e));
+        expect_ = Slot::safe;
+        return true;
+      }
+      if (starts_with(t, "to a ") && contains(t, "-irq-unsafe lock:")) {
+        expect_ = Slot::unsafe;
+        return true;
+      }
+      if (starts_with(t, "... which became ") && contains(t, "-irq-safe at:")) {
+        target_ = &p.safe_stack;
+        return true;
+      }
+      if (starts_with(t, "... which became ") && contains(t, "-irq-unsafe at:")) {
+        target_ = &p.unsafe_stack;
+        return true;
+      }
+      if (t == "...") return true;
+      if (starts_with(t, "the shortest dependencies between") || starts_with(t, "the dependencies between") ||
+          (starts_with(t, "and ") && contains(t, "-irq-unsafe lock:"))) {
+        dep_mode_ = true;
+        target_ = nullptr;
+        return true;
+      }
+      if (dep_mode_ && starts_with(t, "-> (")) {
+        std::string_view rest = t.substr(3);
+        if (size_t ops = rest.find(" ops:"); ops != std::string_view::npos) rest = rest.substr(0, ops);
+        if (ends_with(rest, " {")) rest.remove_suffix(2);
+        DepBlock d;
+        if (auto ref = parse_lock_ref(rest)) d.name = ref->name;
+        p.deps.push_back(std::move(d));
+        target_ = nullptr;
+        return true;
+      }
+      if (dep_mode_ && !p.deps.empty() && ends_with(t, " at:") && !starts_with(t, "...")) {
+        p.deps.back().usages.emplace_back(std::string(t.substr(0, t.size() - 4)), Stack{});
+        target_ = &p.deps.back().usages.back().second;
+        return true;
+      }
+      if (dep_mode_ && !p.deps.empty() && starts_with(t, "... acquired at:")) {
+        target_ = &p.deps.back().acquired;
+        return true;
+      }
+      if (dep_mode_ && (t == "}" || starts_with(t, "... key"))) {
+        target_ = nullptr;
+        return true;
+      }
+      break;
+    }
+    case FT::bad_unlock_balance:
+      if (contains(t, " is trying to release lock (")) {
+        task_before(t, " is trying to release lock (", p.task);
+        size_t b = t.find("release lock (") + 13;
+        int depth = 0;
+        size_t e = std::string_view::npos;
+        for (size_t i = b; i < t.size(); ++i) {
+          if (t[i] == '(') ++depth;
+          else if (t[i] == ')' && --depth == 0) {
+            e = i;
+            break;
+          }
+        }
+        if (e != std::string_view::npos) p.released = std::string(t.substr(b + 1, e - b - 1));
+        release_site_expected_ = true;
+        return true;
+      }
+      if (starts_with(t, "but there are no more locks to release")) {
+        p.saw_no_more = true;
+        return true;
+      }
+      break;
+    case FT::lock_held_returning_to_user:
+      if (task_before(t, " is leaving the kernel with locks still held", p.task)) return true;
+      break;
+    case FT::held_lock_freed:
+      if (task_before(t, " is freeing memory ", p.task)) {
+        expect_ = Slot::freed;
+        std::string range = after(t, " is freeing memory ");
+        p.details.emplace_back("freed", range.substr(0, range.find(',')));
+        return true;
+      }
+      break;
+    case FT::nested_lock_not_taken:
+    case FT::invalid_wait_context:
+      if (task_before(t, " is trying to lock:", p.task)) {
+        expect_ = Slot::trying;
+        return true;
+      }
+      if (starts_with(t, "but this task is not holding:")) {
+        nest_expected_ = true;
+        return true;
+      }
+      if (starts_with(t, "context-{")) {
+        p.context_wait = std::string(t.substr(8));
+        return true;
+      }
+      break;
+    case FT::sleeping_in_invalid_context:
+    case FT::scheduling_while_atomic:
+      if (starts_with(t, "in_atomic(): ")) {
+        for (std::string_view key : {"in_atomic()", "irqs_disabled()", "non_block", "pid", "name"}) {
+          std::string k = std::string(key) + ": ";
+          size_t q = t.find(k);
+          if (q == std::string_view::npos) continue;
+          std::string_view v = t.substr(q + k.size());
+          if (key != "name") v = v.substr(0, v.find(','));
+          p.details.emplace_back(std::string(key), std::string(trim(v)));
+        }
+        std::string name = after(t, "name: ");
+        std::string pid = after(t, "pid: ");
+        p.task.comm = name;
+        p.task.pid = to_int(pid.substr(0, pid.find(',')));
+        return true;
+      }
+      if (starts_with(t, "preempt_count: ") || starts_with(t, "RCU nest depth: ")) {
+        p.details.emplace_back(std::string(t.substr(0, t.find(':'))), after(t, ": "));
+        return true;
+      }
+      if (starts_with(t, "Preemption disabled at:")) {
+        std::string rest = after(t, "Preemption disabled at:");
+        FrameParse fp = parse_frame(rest);
+        if (fp.frame) {
+          p.preempt_site = *fp.frame;
+          p.has_preempt_site = true;
+        } else {
+          preempt_expected_ = true;
+        }
+        return true;
+      }
+      if (starts_with(t, "Thread overran stack")) {
+        p.details.emplace_back("stack", std::string(t));
+        return true;
+      }
+      break;
+    case FT::hung_task:
+      if (starts_with(t, "task:") && contains(t, "state:")) {
+        std::string st = after(t, "state:");
+        p.details.emplace_back("state", st.substr(0, 1));
+        return true;
+      }
+      if (contains(t, " is blocked on a ") && contains(t, " owned by task ")) {
+        std::string owner = after(t, " owned by task ");
+        if (ends_with(owner, ".")) owner.pop_back();
+        p.owner = parse_colon_task(owner);
+        p.details.emplace_back("blocker", std::string(t));
+        return true;
+      }
+      if (contains(t, " blocked on a semaphore likely last held by task ")) {
+        std::string owner = after(t, " last held by task ");
+        p.owner = parse_colon_task(owner);
+        p.details.emplace_back("blocker", std::string(t));
+        return true;
+      }
+      if (t == "Call Trace:" || t == "Call trace:") {
+        p.saw_call_trace = true;
+        enter_backtrace(&p.task_stack);
+        all_target_ = &p.task_stack_all;
+        return true;
+      }
+      // old sched_show_task: "syz-executor4   D21856  8442   4763 0x80000002"
+      if (!p.task.comm.empty() && starts_with(t, p.task.comm) && contains(t, " D")) {
+        p.details.emplace_back("state", "D");
+        return true;
+      }
+      break;
+    case FT::soft_lockup:
+    case FT::hard_lockup:
+      if (starts_with(t, "Pid: ") && contains(t, "comm: ")) {
+        std::string pid = after(t, "Pid: ");
+        p.task.pid = to_int(pid.substr(0, pid.find(',')));
+        std::string comm = after(t, "comm: ");
+        p.task.comm = comm.substr(0, comm.find(' '));
+        return true;
+      }
+      if (p.type == FT::soft_lockup && (t == "Call Trace:" || t == "Call trace:") && !p.backtrace.empty()) {
+        backtrace_mode_ = true;
+        target_ = nullptr;  // only the first dump is the stuck one
+        return true;
+      }
+      if (p.type == FT::hard_lockup && starts_with(t, "CPU: ") && contains(t, "PID: ")) {
+        std::string pid = after(t, "PID: ");
+        p.task.pid = to_int(pid.substr(0, pid.find(' ')));
+        std::string comm = after(t, "Comm: ");
+        p.task.comm = comm.substr(0, comm.find(' '));
+        return true;
+      }
+      break;
+    case FT::rcu_stall: {
+      std::string_view s = t;
+      if (starts_with(s, "rcu: ")) s = trim(s.substr(5));
+      if (contains(s, "jiffies") && starts_with(s, "(")) {
+        std::string j = after(s, "t=");
+        p.jiffies = j.substr(0, j.find(' '));
+        return true;
+      }
+      if (contains(s, " kthread starved for ")) {
+        std::string j = after(s, " kthread starved for ");
+        p.starved = j.substr(0, j.find(' '));
+        return true;
+      }
+      if (s.size() > 2 && s[0] >= '0' && s[0] <= '9' && contains(s, ": (") && contains(s, "idle=")) {
+        p.stall_cpus.emplace_back(s.substr(0, s.find('-')));
+        return true;
+      }
+      if (starts_with(s, "NMI backtrace for cpu ")) {
+        stall_nmi_ = true;
+        backtrace_mode_ = false;
+        if (p.backtrace.empty()) target_ = &p.backtrace;
+        else target_ = nullptr;
+        return true;
+      }
+      if (starts_with(s, "Sending NMI from CPU") || starts_with(s, "RCU grace-period kthread stack dump") ||
+          starts_with(s, "All QSes seen") || starts_with(s, "Tasks blocked on level") ||
+          starts_with(s, "Unless rcu_") || contains(s, "->state=")) {
+        return true;
+      }
+      if ((t == "Call Trace:" || t == "Call trace:") && stall_nmi_) {
+        return true;  // keep the NMI target chosen above
+      }
+      // "rcu_preempt     R  running task    22872    10      2 0x80000000"
+      if (contains(s, " running task ")) return true;
+      break;
+    }
+    case FT::spinlock_lockup_suspected:
+    case FT::spinlock_recursion:
+    case FT::spinlock_bad_magic:
+      if (starts_with(t, "lock: ")) {
+        std::string_view v = t.substr(6);
+        std::string_view name = v.substr(0, v.find(','));
+        Frame f;
+        FrameParse fp = parse_frame(name);
+        p.spin_lock_name = fp.frame && !fp.frame->function.empty() ? fp.frame->function : std::string(trim(name));
+        std::string owner = after(t, ".owner: ");
+        p.owner = parse_task(owner.substr(0, owner.find(',')));
+        p.details.emplace_back("lock", std::string(trim(v)));
+        return true;
+      }
+      break;
+    case FT::workqueue_leaked_lock:
+      if (starts_with(t, "last function: ")) {
+        p.last_function = after(t, "last function: ");
+        return true;
+      }
+      break;
+    case FT::witness_lock_order_reversal:
+      if (starts_with(t, "1st ") || starts_with(t, "2nd ") || starts_with(t, "3rd ")) {
+        WitLock w;
+        std::string_view rest = trim(t.substr(4));
+        size_t sp = rest.find(' ');
+        if (sp != std::string_view::npos && is_hex(rest.substr(0, sp))) {
+          w.address = std::string(rest.substr(0, sp));
+          rest = trim(rest.substr(sp));
+        }
+        if (size_t at = rest.find(" @ "); at != std::string_view::npos) {
+          w.where = std::string(trim(rest.substr(at + 3)));
+          rest = rest.substr(0, at);
+        }
+        rest = trim(rest);
+        if (ends_with(rest, ")")) {
+          size_t o = rest.rfind(" (");
+          if (o != std::string_view::npos) {
+            w.witness = std::string(rest.substr(o + 2, rest.size() - o - 3));
+            w.name = std::string(trim(rest.substr(0, o)));
+          }
+        }
+        if (w.witness.empty()) w.witness = std::string(rest);
+        if (w.name.empty()) w.name = w.witness;
+        p.wit.push_back(std::move(w));
+        return true;
+      }
+      if (starts_with(t, "lock order \"") && contains(t, "\" -> \"")) {
+        WitOrder o;
+        size_t a = 12, b = t.find('"', a);
+        if (b != std::string_view::npos) o.from = std::string(t.substr(a, b - a));
+        size_t c = t.find("-> \"");
+        if (c != std::string_view::npos) {
+          size_t d = t.find('"', c + 4);
+          if (d != std::string_view::npos) o.to = std::string(t.substr(c + 4, d - c - 4));
+        }
+        p.worders.push_back(std::move(o));
+        target_ = &p.worders.back().stack;
+        return true;
+      }
+      if (starts_with(t, "ddb{") || starts_with(t, "Stopped at")) {
+        target_ = nullptr;
+        return true;
+      }
+      break;
+    default:
+      break;
+  }
+  return false;
+}
+
+bool Reader::handle_title_fields() {
+  using FT = FindingType;
+  std::string_view t = p.title;
+  switch (p.type) {
+    case FT::still_has_locks_held:
+      task_before(t, " still has locks held", p.task);
+      break;
+    case FT::max_too_low:
+      p.details.emplace_back("limit", std::string(t.substr(0, t.find(' '))));
+      break;
+    case FT::sleeping_in_invalid_context:
+      p.at_file = after(t, "invalid context at ");
+      break;
+    case FT::scheduling_while_atomic: {
+      std::string rest = after(t, "scheduling while atomic:");
+      size_t last = rest.rfind('/');
+      if (last != std::string::npos) {
+        p.preempt_count = rest.substr(last + 1);
+        p.task = parse_task(rest.substr(0, last));
+      }
+      break;
+    }
+    case FT::workqueue_leaked_lock: {
+      // "kworker/0:1/0x00000000/123": comm / preempt count / pid
+      std::string rest = after(t, "atomic:");
+      size_t last = rest.rfind('/');
+      if (last != std::string::npos) {
+        p.task.pid = to_int(rest.substr(last + 1));
+        std::string head = rest.substr(0, last);
+        size_t mid = head.rfind('/');
+        if (mid != std::string::npos) {
+          p.preempt_count = head.substr(mid + 1);
+          p.task.comm = head.substr(0, mid);
+        }
+      }
+      break;
+    }
+    case FT::hung_task: {
+      std::string rest = after(t, "task ");
+      size_t b = rest.find(" blocked for more than ");
+      if (b != std::string::npos) {
+        p.task = parse_colon_task(rest.substr(0, b));
+        std::string secs = rest.substr(b + 23);
+        p.seconds = to_int(secs.substr(0, secs.find(' ')));
+      }
+      break;
+    }
+    case FT::soft_lockup: {
+      std::string cpu = after(t, "CPU#");
+      p.cpu = to_int(cpu.substr(0, cpu.find(' ')));
+      std::string secs = after(t, "stuck for ");
+      p.seconds = to_int(secs.substr(0, secs.find_first_not_of("0123456789")));
+      size_t b = t.rfind('['), e = t.rfind(']');
+      if (b != std::string_view::npos && e != std::string_view::npos && e > b)
+        p.task = parse_colon_task(t.substr(b + 1, e - b - 1));
+      break;
+    }
+    case FT::hard_lockup: {
+      std::string cpu = after(t, "on cpu ");
+      p.cpu = to_int(cpu.substr(0, cpu.find(' ')));
+      break;
+    }
+    case FT::spinlock_lockup_suspected:
+    case FT::spinlock_recursion:
+    case FT::spinlock_bad_magic: {
+      std::string cpu = after(t, "CPU#");
+      size_t comma = cpu.find(',');
+      p.cpu = to_int(cpu.substr(0, comma));
+      if (comma != std::string::npos) {
+        std::string who = std::string(trim(cpu.substr(comma + 1)));
+        p.task = parse_task(who.substr(0, who.find(',')));
+      }
+      break;
+    }
+    case FT::rcu_stall: {
+      std::string_view s = t;
+      size_t sp = s.find(' ');
+      if (sp != std::string_view::npos) p.details.emplace_back("flavor", std::string(s.substr(0, sp)));
+      break;
+    }
+    default:
+      break;
+  }
+  return true;
+}
+
+}  // namespace lockhound::explain
