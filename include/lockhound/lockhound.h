@@ -52,9 +52,12 @@ void lockhound_lock_init_at(const void *lock, const char *class_name, enum lockh
 /* The lock's lifetime ends. Destroying a held lock is reported (held lock freed). */
 void lockhound_lock_destroy_at(const void *lock, const char *file, int line, const char *func);
 
-/* Call after taking the lock (or after a successful trylock, with LOCKHOUND_TRY). `subclass`
- * (0-7) is lockdep's nesting annotation: same-class locks taken nested with distinct subclasses
- * are not recursive locking. */
+/* Call *before* blocking to take the lock, as the preloaded pthread locks do: a certain
+ * self-deadlock or a lock-order inversion is then reported before the thread hangs. If the
+ * acquisition then fails (a timed lock that timed out), call lockhound_release_at. For a trylock
+ * call it after the trylock succeeded, with LOCKHOUND_TRY (a failed trylock is no acquisition).
+ * `subclass` (0-7) is lockdep's nesting annotation: same-class locks taken nested with distinct
+ * subclasses are not recursive locking. */
 void lockhound_acquire_at(const void *lock, unsigned flags, unsigned subclass,
                           const char *file, int line, const char *func);
 /* Like lockhound_acquire_at for a same-class lock serialised by the held `nest_lock`. */
@@ -62,6 +65,20 @@ void lockhound_acquire_nest_at(const void *lock, const void *nest_lock, unsigned
                                const char *file, int line, const char *func);
 /* Call before (or right after) releasing the lock. */
 void lockhound_release_at(const void *lock, const char *file, int line, const char *func);
+
+/* Your own lock's slow path, seen by the watchdog: a thread blocked in it takes part in the
+ * actual-deadlock check with the threads blocked in pthread locks, and a spinlock spun on for too
+ * long is reported, each with every involved thread's stack. Call lockhound_wait_begin before
+ * waiting for `lock` (announced with lockhound_acquire_at), lockhound_wait_tick each time the
+ * wait has lasted another slice (the milliseconds wait_begin returns; 0: no watchdog, no ticks
+ * needed), and lockhound_wait_end once it has the lock. `spinning`: 1 for a spinning wait. */
+unsigned lockhound_wait_begin(const void *lock, int spinning);
+void lockhound_wait_tick(const void *lock);
+void lockhound_wait_end(const void *lock);
+/* The same for a futex-based lock: blocks while the 32-bit `word` holds `expected` (spurious
+ * returns are possible: check the word again), ticking the watchdog; and wakes up to n waiters. */
+void lockhound_futex_wait(const void *lock, const volatile int *word, int expected);
+void lockhound_futex_wake(const volatile int *word, int n);
 
 /* Interrupt context of the calling thread: enter/exit a handler; enable/disable delivery. */
 void lockhound_irq_enter(enum lockhound_irq irq);

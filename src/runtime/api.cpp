@@ -2,6 +2,12 @@
 // interposers use: annotated locks and preloaded pthread locks share one engine per process.
 #include "lockhound/lockhound.h"
 
+#include <errno.h>
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
 #include "runtime/operations.h"
 
 using namespace lockhound;
@@ -95,6 +101,51 @@ LH_EXPORT void lockhound_release_at(const void* lock, const char* file, int line
   if (!ts) return;
   ApiSite site{file, line, func};
   on_release(ts, addr(lock), LH_IP, file ? &site : nullptr);
+}
+
+LH_EXPORT unsigned lockhound_wait_begin(const void* lock, int spinning) {
+  if (!lock || !api_ready()) return 0;
+  ThreadState* ts = self();
+  int ms = spinning ? options().spin_ms : options().watchdog_ms;
+  if (!ts || ms <= 0) return 0;
+  ts->waiting_on.store(addr(lock), std::memory_order_relaxed);
+  ts->waiting_spins = spinning != 0;
+  return static_cast<unsigned>(ms);
+}
+
+LH_EXPORT void lockhound_wait_tick(const void* lock) {
+  if (!lock || !tracking()) return;
+  ThreadState* ts = current();
+  if (!ts || ts->waiting_on.load(std::memory_order_relaxed) != addr(lock)) return;
+  on_stall(ts, addr(lock), ts->waiting_spins, LH_IP);
+}
+
+LH_EXPORT void lockhound_wait_end(const void* lock) {
+  if (!lock || !tracking()) return;
+  ThreadState* ts = current();
+  if (!ts || ts->waiting_on.load(std::memory_order_relaxed) != addr(lock)) return;
+  ts->waiting_on.store(0, std::memory_order_relaxed);
+  ts->stalled.store(false, std::memory_order_relaxed);
+}
+
+LH_EXPORT void lockhound_futex_wait(const void* lock, const volatile int* word, int expected) {
+  auto* w = const_cast<int*>(word);
+  unsigned slice = lockhound_wait_begin(lock, 0);
+  if (slice == 0) {
+    syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, expected, nullptr, nullptr, 0);
+    return;
+  }
+  for (;;) {
+    struct timespec rel = {static_cast<time_t>(slice / 1000), static_cast<long>(slice % 1000) * 1000000L};
+    long rc = syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, expected, &rel, nullptr, 0);
+    if (rc == 0 || errno != ETIMEDOUT) break;
+    lockhound_wait_tick(lock);
+  }
+  lockhound_wait_end(lock);
+}
+
+LH_EXPORT void lockhound_futex_wake(const volatile int* word, int n) {
+  syscall(SYS_futex, const_cast<int*>(word), FUTEX_WAKE_PRIVATE, n, nullptr, nullptr, 0);
 }
 
 LH_EXPORT void lockhound_irq_enter(enum lockhound_irq irq) {

@@ -138,6 +138,7 @@ struct ThreadState {
   std::atomic<uint64_t> waiting_on{0};
   uint64_t wait_ip = 0;
   std::atomic<bool> stalled{false};
+  bool waiting_spins = false;  // an API lock's wait spins (lockhound_wait_begin)
   uint64_t stall_pcs[64];
   size_t stall_depth = 0;
   ThreadState* next = nullptr;

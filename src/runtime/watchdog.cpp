@@ -245,7 +245,9 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
         fact::set(f, fact::kThresholdMs, std::to_string(r.opts.spin_ms));
         std::string key = "spinlock_lockup_suspected|" + lock_label(lock);
         if (!own_seen(key)) own_finding(std::move(f), key);
-      } else {
+      }
+      // Threads that wait for each other, blocked or spinning: an actual deadlock.
+      {
         WaitForGraph g2;
         for (ThreadState* t = r.threads; t; t = t->next) {
           g2.add_party(t->id, t->name);

@@ -505,6 +505,70 @@ TEST(RuntimeDetect, AnnotationApiLinkedDirectly) {
   fs::remove_all(dir);
 }
 
+// Runs progs/api_block MODE (linked with -llockhound) with LOCKHOUND_OPTIONS, under `timeout`
+// (a lock type that blocks before it says anything hangs: the test then fails, it does not hang).
+struct ApiRun {
+  int exit_code = -1, term_signal = 0;
+  json report;
+};
+ApiRun run_api_block(const std::string& mode, const std::string& options) {
+  char tmpl[] = "/tmp/lockhound-apiblock-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::string cmd = "LOCKHOUND_OPTIONS=format=json:log_path=" + (dir / "log").string() + ":" + options +
+                    " timeout -s KILL 60 " + RT_PROG_DIR + "/api_block " + mode + " >/dev/null 2>&1";
+  int status = std::system(cmd.c_str());
+  ApiRun r;
+  // system() reports the shell's status: 128 + N for a child killed by signal N.
+  if (WIFEXITED(status)) {
+    r.exit_code = WEXITSTATUS(status);
+    if (r.exit_code > 128) r.term_signal = r.exit_code - 128;
+  }
+  for (const auto& e : fs::directory_iterator(dir))
+    if (e.path().filename().string().rfind("log.", 0) == 0) {
+      std::string text = slurp(e.path());
+      if (!text.empty()) r.report = json::parse(text, nullptr, false);
+    }
+  fs::remove_all(dir);
+  return r;
+}
+
+TEST(RuntimeDetect, ApiMutexLockedTwiceIsReportedBeforeItHangs) {
+  ApiRun r = run_api_block("self", "halt_on_error=1");
+  EXPECT_EQ(r.exit_code, 66) << r.report.dump(2);
+  auto rec = of_type(r.report, "recursive_locking");
+  ASSERT_EQ(rec.size(), 1u) << r.report.dump(2);
+  EXPECT_TRUE(has_class(rec[0], "config_lock"));
+  EXPECT_EQ(rec[0]["details"]["instance"].get<std::string>().rfind("same lock instance", 0), 0u);
+}
+
+TEST(RuntimeDetect, ApiAbbaThatReallyDeadlocksIsReportedTwice) {
+  for (const char* mode : {"abba", "spin"}) {
+    SCOPED_TRACE(mode);
+    // The cycle before either thread blocks; then the watchdog sees both blocked in the locks.
+    ApiRun r = run_api_block(mode, "watchdog_ms=300:spin_ms=300:watchdog_abort=1");
+    EXPECT_EQ(r.term_signal, SIGABRT) << "exit " << r.exit_code << "\n" << r.report.dump(2);
+    auto cycles = of_type(r.report, "circular_dependency");
+    ASSERT_EQ(cycles.size(), 1u) << r.report.dump(2);
+    EXPECT_TRUE(has_class(cycles[0], "ledger_lock") && has_class(cycles[0], "audit_lock"));
+    if (std::string(mode) == "abba") {
+      auto actual = of_type(r.report, "actual_deadlock");
+      ASSERT_EQ(actual.size(), 1u) << r.report.dump(2);
+      EXPECT_EQ(actual[0]["participants"].size(), 2u);
+    } else {
+      // Spinning threads: the watchdog reports the spinlock spun on for too long.
+      EXPECT_GE(of_type(r.report, "spinlock_lockup_suspected").size(), 1u) << r.report.dump(2);
+    }
+  }
+}
+
+TEST(RuntimeDetect, ApiSharedMutexReaderAskingToWriteIsReportedBeforeItHangs) {
+  ApiRun r = run_api_block("shared", "halt_on_error=1");
+  EXPECT_EQ(r.exit_code, 66) << r.report.dump(2);
+  auto rec = of_type(r.report, "recursive_locking");
+  ASSERT_EQ(rec.size(), 1u) << r.report.dump(2);
+  EXPECT_TRUE(has_class(rec[0], "table_lock"));
+}
+
 TEST(RuntimeDetect, ThreadsNamedByTheProgram) {
   // pthread_setname_np, by the thread itself after its first lock or by its creator before the
   // thread's first lock: reports use those names for every side.
