@@ -432,6 +432,9 @@ class Analyzer {
         if (a.has_value) {
           if (!(a.value & p_.gfp_bit)) continue;
           e.gfp_param = -1;
+          char buf[32];
+          std::snprintf(buf, sizeof buf, " with gfp 0x%llx", static_cast<unsigned long long>(a.value));
+          e.text += buf;
         } else if (a.param >= 0) {
           e.gfp_param = a.param;
         } else {
@@ -839,8 +842,12 @@ class Analyzer {
     for (const auto& [k, ft] : p_.fns)
       if (ft.first->file_scope && !callers_.count(k)) keys.push_back(k);
     std::sort(keys.begin(), keys.end());
+    std::set<std::string> registered;
+    for (const auto& [fn, ctx] : seen) registered.insert(fn);
+    // A registered callback runs where it is registered, not also as a plain process entry.
     for (const auto& k : keys)
-      if (seen.insert({k, int(RunContext::process)}).second) roots.push_back({k, RunContext::process, "", nullptr});
+      if (!registered.count(k) && seen.insert({k, int(RunContext::process)}).second)
+        roots.push_back({k, RunContext::process, "", nullptr});
     st_.roots = roots.size();
     for (const auto& r : roots) replay(r.fn, r.ctx, r.object, r.reg);
   }
@@ -860,6 +867,11 @@ class Analyzer {
       n->inner = entry;
       entry = n;
     }
+    // A callback's paths end at its registration ("fpga_probe_part (tasklet_init)").
+    auto outer = [&](const Path& p) {
+      if (!reg) return p;
+      return extend(p, reg->frame.function, reg->frame.file, reg->frame.line);
+    };
     for (const Event& e : s.events) {
       if (e.what.lock.cls.empty() && e.kind != EvKind::sleep) continue;
       if (e.kind == EvKind::sleep && e.gfp_param >= 0) continue;  // depends on an unknown caller
@@ -879,10 +891,10 @@ class Analyzer {
       for (const Held& h : e.held) {
         set_irq(ctx, base, h.irq);
         uint64_t id = instance(h.lock);
-        v_.acquire(ctx, id, flags(h, base), site(h.path));
+        v_.acquire(ctx, id, flags(h, base), site(outer(h.path)));
         taken.push_back(id);
       }
-      Site here = site(e.what.path);
+      Site here = site(outer(e.what.path));
       switch (e.kind) {
         case EvKind::acquire: {
           set_irq(ctx, base, e.what.irq);
