@@ -53,16 +53,18 @@ Stack materialize(const Path& p) {
 }
 
 // ---------------------------------------------------------------- interrupt state
-// Relative to a function's entry: hard 0 = unchanged, 1 = disabled, 2 = enabled; soft = net
-// count of bottom-half disables.
+// Relative to a function's entry: hard 0 = unchanged, 1 = disabled, 2 = enabled, 3 = restored
+// to what the caller saved (spin_unlock_irqrestore of the caller's flags); soft = net count of
+// bottom-half disables.
 struct IrqD {
   int8_t hard = 0;
   int8_t soft = 0;
   bool operator==(const IrqD&) const = default;
 };
-IrqD compose(IrqD outer, IrqD inner) {
+IrqD compose(IrqD outer, IrqD inner, const std::vector<int8_t>& outer_saved) {
   IrqD r;
   r.hard = inner.hard ? inner.hard : outer.hard;
+  if (inner.hard == 3 && !outer_saved.empty()) r.hard = outer_saved.back();
   r.soft = int8_t(std::clamp(outer.soft + inner.soft, -4, 4));
   return r;
 }
@@ -77,7 +79,8 @@ struct Held {
   LockRef nest;
   IrqD irq;               // interrupt state when it was taken
   Path path;
-  int32_t token = -1;     // trylock whose result is not tested yet
+  int32_t token = -1;     // trylock (or interruptible lock) whose result is not tested yet
+  bool try_zero = false;  // ... taken when that result is 0
   uint32_t scope_end = 0; // guard(): released past this line
   uint32_t scope_file = 0;
   std::string api;
@@ -193,6 +196,35 @@ class Analyzer {
         if (c != key) callers_[c]++;
     }
     st_.functions = p_.fns.size();
+    // Class names of structs defined in .c files: plain unless two files define the same name.
+    std::unordered_map<std::string, std::set<std::string>> defined;
+    auto note = [&](const std::string& cls) {
+      auto m = cls.find('\x01');
+      if (m != std::string::npos) defined[cls.substr(0, m)].insert(cls.substr(m + 1));
+    };
+    for (const TuFacts* tu : p_.tus) {
+      for (const auto& f : tu->functions)
+        for (const auto& b : f.blocks)
+          for (const auto& op : b.ops) {
+            note(op.lock.cls);
+            note(op.nest.cls);
+            for (const auto& a : op.args) note(a.lock.cls);
+          }
+      for (const auto& r : tu->registrations) note(r.object);
+    }
+    for (const auto& [base, files] : defined) multiply_defined_[base] = files.size() > 1;
+  }
+
+  std::unordered_map<std::string, bool> multiply_defined_;
+  std::string display(const std::string& cls) const {
+    auto m = cls.find('\x01');
+    if (m == std::string::npos) return cls;
+    std::string base = cls.substr(0, m);
+    auto it = multiply_defined_.find(base);
+    if (it == multiply_defined_.end() || !it->second) return base;
+    std::string file = cls.substr(m + 1);
+    auto slash = file.rfind('/');
+    return base + " (" + (slash == std::string::npos ? file : file.substr(slash + 1)) + ")";
   }
 
   std::vector<std::string> resolve(const Op& op) const {
@@ -288,6 +320,7 @@ class Analyzer {
     const TuFacts* tu;
     Summary* sum;
     std::vector<std::pair<State, SrcLoc>> returns;
+    std::vector<const Op*> ret_ops;             // the return statement of each of `returns`
     std::unordered_set<std::string> unmatched;  // releases of locks it never held
   };
 
@@ -379,7 +412,7 @@ class Analyzer {
           s.irq.hard = s.saved.back();
           s.saved.pop_back();
         } else {
-          s.irq.hard = 0;
+          s.irq.hard = 3;
         }
         break;
       case IrqEffect::bh: s.irq.soft = int8_t(std::clamp(s.irq.soft + (acquire ? 1 : -1), -4, 4)); break;
@@ -414,7 +447,7 @@ class Analyzer {
     if (!subst(h.lock, args)) return false;
     if (!h.nest.cls.empty() || !h.nest.inst.empty()) subst(h.nest, args);
     h.lock = local(c, h.lock, call.loc);
-    h.irq = compose(s.irq, h.irq);
+    h.irq = compose(s.irq, h.irq, s.saved);
     h.path = extend(h.path, c.f->name, file_of(c, call.loc), call.loc.line);
     h.scope_end = 0;
     h.token = -1;
@@ -485,7 +518,8 @@ class Analyzer {
         }
       if (!back && n.held.size() < kMaxHeld) n.held.push_back(std::move(h));
     }
-    n.irq = compose(n.irq, cs.exit_irq);
+    n.irq = compose(n.irq, cs.exit_irq, n.saved);
+    if (cs.exit_irq.hard == 3 && !n.saved.empty()) n.saved.pop_back();
     for (const auto& rc : cs.released_classes) c.sum->released_classes.insert(rc);
     out.push_back(std::move(n));
   }
@@ -506,7 +540,8 @@ class Analyzer {
             h.trylock = op.trylock;
             h.subclass = op.subclass;
             h.nest = op.nest;
-            h.token = op.trylock ? op.token : -1;
+            h.token = op.token;
+            h.try_zero = op.try_zero;
             h.scope_end = op.scope_end;
             h.scope_file = op.loc.file;
             h.api = op.api;
@@ -574,6 +609,7 @@ class Analyzer {
           case OpKind::ret:
             expire_guards(c, st, op.loc, true);
             c.returns.emplace_back(std::move(st), op.loc);
+            c.ret_ops.push_back(&op);
             break;
         }
       }
@@ -589,7 +625,7 @@ class Analyzer {
     Summary fresh;
     Summary& prev = p_.summaries[key];
     // Keep the previous round's events while recomputing (recursive calls read them).
-    Ctx c{it->second.first, p_.tus[it->second.second], &fresh, {}, {}};
+    Ctx c{it->second.first, p_.tus[it->second.second], &fresh, {}, {}, {}};
     const FunctionFacts& f = *c.f;
     if (f.blocks.empty()) return;
     std::vector<std::vector<std::string>> seen(f.blocks.size());
@@ -660,7 +696,7 @@ class Analyzer {
         for (size_t i = 0; i < n.held.size(); ++i) {
           Held& h = n.held[i];
           if (h.token != cond.token) continue;
-          bool success = val != hzero(h);
+          bool success = val != h.try_zero;
           if (success) {
             h.token = -1;
           } else {
@@ -688,15 +724,22 @@ class Analyzer {
     (void)c;
   }
 
-  // A trylock's success value: non-zero for most, zero for down_trylock and pthread's.
-  std::unordered_map<std::string, bool> zero_apis_;
-  bool hzero(const Held& h) {
-    auto it = zero_apis_.find(h.api);
-    if (it != zero_apis_.end()) return it->second;
-    const CallApi* a = lookup_call(h.api);
-    bool z = a && a->lock && a->lock->try_zero;
-    zero_apis_[h.api] = z;
-    return z;
+  // A function that returns holding the lock with a success value (0, or true) and without it
+  // with other values tells its callers by the result, like a trylock: not a missing unlock.
+  // An error code returned with the lock held is the classic bug and stays reported.
+  static bool conditional_acquire(const Ctx& c, const std::vector<size_t>& holding) {
+    std::set<int64_t> with, without;
+    std::vector<bool> is_holding(c.returns.size(), false);
+    for (size_t r : holding) is_holding[r] = true;
+    for (size_t r = 0; r < c.returns.size(); ++r) {
+      const Op* ret = r < c.ret_ops.size() ? c.ret_ops[r] : nullptr;
+      if (!ret || ret->args.empty() || !ret->args[0].has_value) return false;
+      auto v = int64_t(ret->args[0].value);
+      (is_holding[r] ? with : without).insert(v);
+    }
+    for (int64_t v : with)
+      if (v < 0 || without.count(v)) return false;
+    return !with.empty() && !without.empty();
   }
 
   void finish(Ctx& c, Summary& prev, Summary& fresh) {
@@ -712,24 +755,35 @@ class Analyzer {
       if (rets.size() == c.returns.size()) continue;
       inconsistent.insert(k);
       // Find the entry (for its class and path) and the first return that keeps it.
+      // Only a return statement that keeps the lock on every path reaching it: one reached both
+      // with and without the lock (a single exit after a conditional acquisition) is the
+      // function's design, not a forgotten unlock.
+      std::set<const Op*> without;
+      std::vector<bool> holds(c.returns.size(), false);
+      for (size_t r : rets) holds[r] = true;
+      for (size_t r = 0; r < c.returns.size(); ++r)
+        if (!holds[r]) without.insert(c.ret_ops[r]);
       const Held* h = nullptr;
-      size_t first = rets[0];
+      size_t first = SIZE_MAX;
       for (size_t r : rets)
-        if (c.returns[r].second.line < c.returns[first].second.line) first = r;
+        if (!without.count(c.ret_ops[r]) && (first == SIZE_MAX || c.returns[r].second.line < c.returns[first].second.line))
+          first = r;
+      if (first == SIZE_MAX) continue;
       for (const auto& x : c.returns[first].first.held)
         if (lock_key(x.lock) == k) h = &x;
       if (!h || h->lock.cls.empty() || !f.file_scope) continue;
       if (!fresh.released_classes.count(h->lock.cls)) continue;  // acquire-style: callers release
+      if (conditional_acquire(c, rets)) continue;
       Finding fd;
       fd.type = FindingType::missing_unlock;
-      fd.classes = {h->lock.cls};
+      fd.classes = {display(h->lock.cls)};
       Acquisition acq;
-      acq.lock = h->lock.cls;
+      acq.lock = display(h->lock.cls);
       acq.mode = h->trylock ? "try" : h->mode == Mode::write ? "write" : h->mode == Mode::read ? "read" : "recursive-read";
       acq.context = f.name;
       acq.stack = materialize(h->path);
       Acquisition ret;
-      ret.lock = h->lock.cls;
+      ret.lock = display(h->lock.cls);
       ret.mode = "return";
       ret.context = f.name;
       const SrcLoc& rl = c.returns[first].second;
@@ -781,7 +835,7 @@ class Analyzer {
     if (it != instances_.end()) return it->second;
     uint64_t id = instances_.size() + 1;
     instances_.emplace(k, id);
-    ClassId cls = v_.lock_class(l.cls, l.kind);
+    ClassId cls = v_.lock_class(display(l.cls), l.kind);
     v_.lock_init(id, cls);
     return id;
   }
@@ -800,7 +854,7 @@ class Analyzer {
   };
 
   void set_irq(Context ctx, const Base& b, IrqD d, bool all_off = false) {
-    bool hard = d.hard == 0 ? b.hard_en : d.hard == 2;
+    bool hard = d.hard == 0 || d.hard == 3 ? b.hard_en : d.hard == 2;
     bool soft = b.soft_en ? d.soft <= 0 : d.soft < 0;
     if (all_off) hard = soft = false;
     v_.set_irq_state(ctx, b.in_hard, b.in_soft, hard, soft);

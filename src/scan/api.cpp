@@ -6,7 +6,7 @@
 namespace lockhound::scan {
 namespace {
 
-enum Flag : unsigned { F_TRY = 1, F_TRYZ = 2, F_NESTED = 4, F_NEST = 8 };
+enum Flag : unsigned { F_TRY = 1, F_TRYZ = 2, F_NESTED = 4, F_NEST = 8, F_INTR = 16 };
 
 struct Row {
   std::string kind;  // "lock", "irq", "sleep", "wait", "entry", "field", "guard"
@@ -46,6 +46,7 @@ std::string lock_doc(const LockApi& a) {
   if (a.irq == IrqEffect::irqsave) s += a.acquire ? ", hardirqs saved and off" : ", hardirqs restored";
   if (a.irq == IrqEffect::bh) s += a.acquire ? ", softirqs off" : ", softirqs on";
   if (a.trylock) s += a.try_zero ? ", trylock (0 = taken)" : ", trylock (non-zero = taken)";
+  if (a.interruptible) s += ", may give up (0 = taken)";
   if (a.nested) s += ", subclass = argument " + std::to_string(a.extra_arg);
   if (a.nest_lock) s += ", nest lock = argument " + std::to_string(a.extra_arg);
   if (a.lock_arg < 0) s += ", class `" + std::string(a.member) + "`";
@@ -69,7 +70,8 @@ const Tables& tables() {
     a.extra_arg = extra_;                                                                    \
     unsigned fl = unsigned(flags_);                                                          \
     a.trylock = fl & (F_TRY | F_TRYZ);                                                       \
-    a.try_zero = fl & F_TRYZ;                                                                \
+    a.try_zero = fl & (F_TRYZ | F_INTR);                                                     \
+    a.interruptible = fl & F_INTR;                                                           \
     a.nested = fl & F_NESTED;                                                                \
     a.nest_lock = fl & F_NEST;                                                               \
     a.member = member_;                                                                      \

@@ -23,7 +23,8 @@ struct LockApi {
   int lock_arg = 0;             // -1: function-style lock named `member`
   int extra_arg = -1;
   bool trylock = false;
-  bool try_zero = false;
+  bool try_zero = false;        // trylock or interruptible: taken when it returned 0
+  bool interruptible = false;   // blocks, but may give up (signal, timeout)
   bool nested = false;
   bool nest_lock = false;
   std::string_view member;

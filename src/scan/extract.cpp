@@ -60,8 +60,19 @@ std::string record_name(const RecordDecl* rd) {
   return "(anonymous)";
 }
 
+// Marks a class whose struct is defined in a .c file: two drivers may each define their own
+// `struct edgeport_serial`; the analysis names them apart only when that happens.
+const char kDefinedIn = '\x01';
+
 std::string field_class(const FieldDecl* fd) {
   const RecordDecl* rd = fd->getParent();
+  std::string where;
+  {
+    const SourceManager& sm = fd->getASTContext().getSourceManager();
+    SourceLocation loc = sm.getExpansionLoc(rd->getLocation());
+    if (auto fe = sm.getFileEntryRefForID(sm.getFileID(loc)))
+      if (fe->getName().endswith(".c")) where = std::string(1, kDefinedIn) + fe->getName().str();
+  }
   std::string kw = rd->isUnion() ? "union " : "struct ";
   // Anonymous records fold into their parent: `struct foo { union { spinlock_t lock; }; }`.
   while (rd->getName().empty() && !rd->getTypedefNameForAnonDecl()) {
@@ -71,7 +82,7 @@ std::string field_class(const FieldDecl* fd) {
     kw = rd->isUnion() ? "union " : "struct ";
   }
   if (rd->getName().empty() && rd->getTypedefNameForAnonDecl()) kw = "";
-  return kw + record_name(rd) + "::" + fd->getName().str();
+  return kw + record_name(rd) + "::" + fd->getName().str() + where;
 }
 
 class Extractor {
@@ -513,7 +524,7 @@ class Extractor {
     op.trylock = api.trylock;
     op.try_zero = api.try_zero;
     op.irq = api.irq;
-    if (api.trylock) op.token = token_of_call(ce);
+    if (api.trylock || api.interruptible) op.token = token_of_call(ce);
     if (api.nested && api.extra_arg >= 0 && unsigned(api.extra_arg) < ce->getNumArgs()) {
       Expr::EvalResult r;
       if (ce->getArg(unsigned(api.extra_arg))->EvaluateAsInt(r, ctx_))
@@ -569,6 +580,10 @@ class Extractor {
     const FunctionDecl* fd = ce->getDirectCallee();
     if (fd) {
       std::string name = fd->getName().str();
+      // guard()'s constructor and destructor: the cleanup variable stands for the lock (guard()).
+      if (name.rfind("class_", 0) == 0 &&
+          (llvm::StringRef(name).endswith("_constructor") || llvm::StringRef(name).endswith("_destructor")))
+        return;
       if (const CallApi* api = lookup_call(name)) {
         if (api->lock) lock_op(b, ce, *api->lock, name);
         if (api->irq != IrqOp::none) {
@@ -704,6 +719,16 @@ class Extractor {
       Op op;
       op.kind = OpKind::ret;
       op.loc = where(rs->getBeginLoc());
+      // The returned constant (args[0]) tells a conditional acquire (`return 0` holding the lock,
+      // `return -EINTR` without it) from an error path that forgot to unlock.
+      Expr::EvalResult r;
+      if (rs->getRetValue() && !rs->getRetValue()->HasSideEffects(ctx_) && rs->getRetValue()->getType()->isIntegerType() &&
+          rs->getRetValue()->EvaluateAsInt(r, ctx_)) {
+        ArgFact v;
+        v.has_value = true;
+        v.value = uint64_t(r.Val.getInt().getExtValue());
+        op.args.push_back(v);
+      }
       b.ops.push_back(std::move(op));
     }
   }
