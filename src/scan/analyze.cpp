@@ -95,6 +95,9 @@ struct Event {
   std::vector<LockRef> released;   // the caller's locks released by then
   std::string text;                // sleep: "msleep"
   int32_t gfp_param = -1;
+  // Branch facts on the path to it that callers can check ("bit(3,&$0->flags)" = false): a caller
+  // in which the fact is known to be the other way never reaches this event.
+  std::vector<std::pair<std::string, bool>> pre;
 };
 
 struct Summary {
@@ -345,8 +348,52 @@ class Analyzer {
     for (const auto& h : e.held) k += lock_key(h.lock) + char('0' + int(h.mode)) + std::to_string(h.irq.hard) + "|";
     k += "#";
     for (const auto& r : e.released) k += lock_key(r) + "|";
+    k += "#";
+    for (const auto& [pk, pv] : e.pre) k += pk + (pv ? "=1|" : "=0|");
     if (!c.sum->event_keys.insert(k).second) return;
     c.sum->events.push_back(std::move(e));
+  }
+
+  // The state's branch facts a caller can name (not about this function's locals).
+  static std::vector<std::pair<std::string, bool>> facts_of(const State& s) {
+    std::vector<std::pair<std::string, bool>> out;
+    // Only bit flags travel: they are what kernel code sets in one function and tests in another
+    // (a "resetting" bit); carrying every branch fact would multiply the events for little gain.
+    for (const auto& kv : s.conds)
+      if (kv.first.rfind("bit(", 0) == 0 && kv.first.find("v:") == std::string::npos && kv.first.find('?') == std::string::npos)
+        out.push_back(kv);
+    return out;
+  }
+
+  // Replaces every "$k" in a fact's text by the call's argument k. False when an argument that is
+  // needed cannot be named in the caller.
+  static bool subst_text(std::string& text, const std::vector<ArgFact>& args) {
+    std::string out;
+    for (size_t i = 0; i < text.size(); ++i) {
+      if (text[i] != '$' || i + 1 >= text.size() || !isdigit(static_cast<unsigned char>(text[i + 1]))) {
+        out += text[i];
+        continue;
+      }
+      size_t n = i + 1;
+      while (n < text.size() && isdigit(static_cast<unsigned char>(text[n]))) ++n;
+      size_t k = std::stoul(text.substr(i + 1, n - i - 1));
+      if (k >= args.size() || args[k].lock.inst.empty() || args[k].lock.inst.find('?') != std::string::npos) return false;
+      out += args[k].lock.inst;
+      i = n - 1;
+    }
+    text = std::move(out);
+    return true;
+  }
+
+  static void set_fact(State& s, const std::string& key, bool value) {
+    for (auto& kv : s.conds)
+      if (kv.first == key) {
+        kv.second = value;
+        return;
+      }
+    if (s.conds.size() >= kMaxConds) s.conds.erase(s.conds.begin());
+    s.conds.emplace_back(key, value);
+    std::sort(s.conds.begin(), s.conds.end());
   }
 
   void release_from(Ctx& c, State& s, const LockRef& l, bool direct) {
@@ -371,6 +418,7 @@ class Analyzer {
         e.held = s.held;
         e.released = s.released;  // still released at this moment: the caller's copy is not held
         e.what = h;
+        e.pre = facts_of(s);
         emit(c, std::move(e));
         s.released.erase(s.released.begin() + long(i));
         return;
@@ -380,6 +428,7 @@ class Analyzer {
     e.held = s.held;
     e.released = s.released;
     e.what = h;
+    e.pre = facts_of(s);
     emit(c, std::move(e));
     // The same lock taken twice: the engine reports the self-deadlock; the path goes no further
     // in reality, so the second entry must not make a later return look unbalanced.
@@ -456,8 +505,27 @@ class Analyzer {
 
   void do_call(Ctx& c, State& s, const Op& op, const std::string& target, std::vector<State>& out) {
     Summary& cs = p_.summaries[target];
+    const auto caller_facts = facts_of(s);
     for (const Event& ce : cs.events) {
       Event e = ce;
+      // Facts the callee's path needs, in the caller's terms: a contradiction means this caller
+      // never reaches the event (a bit it set, a flag it tested).
+      std::vector<std::pair<std::string, bool>> pre = caller_facts;
+      bool reachable = true;
+      for (auto [k, v] : ce.pre) {
+        if (!subst_text(k, op.args)) continue;
+        bool known = false;
+        for (const auto& [ck, cv] : s.conds)
+          if (ck == k) {
+            known = true;
+            reachable &= cv == v;
+          }
+        if (!known) pre.emplace_back(k, v);
+      }
+      if (!reachable) continue;
+      std::sort(pre.begin(), pre.end());
+      pre.erase(std::unique(pre.begin(), pre.end()), pre.end());
+      e.pre = std::move(pre);
       if (!subst_held(c, e.what, op.args, op, s)) continue;
       if (e.kind == EvKind::sleep && e.gfp_param >= 0) {
         if (size_t(e.gfp_param) >= op.args.size()) continue;
@@ -581,6 +649,7 @@ class Analyzer {
             e.released = st.released;
             e.text = op.what;
             e.gfp_param = op.gfp_param;
+            e.pre = facts_of(st);
             emit(c, std::move(e));
             next.push_back(std::move(st));
             break;
@@ -606,6 +675,10 @@ class Analyzer {
             next.push_back(std::move(st));
             break;
           }
+          case OpKind::assume:
+            set_fact(st, op.what, op.fact_value);
+            next.push_back(std::move(st));
+            break;
           case OpKind::ret:
             expire_guards(c, st, op.loc, true);
             c.returns.emplace_back(std::move(st), op.loc);

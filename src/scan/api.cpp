@@ -100,6 +100,13 @@ const Tables& tables() {
 #define LH_GUARD(g_, api_)                                             \
   t.guards[#g_] = #api_;                                               \
   t.rows.push_back({"guard", "guard(" #g_ ")", "takes the lock as " #api_ " until the end of the scope"});
+#define LH_BIT(name_, effect_)                                                          \
+  t.calls[#name_].bit = std::string_view(#effect_) == "set"          ? CallApi::Bit::set        \
+                        : std::string_view(#effect_) == "clear"      ? CallApi::Bit::clear      \
+                        : std::string_view(#effect_) == "test"       ? CallApi::Bit::test       \
+                        : std::string_view(#effect_) == "test_set"   ? CallApi::Bit::test_set   \
+                                                                     : CallApi::Bit::test_clear; \
+  t.rows.push_back({"bit", #name_, "bit operation (" #effect_ "): a branch fact"});
 #include "scan/api.def"
     for (auto& [name, l] : t.locks) t.calls[name].lock = &l;
     return t;
@@ -136,6 +143,7 @@ std::string api_markdown() {
       {"sleep", "May sleep"}, {"wait", "Waits for a callback"},
       {"entry", "Context entry points (registration calls)"},
       {"field", "Context entry points (function pointers stored in fields)"},
+      {"bit", "Bit flags (branch facts carried into callees)"},
       {"guard", "Scoped guards"}};
   std::string out;
   for (const auto& [kind, title] : sections) {

@@ -43,6 +43,7 @@ struct CallApi {
   int gfp_arg = -1;             // sleeps only when this argument allows direct reclaim
   int wait_object_arg = -1;     // waits for the callback registered on this argument
   std::vector<EntryApi> entries;  // registers callbacks
+  enum class Bit : uint8_t { none, set, clear, test, test_set, test_clear } bit = Bit::none;
 };
 
 // nullptr when NAME is not in the table.

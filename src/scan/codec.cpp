@@ -36,6 +36,7 @@ json enc(const Op& o) {
     j["ar"] = std::move(a);
   }
   if (!o.vars.empty()) j["v"] = o.vars;
+  if (o.fact_value) j["fv"] = true;
   return j;
 }
 
@@ -108,7 +109,7 @@ struct Dec {
   bool op(const json& j, Op& o) {
     if (!j.is_object()) return fail("expected an op object");
     uint8_t k = 0;
-    if (!j.contains("k") || !uint(j["k"], k, uint64_t(OpKind::kill))) return fail("bad op kind");
+    if (!j.contains("k") || !uint(j["k"], k, uint64_t(OpKind::assume))) return fail("bad op kind");
     o.kind = OpKind(k);
     if (!j.contains("l") || !loc(j["l"], o.loc)) return fail("bad op location");
     for (auto it = j.begin(); it != j.end(); ++it) {
@@ -133,6 +134,7 @@ struct Dec {
       else if (key == "g") ok = sint(v, o.gfp_param, -1, 64);
       else if (key == "tg") ok = strs(v, o.targets);
       else if (key == "v") ok = strs(v, o.vars);
+      else if (key == "fv") ok = boolean(v, o.fact_value);
       else if (key == "ar") {
         if (!v.is_array()) return fail("bad args");
         for (const auto& a : v) {

@@ -439,11 +439,44 @@ class Extractor {
     return false;
   }
 
+  static bool is_bit_test(const CallExpr* ce) {
+    const FunctionDecl* fd = ce->getDirectCallee();
+    const CallApi* api = fd ? lookup_call(fd->getName()) : nullptr;
+    return api && api->bit == CallApi::Bit::test;
+  }
+
+  // "bit(NR,ADDR)" for a bit operation with a constant bit number and a nameable address.
+  bool bit_key(const CallExpr* ce, std::string& key) const {
+    if (ce->getNumArgs() < 2) return false;
+    Expr::EvalResult r;
+    if (!ce->getArg(0)->EvaluateAsInt(r, ctx_)) return false;
+    std::string addr = inst_text(ce->getArg(1));
+    if (addr.find('?') != std::string::npos) return false;
+    key = "bit(" + std::to_string(r.Val.getInt().getExtValue()) + "," + addr + ")";
+    return true;
+  }
+
   Cond make_cond(const Expr* c) {
     Cond cond;
     const Expr* e = strip(c);
     bool neg = false;
     while (true) {
+      // test_bit() is a macro choosing between two inlines on a condition the compiler folds.
+      if (auto* co = dyn_cast_or_null<ConditionalOperator>(e)) {
+        bool which = false;
+        if (co->getCond()->EvaluateAsBooleanCondition(which, ctx_)) {
+          e = strip(which ? co->getTrueExpr() : co->getFalseExpr());
+          continue;
+        }
+        // Both arms test the same bit (const_test_bit / _test_bit): either will do.
+        auto* a = dyn_cast<CallExpr>(strip(co->getTrueExpr()));
+        auto* b = dyn_cast<CallExpr>(strip(co->getFalseExpr()));
+        std::string ka, kb;
+        if (a && b && is_bit_test(a) && is_bit_test(b) && bit_key(a, ka) && bit_key(b, kb) && ka == kb) {
+          e = a;
+          continue;
+        }
+      }
       if (auto* uo = dyn_cast_or_null<UnaryOperator>(e); uo && uo->getOpcode() == UO_LNot) {
         neg = !neg;
         e = strip(uo->getSubExpr());
@@ -465,6 +498,15 @@ class Extractor {
     if (!e) return cond;
     cond.negate = neg;
     if (auto* ce = dyn_cast<CallExpr>(e)) {
+      const FunctionDecl* fd = ce->getDirectCallee();
+      const CallApi* api = fd ? lookup_call(fd->getName()) : nullptr;
+      std::string key;
+      if (api && api->bit == CallApi::Bit::test && bit_key(ce, key)) {
+        cond.key = key;
+        std::string addr = inst_text(ce->getArg(1));
+        cond.vars = {addr};
+        return cond;
+      }
       cond.token = token_of_call(ce);
       return cond;
     }
@@ -593,6 +635,19 @@ class Extractor {
           op.api = name;
           op.loc = where(ce->getBeginLoc());
           b.ops.push_back(std::move(op));
+        }
+        if (api->bit == CallApi::Bit::set || api->bit == CallApi::Bit::clear || api->bit == CallApi::Bit::test_set ||
+            api->bit == CallApi::Bit::test_clear) {
+          std::string key;
+          if (bit_key(ce, key)) {
+            Op op;
+            op.kind = OpKind::assume;
+            op.api = name;
+            op.what = key;
+            op.fact_value = api->bit == CallApi::Bit::set || api->bit == CallApi::Bit::test_set;
+            op.loc = where(ce->getBeginLoc());
+            b.ops.push_back(std::move(op));
+          }
         }
         if (api->sleeps) sleep_op(b, ce, name, api->gfp_arg);
         if (api->wait_object_arg >= 0 && unsigned(api->wait_object_arg) < ce->getNumArgs()) {

@@ -58,7 +58,7 @@ struct ArgFact {
   bool operator==(const ArgFact&) const = default;
 };
 
-enum class OpKind : uint8_t { acquire = 0, release, irq, sleep, wait, call, ret, kill };
+enum class OpKind : uint8_t { acquire = 0, release, irq, sleep, wait, call, ret, kill, assume };
 
 struct Op {
   OpKind kind = OpKind::call;
@@ -86,6 +86,9 @@ struct Op {
   std::vector<ArgFact> args;
   // kill: variables assigned here (branch facts naming them die)
   std::vector<std::string> vars;
+  // assume: from here on the condition `what` (a branch key, e.g. "bit(3,&$0->flags)") has this
+  // value (set_bit, clear_bit, test_and_set_bit, ...)
+  bool fact_value = false;
   bool operator==(const Op&) const = default;
 };
 

@@ -247,3 +247,20 @@ TEST(ScanCli, KeepsGoingPastAFileThatFailsToParse) {
 
 }  // namespace
 }  // namespace lockhound::scan::testing
+
+namespace lockhound::scan::testing {
+namespace {
+
+// A bit set in a caller is a fact in the callee: the wait behind `!test_bit()` is unreachable from
+// the work item that set the bit, reachable from the one that did not.
+TEST(ScanFacts, BitSetInCallerPrunesCalleePath) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "bitflag.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  EXPECT_TRUE(matching(r.findings, FindingType::recursive_locking, {"struct adapter::reset_task"}).empty())
+      << describe(r.findings);
+  EXPECT_EQ(matching(r.findings, FindingType::recursive_locking, {"struct adapter::other_task"}, "other_task").size(), 1u)
+      << describe(r.findings);
+}
+
+}  // namespace
+}  // namespace lockhound::scan::testing
