@@ -20,6 +20,7 @@ void register_scan(CLI::App& app, Action& action) {
     std::string cache = ".lockhound-cache";
     bool no_cache = false;
     bool list_api = false;
+    bool print_commands = false;
     std::vector<std::string> flags;
     OutputOptions out;
   };
@@ -31,6 +32,8 @@ void register_scan(CLI::App& app, Action& action) {
   cmd->add_option("--cache", opts->cache, "Directory of cached per-file facts (default ./.lockhound-cache)");
   cmd->add_flag("--no-cache", opts->no_cache, "Parse every file; read and write no cache");
   cmd->add_flag("--list-api", opts->list_api, "Print the locking API table the scan understands (Markdown) and exit");
+  cmd->add_flag("--print-commands", opts->print_commands,
+                "Print each file's parse command (directory, file, then the clang arguments; tab-separated) and exit");
   add_output_options(cmd, opts->out);
   cmd->allow_extras();
   cmd->footer(
@@ -57,6 +60,13 @@ void register_scan(CLI::App& app, Action& action) {
       so.paths = opts->paths;
       so.compile_db = opts->db;
       so.extra_flags = opts->flags;
+      if (opts->print_commands) {
+        for (const auto& c : scan::scan_commands(so)) {
+          for (size_t i = 0; i < c.size(); ++i) std::cout << (i ? "\t" : "") << c[i];
+          std::cout << "\n";
+        }
+        return int(kClean);
+      }
       so.jobs = opts->jobs;
       so.cache_dir = opts->cache;
       so.use_cache = !opts->no_cache;

@@ -183,8 +183,23 @@ std::vector<std::string> clang_args(const std::vector<std::string>& command) {
   return out;
 }
 
-ScanResult run_scan(const ScanOptions& opt) {
+namespace {
+std::vector<Job> gather_jobs(const ScanOptions& opt, ScanResult& res);
+}  // namespace
+
+std::vector<std::vector<std::string>> scan_commands(const ScanOptions& opt) {
   ScanResult res;
+  std::vector<std::vector<std::string>> out;
+  for (const auto& j : gather_jobs(opt, res)) {
+    std::vector<std::string> c{j.cj.directory, j.cj.file};
+    c.insert(c.end(), j.cj.args.begin(), j.cj.args.end());
+    out.push_back(std::move(c));
+  }
+  return out;
+}
+
+namespace {
+std::vector<Job> gather_jobs(const ScanOptions& opt, ScanResult& res) {
   std::vector<Job> jobs;
   std::vector<std::string> roots;
   for (const auto& p : opt.paths) roots.push_back(absolute(p));
@@ -197,7 +212,7 @@ ScanResult run_scan(const ScanOptions& opt) {
     if (!db) {
       res.diagnostics.push_back({opt.compile_db, 0, err.empty() ? "cannot read the compilation database" : err, true});
       res.usage_error = true;
-      return res;
+      return jobs;
     }
     for (const auto& cc : db->getAllCompileCommands()) {
       std::string file = absolute(cc.Filename, cc.Directory);
@@ -244,13 +259,20 @@ ScanResult run_scan(const ScanOptions& opt) {
   if (jobs.empty() && res.diagnostics.empty()) {
     res.diagnostics.push_back({opt.compile_db.empty() ? "lockhound scan" : opt.compile_db, 0, "no C files to scan", true});
     res.usage_error = true;
-    return res;
   }
   for (auto& j : jobs) {
     std::string joined = j.cj.directory + "\n";
     for (const auto& a : j.cj.args) joined += a + "\n";
     j.flags_hash = stable_hash(joined + "lockhound-scan-v" + std::to_string(kCacheFormatVersion));
   }
+  return jobs;
+}
+}  // namespace
+
+ScanResult run_scan(const ScanOptions& opt) {
+  ScanResult res;
+  std::vector<Job> jobs = gather_jobs(opt, res);
+  if (res.usage_error) return res;
 
   Cache cache(opt.cache_dir, opt.use_cache);
   std::vector<Outcome> outcomes(jobs.size());

@@ -43,6 +43,10 @@ struct ScanResult {
 
 ScanResult run_scan(const ScanOptions& options);
 
+// The commands run_scan would parse, each as {directory, file, argv...} (for benchmarks that compare
+// with plain `clang -fsyntax-only` on the very same flags).
+std::vector<std::vector<std::string>> scan_commands(const ScanOptions& options);
+
 // Kbuild's gcc command line made fit for clang (static-feasibility.md §2): drops output and
 // dependency options, debug info and the gcc-only flags clang rejects, adds parse-only options.
 std::vector<std::string> clang_args(const std::vector<std::string>& command);
