@@ -118,6 +118,7 @@ struct State {
   IrqD irq;
   std::vector<int8_t> saved;
   std::vector<std::pair<std::string, bool>> conds;
+  std::vector<std::string> dropped;  // classes this function held and released on this path
 
   std::string key() const {
     std::string k;
@@ -128,6 +129,8 @@ struct State {
     for (auto s : saved) k += char('0' + s);
     k += "#";
     for (const auto& [c, b] : conds) k += c + (b ? "=1|" : "=0|");
+    k += "#";
+    for (const auto& d : dropped) k += d + "|";
     return k;
   }
 };
@@ -165,6 +168,7 @@ class Analyzer {
     index();
     order_and_summarise();
     replay_roots();
+    replay_unbalanced();
   }
 
  private:
@@ -174,6 +178,8 @@ class Analyzer {
   std::unordered_map<std::string, std::vector<std::string>> callees_;
   std::unordered_map<std::string, int> callers_;
   std::map<std::string, std::vector<Finding>> missing_;  // fn key -> findings, re-made each round
+  // fn key -> releases of a lock the function takes elsewhere but does not hold there
+  std::map<std::string, std::vector<std::pair<LockRef, Path>>> unbalanced_;
 
   // ------------------------------------------------------------ indexing
   void index() {
@@ -324,7 +330,9 @@ class Analyzer {
     Summary* sum;
     std::vector<std::pair<State, SrcLoc>> returns;
     std::vector<const Op*> ret_ops;             // the return statement of each of `returns`
-    std::unordered_set<std::string> unmatched;  // releases of locks it never held
+    // Releases, on some path, of a lock this very function takes on others (and no path here
+    // holds): lock class -> (lock, path of the release).
+    std::map<std::string, std::pair<LockRef, Path>> unmatched;
   };
 
   const std::string& file_of(const Ctx& c, const SrcLoc& l) const {
@@ -396,17 +404,31 @@ class Analyzer {
     std::sort(s.conds.begin(), s.conds.end());
   }
 
-  void release_from(Ctx& c, State& s, const LockRef& l, bool direct) {
+  void release_from(Ctx& c, State& s, const LockRef& l, bool direct, const Path* at = nullptr) {
     if (!l.cls.empty()) c.sum->released_classes.insert(l.cls);
     int i = match_held(s.held, l);
     if (i >= 0) {
       s.held.erase(s.held.begin() + i);
+      if (direct && !l.cls.empty() && std::find(s.dropped.begin(), s.dropped.end(), l.cls) == s.dropped.end() &&
+          s.dropped.size() < 8)
+        s.dropped.push_back(l.cls);
       return;
     }
+    // Released again on a path that already released it here: a double unlock.
+    bool again = std::find(s.dropped.begin(), s.dropped.end(), l.cls) != s.dropped.end();
     for (const auto& r : s.released)
       if (same_lock(r, l)) return;
     s.released.push_back(l);
-    if (direct) c.unmatched.insert(l.cls);
+    if (direct && again && !l.cls.empty() && acquires_directly(*c.f, l.cls) && !c.unmatched.count(l.cls))
+      c.unmatched[l.cls] = {l, at ? *at : Path()};
+  }
+
+  // Whether the function itself (not a callee) acquires a lock of this class somewhere.
+  static bool acquires_directly(const FunctionFacts& f, const std::string& cls) {
+    for (const auto& b : f.blocks)
+      for (const auto& op : b.ops)
+        if (op.kind == OpKind::acquire && op.lock.cls == cls) return true;
+    return false;
   }
 
   void acquire_into(Ctx& c, State& s, Held h) {
@@ -620,11 +642,13 @@ class Analyzer {
             next.push_back(std::move(st));
             break;
           }
-          case OpKind::release:
-            release_from(c, st, local(c, op.lock, op.loc), true);
+          case OpKind::release: {
+            Path at = leaf(c.f->name, file_of(c, op.loc), op.loc.line);
+            release_from(c, st, local(c, op.lock, op.loc), true, &at);
             irq_apply(st, op.irq, false);
             next.push_back(std::move(st));
             break;
+          }
           case OpKind::irq:
             switch (op.irq_op) {
               case IrqOp::disable: st.irq.hard = 1; break;
@@ -870,6 +894,9 @@ class Analyzer {
       fd.location = fr.file + ":" + std::to_string(fr.line);
       missing_[f.key].push_back(std::move(fd));
     }
+    unbalanced_.erase(f.key);
+    if (f.file_scope)
+      for (const auto& [cls, lp] : c.unmatched) unbalanced_[f.key].push_back(lp);
     fresh.exit_held.clear();
     fresh.exit_released.clear();
     fresh.exit_irq = IrqD{};
@@ -941,6 +968,19 @@ class Analyzer {
     f.subclass = h.subclass;
     if (!h.nest.cls.empty()) f.nest_lock = instance(h.nest);
     return f;
+  }
+
+  // An unlock on a path that does not hold the lock, in a function that takes it on others: the
+  // engine's bad_unlock_balance, from a context that releases it holding nothing.
+  void replay_unbalanced() {
+    for (const auto& [key, list] : unbalanced_)
+      for (const auto& [lock, path] : list) {
+        const auto& ft = p_.fns.at(key);
+        Context ctx = v_.context(next_ctx_++, ft.first->name);
+        Site here = site(path);
+        v_.release(ctx, instance(lock), here);
+        v_.end_context(ctx, here);
+      }
   }
 
   void replay_roots() {

@@ -264,3 +264,19 @@ TEST(ScanFacts, BitSetInCallerPrunesCalleePath) {
 
 }  // namespace
 }  // namespace lockhound::scan::testing
+
+namespace lockhound::scan::testing {
+namespace {
+
+TEST(ScanFacts, DoubleUnlockIsBadUnlockBalanceCorrelatedBranchesAreNot) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "unlock_balance.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  EXPECT_EQ(matching(r.findings, FindingType::bad_unlock_balance, {"struct a::mu"}, "drop").size(), 1u) << describe(r.findings);
+  for (const auto& f : r.findings) {
+    EXPECT_FALSE(has_class(f, "struct b::mu")) << describe({f});
+    EXPECT_FALSE(has_class(f, "struct c::mu")) << describe({f});
+  }
+}
+
+}  // namespace
+}  // namespace lockhound::scan::testing
