@@ -35,3 +35,19 @@ if ((${#missing[@]})); then
   [ -z "$guard" ] || $sudo rm -f /usr/sbin/policy-rc.d
   [ "$rc" -eq 0 ] || { echo "setup: apt-get install failed ($rc)" >&2; exit "$rc"; }
 fi
+
+# lockhound scan: clang's C++ libraries and headers, and for its kernel tests and benchmark
+# Debian's kernel headers, the 6.1 source tarball and bear. Without recommends: linux-source
+# would pull in a QEMU and a toolchain the tests do not use.
+scan_packages=(libclang-cpp14-dev libclang-14-dev llvm-14-dev clang-14 bear linux-headers-amd64 linux-source-6.1 time bc)
+scan_missing=()
+for p in "${scan_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || scan_missing+=("$p")
+done
+if ((${#scan_missing[@]})); then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${scan_missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${scan_missing[@]}" >/dev/null ||
+    { echo "setup: apt-get install for lockhound scan failed" >&2; exit 1; }
+fi

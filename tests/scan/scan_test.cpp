@@ -1,0 +1,282 @@
+// `lockhound scan` against the team's real kernel cases (../shared/testdata/static), the
+// feasibility study's fixtures (../shared/research/static-feasibility) and the seeds' examples.
+// Every assertion is on structure: finding type, lock classes, functions on the evidence paths.
+#include <regex>
+
+#include "scan_helpers.h"
+
+namespace lockhound::scan::testing {
+namespace {
+
+using lockhound::testing::shared_dir;
+using lockhound::testing::source_dir;
+
+fs::path case_dir(const std::string& name) { return shared_dir() / "testdata" / "static" / name; }
+
+// ------------------------------------------------------------------ ../shared/testdata/static
+TEST(ScanTestdata, Solos001SoftirqUnsafeLock) {
+  LOCKHOUND_REQUIRE_SHARED();
+  auto before = scan_files({(case_dir("001-solos-cli-queue-lock-bh") / "before.c").string()});
+  ASSERT_EQ(before.stats.failed, 0u);
+  auto hits = matching(before.findings, FindingType::inconsistent_lock_state, {"struct solos_card::cli_queue_lock"});
+  ASSERT_EQ(hits.size(), 1u) << describe(before.findings);
+  const Finding& f = *hits[0];
+  EXPECT_TRUE(names_function(f, "console_show")) << describe(before.findings);
+  EXPECT_TRUE(names_function(f, "solos_bh"));
+  EXPECT_TRUE(names_function(f, "fpga_probe_part")) << "the tasklet_init registration path";
+  bool softirq = false;
+  for (const auto& a : f.acquisitions) softirq |= a.irq == "softirq";
+  EXPECT_TRUE(softirq);
+
+  auto after = scan_files({(case_dir("001-solos-cli-queue-lock-bh") / "after.c").string()});
+  EXPECT_TRUE(after.findings.empty()) << describe(after.findings);
+}
+
+TEST(ScanTestdata, Xdmac003MissingUnlockOnEarlyReturn) {
+  LOCKHOUND_REQUIRE_SHARED();
+  fs::path src = case_dir("003-at-xdmac-tasklet-missing-unlock") / "before.c";
+  auto before = scan_files({src.string()});
+  auto hits = matching(before.findings, FindingType::missing_unlock, {"struct at_xdmac_chan::lock"}, "at_xdmac_tasklet");
+  ASSERT_EQ(hits.size(), 1u) << describe(before.findings);
+  // The report points at the bare `return;` after the irq_status check: the first plain return
+  // after the spin_lock_irq().
+  std::ifstream in(src);
+  std::string line;
+  unsigned n = 0, lock_line = 0, ret_line = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (!lock_line && line.find("spin_lock_irq(&atchan->lock)") != std::string::npos) lock_line = n;
+    if (lock_line && !ret_line && std::regex_match(line, std::regex("\\s*return;\\s*"))) ret_line = n;
+  }
+  ASSERT_GT(ret_line, 0u);
+  const Finding& f = *hits[0];
+  ASSERT_EQ(f.acquisitions.size(), 2u);
+  EXPECT_EQ(f.acquisitions[1].mode, "return");
+  ASSERT_FALSE(f.acquisitions[1].stack.empty());
+  EXPECT_EQ(f.acquisitions[1].stack[0].line, ret_line);
+  ASSERT_FALSE(f.acquisitions[0].stack.empty());
+  EXPECT_EQ(f.acquisitions[0].stack[0].line, lock_line);
+
+  auto after = scan_files({(case_dir("003-at-xdmac-tasklet-missing-unlock") / "after.c").string()});
+  EXPECT_TRUE(matching(after.findings, FindingType::missing_unlock, {}).empty()) << describe(after.findings);
+  EXPECT_TRUE(matching(after.findings, FindingType::recursive_locking, {}).empty()) << describe(after.findings);
+}
+
+TEST(ScanTestdata, Nci005GfpKernelTwoCallsDown) {
+  LOCKHOUND_REQUIRE_SHARED();
+  auto before = scan_files({(case_dir("005-nci-uart-gfp-kernel-under-rx-lock") / "before.c").string()});
+  auto hits = matching(before.findings, FindingType::sleeping_in_invalid_context, {"struct nci_uart::rx_lock"});
+  ASSERT_EQ(hits.size(), 1u) << describe(before.findings);
+  // The call chain nci_uart_tty_receive -> nci_uart_default_recv_buf -> nci_skb_alloc (-> alloc_skb).
+  const Finding& f = *hits[0];
+  std::vector<std::string> chain;
+  for (const auto& a : f.acquisitions)
+    if (a.stack.size() >= 3) {
+      for (const auto& fr : a.stack) chain.push_back(fr.function);
+      EXPECT_NE(a.lock.find("alloc_skb"), std::string::npos) << a.lock;
+    }
+  EXPECT_EQ(chain, (std::vector<std::string>{"nci_skb_alloc", "nci_uart_default_recv_buf", "nci_uart_tty_receive"}));
+
+  auto after = scan_files({(case_dir("005-nci-uart-gfp-kernel-under-rx-lock") / "after.c").string()});
+  EXPECT_TRUE(after.findings.empty()) << describe(after.findings);
+}
+
+TEST(ScanTestdata, Vsock014InversionThroughOpsStructAndRelock) {
+  LOCKHOUND_REQUIRE_SHARED();
+  auto before = scan_files({(case_dir("014-vsock-register-mutex-vs-sk-lock") / "before.c").string()});
+  auto hits = matching(before.findings, FindingType::circular_dependency, {"vsock_register_mutex", "struct sock::sk_lock"});
+  ASSERT_EQ(hits.size(), 1u) << describe(before.findings);
+  const Finding& f = *hits[0];
+  for (const char* fn : {"vsock_connect", "vsock_assign_transport", "virtio_transport_release", "virtio_transport_wait_close"})
+    EXPECT_TRUE(names_function(f, fn)) << fn << "\n" << describe(before.findings);
+
+  auto after = scan_files({(case_dir("014-vsock-register-mutex-vs-sk-lock") / "after.c").string()});
+  EXPECT_TRUE(matching(after.findings, FindingType::circular_dependency, {}).empty()) << describe(after.findings);
+  EXPECT_TRUE(matching(after.findings, FindingType::recursive_locking, {}).empty()) << describe(after.findings);
+}
+
+// For every case folder, present and future: after.c repeats none of before.c's findings.
+TEST(ScanTestdata, EveryFixedFileDropsTheBugsFindings) {
+  LOCKHOUND_REQUIRE_SHARED();
+  size_t cases = 0;
+  for (const auto& e : fs::directory_iterator(shared_dir() / "testdata" / "static")) {
+    if (!fs::exists(e.path() / "before.c") || !fs::exists(e.path() / "after.c")) continue;
+    ++cases;
+    auto before = scan_files({(e.path() / "before.c").string()});
+    auto after = scan_files({(e.path() / "after.c").string()});
+    EXPECT_EQ(before.stats.failed + after.stats.failed, 0u) << e.path();
+    EXPECT_FALSE(before.findings.empty()) << e.path();
+    for (const auto& f : after.findings)
+      for (const auto& b : before.findings)
+        EXPECT_FALSE(f.type == b.type && f.classes == b.classes) << e.path() << ": after.c still reports\n" << describe({f});
+  }
+  EXPECT_GE(cases, 4u);
+}
+
+// ------------------------------------------------------------------ static-feasibility
+TEST(ScanFeasibility, PthreadFixture) {
+  LOCKHOUND_REQUIRE_SHARED();
+  auto r = scan_files({(shared_dir() / "research" / "static-feasibility" / "pthread" / "pthread_bugs.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  auto& fs_ = r.findings;
+  auto abba = matching(fs_, FindingType::circular_dependency, {"log_mu", "struct account::mu"});
+  ASSERT_EQ(abba.size(), 1u) << describe(fs_);
+  EXPECT_TRUE(names_function(*abba[0], "deposit"));
+  EXPECT_TRUE(names_function(*abba[0], "audit"));
+  EXPECT_EQ(matching(fs_, FindingType::recursive_locking, {"struct account::mu"}, "twice").size(), 1u) << describe(fs_);
+  EXPECT_EQ(matching(fs_, FindingType::missing_unlock, {"struct account::mu"}, "withdraw").size(), 1u) << describe(fs_);
+  // Unlocking out of order is not a bug.
+  for (const auto& f : fs_) EXPECT_FALSE(names_function(f, "out_of_order_unlock")) << describe({f});
+}
+
+// lockbugs.c is a real module: built against Debian's headers with bear, scanned with -p.
+TEST(ScanFeasibility, KernelModuleBuiltWithKbuild) {
+  LOCKHOUND_REQUIRE_SHARED();
+  std::string headers = kernel_headers();
+  if (headers.empty()) GTEST_SKIP() << "skipped: no /usr/src/linux-headers-*-amd64 (apt-get install linux-headers-amd64)";
+  if (!have_program("bear") || !have_program("make")) GTEST_SKIP() << "skipped: bear or make missing";
+  fs::path dir = make_temp_dir("lockbugs");
+  fs::path fixture = shared_dir() / "research" / "static-feasibility" / "mod";
+  fs::copy_file(fixture / "lockbugs.c", dir / "lockbugs.c");
+  fs::copy_file(fixture / "Kbuild", dir / "Kbuild");
+  std::string cmd = "cd " + sh_quote(dir.string()) + " && bear --output compile_commands.json -- make -C " +
+                    sh_quote(headers) + " M=" + sh_quote(dir.string()) + " modules >build.log 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0) << lockhound::testing::read_file(dir / "build.log");
+
+  CliRun run = run_cli("scan --no-cache -p " + sh_quote((dir / "compile_commands.json").string()) + " --format json");
+  ASSERT_EQ(run.status, 1) << run.err;
+  ASSERT_TRUE(run.json.is_object()) << run.out;
+  struct Want {
+    const char* type;
+    std::vector<std::string> classes;
+    const char* function;
+  };
+  const std::vector<Want> bugs = {
+      {"inconsistent_lock_state", {"struct my_dev::lock"}, "bug_irq_unsafe"},
+      {"inconsistent_lock_state", {"struct my_dev::stats_lock"}, "bug_bh_unsafe"},
+      {"circular_dependency", {"struct my_dev::lock", "struct my_port::port_lock"}, "path_ba"},
+      {"circular_dependency", {"global_mutex", "struct my_dev::cfg_mutex", "third_mutex"}, "cyc3"},
+      {"sleeping_in_invalid_context", {"global_lock"}, "bug_sleep_under_spinlock"},
+      {"invalid_wait_context", {"struct my_dev::cfg_mutex", "struct my_dev::lock"}, "bug_sleep_via_callee"},
+      {"sleeping_in_invalid_context", {"struct my_dev::stats_lock"}, "bug_copy_under_lock"},
+      {"invalid_wait_context", {"struct my_dev::cfg_mutex"}, "bug_irq_sleeps"},
+      {"recursive_locking", {"struct my_dev::stats_lock"}, "bug_double_lock"},
+      {"recursive_locking", {"struct my_dev::cfg_mutex"}, "bug_double_lock_caller"},
+      {"missing_unlock", {"struct my_dev::cfg_mutex"}, "bug_missing_unlock"},
+  };
+  auto functions = [](const nlohmann::json& f) {
+    std::vector<std::string> out;
+    auto add = [&](const nlohmann::json& st) {
+      if (st.is_array())
+        for (const auto& fr : st) out.push_back(fr.value("function", ""));
+    };
+    for (const auto& a : f.value("acquisitions", nlohmann::json::array())) add(a.value("stack", nlohmann::json()));
+    for (const auto& e : f.value("chain", nlohmann::json::array())) {
+      add(e["from_site"].value("stack", nlohmann::json()));
+      add(e["to_site"].value("stack", nlohmann::json()));
+    }
+    return out;
+  };
+  const auto& findings = run.json["findings"];
+  for (const auto& w : bugs) {
+    bool found = false;
+    for (const auto& f : findings) {
+      if (f["type"] != w.type) continue;
+      bool classes = true;
+      for (const auto& c : w.classes)
+        classes &= std::find(f["classes"].begin(), f["classes"].end(), c) != f["classes"].end();
+      auto fns = functions(f);
+      if (classes && std::find(fns.begin(), fns.end(), w.function) != fns.end()) found = true;
+    }
+    EXPECT_TRUE(found) << "BUG in " << w.function << " not reported as " << w.type;
+  }
+  for (const auto& f : findings)
+    for (const auto& fn : functions(f))
+      EXPECT_TRUE(fn.rfind("ok_", 0) != 0) << "a correct variant is reported: " << f.dump();
+  EXPECT_EQ(run.json["stats"]["files failed"], 0);
+  fs::remove_all(dir);
+}
+
+// ------------------------------------------------------------------ examples/scan
+TEST(ScanExamples, SeedsReportedAndFixedTwinsClean) {
+  fs::path ex = source_dir() / "examples" / "scan";
+  struct Want {
+    const char* file;
+    FindingType type;
+    std::vector<std::string> classes;
+    const char* function;
+  };
+  const std::vector<Want> wants = {
+      {"seed_irq_spinlock.c", FindingType::inconsistent_lock_state, {"lock2"}, "some_function"},
+      {"seed_abba.c", FindingType::circular_dependency, {"lock1", "lock2"}, "another_function"},
+      {"seed_sleep_under_spinlock.c", FindingType::sleeping_in_invalid_context, {"cfg_lock"}, "reconfigure"},
+      {"seed_unreleased_lock.c", FindingType::missing_unlock, {"dev_lock"}, "set_mode"},
+  };
+  for (const auto& w : wants) {
+    auto r = scan_files({(ex / w.file).string()});
+    EXPECT_FALSE(matching(r.findings, w.type, w.classes, w.function).empty()) << w.file << "\n" << describe(r.findings);
+    std::string fixed = std::string(w.file);
+    fixed.replace(fixed.size() - 2, 2, "_fixed.c");
+    auto f = scan_files({(ex / fixed).string()});
+    EXPECT_EQ(f.stats.failed, 0u);
+    EXPECT_TRUE(f.findings.empty()) << fixed << "\n" << describe(f.findings);
+  }
+}
+
+// ------------------------------------------------------------------ CLI behaviour
+TEST(ScanCli, KeepsGoingPastAFileThatFailsToParse) {
+  fs::path dir = make_temp_dir("cli");
+  fs::copy_file(source_dir() / "examples" / "scan" / "kapi.h", dir / "kapi.h");
+  fs::copy_file(source_dir() / "examples" / "scan" / "seed_abba.c", dir / "good.c");
+  std::ofstream(dir / "broken.c") << "void f(void) { this is not C }\n";
+  CliRun r = run_cli("scan --no-cache " + sh_quote(dir.string()) + " --format json");
+  EXPECT_EQ(r.status, 3) << r.err;
+  EXPECT_NE(r.err.find("broken.c: error:"), std::string::npos) << r.err;
+  ASSERT_TRUE(r.json.is_object()) << r.out;
+  EXPECT_EQ(r.json["stats"]["files failed"], 1);
+  bool cycle = false;
+  for (const auto& f : r.json["findings"]) cycle |= f["type"] == "circular_dependency";
+  EXPECT_TRUE(cycle) << "the good file's finding is still reported";
+
+  EXPECT_EQ(run_cli("scan").status, 2);
+  EXPECT_EQ(run_cli("scan --no-cache " + sh_quote((dir / "missing.c").string())).status, 3);
+  CliRun clean = run_cli("scan --no-cache " + sh_quote((source_dir() / "examples" / "scan" / "seed_abba_fixed.c").string()));
+  EXPECT_EQ(clean.status, 0) << clean.out << clean.err;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace lockhound::scan::testing
+
+namespace lockhound::scan::testing {
+namespace {
+
+// A bit set in a caller is a fact in the callee: the wait behind `!test_bit()` is unreachable from
+// the work item that set the bit, reachable from the one that did not.
+TEST(ScanFacts, BitSetInCallerPrunesCalleePath) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "bitflag.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  EXPECT_TRUE(matching(r.findings, FindingType::recursive_locking, {"struct adapter::reset_task"}).empty())
+      << describe(r.findings);
+  EXPECT_EQ(matching(r.findings, FindingType::recursive_locking, {"struct adapter::other_task"}, "other_task").size(), 1u)
+      << describe(r.findings);
+}
+
+}  // namespace
+}  // namespace lockhound::scan::testing
+
+namespace lockhound::scan::testing {
+namespace {
+
+TEST(ScanFacts, DoubleUnlockIsBadUnlockBalanceCorrelatedBranchesAreNot) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "unlock_balance.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  EXPECT_EQ(matching(r.findings, FindingType::bad_unlock_balance, {"struct a::mu"}, "drop").size(), 1u) << describe(r.findings);
+  for (const auto& f : r.findings) {
+    EXPECT_FALSE(has_class(f, "struct b::mu")) << describe({f});
+    EXPECT_FALSE(has_class(f, "struct c::mu")) << describe({f});
+  }
+}
+
+}  // namespace
+}  // namespace lockhound::scan::testing
