@@ -136,6 +136,43 @@ TEST(Voice, EveryTypeIsWordedFromFactsAlone) {
   }
 }
 
+// The words that depend on the facts: user space speaks of threads and signals, the kernel of CPUs
+// and irqsave; a join fix names who joins whom; a softirq's fix is the _bh variant.
+TEST(Voice, WordingFollowsTheFacts) {
+  auto usage = [](const char* irq, const char* on_fn) {
+    Finding f;
+    f.type = FindingType::inconsistent_lock_state;
+    f.classes = {"log_lock"};
+    fact::set(f, fact::kInterrupt, irq);
+    Acquisition in, on;
+    in.irq = irq;
+    in.stack = {Frame{0, "handler", "", "", 0, "", false}};
+    on.stack = {Frame{0, on_fn, "", "", 0, "", false}};
+    f.acquisitions = {in, on};
+    complete_finding(f);
+    return f;
+  };
+  Finding sig = usage("signal", "writer");
+  EXPECT_NE(sig.explanation.find("waits forever for a lock its own thread holds"), std::string::npos) << sig.explanation;
+  EXPECT_NE(sig.fix.find("pthread_sigmask"), std::string::npos) << sig.fix;
+  Finding soft = usage("softirq", "console_show");
+  EXPECT_NE(soft.fix.find("spin_lock_bh()"), std::string::npos) << soft.fix;
+  EXPECT_NE(soft.fix.find("console_show"), std::string::npos) << soft.fix;
+  Finding hard = usage("hardirq", "driver_update");
+  EXPECT_NE(hard.fix.find("spin_lock_irqsave()"), std::string::npos) << hard.fix;
+
+  WaitStep joiner, joined;
+  joiner.party.name = "main thread";
+  joiner.party.held = {HeldLock{"state_lock", "", "write", "", Frame{}}};
+  joiner.join = true;
+  joined.party.name = "thread 1";
+  joined.resource = "state_lock";
+  Finding j = wait_cycle_finding(FindingType::actual_deadlock, {joiner, joined}, "run");
+  complete_finding(j);
+  EXPECT_NE(j.fix.find("Release state_lock before main thread joins thread 1"), std::string::npos) << j.fix;
+  EXPECT_NE(j.summary.find("main thread waits in pthread_join for thread 1 to end"), std::string::npos) << j.summary;
+}
+
 // Front ends state facts; only the finding layer writes what people read. A front end that
 // assigns a title, summary, explanation, fix, signature or scenario fails this test.
 TEST(Voice, NoFrontEndWritesProseOrSignatures) {
