@@ -32,6 +32,7 @@ const std::map<std::string, std::set<std::string>> kAllowed = {
 const std::set<std::string> kInternal = {
     "core/engine.h", "core/voice_internal.h", "explain/report_reader.h", "explain/logtext.h",
     "runtime/runtime_state.h", "runtime/fastpath.h", "runtime/glibc_mutex.h", "runtime/thread_state.h",
+    "scan/analyze_internal.h", "scan/extract_internal.h",
 };
 
 TEST(Architecture, PartsIncludeOnlyWhatTheyMay) {
