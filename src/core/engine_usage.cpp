@@ -118,7 +118,17 @@ std::string Validator::Impl::atomic_reason(const ContextState* ctx, ClassId& spi
 }
 
 void Validator::Impl::might_sleep(ContextState* ctx, const Site& site, std::string_view what) {
-  if (may_sleep(ctx)) return;
+  if (may_sleep(ctx)) {
+    if (opt.report_blocking_under_lock)
+      for (auto it = ctx->held.rbegin(); it != ctx->held.rend(); ++it) {
+        LockKind k = classes[it->cls].kind;
+        if (k != LockKind::pthread_mutex && k != LockKind::pthread_rwlock) continue;
+        report_wait(ctx, FindingType::blocking_call_under_lock, kNoClass, it->cls, "while holding " + classes[it->cls].name,
+                    site, std::string(what));
+        break;
+      }
+    return;
+  }
   ClassId spinning;
   std::string reason = atomic_reason(ctx, spinning);
   if (reason.empty()) return;

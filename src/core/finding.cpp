@@ -10,7 +10,7 @@ struct TypeInfo {
   std::string_view title;
   std::string_view severity;
 };
-constexpr std::array<TypeInfo, 28> kTypes{{
+constexpr std::array<TypeInfo, 29> kTypes{{
     {FindingType::circular_dependency, "circular_dependency", "possible circular locking dependency detected", "error"},
     {FindingType::recursive_locking, "recursive_locking", "possible recursive locking detected", "error"},
     {FindingType::inconsistent_lock_state, "inconsistent_lock_state", "inconsistent lock state", "error"},
@@ -39,6 +39,7 @@ constexpr std::array<TypeInfo, 28> kTypes{{
     {FindingType::guarded_cycle, "guarded_cycle", "lock order cycle guarded by a common lock", "note"},
     {FindingType::actual_deadlock, "actual_deadlock", "actual deadlock: threads wait for each other", "error"},
     {FindingType::filelock_deadlock, "filelock_deadlock", "file lock deadlock", "error"},
+    {FindingType::blocking_call_under_lock, "blocking_call_under_lock", "blocking call while holding a lock", "warning"},
 }};
 
 using M = KernelHeadline::Match;

@@ -46,6 +46,7 @@ enum class FindingType : uint8_t {
   guarded_cycle,
   actual_deadlock,
   filelock_deadlock,
+  blocking_call_under_lock,
 };
 
 std::string_view type_name(FindingType t);

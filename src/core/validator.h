@@ -70,6 +70,10 @@ struct ValidatorOptions {
   bool report_guarded_cycles = true;
   // Gate-lock analysis (see above). Off: every cycle is a circular_dependency, as in lockdep.
   bool gate_locks = true;
+  // A blocking call (sleep, usleep, nanosleep) while the context holds a user-space sleeping lock
+  // (pthread mutex or rwlock) is a blocking_call_under_lock hazard: every thread that needs the
+  // lock waits as long. Off by default (kernel code sleeps under mutexes by design).
+  bool report_blocking_under_lock = false;
   // Held-lock lists show instance addresses (meaningless for scenario files, whose locks have
   // made-up ids).
   bool show_addresses = true;

@@ -233,6 +233,13 @@ std::string finding_signature(const Finding& f) {
       add(join(f.classes, ","));
       add(fact::get(f, fact::kFunction));
       break;
+    case FT::invalid_wait_context:
+    case FT::sleeping_in_invalid_context:
+    case FT::blocking_call_under_lock:
+      // The classes and the function of the call that may sleep.
+      add(join(f.classes, ","));
+      if (!f.acquisitions.empty()) add(site_function(f.acquisitions.front()));
+      break;
     default: {
       // A place: the classes and the function of the decisive acquisition (the last one).
       add(join(f.classes, ","));
@@ -264,7 +271,8 @@ void complete_finding(Finding& f) {
     case FT::irq_safe_unsafe_order: voice::word_irq(f); break;
     case FT::invalid_wait_context:
     case FT::sleeping_in_invalid_context:
-    case FT::scheduling_while_atomic: voice::word_sleep(f); break;
+    case FT::scheduling_while_atomic:
+    case FT::blocking_call_under_lock: voice::word_sleep(f); break;
     case FT::bad_unlock_balance:
     case FT::still_has_locks_held:
     case FT::lock_held_returning_to_user:

@@ -185,6 +185,17 @@ void word_sleep(Finding& f) {
     reason = why.empty() ? "in atomic context" : "with " + join(why, ", ");
   }
 
+  if (f.type == FT::blocking_call_under_lock) {
+    std::string lock = a1 ? a1->lock : (f.classes.empty() ? std::string("the lock") : f.classes.front());
+    std::string taken = a1 ? site_of(*a1) : "an outer call";
+    f.summary = what + " at " + site + " while holding " + lock;
+    f.explanation = what + " blocks at " + site + " while " + lock + " is held (taken at " + taken +
+                    "): every thread that needs " + lock + " waits as long, and if the wait depends on one of them it "
+                    "never ends.";
+    f.fix = "Release " + lock + " before " + what + " at " + site +
+            " (copy what the critical section needs, then wait), or wait on a condition variable, which releases it.";
+    return;
+  }
   if (f.type == FT::scheduling_while_atomic) {
     std::string pc = fact::get(f, fact::kPreemptCount);
     f.summary = subject + " scheduled with preempt_count " + pc;

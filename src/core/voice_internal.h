@@ -17,7 +17,8 @@ void word_cycle(Finding& f);          // circular_dependency, guarded_cycle, wit
 void word_wait_cycle(Finding& f);     // actual_deadlock, filelock_deadlock
 void word_recursion(Finding& f);      // recursive_locking, spinlock_recursion
 void word_irq(Finding& f);            // inconsistent_lock_state, irq_lock_inversion, irq_safe_unsafe_order
-void word_sleep(Finding& f);          // invalid_wait_context, sleeping_in_invalid_context, scheduling_while_atomic
+void word_sleep(Finding& f);          // invalid_wait_context, sleeping_in_invalid_context, scheduling_while_atomic,
+                                      // blocking_call_under_lock
 void word_held(Finding& f);           // bad_unlock_balance, still_has_locks_held, lock_held_returning_to_user,
                                       // held_lock_freed, missing_unlock, workqueue_leaked_lock, nested_lock_not_taken
 void word_hang(Finding& f);           // hung_task, soft_lockup, hard_lockup, rcu_stall, spinlock_lockup_suspected,

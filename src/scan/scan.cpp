@@ -335,6 +335,7 @@ ScanResult run_scan(const ScanOptions& opt) {
   ValidatorOptions vo;
   vo.source = "scan";
   vo.show_addresses = false;
+  vo.report_blocking_under_lock = true;
   Validator v(vo);
   AnalysisStats as;
   analyze_program(tus, v, as);

@@ -125,7 +125,7 @@ TEST(Voice, MergingBySignatureAddsCounts) {
 
 TEST(Voice, EveryTypeIsWordedFromFactsAlone) {
   // A finding with nothing but its type still reads as a sentence and has a signature.
-  for (int t = 0; t <= int(FindingType::filelock_deadlock); ++t) {
+  for (int t = 0; t <= int(FindingType::blocking_call_under_lock); ++t) {
     Finding f;
     f.type = FindingType(t);
     complete_finding(f);

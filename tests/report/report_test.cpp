@@ -59,7 +59,7 @@ TEST(Render, GuardedHiddenUnlessAsked) {
 // One finding of each type with only what a front end would minimally know.
 std::vector<Finding> one_of_each() {
   std::vector<Finding> out;
-  for (int t = 0; t <= int(FindingType::filelock_deadlock); ++t) {
+  for (int t = 0; t <= int(FindingType::blocking_call_under_lock); ++t) {
     Finding f;
     f.type = FindingType(t);
     f.source = "test";

@@ -125,6 +125,9 @@ TEST(ScanFeasibility, PthreadFixture) {
   EXPECT_TRUE(names_function(*abba[0], "audit"));
   EXPECT_EQ(matching(fs_, FindingType::recursive_locking, {"struct account::mu"}, "twice").size(), 1u) << describe(fs_);
   EXPECT_EQ(matching(fs_, FindingType::missing_unlock, {"struct account::mu"}, "withdraw").size(), 1u) << describe(fs_);
+  // sleep() while holding the account's mutex: a hazard, every other thread waits as long.
+  EXPECT_EQ(matching(fs_, FindingType::blocking_call_under_lock, {"struct account::mu"}, "slow").size(), 1u)
+      << describe(fs_);
   // Unlocking out of order is not a bug.
   for (const auto& f : fs_) EXPECT_FALSE(names_function(f, "out_of_order_unlock")) << describe({f});
 }
