@@ -83,8 +83,8 @@ class Attach : public ::testing::Test {
     }
     ::close(out[1]);
     out_ = out[0];
-    ASSERT_EQ(read_line(5000), "ready");
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    ASSERT_EQ(read_line(60000), "ready");
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
     int stable = 0;
     while (stable < 5 && std::chrono::steady_clock::now() < deadline) {
       stable = threads_in_futex(pid_) >= blocked ? stable + 1 : 0;
@@ -173,7 +173,7 @@ TEST_F(Attach, AbbaAcrossTwoThreadsIsAnActualDeadlock) {
   // Detached: the process is still there, untraced, and still deadlocked.
   EXPECT_EQ(status_field(pid_, "TracerPid"), "0");
   // (Right after detach the threads are restarting their futex calls: give them a moment.)
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (threads_in_futex(pid_) < 3 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(10));
   EXPECT_EQ(threads_in_futex(pid_), 2u + 1u /* main thread in pthread_join */);
@@ -274,13 +274,13 @@ TEST_F(Attach, MutexOfAnExitedThread) {
 
 TEST_F(Attach, DetachLeavesTheProcessRunning) {
   start("tick", 0);
-  ASSERT_EQ(read_line(2000).rfind("tick", 0), 0u);
+  ASSERT_EQ(read_line(30000).rfind("tick", 0), 0u);
   AttachReport r = diagnose();
   ATTACH_OR_SKIP(r);
   EXPECT_TRUE(r.findings.empty());
   EXPECT_EQ(status_field(pid_, "TracerPid"), "0");
   // Ticks keep coming after detach, and no thread is left stopped.
-  for (int i = 0; i < 3; ++i) EXPECT_EQ(read_line(2000).rfind("tick", 0), 0u);
+  for (int i = 0; i < 3; ++i) EXPECT_EQ(read_line(30000).rfind("tick", 0), 0u);
   std::string state = status_field(pid_, "State");
   EXPECT_TRUE(state.rfind("S", 0) == 0 || state.rfind("R", 0) == 0) << state;
 }

@@ -93,7 +93,7 @@ TEST_F(FlockDeadlock, SysNamesTheCycleWithPidsAndFiles) {
   ASSERT_EQ(::read(ready[0], &c, 1), 1);
   ASSERT_EQ(::write(go[1], "xx", 2), 2);
   // Wait until the kernel shows both requests blocked.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (blocked_flock_waiters() < before + 2 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_GE(blocked_flock_waiters(), before + 2) << "the children never blocked";
@@ -148,7 +148,7 @@ TEST_F(FlockDeadlock, OfdLockCycleIsResolvedToProcesses) {
   ASSERT_EQ(::read(ready[0], &c, 1), 1);
   ASSERT_EQ(::read(ready[0], &c, 1), 1);
   ASSERT_EQ(::write(go[1], "xx", 2), 2);
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(60);
   while (blocked_waiters("-> OFDLCK") < before + 2 && std::chrono::steady_clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   ASSERT_GE(blocked_waiters("-> OFDLCK"), before + 2) << "the children never blocked";
