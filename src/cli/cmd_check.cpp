@@ -11,7 +11,7 @@ void register_check(CLI::App& app, Action& action) {
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("check", "Check scenario files (docs/scenario-language.md) for locking problems");
-  cmd->add_option("files", opts->files, "Scenario files ('-' for stdin)")->required();
+  cmd->add_option("files", opts->files, "Scenario files or directories of .lh files ('-' for stdin)")->required();
   add_output_options(cmd, opts->out);
   cmd->footer(
       "Exit status: 0 clean, 1 findings, 2 usage error, 3 bad input (findings still reported).\n"
@@ -24,13 +24,14 @@ void register_check(CLI::App& app, Action& action) {
       meta.command = "check";
       uint64_t classes = 0, edges = 0, statements = 0;
       bool input_error = false;
-      for (const auto& file : opts->files) {
+      for (const auto& file : expand_inputs(opts->files, {".lh"}, diags)) {
         std::string text, err;
         if (!read_input(file, text, err)) {
           diags.push_back(Diagnostic{file, 0, err, true});
           input_error = true;
           continue;
         }
+        if (text.empty()) diags.push_back(Diagnostic{file == "-" ? "<stdin>" : file, 0, "empty input", false});
         meta.inputs.push_back(file == "-" ? "<stdin>" : file);
         ScenarioResult r = check_scenario(text, file == "-" ? "<stdin>" : file);
         for (auto& f : r.findings) all.push_back(std::move(f));

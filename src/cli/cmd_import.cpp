@@ -18,7 +18,7 @@ void register_import(CLI::App& app, Action& action) {
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
       "import", "Analyze saved /proc/locks, /proc/lock_stat, /proc/lockdep, /proc/lockdep_stats");
-  cmd->add_option("files", opts->files, "Saved /proc files ('-' for stdin)")->required();
+  cmd->add_option("files", opts->files, "Saved /proc files, or directories of them ('-' for stdin)")->required();
   add_output_options(cmd, opts->out);
   cmd->add_option("--top", opts->top, "Most contended lock classes to show (lock_stat)")
       ->capture_default_str();
@@ -31,11 +31,15 @@ void register_import(CLI::App& app, Action& action) {
   cmd->callback([&action, opts] {
     action = [opts] {
       sys::SysReport r;
-      for (const auto& file : opts->files) {
+      for (const auto& file : expand_inputs(opts->files, {}, r.diagnostics)) {
         std::string text, err;
         std::string name = file == "-" ? "<stdin>" : file;
         if (!read_input(file, text, err)) {
           r.diagnostics.push_back(Diagnostic{file, 0, err, true});
+          continue;
+        }
+        if (text.empty()) {
+          r.diagnostics.push_back(Diagnostic{name, 0, "empty input", false});
           continue;
         }
         sys::import_text(text, name, opts->top, r);

@@ -34,16 +34,8 @@ struct RunArgs {
   int max_memory_mb = -1;
   bool verbose = false;
   std::string raw_options;
-  std::vector<std::string> command;
 };
 
-std::vector<std::string> command_line() {
-  std::vector<std::string> out;
-  std::ifstream f("/proc/self/cmdline", std::ios::binary);
-  std::string item;
-  while (std::getline(f, item, '\0')) out.push_back(item);
-  return out;
-}
 
 }  // namespace
 
@@ -83,32 +75,37 @@ void register_run(CLI::App& app, Action& action) {
       ->check(CLI::Range(1, 1 << 24));
   cmd->add_flag("-v,--verbose", args->verbose, "Say what the runtime does");
   cmd->add_option("--options", args->raw_options, "Extra LOCKHOUND_OPTIONS (k=v:k=v)");
-  cmd->add_option("command", args->command, "The program and its arguments (after --)");
+  // Options stop at the program's name (as with env, timeout, valgrind): everything from there
+  // on is the program's, "--" or not.
   cmd->prefix_command();
 
   action = nullptr;
   cmd->callback([cmd, args, &action] {
     action = [cmd, args]() -> int {
-      // After "--", the program's arguments are taken verbatim from the real command line:
-      // the option parser must not reorder or interpret any of them ("--", "-c", ...).
-      std::vector<std::string> argv;
-      std::vector<std::string> raw = command_line();
-      auto run_at = std::find(raw.begin() + (raw.empty() ? 0 : 1), raw.end(), "run");
-      auto dashes = std::find(run_at, raw.end(), "--");
-      if (run_at != raw.end() && dashes != raw.end()) {
-        argv.assign(dashes + 1, raw.end());
-      } else {
-        argv = args->command;
-        for (const auto& r : cmd->remaining()) argv.push_back(r);
+      // The program and its arguments: what the parser left, verbatim and in order, without the
+      // "--" that may separate them from run's options.
+      std::vector<std::string> argv = cmd->remaining();
+      if (const auto& tail = run_after_dashes()) {
+        // `run OPTIONS -- PROG ARGS`; or `run OPTIONS PROG ARGS -- MORE`, where the "--" is the
+        // program's own.
+        if (!argv.empty()) argv.push_back("--");
+        argv.insert(argv.end(), tail->begin(), tail->end());
       }
       if (argv.empty()) {
         std::cerr << "lockhound run: expected a program to run: lockhound run [options] -- PROG ARGS\n";
         return kUsage;
       }
+      // Only the flags given: LOCKHOUND_OPTIONS in the environment holds unless a flag says otherwise.
       std::string opts;
       auto add = [&](const std::string& kv) { opts = runtime::join_options(opts, kv); };
-      add("format=" + args->out.format);
-      if (!args->out.output.empty() && args->out.output != "-") add("log_path=" + args->out.output);
+      if (cmd->get_option("--format")->count()) add("format=" + args->out.format);
+      if (!args->out.output.empty() && args->out.output != "-") {
+        char buf[PATH_MAX];
+        // Absolute: the program may change directory before a process writes its report.
+        std::string abs = args->out.output[0] == '/' ? args->out.output
+                          : std::string(getcwd(buf, sizeof buf) ? buf : ".") + "/" + args->out.output;
+        add("log_path=" + abs);
+      }
       if (args->out.show_guarded) add("show_guarded=1");
       if (args->halt_on_error) add("halt_on_error=1");
       if (args->exitcode >= 0) add("exitcode=" + std::to_string(args->exitcode));
@@ -139,10 +136,19 @@ void register_run(CLI::App& app, Action& action) {
       if (args->verbose) add("verbosity=1");
       if (!args->raw_options.empty()) add(args->raw_options);
       runtime::Options check;
-      auto errors = runtime::parse_options(opts, check);
+      const char* env = getenv("LOCKHOUND_OPTIONS");
+      auto errors = runtime::parse_options(runtime::join_options(env ? env : "", opts), check);
       if (!errors.empty()) {
         for (const auto& e : errors) std::cerr << "lockhound run: " << e << "\n";
         return kUsage;
+      }
+      // JSON goes to one file per process: mixed into the program's stderr, several processes'
+      // documents would run together and nothing would parse.
+      if (check.format == "json" && check.log_path.empty()) {
+        char buf[PATH_MAX];
+        std::string prefix = std::string(getcwd(buf, sizeof buf) ? buf : ".") + "/lockhound-report";
+        add("log_path=" + prefix);
+        std::cerr << "lockhound run: JSON reports go to " << prefix << ".PID, one per process (-o PREFIX chooses)\n";
       }
       std::vector<std::string> searched;
       std::string lib = runtime::find_runtime_library(searched);
@@ -153,10 +159,18 @@ void register_run(CLI::App& app, Action& action) {
         return kUsage;
       }
       auto info = runtime::inspect_program(argv.front());
+      if (info.directory) {
+        std::cerr << "lockhound run: " << argv.front() << " is a directory, not a program\n";
+        return kUsage;
+      }
       if (!info.found) {
         std::cerr << "lockhound run: " << argv.front() << ": program not found\n";
         return kUsage;
       }
+      if (info.setid)
+        std::cerr << "lockhound run: warning: " << info.path
+                  << " is set-user-ID or set-group-ID: the kernel ignores LD_PRELOAD for it, so it runs "
+                     "unchecked (run it as its own user without the bit, or link it with -llockhound)\n";
       if (info.elf && !info.dynamic)
         std::cerr << "lockhound run: warning: " << info.path
                   << " is statically linked; LD_PRELOAD cannot reach its locks (link it "

@@ -1,5 +1,11 @@
 // `lockhound sys`: the live system through /proc — file-lock deadlocks (/proc/locks), tasks in
 // D state, lock contention (/proc/lock_stat) and lockdep's graph (/proc/lockdep).
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <iostream>
+
 #include "cli/common.h"
 #include "sys/live.h"
 
@@ -43,6 +49,13 @@ void register_sys(CLI::App& app, Action& action) {
       "Exit status: 0 clean, 1 findings, 2 usage error, 3 unparsable /proc content.");
   cmd->callback([&action, opts] {
     action = [opts] {
+      struct stat st;
+      if (::stat((opts->proc + "/self").c_str(), &st) != 0) {
+        std::cerr << "lockhound sys: " << opts->proc << " is not a mounted procfs ("
+                  << (::stat(opts->proc.c_str(), &st) != 0 ? std::strerror(errno) : "it has no self entry")
+                  << "); --proc names where /proc is mounted\n";
+        return int(kUsage);
+      }
       sys::LiveOptions lo;
       lo.proc_root = opts->proc;
       lo.top = opts->top;

@@ -75,10 +75,19 @@ void register_trace(CLI::App& app, Action& action) {
       int fd = 0;
       if (!from_stdin) {
         fd = ::open(opts->file.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd < 0) {
-          print_diagnostics({Diagnostic{opts->file, 0, "cannot open: " + std::string(std::strerror(errno)), true}});
+        struct stat dst {};
+        if (fd >= 0 && ::fstat(fd, &dst) == 0 && S_ISDIR(dst.st_mode)) {
+          ::close(fd);
+          print_diagnostics({Diagnostic{opts->file, 0, opts->file + " is a directory (trace reads one trace)", true}});
           return int(kInputError);
         }
+        if (fd < 0) {
+          print_diagnostics({Diagnostic{opts->file, 0, "cannot open " + opts->file + ": " + std::strerror(errno), true}});
+          return int(kInputError);
+        }
+      } else if (::isatty(0)) {
+        std::fprintf(stderr, "lockhound: reading standard input, which is a terminal: paste the trace and end it "
+                             "with Ctrl-D, or give a file\n");
       }
       trace::TraceOptions topt;
       topt.input_name = name;
@@ -98,6 +107,7 @@ void register_trace(CLI::App& app, Action& action) {
 
       std::vector<Diagnostic> diags = analyzer.diagnostics();
       if (!ok) diags.push_back(Diagnostic{name, 0, "read error: " + read_error, true});
+      if (ok && analyzer.stats().lines == 0) diags.push_back(Diagnostic{name, 0, "empty input", false});
       bool input_error = print_diagnostics(diags) || analyzer.malformed_lines() > 0 || !ok;
       if (analyzer.malformed_lines() > 0)
         std::fprintf(stderr, "%s: %llu malformed line(s) skipped\n", name.c_str(),

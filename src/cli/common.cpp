@@ -1,6 +1,10 @@
 #include "cli/common.h"
 
+#include <sys/stat.h>
+
+#include <algorithm>
 #include <cerrno>
+#include <filesystem>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -57,6 +61,11 @@ bool write_output(const std::string& path, const std::string& text) {
   return false;
 }
 
+std::optional<std::vector<std::string>>& run_after_dashes() {
+  static std::optional<std::vector<std::string>> tail;
+  return tail;
+}
+
 bool print_diagnostics(const std::vector<Diagnostic>& diags) {
   bool any_error = false;
   for (const auto& d : diags) {
@@ -68,22 +77,66 @@ bool print_diagnostics(const std::vector<Diagnostic>& diags) {
 
 bool read_input(const std::string& path, std::string& text, std::string& error) {
   if (path.empty() || path == "-") {
+    if (isatty(STDIN_FILENO))
+      std::cerr << "lockhound: reading standard input, which is a terminal: paste the input and end it with "
+                   "Ctrl-D, or give a file\n";
     std::ostringstream ss;
     ss << std::cin.rdbuf();
     text = ss.str();
     return true;
   }
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) {
+    error = "cannot open " + path + ": " + std::strerror(errno);
+    return false;
+  }
+  if (S_ISDIR(st.st_mode)) {
+    error = path + " is a directory";
+    return false;
+  }
   std::ifstream f(path, std::ios::binary);
   if (!f) {
-    error = "cannot open " + path;
+    error = "cannot open " + path + ": " + std::strerror(errno);
     return false;
   }
   text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
   if (f.bad()) {
-    error = "error reading " + path;
+    error = "error reading " + path + ": " + std::strerror(errno);
     return false;
   }
   return true;
+}
+
+std::vector<std::string> expand_inputs(const std::vector<std::string>& args,
+                                       const std::vector<std::string>& extensions,
+                                       std::vector<Diagnostic>& diags) {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  for (const auto& a : args) {
+    std::error_code ec;
+    if (a.empty() || a == "-" || !fs::is_directory(a, ec)) {
+      out.push_back(a);
+      continue;
+    }
+    std::vector<std::string> found;
+    for (auto it = fs::recursive_directory_iterator(a, fs::directory_options::skip_permission_denied, ec);
+         !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+      if (!it->is_regular_file(ec)) continue;
+      std::string ext = it->path().extension().string();
+      if (!extensions.empty() && std::find(extensions.begin(), extensions.end(), ext) == extensions.end())
+        continue;
+      found.push_back(it->path().string());
+    }
+    if (ec) diags.push_back(Diagnostic{a, 0, "cannot read the directory: " + ec.message(), true});
+    std::sort(found.begin(), found.end());
+    if (found.empty()) {
+      std::string what;
+      for (const auto& e : extensions) what += (what.empty() ? "" : ", ") + e;
+      diags.push_back(Diagnostic{a, 0, "a directory with no input files" + (what.empty() ? std::string() : " (" + what + ")"), false});
+    }
+    out.insert(out.end(), found.begin(), found.end());
+  }
+  return out;
 }
 
 }  // namespace lockhound::cli

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -38,8 +39,20 @@ bool write_output(const std::string& path, const std::string& text);
 // Prints diagnostics to stderr; returns true when any of them is an error.
 bool print_diagnostics(const std::vector<Diagnostic>& diags);
 
-// Reads a whole input ("-" = stdin). On failure returns false and sets `error`.
+// Reads a whole input ("-" = stdin). On failure returns false and sets `error` (with the reason:
+// the system's, or "is a directory"). Reading a terminal is said on stderr first.
 bool read_input(const std::string& path, std::string& text, std::string& error);
+
+// The input arguments with every directory replaced by the files under it (recursively, sorted),
+// keeping only those ending in one of `extensions` when it is not empty. A directory with none
+// is a warning; the other arguments pass through as they are.
+std::vector<std::string> expand_inputs(const std::vector<std::string>& args,
+                                       const std::vector<std::string>& extensions,
+                                       std::vector<Diagnostic>& diags);
+
+// `lockhound run ... -- PROG ARGS`: main() keeps what follows the first "--" from the option
+// parser; run takes it as the program (nullopt: no "--" was given).
+std::optional<std::vector<std::string>>& run_after_dashes();
 
 // A subcommand registers itself on `app` and stores its action in `run`.
 using Action = std::function<int()>;

@@ -76,8 +76,15 @@ ProgramInfo inspect_program(const std::string& name) {
       pos = end + 1;
     }
   }
+  struct stat st;
+  if (!info.path.empty() && ::stat(info.path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) info.directory = true;
   if (info.path.empty() || !is_file(info.path)) return info;
   info.found = true;
+  // The kernel runs it in secure mode (the loader drops LD_PRELOAD) when the bit changes the user
+  // or group: not for root running a root-owned set-user-ID program.
+  if (::stat(info.path.c_str(), &st) == 0 &&
+      (((st.st_mode & S_ISUID) && st.st_uid != geteuid()) || ((st.st_mode & S_ISGID) && st.st_gid != getegid())))
+    info.setid = true;
   int fd = open(info.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) return info;
   Elf64_Ehdr eh;
@@ -115,6 +122,15 @@ int exec_under_runtime(const std::string& library, const std::string& options,
   setenv("LOCKHOUND_OPTIONS", opts.c_str(), 1);
   // exec keeps the pid: the runtime knows the program from the processes it starts.
   setenv("LOCKHOUND_RUN_PID", std::to_string(getpid()).c_str(), 1);
+  // The record every followed process adds its line to (the program reads it at its end and
+  // removes it). Writable by any user: a process may change its user before it ends.
+  char tmpl[] = "/tmp/lockhound-run-XXXXXX";
+  int fd = mkstemp(tmpl);
+  if (fd >= 0) {
+    fchmod(fd, 0666);
+    close(fd);
+    setenv("LOCKHOUND_RUN_LOG", tmpl, 1);
+  }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);

@@ -24,6 +24,8 @@ struct ProgramInfo {
   bool elf = false;
   bool dynamic = false;
   std::string path;  // resolved through PATH
+  bool directory = false;  // the name is a directory
+  bool setid = false;      // set-user-ID or -group-ID to another user: the loader ignores LD_PRELOAD
 };
 ProgramInfo inspect_program(const std::string& name);
 

@@ -293,6 +293,54 @@ void print_report_now() {
 // empties its environment (nginx does for its workers).
 bool quiet_child() { return rt().run_pid > 0 && rt().run_pid != static_cast<int>(getpid()); }
 
+// The run's record of followed processes (LOCKHOUND_RUN_LOG): each other process adds its line at
+// its end; the process `lockhound run` started reads them at its end, so that a problem found in
+// a child (a script's command) decides the run's exit status too.
+void record_followed(size_t problems, uint64_t acquisitions) {
+  Runtime& r = rt();
+  if (r.run_log.empty() || !quiet_child()) return;
+  int fd = ::open(r.run_log.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
+  if (fd < 0) return;  // gone (the run ended) or out of reach after a change of user
+  write_all(fd, std::to_string(getpid()) + " " + std::to_string(problems) + " " + std::to_string(acquisitions) + " " +
+                    base_name(r.program) + "\n");
+  ::close(fd);
+}
+
+struct Followed {
+  size_t processes = 0, with_problems = 0;
+  uint64_t acquisitions = 0;
+  std::string problem_pids;
+};
+Followed read_followed() {
+  Runtime& r = rt();
+  Followed f;
+  if (r.run_log.empty() || quiet_child()) return f;
+  int fd = ::open(r.run_log.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return f;
+  std::string text;
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
+  ::close(fd);
+  ::unlink(r.run_log.c_str());
+  size_t pos = 0;
+  while (pos < text.size()) {
+    size_t end = text.find('\n', pos);
+    if (end == std::string::npos) break;
+    unsigned long long pid = 0, problems = 0, acq = 0;
+    char prog[256] = "";
+    if (std::sscanf(text.c_str() + pos, "%llu %llu %llu %255s", &pid, &problems, &acq, prog) >= 3) {
+      f.processes++;
+      f.acquisitions += acq;
+      if (problems) {
+        f.with_problems++;
+        f.problem_pids += (f.problem_pids.empty() ? "" : ", ") + std::to_string(pid) + " (" + prog + ")";
+      }
+    }
+    pos = end + 1;
+  }
+  return f;
+}
+
 int finish(int status) {
   int s = g_state.load();
   if (s == static_cast<int>(State::uninit) || s == static_cast<int>(State::initializing))
@@ -318,6 +366,8 @@ int finish(int status) {
     }
     size_t threads = 0;
     for (ThreadState* t = r.threads; t; t = t->next) ++threads;
+    record_followed(problems, st.acquisitions);
+    Followed followed = read_followed();
     if (r.opts.format == "json") {
       ReportMeta meta;
       meta.command = "run";
@@ -331,6 +381,11 @@ int finish(int status) {
                     {"acquisitions", st.acquisitions},
                     {"contexts", st.contexts},
                     {"suppressed", r.suppressed.size()}};
+      if (followed.processes) {
+        meta.stats.emplace_back("followed_processes", followed.processes);
+        meta.stats.emplace_back("followed_with_problems", followed.with_problems);
+        meta.stats.emplace_back("followed_acquisitions", followed.acquisitions);
+      }
       RenderOptions ro;
       ro.show_guarded = r.opts.show_guarded;
       write_all(log_fd(), render_json(fs, meta, ro));
@@ -348,6 +403,12 @@ int finish(int status) {
         line += ")";
       }
       if (!r.suppressed.empty()) line += ", " + std::to_string(r.suppressed.size()) + " suppressed";
+      if (followed.processes)
+        line += "; " + std::to_string(followed.processes) + (followed.processes == 1 ? " process" : " processes") +
+                " it started" +
+                (followed.with_problems ? ", " + std::to_string(followed.with_problems) + " with problems: pid " +
+                                              followed.problem_pids
+                                        : std::string(", no problems"));
       auto count = [](uint64_t n, const char* one, const char* many) {
         return std::to_string(n) + " " + (n == 1 ? one : many);
       };
@@ -364,7 +425,8 @@ int finish(int status) {
     }
     if (r.log_fd >= 0 && r.log_written) ::fsync(r.log_fd);
     remove_unused_log();
-    r.final_status = problems > 0 && r.opts.exitcode ? r.opts.exitcode : status;
+    bool found = problems > 0 || followed.with_problems > 0;
+    r.final_status = found && r.opts.exitcode ? r.opts.exitcode : status;
     r.report_lock.unlock();
     return r.final_status;
   } catch (...) {

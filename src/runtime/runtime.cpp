@@ -326,6 +326,7 @@ void init_runtime() {
   // look valid here.
   g_tag_salt = (now_ns() ^ (static_cast<uint64_t>(r.pid) << 32) ^ reinterpret_cast<uint64_t>(&r)) * 0x9E3779B97F4A7C15ull | 1;  // bit 0: see tag_check
   if (const char* root = getenv("LOCKHOUND_RUN_PID")) r.run_pid = std::atoi(root);
+  if (const char* log = getenv("LOCKHOUND_RUN_LOG")) r.run_log = log;
   if (const char* env = getenv("LOCKHOUND_OPTIONS")) {
     for (const auto& e : parse_options(env, r.opts))
       write_all(2, "==" + std::to_string(r.pid) + "== lockhound: LOCKHOUND_OPTIONS: " + e + "\n");

@@ -117,6 +117,9 @@ struct Runtime {
   int pid = 0;
   std::string program;
   int run_pid = 0;  // LOCKHOUND_RUN_PID at start: the process `lockhound run` started (0: none)
+  // LOCKHOUND_RUN_LOG at start: the run's record of its followed processes, one line each
+  // ("pid problems acquisitions program"), which the started process reads at its end.
+  std::string run_log;
   std::string comm;  // the process's name (/proc/self/comm) at start: a new thread's name
   bool finished = false;
   int final_status = 0;

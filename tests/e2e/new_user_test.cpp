@@ -1,0 +1,197 @@
+// What a new user trips over (issue "What a new user trips over"), each as the user meets it:
+// the exit status of a run whose child found something, a program's own options, the
+// environment's options, JSON without -o, set-user-ID programs, bad PIDs and commands,
+// directories as inputs, write errors, an empty or unreadable input.
+#include <gtest/gtest.h>
+
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "common/testdata.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using lockhound::testing::binary_dir;
+using lockhound::testing::read_file;
+using lockhound::testing::source_dir;
+
+struct Cmd {
+  int rc = -1;
+  std::string out, err;
+};
+
+// Runs `cmd` in `dir` (default: the source tree), capturing stdout and stderr.
+Cmd sh(const std::string& cmd, const fs::path& dir = source_dir()) {
+  char tmpl[] = "/tmp/lockhound-nu-XXXXXX";
+  fs::path t = mkdtemp(tmpl);
+  std::string full = "cd '" + dir.string() + "' && (" + cmd + ") >" + (t / "o").string() + " 2>" + (t / "e").string();
+  int st = std::system(full.c_str());
+  Cmd r;
+  r.rc = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  r.out = read_file(t / "o");
+  r.err = read_file(t / "e");
+  fs::remove_all(t);
+  return r;
+}
+
+std::string lh() { return (binary_dir() / "src/cli/lockhound").string(); }
+fs::path prog(const char* name) { return binary_dir() / "tests/runtime/progs" / name; }
+
+fs::path scratch(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("lockhound-nu-" + name + "-" + std::to_string(getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+#define REQUIRE_RUNTIME()                                                                       \
+  if (!fs::exists(prog("abba"))) GTEST_SKIP() << "no runtime test programs in this build"
+
+TEST(NewUser, RunOfAScriptWhoseChildFindsSomethingFails) {
+  REQUIRE_RUNTIME();
+  Cmd r = sh(lh() + " run -- sh -c '" + prog("abba").string() + " >/dev/null; echo script-done'");
+  EXPECT_EQ(r.out, "script-done\n");
+  EXPECT_EQ(r.rc, 66) << r.err;
+  EXPECT_NE(r.err.find("1 with problems: pid "), std::string::npos) << r.err;
+  // The same script with a clean child keeps its own status.
+  Cmd ok = sh(lh() + " run -- sh -c 'true; exit 3'");
+  EXPECT_EQ(ok.rc, 3) << ok.err;
+}
+
+TEST(NewUser, OptionsStopAtTheProgramsName) {
+  REQUIRE_RUNTIME();
+  Cmd r = sh(lh() + " run --no-summary printf '[%s]' a -v -- b");
+  EXPECT_EQ(r.rc, 0) << r.err;
+  EXPECT_EQ(r.out, "[a][-v][--][b]");
+  Cmd s = sh(lh() + " run --no-summary -- printf '[%s]' -- x");
+  EXPECT_EQ(s.out, "[--][x]");
+}
+
+TEST(NewUser, TheEnvironmentsOptionsHoldUnlessAFlagSaysOtherwise) {
+  REQUIRE_RUNTIME();
+  fs::path d = scratch("env");
+  Cmd r = sh("LOCKHOUND_OPTIONS=format=json:log_path=" + (d / "r").string() + " " + lh() + " run -- " +
+             prog("abba").string());
+  EXPECT_EQ(r.rc, 66) << r.err;
+  size_t reports = 0;
+  for (const auto& e : fs::directory_iterator(d)) {
+    auto j = nlohmann::json::parse(read_file(e.path()), nullptr, false);
+    EXPECT_FALSE(j.is_discarded()) << e.path();
+    ++reports;
+  }
+  EXPECT_EQ(reports, 1u);
+  // A flag overrides the environment.
+  Cmd t = sh("LOCKHOUND_OPTIONS=format=json " + lh() + " run --format text -- " + prog("abba").string());
+  EXPECT_NE(t.err.find("WARNING: possible circular locking dependency detected"), std::string::npos) << t.err;
+  fs::remove_all(d);
+}
+
+TEST(NewUser, JsonWithoutAnOutputGoesToAFilePerProcess) {
+  REQUIRE_RUNTIME();
+  fs::path d = scratch("json");
+  Cmd r = sh(lh() + " run --format json -- " + prog("abba").string() + " >/dev/null", d);
+  EXPECT_EQ(r.rc, 66) << r.err;
+  EXPECT_NE(r.err.find("JSON reports go to " + (d / "lockhound-report").string() + ".PID"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("\"lockhound_json_version\""), std::string::npos) << "JSON on stderr: " << r.err;
+  size_t n = 0;
+  for (const auto& e : fs::directory_iterator(d))
+    if (e.path().filename().string().rfind("lockhound-report.", 0) == 0) {
+      auto j = nlohmann::json::parse(read_file(e.path()));
+      EXPECT_EQ(j["findings"].size(), 1u);
+      ++n;
+    }
+  EXPECT_EQ(n, 1u);
+  fs::remove_all(d);
+}
+
+TEST(NewUser, SetUserIdProgramsAreSaidToRunUnchecked) {
+  if (geteuid() != 0) GTEST_SKIP() << "needs root to give a copy of true to another user";
+  fs::path d = scratch("setuid");
+  fs::copy_file("/bin/true", d / "true_suid");
+  ASSERT_EQ(chown((d / "true_suid").c_str(), 65534, 65534), 0);
+  ASSERT_EQ(chmod((d / "true_suid").c_str(), 04755), 0);
+  Cmd r = sh(lh() + " run -- " + (d / "true_suid").string());
+  EXPECT_NE(r.err.find("is set-user-ID or set-group-ID"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("runs unchecked"), std::string::npos) << r.err;
+  fs::remove_all(d);
+}
+
+TEST(NewUser, MessagesSayWhatIsWrong) {
+  Cmd bogus = sh(lh() + " bogus");
+  EXPECT_EQ(bogus.rc, 2);
+  EXPECT_NE(bogus.err.find("unknown command 'bogus'"), std::string::npos) << bogus.err;
+  Cmd help = sh(lh() + " help run");
+  EXPECT_EQ(help.rc, 0);
+  EXPECT_NE(help.out.find("--watchdog-ms"), std::string::npos) << help.out;
+  for (const char* pid : {"abc", "0", "-5"}) {
+    Cmd a = sh(lh() + " attach -- " + pid);
+    EXPECT_EQ(a.rc, 2) << pid;
+    EXPECT_NE(a.err.find("PID must be a positive integer"), std::string::npos) << pid << ": " << a.err;
+  }
+  Cmd sys = sh(lh() + " sys --proc /nonexistent");
+  EXPECT_EQ(sys.rc, 2);
+  EXPECT_NE(sys.err.find("/nonexistent is not a mounted procfs (No such file or directory)"), std::string::npos)
+      << sys.err;
+  Cmd dir = sh(lh() + " run -- /tmp");
+  EXPECT_EQ(dir.rc, 2);
+  EXPECT_NE(dir.err.find("/tmp is a directory"), std::string::npos) << dir.err;
+  Cmd missing = sh(lh() + " check /nonexistent.lh");
+  EXPECT_EQ(missing.rc, 3);
+  EXPECT_NE(missing.err.find("cannot open /nonexistent.lh: No such file or directory"), std::string::npos)
+      << missing.err;
+  fs::path d = scratch("empty");
+  std::ofstream(d / "empty.lh").close();
+  std::ofstream(d / "empty.log").close();
+  for (const std::string& c : {"check " + (d / "empty.lh").string(), "explain " + (d / "empty.log").string(),
+                              "trace " + (d / "empty.log").string(), "import " + (d / "empty.log").string()}) {
+    Cmd e = sh(lh() + " " + c);
+    EXPECT_NE(e.err.find("warning: empty input"), std::string::npos) << c << ": " << e.err;
+  }
+  fs::remove_all(d);
+}
+
+TEST(NewUser, DirectoriesAreWalkedAndTheOtherInputsStillReported) {
+  // Every .lh of the seeds' directory: the buggy ones report, whatever else is there.
+  Cmd r = sh(lh() + " check --format json examples/seeds");
+  EXPECT_EQ(r.rc, 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  EXPECT_EQ(j["inputs"].size(), 8u) << r.out.substr(0, 400);
+  EXPECT_GE(j["findings"].size(), 4u);
+  // A directory beside a file and a missing file: the file's findings stay, exit 3.
+  Cmd mixed = sh(lh() + " check --format json examples/seeds/abba.lh docs /nonexistent.lh");
+  EXPECT_EQ(mixed.rc, 3) << mixed.err;
+  EXPECT_EQ(nlohmann::json::parse(mixed.out)["findings"].size(), 1u);
+  EXPECT_NE(mixed.err.find("docs: warning: a directory with no input files (.lh)"), std::string::npos) << mixed.err;
+  // explain and import take directories too (no internal error).
+  fs::path d = scratch("logs");
+  std::ofstream(d / "a.log") << "nothing to see\n";
+  for (const char* c : {" explain ", " import "}) {
+    Cmd e = sh(lh() + c + d.string());
+    EXPECT_EQ(e.err.find("internal error"), std::string::npos) << c << e.err;
+  }
+  fs::remove_all(d);
+}
+
+TEST(NewUser, AFailedWriteIsAnError) {
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  Cmd a = sh(lh() + " check examples/seeds/abba.lh > /dev/full");
+  EXPECT_EQ(a.rc, 2);
+  EXPECT_NE(a.err.find("error writing the report to standard output: No space left on device"), std::string::npos)
+      << a.err;
+  Cmd b = sh(lh() + " check -o /dev/full examples/seeds/abba.lh");
+  EXPECT_EQ(b.rc, 2);
+  EXPECT_NE(b.err.find("/dev/full"), std::string::npos) << b.err;
+  Cmd c = sh(lh() + " sys --no-dstate -o /dev/full");
+  EXPECT_EQ(c.rc, 2) << c.err;
+}
+
+}  // namespace
