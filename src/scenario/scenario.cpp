@@ -252,6 +252,15 @@ class Runner {
   ScenarioResult result() {
     ScenarioResult r;
     r.findings = v_.findings();
+    // Where in the file each problem shows: the statement that completed it (the closing edge of
+    // a cycle, the decisive acquisition of anything else).
+    for (auto& f : r.findings) {
+      const Stack* s = nullptr;
+      if (!f.chain.empty()) s = &f.chain.back().to_site.stack;
+      else if (!f.acquisitions.empty()) s = &f.acquisitions.back().stack;
+      else if (!f.participants.empty()) s = &f.participants.front().stack;
+      if (s && !s->empty() && s->front().line) f.location = std::string(file_) + ":" + std::to_string(s->front().line);
+    }
     r.diagnostics = std::move(diags_);
     r.stats = v_.stats();
     r.statements = statements_;
@@ -269,6 +278,7 @@ class Runner {
     uint64_t addr;
     ClassId cls;
     LockKind kind;
+    size_t destroyed_at = 0;  // the line of its destroy, until an init makes it live again
   };
 
   void error(std::string msg) { diags_.push_back(Diagnostic{std::string(file_), line_no_, std::move(msg), true}); }
@@ -341,12 +351,11 @@ class Runner {
     f.function = c.function.empty() ? ctx_name_ : c.function;
     f.file = std::string(file_);
     f.line = unsigned(line_no_);
-    f.pc = line_no_;
     Frame fs[1] = {f};
     return Site{line_no_, v_.intern_stack(fs)};
   }
 
-  Lock* lock_arg(const std::vector<std::string>& toks, size_t i, const std::string& verb) {
+  Lock* lock_arg(const std::vector<std::string>& toks, size_t i, const std::string& verb, bool must_be_live = true) {
     if (i >= toks.size()) {
       error("expected a lock name after '" + verb + "'");
       return nullptr;
@@ -354,6 +363,11 @@ class Runner {
     auto it = locks_.find(toks[i]);
     if (it == locks_.end()) {
       error("unknown lock '" + toks[i] + "'; declare it first, e.g. 'spinlock " + toks[i] + "'");
+      return nullptr;
+    }
+    if (must_be_live && it->second.destroyed_at) {
+      error("lock '" + toks[i] + "' was destroyed at line " + std::to_string(it->second.destroyed_at) +
+            " and not initialised again; expected 'init " + toks[i] + "' before '" + verb + "'");
       return nullptr;
     }
     return &it->second;
@@ -512,15 +526,17 @@ class Runner {
         return;
       }
       case Op::destroy: {
-        Lock* l = lock_arg(toks, 1, toks[0]);
+        Lock* l = lock_arg(toks, 1, toks[0], false);
         if (!l) return;
         v_.lock_destroy(c.ctx, l->addr, site(c));
+        l->destroyed_at = line_no_;
         return;
       }
       case Op::init: {
-        Lock* l = lock_arg(toks, 1, toks[0]);
+        Lock* l = lock_arg(toks, 1, toks[0], false);
         if (!l) return;
         v_.lock_init(l->addr, l->cls);
+        l->destroyed_at = 0;
         return;
       }
       case Op::exit: {

@@ -25,5 +25,27 @@ TEST(ScenarioErrors, StatementOutsideContext) {
   EXPECT_NE(r.diagnostics[0].message.find("outside a context"), std::string::npos);
 }
 
+TEST(ScenarioErrors, LockUsedAfterDestroyWithoutInit) {
+  ScenarioResult r = check_scenario("mutex a\nthread T:\n  lock a\n  unlock a\n  destroy a\n  lock a\n  init a\n  lock a\n",
+                                    "bad.lh");
+  ASSERT_EQ(r.diagnostics.size(), 1u);
+  EXPECT_EQ(r.diagnostics[0].line, 6u);
+  EXPECT_NE(r.diagnostics[0].message.find("destroyed at line 5"), std::string::npos) << r.diagnostics[0].message;
+  EXPECT_NE(r.diagnostics[0].message.find("'init a'"), std::string::npos);
+}
+
+TEST(Scenario, FindingsSayWhereAndFramesCarryNoFakeAddress) {
+  ScenarioResult r = check_scenario("mutex a, b\nthread T1 in f1:\n lock a\n lock b\n unlock b\n unlock a\n"
+                                    "thread T2 in f2:\n lock b\n lock a\n",
+                                    "x.lh");
+  ASSERT_EQ(r.findings.size(), 1u);
+  EXPECT_EQ(r.findings[0].location, "x.lh:9");  // the acquisition that closed the cycle
+  for (const auto& e : r.findings[0].chain)
+    for (const auto& fr : e.to_site.stack) {
+      EXPECT_EQ(fr.pc, 0u);
+      EXPECT_GT(fr.line, 0u);
+    }
+}
+
 }  // namespace
 }  // namespace lockhound
