@@ -431,14 +431,29 @@ struct Validator::Impl {
   std::vector<HeldLock> held_list(const ContextState* ctx, size_t upto) const;
 
   // ---------------------------------------------------------------- findings
-  // Returns true (and bumps the count) when this signature was already reported.
-  bool repeat(const std::string& sig) {
+  // Returns true when this signature was already reported, and counts it if `path` is new for it.
+  // A finding's count is the number of distinct lock chains (the locks held, in one interrupt
+  // state; `path` is the chain's key, mixed with what else tells two occurrences apart) on which
+  // the problem was seen: the same path taken again is the same occurrence. A first report
+  // remembers its path for publish().
+  bool repeat(const std::string& sig, uint64_t path) {
     auto it = finding_by_sig.find(sig);
-    if (it == finding_by_sig.end()) return false;
-    findings[it->second].count++;
     ++report_events;
+    if (it == finding_by_sig.end()) {
+      first_path = path;
+      return false;
+    }
+    count_on_path(it->second, path);
     return true;
   }
+  void count_on_path(uint32_t idx, uint64_t path) {
+    if (counted_paths.insert({idx, path}).second) findings[idx].count++;
+  }
+  static uint64_t path_of(const ContextState* ctx) {
+    return ctx && !ctx->held.empty() ? ctx->held.back().chain_key : 0;
+  }
+  absl::flat_hash_set<std::pair<uint32_t, uint64_t>> counted_paths;
+  uint64_t first_path = 0;
 
   uint64_t report_events = 0;
 

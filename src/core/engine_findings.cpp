@@ -82,7 +82,6 @@ std::vector<HeldLock> Validator::Impl::held_list(const ContextState* ctx, size_t
 // `key` is the engine's own dedup key (class ids, code sites), finer than or equal to the
 // finding's public signature.
 uint32_t Validator::Impl::publish(Finding&& f, std::string key) {
-  ++report_events;
   f.source = opt.source;
   complete_finding(f);
   std::string& sig = key;
@@ -90,6 +89,7 @@ uint32_t Validator::Impl::publish(Finding&& f, std::string key) {
   findings.push_back(std::move(f));
   superseded.push_back(false);
   finding_by_sig.emplace(std::move(sig), idx);
+  counted_paths.insert({idx, first_path});
   st.findings++;
   if (hooks.on_finding) hooks.on_finding(findings.back());
   return idx;
@@ -108,7 +108,7 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
   std::string sig = std::string(guarded ? "instance-guarded|" : "instance-cycle|") +
                     classes[cls].name + "|" + std::to_string(std::min(s1, s2)) + "|" +
                     std::to_string(std::max(s1, s2));
-  if (repeat(sig)) return;
+  if (repeat(sig, path_of(ctx))) return;
   capture_held(ctx, inner);
   std::string a = instance_name(cls, outer.lock), b = instance_name(cls, inner.lock);
   Finding f;
@@ -183,7 +183,7 @@ void Validator::Impl::report_cycle(ContextState* ctx, const std::vector<uint32_t
   std::string sig = type == FindingType::guarded_cycle ? "guarded" : "cycle";
   for (uint64_t k : keys) sig += "|" + classes[k >> 32].name + ">" + classes[uint32_t(k)].name;
   uint32_t closing = path.back();
-  if (repeat(sig)) return;
+  if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = type;
   for (uint32_t ei : path) {
@@ -236,7 +236,7 @@ void Validator::Impl::report_recursion(ContextState* ctx, size_t prev_i) {
   const HeldEntry& next = ctx->held.back();
   bool same = prev.lock == next.lock;
   std::string sig = std::string("recursive|") + classes[next.cls].name + (same ? "|same" : "|other");
-  if (repeat(sig)) return;
+  if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = FindingType::recursive_locking;
   f.classes = {classes[next.cls].name};
@@ -259,7 +259,7 @@ void Validator::Impl::report_recursion(ContextState* ctx, size_t prev_i) {
   auto it = instances.find(fl.nest_lock);
   if (it != instances.end()) nest = classes[it->second->cls].name;
   std::string sig = "nest|" + classes[cls].name + "|" + nest;
-  if (repeat(sig)) return;
+  if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = FindingType::nested_lock_not_taken;
   f.classes = {classes[cls].name, nest};
@@ -275,7 +275,7 @@ void Validator::Impl::report_inconsistent(ContextState* ctx, const HeldEntry& h,
   std::string sig = "inconsistent|" + c.name + "|" + usage_name(std::min(prev_bit, new_bit)) + "|" +
                     usage_name(std::max(prev_bit, new_bit));
   c.conflict |= 1u << new_bit;
-  if (repeat(sig)) {
+  if (repeat(sig, path_of(ctx))) {
     c.conflict_findings.emplace_back(uint8_t(new_bit), finding_by_sig[sig]);
     return;
   }
@@ -303,7 +303,7 @@ void Validator::Impl::report_irq_inversion(ContextState* ctx, const HeldEntry& h
   if (!forward) std::reverse(path.begin(), path.end());
   std::string sig = "irqinv|" + std::string(irq_name(k)) + "|" + classes[safe].name + "|" +
                     classes[unsafe].name;
-  if (repeat(sig)) return;
+  if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = FindingType::irq_lock_inversion;
   for (uint32_t ei : path) f.chain.push_back(edge_report(ei));
@@ -330,7 +330,7 @@ void Validator::Impl::report_safe_unsafe(ContextState* ctx, Irq k, ClassId safe,
                           const std::vector<uint32_t>& chain, const HeldEntry& prev, const HeldEntry& next) {
   std::string sig = "safeunsafe|" + std::string(irq_name(k)) + "|" + classes[safe].name + "|" +
                     classes[unsafe].name;
-  if (repeat(sig)) return;
+  if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = FindingType::irq_safe_unsafe_order;
   for (uint32_t ei : chain) f.chain.push_back(edge_report(ei));
@@ -348,9 +348,10 @@ void Validator::Impl::report_safe_unsafe(ContextState* ctx, Irq k, ClassId safe,
 
 void Validator::Impl::report_wait(ContextState* ctx, FindingType type, ClassId cls, ClassId spinning,
                    const std::string& reason, const Site& site, const std::string& what) {
+  uint64_t path = path_of(ctx) ^ std::hash<std::string>{}(what);
   std::string sig = std::string(type_name(type)) + "|" + what + "|" +
                     (spinning != kNoClass ? classes[spinning].name : reason);
-  if (repeat(sig)) return;
+  if (repeat(sig, path)) return;
   Finding f;
   f.type = type;
   if (cls != kNoClass) f.classes.push_back(classes[cls].name);
@@ -384,7 +385,8 @@ void Validator::Impl::report_bad_unlock(ContextState* ctx, uint64_t lock, const 
     name = buf;
   }
   std::string sig = "unlock|" + name + "|" + std::to_string(site.ip);
-  if (repeat(sig)) return;
+  uint64_t path = path_of(ctx) ^ site.ip;
+  if (repeat(sig, path)) return;
   Finding f;
   f.type = FindingType::bad_unlock_balance;
   f.classes = {name};
@@ -405,9 +407,10 @@ void Validator::Impl::report_bad_unlock(ContextState* ctx, uint64_t lock, const 
 }
 
 void Validator::Impl::report_freed(ContextState* by, ContextState* holder, size_t i, const Site& site, bool unloaded) {
+  uint64_t path = path_of(holder) ^ site.ip;
   const HeldEntry& h = holder->held[i];
   std::string sig = "freed|" + classes[h.cls].name + "|" + std::to_string(site.ip);
-  if (repeat(sig)) return;
+  if (repeat(sig, path)) return;
   Finding f;
   f.type = FindingType::held_lock_freed;
   f.classes = {classes[h.cls].name};
@@ -423,7 +426,7 @@ void Validator::Impl::report_still_held(ContextState* ctx, const Site& site, Fin
   std::vector<ClassId> cs;
   for (const auto& h : ctx->held) cs.push_back(h.cls);
   std::string sig = sig_of_classes(type_name(type), cs);
-  if (repeat(sig)) return;
+  if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = type;
   for (ClassId c : cs) f.classes.push_back(classes[c].name);

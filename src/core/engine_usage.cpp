@@ -11,7 +11,7 @@ namespace lockhound {
   if (uint32_t rep = want & c.conflict) {
     for (auto& [bit, fi] : c.conflict_findings)
       if (rep & (1u << bit)) {
-        findings[fi].count++;
+        count_on_path(fi, h.chain_key);
         ++report_events;
       }
   }

@@ -338,7 +338,7 @@ void Validator::for_each_finding(const std::function<void(Finding&)>& fn) {
 void Validator::report(Finding facts) {
   complete_finding(facts);
   std::string sig = facts.signature;
-  if (impl_->repeat(sig)) return;
+  if (impl_->repeat(sig, std::hash<std::string>{}(facts.location))) return;
   impl_->publish(std::move(facts), std::move(sig));
 }
 

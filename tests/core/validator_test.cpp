@@ -936,9 +936,11 @@ cpu C0:
   EXPECT_CLEAN(r);
 }
 
-TEST(Usage, RepeatedConflictsAreCounted) {
+// A count is the number of distinct lock chains that showed the problem, the same for every
+// check: the same path again is the same occurrence; another path is another.
+TEST(Count, ConflictsCountDistinctPaths) {
   auto r = run(R"(
-spinlock l
+spinlock l, m
 cpu C0:
   irq_enter hardirq
   spin_lock l
@@ -949,11 +951,26 @@ task t:
   spin_unlock l
   spin_lock l
   spin_unlock l
+  spin_lock m
   spin_lock l
   spin_unlock l
+  spin_unlock m
 )");
   ASSERT_EQ(count(r, FindingType::inconsistent_lock_state), 1u);
-  EXPECT_EQ(get(r, FindingType::inconsistent_lock_state).count, 3u);
+  EXPECT_EQ(get(r, FindingType::inconsistent_lock_state).count, 2u);  // l alone, l under m
+}
+
+TEST(Count, CyclesCountDistinctPathsToo) {
+  std::string text = "mutex a, b, c\n";
+  for (int i = 0; i < 1000; ++i)  // the same ABBA, a thousand times
+    text += "thread T" + std::to_string(i) + ":\n lock a\n lock b\n unlock b\n unlock a\n lock b\n lock a\n"
+            " unlock a\n unlock b\n";
+  auto same = run(text);
+  ASSERT_EQ(count(same, FindingType::circular_dependency), 1u);
+  EXPECT_EQ(get(same, FindingType::circular_dependency).count, 1u);
+  // The closing edge taken on another chain (under c) is another occurrence.
+  auto other = run(text + "thread U:\n lock c\n lock b\n lock a\n unlock a\n unlock b\n unlock c\n");
+  EXPECT_EQ(get(other, FindingType::circular_dependency).count, 2u);
 }
 
 // ---------------------------------------------------------------- wait types
