@@ -90,7 +90,9 @@ void open_log() {
   if (r.log_fd >= 0 && r.log_pid == pid) return;
   if (r.log_fd >= 0) ::close(r.log_fd);
   std::string path = log_file_name(pid);
-  r.log_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  // JSON is one document, rewritten in place as findings come (write_document); text is appended.
+  int append = r.opts.format == "json" ? 0 : O_APPEND;
+  r.log_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | append | O_CLOEXEC, 0644);
   r.log_pid = pid;
   r.log_written = false;
   if (r.log_fd < 0 && !r.log_failed) {
@@ -121,8 +123,49 @@ void remove_unused_log() {
 }
 
 void note(const std::string& msg) {
-  // Called with report_lock held or before threads exist.
-  write_all(log_fd(), "==" + std::to_string(getpid()) + "== lockhound: " + msg + "\n");
+  // Called with report_lock held or before threads exist. Never into a JSON document.
+  int fd = rt().opts.format == "json" ? start_stderr() : log_fd();
+  write_all(fd, "==" + std::to_string(getpid()) + "== lockhound: " + msg + "\n");
+}
+
+// The process's JSON report as it stands (report_lock held): in PREFIX.PID it replaces the
+// document before it, so that the file always holds one whole report, the findings so far
+// included, whatever ends the process (a fatal signal, a kill, _exit). On stderr, appended.
+void write_document(const std::string& text) {
+  Runtime& r = rt();
+  int fd = log_fd();
+  if (r.opts.log_path.empty() || fd != r.log_fd) {
+    write_all(fd, text);
+    return;
+  }
+  if (::ftruncate(fd, 0) != 0) return;
+  size_t off = 0;
+  while (off < text.size()) {
+    ssize_t n = ::pwrite(fd, text.data() + off, text.size() - off, static_cast<off_t>(off));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    off += static_cast<size_t>(n);
+  }
+}
+
+// The JSON report of the findings so far, written after each new finding (not at exit: the
+// final one has the whole run's figures). report_lock not held.
+void json_snapshot() {
+  Runtime& r = rt();
+  if (r.opts.format != "json" || r.opts.log_path.empty()) return;
+  ValidatorStats st;
+  auto fs = final_findings(st);
+  ReportMeta meta;
+  meta.command = "run";
+  meta.inputs = {r.program};
+  meta.stats = {{"pid", static_cast<uint64_t>(r.pid)}, {"acquisitions", st.acquisitions}};
+  meta.sections.push_back(Section{"process", "", {{"finished", false}, {"pid", r.pid}}});
+  RenderOptions ro;
+  ro.show_guarded = r.opts.show_guarded;
+  std::string text = render_json(fs, meta, ro);
+  r.report_lock.lock();
+  if (!r.finished) write_document(text);
+  r.report_lock.unlock();
 }
 
 // Stops checking for good: interposers pass straight through from now on.
@@ -186,7 +229,7 @@ void flush_pending() {
   batch.swap(r.pending);
   r.has_pending.store(false, std::memory_order_relaxed);
   r.lock.unlock();
-  bool halt_now = false;
+  bool halt_now = false, new_findings = false;
   r.report_lock.lock();
   for (auto& f : batch) {
     if (r.finished) break;
@@ -203,9 +246,11 @@ void flush_pending() {
     r.reported.fetch_add(1, std::memory_order_relaxed);
     if (r.opts.format == "text") write_all(log_fd(), render_finding_text(f));
     if (r.opts.halt_on_error) halt_now = true;
+    new_findings = true;
   }
   r.report_lock.unlock();
   if (halt_now) halt(r.opts.exitcode ? r.opts.exitcode : 1);
+  if (new_findings) json_snapshot();
 }
 
 
@@ -280,7 +325,8 @@ void print_report_now() {
     ro.show_guarded = rt().opts.show_guarded;
     std::string text = rt().opts.format == "json" ? render_json(fs, meta, ro) : render_text(fs, meta, ro);
     rt().report_lock.lock();
-    write_all(log_fd(), text);
+    if (rt().opts.format == "json") write_document(text);
+    else write_all(log_fd(), text);
     rt().report_lock.unlock();
   } catch (...) {
     stop("internal error while reporting");
@@ -386,9 +432,10 @@ int finish(int status) {
         meta.stats.emplace_back("followed_with_problems", followed.with_problems);
         meta.stats.emplace_back("followed_acquisitions", followed.acquisitions);
       }
+      meta.sections.push_back(Section{"process", "", {{"finished", true}, {"pid", r.pid}}});
       RenderOptions ro;
       ro.show_guarded = r.opts.show_guarded;
-      write_all(log_fd(), render_json(fs, meta, ro));
+      write_document(render_json(fs, meta, ro));
     } else if (r.opts.summary && (problems > 0 || !r.suppressed.empty() || !quiet_child())) {
       std::string line = "==" + std::to_string(r.pid) + "== lockhound: summary for " + r.program + ": ";
       if (problems == 0) {

@@ -153,6 +153,8 @@ void name_frames_before_they_go(const std::vector<std::pair<uint64_t, uint64_t>>
 void after_dlclose(const std::vector<std::pair<uint64_t, uint64_t>>& before);
 
 // --- output.cpp: log files, reports as found, the final report and the summary
+void write_document(const std::string& text);
+void json_snapshot();
 std::vector<Finding> final_findings(ValidatorStats& stats);
 std::string log_file_name(int pid);
 std::string base_name(const std::string& path);

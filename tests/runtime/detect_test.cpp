@@ -579,6 +579,25 @@ TEST(RuntimeDetect, ApiSharedMutexReaderAskingToWriteIsReportedBeforeItHangs) {
   EXPECT_TRUE(has_class(rec[0], "table_lock"));
 }
 
+// A program killed by a fatal signal after a finding: the JSON report is on disk all the same (it
+// is rewritten as findings come), whole and parseable, marked unfinished.
+TEST(RuntimeDetect, FindingsSurviveAFatalSignal) {
+  const std::pair<const char*, int> ways[] = {
+      {"segv", SIGSEGV}, {"abort", SIGABRT}, {"term", SIGTERM}, {"int", SIGINT}, {"kill", SIGKILL}};
+  for (const auto& [how, sig] : ways) {
+    SCOPED_TRACE(how);
+    ProgRun r = run_under("abba_die", {how});
+    EXPECT_EQ(r.term_signal, sig) << dump(r);
+    auto cycles = of_type(r.report, "circular_dependency");
+    ASSERT_EQ(cycles.size(), 1u) << dump(r);
+    EXPECT_TRUE(has_class(cycles[0], "first_lock") && has_class(cycles[0], "second_lock"));
+    EXPECT_EQ(r.report["process"]["finished"], false) << dump(r);
+  }
+  // A process that ends normally says so.
+  ProgRun ok = run_under("abba", {});
+  EXPECT_EQ(ok.report["process"]["finished"], true) << dump(ok);
+}
+
 TEST(RuntimeDetect, ThreadsNamedByTheProgram) {
   // pthread_setname_np, by the thread itself after its first lock or by its creator before the
   // thread's first lock: reports use those names for every side.

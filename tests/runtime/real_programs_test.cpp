@@ -507,6 +507,6 @@ TEST(RealProgramsLoad, StressNgPthreads) {
   }
   EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
   EXPECT_GT(threads, 1000u) << "stress-ng made few threads: " << dump(r);
-  EXPECT_GT(acquisitions_of_all(r), 10000u);
+  EXPECT_GE(acquisitions_of_all(r), 3000u) << "at least one lock per operation";
 }
 }  // namespace
