@@ -1,5 +1,6 @@
 // `lockhound explain [FILE|-]`: kernel logs (dmesg, console, journal, mail) in, every lockdep
 // splat, lockup and hung-task report out as findings with root cause and fix.
+#include <algorithm>
 #include <map>
 
 #include "cli/common.h"
@@ -8,16 +9,68 @@
 
 namespace lockhound::cli {
 
+namespace {
+
+// One log, in parts of about 8 MiB that end where a report may start: memory stays bounded
+// whatever the log's size. False when it cannot be read (the reason is in r.diagnostics).
+bool explain_file(const std::string& file, const std::string& name, explain::ExplainResult& r) {
+  constexpr size_t kPart = 8 << 20;
+  InputStream in;
+  std::string err;
+  if (!in.open(file, err)) {
+    r.diagnostics.push_back(Diagnostic{name, 0, err, true});
+    return false;
+  }
+  std::string buf;
+  size_t first_line = 1;
+  bool more = true;
+  while (more) {
+    more = in.read(buf, 1 << 20);
+    if (more && buf.size() < kPart) continue;
+    // Where to cut: before the last line in the part's second half where a report may start,
+    // else after the last whole line; at the end, everything.
+    size_t cut = buf.size();
+    if (more) {
+      size_t last_nl = buf.rfind('\n');
+      cut = last_nl == std::string::npos ? buf.size() : last_nl + 1;
+      for (size_t pos = cut; pos > buf.size() / 2;) {
+        size_t prev = buf.rfind('\n', pos >= 2 ? pos - 2 : 0);
+        size_t start = prev == std::string::npos ? 0 : prev + 1;
+        if (explain::may_start_report(std::string_view(buf).substr(start, pos - start))) {
+          cut = start;
+          break;
+        }
+        if (prev == std::string::npos) break;
+        pos = start;
+      }
+    }
+    std::string_view part = std::string_view(buf).substr(0, cut);
+    explain::merge_results(r, explain::explain_log(part, name, first_line));
+    first_line += size_t(std::count(part.begin(), part.end(), '\n'));
+    buf.erase(0, cut);
+  }
+  if (!in.error().empty()) {
+    r.diagnostics.push_back(Diagnostic{name, 0, "read error: " + in.error(), true});
+    return false;
+  }
+  if (in.bytes_read() == 0) r.diagnostics.push_back(Diagnostic{name, 0, "empty input", false});
+  return true;
+}
+
+}  // namespace
+
 void register_explain(CLI::App& app, Action& action) {
   struct Opts {
     std::vector<std::string> files;
     OutputOptions out;
+    size_t max_errors = 50;
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
       "explain", "Parse and explain the lock and hang reports in a kernel log (dmesg, console, journalctl -k)");
   cmd->add_option("files", opts->files, "Kernel logs, or directories of them ('-' or nothing: stdin)");
   add_output_options(cmd, opts->out);
+  cmd->add_option("--max-errors", opts->max_errors, "List at most N input problems (all are counted)")->capture_default_str();
   cmd->footer(
       "Reads lockdep reports (all types), spinlock debug reports, sleeping/scheduling in atomic context,\n"
       "hung tasks (with the wait-for cycle when \"Showing all locks held\" follows), soft and hard\n"
@@ -35,15 +88,12 @@ void register_explain(CLI::App& app, Action& action) {
       bool input_error = false;
       for (const auto& file : files) {
         const std::string name = file == "-" || file.empty() ? "<stdin>" : file;
-        std::string text, err;
-        if (!read_input(file, text, err)) {
-          diags.push_back(Diagnostic{name, 0, err, true});
+        explain::ExplainResult r;
+        if (!explain_file(file, name, r)) {
           input_error = true;
-          continue;
+        } else {
+          meta.inputs.push_back(name);
         }
-        meta.inputs.push_back(name);
-        if (text.empty()) diags.push_back(Diagnostic{name, 0, "empty input", false});
-        explain::ExplainResult r = explain::explain_log(text, name);
         for (auto& f : r.findings) all.push_back(std::move(f));
         for (auto& d : r.diagnostics) diags.push_back(std::move(d));
       }
@@ -57,7 +107,7 @@ void register_explain(CLI::App& app, Action& action) {
       meta.stats.emplace_back("reports", reports);
       meta.stats.emplace_back("distinct problems", all.size());
       for (const auto& [t, n] : per_type) meta.stats.emplace_back(t, n);
-      input_error |= print_diagnostics(diags);
+      input_error |= print_diagnostics(diags, opts->max_errors);
       int rc = emit_report(all, meta, opts->out);
       if (rc == kUsage) return rc;
       return input_error ? int(kInputError) : rc;

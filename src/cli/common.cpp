@@ -1,5 +1,6 @@
 #include "cli/common.h"
 
+#include <fcntl.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -66,44 +67,164 @@ std::optional<std::vector<std::string>>& run_after_dashes() {
   return tail;
 }
 
-bool print_diagnostics(const std::vector<Diagnostic>& diags) {
+bool print_diagnostics(const std::vector<Diagnostic>& diags, size_t max) {
   bool any_error = false;
+  size_t shown = 0;
   for (const auto& d : diags) {
-    std::cerr << format_diagnostic(d) << "\n";
     any_error |= d.error;
+    if (shown++ < max) std::cerr << format_diagnostic(d) << "\n";
   }
+  if (diags.size() > max)
+    std::cerr << "lockhound: " << diags.size() - max << " more problems with the input not listed (--max-errors)\n";
   return any_error;
 }
 
-bool read_input(const std::string& path, std::string& text, std::string& error) {
+namespace {
+// Text, not a program or a stream of zeros: no NUL byte (serial consoles leave a few: allowed at
+// one in a thousand) and at most a tenth control characters.
+bool looks_binary(std::string_view head) {
+  size_t ctrl = 0, nul = 0;
+  for (char ch : head) {
+    auto c = static_cast<unsigned char>(ch);
+    if (c == 0) ++nul;
+    if (c < 0x20 && c != '\n' && c != '\r' && c != '\t' && c != 0x1b && c != 0x0c) ++ctrl;
+  }
+  return !head.empty() && (nul * 1000 > head.size() || ctrl * 10 > head.size());
+}
+}  // namespace
+
+InputStream::~InputStream() {
+  if (own_ && fd_ >= 0) ::close(fd_);
+}
+
+bool InputStream::open(const std::string& path, std::string& error) {
   if (path.empty() || path == "-") {
-    if (isatty(STDIN_FILENO))
+    fd_ = STDIN_FILENO;
+    if (isatty(fd_))
       std::cerr << "lockhound: reading standard input, which is a terminal: paste the input and end it with "
                    "Ctrl-D, or give a file\n";
-    std::ostringstream ss;
-    ss << std::cin.rdbuf();
-    text = ss.str();
+  } else {
+    fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd_ < 0) {
+      error = "cannot open " + path + ": " + std::strerror(errno);
+      return false;
+    }
+    own_ = true;
+    struct stat st;
+    if (::fstat(fd_, &st) == 0) {
+      if (S_ISDIR(st.st_mode)) {
+        error = path + " is a directory";
+        return false;
+      }
+      if (S_ISREG(st.st_mode)) size_ = uint64_t(st.st_size);
+    }
+  }
+  // The first 64 KiB decide whether this is text at all.
+  char buf[65536];
+  while (head_.size() < sizeof buf) {
+    ssize_t n = ::read(fd_, buf, sizeof buf - head_.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = "error reading " + (path == "-" || path.empty() ? std::string("standard input") : path) + ": " +
+              std::strerror(errno);
+      return false;
+    }
+    if (n == 0) break;
+    head_.append(buf, size_t(n));
+  }
+  if (looks_binary(head_)) {
+    error = (path == "-" || path.empty() ? std::string("standard input") : path) +
+            " is binary data, not text (a log, a trace or a scenario is text)";
+    return false;
+  }
+  return true;
+}
+
+bool InputStream::read(std::string& out, size_t max) {
+  if (!head_.empty()) {
+    size_t n = std::min(max, head_.size());
+    out.append(head_, 0, n);
+    head_.erase(0, n);
+    bytes_ += n;
     return true;
   }
-  struct stat st;
-  if (::stat(path.c_str(), &st) != 0) {
-    error = "cannot open " + path + ": " + std::strerror(errno);
+  std::string buf(std::min<size_t>(max, 1 << 20), '\0');
+  for (;;) {
+    ssize_t n = ::read(fd_, buf.data(), buf.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error_ = std::strerror(errno);
+      return false;
+    }
+    if (n == 0) return false;
+    out.append(buf.data(), size_t(n));
+    bytes_ += uint64_t(n);
+    return true;
+  }
+}
+
+bool read_input(const std::string& path, std::string& text, std::string& error) {
+  InputStream in;
+  if (!in.open(path, error)) return false;
+  while (in.read(text, 1 << 20)) {
+  }
+  if (!in.error().empty()) {
+    error = "error reading " + path + ": " + in.error();
     return false;
   }
-  if (S_ISDIR(st.st_mode)) {
-    error = path + " is a directory";
+  return true;
+}
+
+bool for_each_line(const std::string& path, const std::string& name, std::vector<Diagnostic>& diags,
+                   const std::function<void(std::string_view)>& fn) {
+  constexpr size_t kMaxLine = 1 << 20;
+  InputStream in;
+  std::string err;
+  if (!in.open(path, err)) {
+    diags.push_back(Diagnostic{name, 0, err, true});
     return false;
   }
-  std::ifstream f(path, std::ios::binary);
-  if (!f) {
-    error = "cannot open " + path + ": " + std::strerror(errno);
+  std::string buf;
+  size_t line_no = 0;
+  bool more = true;
+  while (more) {
+    more = in.read(buf, 1 << 20);
+    size_t start = 0;
+    for (;;) {
+      size_t nl = buf.find('\n', start);
+      if (nl == std::string::npos) break;
+      ++line_no;
+      fn(std::string_view(buf).substr(start, nl - start));
+      start = nl + 1;
+    }
+    buf.erase(0, start);
+    if (buf.size() > kMaxLine) {
+      ++line_no;
+      diags.push_back(Diagnostic{name, line_no, "line longer than 1 MiB: cut", false});
+      fn(std::string_view(buf).substr(0, kMaxLine));
+      // The rest of that line is skipped.
+      for (;;) {
+        std::string rest;
+        bool got = in.read(rest, 1 << 20);
+        size_t nl = rest.find('\n');
+        if (nl != std::string::npos) {
+          buf = rest.substr(nl + 1);
+          break;
+        }
+        if (!got) {
+          buf.clear();
+          more = false;
+          break;
+        }
+      }
+    }
+  }
+  if (!buf.empty()) fn(buf);
+  if (!in.error().empty()) {
+    diags.push_back(Diagnostic{name, 0, "read error: " + in.error(), true});
     return false;
   }
-  text.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
-  if (f.bad()) {
-    error = "error reading " + path + ": " + std::strerror(errno);
-    return false;
-  }
+  if (in.bytes_read() == 0) diags.push_back(Diagnostic{name, 0, "empty input", false});
   return true;
 }
 

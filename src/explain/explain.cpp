@@ -186,11 +186,36 @@ std::vector<Finding> wait_for_analysis(std::vector<ReadReport>& reports, std::ve
 
 }  // namespace
 
-ExplainResult explain_log(std::string_view text, std::string_view filename) {
+// Adds `f` to `res`: a finding with a signature already there adds its count and its location
+// to that one.
+void add_finding(ExplainResult& res, Finding&& f) {
+  for (auto& g : res.findings) {
+    if (g.signature != f.signature) continue;
+    g.count += f.count;
+    bool found = false;
+    for (auto& [k, v] : g.details) {
+      if (k == "also at") {
+        // A log with thousands of repeats keeps the first locations only.
+        if (g.count <= 21) v += ", " + f.location;
+        else if (g.count == 22) v += ", ...";
+        found = true;
+      }
+    }
+    if (!found) g.details.emplace_back("also at", f.location);
+    return;
+  }
+  res.findings.push_back(std::move(f));
+}
+
+ExplainResult explain_log(std::string_view text, std::string_view filename, size_t first_line) {
   ExplainResult res;
   std::string file = (filename.empty() || filename == "-") ? std::string("<stdin>") : std::string(filename);
   try {
     NormalizedLog log = normalize_log(text);
+    if (first_line > 1) {
+      for (auto& l : log.lines) l.line += first_line - 1;
+      if (log.binary_line) log.binary_line += first_line - 1;
+    }
     if (log.binary)
       res.diagnostics.push_back({file, log.binary_line,
                                  "expected a text kernel log (dmesg, console, journal), found binary data", true});
@@ -271,33 +296,24 @@ ExplainResult explain_log(std::string_view text, std::string_view filename) {
       extra = wait_for_analysis(reports, blocked_only, dump, dump_location, dump_raw);
 
     // Group identical problems: the first occurrence keeps its place, later ones add to the count.
-    std::map<std::string, size_t> by_sig;
-    auto add = [&](Finding&& f) {
-      auto it = by_sig.find(f.signature);
-      if (it == by_sig.end()) {
-        by_sig.emplace(f.signature, res.findings.size());
-        res.findings.push_back(std::move(f));
-        return;
-      }
-      Finding& g = res.findings[it->second];
-      g.count += f.count;
-      bool found = false;
-      for (auto& [k, v] : g.details) {
-        if (k == "also at") {
-          // A log with thousands of repeats keeps the first locations only.
-          if (g.count <= 21) v += ", " + f.location;
-          else if (g.count == 22) v += ", ...";
-          found = true;
-        }
-      }
-      if (!found) g.details.emplace_back("also at", f.location);
-    };
-    for (auto& r : reports) add(std::move(r.finding));
-    for (auto& f : extra) add(std::move(f));
+    for (auto& r : reports) add_finding(res, std::move(r.finding));
+    for (auto& f : extra) add_finding(res, std::move(f));
   } catch (const std::exception& e) {
     res.diagnostics.push_back({file, 0, std::string("internal error while reading the log: ") + e.what(), true});
   }
   return res;
+}
+
+void merge_results(ExplainResult& into, ExplainResult&& part) {
+  for (auto& f : part.findings) add_finding(into, std::move(f));
+  for (auto& d : part.diagnostics) into.diagnostics.push_back(std::move(d));
+}
+
+bool may_start_report(std::string_view line) {
+  for (std::string_view p : {"======", "------------[ cut here ]", "WARNING: ", "BUG: ", "INFO: task ", "INFO: rcu",
+                             "rcu: INFO", "watchdog: BUG", "lock order reversal", "Showing all locks held"})
+    if (line.find(p) != std::string_view::npos) return true;
+  return false;
 }
 
 }  // namespace lockhound::explain

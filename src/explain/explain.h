@@ -44,7 +44,15 @@ struct ExplainResult {
   std::vector<Diagnostic> diagnostics;  // warnings for truncated reports; errors for unreadable input
 };
 
-// `filename` names the input in locations and diagnostics ("-" or "" reads as "<stdin>").
-ExplainResult explain_log(std::string_view text, std::string_view filename);
+// `filename` names the input in locations and diagnostics ("-" or "" reads as "<stdin>");
+// `first_line` is the line number of text's first line in it (a log read in parts).
+ExplainResult explain_log(std::string_view text, std::string_view filename, size_t first_line = 1);
+
+// A log of any size in bounded memory: read it in parts that end where a report may start (the
+// line may_start_report() says yes to), explain each part, and merge the results, which groups
+// identical problems across parts as explain_log does within one. A report's hung tasks and its
+// "Showing all locks held" dump are analysed together only within one part.
+void merge_results(ExplainResult& into, ExplainResult&& part);
+bool may_start_report(std::string_view raw_line);
 
 }  // namespace lockhound::explain

@@ -588,6 +588,21 @@ class Runner {
 
 }  // namespace
 
+struct ScenarioChecker::Impl {
+  std::string file;
+  Runner runner;
+  size_t no = 0;
+  Impl(std::string f, ValidatorOptions o) : file(std::move(f)), runner(file, std::move(o)) {}
+};
+
+ScenarioChecker::ScenarioChecker(std::string filename, ValidatorOptions options) {
+  options.show_addresses = false;
+  impl_ = std::make_unique<Impl>(std::move(filename), std::move(options));
+}
+ScenarioChecker::~ScenarioChecker() = default;
+void ScenarioChecker::line(std::string_view line) { impl_->runner.line(++impl_->no, line); }
+ScenarioResult ScenarioChecker::finish() { return impl_->runner.result(); }
+
 ScenarioResult check_scenario(std::string_view text, std::string_view filename, ValidatorOptions options) {
   options.show_addresses = false;
   Runner r(filename, std::move(options));

@@ -14,6 +14,7 @@
 // already found is lost.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -33,5 +34,21 @@ struct ScenarioResult {
 
 ScenarioResult check_scenario(std::string_view text, std::string_view filename,
                               ValidatorOptions options = {});
+
+// The same one line at a time, for input of any size in bounded memory: line() each line in
+// order (without its newline), then finish() once.
+class ScenarioChecker {
+ public:
+  explicit ScenarioChecker(std::string filename, ValidatorOptions options = {});
+  ~ScenarioChecker();
+  ScenarioChecker(const ScenarioChecker&) = delete;
+  ScenarioChecker& operator=(const ScenarioChecker&) = delete;
+  void line(std::string_view line);
+  ScenarioResult finish();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
 
 }  // namespace lockhound

@@ -8,6 +8,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -52,6 +53,9 @@ fs::path scratch(const std::string& name) {
   fs::create_directories(d);
   return d;
 }
+
+#define LOCKHOUND_REQUIRE_SHARED_OR_SKIP()                                                    \
+  if (!fs::exists(lockhound::testing::shared_dir() / "testdata")) GTEST_SKIP() << "skipped: no ../shared"
 
 #define REQUIRE_RUNTIME()                                                                       \
   if (!fs::exists(prog("abba"))) GTEST_SKIP() << "no runtime test programs in this build"
@@ -192,6 +196,38 @@ TEST(NewUser, AFailedWriteIsAnError) {
   EXPECT_NE(b.err.find("/dev/full"), std::string::npos) << b.err;
   Cmd c = sh(lh() + " sys --no-dstate -o /dev/full");
   EXPECT_EQ(c.rc, 2) << c.err;
+}
+
+// Binary input is refused before anything is read (it used to echo a program's bytes as 494
+// "unknown statement" errors, or read /dev/zero until memory ran out); a big log is read in parts.
+TEST(NewUser, BinaryInputIsRefusedAndBigLogsStayInBoundedMemory) {
+  for (const char* c : {" check /bin/ls", " explain /bin/ls", " import /bin/ls", " check /dev/zero", " explain /dev/zero"}) {
+    Cmd r = sh("timeout 60 " + lh() + c);
+    EXPECT_EQ(r.rc, 3) << c << ": " << r.err;
+    EXPECT_NE(r.err.find("is binary data, not text"), std::string::npos) << c << ": " << r.err;
+    EXPECT_LT(r.err.size(), 400u) << c;
+  }
+  // 40 MB of log with a lockdep report every 30,000 lines: every report found across the parts
+  // the log is read in, and the locations keep counting lines from the start.
+  LOCKHOUND_REQUIRE_SHARED_OR_SKIP();
+  std::string splat = read_file(lockhound::testing::shared_dir() / "testdata/splats/008-circular.txt");
+  fs::path d = scratch("biglog");
+  {
+    std::ofstream f(d / "big.log");
+    for (int i = 0; i < 20; ++i) {
+      for (int j = 0; j < 30000; ++j) f << "[" << i << "." << j << "] usb 1-1: an ordinary kernel message\n";
+      f << splat;
+    }
+  }
+  Cmd r = sh(lh() + " explain --format json " + (d / "big.log").string());
+  EXPECT_EQ(r.rc, 1) << r.err;
+  auto j = nlohmann::json::parse(r.out);
+  ASSERT_EQ(j["findings"].size(), 1u);
+  EXPECT_EQ(j["findings"][0]["count"], 20);
+  // The first report's headline: line 30,002 (a rule line, then the headline).
+  EXPECT_EQ(j["findings"][0]["location"].get<std::string>().substr((d / "big.log").string().size()),
+            ":" + std::to_string(30000 + 2));
+  fs::remove_all(d);
 }
 
 // A 20,000-lock ring (thread i takes l_i then l_i+1): one cycle, reported whole in JSON, in text
