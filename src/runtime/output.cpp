@@ -278,7 +278,8 @@ void print_report_now() {
     meta.inputs = {rt().program};
     RenderOptions ro;
     ro.show_guarded = rt().opts.show_guarded;
-    std::string text = rt().opts.format == "json" ? render_json(fs, meta, ro) : render_text(fs, meta, ro);
+    ro.source_root = rt().opts.source_root;
+    std::string text = render_report(rt().opts.format, fs, meta, ro);
     rt().report_lock.lock();
     write_all(log_fd(), text);
     rt().report_lock.unlock();
@@ -318,7 +319,7 @@ int finish(int status) {
     }
     size_t threads = 0;
     for (ThreadState* t = r.threads; t; t = t->next) ++threads;
-    if (r.opts.format == "json") {
+    if (r.opts.format != "text") {
       ReportMeta meta;
       meta.command = "run";
       meta.inputs = {r.program};
@@ -333,7 +334,8 @@ int finish(int status) {
                     {"suppressed", r.suppressed.size()}};
       RenderOptions ro;
       ro.show_guarded = r.opts.show_guarded;
-      write_all(log_fd(), render_json(fs, meta, ro));
+      ro.source_root = r.opts.source_root;
+      write_all(log_fd(), render_report(r.opts.format, fs, meta, ro));
     } else if (r.opts.summary && (problems > 0 || !r.suppressed.empty() || !quiet_child())) {
       std::string line = "==" + std::to_string(r.pid) + "== lockhound: summary for " + r.program + ": ";
       if (problems == 0) {
