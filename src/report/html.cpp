@@ -400,7 +400,10 @@ std::string render_html(const std::vector<Finding>& findings, const ReportMeta& 
   for (const auto& n : graph.nodes) gj["nodes"].push_back({{"name", n.name}, {"findings", n.findings}});
   for (const auto& e : graph.edges) gj["edges"].push_back({{"findings", e.findings}});
   std::string data = gj.dump(-1, ' ', false, json::error_handler_t::replace);
-  for (size_t at = data.find("</"); at != std::string::npos; at = data.find("</", at + 3)) data.replace(at, 2, "<\\/");
+  // Inside a script element: no '<' at all (no "</script", no "<!--"), in JSON's own escapes.
+  std::string safe;
+  for (char c : data) safe += c == '<' ? "\\u003c" : c == '>' ? "\\u003e" : c == '&' ? "\\u0026" : std::string(1, c);
+  data.swap(safe);
   p.put("<footer>");
   p.text(fmt::format("lockhound {} — {} report", lockhound_version(), meta.command));
   p.put("</footer>\n<script type=\"application/json\" id=\"lh-data\">");
