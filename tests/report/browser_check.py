@@ -20,6 +20,7 @@ import argparse
 import base64
 import json
 import os
+import select
 import shutil
 import subprocess
 import sys
@@ -38,7 +39,7 @@ class Browser:
         shell = f'exec "$0" "$@" 3<&{to_chrome_r} 4>&{from_chrome_w}'
         flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                 "--disable-extensions", "--hide-scrollbars", "--mute-audio",
+                 "--disable-extensions", "--hide-scrollbars", "--mute-audio", "--disable-dev-shm-usage",
                  "--user-data-dir=" + self.profile, "--remote-debugging-pipe", "about:blank"]
         self.proc = subprocess.Popen(["/bin/sh", "-c", shell, chromium] + flags, pass_fds=(to_chrome_r, from_chrome_w),
                                      stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -53,9 +54,10 @@ class Browser:
 
     def _read_message(self, deadline):
         while b"\0" not in self.buf:
-            if time.time() > deadline:
+            left = deadline - time.time()
+            if left <= 0 or not select.select([self.r], [], [], left)[0]:
                 raise TimeoutError("no answer from Chromium")
-            chunk = self.r.read(65536)
+            chunk = os.read(self.r.fileno(), 65536)
             if not chunk:
                 raise RuntimeError("Chromium closed the pipe")
             self.buf += chunk

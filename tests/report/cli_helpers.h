@@ -37,6 +37,13 @@ inline CmdResult run_cmd(const std::string& cmd) {
   return r;
 }
 
+// The build is instrumented (LOCKHOUND_SANITIZE): the preloaded runtime cannot run then.
+#ifdef LOCKHOUND_SANITIZED
+inline constexpr bool kSanitized = true;
+#else
+inline constexpr bool kSanitized = false;
+#endif
+
 inline std::string lockhound() { return (binary_dir() / "src/cli/lockhound").string(); }
 
 inline std::filesystem::path artifacts() {

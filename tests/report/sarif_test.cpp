@@ -180,16 +180,18 @@ TEST(Sarif, EveryFrontEndsOutputIsValidAgainstTheOfficialSchema) {
     files.push_back(out);
   }
   // The runtime's own report at exit (one file per process: PREFIX.PID).
-  fs::path prefix = dir / "run-abba";
-  run_cmd(lockhound() + " run --format sarif --source-root . -o " + prefix.string() + " -- " +
-          (binary_dir() / "examples/abba_pthread_bug").string() + " >/dev/null 2>&1");
   size_t runtime_files = 0;
-  for (const auto& e : fs::directory_iterator(dir))
-    if (e.path().filename().string().rfind("run-abba.", 0) == 0) {
-      files.push_back(e.path().string());
-      ++runtime_files;
-    }
-  EXPECT_EQ(runtime_files, 1u);
+  if (!kSanitized) {
+    fs::path prefix = dir / "run-abba";
+    run_cmd(lockhound() + " run --format sarif --source-root . -o " + prefix.string() + " -- " +
+            (binary_dir() / "examples/abba_pthread_bug").string() + " >/dev/null 2>&1");
+    for (const auto& e : fs::directory_iterator(dir))
+      if (e.path().filename().string().rfind("run-abba.", 0) == 0) {
+        files.push_back(e.path().string());
+        ++runtime_files;
+      }
+    EXPECT_EQ(runtime_files, 1u);
+  }
 
   std::string cmd = py + " tests/report/validate_sarif.py '" +
                     (shared_dir() / "testdata/sarif/sarif-schema-2.1.0.json").string() + "'";
@@ -213,6 +215,7 @@ TEST(Sarif, EveryFrontEndsOutputIsValidAgainstTheOfficialSchema) {
   // The scan's and the runtime's locations are relative to the source root.
   json scan = json::parse(read_file(files[2]));
   EXPECT_EQ(scan["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uriBaseId"], "SRCROOT");
+  if (runtime_files == 0) return;
   json rt = json::parse(read_file(files.back()));
   ASSERT_FALSE(rt["runs"][0]["results"].empty());
   EXPECT_EQ(rt["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
