@@ -244,6 +244,11 @@ void finding_article(Page& p, const Finding& f, size_t i) {
     p.text(f.raw);
     p.put("</pre></details>\n");
   }
+  p.put("<details class=\"about\"><summary>about ");
+  p.text(type);
+  p.put("</summary><p>");
+  p.text(type_help(f.type));
+  p.put("</p></details>\n");
   p.put("<details class=\"sig\"><summary>signature</summary><code>");
   p.text(f.signature);
   p.put("</code></details>\n</article>\n");
@@ -309,7 +314,12 @@ std::string render_html(const std::vector<Finding>& findings, const ReportMeta& 
   // Filters.
   p.put("<nav id=\"filters\"><fieldset id=\"type-filter\"><legend>Check</legend>");
   for (const auto& [t, n] : by_type) {
-    p.put("<label><input type=\"checkbox\" checked value=\"");
+    std::string_view help;
+    for (const Finding* f : shown)
+      if (type_name(f->type) == t) help = type_help(f->type);
+    p.put("<label title=\"");
+    p.text(help);
+    p.put("\"><input type=\"checkbox\" checked value=\"");
     p.text(t);
     p.put(fmt::format("\" id=\"type-{}\"> ", html_escape(t)));
     p.text(t);

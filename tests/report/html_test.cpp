@@ -63,6 +63,7 @@ TEST(Html, EveryFindingWithItsEvidence) {
     EXPECT_TRUE(has(page, escaped(f.summary))) << f.summary;
     EXPECT_TRUE(has(page, escaped(f.explanation))) << f.explanation;
     EXPECT_TRUE(has(page, escaped(f.fix))) << f.fix;
+    EXPECT_TRUE(has(page, escaped(std::string(type_help(f.type))))) << type_name(f.type);
     for (const auto& row : f.scenario.rows)
       for (const auto& cell : row)
         if (!cell.empty()) {
