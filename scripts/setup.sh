@@ -51,3 +51,20 @@ if ((${#scan_missing[@]})); then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${scan_missing[@]}" >/dev/null ||
     { echo "setup: apt-get install for lockhound scan failed" >&2; exit 1; }
 fi
+
+# Reports (docs/reports.md): Graphviz draws the lock-order graph (`--format html`, and the tests
+# check that it accepts `--format dot`); the tests validate SARIF against the official schema with
+# python3-jsonschema and open the HTML report in Debian's headless Chromium. Without recommends:
+# Chromium's pull in a desktop the tests do not use.
+report_packages=(graphviz python3-jsonschema chromium chromium-driver fonts-dejavu-core)
+report_missing=()
+for p in "${report_packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || report_missing+=("$p")
+done
+if ((${#report_missing[@]})); then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "setup: installing ${report_missing[*]}" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${report_missing[@]}" >/dev/null ||
+    { echo "setup: apt-get install for the reports failed" >&2; exit 1; }
+fi

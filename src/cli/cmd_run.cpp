@@ -107,6 +107,12 @@ void register_run(CLI::App& app, Action& action) {
         add("log_path=" + abs);
       }
       if (args->out.show_guarded) add("show_guarded=1");
+      if (!args->out.source_root.empty()) {
+        char root[PATH_MAX];
+        add("source_root=" + std::string(realpath(args->out.source_root.c_str(), root) ? root : args->out.source_root));
+      }
+      if (args->out.graph == "all" && (args->out.format == "dot" || args->out.format == "html"))
+        std::cerr << "lockhound run: --graph all: the runtime draws the findings' classes and edges\n";
       if (args->halt_on_error) add("halt_on_error=1");
       if (args->exitcode >= 0) add("exitcode=" + std::to_string(args->exitcode));
       if (args->stack_depth > 0) add("stack_depth=" + std::to_string(args->stack_depth));

@@ -4,6 +4,7 @@
 
 #include <cstdio>
 #include <filesystem>
+#include <memory>
 #include <iostream>
 
 #include "cli/common.h"
@@ -21,6 +22,7 @@ void register_scan(CLI::App& app, Action& action) {
     bool no_cache = false;
     bool list_api = false;
     bool print_commands = false;
+    std::string progress = "auto";
     std::vector<std::string> flags;
     OutputOptions out;
   };
@@ -35,6 +37,7 @@ void register_scan(CLI::App& app, Action& action) {
   cmd->add_flag("--print-commands", opts->print_commands,
                 "Print each file's parse command (directory, file, then the clang arguments; tab-separated) and exit");
   add_output_options(cmd, opts->out);
+  add_progress_option(cmd, opts->progress);
   cmd->allow_extras();
   cmd->footer(
       "Compiler flags after `--` are added to every file's command.\n"
@@ -70,14 +73,14 @@ void register_scan(CLI::App& app, Action& action) {
       so.jobs = opts->jobs;
       so.cache_dir = opts->cache;
       so.use_cache = !opts->no_cache;
-      bool tty = isatty(STDERR_FILENO);
-      if (tty)
-        so.progress = [](size_t done, size_t total, const std::string& file) {
-          std::fprintf(stderr, "\r\033[K[%zu/%zu] %s", done, total, std::filesystem::path(file).filename().c_str());
-          if (done == total) std::fprintf(stderr, "\r\033[K");
-          std::fflush(stderr);
+      auto progress = std::make_shared<Progress>(opts->progress);
+      if (progress->enabled())
+        so.progress = [progress](size_t done, size_t total, const std::string& file) {
+          progress->update("lockhound scan [" + std::to_string(done) + "/" + std::to_string(total) + "] " +
+                           std::filesystem::path(file).filename().string());
         };
       scan::ScanResult r = scan::run_scan(so);
+      progress->clear();
       bool input_error = print_diagnostics(r.diagnostics);
       if (r.usage_error) return int(kUsage);
       ReportMeta meta;

@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cerrno>
 #include <cstdio>
@@ -16,30 +17,31 @@
 namespace lockhound::cli {
 namespace {
 
-// A progress bar on stderr: only for a terminal and a large regular file.
-struct Progress {
+// The progress line: how far into the input, and how fast.
+struct TraceProgress {
+  Progress line;
   uint64_t total = 0;
   std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-  bool drawn = false;
 
+  explicit TraceProgress(const std::string& mode) : line(mode) {}
   static void update(uint64_t bytes, void* arg) {
-    auto* p = static_cast<Progress*>(arg);
-    double frac = p->total ? double(bytes) / double(p->total) : 0;
-    if (frac > 1) frac = 1;
+    auto* p = static_cast<TraceProgress*>(arg);
     double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - p->start).count();
-    constexpr int kWidth = 30;
-    int filled = int(frac * kWidth);
-    char bar[kWidth + 1];
-    for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '=' : (i == filled ? '>' : ' ');
-    bar[kWidth] = 0;
-    std::fprintf(stderr, "\rlockhound trace [%s] %3d%%  %.0f MB / %.0f MB  %.1f MB/s ", bar,
-                 int(frac * 100), double(bytes) / 1e6, double(p->total) / 1e6,
-                 secs > 0 ? double(bytes) / 1e6 / secs : 0.0);
-    std::fflush(stderr);
-    p->drawn = true;
-  }
-  void clear() const {
-    if (drawn) std::fprintf(stderr, "\r%78s\r", "");
+    double rate = secs > 0 ? double(bytes) / 1e6 / secs : 0.0;
+    char buf[160];
+    if (p->total) {
+      double frac = std::min(1.0, double(bytes) / double(p->total));
+      constexpr int kWidth = 30;
+      int filled = int(frac * kWidth);
+      char bar[kWidth + 1];
+      for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '=' : (i == filled ? '>' : ' ');
+      bar[kWidth] = 0;
+      std::snprintf(buf, sizeof buf, "lockhound trace [%s] %3d%%  %.0f MB / %.0f MB  %.1f MB/s", bar,
+                    int(frac * 100), double(bytes) / 1e6, double(p->total) / 1e6, rate);
+    } else {
+      std::snprintf(buf, sizeof buf, "lockhound trace: %.0f MB read  %.1f MB/s", double(bytes) / 1e6, rate);
+    }
+    p->line.update(buf);
   }
 };
 
@@ -59,9 +61,7 @@ void register_trace(CLI::App& app, Action& action) {
   cmd->add_option("--max-errors", opts->max_errors,
                   "List at most N malformed lines (all are counted)")
       ->capture_default_str();
-  cmd->add_option("--progress", opts->progress, "Progress bar on stderr: auto (a terminal and a large file), always, never")
-      ->check(CLI::IsMember({"auto", "always", "never"}))
-      ->capture_default_str();
+  add_progress_option(cmd, opts->progress);
   add_output_options(cmd, opts->out);
   cmd->footer(
       "Capture: echo 1 > /sys/kernel/tracing/events/lock/enable; ...; cat /sys/kernel/tracing/trace > t.txt\n"
@@ -94,16 +94,14 @@ void register_trace(CLI::App& app, Action& action) {
       topt.max_diagnostics = opts->max_errors;
       trace::TraceAnalyzer analyzer(topt);
 
-      Progress progress;
+      TraceProgress progress(opts->progress);
       struct stat st {};
-      bool big = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > (64 << 20);
-      bool show = opts->progress == "always" ||
-                  (opts->progress == "auto" && big && ::isatty(2));
-      progress.total = S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0;
+      progress.total = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0;
       std::string read_error;
-      bool ok = trace::analyze_fd(fd, analyzer, read_error, show ? &Progress::update : nullptr, &progress);
+      bool ok = trace::analyze_fd(fd, analyzer, read_error, progress.line.enabled() ? &TraceProgress::update : nullptr,
+                                  &progress);
       if (!from_stdin) ::close(fd);
-      progress.clear();
+      progress.line.clear();
 
       std::vector<Diagnostic> diags = analyzer.diagnostics();
       if (!ok) diags.push_back(Diagnostic{name, 0, "read error: " + read_error, true});
@@ -125,6 +123,10 @@ void register_trace(CLI::App& app, Action& action) {
                     {"classes of proven kind", ts.kinds_proven},
                     {"dependencies", vs.edges},
                     {"malformed lines", ts.malformed}};
+      if (opts->out.graph == "all") {
+        meta.graph = analyzer.validator().dependency_edges();
+        meta.whole_graph = true;
+      }
       std::vector<Finding> findings = analyzer.findings();
       int rc = emit_report(findings, meta, opts->out);
       if (rc == kUsage) return rc;

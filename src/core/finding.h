@@ -54,6 +54,9 @@ std::string_view type_name(FindingType t);
 std::string_view type_title(FindingType t);
 // "error" for real deadlocks and corruption, "warning" for hazards, "note" for guarded cycles.
 std::string_view type_severity(FindingType t);
+// A few sentences for a reader who meets the type for the first time: what it means and how it
+// is usually fixed (the help text of SARIF's rules, the HTML report's legend).
+std::string_view type_help(FindingType t);
 
 // The headlines the kernel (lockdep, the spinlock debug code, the hang detectors) and BSD's
 // WITNESS print for each type, as data: `explain` recognises reports by them. `text` is the

@@ -348,6 +348,12 @@ std::vector<Finding> Validator::findings() const {
     if (!impl_->superseded[i]) out.push_back(impl_->findings[i]);
   return out;
 }
+std::vector<Edge> Validator::dependency_edges() const {
+  std::vector<Edge> out;
+  out.reserve(impl_->edges.size());
+  for (uint32_t i = 0; i < impl_->edges.size(); ++i) out.push_back(impl_->edge_report(i));
+  return out;
+}
 uint64_t Validator::report_events() const { return impl_->report_events; }
 size_t Validator::finding_count() const {
   size_t n = 0;

@@ -224,6 +224,11 @@ class Validator {
   // on the same edge are dropped from this list.
   std::vector<Finding> findings() const;
   size_t finding_count() const;
+  // The whole lock-order graph: every dependency edge (class `from` held while class `to` was
+  // taken), in the order first seen, each with the evidence of its first occurrence (both
+  // sites, lockdep's edge kind, gate locks) in the form a finding's chain carries. For reports
+  // at the end of a run (`--graph all`); it copies every edge's evidence.
+  std::vector<Edge> dependency_edges() const;
   // Every report event so far, repeats of a known finding included (cheap: a counter).
   uint64_t report_events() const;
   ValidatorStats stats() const;

@@ -14,6 +14,22 @@ namespace {
 
 std::string rule(char c, size_t n) { return std::string(std::max<size_t>(n, 20), c); }
 
+// ANSI colours, when the caller asked for them (a terminal; never in files, pipes or with
+// NO_COLOR: the CLI decides). Only the lines a reader scans for are coloured.
+struct Paint {
+  bool on = false;
+  std::string operator()(std::string_view code, std::string_view s) const {
+    if (!on || s.empty()) return std::string(s);
+    return fmt::format("\033[{}m{}\033[0m", code, s);
+  }
+};
+constexpr std::string_view kBold = "1", kRed = "1;31", kYellow = "1;33", kCyan = "1;36", kGreen = "1;32";
+
+std::string_view severity_color(FindingType t) {
+  std::string_view s = type_severity(t);
+  return s == "error" ? kRed : s == "note" ? kCyan : kYellow;
+}
+
 void put_stack(std::string& out, const Stack& s, const char* indent) {
   if (s.empty()) {
     out += indent;
@@ -51,7 +67,7 @@ void put_held(std::string& out, const std::vector<HeldLock>& held, const std::st
   }
 }
 
-void put_scenario(std::string& out, const Scenario& sc, bool deadlock) {
+void put_scenario(std::string& out, const Scenario& sc, bool deadlock, const Paint& paint) {
   if (sc.columns.empty() || sc.rows.empty()) return;
   bool interrupt = false;
   for (const auto& r : sc.rows)
@@ -80,7 +96,7 @@ void put_scenario(std::string& out, const Scenario& sc, bool deadlock) {
     while (!line.empty() && line.back() == ' ') line.pop_back();
     out += line + "\n";
   }
-  if (deadlock) out += "\n *** DEADLOCK ***\n";
+  if (deadlock) out += "\n " + paint(kRed, "*** DEADLOCK ***") + "\n";
   out += "\n";
 }
 
@@ -92,8 +108,9 @@ void put_acq_stack(std::string& out, const Acquisition& a, const char* indent) {
   if (!a.stack.empty() || !has_site(a)) put_stack(out, a.stack, indent);
 }
 
-void put_edge(std::string& out, const Edge& e, size_t i, size_t n) {
-  out += fmt::format("-> #{} {} --> {}{}\n", i, e.from, e.to, e.dep.empty() ? "" : " [" + e.dep + "]");
+void put_edge(std::string& out, const Edge& e, size_t i, size_t n, const Paint& paint) {
+  out += fmt::format("-> #{} {} --> {}{}\n", i, paint(kBold, e.from), paint(kBold, e.to),
+                     e.dep.empty() ? "" : " [" + e.dep + "]");
   // lockdep records only where the second lock was taken; say so instead of an empty stack.
   if (e.from_site.stack.empty() && !has_site(e.from_site)) {
     out += fmt::format("   {} held (where it was taken is not recorded)\n", acq_head(e.from_site));
@@ -132,18 +149,19 @@ bool is_deadlock_type(FindingType t) {
 
 }  // namespace
 
-std::string render_finding_text(const Finding& f) {
+std::string render_finding_text(const Finding& f, const RenderOptions& options) {
+  Paint paint{options.color};
   std::string out;
   std::string title = f.title.empty() ? std::string(type_title(f.type)) : f.title;
   std::string head = std::string(type_severity(f.type)) == "note" ? "NOTE: " : "WARNING: ";
   out += "\n" + rule('=', head.size() + title.size()) + "\n";
-  out += head + title + "\n";
+  out += paint(severity_color(f.type), head + title) + "\n";
   std::string sub = fmt::format("lockhound {} [{}]", f.source.empty() ? "" : f.source, type_name(f.type));
   if (f.count > 1) sub += fmt::format(", seen {} times", f.count);
   if (!f.location.empty()) sub += ", at " + f.location;
   out += sub + "\n";
   out += rule('-', head.size() + title.size()) + "\n";
-  if (!f.summary.empty()) out += f.summary + "\n";
+  if (!f.summary.empty()) out += paint(kBold, f.summary) + "\n";
   for (const auto& [k, v] : f.details) out += fmt::format("{}: {}\n", k, v);
   out += "\n";
 
@@ -152,7 +170,7 @@ std::string render_finding_text(const Finding& f) {
     out += cycle ? fmt::format("the dependency chain ({} edge{} of the cycle):\n\n", f.chain.size(),
                                f.chain.size() == 1 ? "" : "s")
                  : "the dependency chain:\n\n";
-    for (size_t i = 0; i < f.chain.size(); ++i) put_edge(out, f.chain[i], i, f.chain.size());
+    for (size_t i = 0; i < f.chain.size(); ++i) put_edge(out, f.chain[i], i, f.chain.size(), paint);
     out += "\n";
   }
   for (const auto& a : f.acquisitions) {
@@ -160,7 +178,7 @@ std::string render_finding_text(const Finding& f) {
     put_acq_stack(out, a, "       ");
     out += "\n";
   }
-  put_scenario(out, f.scenario, is_deadlock_type(f.type) && f.type != FindingType::guarded_cycle);
+  put_scenario(out, f.scenario, is_deadlock_type(f.type) && f.type != FindingType::guarded_cycle, paint);
   for (const auto& p : f.participants) {
     std::string who = p.name + (p.pid >= 0 ? fmt::format("/{}", p.pid) : "");
     if (!p.state.empty()) out += fmt::format("{} state {}\n", who, p.state);
@@ -172,8 +190,8 @@ std::string render_finding_text(const Finding& f) {
     }
     out += "\n";
   }
-  if (!f.explanation.empty()) out += "root cause: " + f.explanation + "\n";
-  if (!f.fix.empty()) out += "fix: " + f.fix + "\n";
+  if (!f.explanation.empty()) out += paint(kBold, "root cause:") + " " + f.explanation + "\n";
+  if (!f.fix.empty()) out += paint(kGreen, "fix:") + " " + f.fix + "\n";
   return out;
 }
 
@@ -188,7 +206,7 @@ std::string render_text(const std::vector<Finding>& findings, const ReportMeta& 
       ++hidden;
       continue;
     }
-    out += render_finding_text(f);
+    out += render_finding_text(f, options);
     by_type[std::string(type_name(f.type))] += 1;
     ++shown;
   }
@@ -201,7 +219,8 @@ std::string render_text(const std::vector<Finding>& findings, const ReportMeta& 
   if (shown == 0) {
     out += fmt::format("lockhound {}: no locking problems found{}.\n", meta.command, what);
   } else {
-    out += fmt::format("lockhound {}: {} problem{} found{}:", meta.command, shown, shown == 1 ? "" : "s", what);
+    out += Paint{options.color}(kBold, fmt::format("lockhound {}: {} problem{} found{}:", meta.command, shown,
+                                                     shown == 1 ? "" : "s", what));
     for (const auto& [t, n] : by_type) out += fmt::format(" {} {}", n, t);
     out += "\n";
   }

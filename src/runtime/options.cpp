@@ -34,7 +34,7 @@ const std::vector<std::string_view>& option_keys() {
   static const std::vector<std::string_view> keys = {
       "log_path", "format", "halt_on_error", "exitcode", "stack_depth", "watchdog_ms",
       "spin_ms", "watchdog_abort", "suppressions", "default_suppressions", "show_guarded", "follow_children",
-      "summary", "max_memory_mb", "verbosity", "fast_path"};
+      "summary", "max_memory_mb", "verbosity", "fast_path", "source_root"};
   return keys;
 }
 
@@ -54,7 +54,7 @@ std::vector<std::string> parse_options(std::string_view text, Options& o) {
     bool ok = true;
     if (key == "log_path") o.log_path = std::string(v);
     else if (key == "format") {
-      ok = v == "text" || v == "json";
+      ok = v == "text" || v == "json" || v == "sarif" || v == "dot" || v == "html";
       if (ok) o.format = std::string(v);
     } else if (key == "halt_on_error") ok = parse_bool(v, o.halt_on_error);
     else if (key == "exitcode") ok = parse_int(v, o.exitcode, 0, 255);
@@ -64,6 +64,7 @@ std::vector<std::string> parse_options(std::string_view text, Options& o) {
     else if (key == "watchdog_abort") ok = parse_bool(v, o.watchdog_abort);
     else if (key == "suppressions") o.suppressions = std::string(v);
     else if (key == "default_suppressions") ok = parse_bool(v, o.default_suppressions);
+    else if (key == "source_root") o.source_root = std::string(v);
     else if (key == "show_guarded") ok = parse_bool(v, o.show_guarded);
     else if (key == "follow_children") ok = parse_bool(v, o.follow_children);
     else if (key == "summary") ok = parse_bool(v, o.summary);

@@ -4,7 +4,9 @@
 //
 // Keys (docs/runtime.md has the full table):
 //   log_path=PREFIX       each process writes PREFIX.PID (default: stderr)
-//   format=text|json      text: findings as found + summary at exit; json: one report at exit
+//   format=text|json|sarif|dot|html   text: findings as found + summary at exit; the others: one
+//                         report at exit (docs/json-format.md, docs/reports.md)
+//   source_root=DIR       sarif: file locations relative to DIR
 //   halt_on_error=0|1     exit (with exitcode) at the first unsuppressed finding
 //   exitcode=N            exit status of a process that found something (default 66; 0 = keep)
 //   stack_depth=N         frames kept per stack (default 32)
@@ -35,6 +37,7 @@ namespace lockhound::runtime {
 struct Options {
   std::string log_path;
   std::string format = "text";
+  std::string source_root;
   bool halt_on_error = false;
   int exitcode = 66;
   int stack_depth = 32;

@@ -91,7 +91,7 @@ void open_log() {
   if (r.log_fd >= 0) ::close(r.log_fd);
   std::string path = log_file_name(pid);
   // JSON is one document, rewritten in place as findings come (write_document); text is appended.
-  int append = r.opts.format == "json" ? 0 : O_APPEND;
+  int append = r.opts.format != "text" ? 0 : O_APPEND;
   r.log_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | append | O_CLOEXEC, 0644);
   r.log_pid = pid;
   r.log_written = false;
@@ -124,7 +124,7 @@ void remove_unused_log() {
 
 void note(const std::string& msg) {
   // Called with report_lock held or before threads exist. Never into a JSON document.
-  int fd = rt().opts.format == "json" ? start_stderr() : log_fd();
+  int fd = rt().opts.format != "text" ? start_stderr() : log_fd();
   write_all(fd, "==" + std::to_string(getpid()) + "== lockhound: " + msg + "\n");
 }
 
@@ -148,11 +148,11 @@ void write_document(const std::string& text) {
   }
 }
 
-// The JSON report of the findings so far, written after each new finding (not at exit: the
+// The report (JSON, SARIF, DOT or HTML) of the findings so far, written after each new finding (not at exit: the
 // final one has the whole run's figures). report_lock not held.
 void json_snapshot() {
   Runtime& r = rt();
-  if (r.opts.format != "json" || r.opts.log_path.empty()) return;
+  if (r.opts.format == "text" || r.opts.log_path.empty()) return;
   ValidatorStats st;
   auto fs = final_findings(st);
   ReportMeta meta;
@@ -162,7 +162,8 @@ void json_snapshot() {
   meta.sections.push_back(Section{"process", "", {{"finished", false}, {"pid", r.pid}}});
   RenderOptions ro;
   ro.show_guarded = r.opts.show_guarded;
-  std::string text = render_json(fs, meta, ro);
+  ro.source_root = r.opts.source_root;
+  std::string text = render_report(r.opts.format, fs, meta, ro);
   r.report_lock.lock();
   if (!r.finished) write_document(text);
   r.report_lock.unlock();
@@ -323,9 +324,10 @@ void print_report_now() {
     meta.inputs = {rt().program};
     RenderOptions ro;
     ro.show_guarded = rt().opts.show_guarded;
-    std::string text = rt().opts.format == "json" ? render_json(fs, meta, ro) : render_text(fs, meta, ro);
+    ro.source_root = rt().opts.source_root;
+    std::string text = render_report(rt().opts.format, fs, meta, ro);
     rt().report_lock.lock();
-    if (rt().opts.format == "json") write_document(text);
+    if (rt().opts.format != "text") write_document(text);
     else write_all(log_fd(), text);
     rt().report_lock.unlock();
   } catch (...) {
@@ -414,7 +416,7 @@ int finish(int status) {
     for (ThreadState* t = r.threads; t; t = t->next) ++threads;
     record_followed(problems, st.acquisitions);
     Followed followed = read_followed();
-    if (r.opts.format == "json") {
+    if (r.opts.format != "text") {
       ReportMeta meta;
       meta.command = "run";
       meta.inputs = {r.program};
@@ -435,7 +437,8 @@ int finish(int status) {
       meta.sections.push_back(Section{"process", "", {{"finished", true}, {"pid", r.pid}}});
       RenderOptions ro;
       ro.show_guarded = r.opts.show_guarded;
-      write_document(render_json(fs, meta, ro));
+      ro.source_root = r.opts.source_root;
+      write_document(render_report(r.opts.format, fs, meta, ro));
     } else if (r.opts.summary && (problems > 0 || !r.suppressed.empty() || !quiet_child())) {
       std::string line = "==" + std::to_string(r.pid) + "== lockhound: summary for " + r.program + ": ";
       if (problems == 0) {
