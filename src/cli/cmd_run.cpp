@@ -107,6 +107,7 @@ void register_run(CLI::App& app, Action& action) {
         add("log_path=" + abs);
       }
       if (args->out.show_guarded) add("show_guarded=1");
+      if (args->out.full_stacks) add("full_stacks=1");
       if (!args->out.source_root.empty()) {
         char root[PATH_MAX];
         add("source_root=" + std::string(realpath(args->out.source_root.c_str(), root) ? root : args->out.source_root));

@@ -26,6 +26,8 @@ void add_output_options(CLI::App* cmd, OutputOptions& out) {
   cmd->add_option("-o,--output", out.output, "Write the report to FILE instead of stdout");
   cmd->add_flag("--show-guarded", out.show_guarded,
                 "Also show cycles guarded by a common lock (hidden by default but in json)");
+  cmd->add_flag("--full-stacks", out.full_stacks,
+                "text: every frame of every stack (by default library frames are folded into one line)");
   cmd->add_option("--color,--colour", out.color,
                   "Colour in text output: auto (stdout a terminal and NO_COLOR unset), always, never")
       ->check(CLI::IsMember({"auto", "always", "never"}))
@@ -89,6 +91,7 @@ int emit_report(const std::vector<Finding>& findings, const ReportMeta& meta,
                 const OutputOptions& out) {
   RenderOptions ro;
   ro.show_guarded = out.show_guarded;
+  ro.full_stacks = out.full_stacks;
   ro.color = use_color(out);
   ro.source_root = out.source_root;
   if (out.graph == "all" && !meta.whole_graph && (out.format == "dot" || out.format == "html"))

@@ -26,6 +26,7 @@ struct OutputOptions {
   std::string format = "text";
   std::string output;           // "" or "-" = stdout
   bool show_guarded = false;
+  bool full_stacks = false;
   std::string color = "auto";   // text: auto (a terminal, unless NO_COLOR), always, never
   std::string source_root;      // SARIF: locations relative to this directory
   std::string graph = "findings";  // dot, html: "findings" (their neighbourhood) or "all"

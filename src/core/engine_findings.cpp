@@ -73,6 +73,7 @@ std::vector<HeldLock> Validator::Impl::held_list(const ContextState* ctx, size_t
     hl.mode = mode_name(h.mode, h.trylock);
     Stack s = frames_of(Evidence{h.site.stack, h.site.ip});
     if (!s.empty()) hl.site = s.front();
+    if (s.size() > 1) hl.stack = std::move(s);
     out.push_back(std::move(hl));
   }
   return out;

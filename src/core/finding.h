@@ -96,6 +96,9 @@ struct HeldLock {
   std::string mode;          // "write", "read", "recursive-read"; "" when unknown
   std::string usage;         // lockdep usage string "{+.+.}" when the input had one
   Frame site;                // where it was taken
+  // The whole stack of that acquisition when the input recorded one: a front end that
+  // symbolizes late picks `site` from it (its user frame) and may then drop it.
+  Stack stack;
 };
 
 // One acquisition used as evidence: `lock` taken in `context`, at `stack`, with `held` held.

@@ -15,10 +15,13 @@ bool contains(std::string_view s, std::string_view p) { return s.find(p) != std:
 // Function-name prefixes of lock implementations, lock validators and the code that reports a
 // hang: kernel (lockdep, spinlock and mutex internals, the scheduler's entry points), BSD
 // WITNESS, glibc's pthread and C11 threads, libstdc++'s lock types, and lockhound's own API.
-constexpr std::string_view kMachinery[] = {
-    // user space
+constexpr std::string_view kUserMachinery[] = {
     "lockhound", "pthread_", "__pthread", "___pthread", "__lll_", "lll_", "__GI_", "__futex",
     "futex_", "mtx_", "cnd_", "__gthread", "std::", "__gnu_cxx::", "__cxxabiv1::",
+};
+// The kernel's: they apply to kernel frames (and to inputs that do not say where a frame lives),
+// never to a program's own functions: a user's `schedule()` or `print_totals()` is user code.
+constexpr std::string_view kKernelMachinery[] = {
     // kernel lock implementations and lockdep
     "lock_acquire", "__lock_acquire", "lock_release", "__lock_release", "validate_chain",
     "check_prev", "check_noncircular", "check_irq_usage", "check_usage", "check_deadlock", "print_",
@@ -60,10 +63,19 @@ std::string basename_if_long(const std::string& path) {
 
 bool is_plumbing(const Frame& fr) {
   std::string_view fn = fr.function;
-  for (auto p : kMachinery)
+  for (auto p : kUserMachinery)
     if (starts_with(fn, p)) return true;
-  // The kernel's bare down()/up() semaphore calls.
-  if (fn == "down" || fn == "up") return true;
+  // A template's return type first: "void std::__invoke_impl<…>(…)".
+  if (size_t sp = fn.substr(0, fn.find('(')).find(" std::"); sp != std::string_view::npos && fn.find('(') > sp)
+    return true;
+  // A frame of a user-space program or library (the runtime and attach name its file).
+  bool user_space = starts_with(fr.object, "/");
+  if (!user_space) {
+    for (auto p : kKernelMachinery)
+      if (starts_with(fn, p)) return true;
+    // The kernel's bare down()/up() semaphore calls.
+    if (fn == "down" || fn == "up") return true;
+  }
   for (auto o : kRuntimeObjects)
     if (contains(fr.object, o)) return true;
   // Code inlined from the toolchain's and libc's headers (gthr-default.h, bits/std_mutex.h).
@@ -71,6 +83,23 @@ bool is_plumbing(const Frame& fr) {
       contains(fr.file, "/include/c++/"))
     return true;
   return false;
+}
+
+std::string_view library_of(const Frame& fr) {
+  std::string_view obj = fr.object, fn = fr.function, file = fr.file;
+  if (contains(obj, "liblockhound")) return "lockhound";
+  if (contains(obj, "libstdc++.so") || contains(obj, "libc++.so") || contains(obj, "libc++abi.so"))
+    return "libstdc++";
+  if (contains(obj, "libgcc_s.so")) return "libgcc";
+  if (contains(obj, "libc.so") || contains(obj, "libpthread.so") || contains(obj, "ld-linux"))
+    return "libc";
+  // Code of the standard library's headers, inlined into (or instantiated in) the program.
+  for (std::string_view p : {"std::", "__gnu_cxx::", "__cxxabiv1::", "__gthread", "void std::", "bool std::"})
+    if (starts_with(fn, p)) return "libstdc++";
+  if (contains(file, "/include/c++/") || ends_with(file, "gthr-default.h") || ends_with(file, "gthr-posix.h"))
+    return "libstdc++";
+  if (starts_with(file, "/usr/include/")) return "libc";
+  return "";
 }
 
 std::string describe_frame(const Frame& fr) {

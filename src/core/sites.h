@@ -23,6 +23,11 @@ std::string describe_frame(const Frame& fr);
 // it says nothing about where the user's code took a lock.
 bool is_plumbing(const Frame& fr);
 
+// The user-space library a frame belongs to, as a reader names it: "libstdc++" (its objects and
+// the code its headers inlined into the program), "libc" (glibc, the dynamic linker and libc's
+// headers), "libgcc", "lockhound"; "" for the program's own code and for kernel frames.
+std::string_view library_of(const Frame& fr);
+
 // The first frame outside the plumbing that names something (a function, a file, or a module
 // address); null when the stack is empty or all plumbing.
 const Frame* user_frame(const Stack& stack);

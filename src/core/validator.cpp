@@ -63,6 +63,10 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
 [[gnu::noinline]] void Validator::Impl::new_chain(ContextState* ctx, bool chain_head) {
   st.chains++;
   st.memory_bytes += 16;
+  // The first time a class is taken with nothing held in this context (at most once per class):
+  // its stack, so that when a later lock is taken under it the report shows where this one was
+  // taken, not only the lock call's own frame (std::mutex::lock in a build without inlining).
+  if (chain_head) capture_held(ctx, ctx->held.back());
   validate_chain(ctx, chain_head);
 }
 

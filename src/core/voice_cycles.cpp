@@ -135,7 +135,11 @@ void word_cycle(Finding& f) {
                     std::to_string(names.size()) + " locks that other paths already ordered " + ordered + " (" +
                     join_some(earlier, ", ") + "): " + party_noun(f, 2) + " on these paths can deadlock in a ring.";
   }
-  bool held_known = !last.from_site.stack.empty() || !last.from_site.site.function.empty();
+  // Where the held lock was taken, when the evidence shows the user's code (only the lock call's
+  // own frame, std::mutex::lock in a build without inlining, says nothing worth repeating).
+  bool held_known = user_frame(last.from_site.stack) ||
+                    (!last.from_site.site.function.empty() && !is_plumbing(last.from_site.site)) ||
+                    (!last.from_site.stack.empty() && !is_plumbing(last.from_site.stack.front()));
   std::string held_at = held_known ? " (taken at " + site_of(last.from_site) + ")" : "";
   f.fix = "Take " + a + " before " + z + " at " + now + ": release " + z + held_at + " first, or take " + a +
           " earlier, so that every path takes them in the order " + ordered + "; or remove " +

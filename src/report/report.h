@@ -43,6 +43,10 @@ struct ReportMeta {
 struct RenderOptions {
   bool show_guarded = false;  // guarded cycles are hidden unless asked for (all formats but JSON)
   bool color = false;         // text: ANSI colours (the caller decides: a terminal, NO_COLOR, --color)
+  // text: every frame of every stack. By default a run of two or more frames inside libstdc++,
+  // libc or lockhound is one line ("... 6 frames in libstdc++, libc") when the stack has a frame
+  // of the user's code; JSON, SARIF and HTML always carry every frame.
+  bool full_stacks = false;
   // SARIF: file locations under this directory are written relative to it, with the uriBaseId
   // SRCROOT (run.originalUriBaseIds names the directory). "" = paths as the evidence has them.
   std::string source_root;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -30,17 +31,37 @@ std::string_view severity_color(FindingType t) {
   return s == "error" ? kRed : s == "note" ? kCyan : kYellow;
 }
 
-void put_stack(std::string& out, const Stack& s, const char* indent) {
+// A stack, innermost frame first. With `fold`, a run of two or more library frames (libstdc++,
+// libc, lockhound) is one line, when the stack has a frame of the user's code to show instead.
+void put_stack(std::string& out, const Stack& s, const char* indent, bool fold) {
   if (s.empty()) {
     out += indent;
     out += "(no stack recorded)\n";
     return;
   }
-  size_t i = 0;
-  for (const auto& fr : s) {
+  fold = fold && std::any_of(s.begin(), s.end(), [](const Frame& f) {
+           return library_of(f).empty() && !describe_frame(f).empty();
+         });
+  for (size_t i = 0; i < s.size();) {
+    size_t j = i;
+    std::vector<std::string_view> libs;
+    while (fold && j < s.size() && !library_of(s[j]).empty()) {
+      std::string_view lib = library_of(s[j]);
+      if (std::find(libs.begin(), libs.end(), lib) == libs.end()) libs.push_back(lib);
+      ++j;
+    }
+    if (j - i >= 2) {
+      std::string names;
+      for (auto l : libs) names += (names.empty() ? "" : ", ") + std::string(l);
+      out += fmt::format("{}... {} frames in {}\n", indent, j - i, names);
+      i = j;
+      continue;
+    }
+    const Frame& fr = s[i];
     std::string d = describe_frame(fr);
     if (d.empty()) d = "?";
-    out += fmt::format("{}#{} {}{}\n", indent, i++, d, fr.inlined ? " [inlined]" : "");
+    out += fmt::format("{}#{} {}{}\n", indent, i, d, fr.inlined ? " [inlined]" : "");
+    ++i;
   }
 }
 
@@ -103,12 +124,12 @@ void put_scenario(std::string& out, const Scenario& sc, bool deadlock, const Pai
 bool has_site(const Acquisition& a) { return !a.site.function.empty() || !a.site.file.empty() || a.site.pc; }
 
 // An acquisition's stack, led by the lock call's own site when the input named it apart.
-void put_acq_stack(std::string& out, const Acquisition& a, const char* indent) {
+void put_acq_stack(std::string& out, const Acquisition& a, const char* indent, bool fold) {
   if (has_site(a)) out += fmt::format("{}(lock call: {})\n", indent, describe_frame(a.site));
-  if (!a.stack.empty() || !has_site(a)) put_stack(out, a.stack, indent);
+  if (!a.stack.empty() || !has_site(a)) put_stack(out, a.stack, indent, fold);
 }
 
-void put_edge(std::string& out, const Edge& e, size_t i, size_t n, const Paint& paint) {
+void put_edge(std::string& out, const Edge& e, size_t i, size_t n, const Paint& paint, bool fold) {
   out += fmt::format("-> #{} {} --> {}{}\n", i, paint(kBold, e.from), paint(kBold, e.to),
                      e.dep.empty() ? "" : " [" + e.dep + "]");
   // lockdep records only where the second lock was taken; say so instead of an empty stack.
@@ -116,13 +137,13 @@ void put_edge(std::string& out, const Edge& e, size_t i, size_t n, const Paint& 
     out += fmt::format("   {} held (where it was taken is not recorded)\n", acq_head(e.from_site));
   } else {
     out += fmt::format("   {} taken at:\n", acq_head(e.from_site));
-    put_acq_stack(out, e.from_site, "       ");
+    put_acq_stack(out, e.from_site, "       ", fold);
   }
   if (e.to_site.stack.empty() && !has_site(e.to_site)) {
     out += fmt::format("   then {} taken while holding it (stack not recorded)\n", acq_head(e.to_site));
   } else {
     out += fmt::format("   then {} taken while holding it, at:\n", acq_head(e.to_site));
-    put_acq_stack(out, e.to_site, "       ");
+    put_acq_stack(out, e.to_site, "       ", fold);
   }
   if (!e.gates.empty()) {
     std::string g;
@@ -151,6 +172,7 @@ bool is_deadlock_type(FindingType t) {
 
 std::string render_finding_text(const Finding& f, const RenderOptions& options) {
   Paint paint{options.color};
+  bool fold = !options.full_stacks;
   std::string out;
   std::string title = f.title.empty() ? std::string(type_title(f.type)) : f.title;
   std::string head = std::string(type_severity(f.type)) == "note" ? "NOTE: " : "WARNING: ";
@@ -170,12 +192,12 @@ std::string render_finding_text(const Finding& f, const RenderOptions& options) 
     out += cycle ? fmt::format("the dependency chain ({} edge{} of the cycle):\n\n", f.chain.size(),
                                f.chain.size() == 1 ? "" : "s")
                  : "the dependency chain:\n\n";
-    for (size_t i = 0; i < f.chain.size(); ++i) put_edge(out, f.chain[i], i, f.chain.size(), paint);
+    for (size_t i = 0; i < f.chain.size(); ++i) put_edge(out, f.chain[i], i, f.chain.size(), paint, fold);
     out += "\n";
   }
   for (const auto& a : f.acquisitions) {
     out += acq_head(a) + ", at:\n";
-    put_acq_stack(out, a, "       ");
+    put_acq_stack(out, a, "       ", fold);
     out += "\n";
   }
   put_scenario(out, f.scenario, is_deadlock_type(f.type) && f.type != FindingType::guarded_cycle, paint);
@@ -186,7 +208,7 @@ std::string render_finding_text(const Finding& f, const RenderOptions& options) 
     put_held(out, p.held, who);
     if (!p.stack.empty()) {
       out += "stack:\n";
-      put_stack(out, p.stack, "       ");
+      put_stack(out, p.stack, "       ", fold);
     }
     out += "\n";
   }

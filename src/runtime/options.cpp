@@ -33,7 +33,7 @@ std::string_view trim(std::string_view s) {
 const std::vector<std::string_view>& option_keys() {
   static const std::vector<std::string_view> keys = {
       "log_path", "format", "halt_on_error", "exitcode", "stack_depth", "watchdog_ms",
-      "spin_ms", "watchdog_abort", "suppressions", "default_suppressions", "show_guarded", "follow_children",
+      "spin_ms", "watchdog_abort", "suppressions", "default_suppressions", "show_guarded", "full_stacks", "follow_children",
       "summary", "max_memory_mb", "verbosity", "fast_path", "source_root"};
   return keys;
 }
@@ -66,6 +66,7 @@ std::vector<std::string> parse_options(std::string_view text, Options& o) {
     else if (key == "default_suppressions") ok = parse_bool(v, o.default_suppressions);
     else if (key == "source_root") o.source_root = std::string(v);
     else if (key == "show_guarded") ok = parse_bool(v, o.show_guarded);
+    else if (key == "full_stacks") ok = parse_bool(v, o.full_stacks);
     else if (key == "follow_children") ok = parse_bool(v, o.follow_children);
     else if (key == "summary") ok = parse_bool(v, o.summary);
     else if (key == "max_memory_mb") ok = parse_int(v, o.max_memory_mb, 1, 1 << 24);

@@ -16,6 +16,7 @@
 //   suppressions=FILE     findings to drop (see Suppressions)
 //   default_suppressions=0|1  also apply lockhound's built-in rules (default 1, see below)
 //   show_guarded=0|1      guarded cycles count as findings and are printed
+//   full_stacks=0|1       text reports show every frame (default: library frames folded)
 //   follow_children=0|1   child processes inherit the runtime (default 1)
 //   summary=0|1           print the summary at exit (default 1)
 //   max_memory_mb=N       the engine's memory budget; past it lockhound stops (default 2048)
@@ -47,6 +48,7 @@ struct Options {
   std::string suppressions;
   bool default_suppressions = true;
   bool show_guarded = false;
+  bool full_stacks = false;
   bool follow_children = true;
   bool summary = true;
   int max_memory_mb = 2048;

@@ -162,6 +162,7 @@ void json_snapshot() {
   meta.sections.push_back(Section{"process", "", {{"finished", false}, {"pid", r.pid}}});
   RenderOptions ro;
   ro.show_guarded = r.opts.show_guarded;
+  ro.full_stacks = r.opts.full_stacks;
   ro.source_root = r.opts.source_root;
   std::string text = render_report(r.opts.format, fs, meta, ro);
   r.report_lock.lock();
@@ -184,12 +185,15 @@ void fill_frame(Frame& f) {
   const Frame& outer = fs.back();
   std::string file = f.file;
   unsigned line = f.line;
-  f = fs.front();
-  if (fs.size() > 1) {
+  // The lock call inlined into the user's function (std::mutex::lock, __gthread_mutex_lock):
+  // the site is the user's own line, the first frame of the expansion that is not plumbing.
+  const Frame* user = user_frame(fs);
+  f = user ? *user : fs.front();
+  if (fs.size() > 1 && !user) {
     // A held lock's site is one frame: name the real function, at the innermost line.
     f.function = outer.function;
-    f.inlined = false;
   }
+  f.inlined = false;
   if (!file.empty()) {
     f.file = file;
     f.line = line;
@@ -199,7 +203,19 @@ void fill_frame(Frame& f) {
 void symbolize_finding(Finding& f) {
   auto& s = sym();
   auto held = [&](std::vector<HeldLock>& hs) {
-    for (auto& h : hs) fill_frame(h.site);
+    for (auto& h : hs) {
+      if (h.stack.empty()) {
+        fill_frame(h.site);
+        continue;
+      }
+      // The acquisition's whole stack: its site is the user's frame, past std::lock_guard,
+      // std::mutex::lock and __gthread_mutex_lock.
+      s.fill(h.stack);
+      if (const Frame* u = user_frame(h.stack)) h.site = *u;
+      else fill_frame(h.site);
+      h.site.inlined = false;
+      h.stack.clear();
+    }
   };
   for (auto& e : f.chain) {
     s.fill(e.from_site.stack);
@@ -245,7 +261,11 @@ void flush_pending() {
     }
     if (!counts(f)) continue;
     r.reported.fetch_add(1, std::memory_order_relaxed);
-    if (r.opts.format == "text") write_all(log_fd(), render_finding_text(f));
+    if (r.opts.format == "text") {
+      RenderOptions ro;
+      ro.full_stacks = r.opts.full_stacks;
+      write_all(log_fd(), render_finding_text(f, ro));
+    }
     if (r.opts.halt_on_error) halt_now = true;
     new_findings = true;
   }
@@ -324,6 +344,7 @@ void print_report_now() {
     meta.inputs = {rt().program};
     RenderOptions ro;
     ro.show_guarded = rt().opts.show_guarded;
+    ro.full_stacks = rt().opts.full_stacks;
     ro.source_root = rt().opts.source_root;
     std::string text = render_report(rt().opts.format, fs, meta, ro);
     rt().report_lock.lock();
@@ -437,6 +458,7 @@ int finish(int status) {
       meta.sections.push_back(Section{"process", "", {{"finished", true}, {"pid", r.pid}}});
       RenderOptions ro;
       ro.show_guarded = r.opts.show_guarded;
+      ro.full_stacks = r.opts.full_stacks;
       ro.source_root = r.opts.source_root;
       write_document(render_report(r.opts.format, fs, meta, ro));
     } else if (r.opts.summary && (problems > 0 || !r.suppressed.empty() || !quiet_child())) {

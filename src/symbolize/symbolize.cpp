@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 
 #include <absl/container/flat_hash_map.h>
 
@@ -68,6 +69,106 @@ std::string die_function_name(Dwarf_Die* die) {
   }
   const char* name = dwarf_diename(die);
   return name ? name : "";
+}
+
+// ---- naming a lock inside a static object by its members (DWARF) --------------------------
+
+// Follows typedefs and cv-qualifiers to the type itself; false when there is none.
+bool strip_type(Dwarf_Die* type) {
+  for (int depth = 0; depth < 32; ++depth) {
+    int tag = dwarf_tag(type);
+    if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type &&
+        tag != DW_TAG_atomic_type)
+      return true;
+    Dwarf_Attribute attr;
+    if (!dwarf_attr_integrate(type, DW_AT_type, &attr) || !dwarf_formref_die(&attr, type)) return false;
+  }
+  return false;
+}
+
+bool type_of(Dwarf_Die* die, Dwarf_Die* type) {
+  Dwarf_Attribute attr;
+  return dwarf_attr_integrate(die, DW_AT_type, &attr) && dwarf_formref_die(&attr, type);
+}
+
+// A name the implementation reserves (`_M_mutex`, `__data`): the standard library's and the C
+// library's insides, below what the user wrote.
+bool reserved_name(const char* n) {
+  return n && n[0] == '_' && (n[1] == '_' || (n[1] >= 'A' && n[1] <= 'Z'));
+}
+
+// ".audit_mu", ".workers[3].mu": the members of `type` that `offset` lies in, down to a member
+// the user did not write (a library type's insides), a union or a scalar. What is left of the
+// offset below the deepest member named stays in `rest`.
+std::string member_path(Dwarf_Die type, uint64_t offset, uint64_t& rest) {
+  std::string path;
+  for (int depth = 0; depth < 16; ++depth) {
+    if (!strip_type(&type)) break;
+    int tag = dwarf_tag(&type);
+    if (tag == DW_TAG_array_type) {
+      Dwarf_Die elem;
+      Dwarf_Word esize = 0;
+      if (!type_of(&type, &elem) || dwarf_aggregate_size(&elem, &esize) != 0 || esize == 0) break;
+      // Dimensions after the first are folded into the index: `a[2][3]` of ints is `a[1][2]`
+      // at offset 20; name the flat element, which is unambiguous.
+      Dwarf_Die sub;
+      std::vector<uint64_t> dims;
+      if (dwarf_child(&type, &sub) == 0) {
+        do {
+          if (dwarf_tag(&sub) != DW_TAG_subrange_type) continue;
+          Dwarf_Word count = 0;
+          Dwarf_Attribute attr;
+          if (dwarf_attr(&sub, DW_AT_count, &attr) && dwarf_formudata(&attr, &count) == 0) {
+          } else if (dwarf_attr(&sub, DW_AT_upper_bound, &attr) && dwarf_formudata(&attr, &count) == 0) {
+            ++count;
+          }
+          dims.push_back(count);
+        } while (dwarf_siblingof(&sub, &sub) == 0);
+      }
+      uint64_t index = offset / esize;
+      offset %= esize;
+      // Row-major: the last dimension varies fastest.
+      std::vector<uint64_t> idx(dims.size() ? dims.size() : 1, 0);
+      for (size_t d = idx.size(); d-- > 0;) {
+        uint64_t n = d < dims.size() && dims[d] ? dims[d] : ~0ull;
+        idx[d] = d == 0 ? index : index % n;
+        index = d == 0 ? 0 : index / n;
+      }
+      for (uint64_t i : idx) path += "[" + std::to_string(i) + "]";
+      type = elem;
+      continue;
+    }
+    if (tag != DW_TAG_structure_type && tag != DW_TAG_class_type) break;
+    Dwarf_Die child;
+    bool found = false, stop = false;
+    if (dwarf_child(&type, &child) == 0) {
+      do {
+        int ctag = dwarf_tag(&child);
+        if (ctag != DW_TAG_member && ctag != DW_TAG_inheritance) continue;
+        Dwarf_Attribute attr;
+        Dwarf_Word at = 0;
+        if (!dwarf_attr(&child, DW_AT_data_member_location, &attr) || dwarf_formudata(&attr, &at) != 0)
+          continue;  // a static member, or a location given as an expression
+        Dwarf_Die mtype;
+        Dwarf_Word msize = 0;
+        if (!type_of(&child, &mtype) || dwarf_aggregate_size(&mtype, &msize) != 0) continue;
+        if (offset < at || offset >= at + msize) continue;
+        const char* name = dwarf_diename(&child);
+        if (ctag == DW_TAG_member && (reserved_name(name) || !name)) {
+          stop = true;  // the library's insides: the member named so far is the lock
+          break;
+        }
+        if (ctag == DW_TAG_member) path += std::string(".") + name;
+        offset -= at;
+        type = mtype;
+        found = true;
+        break;
+      } while (dwarf_siblingof(&child, &child) == 0);
+    }
+    if (!found || stop) break;
+  }
+  rest = offset;
+  return path;
 }
 
 // Separate debug information from local files only: by build ID under /usr/lib/debug, then by
@@ -282,6 +383,63 @@ struct Symbolizer::Impl {
     return sizeless;
   }
 
+  // Each module's variables at fixed addresses (the run-time address, bias added) and their
+  // DIEs, read from DWARF once, the first time a static lock of the module is named.
+  struct Variables {
+    Dwarf* dwarf = nullptr;
+    absl::flat_hash_map<uint64_t, Dwarf_Off> at;
+  };
+  absl::flat_hash_map<Dwfl_Module*, Variables> variables;
+
+  static void index_scope(Dwarf_Die* scope, Dwarf_Addr bias, Variables& v, int depth) {
+    Dwarf_Die die;
+    if (depth > 8 || dwarf_child(scope, &die) != 0) return;
+    do {
+      int tag = dwarf_tag(&die);
+      if (tag == DW_TAG_namespace) {
+        index_scope(&die, bias, v, depth + 1);
+        continue;
+      }
+      if (tag != DW_TAG_variable) continue;
+      Dwarf_Attribute attr;
+      Dwarf_Op* expr = nullptr;
+      size_t len = 0;
+      if (!dwarf_attr(&die, DW_AT_location, &attr) || dwarf_getlocation(&attr, &expr, &len) != 0 ||
+          len != 1 || expr[0].atom != DW_OP_addr)
+        continue;
+      v.at.try_emplace(expr[0].number + bias, dwarf_dieoffset(&die));
+    } while (dwarf_siblingof(&die, &die) == 0);
+  }
+
+  Variables& variables_of(Dwfl_Module* mod) {
+    auto [it, fresh] = variables.try_emplace(mod);
+    if (!fresh) return it->second;
+    Variables& v = it->second;
+    Dwarf_Addr bias = 0;
+    v.dwarf = dwfl_module_getdwarf(mod, &bias);
+    if (!v.dwarf) return v;
+    Dwarf_Off off = 0, next = 0;
+    size_t header = 0;
+    while (dwarf_nextcu(v.dwarf, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
+      Dwarf_Die cu;
+      if (dwarf_offdie(v.dwarf, off + header, &cu)) index_scope(&cu, bias, v, 0);
+      off = next;
+    }
+    return v;
+  }
+
+  // ".audit_mu" for a lock at `offset` into the variable that starts at `start`; "" when the
+  // module has no DWARF for it or the lock is the variable itself.
+  std::string member_of(Dwfl_Module* mod, uint64_t start, uint64_t offset, uint64_t& rest) {
+    rest = offset;
+    Variables& v = variables_of(mod);
+    auto it = v.at.find(start);
+    if (it == v.at.end()) return "";
+    Dwarf_Die var, type;
+    if (!dwarf_offdie(v.dwarf, it->second, &var) || !type_of(&var, &type)) return "";
+    return member_path(type, offset, rest);
+  }
+
   Impl() {
     callbacks.find_elf = dwfl_linux_proc_find_elf;
     callbacks.find_debuginfo = find_local_debuginfo;
@@ -322,6 +480,7 @@ struct Symbolizer::Impl {
       map_subs = c[1];
     }
     symtabs.clear();
+    variables.clear();
     if (dwfl) dwfl_end(dwfl);
     dwfl = dwfl_begin(&callbacks);
     if (!dwfl) return;
@@ -377,6 +536,18 @@ struct Symbolizer::Impl {
     // from the previous inlined DIE's DW_AT_call_file / DW_AT_call_line.
     Dwarf_Addr bias = 0;
     Dwarf_Die* cudie = dwfl_module_addrdie(mod, addr, &bias);
+    // A file named relative to the compilation's directory ("../src/x.c" from a build tree):
+    // absolute, so that reports and SARIF's source root see where it lies.
+    std::string comp_dir;
+    if (cudie) {
+      Dwarf_Attribute attr;
+      if (const char* d = dwarf_formstring(dwarf_attr(cudie, DW_AT_comp_dir, &attr))) comp_dir = d;
+    }
+    auto absolute = [&](std::string f) {
+      if (f.empty() || f[0] == '/' || comp_dir.empty()) return f;
+      return std::filesystem::path(comp_dir + "/" + f).lexically_normal().string();
+    };
+    file = absolute(std::move(file));
     if (cudie) {
       Dwarf_Die* scopes = nullptr;
       int n = dwarf_getscopes(cudie, addr - bias, &scopes);
@@ -406,7 +577,7 @@ struct Symbolizer::Impl {
           if (dwarf_attr(die, DW_AT_call_line, &attr)) dwarf_formudata(&attr, &call_line);
           const char* cf = files && call_file < nfiles
                                ? dwarf_filesrc(files, call_file, nullptr, nullptr) : nullptr;
-          cfile = cf ? cf : "";
+          cfile = absolute(cf ? cf : "");
           cline = static_cast<int>(call_line);
         };
         add(&scopes[first], file, line, true);
@@ -513,7 +684,10 @@ bool Symbolizer::describe_data(uint64_t addr, std::string& name) {
   const Impl::Sym* sym = impl_->symbol_at(mod, addr, offset);
   if (sym && (offset < sym->size || (sym->size == 0 && offset == 0))) {
     name = demangle(sym->name);
-    if (offset) name += "+" + hex(offset);
+    // Inside a larger object: the members it lies in, as the source names them.
+    uint64_t rest = offset;
+    if (sym->size) name += impl_->member_of(mod, sym->lo, offset, rest);
+    if (rest) name += "+" + hex(rest);
     if (sym->shared_name) name += " (" + base_name(sym->file) + ")";
     return true;
   }

@@ -14,8 +14,10 @@
 //     mapped at the time of the last refresh(); it expands inlined calls into frames of their
 //     own (innermost first) and demangles C++ names; missing debug information degrades to the
 //     symbol table, then to "object+0xoffset", never to an error;
-//   - describe_data() names a statically allocated object by its symbol ("ledger_lock",
-//     "table+0x40") and says whether an address lies in a module's image at all.
+//   - describe_data() names a statically allocated object by its symbol ("ledger_lock"), a lock
+//     inside one by the members DWARF says it lies in ("bank.audit_mu", "pool.workers[3].mu";
+//     "table+0x40" without debug information), and says whether an address lies in a module's
+//     image at all.
 //
 // Thread safety: capture_stack() is thread-safe. A Symbolizer is not: callers serialise.
 #pragma once
@@ -75,10 +77,11 @@ class Symbolizer {
   // "libfoo.so+0x1234"; file is the base name.
   std::string describe_code(uint64_t pc, bool return_address = true);
 
-  // If addr lies in a loaded module's image, sets name to its symbol (with "+0xoff" inside a
-  // larger object) or "module+0xoff" when no symbol covers it, and returns true. A local (static)
-  // object whose name another object of the module has too is named with its source file as the
-  // symbol table records it: "lock (queue.c)".
+  // If addr lies in a loaded module's image, sets name to its symbol (inside a larger object:
+  // with the members it lies in, down to the first one the user did not write (std::mutex's
+  // _M_mutex), then "+0xoff" for what is left) or "module+0xoff" when no symbol covers it, and
+  // returns true. A local (static) object whose name another object of the module has too is
+  // named with its source file as the symbol table records it: "lock (queue.c)".
   bool describe_data(uint64_t addr, std::string& name);
 
   // The module an address lies in (its file) and the address's offset from the module's start.

@@ -163,7 +163,7 @@ TEST(Voice, WordingFollowsTheFacts) {
 
   WaitStep joiner, joined;
   joiner.party.name = "main thread";
-  joiner.party.held = {HeldLock{"state_lock", "", "write", "", Frame{}}};
+  joiner.party.held = {HeldLock{"state_lock", "", "write", "", Frame{}, {}}};
   joiner.join = true;
   joined.party.name = "thread 1";
   joined.resource = "state_lock";

@@ -16,6 +16,8 @@ namespace {
 struct Row {
   std::string file, type, source, classes, expected;
 };
+// ctest's list shows the splat's file, not the row's bytes.
+void PrintTo(const Row& r, std::ostream* os) { *os << r.file; }
 
 std::vector<Row> read_index() {
   std::vector<Row> rows;

@@ -76,7 +76,7 @@ std::vector<Finding> one_of_each() {
     Participant p;
     p.name = "T1";
     p.pid = 7;
-    p.held = {HeldLock{"a", "", "write", "", fr}};
+    p.held = {HeldLock{"a", "", "write", "", fr, {}}};
     f.participants = {p};
     complete_finding(f);
     out.push_back(std::move(f));

@@ -11,7 +11,7 @@ TEST(RuntimeOptions, ParsesEveryKey) {
   Options o;
   auto errors = parse_options(
       "log_path=/tmp/x:format=json:halt_on_error=1:exitcode=3:stack_depth=8:watchdog_ms=250:"
-      "spin_ms=10:watchdog_abort=1:suppressions=/s:default_suppressions=0:show_guarded=1:follow_children=0:summary=0:"
+      "spin_ms=10:watchdog_abort=1:suppressions=/s:default_suppressions=0:show_guarded=1:full_stacks=1:follow_children=0:summary=0:"
       "max_memory_mb=64:verbosity=1:fast_path=0",
       o);
   EXPECT_TRUE(errors.empty());
@@ -26,12 +26,13 @@ TEST(RuntimeOptions, ParsesEveryKey) {
   EXPECT_EQ(o.suppressions, "/s");
   EXPECT_FALSE(o.default_suppressions);
   EXPECT_TRUE(o.show_guarded);
+  EXPECT_TRUE(o.full_stacks);
   EXPECT_FALSE(o.follow_children);
   EXPECT_FALSE(o.summary);
   EXPECT_EQ(o.max_memory_mb, 64);
   EXPECT_EQ(o.verbosity, 1);
   EXPECT_FALSE(o.fast_path);
-  EXPECT_EQ(option_keys().size(), 17u);
+  EXPECT_EQ(option_keys().size(), 18u);
 }
 
 TEST(RuntimeOptions, BadInputKeepsDefaultsAndSaysWhy) {

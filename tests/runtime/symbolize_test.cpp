@@ -12,6 +12,15 @@ struct Table {
   char pad[64];
   pthread_mutex_t m;
 } table_with_lock;
+struct Slot {
+  int id;
+  pthread_mutex_t mu;
+};
+struct SlotPool {
+  long generation;
+  Slot slots[4];
+  pthread_rwlock_t grid[2][3];
+} slot_pool;
 
 namespace lockhound::symbolize {
 namespace {
@@ -51,7 +60,14 @@ TEST(Symbolize, NamesStaticObjects) {
   ASSERT_TRUE(s.describe_data(reinterpret_cast<uint64_t>(&ledger_lock), name));
   EXPECT_EQ(name, "ledger_lock");
   ASSERT_TRUE(s.describe_data(reinterpret_cast<uint64_t>(&table_with_lock.m), name));
-  EXPECT_EQ(name, "table_with_lock+0x40");
+  EXPECT_EQ(name, "table_with_lock.m");  // by member, through DWARF
+  ASSERT_TRUE(s.describe_data(reinterpret_cast<uint64_t>(&slot_pool.slots[2].mu), name));
+  EXPECT_EQ(name, "slot_pool.slots[2].mu");
+  ASSERT_TRUE(s.describe_data(reinterpret_cast<uint64_t>(&slot_pool.grid[1][2]), name));
+  EXPECT_EQ(name, "slot_pool.grid[1][2]");
+  // Inside a member that is not a lock's start: the rest as an offset.
+  ASSERT_TRUE(s.describe_data(reinterpret_cast<uint64_t>(&slot_pool.slots[1]) + 2, name));
+  EXPECT_EQ(name, "slot_pool.slots[1].id+0x2");
   int on_stack = 0;
   EXPECT_FALSE(s.describe_data(reinterpret_cast<uint64_t>(&on_stack), name));
   auto heap = std::make_unique<int>(1);
