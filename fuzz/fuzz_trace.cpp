@@ -1,10 +1,15 @@
 // libFuzzer target for `lockhound trace`: any bytes in, never a crash, a hang or an exception.
 // Each input runs through the parser line by line and through the engine (TraceAnalyzer), and
 // every string of the findings is touched, so a bad index or string on the way shows up here.
+// The same bytes are read as a /proc/lockdep class list first (`trace --lockdep`) and steer the
+// analysis of nested locks.
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
+#include <vector>
+
+#include "trace/lockdep_classes.h"
 #include "trace/trace_analyzer.h"
 #include "trace/trace_parser.h"
 
@@ -13,6 +18,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   lockhound::trace::TraceOptions opt;
   opt.input_name = "fuzz";
   opt.max_diagnostics = 8;
+  lockhound::trace::LockdepClasses classes;
+  std::vector<lockhound::Diagnostic> class_diags;
+  lockhound::trace::parse_lockdep_classes(text, "fuzz", classes, class_diags, 8);
+  opt.lockdep = &classes;
   lockhound::trace::TraceAnalyzer analyzer(opt);
   lockhound::trace::analyze_text(text, analyzer);
   size_t n = 0;

@@ -12,6 +12,7 @@
 #include <memory>
 
 #include "cli/common.h"
+#include "trace/lockdep_classes.h"
 #include "trace/trace_analyzer.h"
 
 namespace lockhound::cli {
@@ -52,6 +53,7 @@ void register_trace(CLI::App& app, Action& action) {
     std::string file = "-";
     size_t max_errors = 50;
     std::string progress = "auto";
+    std::string lockdep;
     OutputOptions out;
   };
   auto opts = std::make_shared<Opts>();
@@ -61,6 +63,10 @@ void register_trace(CLI::App& app, Action& action) {
   cmd->add_option("--max-errors", opts->max_errors,
                   "List at most N malformed lines (all are counted)")
       ->capture_default_str();
+  cmd->add_option("--lockdep", opts->lockdep,
+                  "The same boot's /proc/lockdep: tells annotated nesting (spin_lock_nested) from "
+                  "recursive locking, which a trace alone cannot")
+      ->type_name("FILE");
   add_progress_option(cmd, opts->progress);
   add_output_options(cmd, opts->out);
   cmd->footer(
@@ -89,8 +95,25 @@ void register_trace(CLI::App& app, Action& action) {
         std::fprintf(stderr, "lockhound: reading standard input, which is a terminal: paste the trace and end it "
                              "with Ctrl-D, or give a file\n");
       }
+      trace::LockdepClasses classes;
+      if (!opts->lockdep.empty()) {
+        std::string text, why;
+        std::vector<Diagnostic> ld;
+        if (!read_input(opts->lockdep, text, why)) {
+          print_diagnostics({Diagnostic{opts->lockdep, 0, why, true}});
+          return int(kInputError);
+        }
+        bool any = trace::parse_lockdep_classes(text, opts->lockdep, classes, ld, opts->max_errors);
+        if (!any)
+          ld.push_back(Diagnostic{opts->lockdep, 0,
+                                  "no lock class found: expected the text of /proc/lockdep (\"all lock classes:\" "
+                                  "and lines \"ADDRESS OPS: N FD: N BD: N USAGE: NAME\")",
+                                  true});
+        if (print_diagnostics(ld) && !any) return int(kInputError);
+      }
       trace::TraceOptions topt;
       topt.input_name = name;
+      if (!opts->lockdep.empty()) topt.lockdep = &classes;
       topt.max_diagnostics = opts->max_errors;
       trace::TraceAnalyzer analyzer(topt);
 
@@ -123,6 +146,21 @@ void register_trace(CLI::App& app, Action& action) {
                     {"classes of proven kind", ts.kinds_proven},
                     {"dependencies", vs.edges},
                     {"malformed lines", ts.malformed}};
+      if (!opts->lockdep.empty()) {
+        meta.stats.push_back({"nested classes the class list shows annotated", ts.nested_confirmed});
+        meta.stats.push_back({"unannotated nestings (recursive locking)", ts.nested_unannotated});
+      }
+      if (ts.nested_assumed > 0) {
+        meta.stats.push_back({"nested classes taken as annotated", ts.nested_assumed});
+        if (opts->out.format == "text")
+          std::fprintf(stderr,
+                       "lockhound trace: %llu class(es) had two locks held at once, taken as an annotated "
+                       "nesting (spin_lock_nested and the like): a trace carries no subclass%s. Give the "
+                       "same boot's /proc/lockdep with --lockdep FILE to report the unannotated ones as "
+                       "recursive locking, as lockdep does.\n",
+                       static_cast<unsigned long long>(ts.nested_assumed),
+                       opts->lockdep.empty() ? "" : " (these classes are not in the --lockdep file)");
+      }
       if (opts->out.graph == "all") {
         meta.graph = analyzer.validator().dependency_edges();
         meta.whole_graph = true;

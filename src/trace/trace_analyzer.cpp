@@ -5,12 +5,14 @@
 #include <algorithm>
 #include <array>
 #include <deque>
+#include <set>
 #include <string>
 #include <utility>
 
 #include "core/sites.h"
 #include "core/voice.h"
 #include "trace/line_reader.h"
+#include "trace/lockdep_classes.h"
 
 namespace lockhound::trace {
 namespace {
@@ -130,6 +132,7 @@ struct TraceAnalyzer::Impl {
   size_t cur_frame_count = 0;
 
   uint64_t line_no = 0;
+  std::set<ClassId> assumed_nesting, confirmed_nesting;  // classes counted in the stats
 
   static ValidatorOptions make_options(const TraceOptions& o) {
     ValidatorOptions vo;
@@ -289,9 +292,17 @@ struct TraceAnalyzer::Impl {
       }
       ++same_class;
     }
-    if (!same_instance && same_class > 0) {
+    const LockdepClasses* lc = options.lockdep;
+    if (!same_instance && same_class > 0 && same_class < 8 && lc && lc->knows(name) && !lc->nests(name)) {
+      // The class list names this class and no subclass of it: no _nested() annotation ever
+      // ran for it on this boot, so this is the recursive locking lockdep reports (subclass 0).
+      ++stats.nested_unannotated;
+    } else if (!same_instance && same_class > 0) {
       flags.subclass = uint8_t(same_class < 7 ? same_class : 7);
       if (same_class >= 8) flags.check = false;  // beyond lockdep's 8 subclasses: a nest_lock user
+      bool confirmed = lc && lc->nests(name);
+      if ((confirmed ? confirmed_nesting : assumed_nesting).insert(cls.id).second)
+        ++(confirmed ? stats.nested_confirmed : stats.nested_assumed);
     }
     t.held.push_back(HeldShadow{addr, cls.id, flags.subclass, flags.mode == Mode::write});
     cur_task = &t;

@@ -54,10 +54,17 @@
 
 namespace lockhound::trace {
 
+struct LockdepClasses;
+
 struct TraceOptions {
   std::string input_name = "-";   // used in diagnostics and evidence frames
   size_t max_diagnostics = 50;    // malformed lines beyond this are only counted
   bool report_guarded_cycles = true;
+  // The same boot's /proc/lockdep class list (--lockdep): two locks of one class nested are an
+  // annotated nesting when lockdep registered a subclass of that class, recursive locking when
+  // it registered the class and never a subclass. Without it every such nesting is taken as
+  // annotated (lockdep stops at the first unannotated one) and counted in nested_assumed.
+  const LockdepClasses* lockdep = nullptr;
 };
 
 struct TraceStats {
@@ -69,6 +76,10 @@ struct TraceStats {
   uint64_t double_unlocks = 0;     // provable double releases (bad_unlock_balance)
   uint64_t kinds_proven = 0;       // classes whose kind a contention_begin proved
   uint64_t tasks = 0, classes = 0;
+  // Two locks of one class nested: classes whose nesting was taken as annotated without
+  // knowing (no --lockdep, or a class it does not list), classes the class list shows a
+  // subclass of, and nested acquisitions it shows were not annotated (recursive locking).
+  uint64_t nested_assumed = 0, nested_confirmed = 0, nested_unannotated = 0;
 };
 
 class TraceAnalyzer {
