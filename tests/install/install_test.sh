@@ -133,6 +133,23 @@ run_seed_demo() {
   done
 }
 
+# The demo and the package run in a private mount namespace where the machine allows one (root, or
+# user namespaces), so that hide_build_tree can hide the build tree's programs and library from
+# everything after the install; the loader check of run_seed_demo holds either way.
+if [[ $mode == demo || $mode == deb ]] && [ -z "${LOCKHOUND_IN_NS:-}" ] && unshare -m true 2>/dev/null; then
+  exec env LOCKHOUND_IN_NS=1 unshare -m bash "$0" "$@"
+fi
+hide_build_tree() {
+  if [ -n "${LOCKHOUND_IN_NS:-}" ]; then
+    mount -t tmpfs lockhound-hidden "$build/src"
+    mount -t tmpfs lockhound-hidden "$build/examples"
+    [ ! -e "$build/src/cli/lockhound" ] || fail "could not hide the build tree"
+    echo "build tree hidden: $build/src and $build/examples are empty here"
+  else
+    echo "no mount namespace here: the build tree stays visible (the loader check still holds)"
+  fi
+}
+
 mkdir -p "$work"
 case "$mode" in
 consumers)
@@ -173,24 +190,11 @@ consumers)
   ;;
 
 demo)
-  # After the install, the build tree's programs and library are hidden from everything that
-  # follows, where a private mount namespace can be had (root, or user namespaces); the loader
-  # check holds either way.
-  if [ -z "${LOCKHOUND_IN_NS:-}" ] && unshare -m true 2>/dev/null; then
-    exec env LOCKHOUND_IN_NS=1 unshare -m bash "$0" "$@"
-  fi
   prefix=$work/prefix
   step "cmake --install --prefix $prefix"
   install_to "$prefix"
   libdir=$(libdir_of "$prefix")
-  if [ -n "${LOCKHOUND_IN_NS:-}" ]; then
-    mount -t tmpfs lockhound-hidden "$build/src"
-    mount -t tmpfs lockhound-hidden "$build/examples"
-    [ ! -e "$build/src/cli/lockhound" ] || fail "could not hide the build tree"
-    echo "build tree hidden: $build/src and $build/examples are empty here"
-  else
-    echo "no mount namespace here: the build tree stays visible (the loader check still holds)"
-  fi
+  hide_build_tree
   run_seed_demo "$prefix" "$libdir"
   ;;
 
@@ -205,13 +209,14 @@ deb)
   dpkg-deb -I "$deb"
   [ "$(dpkg-deb -f "$deb" Package)" = lockhound ] || fail "Package is not lockhound"
   version=$(dpkg-deb -f "$deb" Version)
-  [ "$version" = "$("$build/src/cli/lockhound" --version | awk '{print $2}')" ] || fail "Version $version"
+  [ "$version" = "$(sed -n 's/^project(lockhound VERSION \([0-9.]*\).*/\1/p' "$src/CMakeLists.txt")" ] ||
+    fail "Version $version is not the project's"
   [ "$(dpkg-deb -f "$deb" Architecture)" = "$(dpkg --print-architecture)" ] || fail "Architecture"
   depends=$(dpkg-deb -f "$deb" Depends)
   echo "Depends: $depends"
   # dpkg-shlibdeps' list: what the command and the library link, by Debian package.
   for pkg in libc6 libstdc++6 libdw1; do
-    grep -qE "(^|, )$pkg( |,|$)" <<<"$depends" || fail "Depends lacks $pkg: $depends"
+    tr ',' '\n' <<<"$depends" | awk '{print $1}' | grep -qxF "$pkg" || fail "Depends lacks $pkg: $depends"
   done
   # Every dependency is a Debian 12 package this machine has, at a version that satisfies it: the
   # package installs here.
@@ -248,6 +253,7 @@ deb)
 
   step "dpkg -x into a scratch root, then the layout and the seed demo from there"
   dpkg -x "$deb" "$work/root"
+  hide_build_tree
   root=$work/root/usr
   libdir=$(libdir_of "$root")
   check_layout "$root"
