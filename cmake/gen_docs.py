@@ -86,8 +86,9 @@ def make_man(lockhound, version, outdir):
             see_also = ", ".join(f"\\fB{p}\\fR(1)" for p in pages if p != page)
             include = os.path.join(tmp, page + ".h2m")
             with open(include, "w") as f:
-                f.write("[SEE ALSO]\n" + see_also + "\n.PP\nThe documentation is in /usr/share/doc/lockhound "
-                        "(installed) or docs/ of the source tree.\n")
+                f.write("[SEE ALSO]\n" + see_also + "\n.PP\nThe documentation is in share/doc/lockhound under "
+                        "the install prefix (/usr/share/doc/lockhound from the package), or docs/ of the "
+                        "source tree.\n")
             wrapper = os.path.join(tmp, page)
             with open(wrapper, "w") as f:
                 sub = f" {cmd}" if cmd else ""
@@ -155,6 +156,7 @@ def make_completion(lockhound, outfile):
     body.append('  if [[ $cmd == run ]]; then\n')
     body.append('    for ((i = at + 1; i < COMP_CWORD; i++)); do\n')
     body.append('      if [[ ${COMP_WORDS[i]} == -- ]]; then\n')
+    body.append('        compopt -o filenames 2>/dev/null\n')
     body.append('        if ((COMP_CWORD == i + 1)); then COMPREPLY=($(compgen -c -- "$cur")); '
                 'else COMPREPLY=($(compgen -f -- "$cur")); fi\n')
     body.append('        return 0\n      fi\n    done\n  fi\n')
