@@ -9,6 +9,8 @@ packages=(
   libabsl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libdw-dev libelf-dev libunwind-dev
   python3
+  # man pages made from the command's --help at build time; dpkg-dev's dpkg-shlibdeps for the .deb
+  help2man dpkg-dev
   # real multithreaded programs the runtime tests run under `lockhound run`
   pigz lbzip2 pbzip2 zstd xz-utils sqlite3 redis-server memcached sysbench stress-ng
   openjdk-17-jdk-headless nginx mariadb-server

@@ -16,7 +16,9 @@ namespace lockhound::cli {
 
 int main(int argc, char** argv) {
   using namespace lockhound::cli;
-  CLI::App app{"lockhound: finds deadlocks before they happen and explains the ones that did"};
+  // Named, so help says "lockhound" and not the path it was started by (the man pages are made
+  // from it).
+  CLI::App app{"lockhound: finds deadlocks before they happen and explains the ones that did", "lockhound"};
   app.footer("`lockhound help COMMAND` or `lockhound COMMAND --help` shows a command's options.");
   app.set_version_flag("--version", std::string("lockhound ") + LOCKHOUND_VERSION);
   app.require_subcommand(1);

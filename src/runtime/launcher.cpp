@@ -38,12 +38,16 @@ std::string find_runtime_library(std::vector<std::string>& searched) {
   if (!dir.empty()) {
     candidates.push_back(dir + "/liblockhound.so");
     candidates.push_back(dir + "/../lib/liblockhound.so");
+#ifdef LOCKHOUND_BINDIR_TO_LIBDIR
+    // The install layout (bin -> lib/x86_64-linux-gnu with prefix /usr): wherever the prefix was
+    // moved, a `cmake --install --prefix` or a package unpacked into another root.
+    candidates.push_back(dir + "/" LOCKHOUND_BINDIR_TO_LIBDIR "/liblockhound.so");
+#endif
     candidates.push_back(dir + "/../lib/lockhound/liblockhound.so");
     candidates.push_back(dir + "/../runtime/liblockhound.so");  // build tree: src/cli -> src/runtime
   }
-#ifdef LOCKHOUND_BUILD_RUNTIME
-  candidates.push_back(LOCKHOUND_BUILD_RUNTIME);
-#endif
+  // Nothing here names the build tree by its absolute path: an installed lockhound never loads the
+  // build's library (the build tree's own lockhound finds it beside itself, above).
 #ifdef LOCKHOUND_INSTALL_LIBDIR
   candidates.push_back(std::string(LOCKHOUND_INSTALL_LIBDIR) + "/liblockhound.so");
 #endif

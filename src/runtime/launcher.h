@@ -2,9 +2,12 @@
 //
 // The library is looked up, first match wins, in:
 //   1. $LOCKHOUND_RUNTIME (a path to the library);
-//   2. next to the lockhound executable, then ../lib and ../lib/lockhound from it (installs);
-//   3. the build tree the executable was built in (src/runtime/liblockhound.so);
-//   4. the configured install prefix's lib directory.
+//   2. next to the lockhound executable, then ../lib, the install layout's library directory
+//      relative to the executable's (e.g. ../lib/x86_64-linux-gnu) and ../lib/lockhound (installs,
+//      wherever the prefix was moved or unpacked);
+//   3. ../runtime from the executable (the build tree: src/cli -> src/runtime);
+//   4. the configured install prefix's library directory.
+// No absolute path into the build tree: an installed lockhound uses the installed library.
 // The program is started by exec (same pid, signals and exit status go straight to the caller)
 // with LD_PRELOAD extended by the library and LOCKHOUND_OPTIONS extended by the flags.
 #pragma once
