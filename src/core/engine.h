@@ -476,17 +476,31 @@ struct Validator::Impl {
     const ClassInfo& c = classes[cls];
     if (__builtin_expect(!c.inferred || c.instances < 2, 1)) return key;
     bool nested = false;
-    for (const HeldEntry& h : held)
+    size_t lo = held.size() > kPairScan ? held.size() - kPairScan : 0;
+    for (size_t i = lo; i < held.size(); ++i) {
+      const HeldEntry& h = held[i];
       if (h.cls == cls && h.lock != lock) {
         key = mix_chain(key, uint32_t(h.instance_id));
         nested = true;
       }
+    }
     if (nested) {
       key = mix_chain(key, uint32_t(inst_id));
       per_instance = true;
     }
     return key;
   }
+
+  // Locks of one inferred class held many at once (a table's every bucket): a lock is paired with
+  // the locks of its class among the kPairScan entries held directly below it, at most
+  // kPairWindow of them (the nearest). Pairs farther apart are not checked: what that costs is a
+  // cycle between two locks that are never within kPairWindow of each other in either nesting.
+  // Without the bound, holding N locks of a class cost N^2 pairs in memory and N^3 in time.
+  static constexpr size_t kPairScan = 64;
+  static constexpr size_t kPairWindow = 8;
+  // Classes held below the inner lock kept with a pair, for its report: the outermost few and the
+  // nearest, never more than kPairHeldKept.
+  static constexpr size_t kPairHeldKept = 16;
 
   // Everything below runs off the fast path; kept out of line so the fast path stays small.
   [[gnu::noinline]] void new_chain(ContextState* ctx, bool chain_head);
@@ -529,13 +543,16 @@ struct Validator::Impl {
 
   // Instances of other locks held exclusively, in the inner lock's interrupt context: a cycle
   // between two locks each nesting of which happened under one of these cannot deadlock.
-  std::vector<uint64_t> instance_gates(const ContextState* ctx, size_t outer, size_t inner) const;
+  // Sorted; the caller leaves out the outer lock of each pair.
+  std::vector<uint64_t> instance_gates(const ContextState* ctx, size_t inner) const;
 
   // A 2-cycle a -> b -> a is a deadlock unless a recursive-read acquisition meets a shared
   // holder (lockdep's strong-path rule, checked at both joints).
   static bool strong_pair(uint8_t d1, uint8_t d2);
 
-  void check_instance_order(ContextState* ctx, size_t outer_i);
+  // `gates`: instance_gates(ctx, inner) (every such lock, the outer one included: it is left out
+  // here), computed once for all the pairs the inner lock makes.
+  void check_instance_order(ContextState* ctx, size_t outer_i, const std::vector<uint64_t>& gates);
 
   std::string instance_name(ClassId cls, uint64_t lock) const;
 
@@ -650,6 +667,10 @@ struct Validator::Impl {
 
   // Removes held entry i (released, or its lock destroyed) and rebuilds the chain keys above it.
   void remove_held(ContextState* ctx, size_t i);
+  // Removes the entries at `idx` (ascending, distinct) in one pass, then rebuilds the keys above
+  // the lowest once.
+  void remove_held_many(ContextState* ctx, std::span<const size_t> idx);
+  void rebuild_keys(ContextState* ctx, size_t from);
 
   void lock_destroy(ContextState* ctx, uint64_t lock, const Site& site, bool unloaded = false);
 

@@ -27,14 +27,19 @@ void Validator::Impl::end_pairs(uint64_t id) {
 }
 
 // Instances of other locks held exclusively, in the inner lock's interrupt context: a cycle
-// between two locks each nesting of which happened under one of these cannot deadlock.
-std::vector<uint64_t> Validator::Impl::instance_gates(const ContextState* ctx, size_t outer, size_t inner) const {
+// between two locks each nesting of which happened under one of these cannot deadlock. Locks of
+// the inner lock's own class count only near it (the 2 * kPairWindow entries below): a table's
+// thousand buckets held at once are not each other's gates. At most 64 are kept (the outermost and the nearest 32).
+std::vector<uint64_t> Validator::Impl::instance_gates(const ContextState* ctx, size_t inner) const {
   std::vector<uint64_t> g;
+  const HeldEntry& in = ctx->held[inner];
+  size_t lo = inner > 2 * kPairWindow ? inner - 2 * kPairWindow : 0;
   for (size_t i = 0; i < inner; ++i) {
     const HeldEntry& h = ctx->held[i];
-    if (i == outer || h.mode != Mode::write || h.irq_ctx != ctx->held[inner].irq_ctx) continue;
+    if (h.mode != Mode::write || h.irq_ctx != in.irq_ctx || (h.cls == in.cls && i < lo)) continue;
     g.push_back(h.instance_id);
   }
+  if (g.size() > 64) g.erase(g.begin() + 32, g.end() - 32);
   std::sort(g.begin(), g.end());
   return g;
 }
@@ -52,12 +57,15 @@ bool Validator::Impl::strong_pair(uint8_t d1, uint8_t d2) {
   return false;
 }
 
-void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i) {
+void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, const std::vector<uint64_t>& all_gates) {
   size_t inner_i = ctx->held.size() - 1;
   const HeldEntry& outer = ctx->held[outer_i];
   const HeldEntry& inner = ctx->held[inner_i];
   uint8_t dep = dep_of(outer.mode, inner.mode);
-  std::vector<uint64_t> gates = instance_gates(ctx, outer_i, inner_i);
+  std::vector<uint64_t> gates;
+  gates.reserve(all_gates.size());
+  for (uint64_t id : all_gates)
+    if (id != outer.instance_id) gates.push_back(id);
   auto rev = instance_pairs.find(std::make_pair(inner.instance_id, outer.instance_id));
   if (rev != instance_pairs.end() && strong_pair(rev->second.dep, dep)) {
     std::vector<uint64_t> common;
@@ -70,16 +78,25 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i) {
   InstancePair& p = it->second;
   if (!fresh) {
     p.dep |= dep;
+    // Nested again under the same locks (a loop): nothing to narrow.
+    if (std::includes(gates.begin(), gates.end(), p.gates.begin(), p.gates.end())) return;
     std::vector<uint64_t> both;
     std::set_intersection(gates.begin(), gates.end(), p.gates.begin(), p.gates.end(),
                           std::back_inserter(both));
+    st.memory_bytes -= (p.gates.size() - both.size()) * 8;
     p.gates = std::move(both);
     return;
   }
   capture_held(ctx, ctx->held[inner_i]);
   p.outer = held_evidence(ctx, ctx->held[outer_i]);
   p.inner = held_evidence(ctx, ctx->held[inner_i]);
-  for (size_t i = 0; i < inner_i; ++i) p.held.push_back(ctx->held[i].cls);
+  // The classes held below the inner lock, for the report: all of them, or the outermost
+  // kPairHeldKept / 4 and the nearest rest when there are more.
+  size_t keep_low = kPairHeldKept / 4;
+  for (size_t i = 0; i < inner_i; ++i) {
+    if (inner_i > kPairHeldKept && i >= keep_low && i < inner_i - (kPairHeldKept - keep_low)) continue;
+    p.held.push_back(ctx->held[i].cls);
+  }
   p.gates = std::move(gates);
   p.dep = dep;
   st.memory_bytes += kPairBytes + (p.gates.size() + p.held.size()) * 8;

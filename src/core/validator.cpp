@@ -98,22 +98,44 @@ void Validator::Impl::validate_chain(ContextState* ctx, bool chain_head) {
 // twice is still recursive locking.
 int Validator::Impl::check_recursion(ContextState* ctx) {
   const HeldEntry& next = ctx->held.back();
+  size_t top = ctx->held.size() - 1;
   bool nest_held = false;
   if (next.nest_lock)
-    for (size_t i = 0; i + 1 < ctx->held.size(); ++i)
+    for (size_t i = 0; i < top; ++i)
       if (ctx->held[i].lock == next.nest_lock) nest_held = true;
+  bool inferred = classes[next.cls].inferred;
+  // Another lock of an inferred class: paired with the nearest few of its class (engine.h,
+  // kPairWindow), checked in the order they were taken, before anything is reported below.
+  size_t lo = top > kPairScan ? top - kPairScan : 0;
+  absl::InlinedVector<size_t, kPairWindow> pairs;
+  size_t first_pair = 0;  // pairs[first_pair..] are the nearest kPairWindow (a ring once full)
   int ret = 0;
-  for (size_t i = 0; i + 1 < ctx->held.size(); ++i) {
+  int recursion_at = -1;
+  for (size_t i = 0; i < top; ++i) {
     const HeldEntry& prev = ctx->held[i];
     if (prev.cls != next.cls) continue;
     if (next.mode == Mode::recursive_read && prev.mode != Mode::write) continue;
     if (nest_held && prev.lock != next.lock) return 2;
-    if (prev.lock != next.lock && classes[next.cls].inferred) {
-      check_instance_order(ctx, i);
+    if (prev.lock != next.lock && inferred) {
       ret = 3;
+      if (i < lo) continue;
+      if (pairs.size() < kPairWindow) {
+        pairs.push_back(i);
+      } else {
+        pairs[first_pair] = i;
+        first_pair = (first_pair + 1) % kPairWindow;
+      }
       continue;
     }
-    report_recursion(ctx, i);
+    recursion_at = int(i);
+    break;
+  }
+  if (!pairs.empty()) {
+    std::vector<uint64_t> gates = instance_gates(ctx, top);
+    for (size_t k = 0; k < pairs.size(); ++k) check_instance_order(ctx, pairs[(first_pair + k) % pairs.size()], gates);
+  }
+  if (recursion_at >= 0) {
+    report_recursion(ctx, size_t(recursion_at));
     return 1;
   }
   return ret;
@@ -135,14 +157,34 @@ void Validator::Impl::release_inner(ContextState* ctx, uint64_t lock, const Site
 
 // Removes held entry i (released, or its lock destroyed) and rebuilds the chain keys above it.
 void Validator::Impl::remove_held(ContextState* ctx, size_t i) {
+  size_t one[1] = {i};
+  remove_held_many(ctx, one);
+}
+
+void Validator::Impl::remove_held_many(ContextState* ctx, std::span<const size_t> idx) {
   auto& held = ctx->held;
-  Instance* in = held[i].inst;
-  if (in->id == held[i].instance_id && in->holds) in->holds--;
-  if (classes[held[i].cls].wait == WaitType::spin && ctx->spin_held) ctx->spin_held--;
-  held.erase(held.begin() + long(i));
-  // Locks released out of order: the chain keys above the hole are rebuilt (no validation;
-  // the dependencies they stand for were validated when taken).
-  for (size_t j = i; j < held.size(); ++j) {
+  if (idx.empty()) return;
+  size_t out = idx[0], k = 0;
+  for (size_t j = idx[0]; j < held.size(); ++j) {
+    if (k < idx.size() && idx[k] == j) {
+      ++k;
+      HeldEntry& h = held[j];
+      if (h.inst->id == h.instance_id && h.inst->holds) h.inst->holds--;
+      if (classes[h.cls].wait == WaitType::spin && ctx->spin_held) ctx->spin_held--;
+      continue;
+    }
+    if (out != j) held[out] = held[j];
+    ++out;
+  }
+  held.resize(out);
+  rebuild_keys(ctx, idx[0]);
+}
+
+// Locks released out of order: the chain keys above the hole are rebuilt (no validation; the
+// dependencies they stand for were validated when taken).
+void Validator::Impl::rebuild_keys(ContextState* ctx, size_t from) {
+  auto& held = ctx->held;
+  for (size_t j = from; j < held.size(); ++j) {
     bool head = j == 0 || held[j - 1].irq_ctx != held[j].irq_ctx;
     uint64_t key = head ? kInitialChainKey : held[j - 1].chain_key;
     bool per_instance = !head && held[j - 1].per_instance;
@@ -268,6 +310,11 @@ Validator::HeldInfo Validator::held_at(Context ctx, size_t i) const {
 }
 void Validator::drop_held(Context ctx, size_t i) {
   if (i < ctx->held.size()) impl_->remove_held(ctx, i);
+}
+void Validator::drop_held_many(Context ctx, std::span<const size_t> indices) {
+  size_t n = 0;
+  while (n < indices.size() && indices[n] < ctx->held.size() && (n == 0 || indices[n] > indices[n - 1])) ++n;
+  impl_->remove_held_many(ctx, indices.first(n));
 }
 bool Validator::lock_held(uint64_t lock) const {
   auto it = impl_->instances.find(lock);

@@ -207,6 +207,10 @@ class Validator {
   // Drops held entry i without any check (the front end saw it released); the chain keys above
   // it are rebuilt as for an out-of-order release.
   void drop_held(Context ctx, size_t i);
+  // Drops the held entries at `indices` (ascending) at once: one pass, the chain keys above the
+  // lowest rebuilt once. What a front end uses after many releases it saw on its own (a program
+  // that held a thousand locks and let them all go costs one pass, not a thousand).
+  void drop_held_many(Context ctx, std::span<const size_t> indices);
   // The context's interrupt state (usage::irq_state): two contexts with the same number validate
   // an acquisition the same way. usage::kProcessState is a new context's.
   uint32_t irq_state(Context ctx) const;

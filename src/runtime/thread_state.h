@@ -119,6 +119,7 @@ struct ThreadState {
   // Locks another thread unlocked while this one held them (a lock handed over between threads):
   // this thread drops them from its held stack at its next slow path (Engine). Runtime's lock.
   std::vector<uint64_t> handed_off;
+  std::vector<size_t> sync_gone;  // sync_held's scratch: engine entries to drop
   uint64_t id = 0;          // context id given to the engine (never reused, survives fork)
   int tid = 0;
   Context ctx = nullptr;

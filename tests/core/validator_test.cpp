@@ -325,6 +325,38 @@ TEST(Classes, InferredPairsEndWithTheirLocks) {
   EXPECT_EQ(v.stats().chains, 1u) << "chains naming lock instances are not kept";
 }
 
+// A thousand locks of an inferred class held at once (every bucket of a table), released first to
+// last: each lock is paired with the nearest few of its class, so the memory grows with the locks,
+// not with their pairs, and a later round adds nothing. Two buckets near each other taken in the
+// other order are still a cycle.
+TEST(Classes, ManyHeldLocksOfOneInferredClass) {
+  Validator v;
+  Context t = v.context(1, "T"), u = v.context(2, "U");
+  ClassId made = v.lock_class("table_init (table.c:7)", LockKind::rwlock);
+  v.set_class_inferred(made);
+  constexpr uint64_t kN = 3000;
+  for (uint64_t l = 1; l <= kN; ++l) v.lock_init(l, made);
+  auto round = [&](Mode m) {
+    for (uint64_t l = 1; l <= kN; ++l) v.acquire(t, l, {.mode = m}, {});
+    EXPECT_EQ(v.held_count(t), kN);
+    std::vector<size_t> all(kN);
+    for (size_t i = 0; i < kN; ++i) all[i] = i;
+    v.drop_held_many(t, all);
+    EXPECT_EQ(v.held_count(t), 0u);
+  };
+  uint64_t before = v.stats().memory_bytes;
+  round(Mode::write);
+  uint64_t one = v.stats().memory_bytes - before;
+  EXPECT_LT(one, kN * 8 * 600) << "more than the nearest 8 pairs per lock";
+  round(Mode::write);
+  round(Mode::read);
+  EXPECT_LE(v.stats().memory_bytes, before + one) << "a repeated round added memory";
+  EXPECT_EQ(v.finding_count(), 0u);
+  nest_pair(v, u, 1005, 1000);
+  ASSERT_EQ(v.finding_count(), 1u);
+  EXPECT_EQ(v.findings()[0].type, FindingType::circular_dependency);
+}
+
 // Two locks of an inferred class nested in both orders, each time under one exclusively held
 // lock: guarded (no deadlock), not a circular dependency. Without the common lock it is one.
 TEST(Classes, InferredPairUnderCommonLockIsGuarded) {

@@ -957,4 +957,22 @@ TEST(RuntimeFastPath, SameFindingsWithAndWithoutIt) {
   }
 }
 
+// The engine's memory budget holds: 50,000 classes and edges against max_memory_mb=1. lockhound
+// says so once, on one line, and steps aside; the program runs to its end with its own output
+// and status, and the report is still a whole document.
+TEST(RuntimeBudget, MemoryBudgetIsEnforcedOnce) {
+  ProgRun r = run_under("budget", {"50000"}, {"--max-memory-mb", "1"}, 120);
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_NE(r.out.find("budget sum=1249925001"), std::string::npos) << dump(r);
+  const std::string notice = "memory budget of 1 MiB reached (max_memory_mb)";
+  size_t at = r.err.find(notice);
+  ASSERT_NE(at, std::string::npos) << dump(r);
+  EXPECT_EQ(r.err.find(notice, at + 1), std::string::npos) << "said more than once\n" << dump(r);
+  ASSERT_TRUE(r.report.contains("findings")) << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+  // It stopped early: far fewer classes than the program made.
+  EXPECT_LT(r.report["stats"]["classes"].get<int>(), 50000) << dump(r);
+  EXPECT_GT(r.report["stats"]["classes"].get<int>(), 0) << dump(r);
+}
+
 }  // namespace
