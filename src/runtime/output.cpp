@@ -256,8 +256,17 @@ void symbolize_finding(Finding& f) {
   }
 }
 
+// Notes (guarded cycles and the like) count only when asked for (show_guarded, fail_on=all).
 bool counts(const Finding& f) {
-  return f.type != FindingType::guarded_cycle || rt().opts.show_guarded;
+  return finding_severity(f) != "note" || rt().opts.show_guarded || rt().opts.fail_on == "all";
+}
+
+// The finding sets the exit status (and stops a halt_on_error run): its severity is one that
+// fail_on names.
+bool fails(const Finding& f) {
+  const std::string& p = rt().opts.fail_on;
+  int limit = p == "all" ? 2 : p == "hazards" ? 1 : 0;
+  return counts(f) && severity_rank(finding_severity(f)) <= limit;
 }
 
 
@@ -283,9 +292,11 @@ void flush_pending() {
       continue;
     }
     if (!counts(f)) continue;
+    // Several engine findings may be one problem (a hazard grouped by its two sites): printed once.
+    if (!r.printed.insert(f.signature).second) continue;
     r.reported.fetch_add(1, std::memory_order_relaxed);
     if (r.opts.format == "text") write_all(log_fd(), render_finding_text(f));
-    if (r.opts.halt_on_error) halt_now = true;
+    if (r.opts.halt_on_error && fails(f)) halt_now = true;
     new_findings = true;
   }
   r.report_lock.unlock();
@@ -386,18 +397,18 @@ bool quiet_child() { return rt().run_pid > 0 && rt().run_pid != static_cast<int>
 // The run's record of followed processes (LOCKHOUND_RUN_LOG): each other process adds its line at
 // its end; the process `lockhound run` started reads them at its end, so that a problem found in
 // a child (a script's command) decides the run's exit status too.
-void record_followed(size_t problems, uint64_t acquisitions) {
+void record_followed(size_t problems, size_t failing, uint64_t acquisitions) {
   Runtime& r = rt();
   if (r.run_log.empty() || !quiet_child()) return;
   int fd = ::open(r.run_log.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return;  // gone (the run ended) or out of reach after a change of user
   write_all(fd, std::to_string(getpid()) + " " + std::to_string(problems) + " " + std::to_string(acquisitions) + " " +
-                    (r.log_spooled ? "1 " : "0 ") + base_name(r.program) + "\n");
+                    (r.log_spooled ? "1 " : "0 ") + std::to_string(failing) + " " + base_name(r.program) + "\n");
   ::close(fd);
 }
 
 struct Followed {
-  size_t processes = 0, with_problems = 0;
+  size_t processes = 0, with_problems = 0, failing = 0;  // failing: with findings fail_on names
   uint64_t acquisitions = 0;
   std::string problem_pids;
   size_t spooled = 0;    // reports written to the spool, out of reach of PREFIX.PID
@@ -442,9 +453,12 @@ Followed read_followed() {
     if (end == std::string::npos) break;
     unsigned long long pid = 0, problems = 0, acq = 0;
     int spooled = 0;
+    unsigned long long failing = 0;
     char prog[256] = "";
-    if (std::sscanf(text.c_str() + pos, "%llu %llu %llu %d %255s", &pid, &problems, &acq, &spooled, prog) >= 4) {
+    if (std::sscanf(text.c_str() + pos, "%llu %llu %llu %d %llu %255s", &pid, &problems, &acq, &spooled, &failing,
+                    prog) >= 5) {
       f.processes++;
+      if (failing) f.failing++;
       f.acquisitions += acq;
       if (problems) {
         f.with_problems++;
@@ -477,11 +491,12 @@ int finish(int status) {
     auto fs = final_findings(st);
     r.report_lock.lock();
     r.finished = true;
-    size_t problems = 0;
+    size_t problems = 0, failing = 0;
     std::map<std::string, size_t> by_type;
     for (const auto& f : fs) {
       if (!counts(f)) continue;
       ++problems;
+      if (fails(f)) ++failing;
       by_type[std::string(type_name(f.type))]++;
     }
     size_t threads = 0;
@@ -525,6 +540,9 @@ int finish(int status) {
           first = false;
         }
         line += ")";
+        // What decides the exit status, when it is not everything found.
+        if (failing < problems)
+          line += ", " + std::to_string(problems - failing) + " not failing the run (fail_on=" + r.opts.fail_on + ")";
       }
       if (!r.suppressed.empty()) line += ", " + std::to_string(r.suppressed.size()) + " suppressed";
       auto count = [](uint64_t n, const char* one, const char* many) {
@@ -552,7 +570,7 @@ int finish(int status) {
     if (r.log_fd >= 0 && (r.log_written || r.log_spooled)) ::fsync(r.log_fd);
     remove_unused_log();
     // Counted in the run's record once its report is complete (spooled or not).
-    record_followed(problems, st.acquisitions);
+    record_followed(problems, failing, st.acquisitions);
     if (!quiet_child() && !r.run_dir.empty()) {
       // The run ends here: its spool goes unless reports are left in it that this process could
       // not put in place (it changed user too). Then, and only then, one line says where they are.
@@ -564,7 +582,7 @@ int finish(int status) {
                                       r.opts.log_path + ".PID after a change of user; " +
                                       (left == 1 ? "it is" : "they are") + " in " + r.run_dir + "\n");
     }
-    bool found = problems > 0 || followed.with_problems > 0;
+    bool found = failing > 0 || followed.failing > 0;
     r.final_status = found && r.opts.exitcode ? r.opts.exitcode : status;
     r.report_lock.unlock();
     return r.final_status;

@@ -106,6 +106,7 @@ struct Runtime {
   // Signatures as found (frames unnamed): suppressed ones, and those inherited across fork.
   absl::flat_hash_set<std::string> suppressed;
   absl::flat_hash_set<std::string> baseline;
+  absl::flat_hash_set<std::string> printed;  // completed signatures printed as found (text)
   std::atomic<size_t> reported{0};
   int log_fd = -1;
   int log_pid = 0;
@@ -121,7 +122,7 @@ struct Runtime {
   std::string program;
   int run_pid = 0;  // LOCKHOUND_RUN_PID at start: the process `lockhound run` started (0: none)
   // LOCKHOUND_RUN_LOG at start: the run's record of its followed processes, one line each
-  // ("pid problems acquisitions spooled program"), which the started process reads at its end.
+  // ("pid problems acquisitions spooled failing program"), which the started process reads at its end.
   // It lives in a directory of its own, writable by any user (sticky, like /tmp): the spool of
   // reports whose PREFIX.PID a process could not create after a change of user.
   std::string run_log;

@@ -255,8 +255,12 @@ TEST(RuntimeDetect, CycleUnderGateLockIsGuarded) {
   EXPECT_TRUE(has_class(guarded[0], "inner_b"));
   EXPECT_NE(guarded[0]["chain"].dump().find("gate_lock"), std::string::npos);
 
+  // Shown on request; a note fails the run only when fail_on says so.
   ProgRun shown = run_under("gate", {}, {"--show-guarded"});
-  EXPECT_EQ(shown.exit_code, 66) << dump(shown);
+  EXPECT_EQ(shown.exit_code, 0) << dump(shown);
+  EXPECT_EQ(of_type(shown.report, "guarded_cycle")[0]["severity"], "note") << dump(shown);
+  ProgRun failing = run_under("gate", {}, {"--fail-on", "all"});
+  EXPECT_EQ(failing.exit_code, 66) << dump(failing);
 }
 
 TEST(RuntimeDetect, DestroyedLockMemoryReusedIsANewLock) {
@@ -1042,6 +1046,67 @@ TEST(RuntimeUserSwitch, TextSummaryCountsEveryFollowedProcess) {
   ASSERT_TRUE(std::regex_search(err, m, std::regex(R"(1 process it started \((\d+) acquisitions\), 1 with problems)")))
       << err;
   EXPECT_GE(std::stoul(m[1]), 4u) << err;
+  fs::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+using namespace lockhound::rttest;
+
+// ---------------------------------------------------------------- severities and fail_on
+TEST(RuntimeSeverity, SpinlockThenRwlockIsOneHazardThatDoesNotFailTheRun) {
+  ProgRun r = run_under("spin_rw", {});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);  // fail_on=deadlocks: a hazard keeps the program's status
+  EXPECT_EQ(r.out, "spin_rw done\n");
+  auto found = of_type(r.report, "invalid_wait_context");
+  // Four pairs of classes, one code pattern: one finding, every class named, seen each time.
+  ASSERT_EQ(found.size(), 1u) << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 1u) << dump(r);
+  EXPECT_EQ(found[0]["severity"], "hazard") << found[0].dump(2);
+  EXPECT_EQ(found[0]["classes"].size(), 4u) << found[0].dump(2);
+  EXPECT_GE(found[0]["count"].get<int>(), 4) << found[0].dump(2);
+  EXPECT_TRUE(mentions_function(found[0], "lookup")) << found[0].dump(2);
+  EXPECT_EQ(found[0].dump().find("seed"), std::string::npos) << found[0].dump(2);
+}
+
+TEST(RuntimeSeverity, FailOnHazardsFailsTheRun) {
+  ProgRun r = run_under("spin_rw", {}, {"--fail-on", "hazards"});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  EXPECT_EQ(of_type(r.report, "invalid_wait_context").size(), 1u) << dump(r);
+  ProgRun all = run_under("spin_rw", {}, {"--options", "fail_on=all"});
+  EXPECT_EQ(all.exit_code, 66) << dump(all);
+  // A deadlock fails under every policy.
+  ProgRun abba = run_under("abba", {}, {"--fail-on", "deadlocks"});
+  EXPECT_EQ(abba.exit_code, 66) << dump(abba);
+  EXPECT_EQ(of_type(abba.report, "circular_dependency")[0]["severity"], "deadlock");
+}
+
+TEST(RuntimeSeverity, WithoutSymbolsTheSiteIsTheNearestFrameWithAnAddress) {
+  ProgRun r = run_under("spin_rw_stripped", {});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  auto found = of_type(r.report, "invalid_wait_context");
+  ASSERT_EQ(found.size(), 1u) << dump(r);
+  // "spin_rw_stripped+0x11a9", the frame that called the lock, in the words and the sites.
+  std::string text = found[0]["explanation"].get<std::string>() + found[0]["fix"].get<std::string>();
+  EXPECT_TRUE(std::regex_search(text, std::regex(R"(spin_rw_stripped\+0x[0-9a-f]+)"))) << found[0].dump(2);
+  EXPECT_EQ(text.find("start_thread"), std::string::npos) << text;
+}
+
+TEST(RuntimeSeverity, TextSummarySaysWhatDoesNotFail) {
+  char tmpl[] = "/tmp/lockhound-sev-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::string cmd = std::string(LOCKHOUND_EXE) + " run -- " + RT_PROG_DIR + "/spin_rw 2>" + (dir / "err").string() +
+                    " >/dev/null";
+  int rc = std::system(cmd.c_str());
+  std::string err = slurp(dir / "err");
+  EXPECT_EQ(WEXITSTATUS(rc), 0) << err;
+  EXPECT_NE(err.find("HAZARD: invalid wait context"), std::string::npos) << err;
+  // Printed once, though the engine found it for four pairs of classes.
+  EXPECT_EQ(err.find("HAZARD:", err.find("HAZARD:") + 1), std::string::npos) << err;
+  EXPECT_NE(err.find("1 problem (invalid_wait_context 1), 1 not failing the run (fail_on=deadlocks)"),
+            std::string::npos)
+      << err;
   fs::remove_all(dir);
 }
 
