@@ -23,6 +23,7 @@ struct RunArgs {
   OutputOptions out;
   bool halt_on_error = false;
   int exitcode = -1;
+  std::string fail_on;
   int stack_depth = -1;
   int watchdog_ms = -1;
   int spin_ms = -1;
@@ -47,12 +48,16 @@ void register_run(CLI::App& app, Action& action) {
   cmd->footer(
       "Example: lockhound run -- ./server --port 8080\n"
       "Reports go to stderr, or to PREFIX.PID per process with -o PREFIX (children included).\n"
-      "Exit status: the program's own, or --exitcode (66) when something was found.\n"
+      "Exit status: the program's own, or --exitcode (66) when something --fail-on names was found.\n"
       "Flags map to LOCKHOUND_OPTIONS keys; see docs/runtime.md.");
   add_output_options(cmd, args->out);
   cmd->add_flag("--halt-on-error", args->halt_on_error, "Exit at the first finding");
   cmd->add_option("--exitcode", args->exitcode, "Exit status when something was found (default 66)")
       ->check(CLI::Range(0, 255));
+  cmd->add_option("--fail-on", args->fail_on,
+                  "Which findings fail the run (--exitcode): deadlocks (default), hazards (deadlocks "
+                  "and hazards) or all (notes too); docs/runtime.md lists the severities")
+      ->check(CLI::IsMember({"deadlocks", "hazards", "all"}));
   cmd->add_option("--stack-depth", args->stack_depth, "Frames kept per stack (default 32)")
       ->check(CLI::Range(1, 256));
   cmd->add_option("--watchdog-ms", args->watchdog_ms,
@@ -116,6 +121,7 @@ void register_run(CLI::App& app, Action& action) {
         std::cerr << "lockhound run: --graph all: the runtime draws the findings' classes and edges\n";
       if (args->halt_on_error) add("halt_on_error=1");
       if (args->exitcode >= 0) add("exitcode=" + std::to_string(args->exitcode));
+      if (!args->fail_on.empty()) add("fail_on=" + args->fail_on);
       if (args->stack_depth > 0) add("stack_depth=" + std::to_string(args->stack_depth));
       if (args->watchdog_ms >= 0) add("watchdog_ms=" + std::to_string(args->watchdog_ms));
       if (args->spin_ms >= 0) add("spin_ms=" + std::to_string(args->spin_ms));

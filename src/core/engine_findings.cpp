@@ -359,6 +359,8 @@ void Validator::Impl::report_wait(ContextState* ctx, FindingType type, ClassId c
   if (spinning != kNoClass) f.classes.push_back(classes[spinning].name);
   fact::set(f, fact::kReason, reason);
   fact::set(f, fact::kOperation, what);
+  if (spinning != kNoClass && classes[spinning].kind == LockKind::pthread_spinlock)
+    fact::set(f, fact::kSpinKind, std::string(kind_name(classes[spinning].kind)));
   Evidence ev = evidence(ctx, site, Mode::write, false, true);
   Acquisition a = acquisition(ev, cls != kNoClass ? cls : spinning, held_list(ctx, ctx->held.size()));
   if (cls == kNoClass) a.lock = what;

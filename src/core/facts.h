@@ -28,6 +28,13 @@ inline constexpr std::string_view kInstances = "instances";        // a cycle be
 inline constexpr std::string_view kGuardedBy = "guarded by";       // the common gate locks of a guarded cycle
 // Sleeping and waiting.
 inline constexpr std::string_view kReason = "reason";              // why sleeping is not allowed there
+// The kind of the spinning lock held (kind_name: "spinlock", "pthread_spinlock", …). In user
+// space (a pthread spinlock) a spinner only burns CPU while the holder sleeps: a hazard.
+inline constexpr std::string_view kSpinKind = "spinning lock kind";
+// Set to "note" when the facts show the finding cannot hang by itself (a cycle between locks of
+// one class that no single lock closes, a trylock of a lock the thread holds): it is worth
+// knowing, but is a note (shown with show_guarded), not a deadlock.
+inline constexpr std::string_view kSeverity = "severity";
 inline constexpr std::string_view kOperation = "operation";        // what may sleep: a lock, "msleep", …
 inline constexpr std::string_view kAt = "at";                      // where the kernel's might_sleep check fired (file:line)
 inline constexpr std::string_view kPreemptCount = "preempt_count";

@@ -119,6 +119,11 @@ std::string describe_frame(const Frame& fr) {
     if (fr.line) loc += ":" + std::to_string(fr.line);
     s = s.empty() ? loc : s + " (" + loc + ")";
   }
+  if (s.empty() && !fr.object.empty() && !fr.offset.empty()) {
+    // No symbols: the object and the offset in it ("unbound+0x7854b"), as addr2line takes it.
+    std::string obj = fr.object.substr(fr.object.rfind('/') + 1);
+    return obj + fr.offset;
+  }
   if (s.empty() && fr.pc) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "0x%" PRIx64, fr.pc);

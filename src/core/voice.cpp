@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cctype>
 
+#include "core/types.h"
 #include "core/voice_internal.h"
 
 namespace lockhound {
@@ -161,7 +162,8 @@ std::string site_function(const Stack& s) {
   if (!f) return "";
   if (!f->function.empty()) return f->function;
   if (!f->file.empty()) return f->file.substr(f->file.rfind('/') + 1);
-  return f->object.substr(f->object.rfind('/') + 1);
+  // No symbols: the place in its object ("unbound+0x7854b"), stable across runs of one build.
+  return f->object.substr(f->object.rfind('/') + 1) + f->offset;
 }
 
 std::string site_function(const Acquisition& a) {
@@ -178,6 +180,24 @@ std::vector<std::string> cycle_names(const Finding& f) {
 
 }  // namespace
 }  // namespace voice
+
+std::string_view finding_severity(const Finding& f) {
+  using FT = FindingType;
+  std::string_view by_type = type_severity(f.type);
+  if (by_type == "note" || fact::get(f, fact::kSeverity) == "note") return "note";
+  if (by_type == "warning") return "hazard";
+  // Under a user-space spinlock, a lock that may sleep makes the spinners burn CPU while the
+  // holder blocks; nothing waits for ever unless a cycle says so (and that is its own finding).
+  if (f.type == FT::invalid_wait_context && fact::get(f, fact::kSpinKind) == kind_name(LockKind::pthread_spinlock))
+    return "hazard";
+  return "deadlock";
+}
+
+int severity_rank(std::string_view severity) {
+  if (severity == "deadlock") return 0;
+  if (severity == "hazard") return 1;
+  return 2;
+}
 
 std::string finding_signature(const Finding& f) {
   using FT = FindingType;
@@ -234,6 +254,14 @@ std::string finding_signature(const Finding& f) {
       add(fact::get(f, fact::kFunction));
       break;
     case FT::invalid_wait_context:
+      if (finding_severity(f) == "hazard") {
+        // One code pattern, one finding: the site that takes the sleeping lock and the site
+        // that took the spinning one, whatever the classes (a hash table's bins, one class per
+        // table, all go through the same two lines).
+        for (const auto& a : f.acquisitions) add(site_function(a));
+        break;
+      }
+      [[fallthrough]];
     case FT::sleeping_in_invalid_context:
     case FT::blocking_call_under_lock:
       // The classes and the function of the call that may sleep.
@@ -294,7 +322,11 @@ void merge_same_findings(std::vector<Finding>& findings) {
   for (auto& f : findings) {
     auto it = std::find_if(seen.begin(), seen.end(), [&](const auto& s) { return s.first == f.signature; });
     if (it != seen.end() && !f.signature.empty()) {
-      out[it->second].count += f.count;
+      Finding& kept = out[it->second];
+      kept.count += f.count;
+      // One pattern over several classes (a hazard grouped by its sites): every class named.
+      for (auto& c : f.classes)
+        if (std::find(kept.classes.begin(), kept.classes.end(), c) == kept.classes.end()) kept.classes.push_back(c);
       continue;
     }
     seen.emplace_back(f.signature, out.size());

@@ -22,6 +22,21 @@ namespace lockhound {
 // Derives title, summary, scenario, explanation, fix and signature from the facts.
 void complete_finding(Finding& f);
 
+// How bad a finding is, from its facts (docs/runtime.md, "Severities"):
+//   "deadlock"  can hang or corrupt the program (a lock-order cycle, recursive locking, a lock
+//               held when its thread ends, an invalid wait context in the kernel, …);
+//   "hazard"    costs time or robustness but cannot hang by itself (a sleeping lock taken under
+//               a user-space spinlock, a blocking call under a lock, a lockdep table full);
+//   "note"      worth knowing, not a problem today (a guarded cycle, a cycle within one class
+//               that no single lock closes, a trylock of a lock the thread holds).
+// Renderers print it (JSON `severity`, SARIF `level`), and the runtime's fail_on option picks
+// which ones fail a run.
+std::string_view finding_severity(const Finding& f);
+
+// 0 for "deadlock", 1 for "hazard", 2 for "note": a finding fails a policy of rank R when its
+// rank is at most R.
+int severity_rank(std::string_view severity);
+
 // The finding's identity across runs and front ends: its type and the lock classes involved
 // (a cycle's rotation and direction normalised), plus the code site for the types whose
 // identity is a place. Never contains addresses, pids or counts.

@@ -1,5 +1,6 @@
 // The words for locks and interrupts (a lock used in an interrupt and also with that interrupt
 // enabled, directly or through a dependency) and for sleeping where sleeping is not allowed.
+#include "core/voice.h"
 #include "core/voice_internal.h"
 
 namespace lockhound::voice {
@@ -167,6 +168,26 @@ void word_sleep(Finding& f) {
                     "): a lock that may sleep (on PREEMPT_RT) is taken inside a spinning or atomic section.";
     f.fix = "Take " + lock + " outside " + (inner ? inner->name : std::string("the atomic section")) + " at " + site +
             ", or make " + lock + " a raw_spinlock_t if its critical sections are short and never sleep.";
+    return;
+  }
+
+  if (f.type == FT::invalid_wait_context && finding_severity(f) == "hazard") {
+    // A user-space spinlock: its waiters spin (burn CPU) while the holder blocks. Slow, not stuck.
+    std::string lock = a0 ? a0->lock : (f.classes.empty() ? std::string("the lock") : f.classes.front());
+    std::string spin = a1 ? a1->lock : (f.classes.size() > 1 ? f.classes[1] : std::string("a spinlock"));
+    std::string taken = a1 ? site_of(*a1) : "an outer call";
+    size_t others = f.classes.size() > 2 ? f.classes.size() - 2 : 0;
+    f.summary = lock + " (may block) taken while holding the spinlock " + spin + " at " + site;
+    f.explanation = subject + " takes " + lock + ", which may block, at " + site + " while holding the spinlock " +
+                    spin + " (taken at " + taken + "): every thread that wants " + spin +
+                    " spins, burning CPU, for as long as the holder waits. This cannot hang by itself; a hang would "
+                    "need a cycle, which is reported on its own." +
+                    (others ? " The same two sites take locks of " + std::to_string(others) + " more " +
+                                  (others == 1 ? "class" : "classes") + " the same way."
+                            : "");
+    f.fix = "If the wait for " + lock + " can be long, release " + spin + " before taking " + lock + " at " + site +
+            " (keep the entry alive another way, e.g. a reference count), or make " + spin +
+            " a mutex; if the protocol is deliberate and the wait short, this is the cost of it.";
     return;
   }
 

@@ -131,14 +131,15 @@ bool deadlock_type(FindingType t) {
 }
 
 void finding_article(Page& p, const Finding& f, size_t i) {
-  std::string sev(type_severity(f.type)), type(type_name(f.type));
+  std::string sev(report::level_of(f)), type(type_name(f.type)), word(finding_severity(f));
   std::string title = f.title.empty() ? std::string(type_title(f.type)) : f.title;
-  p.put(fmt::format("<article class=\"finding sev-{}\" id=\"finding-{}\" data-type=\"{}\" data-classes=\"",
-                    html_escape(sev), i + 1, html_escape(type)));
+  p.put(fmt::format("<article class=\"finding sev-{}\" id=\"finding-{}\" data-type=\"{}\" data-severity=\"{}\" "
+                    "data-classes=\"",
+                    html_escape(sev), i + 1, html_escape(type), html_escape(word)));
   p.text(json(f.classes).dump(-1, ' ', false, json::error_handler_t::replace));
   p.put("\">\n<h3>");
-  p.put(fmt::format("<a href=\"#finding-{0}\" class=\"muted\">#{0}</a> <span class=\"badge {1}\">{1}</span> ", i + 1,
-                    html_escape(sev)));
+  p.put(fmt::format("<a href=\"#finding-{0}\" class=\"muted\">#{0}</a> <span class=\"badge {1}\">{2}</span> ", i + 1,
+                    html_escape(sev), html_escape(word)));
   p.text(title);
   p.put(" <span class=\"type\">");
   p.text(type);

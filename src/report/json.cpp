@@ -2,7 +2,7 @@
 // added within a version, none removed or renamed.
 #include <nlohmann/json.hpp>
 
-#include "report/report.h"
+#include "report/report_internal.h"
 
 namespace lockhound {
 namespace {
@@ -57,7 +57,7 @@ json acq_json(const Acquisition& a) {
 json finding_json(const Finding& f) {
   json j;
   j["type"] = std::string(type_name(f.type));
-  j["severity"] = std::string(type_severity(f.type));
+  j["severity"] = std::string(finding_severity(f));
   j["title"] = f.title.empty() ? std::string(type_title(f.type)) : f.title;
   j["summary"] = f.summary;
   j["classes"] = f.classes;

@@ -12,9 +12,17 @@
 #include <vector>
 
 #include "core/finding.h"
+#include "core/voice.h"
 #include "report/report.h"
 
 namespace lockhound::report {
+
+// A finding's severity (core: deadlock, hazard, note) as a SARIF level and the colour class of
+// the text and HTML reports: error, warning, note. One mapping for every renderer.
+inline std::string_view level_of(const Finding& f) {
+  std::string_view s = finding_severity(f);
+  return s == "deadlock" ? "error" : s == "hazard" ? "warning" : "note";
+}
 
 // The findings a report shows, in order: all of them, less guarded cycles unless asked for.
 std::vector<const Finding*> shown_findings(const std::vector<Finding>& findings, const RenderOptions& options);

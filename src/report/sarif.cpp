@@ -18,6 +18,8 @@ using report::Place;
 constexpr const char* kSchema = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json";
 constexpr const char* kRootId = "SRCROOT";
 
+// A rule's default level: its type's usual severity (a result's own level may be lower: a
+// user-space invalid wait context is a hazard).
 std::string level_of(FindingType t) {
   std::string_view s = type_severity(t);
   return s == "error" ? "error" : s == "note" ? "note" : "warning";
@@ -147,7 +149,7 @@ json result_json(const Finding& f, const Paths& paths) {
   if (!f.fix.empty()) text += "\nfix: " + f.fix;
   json r = {{"ruleId", std::string(type_name(f.type))},
             {"ruleIndex", int(f.type)},
-            {"level", level_of(f.type)},
+            {"level", std::string(report::level_of(f))},
             {"message", message(text)}};
 
   Place decisive = report::decisive_place(f);

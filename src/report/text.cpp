@@ -8,7 +8,7 @@
 #include <fmt/format.h>
 
 #include "core/sites.h"
-#include "report/report.h"
+#include "report/report_internal.h"
 
 namespace lockhound {
 namespace {
@@ -26,8 +26,8 @@ struct Paint {
 };
 constexpr std::string_view kBold = "1", kRed = "1;31", kYellow = "1;33", kCyan = "1;36", kGreen = "1;32";
 
-std::string_view severity_color(FindingType t) {
-  std::string_view s = type_severity(t);
+std::string_view severity_color(const Finding& f) {
+  std::string_view s = report::level_of(f);
   return s == "error" ? kRed : s == "note" ? kCyan : kYellow;
 }
 
@@ -175,9 +175,10 @@ std::string render_finding_text(const Finding& f, const RenderOptions& options) 
   bool fold = !options.full_stacks;
   std::string out;
   std::string title = f.title.empty() ? std::string(type_title(f.type)) : f.title;
-  std::string head = std::string(type_severity(f.type)) == "note" ? "NOTE: " : "WARNING: ";
+  std::string_view sev = finding_severity(f);
+  std::string head = sev == "note" ? "NOTE: " : sev == "hazard" ? "HAZARD: " : "WARNING: ";
   out += "\n" + rule('=', head.size() + title.size()) + "\n";
-  out += paint(severity_color(f.type), head + title) + "\n";
+  out += paint(severity_color(f), head + title) + "\n";
   std::string sub = fmt::format("lockhound {} [{}]", f.source.empty() ? "" : f.source, type_name(f.type));
   if (f.count > 1) sub += fmt::format(", seen {} times", f.count);
   if (!f.location.empty()) sub += ", at " + f.location;

@@ -127,13 +127,18 @@ int exec_under_runtime(const std::string& library, const std::string& options,
   // exec keeps the pid: the runtime knows the program from the processes it starts.
   setenv("LOCKHOUND_RUN_PID", std::to_string(getpid()).c_str(), 1);
   // The record every followed process adds its line to (the program reads it at its end and
-  // removes it). Writable by any user: a process may change its user before it ends.
+  // removes it), in a directory of its own that any user may write to (sticky): a process may
+  // change its user before it ends, and one that then cannot create its PREFIX.PID puts its
+  // report there instead of into the program's stderr.
   char tmpl[] = "/tmp/lockhound-run-XXXXXX";
-  int fd = mkstemp(tmpl);
-  if (fd >= 0) {
-    fchmod(fd, 0666);
-    close(fd);
-    setenv("LOCKHOUND_RUN_LOG", tmpl, 1);
+  if (mkdtemp(tmpl) && chmod(tmpl, 01777) == 0) {
+    std::string record = std::string(tmpl) + "/record";
+    int fd = open(record.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+    if (fd >= 0) {
+      fchmod(fd, 0666);
+      close(fd);
+      setenv("LOCKHOUND_RUN_LOG", record.c_str(), 1);
+    }
   }
   std::vector<char*> args;
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));

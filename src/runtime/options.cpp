@@ -32,7 +32,7 @@ std::string_view trim(std::string_view s) {
 
 const std::vector<std::string_view>& option_keys() {
   static const std::vector<std::string_view> keys = {
-      "log_path", "format", "halt_on_error", "exitcode", "stack_depth", "watchdog_ms",
+      "log_path", "format", "halt_on_error", "exitcode", "fail_on", "stack_depth", "watchdog_ms",
       "spin_ms", "watchdog_abort", "suppressions", "default_suppressions", "show_guarded", "full_stacks", "follow_children",
       "summary", "max_memory_mb", "verbosity", "fast_path", "source_root"};
   return keys;
@@ -58,6 +58,10 @@ std::vector<std::string> parse_options(std::string_view text, Options& o) {
       if (ok) o.format = std::string(v);
     } else if (key == "halt_on_error") ok = parse_bool(v, o.halt_on_error);
     else if (key == "exitcode") ok = parse_int(v, o.exitcode, 0, 255);
+    else if (key == "fail_on") {
+      ok = v == "deadlocks" || v == "hazards" || v == "all";
+      if (ok) o.fail_on = std::string(v);
+    }
     else if (key == "stack_depth") ok = parse_int(v, o.stack_depth, 1, 256);
     else if (key == "watchdog_ms") ok = parse_int(v, o.watchdog_ms, 0, 86'400'000);
     else if (key == "spin_ms") ok = parse_int(v, o.spin_ms, 0, 86'400'000);

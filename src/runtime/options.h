@@ -9,6 +9,8 @@
 //   source_root=DIR       sarif: file locations relative to DIR
 //   halt_on_error=0|1     exit (with exitcode) at the first unsuppressed finding
 //   exitcode=N            exit status of a process that found something (default 66; 0 = keep)
+//   fail_on=deadlocks|hazards|all   which findings set exitcode (and stop halt_on_error): those
+//                         of severity deadlock (default), also hazards, or also notes
 //   stack_depth=N         frames kept per stack (default 32)
 //   watchdog_ms=N         a lock wait longer than this looks for an actual deadlock (0 = off)
 //   spin_ms=N             a spinlock spun on longer than this is reported (0 = off)
@@ -41,6 +43,7 @@ struct Options {
   std::string source_root;
   bool halt_on_error = false;
   int exitcode = 66;
+  std::string fail_on = "deadlocks";
   int stack_depth = 32;
   int watchdog_ms = 2000;
   int spin_ms = 1000;

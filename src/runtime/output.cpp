@@ -81,13 +81,34 @@ int start_stderr() {
 
 std::string log_file_name(int pid) { return rt().opts.log_path + "." + std::to_string(pid); }
 
+// A descriptor this process image inherited for `path`: PREFIX.PID opened by the same process
+// before a change of user and kept across its exec (before_credentials_change), which the new
+// image, as the new user, could not open again. -1 if none.
+int inherited_log(const std::string& path) {
+  char link[4096];
+  for (int fd = 3; fd < 1024; ++fd) {
+    if (fcntl(fd, F_GETFD) < 0) continue;
+    char name[40];
+    std::snprintf(name, sizeof name, "/proc/self/fd/%d", fd);
+    ssize_t n = ::readlink(name, link, sizeof link);
+    if (n > 0 && static_cast<size_t>(n) == path.size() && path.compare(0, path.size(), link, size_t(n)) == 0 &&
+        (fcntl(fd, F_GETFL) & O_ACCMODE) != O_RDONLY)
+      return fd;
+  }
+  return -1;
+}
+
 // Opens (creates) PREFIX.PID for this process: on first use, and before the process changes its
 // user or group (before_credentials_change), as servers such as nginx do in their workers: the
-// new user may not create files where the old one could.
+// new user may not create files where the old one could. Out of reach (a process started after
+// a change of user, a compiler under varnish's jail), the report goes to the run's spool
+// directory, and the run's process moves it to PREFIX.PID at its end (or says where it is); with
+// no run around, the process stays silent. Never into the program's stderr: the program's own
+// output is not the place for a report, and several processes' documents would run together.
 void open_log() {
   Runtime& r = rt();
   int pid = static_cast<int>(getpid());
-  if (r.log_fd >= 0 && r.log_pid == pid) return;
+  if (r.log_pid == pid && (r.log_fd >= 0 || r.log_failed)) return;
   if (r.log_fd >= 0) ::close(r.log_fd);
   std::string path = log_file_name(pid);
   // JSON is one document, rewritten in place as findings come (write_document); text is appended.
@@ -95,19 +116,35 @@ void open_log() {
   r.log_fd = ::open(path.c_str(), O_WRONLY | O_CREAT | append | O_CLOEXEC, 0644);
   r.log_pid = pid;
   r.log_written = false;
-  if (r.log_fd < 0 && !r.log_failed) {
-    r.log_failed = true;
-    write_all(start_stderr(), "==" + std::to_string(pid) + "== lockhound: cannot create " + path +
-                                  " (" + strerror(errno) + "); this process reports to stderr\n");
+  r.log_spooled = false;
+  if (r.log_fd >= 0) return;
+  int err = errno;
+  r.log_fd = inherited_log(path);
+  if (r.log_fd >= 0) {
+    if (append) ::lseek(r.log_fd, 0, SEEK_END);
+    return;
   }
+  if (!r.run_dir.empty()) {
+    std::string spool = r.run_dir + "/" + base_name(r.opts.log_path) + "." + std::to_string(pid);
+    r.log_fd = ::open(spool.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (r.log_fd >= 0) {
+      r.log_spooled = true;
+      return;
+    }
+  }
+  r.log_failed = true;
+  if (!quiet_child() && r.run_dir.empty())
+    write_all(start_stderr(), "==" + std::to_string(pid) + "== lockhound: cannot create " + path + " (" +
+                                  strerror(err) + "); this process's reports are lost\n");
 }
 
-// Where output goes: stderr, or PREFIX.PID (opened on first use, and again in a forked child).
+// Where output goes: stderr, or PREFIX.PID (opened on first use, and again in a forked child);
+// -1 when PREFIX.PID is out of reach (writes to it do nothing).
 int log_fd() {
   Runtime& r = rt();
   if (r.opts.log_path.empty()) return start_stderr();
   open_log();
-  if (r.log_fd < 0) return start_stderr();
+  if (r.log_fd < 0) return -1;
   r.log_written = true;
   return r.log_fd;
 }
@@ -116,7 +153,7 @@ int log_fd() {
 // new user may), as a process with nothing to say that never opened one leaves none.
 void remove_unused_log() {
   Runtime& r = rt();
-  if (r.opts.log_path.empty() || r.log_written) return;
+  if (r.opts.log_path.empty() || r.log_written || r.log_spooled) return;
   std::string path = log_file_name(static_cast<int>(getpid()));
   struct stat st;
   if (::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && st.st_size == 0) ::unlink(path.c_str());
@@ -125,6 +162,7 @@ void remove_unused_log() {
 void note(const std::string& msg) {
   // Called with report_lock held or before threads exist. Never into a JSON document.
   int fd = rt().opts.format != "text" ? start_stderr() : log_fd();
+  if (fd < 0) return;
   write_all(fd, "==" + std::to_string(getpid()) + "== lockhound: " + msg + "\n");
 }
 
@@ -134,6 +172,7 @@ void note(const std::string& msg) {
 void write_document(const std::string& text) {
   Runtime& r = rt();
   int fd = log_fd();
+  if (fd < 0) return;
   if (r.opts.log_path.empty() || fd != r.log_fd) {
     write_all(fd, text);
     return;
@@ -233,8 +272,17 @@ void symbolize_finding(Finding& f) {
   }
 }
 
+// Notes (guarded cycles and the like) count only when asked for (show_guarded, fail_on=all).
 bool counts(const Finding& f) {
-  return f.type != FindingType::guarded_cycle || rt().opts.show_guarded;
+  return finding_severity(f) != "note" || rt().opts.show_guarded || rt().opts.fail_on == "all";
+}
+
+// The finding sets the exit status (and stops a halt_on_error run): its severity is one that
+// fail_on names.
+bool fails(const Finding& f) {
+  const std::string& p = rt().opts.fail_on;
+  int limit = p == "all" ? 2 : p == "hazards" ? 1 : 0;
+  return counts(f) && severity_rank(finding_severity(f)) <= limit;
 }
 
 
@@ -260,13 +308,15 @@ void flush_pending() {
       continue;
     }
     if (!counts(f)) continue;
+    // Several engine findings may be one problem (a hazard grouped by its two sites): printed once.
+    if (!r.printed.insert(f.signature).second) continue;
     r.reported.fetch_add(1, std::memory_order_relaxed);
     if (r.opts.format == "text") {
       RenderOptions ro;
       ro.full_stacks = r.opts.full_stacks;
       write_all(log_fd(), render_finding_text(f, ro));
     }
-    if (r.opts.halt_on_error) halt_now = true;
+    if (r.opts.halt_on_error && fails(f)) halt_now = true;
     new_findings = true;
   }
   r.report_lock.unlock();
@@ -283,6 +333,9 @@ void before_credentials_change() {
   Runtime& r = rt();
   r.report_lock.lock();
   open_log();
+  // Kept across an exec of this process (setpriv, su, a jail that execs a compiler): the new
+  // image, as the new user, finds it by its name (inherited_log) where it may not create it.
+  if (r.log_fd >= 0 && !r.log_spooled) ::fcntl(r.log_fd, F_SETFD, 0);
   r.report_lock.unlock();
 }
 
@@ -365,21 +418,44 @@ bool quiet_child() { return rt().run_pid > 0 && rt().run_pid != static_cast<int>
 // The run's record of followed processes (LOCKHOUND_RUN_LOG): each other process adds its line at
 // its end; the process `lockhound run` started reads them at its end, so that a problem found in
 // a child (a script's command) decides the run's exit status too.
-void record_followed(size_t problems, uint64_t acquisitions) {
+void record_followed(size_t problems, size_t failing, uint64_t acquisitions) {
   Runtime& r = rt();
   if (r.run_log.empty() || !quiet_child()) return;
   int fd = ::open(r.run_log.c_str(), O_WRONLY | O_APPEND | O_CLOEXEC);
   if (fd < 0) return;  // gone (the run ended) or out of reach after a change of user
   write_all(fd, std::to_string(getpid()) + " " + std::to_string(problems) + " " + std::to_string(acquisitions) + " " +
-                    base_name(r.program) + "\n");
+                    (r.log_spooled ? "1 " : "0 ") + std::to_string(failing) + " " + base_name(r.program) + "\n");
   ::close(fd);
 }
 
 struct Followed {
-  size_t processes = 0, with_problems = 0;
+  size_t processes = 0, with_problems = 0, failing = 0;  // failing: with findings fail_on names
   uint64_t acquisitions = 0;
   std::string problem_pids;
+  size_t spooled = 0;    // reports written to the spool, out of reach of PREFIX.PID
+  size_t unmoved = 0;    // … of which this process could not move to PREFIX.PID either
 };
+
+// A report from the spool to PREFIX.PID, where this process may write (the program before
+// its change of user, or one that never changed it). False: it stays in the spool.
+bool move_spooled(const std::string& from, const std::string& to) {
+  if (::rename(from.c_str(), to.c_str()) == 0) return true;
+  if (errno != EXDEV) return false;
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) return false;
+  int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  bool ok = out >= 0;
+  char buf[65536];
+  for (ssize_t n; ok && (n = ::read(in, buf, sizeof buf)) > 0;) {
+    ssize_t w = ::write(out, buf, size_t(n));
+    ok = w == n;
+  }
+  ::close(in);
+  if (out >= 0) ::close(out);
+  if (ok) ::unlink(from.c_str());
+  return ok;
+}
+
 Followed read_followed() {
   Runtime& r = rt();
   Followed f;
@@ -390,19 +466,29 @@ Followed read_followed() {
   char buf[4096];
   for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) text.append(buf, size_t(n));
   ::close(fd);
-  ::unlink(r.run_log.c_str());
+  // Emptied where it cannot be removed (this process changed user too: the spool stays).
+  if (::unlink(r.run_log.c_str()) != 0) ::truncate(r.run_log.c_str(), 0);
   size_t pos = 0;
   while (pos < text.size()) {
     size_t end = text.find('\n', pos);
     if (end == std::string::npos) break;
     unsigned long long pid = 0, problems = 0, acq = 0;
+    int spooled = 0;
+    unsigned long long failing = 0;
     char prog[256] = "";
-    if (std::sscanf(text.c_str() + pos, "%llu %llu %llu %255s", &pid, &problems, &acq, prog) >= 3) {
+    if (std::sscanf(text.c_str() + pos, "%llu %llu %llu %d %llu %255s", &pid, &problems, &acq, &spooled, &failing,
+                    prog) >= 5) {
       f.processes++;
+      if (failing) f.failing++;
       f.acquisitions += acq;
       if (problems) {
         f.with_problems++;
         f.problem_pids += (f.problem_pids.empty() ? "" : ", ") + std::to_string(pid) + " (" + prog + ")";
+      }
+      if (spooled) {
+        f.spooled++;
+        std::string name = base_name(r.opts.log_path) + "." + std::to_string(pid);
+        if (!move_spooled(r.run_dir + "/" + name, log_file_name(static_cast<int>(pid)))) f.unmoved++;
       }
     }
     pos = end + 1;
@@ -426,16 +512,16 @@ int finish(int status) {
     auto fs = final_findings(st);
     r.report_lock.lock();
     r.finished = true;
-    size_t problems = 0;
+    size_t problems = 0, failing = 0;
     std::map<std::string, size_t> by_type;
     for (const auto& f : fs) {
       if (!counts(f)) continue;
       ++problems;
+      if (fails(f)) ++failing;
       by_type[std::string(type_name(f.type))]++;
     }
     size_t threads = 0;
     for (ThreadState* t = r.threads; t; t = t->next) ++threads;
-    record_followed(problems, st.acquisitions);
     Followed followed = read_followed();
     if (r.opts.format != "text") {
       ReportMeta meta;
@@ -454,8 +540,11 @@ int finish(int status) {
         meta.stats.emplace_back("followed_processes", followed.processes);
         meta.stats.emplace_back("followed_with_problems", followed.with_problems);
         meta.stats.emplace_back("followed_acquisitions", followed.acquisitions);
+        meta.stats.emplace_back("followed_reports_out_of_reach", followed.unmoved);
       }
       meta.sections.push_back(Section{"process", "", {{"finished", true}, {"pid", r.pid}}});
+      if (followed.unmoved)
+        meta.sections.push_back(Section{"spool", "", {{"directory", r.run_dir}, {"reports", followed.unmoved}}});
       RenderOptions ro;
       ro.show_guarded = r.opts.show_guarded;
       ro.full_stacks = r.opts.full_stacks;
@@ -473,17 +562,22 @@ int finish(int status) {
           first = false;
         }
         line += ")";
+        // What decides the exit status, when it is not everything found.
+        if (failing < problems)
+          line += ", " + std::to_string(problems - failing) + " not failing the run (fail_on=" + r.opts.fail_on + ")";
       }
       if (!r.suppressed.empty()) line += ", " + std::to_string(r.suppressed.size()) + " suppressed";
-      if (followed.processes)
-        line += "; " + std::to_string(followed.processes) + (followed.processes == 1 ? " process" : " processes") +
-                " it started" +
-                (followed.with_problems ? ", " + std::to_string(followed.with_problems) + " with problems: pid " +
-                                              followed.problem_pids
-                                        : std::string(", no problems"));
       auto count = [](uint64_t n, const char* one, const char* many) {
         return std::to_string(n) + " " + (n == 1 ? one : many);
       };
+      if (followed.processes)
+        line += "; " + std::to_string(followed.processes) + (followed.processes == 1 ? " process" : " processes") +
+                " it started (" + count(followed.acquisitions, "acquisition", "acquisitions") + ")" +
+                (followed.with_problems ? ", " + std::to_string(followed.with_problems) + " with problems: pid " +
+                                              followed.problem_pids
+                                        : std::string(", no problems"));
+      if (followed.unmoved)
+        line += "; " + count(followed.unmoved, "report", "reports") + " of processes that changed user in " + r.run_dir;
       line += "\n==" + std::to_string(r.pid) + "== lockhound: " + count(r.lock_lifetimes.load(), "lock", "locks") +
               ", " + count(st.classes, "class", "classes") + ", " + count(st.edges, "edge", "edges") + ", " +
               count(st.chains, "chain", "chains") + ", " + count(st.acquisitions, "acquisition", "acquisitions") +
@@ -495,9 +589,22 @@ int finish(int status) {
                 std::to_string(st.memory_bytes >> 20) + " MiB\n";
       write_all(log_fd(), line);
     }
-    if (r.log_fd >= 0 && r.log_written) ::fsync(r.log_fd);
+    if (r.log_fd >= 0 && (r.log_written || r.log_spooled)) ::fsync(r.log_fd);
     remove_unused_log();
-    bool found = problems > 0 || followed.with_problems > 0;
+    // Counted in the run's record once its report is complete (spooled or not).
+    record_followed(problems, failing, st.acquisitions);
+    if (!quiet_child() && !r.run_dir.empty()) {
+      // The run ends here: its spool goes unless reports are left in it that this process could
+      // not put in place (it changed user too). Then, and only then, one line says where they are.
+      size_t left = followed.unmoved + (r.log_spooled ? 1 : 0);
+      if (left == 0) ::rmdir(r.run_dir.c_str());
+      else if (r.log_spooled || r.opts.format != "text")
+        write_all(start_stderr(), "==" + std::to_string(r.pid) + "== lockhound: " + std::to_string(left) +
+                                      (left == 1 ? " report" : " reports") + " could not be written as " +
+                                      r.opts.log_path + ".PID after a change of user; " +
+                                      (left == 1 ? "it is" : "they are") + " in " + r.run_dir + "\n");
+    }
+    bool found = failing > 0 || followed.failing > 0;
     r.final_status = found && r.opts.exitcode ? r.opts.exitcode : status;
     r.report_lock.unlock();
     return r.final_status;

@@ -286,6 +286,7 @@ void fork_child() {
   r.pid = static_cast<int>(getpid());
   r.log_fd = -1;  // the parent's descriptor stays the parent's; log_fd() opens PREFIX.CHILD
   r.log_failed = false;
+  r.log_spooled = false;
   r.pending.clear();
   r.has_pending.store(false);
   // Findings inherited from the parent are the parent's to report.
@@ -330,7 +331,11 @@ void init_runtime() {
   // look valid here.
   g_tag_salt = (now_ns() ^ (static_cast<uint64_t>(r.pid) << 32) ^ reinterpret_cast<uint64_t>(&r)) * 0x9E3779B97F4A7C15ull | 1;  // bit 0: see tag_check
   if (const char* root = getenv("LOCKHOUND_RUN_PID")) r.run_pid = std::atoi(root);
-  if (const char* log = getenv("LOCKHOUND_RUN_LOG")) r.run_log = log;
+  if (const char* log = getenv("LOCKHOUND_RUN_LOG")) {
+    r.run_log = log;
+    size_t slash = r.run_log.rfind('/');
+    if (slash != std::string::npos && slash > 0) r.run_dir = r.run_log.substr(0, slash);
+  }
   if (const char* env = getenv("LOCKHOUND_OPTIONS")) {
     for (const auto& e : parse_options(env, r.opts))
       write_all(2, "==" + std::to_string(r.pid) + "== lockhound: LOCKHOUND_OPTIONS: " + e + "\n");

@@ -106,11 +106,15 @@ struct Runtime {
   // Signatures as found (frames unnamed): suppressed ones, and those inherited across fork.
   absl::flat_hash_set<std::string> suppressed;
   absl::flat_hash_set<std::string> baseline;
+  absl::flat_hash_set<std::string> printed;  // completed signatures printed as found (text)
   std::atomic<size_t> reported{0};
   int log_fd = -1;
   int log_pid = 0;
   bool log_written = false;   // this process wrote to its PREFIX.PID
-  bool log_failed = false;    // PREFIX.PID could not be created: the reports go to stderr
+  bool log_failed = false;    // PREFIX.PID out of reach and no spool: this process stays silent
+  // PREFIX.PID could not be created (a change of user): the report went to the run's spool
+  // directory instead (run_dir/NAME.PID), never to the program's stderr.
+  bool log_spooled = false;
   int stderr_copy = -1;
   dev_t stderr_dev = 0;
   ino_t stderr_ino = 0;
@@ -118,8 +122,11 @@ struct Runtime {
   std::string program;
   int run_pid = 0;  // LOCKHOUND_RUN_PID at start: the process `lockhound run` started (0: none)
   // LOCKHOUND_RUN_LOG at start: the run's record of its followed processes, one line each
-  // ("pid problems acquisitions program"), which the started process reads at its end.
+  // ("pid problems acquisitions spooled failing program"), which the started process reads at its end.
+  // It lives in a directory of its own, writable by any user (sticky, like /tmp): the spool of
+  // reports whose PREFIX.PID a process could not create after a change of user.
   std::string run_log;
+  std::string run_dir;
   std::string comm;  // the process's name (/proc/self/comm) at start: a new thread's name
   bool finished = false;
   int final_status = 0;

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "core/voice.h"
 #include "report/cli_helpers.h"
 #include "report/report.h"
 #include "scenario/scenario.h"
@@ -71,7 +72,9 @@ TEST(Sarif, OneRulePerTypeAndOneResultPerFinding) {
     types.insert(r["ruleId"].get<std::string>());
     EXPECT_EQ(rules[r["ruleIndex"].get<size_t>()]["id"], r["ruleId"]);
     EXPECT_EQ(r["ruleId"], std::string(type_name(f.type)));
-    EXPECT_EQ(r["level"], std::string(type_severity(f.type)));
+    // The finding's severity (deadlock, hazard, note) as SARIF's level.
+    std::string_view sev = finding_severity(f);
+    EXPECT_EQ(r["level"], sev == "deadlock" ? "error" : sev == "hazard" ? "warning" : "note");
     std::string msg = r["message"]["text"];
     EXPECT_NE(msg.find(f.summary), std::string::npos);
     EXPECT_NE(msg.find(f.explanation), std::string::npos);

@@ -10,7 +10,7 @@ namespace {
 TEST(RuntimeOptions, ParsesEveryKey) {
   Options o;
   auto errors = parse_options(
-      "log_path=/tmp/x:format=json:halt_on_error=1:exitcode=3:stack_depth=8:watchdog_ms=250:"
+      "log_path=/tmp/x:format=json:halt_on_error=1:exitcode=3:fail_on=hazards:stack_depth=8:watchdog_ms=250:"
       "spin_ms=10:watchdog_abort=1:suppressions=/s:default_suppressions=0:show_guarded=1:full_stacks=1:follow_children=0:summary=0:"
       "max_memory_mb=64:verbosity=1:fast_path=0",
       o);
@@ -19,6 +19,7 @@ TEST(RuntimeOptions, ParsesEveryKey) {
   EXPECT_EQ(o.format, "json");
   EXPECT_TRUE(o.halt_on_error);
   EXPECT_EQ(o.exitcode, 3);
+  EXPECT_EQ(o.fail_on, "hazards");
   EXPECT_EQ(o.stack_depth, 8);
   EXPECT_EQ(o.watchdog_ms, 250);
   EXPECT_EQ(o.spin_ms, 10);
@@ -32,7 +33,7 @@ TEST(RuntimeOptions, ParsesEveryKey) {
   EXPECT_EQ(o.max_memory_mb, 64);
   EXPECT_EQ(o.verbosity, 1);
   EXPECT_FALSE(o.fast_path);
-  EXPECT_EQ(option_keys().size(), 18u);
+  EXPECT_EQ(option_keys().size(), 19u);
 }
 
 TEST(RuntimeOptions, BadInputKeepsDefaultsAndSaysWhy) {
@@ -45,6 +46,10 @@ TEST(RuntimeOptions, BadInputKeepsDefaultsAndSaysWhy) {
   EXPECT_EQ(o.format, "text");
   EXPECT_EQ(o.exitcode, 66);
   EXPECT_EQ(o.stack_depth, 32);
+  EXPECT_EQ(o.fail_on, "deadlocks");
+  auto bad = parse_options("fail_on=warnings", o);
+  ASSERT_EQ(bad.size(), 1u);
+  EXPECT_NE(bad[0].find("bad value 'warnings' for option 'fail_on'"), std::string::npos) << bad[0];
 }
 
 TEST(RuntimeOptions, LaterKeysWin) {
