@@ -417,17 +417,16 @@ ValidatorStats Validator::stats() const {
   s.instances = impl_->instances.size();
   s.edges = impl_->edges.size();
   s.chains = impl_->chains.size();
-  s.memory_bytes += impl_->classes.capacity() * sizeof(ClassInfo) +
-                    impl_->edges.capacity() * sizeof(EdgeInfo) +
-                    impl_->edge_index.capacity() * (sizeof(uint64_t) + sizeof(uint32_t) + 1) +
-                    impl_->chains.capacity() * sizeof(uint64_t) +
-                    impl_->held_pool.capacity() * sizeof(ClassId) +
-                    impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(void*) + 1) +
-                    impl_->instance_pool.size() * sizeof(Instance) +
-                    impl_->instance_pairs.capacity() * 16 +
-                    impl_->pk_edges.capacity() * sizeof(Impl::PkEdge) +
-                    2 * impl_->edges.size() * sizeof(uint32_t);
-  s.memory_bytes += impl_->class_name_bytes;
+  s.class_bytes = impl_->classes.capacity() * sizeof(ClassInfo) + impl_->class_name_bytes +
+                  impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(void*) + 1) +
+                  impl_->instance_pool.size() * sizeof(Instance);
+  s.edge_bytes = impl_->edges.capacity() * sizeof(EdgeInfo) +
+                 impl_->edge_index.capacity() * (sizeof(uint64_t) + sizeof(uint32_t) + 1) +
+                 impl_->held_pool.capacity() * sizeof(ClassId) +
+                 impl_->pk_edges.capacity() * sizeof(Impl::PkEdge) +
+                 2 * impl_->edges.size() * sizeof(uint32_t);
+  s.memory_bytes += s.class_bytes + s.edge_bytes + impl_->chains.capacity() * sizeof(uint64_t) +
+                    impl_->instance_pairs.capacity() * 16;
   return s;
 }
 const ValidatorOptions& Validator::options() const { return impl_->opt; }

@@ -94,6 +94,10 @@ struct ValidatorStats {
   uint64_t graph_searches = 0;   // searches run (edges against the topological order)
   uint64_t renumbers = 0;        // times the topological order ran out of room and was respaced
   uint64_t memory_bytes = 0;     // approximate heap held by the graph, chains and stacks
+  // Two parts of memory_bytes: what the classes take (records, names, the instance table) and
+  // what the edges take (records, index, adjacency, the order's copy, held sets): divided by
+  // `classes` and `edges`, the engine's cost per class and per edge.
+  uint64_t class_bytes = 0, edge_bytes = 0;
 };
 
 class Validator {

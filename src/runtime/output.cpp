@@ -586,7 +586,9 @@ int finish(int status) {
         line += "==" + std::to_string(r.pid) + "== lockhound: engine: " +
                 count(st.graph_searches, "graph search", "graph searches") + ", order respaced " +
                 count(st.renumbers, "time", "times") + ", about " +
-                std::to_string(st.memory_bytes >> 20) + " MiB\n";
+                std::to_string(st.memory_bytes >> 20) + " MiB (" +
+                std::to_string(st.classes ? st.class_bytes / st.classes : 0) + " bytes per class, " +
+                std::to_string(st.edges ? st.edge_bytes / st.edges : 0) + " per edge)\n";
       write_all(log_fd(), line);
     }
     if (r.log_fd >= 0 && (r.log_written || r.log_spooled)) ::fsync(r.log_fd);

@@ -671,6 +671,8 @@ TEST(RuntimeDetect, TextReportAndSummary) {
   err = slurp(dir / "err2");
   EXPECT_NE(err.find("lockhound: engine: 1 graph search, order respaced 0 times, about "), std::string::npos)
       << err;
+  // and what the engine keeps per class and per edge.
+  EXPECT_TRUE(std::regex_search(err, std::regex(R"(MiB \([0-9]+ bytes per class, [0-9]+ per edge\))"))) << err;
   fs::remove_all(dir);
 }
 
