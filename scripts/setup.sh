@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libdw-dev libelf-dev libunwind-dev
+  # the lock-order database (src/db, docs/database.md)
+  libsqlite3-dev
   python3
   # real multithreaded programs the runtime tests run under `lockhound run`
   pigz lbzip2 pbzip2 zstd xz-utils sqlite3 redis-server memcached sysbench stress-ng

@@ -327,9 +327,14 @@ void init_runtime() {
   g_tag_salt = (now_ns() ^ (static_cast<uint64_t>(r.pid) << 32) ^ reinterpret_cast<uint64_t>(&r)) * 0x9E3779B97F4A7C15ull | 1;  // bit 0: see tag_check
   if (const char* root = getenv("LOCKHOUND_RUN_PID")) r.run_pid = std::atoi(root);
   if (const char* log = getenv("LOCKHOUND_RUN_LOG")) r.run_log = log;
+  if (const char* db = getenv("LOCKHOUND_DB")) r.opts.db = db;
   if (const char* env = getenv("LOCKHOUND_OPTIONS")) {
     for (const auto& e : parse_options(env, r.opts))
       write_all(2, "==" + std::to_string(r.pid) + "== lockhound: LOCKHOUND_OPTIONS: " + e + "\n");
+  }
+  if (!r.opts.db.empty() && r.opts.db[0] != '/') {  // the program may change directory before its end
+    char dir[4096];
+    if (getcwd(dir, sizeof dir)) r.opts.db = std::string(dir) + "/" + r.opts.db;
   }
   if (r.opts.default_suppressions) {
     std::vector<std::string> errors;  // the built-in text is checked by a unit test

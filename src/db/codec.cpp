@@ -1,0 +1,356 @@
+#include "db/codec.h"
+
+#include <nlohmann/json.hpp>
+
+#include "core/types.h"
+
+namespace lockhound::db {
+namespace {
+
+using json = nlohmann::json;
+
+// Empty strings and default values are left out: the evidence of a million edges is most of a
+// database's size.
+void put(json& j, const char* key, const std::string& v) {
+  if (!v.empty()) j[key] = v;
+}
+
+json frame_json(const Frame& f) {
+  json j = json::object();
+  if (f.pc) j["pc"] = f.pc;
+  put(j, "fn", f.function);
+  put(j, "off", f.offset);
+  put(j, "file", f.file);
+  if (f.line) j["line"] = f.line;
+  put(j, "obj", f.object);
+  if (f.inlined) j["inl"] = true;
+  return j;
+}
+json stack_json(const Stack& s) {
+  json a = json::array();
+  for (const auto& f : s) a.push_back(frame_json(f));
+  return a;
+}
+json held_json(const HeldLock& h) {
+  json j = json::object();
+  put(j, "name", h.name);
+  put(j, "addr", h.address);
+  put(j, "mode", h.mode);
+  put(j, "usage", h.usage);
+  json site = frame_json(h.site);
+  if (!site.empty()) j["site"] = std::move(site);
+  return j;
+}
+json acquisition_json(const Acquisition& a) {
+  json j = json::object();
+  put(j, "lock", a.lock);
+  put(j, "mode", a.mode);
+  put(j, "ctx", a.context);
+  put(j, "irq", a.irq);
+  if (!a.irqs_enabled) j["irqs_off"] = true;
+  if (!a.stack.empty()) j["stack"] = stack_json(a.stack);
+  json site = frame_json(a.site);
+  if (!site.empty()) j["site"] = std::move(site);
+  if (!a.held.empty()) {
+    json h = json::array();
+    for (const auto& x : a.held) h.push_back(held_json(x));
+    j["held"] = std::move(h);
+  }
+  return j;
+}
+json edge_json(const Edge& e) {
+  json j = json::object();
+  put(j, "from", e.from);
+  put(j, "to", e.to);
+  j["a"] = acquisition_json(e.from_site);
+  j["b"] = acquisition_json(e.to_site);
+  put(j, "dep", e.dep);
+  if (!e.gates.empty()) j["gates"] = e.gates;
+  return j;
+}
+
+// Decoding: every value is checked for its type; a wrong one throws out of the helpers and the
+// caller turns it into "what was expected".
+struct Bad {
+  std::string what;
+};
+const json& need_object(const json& j, const char* what) {
+  if (!j.is_object()) throw Bad{std::string("expected an object for ") + what};
+  return j;
+}
+std::string str(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return "";
+  if (!it->is_string()) throw Bad{std::string("expected a string for \"") + key + "\""};
+  return it->get<std::string>();
+}
+uint64_t num(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return 0;
+  if (!it->is_number_unsigned() && !(it->is_number_integer() && it->get<int64_t>() >= 0))
+    throw Bad{std::string("expected a non-negative integer for \"") + key + "\""};
+  return it->get<uint64_t>();
+}
+int64_t inum(const json& j, const char* key, int64_t dflt) {
+  auto it = j.find(key);
+  if (it == j.end()) return dflt;
+  if (!it->is_number_integer()) throw Bad{std::string("expected an integer for \"") + key + "\""};
+  return it->get<int64_t>();
+}
+bool flag(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return false;
+  if (!it->is_boolean()) throw Bad{std::string("expected true or false for \"") + key + "\""};
+  return it->get<bool>();
+}
+const json* arr(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) return nullptr;
+  if (!it->is_array()) throw Bad{std::string("expected an array for \"") + key + "\""};
+  return &*it;
+}
+std::vector<std::string> strings(const json& j, const char* key) {
+  std::vector<std::string> out;
+  if (const json* a = arr(j, key))
+    for (const auto& s : *a) {
+      if (!s.is_string()) throw Bad{std::string("expected strings in \"") + key + "\""};
+      out.push_back(s.get<std::string>());
+    }
+  return out;
+}
+Frame frame_of(const json& j) {
+  need_object(j, "a frame");
+  Frame f;
+  f.pc = num(j, "pc");
+  f.function = str(j, "fn");
+  f.offset = str(j, "off");
+  f.file = str(j, "file");
+  uint64_t line = num(j, "line");
+  if (line > UINT32_MAX) throw Bad{"line number out of range"};
+  f.line = unsigned(line);
+  f.object = str(j, "obj");
+  f.inlined = flag(j, "inl");
+  return f;
+}
+Stack stack_of(const json& j, const char* key) {
+  Stack s;
+  if (const json* a = arr(j, key))
+    for (const auto& f : *a) s.push_back(frame_of(f));
+  return s;
+}
+Frame site_of(const json& j) {
+  auto it = j.find("site");
+  return it == j.end() ? Frame{} : frame_of(*it);
+}
+std::vector<HeldLock> held_of(const json& j) {
+  std::vector<HeldLock> out;
+  if (const json* a = arr(j, "held"))
+    for (const auto& h : *a) {
+      need_object(h, "a held lock");
+      HeldLock x;
+      x.name = str(h, "name");
+      x.address = str(h, "addr");
+      x.mode = str(h, "mode");
+      x.usage = str(h, "usage");
+      x.site = site_of(h);
+      out.push_back(std::move(x));
+    }
+  return out;
+}
+Acquisition acquisition_of(const json& j) {
+  need_object(j, "an acquisition");
+  Acquisition a;
+  a.lock = str(j, "lock");
+  a.mode = str(j, "mode");
+  a.context = str(j, "ctx");
+  a.irq = str(j, "irq");
+  a.irqs_enabled = !flag(j, "irqs_off");
+  a.stack = stack_of(j, "stack");
+  a.site = site_of(j);
+  a.held = held_of(j);
+  return a;
+}
+const json& member(const json& j, const char* key) {
+  auto it = j.find(key);
+  if (it == j.end()) throw Bad{std::string("missing \"") + key + "\""};
+  return *it;
+}
+void edge_of(const json& j, Edge& e) {
+  need_object(j, "an edge");
+  std::string from = str(j, "from"), to = str(j, "to");
+  if (!from.empty()) e.from = from;
+  if (!to.empty()) e.to = to;
+  e.from_site = acquisition_of(member(j, "a"));
+  e.to_site = acquisition_of(member(j, "b"));
+  e.dep = str(j, "dep");
+  e.gates = strings(j, "gates");
+}
+
+template <typename Fn>
+bool decode(std::string_view text, std::string& error, Fn&& fn) {
+  json j = json::parse(text.begin(), text.end(), nullptr, false);
+  if (j.is_discarded()) {
+    error = "not JSON";
+    return false;
+  }
+  try {
+    fn(j);
+    return true;
+  } catch (const Bad& b) {
+    error = b.what;
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  return false;
+}
+
+}  // namespace
+
+bool finding_type_from_name(std::string_view name, FindingType& t) {
+  for (int i = 0; i <= int(FindingType::blocking_call_under_lock); ++i)
+    if (type_name(FindingType(i)) == name) {
+      t = FindingType(i);
+      return true;
+    }
+  return false;
+}
+
+bool lock_kind_from_name(std::string_view name, LockKind& k) {
+  for (int i = 0; i <= int(LockKind::pthread_spinlock); ++i)
+    if (kind_name(LockKind(i)) == name) {
+      k = LockKind(i);
+      return true;
+    }
+  return false;
+}
+
+std::string encode_evidence(const Edge& e) {
+  json j = json::object();
+  j["a"] = acquisition_json(e.from_site);
+  j["b"] = acquisition_json(e.to_site);
+  put(j, "dep", e.dep);
+  if (!e.gates.empty()) j["gates"] = e.gates;
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool decode_evidence(std::string_view text, Edge& e, std::string& error) {
+  Edge out = e;
+  if (!decode(text, error, [&](const json& j) { edge_of(j, out); })) return false;
+  e = std::move(out);
+  return true;
+}
+
+std::string encode_finding(const Finding& f) {
+  json j = json::object();
+  j["type"] = std::string(type_name(f.type));
+  put(j, "source", f.source);
+  put(j, "title", f.title);
+  put(j, "summary", f.summary);
+  j["classes"] = f.classes;
+  if (!f.chain.empty()) {
+    json c = json::array();
+    for (const auto& e : f.chain) c.push_back(edge_json(e));
+    j["chain"] = std::move(c);
+  }
+  if (!f.acquisitions.empty()) {
+    json a = json::array();
+    for (const auto& x : f.acquisitions) a.push_back(acquisition_json(x));
+    j["acq"] = std::move(a);
+  }
+  if (!f.participants.empty()) {
+    json a = json::array();
+    for (const auto& p : f.participants) {
+      json q = json::object();
+      put(q, "name", p.name);
+      if (p.pid != -1) q["pid"] = p.pid;
+      put(q, "state", p.state);
+      put(q, "waits", p.waits_for);
+      if (!p.held.empty()) {
+        json h = json::array();
+        for (const auto& x : p.held) h.push_back(held_json(x));
+        q["held"] = std::move(h);
+      }
+      if (!p.stack.empty()) q["stack"] = stack_json(p.stack);
+      a.push_back(std::move(q));
+    }
+    j["parts"] = std::move(a);
+  }
+  if (!f.scenario.columns.empty()) j["scenario"] = {{"columns", f.scenario.columns}, {"rows", f.scenario.rows}};
+  put(j, "explanation", f.explanation);
+  put(j, "fix", f.fix);
+  if (!f.details.empty()) {
+    json d = json::array();
+    for (const auto& [k, v] : f.details) d.push_back(json::array({k, v}));
+    j["details"] = std::move(d);
+  }
+  put(j, "location", f.location);
+  put(j, "raw", f.raw);
+  j["count"] = f.count;
+  put(j, "signature", f.signature);
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+bool decode_finding(std::string_view text, Finding& f, std::string& error) {
+  Finding out;
+  bool ok = decode(text, error, [&](const json& j) {
+    need_object(j, "a finding");
+    std::string type = str(j, "type");
+    if (!finding_type_from_name(type, out.type)) throw Bad{"unknown finding type \"" + type + "\""};
+    out.source = str(j, "source");
+    out.title = str(j, "title");
+    out.summary = str(j, "summary");
+    out.classes = strings(j, "classes");
+    if (const json* c = arr(j, "chain"))
+      for (const auto& e : *c) {
+        Edge edge;
+        edge_of(e, edge);
+        out.chain.push_back(std::move(edge));
+      }
+    if (const json* a = arr(j, "acq"))
+      for (const auto& x : *a) out.acquisitions.push_back(acquisition_of(x));
+    if (const json* a = arr(j, "parts"))
+      for (const auto& q : *a) {
+        need_object(q, "a participant");
+        Participant p;
+        p.name = str(q, "name");
+        p.pid = inum(q, "pid", -1);
+        p.state = str(q, "state");
+        p.waits_for = str(q, "waits");
+        p.held = held_of(q);
+        p.stack = stack_of(q, "stack");
+        out.participants.push_back(std::move(p));
+      }
+    auto sc = j.find("scenario");
+    if (sc != j.end()) {
+      need_object(*sc, "the scenario");
+      out.scenario.columns = strings(*sc, "columns");
+      if (const json* rows = arr(*sc, "rows"))
+        for (const auto& row : *rows) {
+          if (!row.is_array()) throw Bad{"expected an array for a scenario row"};
+          std::vector<std::string> cells;
+          for (const auto& c : row) {
+            if (!c.is_string()) throw Bad{"expected strings in a scenario row"};
+            cells.push_back(c.get<std::string>());
+          }
+          out.scenario.rows.push_back(std::move(cells));
+        }
+    }
+    out.explanation = str(j, "explanation");
+    out.fix = str(j, "fix");
+    if (const json* d = arr(j, "details"))
+      for (const auto& kv : *d) {
+        if (!kv.is_array() || kv.size() != 2 || !kv[0].is_string() || !kv[1].is_string())
+          throw Bad{"expected [key, value] pairs of strings in \"details\""};
+        out.details.emplace_back(kv[0].get<std::string>(), kv[1].get<std::string>());
+      }
+    out.location = str(j, "location");
+    out.raw = str(j, "raw");
+    out.count = num(j, "count");
+    out.signature = str(j, "signature");
+    if (out.signature.empty()) throw Bad{"missing \"signature\""};
+  });
+  if (ok) f = std::move(out);
+  return ok;
+}
+
+}  // namespace lockhound::db
