@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/types.h"
+#include "core/voice.h"
 
 namespace lockhound::db {
 namespace {
@@ -244,8 +245,6 @@ std::string encode_finding(const Finding& f) {
   json j = json::object();
   j["type"] = std::string(type_name(f.type));
   put(j, "source", f.source);
-  put(j, "title", f.title);
-  put(j, "summary", f.summary);
   j["classes"] = f.classes;
   if (!f.chain.empty()) {
     json c = json::array();
@@ -275,9 +274,6 @@ std::string encode_finding(const Finding& f) {
     }
     j["parts"] = std::move(a);
   }
-  if (!f.scenario.columns.empty()) j["scenario"] = {{"columns", f.scenario.columns}, {"rows", f.scenario.rows}};
-  put(j, "explanation", f.explanation);
-  put(j, "fix", f.fix);
   if (!f.details.empty()) {
     json d = json::array();
     for (const auto& [k, v] : f.details) d.push_back(json::array({k, v}));
@@ -286,7 +282,6 @@ std::string encode_finding(const Finding& f) {
   put(j, "location", f.location);
   put(j, "raw", f.raw);
   j["count"] = f.count;
-  put(j, "signature", f.signature);
   return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
@@ -297,8 +292,6 @@ bool decode_finding(std::string_view text, Finding& f, std::string& error) {
     std::string type = str(j, "type");
     if (!finding_type_from_name(type, out.type)) throw Bad{"unknown finding type \"" + type + "\""};
     out.source = str(j, "source");
-    out.title = str(j, "title");
-    out.summary = str(j, "summary");
     out.classes = strings(j, "classes");
     if (const json* c = arr(j, "chain"))
       for (const auto& e : *c) {
@@ -320,23 +313,6 @@ bool decode_finding(std::string_view text, Finding& f, std::string& error) {
         p.stack = stack_of(q, "stack");
         out.participants.push_back(std::move(p));
       }
-    auto sc = j.find("scenario");
-    if (sc != j.end()) {
-      need_object(*sc, "the scenario");
-      out.scenario.columns = strings(*sc, "columns");
-      if (const json* rows = arr(*sc, "rows"))
-        for (const auto& row : *rows) {
-          if (!row.is_array()) throw Bad{"expected an array for a scenario row"};
-          std::vector<std::string> cells;
-          for (const auto& c : row) {
-            if (!c.is_string()) throw Bad{"expected strings in a scenario row"};
-            cells.push_back(c.get<std::string>());
-          }
-          out.scenario.rows.push_back(std::move(cells));
-        }
-    }
-    out.explanation = str(j, "explanation");
-    out.fix = str(j, "fix");
     if (const json* d = arr(j, "details"))
       for (const auto& kv : *d) {
         if (!kv.is_array() || kv.size() != 2 || !kv[0].is_string() || !kv[1].is_string())
@@ -346,10 +322,11 @@ bool decode_finding(std::string_view text, Finding& f, std::string& error) {
     out.location = str(j, "location");
     out.raw = str(j, "raw");
     out.count = num(j, "count");
-    out.signature = str(j, "signature");
-    if (out.signature.empty()) throw Bad{"missing \"signature\""};
   });
-  if (ok) f = std::move(out);
+  if (!ok) return false;
+  // The words and the signature are derived again, by this lockhound's finding layer.
+  complete_finding(out);
+  f = std::move(out);
   return ok;
 }
 

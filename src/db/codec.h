@@ -1,5 +1,7 @@
-// The evidence a database keeps as text: an edge's two acquisitions and a whole finding, as
-// compact JSON (docs/database.md, "evidence and finding columns"). Written by this lockhound and
+// The evidence a database keeps as text: an edge's two acquisitions and a finding's facts, as
+// compact JSON (docs/database.md, "evidence and finding columns"). A finding's words and
+// signature are not stored: decode_finding derives them again (core/voice.h), so a finding read
+// back reads as this lockhound words it. Written by this lockhound and
 // read back by it; a column that is not what encode_* wrote (a damaged or hand-edited file) is
 // refused, never half-read: decode_* never throw and return false with the reason.
 #pragma once

@@ -130,16 +130,16 @@ std::string Connection::check_schema(bool& fresh) {
   fresh = false;
   const std::string expected = "; expected a lockhound lock-order database of schema version " +
                                std::to_string(kSchemaVersion) + " (docs/database.md)";
-  auto one = [&](const char* sql, int64_t& v) {
-    Statement s(db_, sql);
-    int rc = s.step();
-    if (rc != SQLITE_ROW) return false;
-    v = s.i64(0);
-    return true;
-  };
+  // One statement, so one snapshot: read apart, a writer creating the schema in between would
+  // make a half-made database of another program.
   int64_t app = 0, version = 0, objects = 0;
-  if (!one("PRAGMA application_id", app) || !one("PRAGMA user_version", version) ||
-      !one("SELECT count(*) FROM sqlite_master", objects)) {
+  Statement s(db_, "SELECT (SELECT application_id FROM pragma_application_id), "
+                   "(SELECT user_version FROM pragma_user_version), (SELECT count(*) FROM sqlite_master)");
+  if (s.step() == SQLITE_ROW) {
+    app = s.i64(0);
+    version = s.i64(1);
+    objects = s.i64(2);
+  } else {
     int code = error_code() & 0xff;
     if (code == SQLITE_NOTADB) return path_ + ": not a lockhound database (not an SQLite file)" + expected;
     if (code == SQLITE_BUSY || code == SQLITE_LOCKED) return path_ + ": busy: other processes held it too long";

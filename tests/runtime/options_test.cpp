@@ -31,7 +31,7 @@ TEST(RuntimeOptions, ParsesEveryKey) {
   EXPECT_EQ(o.max_memory_mb, 64);
   EXPECT_EQ(o.verbosity, 1);
   EXPECT_FALSE(o.fast_path);
-  EXPECT_EQ(option_keys().size(), 17u);
+  EXPECT_EQ(option_keys().size(), 18u);
 }
 
 TEST(RuntimeOptions, BadInputKeepsDefaultsAndSaysWhy) {
