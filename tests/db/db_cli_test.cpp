@@ -282,4 +282,32 @@ TEST(DbCommands, FilesThatAreNotDatabasesAreRefused) {
   EXPECT_EQ(slurp(text), "hello\n");
 }
 
+// docs/database.md's examples run: every `    $ command` line, in order, in a scratch directory
+// that sees examples/, with the built lockhound first on PATH; each exits 0, or 1 for findings.
+TEST(DbCommands, DocumentationExamplesRun) {
+  TempDir t;
+  fs::create_directory_symlink(fs::path(LOCKHOUND_SOURCE_DIR) / "examples", t.dir / "examples");
+  std::istringstream doc(slurp(fs::path(LOCKHOUND_SOURCE_DIR) / "docs/database.md"));
+  std::string line;
+  int commands = 0;
+  std::string path = fs::path(LOCKHOUND_EXE).parent_path().string();
+  while (std::getline(doc, line)) {
+    if (line.rfind("    $ ", 0) != 0) continue;
+    std::string cmd = line.substr(6);
+    ++commands;
+    Result r = finish(start({"/bin/sh", "-c", "cd '" + t.dir.string() + "' && PATH='" + path + "':\"$PATH\" " + cmd},
+                            t.dir, "doc" + std::to_string(commands)),
+                      t.dir, "doc" + std::to_string(commands));
+    bool diff_or_report = cmd.find("lockhound report") == 0 || cmd.find("lockhound diff") == 0;
+    EXPECT_TRUE(r.rc == 0 || (diff_or_report && r.rc == 1)) << cmd << ": exit " << r.rc << "\n" << r.err;
+  }
+  EXPECT_GE(commands, 6);
+  // What the text says the example shows.
+  Result diff = lockhound({"diff", t / "baseline.db", t / "locks.db", "--format", "json"}, t);
+  EXPECT_EQ(diff.rc, 1);
+  ASSERT_EQ(findings_of(diff).size(), 1u);
+  EXPECT_TRUE(has_class(findings_of(diff)[0], "accounts") && has_class(findings_of(diff)[0], "journal"));
+  EXPECT_EQ(lockhound({"diff", t / "locks.db", t / "locks.db"}, t).rc, 0);
+}
+
 }  // namespace
