@@ -58,8 +58,8 @@ db="$work/big.db"
 size=$(stat -c %s "$db")
 /usr/bin/time -f '%e %M' -o "$work/report.time" "$lockhound" report "$db" --format json -o "$work/report.json" || true
 found=$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(len(d["findings"]), d["findings"][0]["type"] if d["findings"] else "-")' "$work/report.json")
-read -r gsec gkb <"$work/gen.time"
-read -r rsec rkb <"$work/report.time"
+read -r gsec gkb < <(tail -1 "$work/gen.time")
+read -r rsec rkb < <(tail -1 "$work/report.time")
 printf '\ndatabase\truns\tedges\tfile_MB\twrite_s\treport_s\treport_peak_MB\tfindings\n'
 awk -v r="$runs" -v e="$edges" -v s="$size" -v g="$gsec" -v t="$rsec" -v m="$rkb" -v f="$found" \
   'BEGIN { printf "generated\t%d\t%d\t%.0f\t%s\t%s\t%.0f\t%s\n", r, e, s / 1048576, g, t, m / 1024, f }'
