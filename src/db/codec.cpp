@@ -205,6 +205,143 @@ bool decode(std::string_view text, std::string& error, Fn&& fn) {
   return false;
 }
 
+// The evidence of every edge is written at a process's end (a million edges for a big program):
+// written directly, not through json objects, as the same JSON decode_evidence reads.
+struct Writer {
+  std::string out;
+  bool first = true;
+  void str(std::string_view v) {
+    out += '"';
+    for (size_t i = 0; i < v.size();) {
+      unsigned char c = static_cast<unsigned char>(v[i]);
+      if (c == '"' || c == '\\') {
+        out += '\\';
+        out += char(c);
+        ++i;
+      } else if (c < 0x20) {
+        static const char hex[] = "0123456789abcdef";
+        out += "\\u00";
+        out += hex[c >> 4];
+        out += hex[c & 15];
+        ++i;
+      } else if (c < 0x80) {
+        out += char(c);
+        ++i;
+      } else {
+        // A whole UTF-8 sequence is copied; a broken one becomes U+FFFD (JSON is UTF-8).
+        size_t n = c >= 0xf0 && c < 0xf5 ? 4 : c >= 0xe0 ? 3 : c >= 0xc2 && c < 0xe0 ? 2 : 0;
+        bool ok = n && i + n <= v.size();
+        for (size_t k = 1; ok && k < n; ++k) ok = (static_cast<unsigned char>(v[i + k]) & 0xc0) == 0x80;
+        if (ok && n == 3) {
+          unsigned char d = static_cast<unsigned char>(v[i + 1]);
+          ok = !(c == 0xe0 && d < 0xa0) && !(c == 0xed && d >= 0xa0);
+        }
+        if (ok && n == 4) {
+          unsigned char d = static_cast<unsigned char>(v[i + 1]);
+          ok = !(c == 0xf0 && d < 0x90) && !(c == 0xf4 && d >= 0x90);
+        }
+        if (ok) {
+          out.append(v.data() + i, n);
+          i += n;
+        } else {
+          out += "\xef\xbf\xbd";
+          ++i;
+        }
+      }
+    }
+    out += '"';
+  }
+  void key(const char* k) {
+    if (!first) out += ',';
+    first = false;
+    str(k);
+    out += ':';
+  }
+  void open(char c) {
+    out += c;
+    first = true;
+  }
+  void close(char c) {
+    out += c;
+    first = false;
+  }
+  void put(const char* k, const std::string& v) {
+    if (v.empty()) return;
+    key(k);
+    str(v);
+  }
+  void put(const char* k, uint64_t v) {
+    if (!v) return;
+    key(k);
+    out += std::to_string(v);
+  }
+  void item() {
+    if (!first) out += ',';
+    first = false;
+  }
+  void frame(const Frame& f) {
+    open('{');
+    put("pc", f.pc);
+    put("fn", f.function);
+    put("off", f.offset);
+    put("file", f.file);
+    put("line", uint64_t{f.line});
+    put("obj", f.object);
+    if (f.inlined) {
+      key("inl");
+      out += "true";
+    }
+    close('}');
+  }
+  static bool empty(const Frame& f) {
+    return !f.pc && f.function.empty() && f.offset.empty() && f.file.empty() && !f.line && f.object.empty() &&
+           !f.inlined;
+  }
+  void acquisition(const Acquisition& a) {
+    open('{');
+    put("lock", a.lock);
+    put("mode", a.mode);
+    put("ctx", a.context);
+    put("irq", a.irq);
+    if (!a.irqs_enabled) {
+      key("irqs_off");
+      out += "true";
+    }
+    if (!a.stack.empty()) {
+      key("stack");
+      open('[');
+      for (const auto& f : a.stack) {
+        item();
+        frame(f);
+      }
+      close(']');
+    }
+    if (!empty(a.site)) {
+      key("site");
+      frame(a.site);
+    }
+    if (!a.held.empty()) {
+      key("held");
+      open('[');
+      for (const auto& h : a.held) {
+        item();
+        open('{');
+        put("name", h.name);
+        put("addr", h.address);
+        put("mode", h.mode);
+        put("usage", h.usage);
+        if (!empty(h.site)) {
+          key("site");
+          frame(h.site);
+        }
+        close('}');
+      }
+      close(']');
+    }
+    close('}');
+  }
+};
+
 }  // namespace
 
 bool finding_type_from_name(std::string_view name, FindingType& t) {
@@ -226,12 +363,25 @@ bool lock_kind_from_name(std::string_view name, LockKind& k) {
 }
 
 std::string encode_evidence(const Edge& e) {
-  json j = json::object();
-  j["a"] = acquisition_json(e.from_site);
-  j["b"] = acquisition_json(e.to_site);
-  put(j, "dep", e.dep);
-  if (!e.gates.empty()) j["gates"] = e.gates;
-  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+  Writer w;
+  w.out.reserve(1024);
+  w.open('{');
+  w.key("a");
+  w.acquisition(e.from_site);
+  w.key("b");
+  w.acquisition(e.to_site);
+  w.put("dep", e.dep);
+  if (!e.gates.empty()) {
+    w.key("gates");
+    w.open('[');
+    for (const auto& g : e.gates) {
+      w.item();
+      w.str(g);
+    }
+    w.close(']');
+  }
+  w.close('}');
+  return std::move(w.out);
 }
 
 bool decode_evidence(std::string_view text, Edge& e, std::string& error) {

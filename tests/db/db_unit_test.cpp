@@ -292,6 +292,20 @@ TEST(Codec, FindingsAndEvidenceRoundTrip) {
   ASSERT_TRUE(decode_evidence(encode_evidence(f.chain[0]), e, error)) << error;
   EXPECT_EQ(e.to_site.stack.size(), f.chain[0].to_site.stack.size());
   EXPECT_EQ(e.to_site.context, f.chain[0].to_site.context);
+  // Any bytes in a name: escaped, and a broken UTF-8 sequence replaced, never an unreadable row.
+  Edge odd;
+  odd.from_site.stack.push_back(Frame{0x1234, "fn\x01\"q\\ \xff é 漢", "", "a\nb.c", 7, "", true});
+  odd.to_site.held.push_back(HeldLock{"h", "0x1", "write", "", Frame{}});
+  odd.gates = {"g1", "g\t2"};
+  Edge odd_back;
+  ASSERT_TRUE(decode_evidence(encode_evidence(odd), odd_back, error)) << error << encode_evidence(odd);
+  ASSERT_EQ(odd_back.from_site.stack.size(), 1u);
+  EXPECT_EQ(odd_back.from_site.stack[0].function, "fn\x01\"q\\ \xef\xbf\xbd é 漢");
+  EXPECT_EQ(odd_back.from_site.stack[0].file, "a\nb.c");
+  EXPECT_TRUE(odd_back.from_site.stack[0].inlined);
+  EXPECT_EQ(odd_back.to_site.held.size(), 1u);
+  EXPECT_EQ(odd_back.gates, odd.gates);
+  EXPECT_EQ(encode_evidence(odd_back), encode_evidence(odd_back));
   for (const char* bad : {"", "[]", "{", "{\"type\": \"no_such\"}", "{\"type\": 7}",
                           "{\"type\": \"circular_dependency\", \"signature\": \"s\", \"chain\": [1]}",
                           "{\"type\": \"circular_dependency\", \"signature\": \"s\", \"count\": -1}"}) {
