@@ -52,8 +52,8 @@ CREATE TABLE edge_runs(
   irq INTEGER NOT NULL,
   gates TEXT NOT NULL,
   evidence TEXT NOT NULL,
-  PRIMARY KEY(edge, run)
-) WITHOUT ROWID;
+  UNIQUE(edge, run)
+);
 CREATE INDEX edge_runs_by_run ON edge_runs(run);
 CREATE TABLE findings(
   id INTEGER PRIMARY KEY,

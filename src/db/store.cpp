@@ -291,6 +291,10 @@ std::string write_run(const std::string& path, const RunRecord& rec, const Write
     if (!c.exec("PRAGMA journal_mode = WAL") && !is_busy(c.error_code()))
       return path + ": cannot use a write-ahead log: " + c.error();
     c.exec("PRAGMA synchronous = NORMAL");
+    // A big program's graph is one transaction of a hundred MB: with SQLite's default 2 MB page
+    // cache it spills into the log mid-transaction and reads its own pages back from it. Up to
+    // 64 MB are kept (allocated only as the transaction grows).
+    c.exec("PRAGMA cache_size = -65536");
     auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(options.busy_timeout_ms);
     for (;;) {
       bool busy = false;
