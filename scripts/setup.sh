@@ -8,6 +8,8 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   libabsl-dev nlohmann-json3-dev libcli11-dev libfmt-dev
   libdw-dev libelf-dev libunwind-dev
+  # the lock-order database (src/db, docs/database.md)
+  libsqlite3-dev
   python3
   # man pages made from the command's --help at build time; dpkg-dev's dpkg-shlibdeps for the .deb
   help2man dpkg-dev

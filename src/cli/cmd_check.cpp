@@ -1,5 +1,8 @@
 // `lockhound check FILE...`: runs scenario files through the engine.
+#include <cstdio>
+
 #include "cli/common.h"
+#include "db/database.h"
 #include "scenario/scenario.h"
 
 namespace lockhound::cli {
@@ -9,11 +12,13 @@ void register_check(CLI::App& app, Action& action) {
     std::vector<std::string> files;
     OutputOptions out;
     size_t max_errors = 50;
+    std::string db;
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("check", "Check scenario files (docs/scenario-language.md) for locking problems");
   cmd->add_option("files", opts->files, "Scenario files or directories of .lh files ('-' for stdin)")->required();
   add_output_options(cmd, opts->out);
+  cmd->add_option("--db", opts->db, "Add each file's lock-order graph and findings to this lock-order database (docs/database.md)");
   cmd->add_option("--max-errors", opts->max_errors, "List at most N input errors (all are counted)")->capture_default_str();
   cmd->footer(
       "Exit status: 0 clean, 1 findings, 2 usage error, 3 bad input (findings still reported).\n"
@@ -36,6 +41,17 @@ void register_check(CLI::App& app, Action& action) {
         }
         meta.inputs.push_back(name);
         ScenarioResult r = checker.finish();
+        if (!opts->db.empty()) {
+          db::RunRecord rec;
+          rec.run = db::this_run("check", name, db::process_arguments());
+          db::add_graph(checker.validator(), rec);
+          rec.findings = r.findings;
+          std::string why = db::write_run(opts->db, rec);
+          if (!why.empty()) {
+            std::fprintf(stderr, "lockhound check: %s\n", why.c_str());
+            input_error = true;
+          }
+        }
         for (auto& f : r.findings) all.push_back(std::move(f));
         for (auto& d : r.diagnostics) diags.push_back(std::move(d));
         classes += r.stats.classes;

@@ -35,6 +35,7 @@ struct RunArgs {
   int max_memory_mb = -1;
   bool verbose = false;
   std::string raw_options;
+  std::string db;
 };
 
 
@@ -78,6 +79,9 @@ void register_run(CLI::App& app, Action& action) {
   cmd->add_flag("--no-summary", args->no_summary, "No summary at exit (text format)");
   cmd->add_option("--max-memory-mb", args->max_memory_mb, "Engine memory budget (default 2048)")
       ->check(CLI::Range(1, 1 << 24));
+  cmd->add_option("--db", args->db,
+                  "At each process's end, add its lock-order graph and findings to this lock-order database "
+                  "(LOCKHOUND_DB; docs/database.md)");
   cmd->add_flag("-v,--verbose", args->verbose, "Say what the runtime does");
   cmd->add_option("--options", args->raw_options, "Extra LOCKHOUND_OPTIONS (k=v:k=v)");
   // Options stop at the program's name (as with env, timeout, valgrind): everything from there
@@ -147,6 +151,10 @@ void register_run(CLI::App& app, Action& action) {
       if (args->no_summary) add("summary=0");
       if (args->max_memory_mb > 0) add("max_memory_mb=" + std::to_string(args->max_memory_mb));
       if (args->verbose) add("verbosity=1");
+      if (!args->db.empty()) {
+        char buf[PATH_MAX];
+        add("db=" + (args->db[0] == '/' ? args->db : std::string(getcwd(buf, sizeof buf) ? buf : ".") + "/" + args->db));
+      }
       if (!args->raw_options.empty()) add(args->raw_options);
       runtime::Options check;
       const char* env = getenv("LOCKHOUND_OPTIONS");

@@ -13,6 +13,7 @@
 
 #include "cli/common.h"
 #include "trace/lockdep_classes.h"
+#include "db/database.h"
 #include "trace/trace_analyzer.h"
 
 namespace lockhound::cli {
@@ -54,6 +55,7 @@ void register_trace(CLI::App& app, Action& action) {
     size_t max_errors = 50;
     std::string progress = "auto";
     std::string lockdep;
+    std::string db;
     OutputOptions out;
   };
   auto opts = std::make_shared<Opts>();
@@ -67,6 +69,7 @@ void register_trace(CLI::App& app, Action& action) {
                   "The same boot's /proc/lockdep: tells annotated nesting (spin_lock_nested) from "
                   "recursive locking, which a trace alone cannot")
       ->type_name("FILE");
+  cmd->add_option("--db", opts->db, "Add the trace's lock-order graph and findings to this lock-order database (docs/database.md)");
   add_progress_option(cmd, opts->progress);
   add_output_options(cmd, opts->out);
   cmd->footer(
@@ -166,6 +169,17 @@ void register_trace(CLI::App& app, Action& action) {
         meta.whole_graph = true;
       }
       std::vector<Finding> findings = analyzer.findings();
+      if (!opts->db.empty()) {
+        db::RunRecord rec;
+        rec.run = db::this_run("trace", name, db::process_arguments());
+        db::add_graph(analyzer.validator(), rec);
+        rec.findings = findings;
+        std::string why = db::write_run(opts->db, rec);
+        if (!why.empty()) {
+          std::fprintf(stderr, "lockhound trace: %s\n", why.c_str());
+          input_error = true;
+        }
+      }
       int rc = emit_report(findings, meta, opts->out);
       if (rc == kUsage) return rc;
       return input_error ? int(kInputError) : rc;

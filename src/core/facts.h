@@ -64,6 +64,9 @@ inline constexpr std::string_view kMax = "max";
 inline constexpr std::string_view kPid = "pid";                    // the process a finding is about
 inline constexpr std::string_view kLockTypes = "lock types";       // file locks: "POSIX lock, FLOCK lock"
 inline constexpr std::string_view kNoSites = "sites";              // "not recorded": the input has no stacks
+// The lock-order database (`lockhound report`): for each edge of the chain, the runs that took it,
+// "a -> b: run 1 (prog, pid 42, TIME, commit C), run 3 (…); b -> a: run 2 (…)".
+inline constexpr std::string_view kRuns = "runs";
 
 // The value of `key`, or "" when the finding does not state it.
 inline std::string get(const Finding& f, std::string_view key) {

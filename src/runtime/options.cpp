@@ -34,7 +34,7 @@ const std::vector<std::string_view>& option_keys() {
   static const std::vector<std::string_view> keys = {
       "log_path", "format", "halt_on_error", "exitcode", "fail_on", "stack_depth", "watchdog_ms",
       "spin_ms", "watchdog_abort", "suppressions", "default_suppressions", "show_guarded", "full_stacks", "follow_children",
-      "summary", "max_memory_mb", "verbosity", "fast_path", "source_root"};
+      "summary", "max_memory_mb", "verbosity", "fast_path", "source_root", "db"};
   return keys;
 }
 
@@ -76,6 +76,7 @@ std::vector<std::string> parse_options(std::string_view text, Options& o) {
     else if (key == "max_memory_mb") ok = parse_int(v, o.max_memory_mb, 1, 1 << 24);
     else if (key == "verbosity") ok = parse_int(v, o.verbosity, 0, 3);
     else if (key == "fast_path") ok = parse_bool(v, o.fast_path);
+    else if (key == "db") o.db = std::string(v);
     else {
       errors.push_back("unknown option '" + std::string(key) + "'");
       continue;

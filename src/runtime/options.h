@@ -24,6 +24,8 @@
 //   max_memory_mb=N       the engine's memory budget; past it lockhound stops (default 2048)
 //   verbosity=N           0 quiet, 1 notes about what the runtime does
 //   fast_path=0|1         validated chains skip the engine (default 1; 0 sends every event to it)
+//   db=FILE               at exit, add the process's lock-order graph, usage and findings to the
+//                         lock-order database FILE (docs/database.md); LOCKHOUND_DB=FILE says the same
 //
 // Parsing never throws: unknown keys and bad values become error strings and the defaults stay.
 #pragma once
@@ -57,6 +59,7 @@ struct Options {
   int max_memory_mb = 2048;
   int verbosity = 0;
   bool fast_path = true;
+  std::string db;
 };
 
 // Applies "k=v:k=v" on top of `opts`. Returns one message per problem ("unknown option 'x'").

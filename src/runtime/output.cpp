@@ -510,6 +510,7 @@ int finish(int status) {
     if (done) return r.final_status;
     ValidatorStats st;
     auto fs = final_findings(st);
+    record_run(fs);
     r.report_lock.lock();
     r.finished = true;
     size_t problems = 0, failing = 0;

@@ -336,9 +336,14 @@ void init_runtime() {
     size_t slash = r.run_log.rfind('/');
     if (slash != std::string::npos && slash > 0) r.run_dir = r.run_log.substr(0, slash);
   }
+  if (const char* db = getenv("LOCKHOUND_DB")) r.opts.db = db;
   if (const char* env = getenv("LOCKHOUND_OPTIONS")) {
     for (const auto& e : parse_options(env, r.opts))
       write_all(2, "==" + std::to_string(r.pid) + "== lockhound: LOCKHOUND_OPTIONS: " + e + "\n");
+  }
+  if (!r.opts.db.empty() && r.opts.db[0] != '/') {  // the program may change directory before its end
+    char dir[4096];
+    if (getcwd(dir, sizeof dir)) r.opts.db = std::string(dir) + "/" + r.opts.db;
   }
   if (r.opts.default_suppressions) {
     std::vector<std::string> errors;  // the built-in text is checked by a unit test

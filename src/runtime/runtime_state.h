@@ -184,6 +184,9 @@ void print_report_now();
 bool quiet_child();
 int finish(int status);
 
+// --- db_record.cpp: the process's graph and findings into the lock-order database (db=FILE)
+void record_run(const std::vector<Finding>& findings);
+
 // --- watchdog.cpp: hangs that really happen (wait-for cycles, joins, fork orphans, spinning)
 std::string short_name(const ThreadState* t);
 std::vector<HeldLock> held_of(const ThreadState* t);

@@ -249,6 +249,8 @@ class Runner {
   }
 
 
+  const Validator& validator() const { return v_; }
+
   ScenarioResult result() {
     ScenarioResult r;
     r.findings = v_.findings();
@@ -602,6 +604,7 @@ ScenarioChecker::ScenarioChecker(std::string filename, ValidatorOptions options)
 ScenarioChecker::~ScenarioChecker() = default;
 void ScenarioChecker::line(std::string_view line) { impl_->runner.line(++impl_->no, line); }
 ScenarioResult ScenarioChecker::finish() { return impl_->runner.result(); }
+const Validator& ScenarioChecker::validator() const { return impl_->runner.validator(); }
 
 ScenarioResult check_scenario(std::string_view text, std::string_view filename, ValidatorOptions options) {
   options.show_addresses = false;

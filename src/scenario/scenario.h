@@ -45,6 +45,9 @@ class ScenarioChecker {
   ScenarioChecker& operator=(const ScenarioChecker&) = delete;
   void line(std::string_view line);
   ScenarioResult finish();
+  // The engine the lines went through (its graph, for the lock-order database); lives as long as
+  // the checker.
+  const Validator& validator() const;
 
  private:
   struct Impl;

@@ -33,7 +33,7 @@ TEST(RuntimeOptions, ParsesEveryKey) {
   EXPECT_EQ(o.max_memory_mb, 64);
   EXPECT_EQ(o.verbosity, 1);
   EXPECT_FALSE(o.fast_path);
-  EXPECT_EQ(option_keys().size(), 19u);
+  EXPECT_EQ(option_keys().size(), 20u);
 }
 
 TEST(RuntimeOptions, BadInputKeepsDefaultsAndSaysWhy) {
