@@ -236,6 +236,13 @@ ExplainResult explain_log(std::string_view text, std::string_view filename, size
       for (size_t j = i + 1; j < L.size() && j - i < kMaxView; ++j) {
         if (used[j]) continue;
         if (!tag.empty() && !L[j].tag.empty() && L[j].tag != tag) continue;
+        // DEBUG_LOCKS_WARN_ON(...) is followed by the WARNING that places it in lockdep.c: one report.
+        if (heads[j] && j == i + 1 && heads[i]->type == FindingType::lockdep_internal_error &&
+            heads[j]->kind == HeadlineKind::report && heads[j]->type == FindingType::lockdep_internal_error &&
+            starts_with(heads[i]->title, "DEBUG_LOCKS_WARN_ON(") && !starts_with(heads[j]->title, "DEBUG_LOCKS")) {
+          view.push_back(j);
+          continue;
+        }
         if (heads[j]) break;
         view.push_back(j);
       }
@@ -311,7 +318,8 @@ void merge_results(ExplainResult& into, ExplainResult&& part) {
 
 bool may_start_report(std::string_view line) {
   for (std::string_view p : {"======", "------------[ cut here ]", "WARNING: ", "BUG: ", "INFO: task ", "INFO: rcu",
-                             "rcu: INFO", "watchdog: BUG", "lock order reversal", "Showing all locks held"})
+                             "rcu: INFO", "watchdog: BUG", "lock order reversal", "Showing all locks held",
+                             "DEBUG_LOCKS_WARN_ON("})
     if (line.find(p) != std::string_view::npos) return true;
   return false;
 }
