@@ -144,3 +144,18 @@ TEST(Wording, WarningInsideLockdepIsALockdepInternalError) {
 
 }  // namespace
 }  // namespace lockhound::explain
+
+namespace lockhound::explain {
+namespace {
+
+TEST(Transport, UserSpaceTextBeforeTheTimestamp) {
+  auto r = run("user_text_before_timestamp.txt");
+  ASSERT_EQ(r.findings.size(), 1u);
+  const Finding& f = r.findings[0];
+  EXPECT_EQ(f.type, FindingType::non_static_key);
+  EXPECT_EQ(f.location, "user_text_before_timestamp.txt:3");
+  EXPECT_TRUE(has(f.fix, "gadget_probe+0x20")) << f.fix;
+}
+
+}  // namespace
+}  // namespace lockhound::explain
