@@ -159,3 +159,21 @@ TEST(Transport, UserSpaceTextBeforeTheTimestamp) {
 
 }  // namespace
 }  // namespace lockhound::explain
+
+namespace lockhound::explain {
+namespace {
+
+TEST(Transport, HeadlineSplitByANewlineInATaskName) {
+  auto r = run("split_headline.txt");
+  ASSERT_EQ(r.findings.size(), 1u);
+  const Finding& f = r.findings[0];
+  EXPECT_EQ(f.type, FindingType::hung_task);
+  ASSERT_FALSE(f.participants.empty());
+  EXPECT_EQ(f.participants[0].name, "evil\\nname");
+  EXPECT_EQ(f.participants[0].pid, 4410);
+  EXPECT_EQ(fact::get(f, fact::kSeconds), "122");
+  EXPECT_TRUE(has(f.summary, "knob_write+0x2e") || has(f.summary, "__mutex_lock")) << f.summary;
+}
+
+}  // namespace
+}  // namespace lockhound::explain
