@@ -57,6 +57,11 @@ inline constexpr std::string_view kJiffies = "jiffies";
 inline constexpr std::string_view kStarved = "kthread starved";
 inline constexpr std::string_view kStallCpus = "stalled cpus";
 inline constexpr std::string_view kFlavor = "flavor";              // rcu_sched, rcu_preempt, rcu_tasks
+inline constexpr std::string_view kHang = "hang";                  // how a hung task waits: "I/O wait", "can't die"
+inline constexpr std::string_view kStallKind = "stall kind";       // RCU: "expedited", "tasks" ("" for a normal GP)
+inline constexpr std::string_view kPool = "pool";                  // a workqueue worker pool: "cpus=0 node=0 flags=0x0 nice=0"
+inline constexpr std::string_view kInFlight = "in-flight";         // work items running on a stuck pool: "123:foo_work_fn"
+inline constexpr std::string_view kCheck = "check";                // the condition of a lockdep self-check that failed
 inline constexpr std::string_view kMessage = "message";            // the kernel's own words for a lock defect
 inline constexpr std::string_view kLimit = "limit";                // lockdep's table that overflowed
 inline constexpr std::string_view kValue = "value";

@@ -108,9 +108,29 @@ std::string title_of(const Finding& f) {
       if (fact::has(f, fact::kLimit)) return "lockdep limit too low: " + fact::get(f, fact::kLimit);
       break;
     case FT::hung_task:
-      if (!f.participants.empty() && fact::has(f, fact::kSeconds))
-        return "task " + participant_label(f, f.participants.front()) + " blocked for more than " +
-               fact::get(f, fact::kSeconds) + " seconds";
+      if (!f.participants.empty() && fact::has(f, fact::kSeconds)) {
+        std::string hang = fact::get(f, fact::kHang);
+        std::string how = hang == "I/O wait"    ? " blocked in I/O wait for more than "
+                          : hang == "can't die" ? " can't die for more than "
+                                                : " blocked for more than ";
+        return "task " + participant_label(f, f.participants.front()) + how + fact::get(f, fact::kSeconds) +
+               " seconds";
+      }
+      break;
+    case FT::rcu_stall: {
+      std::string kind = fact::get(f, fact::kStallKind);
+      if (kind == "expedited") return "RCU expedited stall";
+      if (kind == "tasks") return "RCU Tasks stall: a task did not reach a quiescent state";
+      break;
+    }
+    case FT::workqueue_lockup:
+      if (fact::has(f, fact::kPool) && fact::has(f, fact::kSeconds))
+        return "workqueue lockup: pool " + fact::get(f, fact::kPool) + " stuck for " + fact::get(f, fact::kSeconds) +
+               "s";
+      break;
+    case FT::lockdep_internal_error:
+      if (fact::has(f, fact::kFunction))
+        return "lockdep internal error in " + fact::get(f, fact::kFunction) + ": lockdep turned off";
       break;
     case FT::soft_lockup:
       if (fact::has(f, fact::kCpu) && fact::has(f, fact::kSeconds))
@@ -233,7 +253,9 @@ std::string finding_signature(const Finding& f) {
     case FT::soft_lockup:
     case FT::hard_lockup:
     case FT::rcu_stall:
-      // The same stuck task or CPU reported again later (with a larger time) is one problem.
+      // The same stuck task or CPU reported again later (with a larger time) is one problem; an
+      // expedited or RCU Tasks stall is not the same problem as a normal grace-period stall.
+      if (f.type == FT::rcu_stall) add(fact::get(f, fact::kFlavor) + "/" + fact::get(f, fact::kStallKind));
       if (!f.participants.empty()) {
         const auto& p = f.participants.front();
         add(f.type == FT::hung_task ? p.name : "");
@@ -243,6 +265,24 @@ std::string finding_signature(const Finding& f) {
       break;
     case FT::max_too_low:
       add(fact::get(f, fact::kLimit));
+      break;
+    case FT::workqueue_lockup: {
+      // The pool and the work functions running on it (without the workers' pids).
+      add(fact::get(f, fact::kPool));
+      std::string fns, items = fact::get(f, fact::kInFlight);
+      for (size_t b = 0; b < items.size();) {
+        size_t e = items.find(", ", b);
+        std::string item = items.substr(b, e == std::string::npos ? std::string::npos : e - b);
+        fns += item.substr(item.find(':') + 1) + ",";
+        b = e == std::string::npos ? items.size() : e + 2;
+      }
+      add(fns);
+      break;
+    }
+    case FT::lockdep_internal_error:
+      add(fact::get(f, fact::kCheck));
+      add(fact::get(f, fact::kAt));
+      add(fact::get(f, fact::kFunction));
       break;
     case FT::still_has_locks_held:
     case FT::lock_held_returning_to_user:

@@ -51,12 +51,24 @@ void word_hang(Finding& f) {
     case FT::hung_task: {
       std::string blocked = blocked_in(st);
       std::string secs = fact::get(f, fact::kSeconds);
-      f.summary = task + " blocked for more than " + (secs.empty() ? "the hung-task timeout" : secs + " s") + " in " +
-                  blocked + (caller != blocked ? " <- " + caller : "");
-      f.explanation = task + " has been in uninterruptible sleep (D) for more than " +
-                      (secs.empty() ? "the hung-task timeout" : secs + " s") + " in " + blocked +
-                      (caller != blocked ? " (called from " + caller + ")" : "") +
-                      ": what it waits for is never released or completed.";
+      std::string hang = fact::get(f, fact::kHang);
+      std::string span = secs.empty() ? "the hung-task timeout" : secs + " s";
+      f.summary = task +
+                  (hang == "I/O wait"    ? " blocked in I/O wait for more than "
+                   : hang == "can't die" ? " can't die (killed, still blocked) for more than "
+                                         : " blocked for more than ") +
+                  span + " in " + blocked + (caller != blocked ? " <- " + caller : "");
+      std::string where = " in " + blocked + (caller != blocked ? " (called from " + caller + ")" : "");
+      if (hang == "I/O wait")
+        f.explanation = task + " has waited for I/O in uninterruptible sleep (D) for more than " + span + where +
+                        ": the I/O it waits for never completes (a stuck device or driver, or an I/O path blocked on "
+                        "a lock).";
+      else if (hang == "can't die")
+        f.explanation = task + " was sent a fatal signal but cannot exit: it has been in uninterruptible sleep (D) "
+                        "for more than " + span + where + ", and what it waits for is never released or completed.";
+      else
+        f.explanation = task + " has been in uninterruptible sleep (D) for more than " + span + where +
+                        ": what it waits for is never released or completed.";
       std::string waits = fact::get(f, fact::kWaitsFor), by = fact::get(f, fact::kHeldBy);
       if (!waits.empty() && !by.empty() && !starts_with(by, "no task")) {
         std::string first_owner = by.substr(0, by.find(", "));
@@ -89,6 +101,37 @@ void word_hang(Finding& f) {
     case FT::rcu_stall: {
       std::string flavor = fact::get(f, fact::kFlavor);
       if (flavor.empty()) flavor = "rcu";
+      std::string kind = fact::get(f, fact::kStallKind);
+      if (kind == "tasks") {
+        f.summary = flavor + " stall: " + (p && !p->name.empty() ? task + " holds up the grace period" : "a task holds up the grace period") +
+                    (st.empty() ? "" : " in " + top);
+        f.explanation = (p && !p->name.empty() ? task : std::string("A task")) +
+                        " did not pass a voluntary context switch (or return to user space) for too long" +
+                        (st.empty() ? "" : " (running " + top + ")") + ", so the " + flavor +
+                        " grace period cannot end: everything that waits for it (tracing, BPF trampolines, kprobe "
+                        "removal) waits too.";
+        f.fix = (st.empty() ? std::string("Find the loop the task runs") : "Look at " + caller) +
+                ": a long kernel loop needs cond_resched(), and a task must not block forever in the kernel with "
+                "preemption disabled.";
+        return;
+      }
+      if (kind == "expedited") {
+        std::string ecpus = fact::get(f, fact::kStallCpus), etasks = fact::get(f, "stalled tasks");
+        std::string jf = fact::get(f, fact::kJiffies);
+        std::string what = !ecpus.empty() ? "CPU " + ecpus : "";
+        if (!etasks.empty()) what += (what.empty() ? "" : " and ") + std::string("task pid ") + etasks;
+        if (what.empty()) what = "a CPU or task";
+        f.summary = flavor + " expedited stall on " + what + (jf.empty() ? "" : " (" + jf + " jiffies)");
+        f.explanation = "An expedited " + flavor + " grace period (synchronize_rcu_expedited()) waited " +
+                        (jf.empty() ? std::string("too long") : jf + " jiffies") + " for " + what +
+                        (st.empty() ? "" : " (running " + top + ")") +
+                        ": it did not pass through a quiescent state, because it looped with preemption or interrupts "
+                        "disabled or stayed inside an RCU read-side critical section.";
+        f.fix = (st.empty() ? std::string("Find what " + what + " was running") : "Look at " + caller) +
+                ": break long loops with cond_resched() outside rcu_read_lock(), and do not block or spin on a lock "
+                "inside an RCU read-side critical section.";
+        return;
+      }
       std::string cpus = fact::get(f, fact::kStallCpus);
       cpus = cpus.empty() ? "a CPU" : "CPU " + cpus;
       std::string jiffies = fact::get(f, fact::kJiffies), starved = fact::get(f, fact::kStarved);
@@ -145,6 +188,48 @@ void word_hang(Finding& f) {
                       ": not initialized, already freed, or released by a task that does not own it.";
       f.fix = "Initialize " + lock + " with spin_lock_init() before use and make sure the object that contains it is "
               "not freed while in use; unlock only from the owning task.";
+      return;
+    }
+    case FT::spinlock_already_unlocked: {
+      f.summary = "spinlock " + lock + " released while not held (already unlocked) in " + caller;
+      f.explanation = task + " released spinlock " + lock + " in " + caller +
+                      " though it was not held: a double unlock, or an unlock on a path that never took it. Its magic "
+                      "is valid, so the lock is initialised and not corrupt.";
+      f.fix = "Make every spin_unlock() of " + lock + " match exactly one spin_lock() on the same path (look for an "
+              "unlock repeated on an error path, or an unlock after a failed spin_trylock()).";
+      return;
+    }
+    case FT::workqueue_lockup: {
+      std::string pool = fact::get(f, fact::kPool), secs = fact::get(f, fact::kSeconds);
+      std::string items = fact::get(f, fact::kInFlight);
+      std::string running = items.empty() ? "" : " while running " + items;
+      f.summary = "workqueue pool " + (pool.empty() ? std::string("?") : pool) + " stuck for " +
+                  (secs.empty() ? std::string("too long") : secs + "s") + running;
+      f.explanation = "No work item on the worker pool " + pool + " finished for " +
+                      (secs.empty() ? std::string("longer than the watchdog threshold") : secs + " s") + running +
+                      ": a work function blocks or spins (often on a lock, or waiting for work queued behind it on "
+                      "the same pool), so everything queued after it waits too.";
+      f.fix = std::string(items.empty() ? "Find the work function in flight on that pool"
+                                        : "Look at " + items) +
+              ": do not wait in a work item for another work item of the same workqueue (use a separate workqueue "
+              "or WQ_MEM_RECLAIM), bound its loops with cond_resched(), and find who holds the lock it waits for.";
+      return;
+    }
+    case FT::lockdep_internal_error: {
+      std::string check = fact::get(f, fact::kCheck), at = fact::get(f, fact::kAt), fn = fact::get(f, fact::kFunction);
+      std::string what = !check.empty() ? check : "a WARNING";
+      std::string place = fn.empty() && at.empty() ? std::string("")
+                                                   : " in " + (fn.empty() ? at : fn + (at.empty() ? "" : " (" + at + ")"));
+      f.summary = "lockdep's own check failed: " + what + place + "; lockdep is off" +
+                  (caller.empty() || st.empty() ? "" : ", lock operation in " + caller);
+      f.explanation = "lockdep's bookkeeping broke (" + what + place +
+                      ") and it turned itself off: no locking problem after this point was checked. This is usually "
+                      "memory corruption, a lock used after it was freed or re-initialised while held, a lock whose "
+                      "class was changed after use, or an interrupt state that the kernel did not tell lockdep about.";
+      f.fix = (st.empty() ? std::string("Find the lock operation that triggered it")
+                          : "Look at the lock operation in " + caller) +
+              ": check that the lock is initialised once, alive and not re-initialised while held; then rerun, since "
+              "this boot's lockdep coverage ended here.";
       return;
     }
     case FT::max_too_low: {

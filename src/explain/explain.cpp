@@ -184,6 +184,36 @@ std::vector<Finding> wait_for_analysis(std::vector<ReadReport>& reports, std::ve
   return out;
 }
 
+// A task name holding a newline splits the headline that prints it over two lines ("INFO: task
+// foo" / "bar:123 blocked for more than 120 seconds."): such a pair is one headline again, the
+// newline shown as "\n".
+void join_split_headlines(std::vector<LogLine>& lines) {
+  std::vector<LogLine> out;
+  out.reserve(lines.size());
+  for (size_t i = 0; i < lines.size(); ++i) {
+    std::string_view t = trim(lines[i].text);
+    bool may = i + 1 < lines.size() && t.size() < 200 &&
+               (contains(t, "INFO: task ") || contains(t, "BUG: ") || contains(t, "WARNING: "));
+    if (may) {
+      auto h = detect_headline(t);
+      std::string_view next = trim(lines[i + 1].text);
+      if ((!h || h->kind != HeadlineKind::report) && !next.empty() && next.size() < 200) {
+        std::string joined = std::string(t) + "\\n" + std::string(next);
+        auto j = detect_headline(joined);
+        if (j && j->kind == HeadlineKind::report && !detect_headline(next)) {
+          LogLine l = std::move(lines[i]);
+          l.text = std::move(joined);
+          out.push_back(std::move(l));
+          ++i;
+          continue;
+        }
+      }
+    }
+    out.push_back(std::move(lines[i]));
+  }
+  lines = std::move(out);
+}
+
 }  // namespace
 
 // Adds `f` to `res`: a finding with a signature already there adds its count and its location
@@ -219,6 +249,7 @@ ExplainResult explain_log(std::string_view text, std::string_view filename, size
     if (log.binary)
       res.diagnostics.push_back({file, log.binary_line,
                                  "expected a text kernel log (dmesg, console, journal), found binary data", true});
+    join_split_headlines(log.lines);
     const auto& L = log.lines;
     std::vector<char> used(L.size(), 0);
     std::vector<std::optional<Headline>> heads(L.size());
@@ -236,6 +267,13 @@ ExplainResult explain_log(std::string_view text, std::string_view filename, size
       for (size_t j = i + 1; j < L.size() && j - i < kMaxView; ++j) {
         if (used[j]) continue;
         if (!tag.empty() && !L[j].tag.empty() && L[j].tag != tag) continue;
+        // DEBUG_LOCKS_WARN_ON(...) is followed by the WARNING that places it in lockdep.c: one report.
+        if (heads[j] && j == i + 1 && heads[i]->type == FindingType::lockdep_internal_error &&
+            heads[j]->kind == HeadlineKind::report && heads[j]->type == FindingType::lockdep_internal_error &&
+            starts_with(heads[i]->title, "DEBUG_LOCKS_WARN_ON(") && !starts_with(heads[j]->title, "DEBUG_LOCKS")) {
+          view.push_back(j);
+          continue;
+        }
         if (heads[j]) break;
         view.push_back(j);
       }
@@ -311,7 +349,8 @@ void merge_results(ExplainResult& into, ExplainResult&& part) {
 
 bool may_start_report(std::string_view line) {
   for (std::string_view p : {"======", "------------[ cut here ]", "WARNING: ", "BUG: ", "INFO: task ", "INFO: rcu",
-                             "rcu: INFO", "watchdog: BUG", "lock order reversal", "Showing all locks held"})
+                             "rcu: INFO", "watchdog: BUG", "lock order reversal", "Showing all locks held",
+                             "DEBUG_LOCKS_WARN_ON("})
     if (line.find(p) != std::string_view::npos) return true;
   return false;
 }

@@ -333,6 +333,24 @@ NormalizedLog normalize_log(std::string_view input) {
       consumed += n;
       if (consumed < s.size() && s[consumed] == ' ') ++consumed;
     }
+    if (!any) {
+      // Console text of user space printed on the same line before the kernel's message
+      // ("login: [   16.304411] INFO: ..."): the message starts at the timestamp.
+      for (size_t k = s.find('['); k != std::string_view::npos && k > 0; k = s.find('[', k + 1)) {
+        size_t n = match_timestamp(s.substr(k));
+        if (!n || k + n >= s.size()) continue;
+        consumed = k + n;
+        if (consumed < s.size() && s[consumed] == ' ') ++consumed;
+        any = true;
+        std::string t2;
+        if (size_t c = match_caller(s.substr(consumed), t2)) {
+          tag = t2;
+          consumed += c;
+          if (consumed < s.size() && s[consumed] == ' ') ++consumed;
+        }
+        break;
+      }
+    }
     std::string text(s.substr(consumed));
     if (!any && last_had_prefix && last_prefix_width > 0) {
       // A continuation line of a multi-line printk: indented by the width of the prefix.

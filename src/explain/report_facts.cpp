@@ -361,7 +361,8 @@ void build_misc(const Parsed& p, Finding& f) {
       break;
     case FT::spinlock_lockup_suspected:
     case FT::spinlock_recursion:
-    case FT::spinlock_bad_magic: {
+    case FT::spinlock_bad_magic:
+    case FT::spinlock_already_unlocked: {
       add_class(f.classes, p.spin_lock_name);
       fact::set(f, fact::kMessage, p.title.substr(0, p.title.find(" on CPU")));
       who.state = "spinning";
@@ -386,11 +387,24 @@ void build_misc(const Parsed& p, Finding& f) {
       // Without a reliable trace, the unreliable frames are all there is.
       if (st.size() < 2) who.stack = p.task_stack_all;
       if (!p.owner.comm.empty()) fact::set(f, fact::kLikelyOwner, task_label(p.owner));
+      if (!p.hang_kind.empty()) fact::set(f, fact::kHang, p.hang_kind);
+      break;
+    case FT::workqueue_lockup:
+      if (!p.pool.empty()) fact::set(f, fact::kPool, p.pool);
+      if (!p.in_flight.empty()) fact::set(f, fact::kInFlight, join(p.in_flight, ", "));
+      who.state = "running";
+      break;
+    case FT::lockdep_internal_error:
+      if (!p.check.empty()) fact::set(f, fact::kCheck, p.check);
+      if (!p.check_at.empty()) fact::set(f, fact::kAt, p.check_at);
+      if (!p.check_function.empty()) fact::set(f, fact::kFunction, p.check_function);
       break;
     case FT::rcu_stall:
       if (!p.stall_cpus.empty()) fact::set(f, fact::kStallCpus, join(p.stall_cpus, ", "));
       if (!p.jiffies.empty()) fact::set(f, fact::kJiffies, p.jiffies);
       if (!p.starved.empty()) fact::set(f, fact::kStarved, p.starved);
+      if (!p.stall_kind.empty()) fact::set(f, fact::kStallKind, p.stall_kind);
+      if (!p.stall_tasks.empty()) fact::set(f, "stalled tasks", join(p.stall_tasks, ", "));
       break;
     default:
       break;

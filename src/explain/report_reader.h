@@ -68,9 +68,15 @@ struct Parsed {
   Stack task_stack_all;
   TaskRef owner;
   std::vector<std::string> stall_cpus;
+  std::vector<std::string> stall_tasks;  // expedited stalls: pids of blocking tasks
   std::string jiffies, starved;
   std::string last_function;
   std::string spin_lock_name;
+  std::string hang_kind;               // hung task: "I/O wait", "can't die"; "" for plain "blocked"
+  std::string stall_kind;              // rcu: "expedited", "tasks"
+  std::string pool;                    // workqueue lockup
+  std::vector<std::string> in_flight;  // workqueue lockup: "pid:function" of running work items
+  std::string check, check_at, check_function;  // lockdep self-check: condition, file:line, function
   std::vector<WitLock> wit;
   std::vector<WitOrder> worders;
   Stack backtrace;

@@ -6,6 +6,22 @@
 
 namespace lockhound::explain {
 
+namespace {
+// The place of a WARNING inside lockdep.c: file:line and the function.
+void lockdep_warning_place(std::string_view t, Parsed& p) {
+  size_t f = t.find("kernel/locking/lockdep.c:");
+  if (f == std::string_view::npos) return;
+  std::string_view w = t.substr(f);
+  size_t sp = w.find(' ');
+  p.check_at = std::string(w.substr(0, sp));
+  if (sp == std::string_view::npos) return;
+  std::string_view fn = trim(w.substr(sp));
+  if (starts_with(fn, "at ")) fn = trim(fn.substr(3));
+  FrameParse fp = parse_frame(fn.substr(0, fn.find_first_of(", ")));
+  if (fp.frame) p.check_function = fp.frame->function;
+}
+}  // namespace
+
 bool Reader::handle_type(std::string_view raw, std::string_view t) {
   using FT = FindingType;
   (void)raw;
@@ -370,6 +386,19 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
       if ((t == "Call Trace:" || t == "Call trace:") && stall_nmi_) {
         return true;  // keep the NMI target chosen above
       }
+      // rcu_tasks: "00000000a1b2c3d4: .. nvcsw: 2/2 holdout: 1 idle_cpu: -1/1", then the holdout task.
+      if (p.stall_kind == "tasks" && contains(s, " nvcsw: ") && contains(s, " holdout: ")) return true;
+      if (p.stall_kind == "tasks" && starts_with(s, "task:") && contains(s, " pid:")) {
+        if (p.task.comm.empty()) {
+          std::string_view comm = s.substr(5, s.find(" state:") - 5);
+          p.task.comm = std::string(trim(comm));
+          std::string pid = after(s, " pid:");
+          p.task.pid = to_int(std::string(trim(pid)).substr(0, std::string(trim(pid)).find(' ')));
+          target_ = nullptr;
+          if (p.backtrace.empty()) enter_backtrace(&p.backtrace);
+        }
+        return true;
+      }
       // "rcu_preempt     R  running task    22872    10      2 0x80000000"
       if (contains(s, " running task ")) return true;
       break;
@@ -377,6 +406,7 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
     case FT::spinlock_lockup_suspected:
     case FT::spinlock_recursion:
     case FT::spinlock_bad_magic:
+    case FT::spinlock_already_unlocked:
       if (starts_with(t, "lock: ")) {
         std::string_view v = t.substr(6);
         std::string_view name = v.substr(0, v.find(','));
@@ -388,6 +418,37 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         p.details.emplace_back("lock", std::string(trim(v)));
         return true;
       }
+      break;
+    case FT::workqueue_lockup:
+      // "Showing busy workqueues and worker pools:", "workqueue events: flags=0x0",
+      // "  pwq 0: cpus=0 node=0 flags=0x0 nice=0 active=1/256 refcnt=2", "    in-flight: 45:foo_work_fn [foo]",
+      // "    pending: bar_fn, baz_fn", "pool 0: cpus=0 node=0 flags=0x0 nice=0 hung=31s workers=3 idle: 5 6"
+      if (starts_with(t, "in-flight: ")) {
+        std::string_view v = t.substr(11);
+        size_t b = 0;
+        while (b < v.size()) {
+          size_t e = v.find(", ", b);
+          std::string_view item = trim(v.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b));
+          item = item.substr(0, item.find(' '));
+          if (!item.empty()) p.in_flight.emplace_back(item);
+          if (e == std::string_view::npos) break;
+          b = e + 2;
+        }
+        return true;
+      }
+      if (starts_with(t, "Showing busy workqueues") || starts_with(t, "workqueue ") || starts_with(t, "pwq ") ||
+          starts_with(t, "pending: ") || starts_with(t, "inactive: ") || starts_with(t, "delayed: ") ||
+          (starts_with(t, "pool ") && contains(t, "cpus=")) || starts_with(t, "Showing backtraces of running workers"))
+        return true;
+      break;
+    case FT::lockdep_internal_error:
+      // The WARNING that follows DEBUG_LOCKS_WARN_ON(...) names the place in lockdep.c.
+      if (contains(t, "kernel/locking/lockdep.c:") && contains(t, "WARNING: ")) {
+        lockdep_warning_place(t, p);
+        return true;
+      }
+      if (starts_with(t, "Modules linked in") || starts_with(t, "turning off the locking correctness validator"))
+        return true;
       break;
     case FT::workqueue_leaked_lock:
       if (starts_with(t, "last function: ")) {
@@ -484,12 +545,42 @@ bool Reader::handle_title_fields() {
     }
     case FT::hung_task: {
       std::string rest = after(t, "task ");
-      size_t b = rest.find(" blocked for more than ");
-      if (b != std::string::npos) {
+      for (auto [words, kind] : {std::pair<std::string_view, std::string_view>{" blocked for more than ", ""},
+                                 {" blocked in I/O wait for more than ", "I/O wait"},
+                                 {" can't die for more than ", "can't die"}}) {
+        size_t b = rest.find(words);
+        if (b == std::string::npos) continue;
         p.task = parse_colon_task(rest.substr(0, b));
-        std::string secs = rest.substr(b + 23);
+        std::string secs = rest.substr(b + words.size());
         p.seconds = to_int(secs.substr(0, secs.find(' ')));
+        p.hang_kind = std::string(kind);
+        break;
       }
+      break;
+    }
+    case FT::workqueue_lockup: {
+      // "workqueue lockup - pool cpus=0 node=0 flags=0x0 nice=0 stuck for 31s!"
+      std::string pool = after(t, "pool ");
+      size_t st = pool.find(" stuck for ");
+      if (st != std::string::npos) {
+        std::string secs = pool.substr(st + 11);
+        p.seconds = to_int(secs.substr(0, secs.find_first_not_of("0123456789")));
+        pool = pool.substr(0, st);
+      }
+      p.pool = std::string(trim(pool));
+      std::string cpus = after(p.pool, "cpus=");
+      cpus = cpus.substr(0, cpus.find(' '));
+      if (is_digits(cpus)) p.cpu = to_int(cpus);
+      break;
+    }
+    case FT::lockdep_internal_error: {
+      if (starts_with(t, "DEBUG_LOCKS_WARN_ON(")) {
+        p.check = std::string(t);
+        break;
+      }
+      // "CPU: 0 PID: 1 at kernel/locking/lockdep.c:232 __lock_acquire+0x1e0b/0x2a40" or
+      // "kernel/locking/lockdep.c:232 at __lock_acquire+0x1e0b/0x2a40, CPU#0: swapper/0/1"
+      lockdep_warning_place(t, p);
       break;
     }
     case FT::soft_lockup: {
@@ -509,7 +600,8 @@ bool Reader::handle_title_fields() {
     }
     case FT::spinlock_lockup_suspected:
     case FT::spinlock_recursion:
-    case FT::spinlock_bad_magic: {
+    case FT::spinlock_bad_magic:
+    case FT::spinlock_already_unlocked: {
       std::string cpu = after(t, "CPU#");
       size_t comma = cpu.find(',');
       p.cpu = to_int(cpu.substr(0, comma));
@@ -523,6 +615,29 @@ bool Reader::handle_title_fields() {
       std::string_view s = t;
       size_t sp = s.find(' ');
       if (sp != std::string_view::npos) p.details.emplace_back("flavor", std::string(s.substr(0, sp)));
+      if (contains(s, "detected stalls on tasks")) p.stall_kind = "tasks";
+      if (contains(s, "detected expedited stalls")) {
+        // "{ 1-... P4567 } 21003 jiffies s: 1097 root: 0x2/.": stalled CPUs ("N-....") and
+        // blocked tasks ("PNNN") between the braces, then the stall's age.
+        p.stall_kind = "expedited";
+        size_t b = s.find('{'), e = s.find('}');
+        if (b != std::string_view::npos && e != std::string_view::npos && e > b) {
+          std::string_view in = s.substr(b + 1, e - b - 1);
+          size_t i = 0;
+          while (i < in.size()) {
+            while (i < in.size() && in[i] == ' ') ++i;
+            size_t j = in.find(' ', i);
+            std::string_view tok = in.substr(i, j == std::string_view::npos ? std::string_view::npos : j - i);
+            if (!tok.empty() && tok[0] >= '0' && tok[0] <= '9') p.stall_cpus.emplace_back(tok.substr(0, tok.find('-')));
+            else if (tok.size() > 1 && tok[0] == 'P' && is_digits(tok.substr(1))) p.stall_tasks.emplace_back(tok.substr(1));
+            if (j == std::string_view::npos) break;
+            i = j;
+          }
+          std::string_view rest = trim(s.substr(e + 1));
+          if (size_t jf = rest.find(" jiffies"); jf != std::string_view::npos && is_digits(rest.substr(0, jf)))
+            p.jiffies = std::string(rest.substr(0, jf));
+        }
+      }
       break;
     }
     default:
