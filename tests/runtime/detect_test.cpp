@@ -1111,3 +1111,36 @@ TEST(RuntimeSeverity, TextSummarySaysWhatDoesNotFail) {
 }
 
 }  // namespace
+
+namespace {
+using namespace lockhound::rttest;
+
+// ---------------------------------------------------------------- one class, two locks
+// (The split case, two different locks of the class, is Classes.InferredClassCycleThroughTwoDifferentLocksIsANote:
+// under the runtime two heap objects made by one loop do not always share a class.)
+TEST(RuntimeOneClass, TheSameLockInBothPartsIsADeadlockWithTheCallersInItsStacks) {
+  ProgRun r = run_under("one_class", {"same"});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  EXPECT_EQ(cycles[0]["severity"], "deadlock");
+  // The closing edge (global held, node taken) is one of the printed edges.
+  bool closing = false;
+  for (const auto& e : cycles[0]["chain"]) closing |= e["from"] == "global_lock";
+  EXPECT_TRUE(closing) << cycles[0].dump(2);
+  EXPECT_TRUE(mentions_function(cycles[0], "update_global_then_node")) << cycles[0].dump(2);
+}
+
+}  // namespace
+
+namespace {
+using namespace lockhound::rttest;
+
+TEST(RuntimeDetect, StaticLockStorageReusedAfterDestroyIsANewLock) {
+  ProgRun r = run_under("static_reuse", {});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.out, "static_reuse done 10\n");
+  EXPECT_TRUE(r.report["findings"].empty()) << dump(r);
+}
+
+}  // namespace
