@@ -1144,3 +1144,19 @@ TEST(RuntimeDetect, StaticLockStorageReusedAfterDestroyIsANewLock) {
 }
 
 }  // namespace
+
+namespace {
+using namespace lockhound::rttest;
+
+TEST(RuntimeDetect, ErrorCheckingMutexRelockedByItsOwnerIsRecursiveLocking) {
+  ProgRun r = run_under("errorcheck", {});
+  EXPECT_EQ(r.out, "errorcheck EDEADLK\n");  // the program's own result is untouched
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto found = of_type(r.report, "recursive_locking");
+  ASSERT_EQ(found.size(), 1u) << dump(r);
+  EXPECT_EQ(found[0]["severity"], "deadlock");
+  EXPECT_TRUE(mentions_function(found[0], "lookup_again")) << found[0].dump(2);
+  EXPECT_NE(found[0].dump().find("same lock instance"), std::string::npos) << found[0].dump(2);
+}
+
+}  // namespace
