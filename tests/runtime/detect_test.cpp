@@ -232,9 +232,11 @@ TEST(RuntimeDetect, LockHandedOverBetweenThreads) {
 // reader can judge whether one node can play both parts.
 TEST(RuntimeDetect, CycleThroughTwoLocksOfOneClassSaysSo) {
   ProgRun r = run_under("roles", {});
-  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  // No lock of the class was seen in both parts: a note, which does not fail the run.
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
   auto cycles = of_type(r.report, "circular_dependency");
   ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  EXPECT_EQ(cycles[0]["severity"], "note") << dump(r);
   std::string d = cycles[0]["details"].dump();
   EXPECT_NE(d.find("different locks of node_new (roles.c:"), std::string::npos) << d;
   EXPECT_NE(d.find("can play both parts"), std::string::npos) << d;
