@@ -1,5 +1,7 @@
 #include "cli/common.h"
 
+#include "core/voice.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 
@@ -101,7 +103,7 @@ int emit_report(const std::vector<Finding>& findings, const ReportMeta& meta,
   std::string text = render_report(out.format, findings, meta, ro);
   if (!write_output(out.output, text)) return kUsage;
   for (const auto& f : findings)
-    if (f.type != FindingType::guarded_cycle || out.show_guarded) return kFindings;
+    if (finding_severity(f) != "note" || out.show_guarded) return kFindings;
   return kClean;
 }
 

@@ -199,15 +199,21 @@ void Validator::Impl::report_cycle(ContextState* ctx, const std::vector<uint32_t
   // A class the front end inferred (locks made at one place) may hold locks of different
   // roles: say where the cycle enters and leaves such a class through two different locks,
   // so the reader can tell whether one lock can really play both parts.
+  // When the evidence shows two different locks at such a class, no lock seen plays both parts and
+  // the cycle cannot close as seen: a note (fact::kSeverity), not a deadlock. Judged on each
+  // edge's first evidence (later acquisitions on known chains do not reach the engine).
+  bool split = false;
   for (size_t i = 0; i < path.size(); ++i) {
     const EdgeInfo& in = edges[path[i]];
     const EdgeInfo& out = edges[path[(i + 1) % path.size()]];
     if (!classes[in.to].inferred || in.to_lock == out.from_lock || !in.to_lock || !out.from_lock) continue;
+    split = true;
     f.details.emplace_back("different locks of " + classes[in.to].name,
                            hex_of(in.to_lock) + " taken after " + classes[in.from].name + ", " +
                                hex_of(out.from_lock) + " held before " + classes[out.to].name +
                                ": a deadlock only if one lock of this class can play both parts");
   }
+  if (split && type == FindingType::circular_dependency) fact::set(f, fact::kSeverity, "note");
   if (ctx) f.participants.push_back(participant(ctx));
   uint32_t idx = publish(std::move(f), std::move(sig));
   if (type == FindingType::guarded_cycle) {

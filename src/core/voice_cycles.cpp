@@ -1,6 +1,8 @@
 // The words for cycles: possible ones (lock-order cycles of any length, guarded ones, two locks
 // of one class in both orders, BSD WITNESS reversals) and those that really happened (wait-for
 // cycles of threads, tasks or processes, file locks included).
+#include <cctype>
+
 #include "core/voice_internal.h"
 
 namespace lockhound::voice {
@@ -146,6 +148,16 @@ void word_cycle(Finding& f) {
           (earlier.size() == 1 ? "the other dependency (" : "one of the other dependencies (") + join_some(earlier, ", ") + ").";
   if (!any_site(f))
     f.fix += " This input records no sites: `lockhound trace` on a lock trace of the same workload names them.";
+  if (fact::get(f, fact::kSeverity) == "note") {
+    // A class inferred from one init site entered and left through different locks.
+    f.explanation += " But the locks of one class on this cycle were different locks at each end (see "
+                     "\"different locks of\" above), and no lock of that class was seen playing both parts: as "
+                     "seen, the cycle cannot close. A note, not a deadlock.";
+    std::string then = f.fix;
+    if (!then.empty()) then[0] = char(std::tolower(static_cast<unsigned char>(then[0])));
+    f.fix = "Nothing is required while those locks never swap roles; if one lock of that class can be taken in "
+            "both places, " + then;
+  }
 }
 
 void word_wait_cycle(Finding& f) {

@@ -13,7 +13,7 @@ namespace report {
 std::vector<const Finding*> shown_findings(const std::vector<Finding>& findings, const RenderOptions& options) {
   std::vector<const Finding*> out;
   for (const auto& f : findings)
-    if (f.type != FindingType::guarded_cycle || options.show_guarded) out.push_back(&f);
+    if (finding_severity(f) != "note" || options.show_guarded) out.push_back(&f);
   return out;
 }
 

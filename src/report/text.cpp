@@ -225,7 +225,7 @@ std::string render_text(const std::vector<Finding>& findings, const ReportMeta& 
   std::map<std::string, uint64_t> by_type;
   size_t shown = 0, hidden = 0;
   for (const auto& f : findings) {
-    if (f.type == FindingType::guarded_cycle && !options.show_guarded) {
+    if (finding_severity(f) == "note" && !options.show_guarded) {
       ++hidden;
       continue;
     }
@@ -248,7 +248,7 @@ std::string render_text(const std::vector<Finding>& findings, const ReportMeta& 
     out += "\n";
   }
   if (hidden)
-    out += fmt::format("({} cycle{} guarded by a common lock not shown; --show-guarded shows them)\n",
+    out += fmt::format("({} note{} (cycles that cannot close as seen) not shown; --show-guarded shows them)\n",
                        hidden, hidden == 1 ? "" : "s");
   if (!meta.stats.empty()) {
     std::string s;

@@ -217,6 +217,14 @@ template <bool trylock>
   auto lock_fn = real::pthread_mutex_lock();
   if (!tracking_at(ip)) return lock_fn(m);
   ThreadState* ts = self();
+  if (ts && mutex_kind(m) == PTHREAD_MUTEX_ERRORCHECK && mutex_owner(m) == ts->tid) {
+    // The owner locks its error-checking mutex again: glibc answers EDEADLK where a default
+    // mutex would hang for ever. Shown to the engine as the acquisition it is (recursive
+    // locking, same instance), then undone as the failed call it becomes.
+    acquire_mutex(ts, m, false, ip);
+    on_release(ts, addr(m), ip);
+    return lock_fn(m);
+  }
   if (!ts || owner_relock(m, ts)) return lock_fn(m);
   acquire_mutex(ts, m, false, ip);
   int rc = wait_with_watchdog(

@@ -165,7 +165,9 @@ ClassId class_for_site(const SiteKey& key, LockKind kind, const ApiSite* api) {
 LockInfo class_for_instance(uint64_t lock, LockKind kind) {
   Runtime& r = rt();
   LockInfo li;
-  if (is_static(lock)) {
+  // A static lock destroyed before is a new lock now (a recycled slot of a static pool, a static
+  // buffer reused with placement new): named by address and lifetime below, never its old class.
+  if (is_static(lock) && !r.static_destroyed.contains(lock)) {
     std::string name, object;
     uint64_t offset = 0;
     r.report_lock.lock();

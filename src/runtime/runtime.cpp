@@ -602,7 +602,8 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
     end_lifetime(lock);
     LockInfo li;
     if (class_name && *class_name) li.cls = r.v->lock_class(class_name, kind);
-    else if (!api && is_static(lock)) li = class_for_instance(lock, kind);  // its own symbol
+    else if (!api && is_static(lock) && !r.static_destroyed.contains(lock))
+      li = class_for_instance(lock, kind);  // its own symbol
     else {
       SiteKey key{};
       key[0] = ip;
@@ -640,6 +641,7 @@ void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api, uint64
     t_api_site = api;
     r.v->lock_destroy(e.ctx(), lock, Site{ip, kNoStack});
     t_api_site = nullptr;
+    if (is_static(lock)) r.static_destroyed.insert(lock);
     end_lifetime(lock);
   } catch (...) {
     t_api_site = nullptr;

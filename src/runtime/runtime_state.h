@@ -73,6 +73,9 @@ struct Runtime {
   absl::flat_hash_map<SiteKey, ClassId> site_classes;  // init site and its callers
   absl::flat_hash_set<std::string> site_names;          // the names those classes took
   absl::flat_hash_map<uint64_t, uint32_t> generations;   // address-named lock lifetimes
+  // Static locks destroyed at least once: their next life is a new lock with a class of its own
+  // (the init site's, or address and lifetime), never the symbol's class and its edges.
+  absl::flat_hash_set<uint64_t> static_destroyed;
   // Statically allocated locks: each address is its own class while the same module is loaded
   // there (a destroyed and re-initialised static lock stays in its class). The module is its
   // file and load address, so a library loaded where an unloaded one was starts afresh.

@@ -9,6 +9,7 @@
 #include "core/facts.h"
 #include "core/usage_bits.h"
 #include "core/validator.h"
+#include "core/voice.h"
 #include "scenario/scenario.h"
 
 namespace lockhound {
@@ -1328,3 +1329,41 @@ instance g2 of g
 // ---------------------------------------------------------------- scenario language errors
 }  // namespace
 }  // namespace lockhound
+
+namespace {
+
+// A cycle through an inferred class that enters it through one lock and leaves it through
+// another: no lock of the class plays both parts, so it cannot close as seen: a note (shown with
+// --show-guarded), not a deadlock. The same lock in both parts is the deadlock it looks like.
+TEST(Classes, InferredClassCycleThroughTwoDifferentLocksIsANote) {
+  for (bool same : {false, true}) {
+    lockhound::Validator v;
+    lockhound::Context t1 = v.context(1, "T1"), t2 = v.context(2, "T2");
+    lockhound::ClassId node = v.lock_class("make_node (tree.cc:10)", lockhound::LockKind::pthread_rwlock);
+    v.set_class_inferred(node);
+    lockhound::ClassId global = v.lock_class("global_lock", lockhound::LockKind::pthread_mutex);
+    v.lock_init(1, node);
+    v.lock_init(2, node);
+    v.lock_init(9, global);
+    v.acquire(t1, 1, {}, {});  // node a, then the global
+    v.acquire(t1, 9, {}, {});
+    v.release(t1, 9, {});
+    v.release(t1, 1, {});
+    uint64_t b = same ? 1 : 2;
+    v.acquire(t2, 9, {}, {});  // the global, then node b (or a again)
+    v.acquire(t2, b, {}, {});
+    v.release(t2, b, {});
+    v.release(t2, 9, {});
+    auto fs = v.findings();
+    ASSERT_EQ(fs.size(), 1u) << same;
+    EXPECT_EQ(fs[0].type, lockhound::FindingType::circular_dependency);
+    EXPECT_EQ(lockhound::finding_severity(fs[0]), same ? "deadlock" : "note") << fs[0].explanation;
+    if (!same) {
+      EXPECT_NE(fs[0].explanation.find("cannot close"), std::string::npos) << fs[0].explanation;
+    }
+    // The closing edge (global held, node taken) is one of the edges of the chain.
+    EXPECT_EQ(fs[0].chain.back().from, "global_lock");
+  }
+}
+
+}  // namespace

@@ -49,7 +49,7 @@ TEST(Render, GuardedHiddenUnlessAsked) {
   meta.command = "check";
   std::string hidden = render_text(r.findings, meta);
   EXPECT_EQ(hidden.find("NOTE: lock order cycle guarded"), std::string::npos);
-  EXPECT_NE(hidden.find("1 cycle guarded by a common lock not shown"), std::string::npos);
+  EXPECT_NE(hidden.find("1 note (cycles that cannot close as seen) not shown"), std::string::npos);
   RenderOptions ro;
   ro.show_guarded = true;
   EXPECT_NE(render_text(r.findings, meta, ro).find("NOTE: lock order cycle guarded"), std::string::npos);

@@ -232,9 +232,11 @@ TEST(RuntimeDetect, LockHandedOverBetweenThreads) {
 // reader can judge whether one node can play both parts.
 TEST(RuntimeDetect, CycleThroughTwoLocksOfOneClassSaysSo) {
   ProgRun r = run_under("roles", {});
-  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  // No lock of the class was seen in both parts: a note, which does not fail the run.
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
   auto cycles = of_type(r.report, "circular_dependency");
   ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  EXPECT_EQ(cycles[0]["severity"], "note") << dump(r);
   std::string d = cycles[0]["details"].dump();
   EXPECT_NE(d.find("different locks of node_new (roles.c:"), std::string::npos) << d;
   EXPECT_NE(d.find("can play both parts"), std::string::npos) << d;
@@ -1128,6 +1130,55 @@ TEST(RuntimeSeverity, TextSummarySaysWhatDoesNotFail) {
             std::string::npos)
       << err;
   fs::remove_all(dir);
+}
+
+}  // namespace
+
+namespace {
+using namespace lockhound::rttest;
+
+// ---------------------------------------------------------------- one class, two locks
+// (The split case, two different locks of the class, is Classes.InferredClassCycleThroughTwoDifferentLocksIsANote:
+// under the runtime two heap objects made by one loop do not always share a class.)
+TEST(RuntimeOneClass, TheSameLockInBothPartsIsADeadlockWithTheCallersInItsStacks) {
+  ProgRun r = run_under("one_class", {"same"});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  EXPECT_EQ(cycles[0]["severity"], "deadlock");
+  // The closing edge (global held, node taken) is one of the printed edges.
+  bool closing = false;
+  for (const auto& e : cycles[0]["chain"]) closing |= e["from"] == "global_lock";
+  EXPECT_TRUE(closing) << cycles[0].dump(2);
+  EXPECT_TRUE(mentions_function(cycles[0], "update_global_then_node")) << cycles[0].dump(2);
+}
+
+}  // namespace
+
+namespace {
+using namespace lockhound::rttest;
+
+TEST(RuntimeDetect, StaticLockStorageReusedAfterDestroyIsANewLock) {
+  ProgRun r = run_under("static_reuse", {});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.out, "static_reuse done 10\n");
+  EXPECT_TRUE(r.report["findings"].empty()) << dump(r);
+}
+
+}  // namespace
+
+namespace {
+using namespace lockhound::rttest;
+
+TEST(RuntimeDetect, ErrorCheckingMutexRelockedByItsOwnerIsRecursiveLocking) {
+  ProgRun r = run_under("errorcheck", {});
+  EXPECT_EQ(r.out, "errorcheck EDEADLK\n");  // the program's own result is untouched
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto found = of_type(r.report, "recursive_locking");
+  ASSERT_EQ(found.size(), 1u) << dump(r);
+  EXPECT_EQ(found[0]["severity"], "deadlock");
+  EXPECT_TRUE(mentions_function(found[0], "lookup_again")) << found[0].dump(2);
+  EXPECT_NE(found[0].dump().find("same lock instance"), std::string::npos) << found[0].dump(2);
 }
 
 }  // namespace
