@@ -115,21 +115,6 @@ void scenario_table(Page& p, const Scenario& sc) {
   p.put("</tbody></table>");
 }
 
-bool deadlock_type(FindingType t) {
-  switch (t) {
-    case FindingType::circular_dependency:
-    case FindingType::recursive_locking:
-    case FindingType::inconsistent_lock_state:
-    case FindingType::irq_lock_inversion:
-    case FindingType::irq_safe_unsafe_order:
-    case FindingType::actual_deadlock:
-    case FindingType::filelock_deadlock:
-      return true;
-    default:
-      return false;
-  }
-}
-
 void finding_article(Page& p, const Finding& f, size_t i) {
   std::string sev(report::level_of(f)), type(type_name(f.type)), word(finding_severity(f));
   std::string title = f.title.empty() ? std::string(type_title(f.type)) : f.title;
@@ -207,7 +192,7 @@ void finding_article(Page& p, const Finding& f, size_t i) {
     p.put("</div></section>\n");
   }
   scenario_table(p, f.scenario);
-  if (!f.scenario.rows.empty() && deadlock_type(f.type) && f.type != FindingType::guarded_cycle)
+  if (!f.scenario.rows.empty() && report::scenario_deadlocks(f.type))
     p.put("<p class=\"deadlock\">*** DEADLOCK ***</p>\n");
   if (!f.participants.empty()) {
     p.put("<section class=\"participants\"><h4>Threads and tasks</h4>");

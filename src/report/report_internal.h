@@ -90,4 +90,20 @@ LockGraph build_graph(const std::vector<const Finding*>& shown, const ReportMeta
 // The graph in DOT. for_html: nodes and edges carry the ids and links the HTML page uses.
 std::string graph_dot(const LockGraph& g, const ReportMeta& meta, bool for_html);
 
+// Whether a finding's unsafe scenario ends in "*** DEADLOCK ***" (text and HTML alike).
+inline bool scenario_deadlocks(FindingType t) {
+  switch (t) {
+    case FindingType::circular_dependency:
+    case FindingType::recursive_locking:
+    case FindingType::inconsistent_lock_state:
+    case FindingType::irq_lock_inversion:
+    case FindingType::irq_safe_unsafe_order:
+    case FindingType::actual_deadlock:
+    case FindingType::filelock_deadlock:
+      return true;
+    default:
+      return false;
+  }
+}
+
 }  // namespace lockhound::report

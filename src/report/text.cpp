@@ -153,21 +153,6 @@ void put_edge(std::string& out, const Edge& e, size_t i, size_t n, const Paint& 
   if (i + 1 < n) out += "\n";
 }
 
-bool is_deadlock_type(FindingType t) {
-  switch (t) {
-    case FindingType::circular_dependency:
-    case FindingType::recursive_locking:
-    case FindingType::inconsistent_lock_state:
-    case FindingType::irq_lock_inversion:
-    case FindingType::irq_safe_unsafe_order:
-    case FindingType::actual_deadlock:
-    case FindingType::filelock_deadlock:
-      return true;
-    default:
-      return false;
-  }
-}
-
 }  // namespace
 
 std::string render_finding_text(const Finding& f, const RenderOptions& options) {
@@ -201,7 +186,7 @@ std::string render_finding_text(const Finding& f, const RenderOptions& options) 
     put_acq_stack(out, a, "       ", fold);
     out += "\n";
   }
-  put_scenario(out, f.scenario, is_deadlock_type(f.type) && f.type != FindingType::guarded_cycle, paint);
+  put_scenario(out, f.scenario, report::scenario_deadlocks(f.type), paint);
   for (const auto& p : f.participants) {
     std::string who = p.name + (p.pid >= 0 ? fmt::format("/{}", p.pid) : "");
     if (!p.state.empty()) out += fmt::format("{} state {}\n", who, p.state);
