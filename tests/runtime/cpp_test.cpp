@@ -135,11 +135,11 @@ TEST_P(Cpp, HeapLocksAreNamedWhereTheyWereFirstLocked) {
   auto cycles = of_type(r.report, "circular_dependency");
   ASSERT_EQ(cycles.size(), 1u) << r.report.dump(1);
   const json& f = cycles[0];
-  std::string a = "mutex first locked in transfer (cpp_locks.cpp:145)";
-  std::string b = "mutex first locked in transfer (cpp_locks.cpp:146)";
+  std::string a = "mutex first locked in transfer (cpp_locks.cpp:144)";
+  std::string b = "mutex first locked in transfer (cpp_locks.cpp:145)";
   EXPECT_EQ(f["classes"].get<std::set<std::string>>(), (std::set<std::string>{a, b})) << f.dump(1);
-  EXPECT_EQ(edges_of(f), (std::set<std::string>{a + "@transfer:145 -> " + b + "@transfer:146",
-                                                b + "@transfer:145 -> " + a + "@transfer:146"}))
+  EXPECT_EQ(edges_of(f), (std::set<std::string>{a + "@transfer:144 -> " + b + "@transfer:145",
+                                                b + "@transfer:144 -> " + a + "@transfer:145"}))
       << f["chain"].dump(1);
   EXPECT_EQ(r.report.dump().find("mutex@0x"), std::string::npos) << r.report.dump(1);
   expect_user_wording(f);
@@ -165,11 +165,11 @@ TEST_P(Cpp, TryLockOfAMutexTheThreadHoldsIsANote) {
   ASSERT_EQ(found.size(), 1u) << r.report.dump(1);
   const json& f = found[0];
   EXPECT_EQ(f["severity"], "note");
-  EXPECT_EQ(f["classes"][0], "mutex first locked in Cache::refresh (cpp_locks.cpp:172)");
+  EXPECT_EQ(f["classes"][0], "mutex first locked in Cache::refresh (cpp_locks.cpp:171)");
   ASSERT_EQ(f["acquisitions"].size(), 2u) << f.dump(1);
-  EXPECT_EQ(user_site(f["acquisitions"][0]["stack"]), "Cache::refresh:172") << f.dump(1);
+  EXPECT_EQ(user_site(f["acquisitions"][0]["stack"]), "Cache::refresh:171") << f.dump(1);
   EXPECT_EQ(f["acquisitions"][1]["mode"], "try");
-  EXPECT_EQ(user_site(f["acquisitions"][1]["stack"]), "Cache::try_touch:166") << f.dump(1);
+  EXPECT_EQ(user_site(f["acquisitions"][1]["stack"]), "Cache::try_touch:165") << f.dump(1);
   expect_user_wording(f);
   // Not shown in text by default; JSON carries it as a note; exit 0 either way.
   auto quiet = run_under(prog(), {"trylock"});

@@ -10,8 +10,6 @@
 //   recursive  recursive_mutex re-entered (fine), then ABBA against journal_mu
 //   scoped     scoped_lock(a, b) and scoped_lock(b, a): std::lock's order avoids the deadlock
 //   condvar    a producer and consumers on a condition variable, under one order: correct
-//   heap       ABBA between the std::mutex members of two Accounts made with new
-//   trylock    try_lock of a std::mutex the thread holds (false every time: a note)
 #include <condition_variable>
 #include <cstdio>
 #include <cstring>
@@ -134,6 +132,7 @@ static void in_turn(void (*first)(), void (*second)()) {
   std::thread(second).join();
 }
 
+// Mode heap: ABBA between the std::mutex members of two Accounts made with new.
 // Objects made with new, each with its own std::mutex (no init call: the runtime first meets
 // each lock when it is locked). transfer() nests two accounts' locks in argument order.
 struct Account {
@@ -158,7 +157,7 @@ static void heap_accounts() {
   delete b;
 }
 
-// try_lock of a std::mutex the thread already holds: false every time, never a hang.
+// Mode trylock: try_lock of a std::mutex the thread already holds: false every time, never a hang.
 struct Cache {
   std::mutex mu;
   int hits = 0;
