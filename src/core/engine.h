@@ -688,6 +688,8 @@ struct Validator::Impl {
 
   void report_recursion(ContextState* ctx, size_t prev_i);
 
+  void report_trylock_held(ContextState* ctx, uint64_t lock, Mode mode, const Site& site);
+
   [[gnu::noinline]] void report_nest_not_held(ContextState* ctx, ClassId cls, const AcquireFlags& fl, const Site& site);
 
   void report_inconsistent(ContextState* ctx, const HeldEntry& h, unsigned prev_bit, unsigned new_bit);

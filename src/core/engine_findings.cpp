@@ -261,6 +261,31 @@ void Validator::Impl::report_recursion(ContextState* ctx, size_t prev_i) {
   publish(std::move(f), std::move(sig));
 }
 
+// A failed trylock of a lock the context holds (the runtime tells it from the lock's owner): the
+// trylock can never succeed while the context holds the lock. Not a hang: a note.
+void Validator::Impl::report_trylock_held(ContextState* ctx, uint64_t lock, Mode mode, const Site& site) {
+  size_t i = ctx->held.size();
+  while (i > 0 && ctx->held[i - 1].lock != lock) --i;
+  if (i == 0) return;
+  const HeldEntry& prev = ctx->held[i - 1];
+  std::string sig = "trylock-held|" + classes[prev.cls].name + "|" + std::to_string(site.ip);
+  if (repeat(sig, path_of(ctx))) return;
+  Finding f;
+  f.type = FindingType::recursive_locking;
+  f.classes = {classes[prev.cls].name};
+  f.acquisitions.push_back(acquisition(held_evidence(ctx, prev), prev.cls));
+  f.acquisitions.push_back(acquisition(evidence(ctx, site, mode, true, true), prev.cls,
+                                       held_list(ctx, ctx->held.size())));
+  fact::set(f, fact::kInstance, "same lock instance, tried: the trylock fails for as long as the thread holds it");
+  fact::set(f, fact::kSeverity, "note");
+  f.participants.push_back(participant(ctx));
+  publish(std::move(f), std::move(sig));
+}
+
+void Validator::trylock_held(Context ctx, uint64_t lock, Mode mode, const Site& site) {
+  if (ctx) impl_->report_trylock_held(ctx, lock, mode, site);
+}
+
 [[gnu::noinline]] void Validator::Impl::report_nest_not_held(ContextState* ctx, ClassId cls, const AcquireFlags& fl, const Site& site) {
   std::string nest = "lock@?";
   auto it = instances.find(fl.nest_lock);

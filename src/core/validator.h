@@ -186,6 +186,12 @@ class Validator {
   // ValidatorHooks::on_finding like them.
   void report(Finding facts);
 
+  // A trylock by `ctx` of `lock` failed because `ctx` itself holds it (a default mutex tried again
+  // by its owner fails for as long as the owner holds it): a note-level recursive_locking finding
+  // with the stack of the trylock (`site`) and of the acquisition that holds the lock. Nothing
+  // when the engine does not see `lock` held by `ctx`. Changes no held state.
+  void trylock_held(Context ctx, uint64_t lock, Mode mode, const Site& site);
+
   // --- a front end's own fast path --------------------------------------------------------
   // A front end may keep its own copy of a context's held stack and skip the engine on
   // acquisitions it can prove the engine would only push (the runtime does, for locks on a

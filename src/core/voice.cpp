@@ -83,6 +83,9 @@ std::string upper(std::string s) {
 std::string title_of(const Finding& f) {
   using FT = FindingType;
   switch (f.type) {
+    case FT::recursive_locking:
+      if (tried_while_held(f)) return "trylock of a lock the " + party_noun(f, 1) + " already holds";
+      break;
     case FT::irq_safe_unsafe_order: {
       std::string st = fact::get(f, fact::kState);
       if (st.empty()) st = upper(fact::get(f, fact::kInterrupt));
@@ -204,7 +207,7 @@ std::vector<std::string> cycle_names(const Finding& f) {
 std::string_view finding_severity(const Finding& f) {
   using FT = FindingType;
   std::string_view by_type = type_severity(f.type);
-  if (by_type == "note" || fact::get(f, fact::kSeverity) == "note") return "note";
+  if (by_type == "note" || fact::get(f, fact::kSeverity) == "note" || voice::tried_while_held(f)) return "note";
   if (by_type == "warning") return "hazard";
   // Under a user-space spinlock, a lock that may sleep makes the spinners burn CPU while the
   // holder blocks; nothing waits for ever unless a cycle says so (and that is its own finding).
@@ -307,6 +310,12 @@ std::string finding_signature(const Finding& f) {
       // The classes and the function of the call that may sleep.
       add(join(f.classes, ","));
       if (!f.acquisitions.empty()) add(site_function(f.acquisitions.front()));
+      break;
+    case FT::recursive_locking:
+      // A place, as below; a trylock of a held lock is not the same problem as a lock of it.
+      add(join(f.classes, ","));
+      if (!f.acquisitions.empty()) add(site_function(f.acquisitions.back()));
+      if (tried_while_held(f)) add("try");
       break;
     default: {
       // A place: the classes and the function of the decisive acquisition (the last one).

@@ -48,6 +48,18 @@ void word_recursion(Finding& f) {
     f.scenario.columns = {"CPU0"};
     f.scenario.rows = {{scenario_step(a0 ? a0->mode : "", lock)}, {scenario_step(now_a ? now_a->mode : "", lock)}};
   }
+  if (tried_while_held(f)) {
+    // Not a hang: the trylock fails every time while the thread holds the lock (EBUSY), so what
+    // the code does when it gets the lock never happens on this path.
+    f.scenario.rows = {{scenario_step(a0 ? a0->mode : "", lock)}, {"trylock(" + lock + "); /* fails: held */"}};
+    f.explanation = subject + " tries to lock " + lock + " at " + where + " while already holding it (taken at " +
+                    first + "): the trylock fails every time, for as long as the thread holds the lock, so the "
+                    "code that needs the lock there never runs. No hang, but rarely what was meant.";
+    f.fix = "Do not try " + lock + " again at " + where +
+            " while holding it: pass down that the caller holds it (or call a variant that expects it held), "
+            "or use a recursive mutex if re-entry is intended.";
+    return;
+  }
   if (f.type == FindingType::spinlock_recursion) {
     f.explanation = subject + " tries to take spinlock " + lock + " at " + where +
                     " while it (or its CPU) already holds it: a certain self-deadlock.";

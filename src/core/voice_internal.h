@@ -25,6 +25,11 @@ void word_hang(Finding& f);           // hung_task, soft_lockup, hard_lockup, rc
                                       // spinlock_bad_magic, max_too_low, non_static_key
 
 inline bool starts_with(std::string_view s, std::string_view p) { return s.substr(0, p.size()) == p; }
+// A recursive_locking finding about a trylock of a lock the thread already holds (it fails every
+// time, and never hangs): its instance fact says "same lock instance, tried…".
+inline bool tried_while_held(const Finding& f) {
+  return f.type == FindingType::recursive_locking && starts_with(fact::get(f, fact::kInstance), "same lock instance, tried");
+}
 inline bool contains(std::string_view s, std::string_view p) { return s.find(p) != std::string_view::npos; }
 
 std::string join(const std::vector<std::string>& v, std::string_view sep);

@@ -18,8 +18,10 @@
 //     (PRAGMA application_id and user_version); anything else (not SQLite, another program's
 //     SQLite file, an older or newer schema) is refused with a message naming the file and what
 //     was expected. docs/database.md documents the schema.
-//   - Classes named after an address (`mutex@0x…`: no symbol, no init site) mean nothing in
-//     another process; they are kept per run (ClassRecord::local) and never merged across runs.
+//   - Classes named after an address (`mutex@0x…`: no symbol, no init site) or after where a
+//     heap lock was first locked (`mutex first locked in f (a.cpp:3) #2`: one class per lock,
+//     numbered in the run's order) mean nothing in another process; they are kept per run
+//     (ClassRecord::local) and never merged across runs.
 //
 // Thread safety: every call opens its own connection; calls may run in parallel threads and
 // processes. Costs: write_run is one transaction of O(classes + edges + findings) rows;
@@ -77,7 +79,7 @@ std::vector<std::string> process_arguments();
 // process), or "" when there is none.
 std::string git_commit(const std::string& dir);
 // The classes (name, kind, usage) and edges of `v`. `local` says which class names are not
-// stable across processes; by default, names with "@0x" in them.
+// stable across processes; by default, names with "@0x" or " first locked in " in them.
 void add_graph(const Validator& v, RunRecord& rec);
 bool address_named(const std::string& class_name);
 

@@ -132,7 +132,11 @@ std::vector<std::string> process_arguments() {
   return args;
 }
 
-bool address_named(const std::string& name) { return name.find("@0x") != std::string::npos; }
+// A lock named after its address, or a heap lock named after where it was first locked
+// ("mutex first locked in transfer (bank.cpp:31) #2": the count depends on the run's order).
+bool address_named(const std::string& name) {
+  return name.find("@0x") != std::string::npos || name.find(" first locked in ") != std::string::npos;
+}
 
 void add_graph(const Validator& v, RunRecord& rec) {
   ValidatorStats st = v.stats();

@@ -192,7 +192,7 @@ void finding_article(Page& p, const Finding& f, size_t i) {
     p.put("</div></section>\n");
   }
   scenario_table(p, f.scenario);
-  if (!f.scenario.rows.empty() && report::scenario_deadlocks(f.type))
+  if (!f.scenario.rows.empty() && report::scenario_deadlocks(f))
     p.put("<p class=\"deadlock\">*** DEADLOCK ***</p>\n");
   if (!f.participants.empty()) {
     p.put("<section class=\"participants\"><h4>Threads and tasks</h4>");

@@ -90,9 +90,11 @@ LockGraph build_graph(const std::vector<const Finding*>& shown, const ReportMeta
 // The graph in DOT. for_html: nodes and edges carry the ids and links the HTML page uses.
 std::string graph_dot(const LockGraph& g, const ReportMeta& meta, bool for_html);
 
-// Whether a finding's unsafe scenario ends in "*** DEADLOCK ***" (text and HTML alike).
-inline bool scenario_deadlocks(FindingType t) {
-  switch (t) {
+// Whether a finding's unsafe scenario ends in "*** DEADLOCK ***" (text and HTML alike): never
+// for a note (a trylock of a held lock, a cycle no single lock closes), which cannot hang.
+inline bool scenario_deadlocks(const Finding& f) {
+  if (finding_severity(f) == "note") return false;
+  switch (f.type) {
     case FindingType::circular_dependency:
     case FindingType::recursive_locking:
     case FindingType::inconsistent_lock_state:

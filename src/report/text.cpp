@@ -186,7 +186,7 @@ std::string render_finding_text(const Finding& f, const RenderOptions& options) 
     put_acq_stack(out, a, "       ", fold);
     out += "\n";
   }
-  put_scenario(out, f.scenario, report::scenario_deadlocks(f.type), paint);
+  put_scenario(out, f.scenario, report::scenario_deadlocks(f), paint);
   for (const auto& p : f.participants) {
     std::string who = p.name + (p.pid >= 0 ? fmt::format("/{}", p.pid) : "");
     if (!p.state.empty()) out += fmt::format("{} state {}\n", who, p.state);

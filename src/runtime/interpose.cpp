@@ -154,6 +154,15 @@ int mutex_lock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
 int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
 int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
 
+// A trylock failed and the calling thread owns the mutex (glibc's owner field, which only the
+// owner sets to its own tid): it tried a lock it already holds, which fails for as long as it
+// holds it. Reached only from a failed trylock.
+[[gnu::noinline, gnu::cold]] int trylock_of_held(pthread_mutex_t* m, int rc, uint64_t ip) noexcept {
+  if (!tracking_at(ip)) return rc;
+  if (ThreadState* ts = self()) on_trylock_held(ts, addr(m), Mode::write, ip);
+  return rc;
+}
+
 // The lock was just taken (uncontended) and the fast path could not decide: the engine hears of
 // it now. Nothing was waited for, so telling it after taking the lock loses nothing.
 [[gnu::noinline]] int record_taken(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) noexcept {
@@ -208,7 +217,7 @@ template <bool trylock>
   uint64_t* slot = mutex_tag_slot_unchecked(m);
   uint64_t tag = __atomic_load_n(slot, __ATOMIC_RELAXED);
   uint64_t memo = __atomic_load_n(slot + 1, __ATOMIC_RELAXED);
-  if (!plain_trylock(m, ts->tid)) return EBUSY;
+  if (!plain_trylock(m, ts->tid)) return mutex_owner(m) == ts->tid ? trylock_of_held(m, EBUSY, ip) : EBUSY;
   return mutex_taken<true>(ts, m, tag, memo, ip);
 }
 
@@ -237,6 +246,11 @@ template <bool trylock>
 
 [[gnu::noinline]] int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) noexcept {
   int rc = real::pthread_mutex_trylock()(m);
+  if (rc == EBUSY && mutex_kind(m) != PTHREAD_MUTEX_RECURSIVE && tracking_at(ip)) {
+    ThreadState* ts = self();
+    if (ts && mutex_owner(m) == ts->tid) return trylock_of_held(m, rc, ip);
+    return rc;
+  }
   if (!acquired(rc) || !tracking_at(ip)) return rc;
   ThreadState* ts = self();
   if (!ts) return rc;
@@ -316,6 +330,17 @@ int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
 
 int rw_trylock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
   int rc = write ? real::pthread_rwlock_trywrlock()(rw) : real::pthread_rwlock_tryrdlock()(rw);
+  if ((rc == EBUSY || rc == EDEADLK) && tracking_at(ip)) {
+    // Tried while this thread holds it: for writing, held in any mode; for reading, held for
+    // writing (glibc's writer field). Either fails for as long as the thread holds the lock.
+    ThreadState* ts = self();
+    if (!ts) return rc;
+    bool own_writer = __atomic_load_n(&rw->__data.__cur_writer, __ATOMIC_RELAXED) == ts->tid;
+    bool holds = own_writer;
+    for (size_t i = 0; write && !holds && i < ts->held.size(); ++i) holds = ts->held[i].lock == addr(rw);
+    if (holds) on_trylock_held(ts, addr(rw), write ? Mode::write : read_mode(rw), ip);
+    return rc;
+  }
   if (rc != 0 || !tracking_at(ip)) return rc;
   if (ThreadState* ts = self()) acquire_rwlock(ts, rw, write ? Mode::write : read_mode(rw), true, ip);
   return rc;

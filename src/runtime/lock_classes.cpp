@@ -160,9 +160,37 @@ ClassId class_for_site(const SiteKey& key, LockKind kind, const ApiSite* api) {
   return cls;
 }
 
+// Where a lock with no init call and no symbol (a std::mutex member of an object made with new)
+// is first locked: the first frame of the user's code on the current stack (past lockhound,
+// libc, libstdc++ and the toolchain's headers), "function (file:line)"; "" when no frame has a
+// function and a line. Unwinds and symbolizes once per new lock (its class is new too, so the
+// engine unwinds there anyway); the symbolizer is used under the report lock, as everywhere.
+std::string first_lock_site(const ApiSite* api) {
+  if (api && api->file)
+    return std::string(api->func ? api->func : "?") + " (" + base_name(api->file) + ":" + std::to_string(api->line) + ")";
+  Runtime& r = rt();
+  uint64_t pcs[48];
+  size_t n = symbolize::capture_stack(pcs, 48);
+  std::string name;
+  r.report_lock.lock();
+  for (size_t i = 0; i < n && name.empty(); ++i) {
+    if (pcs[i] - 1 >= r.self_lo && pcs[i] - 1 < r.self_hi) continue;  // lockhound's own frames
+    for (const Frame& fr : sym().frames(pcs[i])) {
+      if (is_plumbing(fr)) continue;
+      if (!fr.function.empty() && !fr.file.empty() && fr.line)
+        name = symbolize::without_parameters(fr.function) + " (" + base_name(fr.file) + ":" + std::to_string(fr.line) + ")";
+      break;  // the user's frame, named or not: nothing further out is where it was locked
+    }
+  }
+  r.report_lock.unlock();
+  return name;
+}
+
 // The class of a lock first seen at lock time (static initialiser, std::mutex): a static lock is
-// named by its symbol; any other lock is a class of its own, named by address and lifetime.
-LockInfo class_for_instance(uint64_t lock, LockKind kind) {
+// named by its symbol; any other lock is a class of its own, named by where it was first locked
+// ("mutex first locked in transfer (bank.cpp:31)", "… #2" for the next lock first locked
+// there), else by address and lifetime.
+LockInfo class_for_instance(uint64_t lock, LockKind kind, const ApiSite* api) {
   Runtime& r = rt();
   LockInfo li;
   // A static lock destroyed before is a new lock now (a recycled slot of a static pool, a static
@@ -196,12 +224,22 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind) {
     r.static_classes[lock] = {li.cls, std::move(module)};
     return li;
   }
+  li.by_address = true;
+  std::string site = first_lock_site(api);
+  if (!site.empty()) {
+    // Unique by the count of locks first locked at that place: no other lock can ask for this
+    // class by name (its next life after a destroy is named afresh, where it is locked then).
+    std::string name = std::string(kind_prefix(kind)) + kFirstLockedIn + site;
+    uint32_t& seen = r.first_lock_sites[name];
+    if (++seen > 1) name += " #" + std::to_string(seen);
+    li.cls = r.v->unique_class(std::move(name), kind);
+    return li;
+  }
   std::string name = std::string(kind_prefix(kind)) + "@" + hex(lock);
   auto g = r.generations.find(lock);
   if (g != r.generations.end()) name += "#" + std::to_string(g->second + 1);
   // Address and lifetime make the name unique: no other lock can ask for this class by name.
   li.cls = r.v->unique_class(std::move(name), kind);
-  li.by_address = true;
   return li;
 }
 
@@ -259,7 +297,7 @@ void write_first_tag(uint64_t lock, LockKind kind, uint64_t* slot, uint64_t tag)
 // The lock's record, created on first sight. A lock that carried a tag and no longer does was
 // made anew without an init call (a std::mutex constructed where another one lived, a memset, a
 // struct copy): a new lifetime, which inherits nothing from the old one.
-LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot) {
+LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot, const ApiSite* api) {
   Runtime& r = rt();
   auto it = r.locks.find(lock);
   if (it != r.locks.end()) {
@@ -276,7 +314,7 @@ LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot) {
     settle_holders(lock);
     end_lifetime(lock);
   }
-  LockInfo li = class_for_instance(lock, kind);
+  LockInfo li = class_for_instance(lock, kind, api);
   r.v->lock_init(lock, li.cls);
   r.lock_lifetimes++;
   check_memory();

@@ -664,7 +664,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     Engine e(ts);
     Runtime& r = rt();
     if (!tag_slot && kind == LockKind::pthread_spinlock) tag_slot = side_tag_slot_claim(lock);
-    LockInfo& li = lock_info(lock, kind, tag_slot);
+    LockInfo& li = lock_info(lock, kind, tag_slot, api);
     // An annotated lock's kind comes from its class (set at init); spinning ones guard sleeps.
     if (li.spin < 0) li.spin = default_wait_type(r.v->class_kind(li.cls)) == WaitType::spin;
     bool spin = li.spin > 0;
@@ -747,6 +747,15 @@ void on_release(ThreadState* ts, uint64_t lock, uint64_t ip, const ApiSite* api)
   } catch (...) {
     t_api_site = nullptr;
     stop("internal error at lock release");
+  }
+}
+
+void on_trylock_held(ThreadState* ts, uint64_t lock, Mode mode, uint64_t ip) {
+  try {
+    Engine e(ts);
+    rt().v->trylock_held(e.ctx(), lock, mode, Site{ip, kNoStack});
+  } catch (...) {
+    stop("internal error at a failed trylock");
   }
 }
 

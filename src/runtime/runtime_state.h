@@ -73,6 +73,8 @@ struct Runtime {
   absl::flat_hash_map<SiteKey, ClassId> site_classes;  // init site and its callers
   absl::flat_hash_set<std::string> site_names;          // the names those classes took
   absl::flat_hash_map<uint64_t, uint32_t> generations;   // address-named lock lifetimes
+  // Heap locks named by where they were first locked: how many took each name so far.
+  absl::flat_hash_map<std::string, uint32_t> first_lock_sites;
   // Static locks destroyed at least once: their next life is a new lock with a class of its own
   // (the init site's, or address and lifetime), never the symbol's class and its edges.
   absl::flat_hash_set<uint64_t> static_destroyed;
@@ -152,13 +154,15 @@ int read_counters(struct dl_phdr_info* info, size_t size, void* arg);
 bool is_static(uint64_t addr);
 const char* kind_prefix(LockKind kind);
 ClassId class_for_site(const SiteKey& key, LockKind kind, const ApiSite* api);
-LockInfo class_for_instance(uint64_t lock, LockKind kind);
+// What a heap lock's class name says between its kind and the place it was first locked.
+inline constexpr const char* kFirstLockedIn = " first locked in ";
+LockInfo class_for_instance(uint64_t lock, LockKind kind, const ApiSite* api = nullptr);
 void end_lifetime(uint64_t lock);
 void check_memory();
 void write_tag(uint64_t* slot, uint64_t tag);
 uint64_t* side_tag_slot_claim(uint64_t lock);
 void write_first_tag(uint64_t lock, LockKind kind, uint64_t* slot, uint64_t tag);
-LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot);
+LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot, const ApiSite* api = nullptr);
 void name_frames_before_they_go(const std::vector<std::pair<uint64_t, uint64_t>>& gone);
 void after_dlclose(const std::vector<std::pair<uint64_t, uint64_t>>& before);
 

@@ -227,6 +227,43 @@ TEST(Classes, UniqueClassesAreNeverMergedByName) {
   EXPECT_EQ(v.stats().edges, 1u);
 }
 
+// A trylock that failed because the context holds the lock (the runtime tells it): a note of type
+// recursive_locking with both acquisitions, signed apart from a real relock at the same place,
+// counted once per path; a lock the context does not hold gives nothing, and nothing is held after.
+TEST(Recursive, TrylockOfAHeldLockIsANote) {
+  Validator v;
+  Context t = v.context(1, "T");
+  ClassId cls = v.lock_class("cache_lock", LockKind::pthread_mutex);
+  ClassId other = v.lock_class("queue_lock", LockKind::pthread_mutex);
+  v.lock_init(1, cls);
+  v.lock_init(2, other);
+  v.trylock_held(t, 1, Mode::write, Site{0x40, kNoStack});  // not held: nothing
+  EXPECT_EQ(v.finding_count(), 0u);
+  v.acquire(t, 1, {}, Site{0x10, kNoStack});
+  v.trylock_held(t, 2, Mode::write, Site{0x40, kNoStack});  // another thread holds queue_lock
+  EXPECT_EQ(v.finding_count(), 0u);
+  v.trylock_held(t, 1, Mode::write, Site{0x20, kNoStack});
+  v.trylock_held(t, 1, Mode::write, Site{0x20, kNoStack});  // the same path again
+  ASSERT_EQ(v.finding_count(), 1u);
+  EXPECT_EQ(v.held_count(t), 1u);
+  Finding f = v.findings()[0];
+  EXPECT_EQ(f.type, FindingType::recursive_locking);
+  EXPECT_EQ(finding_severity(f), "note");
+  EXPECT_EQ(f.count, 1u);
+  EXPECT_EQ(f.title, "trylock of a lock the thread already holds");
+  ASSERT_EQ(f.acquisitions.size(), 2u);
+  EXPECT_EQ(f.acquisitions[0].mode, "write");
+  EXPECT_EQ(f.acquisitions[1].mode, "try");
+  EXPECT_NE(f.explanation.find("fails every time"), std::string::npos) << f.explanation;
+  EXPECT_NE(f.signature.find("|try"), std::string::npos) << f.signature;
+  // A relock (not a trylock) at the same place is the deadlock, signed apart.
+  v.acquire(t, 1, {}, Site{0x20, kNoStack});
+  ASSERT_EQ(v.finding_count(), 2u);
+  Finding relock = v.findings()[1];
+  EXPECT_EQ(finding_severity(relock), "deadlock");
+  EXPECT_NE(relock.signature, f.signature);
+}
+
 // A lock initialised again (no destroy between) takes its new class at once, in a context that
 // has it in its instance cache (init does not empty the contexts' caches: the address keeps its
 // Instance object, which init updates in place).

@@ -178,6 +178,13 @@ TEST(Database, ClassesNamedByAddressAreNotMergedAcrossRuns) {
   ASSERT_TRUE(merged_report({db}, {}, r, error)) << error;
   ASSERT_EQ(r.findings.size(), 1u);
   EXPECT_EQ(r.findings[0].type, FindingType::circular_dependency);
+  // Heap locks named by where they were first locked are numbered in each run's order: local too.
+  std::string heap = "mutex first locked in transfer (bank.cpp:31) #2";
+  EXPECT_TRUE(address_named(heap));
+  ASSERT_EQ(write_run(db, run("audit_lock", heap)), "");
+  ASSERT_EQ(write_run(db, run(heap, "audit_lock")), "");
+  ASSERT_TRUE(merged_report({db}, {}, r, error)) << error;
+  EXPECT_EQ(r.findings.size(), 1u);
 }
 
 TEST(Database, ThreadsWritingAtOnceLoseNothing) {

@@ -127,6 +127,57 @@ TEST_P(Cpp, ScopedLockOfTwoMutexesInEitherOrderAndACondvarAreClean) {
   }
 }
 
+// Heap std::mutex members (no init call, no symbol): each lock is named by the user's line where
+// it was first locked, never by its address.
+TEST_P(Cpp, HeapLocksAreNamedWhereTheyWereFirstLocked) {
+  auto r = run_under(prog(), {"heap"});
+  EXPECT_EQ(r.exit_code, 66) << r.err;
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << r.report.dump(1);
+  const json& f = cycles[0];
+  std::string a = "mutex first locked in transfer (cpp_locks.cpp:144)";
+  std::string b = "mutex first locked in transfer (cpp_locks.cpp:145)";
+  EXPECT_EQ(f["classes"].get<std::set<std::string>>(), (std::set<std::string>{a, b})) << f.dump(1);
+  EXPECT_EQ(edges_of(f), (std::set<std::string>{a + "@transfer:144 -> " + b + "@transfer:145",
+                                                b + "@transfer:144 -> " + a + "@transfer:145"}))
+      << f["chain"].dump(1);
+  EXPECT_EQ(r.report.dump().find("mutex@0x"), std::string::npos) << r.report.dump(1);
+  expect_user_wording(f);
+  // The text report names them the same way.
+  std::string cmd = std::string(LOCKHOUND_EXE) + " run -- " + RT_PROG_DIR + "/" + prog() + " heap 2>&1";
+  std::string text;
+  FILE* p = popen(cmd.c_str(), "r");
+  char buf[4096];
+  size_t n;
+  while (p && (n = fread(buf, 1, sizeof buf, p)) > 0) text.append(buf, n);
+  if (p) pclose(p);
+  EXPECT_NE(text.find(a + " --> " + b + " --> " + a), std::string::npos) << text;
+  EXPECT_EQ(text.find("mutex@0x"), std::string::npos) << text;
+}
+
+// std::mutex::try_lock of a mutex the thread holds: false every time; a note with both stacks in
+// the user's code, which does not fail the run.
+TEST_P(Cpp, TryLockOfAMutexTheThreadHoldsIsANote) {
+  auto r = run_under(prog(), {"trylock"}, {"--show-guarded"});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("try_lock false"), std::string::npos) << r.out;
+  auto found = of_type(r.report, "recursive_locking");
+  ASSERT_EQ(found.size(), 1u) << r.report.dump(1);
+  const json& f = found[0];
+  EXPECT_EQ(f["severity"], "note");
+  EXPECT_EQ(f["classes"][0], "mutex first locked in Cache::refresh (cpp_locks.cpp:171)");
+  ASSERT_EQ(f["acquisitions"].size(), 2u) << f.dump(1);
+  EXPECT_EQ(user_site(f["acquisitions"][0]["stack"]), "Cache::refresh:171") << f.dump(1);
+  EXPECT_EQ(f["acquisitions"][1]["mode"], "try");
+  EXPECT_EQ(user_site(f["acquisitions"][1]["stack"]), "Cache::try_touch:165") << f.dump(1);
+  expect_user_wording(f);
+  // Not shown in text by default; JSON carries it as a note; exit 0 either way.
+  auto quiet = run_under(prog(), {"trylock"});
+  EXPECT_EQ(quiet.exit_code, 0) << quiet.err;
+  ASSERT_EQ(of_type(quiet.report, "recursive_locking").size(), 1u) << quiet.report.dump(1);
+  EXPECT_EQ(of_type(quiet.report, "recursive_locking")[0]["severity"], "note");
+}
+
 // Text: library frames are one line each run, the user's frames keep their numbers; with
 // --full-stacks every frame is there.
 TEST_P(Cpp, TextFoldsLibraryFramesUnlessAskedForFullStacks) {

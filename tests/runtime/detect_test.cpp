@@ -3,6 +3,7 @@
 // finding present with the right classes, every correct program clean with its own output.
 #include <algorithm>
 #include <fstream>
+#include <map>
 #include <regex>
 
 #include "runtime/run_helper.h"
@@ -1179,6 +1180,63 @@ TEST(RuntimeDetect, ErrorCheckingMutexRelockedByItsOwnerIsRecursiveLocking) {
   EXPECT_EQ(found[0]["severity"], "deadlock");
   EXPECT_TRUE(mentions_function(found[0], "lookup_again")) << found[0].dump(2);
   EXPECT_NE(found[0].dump().find("same lock instance"), std::string::npos) << found[0].dump(2);
+}
+
+}  // namespace
+
+namespace {
+using namespace lockhound::rttest;
+
+// The function and line of the first frame named `fn` in a JSON stack ("" when none).
+std::string frame_at(const json& stack, const std::string& fn) {
+  for (const auto& fr : stack)
+    if (fr.value("function", "").rfind(fn, 0) == 0) return fn + ":" + std::to_string(fr.value("line", 0));
+  return "";
+}
+
+TEST(RuntimeDetect, TrylockOfALockTheThreadHoldsIsANote) {
+  ProgRun r = run_under("trylock_held", {}, {"--show-guarded"});
+  EXPECT_EQ(r.out, "trylock_held EBUSY EBUSY EBUSY 0 EBUSY\n");  // the program's own results are untouched
+  EXPECT_EQ(r.exit_code, 0) << dump(r);                   // a note does not fail the run
+  auto found = of_type(r.report, "recursive_locking");
+  ASSERT_EQ(found.size(), 3u) << dump(r);  // none for busy_elsewhere's trylock, none for tree_lock's
+  std::map<std::string, json> by_lock;
+  for (const auto& f : found) by_lock[f["classes"][0].get<std::string>()] = f;
+  ASSERT_TRUE(by_lock.contains("cache_lock") && by_lock.contains("table_lock") && by_lock.contains("index_lock"))
+      << dump(r);
+  for (const auto& [lock, f] : by_lock) {
+    EXPECT_EQ(f["severity"], "note") << f.dump(1);
+    EXPECT_EQ(f["title"], "trylock of a lock the thread already holds") << f.dump(1);
+    EXPECT_EQ(f["count"], 1) << f.dump(1);  // three times on one path: one occurrence
+    ASSERT_EQ(f["acquisitions"].size(), 2u) << f.dump(1);
+    EXPECT_EQ(f["acquisitions"][1]["mode"], "try") << f.dump(1);
+    EXPECT_EQ(f["scenario"].dump().find("DEADLOCK"), std::string::npos);
+  }
+  // The stack of the lock that holds it, and of the trylock.
+  const json& c = by_lock["cache_lock"];
+  EXPECT_EQ(frame_at(c["acquisitions"][0]["stack"], "update_cache"), "update_cache:25") << c.dump(1);
+  EXPECT_EQ(frame_at(c["acquisitions"][1]["stack"], "refresh_entry"), "refresh_entry:19") << c.dump(1);
+  EXPECT_NE(c["fix"].get<std::string>().find("refresh_entry (trylock_held.c:19)"), std::string::npos) << c.dump(1);
+  const json& t = by_lock["table_lock"];
+  EXPECT_EQ(frame_at(t["acquisitions"][0]["stack"], "rebuild_table"), "rebuild_table:38") << t.dump(1);
+  EXPECT_EQ(frame_at(t["acquisitions"][1]["stack"], "retry_table"), "retry_table:32") << t.dump(1);
+  const json& x = by_lock["index_lock"];  // error-checking: glibc's general path
+  EXPECT_EQ(frame_at(x["acquisitions"][0]["stack"], "scan_index"), "scan_index:51") << x.dump(1);
+  EXPECT_EQ(frame_at(x["acquisitions"][1]["stack"], "recheck_index"), "recheck_index:45") << x.dump(1);
+  EXPECT_FALSE(mentions_function(r.report, "busy_elsewhere")) << dump(r);
+  EXPECT_FALSE(mentions_function(r.report, "walk_tree")) << dump(r);
+}
+
+TEST(RuntimeDetect, TrylockNotesFailARunOnlyWhenFailOnSaysSo) {
+  // JSON carries notes with their severity whether shown in text or not (as guarded cycles).
+  ProgRun quiet = run_under("trylock_held", {});
+  EXPECT_EQ(quiet.exit_code, 0) << dump(quiet);
+  auto notes = of_type(quiet.report, "recursive_locking");
+  ASSERT_EQ(notes.size(), 3u) << dump(quiet);
+  EXPECT_EQ(notes[0]["severity"], "note");
+  ProgRun all = run_under("trylock_held", {}, {"--fail-on", "all"});
+  EXPECT_EQ(all.exit_code, 66) << dump(all);
+  EXPECT_EQ(of_type(all.report, "recursive_locking").size(), 3u) << dump(all);
 }
 
 }  // namespace

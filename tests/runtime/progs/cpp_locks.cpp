@@ -132,6 +132,55 @@ static void in_turn(void (*first)(), void (*second)()) {
   std::thread(second).join();
 }
 
+// Mode heap: ABBA between the std::mutex members of two Accounts made with new.
+// Objects made with new, each with its own std::mutex (no init call: the runtime first meets
+// each lock when it is locked). transfer() nests two accounts' locks in argument order.
+struct Account {
+  long balance = 0;
+  std::mutex mu;
+};
+
+static void __attribute__((noinline)) transfer(Account* from, Account* to) {
+  std::lock_guard<std::mutex> f(from->mu);
+  std::lock_guard<std::mutex> t(to->mu);
+  from->balance--;
+  to->balance++;
+}
+
+static void heap_accounts() {
+  Account* a = new Account;
+  Account* b = new Account;
+  std::thread([&] { transfer(a, b); }).join();
+  std::thread([&] { transfer(b, a); }).join();
+  std::printf("balances %ld %ld\n", a->balance, b->balance);
+  delete a;
+  delete b;
+}
+
+// Mode trylock: try_lock of a std::mutex the thread already holds: false every time, never a hang.
+struct Cache {
+  std::mutex mu;
+  int hits = 0;
+  bool __attribute__((noinline)) try_touch() {
+    if (!mu.try_lock()) return false;
+    hits++;
+    mu.unlock();
+    return true;
+  }
+  bool __attribute__((noinline)) refresh() {
+    std::lock_guard<std::mutex> g(mu);
+    return try_touch();
+  }
+};
+
+static void try_held() {
+  Cache* c = new Cache;
+  bool ok = true;
+  for (int i = 0; i < 3; ++i) ok = c->refresh() && ok;
+  std::printf("try_lock %s\n", ok ? "true" : "false");
+  delete c;
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "bank";
   if (!std::strcmp(mode, "bank")) in_turn(deposit, audit);
@@ -146,6 +195,8 @@ int main(int argc, char** argv) {
     t1.join();
     t2.join();
   } else if (!std::strcmp(mode, "condvar")) produce_consume();
+  else if (!std::strcmp(mode, "heap")) heap_accounts();
+  else if (!std::strcmp(mode, "trylock")) try_held();
   else {
     std::fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
