@@ -215,6 +215,10 @@ class Validator {
   // lowest rebuilt once. What a front end uses after many releases it saw on its own (a program
   // that held a thousand locks and let them all go costs one pass, not a thousand).
   void drop_held_many(Context ctx, std::span<const size_t> indices);
+  // Advances whenever the context's held entries below the top change without a push (a release,
+  // a drop, a held lock destroyed): a front end that keeps a copy of the stack trusts the part it
+  // synced last only while this is unchanged.
+  uint64_t held_generation(Context ctx) const;
   // The context's interrupt state (usage::irq_state): two contexts with the same number validate
   // an acquisition the same way. usage::kProcessState is a new context's.
   uint32_t irq_state(Context ctx) const;
