@@ -108,7 +108,18 @@ class Wrapper : public ::testing::TestWithParam<std::string> {};
 
 // Both outer acquisitions go through RWLock::lock_writer, called from Database::iterate, called
 // from main; the locks were each taken alone before (set), so these acquisitions are not the
-// class's first. Each lock's stack continues from the wrapper to iterate and main.
+// class's first. Each lock's stack should continue from the wrapper to iterate and main.
+//
+// Disabled: it fails (issue 19, item 4, first part, open). The cause: a held lock's stack is
+// captured only when its acquisition reaches the engine as a new chain (the first time its class
+// is taken alone, Validator::Impl::new_chain -> capture_held). A lone acquisition after that takes
+// the fast path (nothing held, the tag's usage bits cover it) and keeps only the lock call's
+// return address; when a lock is later taken under it, its stack is long gone, and the report
+// shows that one address as a one-frame stack: RWLock::lock_writer(). Only the direct caller is
+// known, and with a wrapper that is the wrapper. Unwinding at the inner acquisition cannot recover
+// it without knowing which of the frames then live were live at the outer acquisition: that needs
+// the stack pointer of the outer lock call kept in the runtime's held entry (one more word per
+// fast-path push) and an unwind that reports each frame's CFA.
 TEST_P(Wrapper, DISABLED_AnOuterLockTakenThroughAWrapperShowsItsCallers) {
   auto r = run_under("rwlock_wrapper_" + GetParam(), {});
   EXPECT_EQ(r.exit_code, 66) << dump(r);
@@ -119,11 +130,16 @@ TEST_P(Wrapper, DISABLED_AnOuterLockTakenThroughAWrapperShowsItsCallers) {
   for (const auto& e : f["chain"]) {
     auto outer = functions(e["from_site"]["stack"]);
     auto inner = functions(e["to_site"]["stack"]);
-    EXPECT_TRUE(has(outer, "RWLock::lock_writer")) << e["from_site"].dump(1);
+    // (At -O2 the wrappers end in a tail call into libpthread: their own frames may be absent.)
+    if (GetParam() == "O0") {
+      EXPECT_TRUE(has(outer, "RWLock::lock_writer")) << e["from_site"].dump(1);
+    }
     EXPECT_TRUE(has(outer, "Database::iterate")) << e["from_site"].dump(1);
     EXPECT_TRUE(has(outer, "main")) << e["from_site"].dump(1);
     EXPECT_FALSE(has(outer, "Database::get")) << e["from_site"].dump(1);  // not the inner's frames
-    EXPECT_TRUE(has(inner, "RWLock::lock_reader")) << e["to_site"].dump(1);
+    if (GetParam() == "O0") {
+      EXPECT_TRUE(has(inner, "RWLock::lock_reader")) << e["to_site"].dump(1);
+    }
     EXPECT_TRUE(has(inner, "Database::get")) << e["to_site"].dump(1);
     EXPECT_TRUE(has(inner, "Database::iterate")) << e["to_site"].dump(1);
     EXPECT_TRUE(has(inner, "main")) << e["to_site"].dump(1);
