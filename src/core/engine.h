@@ -175,6 +175,7 @@ struct HeldEntry {
   // The first entry of the run of entries of this class that ends here (this one's index when the
   // entry below is of another class): instance_gates steps over a table's thousand buckets at once.
   uint32_t run_lo;
+  bool outer_asked;  // capture_outer asked the front end for this entry's stack
 };
 
 struct Instance {
@@ -419,6 +420,15 @@ struct Validator::Impl {
   // and later edges from it as the outer lock carry its stack. Only while it is being acquired.
   StackId capture_held(ContextState* ctx, HeldEntry& h) {
     if (h.site.stack == kNoStack) h.site.stack = capture(ctx, h.site);
+    return h.site.stack;
+  }
+  // The stack of a held entry that is not being acquired now, when its acquisition left none (see
+  // ValidatorHooks::held_stack): asked once.
+  StackId capture_outer(ContextState* ctx, HeldEntry& h) {
+    if (h.site.stack == kNoStack && !h.outer_asked && h.site.ip && hooks.held_stack) {
+      h.outer_asked = true;
+      h.site.stack = hooks.held_stack(ctx, h.site.ip);
+    }
     return h.site.stack;
   }
 

@@ -95,6 +95,7 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
     return;
   }
   capture_held(ctx, ctx->held[inner_i]);
+  capture_outer(ctx, ctx->held[outer_i]);
   p.outer = held_evidence(ctx, ctx->held[outer_i]);
   p.inner = held_evidence(ctx, ctx->held[inner_i]);
   // The classes held below the inner lock, for the report: all of them, or the outermost
@@ -196,7 +197,8 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
   e.to = next.cls;
   e.dep = dep;
   e.gates = intern_gates(std::move(gates));
-  e.from_ev = held_evidence(ctx, prev);
+  capture_outer(ctx, ctx->held[prev_i]);
+  e.from_ev = held_evidence(ctx, ctx->held[prev_i]);
   e.from_lock = prev.lock;
   e.to_lock = next.lock;
   e.to_ev = evidence(ctx, next.site, next.mode, next.trylock, true);

@@ -39,6 +39,7 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
   e.nest_lock = fl.nest_lock;
   e.site = site;
   e.irqs_enabled = ctx->enabled_mask();
+  e.outer_asked = false;
   size_t at = ctx->held.size() - 1;
   e.run_lo = at > 0 && ctx->held[at - 1].cls == cls ? ctx->held[at - 1].run_lo : uint32_t(at);
   inst.holds++;

@@ -86,6 +86,11 @@ struct ValidatorHooks {
   std::function<StackId(Context ctx, uint64_t ip)> capture_stack;
   // Called once for each new finding (not for repeats), e.g. to print it at once.
   std::function<void(const Finding&)> on_finding;
+  // Called when a lock still held becomes the first lock of new evidence (an edge, a pair) and its
+  // acquisition left only its return address `ip` (a front end's fast path took it): the stack
+  // of that acquisition as far as the current stack still shows it, or kNoStack (then the
+  // evidence is the one frame at ip). Asked at most once per held entry. Optional.
+  std::function<StackId(Context ctx, uint64_t ip)> held_stack;
 };
 
 struct ValidatorStats {

@@ -312,6 +312,39 @@ StackId capture_hook(Context, uint64_t ip) {
   return id;
 }
 
+// The stack of a lock still held whose acquisition the fast path took, leaving only the return
+// address of its lock call (`ip`): when the function that made that call is still running (a frame
+// of the current stack lies in the same function), that frame's callers were the lock call's
+// callers too, and the held lock's stack is [ip] + them. Else kNoStack: the lock call alone. (A
+// function that returned holding the lock and was called again from elsewhere would lend its new
+// callers; a lock wrapper's caller is not found this way: the wrapper has returned.)
+StackId held_stack_hook(Context, uint64_t ip) {
+  Runtime& r = rt();
+  uint64_t pcs[256];
+  size_t n = symbolize::capture_stack(pcs, 256);
+  auto own = [&](uint64_t pc) { return pc - 1 >= r.self_lo && pc - 1 < r.self_hi; };
+  // The function that made the lock call, and the first frame of the current stack in it.
+  size_t found = n;
+  r.report_lock.lock();
+  std::string fn = sym().frames(ip).back().function;
+  for (size_t k = 0; k < n && !fn.empty() && found == n; ++k)
+    if (!own(pcs[k]) && sym().frames(pcs[k]).back().function == fn) found = k;
+  r.report_lock.unlock();
+  if (found == n) return kNoStack;
+  std::vector<Frame> frames;
+  frames.push_back(Frame{});
+  frames.back().pc = ip;
+  size_t depth = static_cast<size_t>(r.opts.stack_depth);
+  uint64_t sigreturn = symbolize::signal_return();
+  for (size_t k = found + 1; k < n && frames.size() < depth; ++k) {
+    if (own(pcs[k])) continue;
+    frames.push_back(Frame{});
+    frames.back().pc = pcs[k];
+    if (sigreturn && pcs[k] == sigreturn) frames.back().function = "<signal handler called>";
+  }
+  return r.v->intern_stack(frames);
+}
+
 void finding_hook(const Finding& f) {
   Runtime& r = rt();
   r.pending.push_back(f);
@@ -532,6 +565,7 @@ void init_runtime() {
   vo.report_guarded_cycles = true;
   ValidatorHooks hooks;
   hooks.capture_stack = capture_hook;
+  hooks.held_stack = held_stack_hook;
   hooks.on_finding = finding_hook;
   r.v = new Validator(vo, hooks);
   g_fast = r.opts.fast_path && mutex_protocol_ok();
