@@ -316,8 +316,9 @@ StackId capture_hook(Context, uint64_t ip) {
 // address of its lock call (`ip`): when the function that made that call is still running (a frame
 // of the current stack lies in the same function), that frame's callers were the lock call's
 // callers too, and the held lock's stack is [ip] + them. Else kNoStack: the lock call alone. (A
-// function that returned holding the lock and was called again from elsewhere would lend its new
-// callers; a lock wrapper's caller is not found this way: the wrapper has returned.)
+// function that returned holding the lock and was called again from elsewhere to make another
+// call would lend its new callers; a lock wrapper's caller is not found this way: the wrapper
+// has returned.)
 StackId held_stack_hook(Context, uint64_t ip) {
   Runtime& r = rt();
   uint64_t pcs[256];
@@ -327,8 +328,11 @@ StackId held_stack_hook(Context, uint64_t ip) {
   size_t found = n;
   r.report_lock.lock();
   std::string fn = sym().frames(ip).back().function;
+  // A frame at the very same return address is making that lock call again: a lock wrapper
+  // called anew for the lock being taken now (std::mutex::lock's __gthread_mutex_lock at -O0), or
+  // a deeper call of a recursive function. Not the activation that took the held lock.
   for (size_t k = 0; k < n && !fn.empty() && found == n; ++k)
-    if (!own(pcs[k]) && sym().frames(pcs[k]).back().function == fn) found = k;
+    if (!own(pcs[k]) && pcs[k] != ip && sym().frames(pcs[k]).back().function == fn) found = k;
   r.report_lock.unlock();
   if (found == n) return kNoStack;
   std::vector<Frame> frames;
