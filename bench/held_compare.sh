@@ -6,11 +6,14 @@
 #
 # Each workload takes N locks made by one init call (one class), then releases them all, for R
 # rounds: rwlocks as reader and as writer, and mutexes, released first-to-last (forward) and
-# last-to-first (reverse). Also `lockhound run` on the same program with N=1, R=1: the fixed cost
-# of a run (start-up and exit), which the ratio's target leaves aside.
+# last-to-first (reverse), and rwlocks as writer released in a shuffled order (random). Also
+# `lockhound run` on the same program with N=1, R=1: the fixed cost of a run (start-up and exit),
+# which the ratio's target leaves aside. Then the growth with N: 1000, 2000, 4000, 8000 and 10000
+# write locks (3 rounds, forward, and one row of 10000 shuffled): time beyond the fixed cost should
+# grow about linearly.
 #
 # Environment: REPS (default 5) runs per row, plain and lockhound interleaved, medians; N (default
-# 1024), ROUNDS (default 20); BIG=0 skips the N=10000 rows.
+# 1024), ROUNDS (default 20); BIG=0 skips the growth rows.
 # Output: a TSV table on stdout (workload, plain_s, lockhound_s, ratio, lockhound_minus_fixed_s,
 # ratio_minus_fixed); progress on stderr. Wrap it in flock /tmp/lockhound-cpu.lock on a shared
 # machine.
@@ -44,8 +47,10 @@ rows=()
 for mode in read write mutex; do
   for order in forward reverse; do rows+=("$n $rounds $mode $order"); done
 done
+rows+=("$n $rounds write random")
 if [ "$big" != 0 ]; then
-  rows+=("10000 3 read forward" "10000 3 write forward" "10000 3 write reverse")
+  for big_n in 1000 2000 4000 8000 10000; do rows+=("$big_n 3 write forward"); done
+  rows+=("10000 3 read forward" "10000 3 write reverse" "10000 3 write random")
 fi
 printf 'workload\tplain_s\tlockhound_s\tratio\tlockhound_minus_fixed_s\tratio_minus_fixed\n'
 printf 'fixed\t\t%s\t\t\t\n' "$fixed"

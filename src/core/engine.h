@@ -172,6 +172,10 @@ struct HeldEntry {
   uint64_t nest_lock;
   Site site;
   uint8_t irqs_enabled;
+  // The first entry of the run of entries of this class that ends here (this one's index when the
+  // entry below is of another class): instance_gates steps over a table's thousand buckets at once.
+  uint32_t run_lo;
+  bool outer_asked;  // capture_outer asked the front end for this entry's stack
 };
 
 struct Instance {
@@ -192,6 +196,7 @@ struct ContextState {
   std::array<uint16_t, kIrqKinds> depth{};
   std::array<bool, kIrqKinds> enabled{true, true, true};
   uint32_t spin_held = 0;   // held locks whose class spins
+  uint64_t held_generation = 0;  // Validator::held_generation
   // The last few instances this context looked up: most code takes the same handful of locks
   // over and over, and this skips the hash lookup. Valid while `epoch` matches the engine's.
   struct CacheSlot { uint64_t lock = 0; Instance* inst = nullptr; };
@@ -415,6 +420,15 @@ struct Validator::Impl {
   // and later edges from it as the outer lock carry its stack. Only while it is being acquired.
   StackId capture_held(ContextState* ctx, HeldEntry& h) {
     if (h.site.stack == kNoStack) h.site.stack = capture(ctx, h.site);
+    return h.site.stack;
+  }
+  // The stack of a held entry that is not being acquired now, when its acquisition left none (see
+  // ValidatorHooks::held_stack): asked once.
+  StackId capture_outer(ContextState* ctx, HeldEntry& h) {
+    if (h.site.stack == kNoStack && !h.outer_asked && h.site.ip && hooks.held_stack) {
+      h.outer_asked = true;
+      h.site.stack = hooks.held_stack(ctx, h.site.ip);
+    }
     return h.site.stack;
   }
 
@@ -662,6 +676,7 @@ struct Validator::Impl {
     if (h.inst->id == h.instance_id && h.inst->holds) h.inst->holds--;
     if (ctx->spin_held && classes[h.cls].wait == WaitType::spin) ctx->spin_held--;
     held.pop_back();
+    ctx->held_generation++;
   }
   [[gnu::noinline]] void release_inner(ContextState* ctx, uint64_t lock, const Site& site);
 

@@ -30,15 +30,22 @@ void Validator::Impl::end_pairs(uint64_t id) {
 // between two locks each nesting of which happened under one of these cannot deadlock. Locks of
 // the inner lock's own class count only near it (the 2 * kPairWindow entries below): a table's
 // thousand buckets held at once are not each other's gates. At most 64 are kept (the outermost and the nearest 32).
+// The walk goes down and steps over a run of the inner lock's class below the window in one step
+// (HeldEntry::run_lo): its cost does not grow with the number of locks of that class held.
 std::vector<uint64_t> Validator::Impl::instance_gates(const ContextState* ctx, size_t inner) const {
   std::vector<uint64_t> g;
   const HeldEntry& in = ctx->held[inner];
   size_t lo = inner > 2 * kPairWindow ? inner - 2 * kPairWindow : 0;
-  for (size_t i = 0; i < inner; ++i) {
+  for (size_t i = inner; i-- > 0;) {
     const HeldEntry& h = ctx->held[i];
-    if (h.mode != Mode::write || h.irq_ctx != in.irq_ctx || (h.cls == in.cls && i < lo)) continue;
+    if (h.cls == in.cls && i < lo) {
+      i = h.run_lo;  // the whole run is out
+      continue;
+    }
+    if (h.mode != Mode::write || h.irq_ctx != in.irq_ctx) continue;
     g.push_back(h.instance_id);
   }
+  std::reverse(g.begin(), g.end());  // outermost first
   if (g.size() > 64) g.erase(g.begin() + 32, g.end() - 32);
   std::sort(g.begin(), g.end());
   return g;
@@ -88,15 +95,17 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
     return;
   }
   capture_held(ctx, ctx->held[inner_i]);
+  capture_outer(ctx, ctx->held[outer_i]);
   p.outer = held_evidence(ctx, ctx->held[outer_i]);
   p.inner = held_evidence(ctx, ctx->held[inner_i]);
   // The classes held below the inner lock, for the report: all of them, or the outermost
   // kPairHeldKept / 4 and the nearest rest when there are more.
+  // (Two ranges, not a walk that skips the middle: that walk was N steps per pair.)
   size_t keep_low = kPairHeldKept / 4;
-  for (size_t i = 0; i < inner_i; ++i) {
-    if (inner_i > kPairHeldKept && i >= keep_low && i < inner_i - (kPairHeldKept - keep_low)) continue;
-    p.held.push_back(ctx->held[i].cls);
-  }
+  size_t low_end = inner_i > kPairHeldKept ? keep_low : inner_i;
+  size_t high_begin = inner_i > kPairHeldKept ? inner_i - (kPairHeldKept - keep_low) : inner_i;
+  for (size_t i = 0; i < low_end; ++i) p.held.push_back(ctx->held[i].cls);
+  for (size_t i = high_begin; i < inner_i; ++i) p.held.push_back(ctx->held[i].cls);
   p.gates = std::move(gates);
   p.dep = dep;
   st.memory_bytes += kPairBytes + (p.gates.size() + p.held.size()) * 8;
@@ -188,7 +197,8 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
   e.to = next.cls;
   e.dep = dep;
   e.gates = intern_gates(std::move(gates));
-  e.from_ev = held_evidence(ctx, prev);
+  capture_outer(ctx, ctx->held[prev_i]);
+  e.from_ev = held_evidence(ctx, ctx->held[prev_i]);
   e.from_lock = prev.lock;
   e.to_lock = next.lock;
   e.to_ev = evidence(ctx, next.site, next.mode, next.trylock, true);

@@ -111,6 +111,7 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
                     std::to_string(std::max(s1, s2));
   if (repeat(sig, path_of(ctx))) return;
   capture_held(ctx, inner);
+  capture_outer(ctx, ctx->held[outer_i]);
   std::string a = instance_name(cls, outer.lock), b = instance_name(cls, inner.lock);
   Finding f;
   f.type = guarded ? FindingType::guarded_cycle : FindingType::circular_dependency;

@@ -39,6 +39,9 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
   e.nest_lock = fl.nest_lock;
   e.site = site;
   e.irqs_enabled = ctx->enabled_mask();
+  e.outer_asked = false;
+  size_t at = ctx->held.size() - 1;
+  e.run_lo = at > 0 && ctx->held[at - 1].cls == cls ? ctx->held[at - 1].run_lo : uint32_t(at);
   inst.holds++;
   if (c->wait == WaitType::spin) ctx->spin_held++;
 
@@ -111,7 +114,12 @@ int Validator::Impl::check_recursion(ContextState* ctx) {
   size_t first_pair = 0;  // pairs[first_pair..] are the nearest kPairWindow (a ring once full)
   int ret = 0;
   int recursion_at = -1;
-  for (size_t i = 0; i < top; ++i) {
+  // Below the window, an inferred class's entries are only ever paired or skipped, except the
+  // lock itself held again (recursion): when no other hold of this lock exists anywhere (holds
+  // counts every context's), the walk starts at the window, so that taking the N-th lock of a
+  // table costs kPairScan steps, not N. (A nest lock is looked for in the whole stack above.)
+  size_t start = inferred && !next.nest_lock && next.inst->id == next.instance_id && next.inst->holds <= 1 ? lo : 0;
+  for (size_t i = start; i < top; ++i) {
     const HeldEntry& prev = ctx->held[i];
     if (prev.cls != next.cls) continue;
     if (next.mode == Mode::recursive_read && prev.mode != Mode::write) continue;
@@ -164,6 +172,7 @@ void Validator::Impl::remove_held(ContextState* ctx, size_t i) {
 void Validator::Impl::remove_held_many(ContextState* ctx, std::span<const size_t> idx) {
   auto& held = ctx->held;
   if (idx.empty()) return;
+  ctx->held_generation++;
   size_t out = idx[0], k = 0;
   for (size_t j = idx[0]; j < held.size(); ++j) {
     if (k < idx.size() && idx[k] == j) {
@@ -191,6 +200,7 @@ void Validator::Impl::rebuild_keys(ContextState* ctx, size_t from) {
     held[j].chain_key = extend_key(std::span(held.data(), j), key, held[j].cls, held[j].mode,
                                    held[j].trylock, held[j].lock, held[j].instance_id, per_instance);
     held[j].per_instance = per_instance;
+    held[j].run_lo = j > 0 && held[j - 1].cls == held[j].cls ? held[j - 1].run_lo : uint32_t(j);
   }
 }
 
@@ -316,6 +326,7 @@ void Validator::drop_held_many(Context ctx, std::span<const size_t> indices) {
   while (n < indices.size() && indices[n] < ctx->held.size() && (n == 0 || indices[n] > indices[n - 1])) ++n;
   impl_->remove_held_many(ctx, indices.first(n));
 }
+uint64_t Validator::held_generation(Context ctx) const { return ctx->held_generation; }
 bool Validator::lock_held(uint64_t lock) const {
   auto it = impl_->instances.find(lock);
   return it != impl_->instances.end() && it->second->holds > 0;

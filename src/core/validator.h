@@ -86,6 +86,11 @@ struct ValidatorHooks {
   std::function<StackId(Context ctx, uint64_t ip)> capture_stack;
   // Called once for each new finding (not for repeats), e.g. to print it at once.
   std::function<void(const Finding&)> on_finding;
+  // Called when a lock still held becomes the first lock of new evidence (an edge, a pair) and its
+  // acquisition left only its return address `ip` (a front end's fast path took it): the stack
+  // of that acquisition as far as the current stack still shows it, or kNoStack (then the
+  // evidence is the one frame at ip). Asked at most once per held entry. Optional.
+  std::function<StackId(Context ctx, uint64_t ip)> held_stack;
 };
 
 struct ValidatorStats {
@@ -221,6 +226,10 @@ class Validator {
   // lowest rebuilt once. What a front end uses after many releases it saw on its own (a program
   // that held a thousand locks and let them all go costs one pass, not a thousand).
   void drop_held_many(Context ctx, std::span<const size_t> indices);
+  // Advances whenever the context's held entries below the top change without a push (a release,
+  // a drop, a held lock destroyed): a front end that keeps a copy of the stack trusts the part it
+  // synced last only while this is unchanged.
+  uint64_t held_generation(Context ctx) const;
   // The context's interrupt state (usage::irq_state): two contexts with the same number validate
   // an acquisition the same way. usage::kProcessState is a new context's.
   uint32_t irq_state(Context ctx) const;

@@ -258,7 +258,7 @@ struct FastStep {
       __builtin_expect(t_local.epoch != fast_epoch(), 0))
     return {FastStep::slow};
   uint32_t n = ts->held.n;
-  if (n == ts->held.cap) return {FastStep::slow};
+  if (n >= ts->held.cap) return {FastStep::slow};  // full, or holes below (cap 0)
   uint64_t id = fast_id(tag_class(tag), mode, trylock, ts->salt) | (has_memo ? kMutexIdBit : 0) |
                 (spin ? kSpinIdBit : 0);
   const HeldEntry& below = ts->held.data[static_cast<int>(n) - 1];  // n = 0: the stack's base entry (its key only)
@@ -324,33 +324,59 @@ inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint6
 }
 
 // A release of a lock this thread holds; false: not held here (the slow path decides).
+// Released below the top, its entry becomes a hole: nothing moves and no key is rebuilt here
+// (shifting the stack and rebuilding the keys above made releasing N locks first-to-last cost
+// N^2); the thread's next slow-path event compacts the stack once (compact_held). The lock is
+// looked for at the top, then at the lowest live entry, then downwards: first-to-last and
+// last-to-first releases find it at once.
+[[gnu::noinline]] inline bool fast_release_below(ThreadState* ts, uint64_t lock) {
+  uint32_t n = ts->held.n;
+  HeldEntry* h = ts->held.data;
+  uint32_t i = ts->held_low;
+  if (i >= n || h[i].lock != lock) {
+    i = n;
+    while (i > 0 && h[i - 1].lock != lock) --i;
+    if (i == 0) return false;
+    --i;
+  }
+  ++t_local.guard;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  if (h[i].spin()) ts->spin_held--;
+  h[i].lock = 0;
+  h[i].id = 0;
+  ts->held.holes++;
+  ts->held.cap = 0;
+  if (i < ts->held_synced) ts->held_synced = i;
+  if (i < ts->held_first_hole || ts->held.holes == 1) ts->held_first_hole = i;
+  if (ts->held_named > (i ? i - 1 : 0)) ts->held_named = i ? i - 1 : 0;
+  while (n > 0 && h[n - 1].hole()) {  // holes on top go at once
+    --n;
+    ts->held.holes--;
+  }
+  ts->held.n = n;
+  if (ts->held.holes == 0) {
+    ts->held.cap = ts->held.capacity;
+    ts->held_low = 0;
+  } else {
+    uint32_t low = ts->held_low;
+    while (low < n && h[low].hole()) ++low;
+    ts->held_low = low;
+  }
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  --t_local.guard;
+  return true;
+}
 inline bool fast_release(ThreadState* ts, uint64_t lock) {
   uint32_t n = ts->held.n;
-  if (n == 0) return false;
+  if (n == 0 || lock == 0) return false;
   HeldEntry* h = ts->held.data;
-  if (__builtin_expect(h[n - 1].lock == lock, 1)) {
+  // The top, with no hole right below it (n = 1: nothing below; the base entry's lock is 0).
+  if (__builtin_expect(h[n - 1].lock == lock && (n == 1 || !h[n - 2].hole()), 1)) {
     if (h[n - 1].spin()) ts->spin_held--;
     ts->held.n = n - 1;
     return true;
   }
-  uint32_t i = n - 1;
-  while (i > 0 && h[i - 1].lock != lock) --i;
-  if (i == 0) return false;
-  --i;
-  // Released out of order: close the gap and rebuild the keys above it (no validation; the next
-  // acquisition on top is a new chain if the engine has not seen it).
-  ++t_local.guard;
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  if (h[i].spin()) ts->spin_held--;
-  for (uint32_t j = i; j + 1 < n; ++j) {
-    h[j] = h[j + 1];
-    h[j].key = fast_mix((h + j)[-1].key, h[j].id);
-    if (j > 0 && same_class(h[j - 1].id, h[j].id)) h[j].key = pair_key(h[j].key, h[j - 1].lock, h[j].lock);
-  }
-  ts->held.n = n - 1;
-  std::atomic_signal_fence(std::memory_order_seq_cst);
-  --t_local.guard;
-  return true;
+  return fast_release_below(ts, lock);
 }
 
 }  // namespace lockhound::runtime

@@ -339,6 +339,16 @@ void before_credentials_change() {
   r.report_lock.unlock();
 }
 
+// Acquisitions the fast path took without the engine, all threads.
+static uint64_t fast_acquisitions() {
+  Runtime& r = rt();
+  r.lock.lock();
+  uint64_t n = r.fast_acquisitions_done;
+  for (ThreadState* t = r.threads; t; t = t->next) n += t->fast_acquisitions;
+  r.lock.unlock();
+  return n;
+}
+
 std::vector<Finding> final_findings(ValidatorStats& stats) {
   Runtime& r = rt();
   r.lock.lock();
@@ -535,6 +545,7 @@ int finish(int status) {
                     {"edges", st.edges},
                     {"chains", st.chains},
                     {"acquisitions", st.acquisitions},
+                    {"fast_acquisitions", fast_acquisitions()},
                     {"contexts", st.contexts},
                     {"suppressed", r.suppressed.size()}};
       if (followed.processes) {

@@ -136,16 +136,57 @@ void mirror_state(ThreadState* ts) {
   ts->alone_tag = ts->alone_ok ? make_tag(0, 0, ts->want[0]) & kTagUsageMask : ~0ull;
 }
 
+// Removes the holes fast_release left in the owner's held stack and rebuilds the keys above the
+// first of them (the owner, internal lock held): one pass for however many releases made them.
+void compact_held(ThreadState* ts) {
+  HeldStack& h = ts->held;
+  if (h.holes == 0) return;
+  ++t_local.guard;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  uint32_t from = std::min(ts->held_first_hole, h.n), out = from;
+  for (uint32_t j = from; j < h.n; ++j) {
+    if (h[j].hole()) continue;
+    HeldEntry e = h[j];
+    e.key = fast_mix(h.data[static_cast<int>(out) - 1].key, e.id);
+    if (out > 0 && same_class(h[out - 1].id, e.id)) e.key = pair_key(e.key, h[out - 1].lock, e.lock);
+    h[out++] = e;
+  }
+  h.n = out;
+  h.holes = 0;
+  h.cap = h.capacity;
+  ts->held_low = 0;
+  ts->held_first_hole = 0;
+  std::atomic_signal_fence(std::memory_order_seq_cst);
+  --t_local.guard;
+}
+
 // Brings the engine's copy of `ts`'s held stack up to date (internal lock held). The runtime's
 // stack only ever loses entries anywhere and gains them on top, so the engine's copy is turned
 // into it by dropping what is gone and replaying what is new; the replayed acquisitions are on
 // validated chains in the interrupt state the engine is still in, so they add nothing new.
+// Only the part above the entries that are unchanged since the last sync is walked (held_synced,
+// and kEngineKnownIp on the entries the engine has): an acquisition on top of a thousand held
+// locks costs what it costs on top of none.
 void sync_held(ThreadState* ts) {
   Runtime& r = rt();
   Validator& v = *r.v;
   Context ctx = ts->ctx;
-  const HeldStack& h = ts->held;
-  size_t i = 0, j = 0, n = v.held_count(ctx);
+  HeldStack& h = ts->held;
+  size_t n = v.held_count(ctx);
+  // Another thread's stack (a lock handed over, a held lock destroyed) is walked whole and left as
+  // it is: its owner writes the bookkeeping below without the internal lock.
+  bool own = current() == ts;
+  // The unchanged bottom: no release below held_synced, the engine's entries not changed by the
+  // engine itself since (a lock destroyed while held), and what was popped and pushed again since
+  // is above the highest entry the engine has.
+  size_t base = 0;
+  if (own && v.held_generation(ctx) == ts->held_generation) {
+    uint32_t top_known = h.n;
+    while (top_known > 0 && !h[top_known - 1].engine_known()) --top_known;
+    base = std::min<size_t>({ts->held_synced, top_known, n});
+  }
+  size_t i = base, j = base;
+  size_t first_skip = SIZE_MAX;  // the first runtime entry the engine does not have
   // Dropped at once after the walk: a thousand locks released on the fast path cost one pass.
   std::vector<size_t>& gone = ts->sync_gone;
   gone.clear();
@@ -155,11 +196,12 @@ void sync_held(ThreadState* ts) {
     // engine was not told) and taken again elsewhere is a new acquisition: kept, the engine's
     // entry would name the old site in reports.
     if (j < h.n && e.lock == h[j].lock && e.mode == h[j].mode() && e.trylock == h[j].trylock() &&
-        e.ip == h[j].ip) {
+        e.ip == h[j].site_ip()) {
       ++i;
       ++j;
-    } else if (j < h.n && !v.lock_known(h[j].lock)) {
-      ++j;  // destroyed while held: the engine has already dropped it
+    } else if (j < h.n && (h[j].hole() || !v.lock_known(h[j].lock))) {
+      first_skip = std::min(first_skip, j);
+      ++j;  // released (another thread's stack), or destroyed while held: the engine has dropped it
     } else {
       gone.push_back(i++);
     }
@@ -169,8 +211,38 @@ void sync_held(ThreadState* ts) {
     AcquireFlags fl;
     fl.mode = h[j].mode();
     fl.trylock = h[j].trylock();
-    if (v.acquire_if_known(ctx, h[j].lock, fl, Site{h[j].ip, kNoStack})) r.replays++;
+    if (!h[j].hole() && v.acquire_if_known(ctx, h[j].lock, fl, Site{h[j].site_ip(), kNoStack})) {
+      r.replays++;
+      if (own) h[j].ip |= kEngineKnownIp;
+    } else {
+      first_skip = std::min(first_skip, j);
+    }
   }
+  if (!own) return;
+  // Below the first entry the engine lacks, the two stacks are now one for one (every runtime
+  // entry there was matched or replayed, in order).
+  ts->held_synced = static_cast<uint32_t>(std::min<size_t>(first_skip, h.n));
+  ts->held_generation = v.held_generation(ctx);
+  if (ts->held_named > base) ts->held_named = base ? static_cast<uint32_t>(base - 1) : 0;
+}
+
+// Whether the chain key of `ts`'s held stack names every lock of a class held more than once
+// (each such lock nested directly on or under one of its class: pair_key), so that the key stands
+// for these very locks and the chain may go into the pair cache. Checked from held_named up: a
+// lock taken on top of one of its class costs nothing (N locks of one class: N steps in all).
+bool chain_named(ThreadState* ts) {
+  const HeldStack& h = ts->held;
+  uint32_t j = std::min(ts->held_named, h.n);
+  for (; j < h.n; ++j) {
+    if (j > 0 && same_class(h[j - 1].id, h[j].id)) continue;
+    for (uint32_t k = 0; k + 1 < j; ++k)
+      if (same_class(h[k].id, h[j].id)) {
+        ts->held_named = j;
+        return false;
+      }
+  }
+  ts->held_named = j;
+  return true;
 }
 
 // Before a lifetime ends: if any thread may hold the lock, every thread's engine stack is brought
@@ -238,6 +310,43 @@ StackId capture_hook(Context, uint64_t ip) {
   StackId id = r.v->intern_stack(frames);
   if (!api) r.stacks_by_pcs.emplace(std::vector<uint64_t>(key.begin(), key.end()), id);
   return id;
+}
+
+// The stack of a lock still held whose acquisition the fast path took, leaving only the return
+// address of its lock call (`ip`): when the function that made that call is still running (a frame
+// of the current stack lies in the same function), that frame's callers were the lock call's
+// callers too, and the held lock's stack is [ip] + them. Else kNoStack: the lock call alone. (A
+// function that returned holding the lock and was called again from elsewhere to make another
+// call would lend its new callers; a lock wrapper's caller is not found this way: the wrapper
+// has returned.)
+StackId held_stack_hook(Context, uint64_t ip) {
+  Runtime& r = rt();
+  uint64_t pcs[256];
+  size_t n = symbolize::capture_stack(pcs, 256);
+  auto own = [&](uint64_t pc) { return pc - 1 >= r.self_lo && pc - 1 < r.self_hi; };
+  // The function that made the lock call, and the first frame of the current stack in it.
+  size_t found = n;
+  r.report_lock.lock();
+  std::string fn = sym().frames(ip).back().function;
+  // A frame at the very same return address is making that lock call again: a lock wrapper
+  // called anew for the lock being taken now (std::mutex::lock's __gthread_mutex_lock at -O0), or
+  // a deeper call of a recursive function. Not the activation that took the held lock.
+  for (size_t k = 0; k < n && !fn.empty() && found == n; ++k)
+    if (!own(pcs[k]) && pcs[k] != ip && sym().frames(pcs[k]).back().function == fn) found = k;
+  r.report_lock.unlock();
+  if (found == n) return kNoStack;
+  std::vector<Frame> frames;
+  frames.push_back(Frame{});
+  frames.back().pc = ip;
+  size_t depth = static_cast<size_t>(r.opts.stack_depth);
+  uint64_t sigreturn = symbolize::signal_return();
+  for (size_t k = found + 1; k < n && frames.size() < depth; ++k) {
+    if (own(pcs[k])) continue;
+    frames.push_back(Frame{});
+    frames.back().pc = pcs[k];
+    if (sigreturn && pcs[k] == sigreturn) frames.back().function = "<signal handler called>";
+  }
+  return r.v->intern_stack(frames);
 }
 
 void finding_hook(const Finding& f) {
@@ -460,6 +569,7 @@ void init_runtime() {
   vo.report_guarded_cycles = true;
   ValidatorHooks hooks;
   hooks.capture_stack = capture_hook;
+  hooks.held_stack = held_stack_hook;
   hooks.on_finding = finding_hook;
   r.v = new Validator(vo, hooks);
   g_fast = r.opts.fast_path && mutex_protocol_ok();
@@ -570,6 +680,7 @@ Engine::Engine(ThreadState* ts) : ts_(ts) {
       else r.v->irq_disable(ctx_, Irq::signal);
     }
   }
+  compact_held(ts);
   sync_held(ts);
   mirror_state(ts);
 }
@@ -649,14 +760,6 @@ void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api, uint64
   }
 }
 
-// Whether every two held entries of one class lie next to each other in the held stack.
-bool pairs_adjacent(const HeldStack& h) {
-  for (uint32_t j = 2; j < h.n; ++j)
-    for (uint32_t i = 0; i + 1 < j; ++i)
-      if (same_class(h[i].id, h[j].id)) return false;
-  return true;
-}
-
 void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock,
                 uint64_t ip, const ApiSite* api, unsigned subclass, uint64_t nest_lock,
                 uint64_t* tag_slot) {
@@ -683,7 +786,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     r.v->acquire(e.ctx(), lock, fl, Site{ip, kNoStack});
     t_api_site = nullptr;
     HeldStack& h = ts->held;
-    if (h.n == h.cap) h.grow();  // under the internal lock: other threads read it under that lock
+    if (h.n == h.capacity) h.grow();  // under the internal lock: other threads read it under that lock
     // Annotated nesting (subclass, nest lock) makes a different chain from a plain acquisition.
     // A tagged plain mutex (kind 0) keeps memos; its entries say so (kMutexIdBit).
     bool tagged_mutex = kind == LockKind::pthread_mutex && tag_slot && li.tagged &&
@@ -694,7 +797,10 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     uint64_t key = fast_mix((h.data + h.n)[-1].key, id);
     bool pair = h.n > 0 && same_class(h[h.n - 1].id, id);
     if (pair) key = pair_key(key, h[h.n - 1].lock, lock);
-    h[h.n] = HeldEntry{lock, ip, id, key};
+    // The engine has this entry too (kEngineKnownIp), and has everything below it when it had
+    // everything before (Engine's sync).
+    h[h.n] = HeldEntry{lock, ip | kEngineKnownIp, id, key};
+    if (ts->held_synced == h.n && r.v->held_count(e.ctx()) == h.n + 1) ts->held_synced = h.n + 1;
     h.n++;
     if (spin) ts->spin_held++;
     // The chain goes on the fast path once the engine has taken it without a word: a chain that
@@ -702,7 +808,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     // A chain holding two locks of one inferred class was validated for those locks only: it
     // may be skipped later only by a key that names them (pair_key), in the pair cache.
     bool per_instance = r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance;
-    if (fast_ok && per_instance && r.v->report_events() == reports && pairs_adjacent(h))
+    if (fast_ok && per_instance && r.v->report_events() == reports && chain_named(ts))
       pair_insert(key);
     if (fast_ok && !per_instance && r.v->report_events() == reports) {
       fast_insert(key);

@@ -50,6 +50,14 @@ constexpr uint64_t kNoSalt = uint64_t{0x7FF} << kSaltShift;
 // A lock the thread holds. `id` packs class, mode, trylock and spinning with the thread's
 // interrupt state at the time (the same acquisition in another state is another chain); `key` is
 // the fast-path chain key of the stack up to and including this entry.
+//
+// `ip` carries kEngineKnownIp when the engine's copy of the stack has the entry (pushed through
+// the engine, or replayed into it): the entries that have it are always the bottom of the stack
+// (the fast path pushes without it, on top), so sync_held finds what is new by looking down from
+// the top, not by walking the whole stack. A released entry below the top is left as a hole
+// (lock 0) until the thread's next slow-path event (compact_held): the fast path takes no chain
+// while there are holes (HeldStack::cap is 0 then).
+constexpr uint64_t kEngineKnownIp = 1ull << 63;  // user-space code addresses never have it
 struct HeldEntry {
   uint64_t lock;
   uint64_t ip;
@@ -58,6 +66,9 @@ struct HeldEntry {
   Mode mode() const { return static_cast<Mode>((id >> 1) & 3); }
   bool trylock() const { return id & 1; }
   bool spin() const { return id & 0x80; }
+  uint64_t site_ip() const { return ip & ~kEngineKnownIp; }
+  bool engine_known() const { return (ip & kEngineKnownIp) != 0; }
+  bool hole() const { return lock == 0; }
 };
 
 // The thread's held locks. Written only by the owning thread; the array is replaced (grown) only
@@ -67,16 +78,19 @@ struct HeldStack {
   static constexpr uint32_t kInline = 32;
   HeldEntry* data;
   uint32_t n = 0;
+  // The fast path pushes only while n < cap: the capacity, or 0 while the stack has holes (their
+  // keys above are stale until compact_held rebuilds them).
   uint32_t cap = kInline;
-  HeldEntry* inline_buf;  // kInline + 1 entries inside the ThreadState
+  uint32_t capacity = kInline;  // entries in data (kInline: the ThreadState's own buffer)
+  uint32_t holes = 0;           // released entries left below the top (lock 0)
 
-  explicit HeldStack(HeldEntry* buf) : data(buf + 1), inline_buf(buf) {
+  explicit HeldStack(HeldEntry* buf) : data(buf + 1) {
     buf[0] = HeldEntry{0, 0, 0, kFastSeed};
   }
   HeldStack(const HeldStack&) = delete;
   HeldStack& operator=(const HeldStack&) = delete;
   ~HeldStack() {
-    if (data != inline_buf + 1) delete[] (data - 1);
+    if (capacity != kInline) delete[] (data - 1);
   }
   size_t size() const { return n; }
   bool empty() const { return n == 0; }
@@ -86,11 +100,12 @@ struct HeldStack {
   const HeldEntry* end() const { return data + n; }
   void clear() { n = 0; }
   void grow() {  // internal lock held
-    auto* bigger = new HeldEntry[2 * size_t{cap} + 1];
+    auto* bigger = new HeldEntry[2 * size_t{capacity} + 1];
     std::copy(data - 1, data + n, bigger);
-    if (data != inline_buf + 1) delete[] (data - 1);
+    if (capacity != kInline) delete[] (data - 1);
     data = bigger + 1;
-    cap *= 2;
+    capacity *= 2;
+    if (holes == 0) cap = capacity;
   }
 };
 
@@ -120,6 +135,16 @@ struct ThreadState {
   // this thread drops them from its held stack at its next slow path (Engine). Runtime's lock.
   std::vector<uint64_t> handed_off;
   std::vector<size_t> sync_gone;  // sync_held's scratch: engine entries to drop
+  // The held stack's bookkeeping off the fast path (the owner writes it; sync_held reads it):
+  //   held_synced: the entries below it were, at the last sync, the engine's entries one for one,
+  //     and none of them has been released since (a release below the top lowers it; one at the
+  //     top needs not: kEngineKnownIp tells what was popped and pushed again);
+  //   held_low: the entries below it are holes (a first-to-last release finds its lock there);
+  //   held_first_hole: no hole below it (compact_held starts there);
+  //   held_named: every entry below it is named by its chain key, or its class is held once
+  //     (chain_named: such a chain of locks of one class may go into the pair cache).
+  uint32_t held_synced = 0, held_low = 0, held_first_hole = 0, held_named = 0;
+  uint64_t held_generation = 0;  // the engine's held_generation of ctx at the last sync
   uint64_t id = 0;          // context id given to the engine (never reused, survives fork)
   int tid = 0;
   Context ctx = nullptr;

@@ -73,7 +73,7 @@ std::vector<HeldLock> held_of(const ThreadState* t) {
         break;
       }
   for (size_t i = 0; i < t->held.size(); ++i) {
-    if (i == pending) continue;
+    if (i == pending || t->held[i].hole()) continue;
     const auto& h = t->held[i];
     HeldLock hl;
     hl.name = lock_class_name(h.lock);
@@ -81,7 +81,7 @@ std::vector<HeldLock> held_of(const ThreadState* t) {
     std::snprintf(buf, sizeof buf, "%" PRIx64, h.lock);
     hl.address = buf;
     hl.mode = h.mode() == Mode::write ? "write" : h.mode() == Mode::read ? "read" : "recursive-read";
-    hl.site.pc = h.ip;
+    hl.site.pc = h.site_ip();
     out.push_back(std::move(hl));
   }
   return out;
@@ -266,7 +266,7 @@ void on_stall(ThreadState* ts, uint64_t lock, bool spin, uint64_t ip) {
                 break;
               }
           for (size_t i = 0; i < t->held.size(); ++i) {
-            if (i == pending) continue;
+            if (i == pending || t->held[i].hole()) continue;
             const auto& h = t->held[i];
             g2.add_resource(h.lock, lock_label(h.lock));
             g2.add_owner(h.lock, t->id);

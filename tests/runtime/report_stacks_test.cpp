@@ -1,0 +1,156 @@
+// What a cycle's report shows of where each lock was taken, under `lockhound run` (issue 19,
+// item 4): every edge of the cycle, the closing one too, printed with both of its stacks; and a
+// lock taken through a wrapper class (RWLock::lock_writer) shown with the wrapper's callers up to
+// the user's code, not as the wrapper's frame alone.
+#include <cstdlib>
+#include <cstring>
+#include <regex>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "runtime/run_helper.h"
+
+namespace lockhound::rttest {
+namespace {
+
+// `lockhound run --format text` on a program in progs/: the report's text.
+std::string text_report(const std::string& prog) {
+  char tmpl[] = "/tmp/lockhound-text-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  std::string cmd = std::string(LOCKHOUND_EXE) + " run --format text -o " + (dir / "log").string() + " -- " +
+                    RT_PROG_DIR + "/" + prog + " >/dev/null 2>&1";
+  int rc = std::system(cmd.c_str());
+  (void)rc;
+  std::string text;
+  for (const auto& e : fs::directory_iterator(dir)) text += slurp(e.path());
+  fs::remove_all(dir);
+  return text;
+}
+
+struct PrintedEdge {
+  std::string from, to;
+  int from_frames = 0, to_frames = 0;  // stack lines under "taken at:" and "taken while holding it, at:"
+};
+
+// The edges of the first cycle's "the dependency chain" block, with the frame lines of each stack.
+std::vector<PrintedEdge> printed_edges(const std::string& text, size_t* announced) {
+  std::vector<PrintedEdge> out;
+  size_t at = text.find("the dependency chain (");
+  if (at == std::string::npos) return out;
+  *announced = std::stoul(text.substr(at + std::strlen("the dependency chain (")));
+  std::istringstream in(text.substr(at));
+  std::string line;
+  static const std::regex head(R"(^-> #\d+ (\S+) --> (\S+))");
+  int* counting = nullptr;
+  std::getline(in, line);
+  while (std::getline(in, line)) {
+    std::smatch m;
+    if (std::regex_search(line, m, head)) {
+      out.push_back({m[1], m[2]});
+      counting = nullptr;
+    } else if (out.empty()) {
+      continue;
+    } else if (line.find(" taken while holding it, at:") != std::string::npos) {
+      counting = &out.back().to_frames;
+    } else if (line.find(" taken at:") != std::string::npos) {
+      counting = &out.back().from_frames;
+    } else if (line.rfind("       ", 0) == 0 && counting) {
+      ++*counting;
+    } else if (line.empty() && counting == &out.back().to_frames) {
+      counting = nullptr;
+      if (out.size() == *announced) break;
+    }
+  }
+  return out;
+}
+
+// Every edge of the cycle printed, each with a stack on both sides, and the edges close: each
+// edge starts where the one before it ended, and the last ends where the first began.
+void expect_whole_cycle(const std::string& prog, size_t length) {
+  std::string text = text_report(prog);
+  size_t announced = 0;
+  std::vector<PrintedEdge> edges = printed_edges(text, &announced);
+  EXPECT_EQ(announced, length) << text;
+  ASSERT_EQ(edges.size(), length) << text;
+  std::set<std::string> locks;
+  for (size_t i = 0; i < edges.size(); ++i) {
+    const PrintedEdge& e = edges[i];
+    locks.insert(e.from);
+    EXPECT_EQ(e.to, edges[(i + 1) % edges.size()].from) << "edge " << i << " does not lead on:\n" << text;
+    EXPECT_GE(e.from_frames, 1) << "edge " << i << " (" << e.from << ") has no stack for its first lock:\n" << text;
+    EXPECT_GE(e.to_frames, 1) << "edge " << i << " (" << e.to << ") has no stack for its second lock:\n" << text;
+  }
+  EXPECT_EQ(locks.size(), length) << text;
+}
+
+TEST(ReportStacks, AnAbbaPrintsBothEdgesWithTheirStacks) { expect_whole_cycle("abba", 2); }
+TEST(ReportStacks, AThreeLockCyclePrintsItsClosingEdgeWithItsStacks) { expect_whole_cycle("cycle3", 3); }
+
+// The functions of a JSON stack, without parameters.
+std::vector<std::string> functions(const json& stack) {
+  std::vector<std::string> out;
+  for (const auto& fr : stack) {
+    std::string fn = fr.value("function", "");
+    out.push_back(fn.substr(0, fn.find('(')));
+  }
+  return out;
+}
+bool has(const std::vector<std::string>& fns, const std::string& name) {
+  for (const auto& f : fns)
+    if (f == name || (f.size() > name.size() && f.compare(f.size() - name.size(), name.size(), name) == 0 &&
+                      f[f.size() - name.size() - 1] == ':'))
+      return true;
+  return false;
+}
+
+// Both outer acquisitions go through RWLock::lock_writer, called from Database::iterate, called
+// from main; the locks were each taken alone before (set), so these acquisitions are not the
+// class's first. Each lock's stack should continue from the wrapper to iterate and main.
+//
+// Disabled: it fails (issue 19, item 4, first part, open). The cause: a held lock's stack is
+// captured only when its acquisition reaches the engine as a new chain (the first time its class
+// is taken alone, Validator::Impl::new_chain -> capture_held). A lone acquisition after that takes
+// the fast path (nothing held, the tag's usage bits cover it) and keeps only the lock call's
+// return address; when a lock is later taken under it, its stack is long gone, and the report
+// shows that one address as a one-frame stack: RWLock::lock_writer(). Only the direct caller is
+// known, and with a wrapper that is the wrapper. Unwinding at the inner acquisition cannot recover
+// it without knowing which of the frames then live were live at the outer acquisition: that needs
+// the stack pointer of the outer lock call kept in the runtime's held entry (one more word per
+// fast-path push) and an unwind that reports each frame's CFA.
+void expect_outer_callers(const std::string& build) {
+  auto r = run_under("rwlock_wrapper_" + build, {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  const json& f = cycles[0];
+  ASSERT_EQ(f["chain"].size(), 2u) << f.dump(1);
+  for (const auto& e : f["chain"]) {
+    auto outer = functions(e["from_site"]["stack"]);
+    auto inner = functions(e["to_site"]["stack"]);
+    // (At -O2 the wrappers end in a tail call into libpthread: their own frames may be absent.)
+    if (build == "O0") {
+      EXPECT_TRUE(has(outer, "RWLock::lock_writer")) << e["from_site"].dump(1);
+    }
+    EXPECT_TRUE(has(outer, "Database::iterate")) << e["from_site"].dump(1);
+    EXPECT_TRUE(has(outer, "main")) << e["from_site"].dump(1);
+    EXPECT_FALSE(has(outer, "Database::get")) << e["from_site"].dump(1);  // not the inner's frames
+    if (build == "O0") {
+      EXPECT_TRUE(has(inner, "RWLock::lock_reader")) << e["to_site"].dump(1);
+    }
+    EXPECT_TRUE(has(inner, "Database::get")) << e["to_site"].dump(1);
+    EXPECT_TRUE(has(inner, "Database::iterate")) << e["to_site"].dump(1);
+    EXPECT_TRUE(has(inner, "main")) << e["to_site"].dump(1);
+  }
+}
+
+// -O2: the wrappers' calls into libpthread are tail calls, so each lock call's return address
+// lies in Database::iterate, which is still running when the other lock is taken: its callers
+// (main) are found in the current stack.
+TEST(Wrapper, ATailCalledWrapperKeepsTheLocksCallers) { expect_outer_callers("O2"); }
+// -O0: the return address lies in RWLock::lock_writer, which has returned (see above).
+TEST(Wrapper, DISABLED_AWrapperFrameKeepsTheLocksCallers) { expect_outer_callers("O0"); }
+
+
+}  // namespace
+}  // namespace lockhound::rttest
