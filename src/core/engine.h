@@ -17,6 +17,9 @@
 #include <cinttypes>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
 #include <deque>
 #include <memory>
 #include <string>
@@ -146,7 +149,9 @@ class ChainSet {
 };
 
 
-// Where and how a lock was taken, as remembered for reports (small: stack by id).
+// Where and how a lock was taken, as remembered for reports (small: stack by id). Kept once per
+// distinct value in the evidence table (Impl::intern_evidence): edges and usage records hold a
+// 32-bit id, and the acquisitions of one loop, one thread, one call path share one record.
 struct Evidence {
   StackId stack = kNoStack;
   uint64_t ip = 0;
@@ -155,7 +160,13 @@ struct Evidence {
   uint8_t irqs_enabled = usage::kProcessState;  // bit k: interrupt kind k enabled
   Mode mode = Mode::write;
   bool trylock = false;
+  bool operator==(const Evidence&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const Evidence& e) {
+    return H::combine(std::move(h), e.stack, e.ip, e.ctx_name, e.irq_ctx, e.irqs_enabled, uint8_t(e.mode), e.trylock);
+  }
 };
+using EvidenceId = uint32_t;  // index into Impl::evidence_pool
 
 struct Instance;
 struct HeldEntry {
@@ -175,8 +186,8 @@ struct HeldEntry {
 };
 
 struct Instance {
-  ClassId cls;
   uint64_t id = 0;  // unique per lifetime; 0 while the record is free
+  ClassId cls;
   uint32_t holds = 0;
 };
 
@@ -235,49 +246,118 @@ struct ContextState {
 namespace engine {
 struct UsageRecord {
   uint8_t bit;
-  Evidence ev;
+  EvidenceId ev;
 };
+
+// A class's edge indices (out or in): up to two inline, more on the heap. 16 bytes, so that the
+// order's fields and everything the acquisition path reads share the class record's first line
+// (absl::InlinedVector<uint32_t, 2> takes 24).
+class EdgeList {
+ public:
+  EdgeList() = default;
+  EdgeList(const EdgeList&) = delete;
+  EdgeList& operator=(const EdgeList&) = delete;
+  EdgeList(EdgeList&& o) noexcept : size_(o.size_), cap_(o.cap_) {
+    std::memcpy(&u_, &o.u_, sizeof u_);
+    o.size_ = 0;
+    o.cap_ = kInline;
+  }
+  EdgeList& operator=(EdgeList&& o) noexcept {
+    if (this != &o) {
+      release();
+      std::memcpy(&u_, &o.u_, sizeof u_);
+      size_ = o.size_;
+      cap_ = o.cap_;
+      o.size_ = 0;
+      o.cap_ = kInline;
+    }
+    return *this;
+  }
+  ~EdgeList() { release(); }
+  const uint32_t* begin() const { return cap_ > kInline ? u_.heap : u_.inl; }
+  const uint32_t* end() const { return begin() + size_; }
+  uint32_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  uint32_t operator[](size_t i) const { return begin()[i]; }
+  void push_back(uint32_t v) {
+    if (size_ == cap_) grow();
+    (cap_ > kInline ? u_.heap : u_.inl)[size_++] = v;
+  }
+  // Bytes on the heap (for stats()).
+  size_t heap_bytes() const { return cap_ > kInline ? cap_ * sizeof(uint32_t) : 0; }
+
+ private:
+  static constexpr uint32_t kInline = 2;
+  [[gnu::noinline]] void grow() {
+    uint32_t ncap = cap_ * 2;
+    auto* p = static_cast<uint32_t*>(std::malloc(ncap * sizeof(uint32_t)));
+    if (!p) throw std::bad_alloc();
+    std::memcpy(p, begin(), size_ * sizeof(uint32_t));
+    release();
+    u_.heap = p;
+    cap_ = ncap;
+  }
+  void release() {
+    if (cap_ > kInline) std::free(u_.heap);
+  }
+  union U {
+    uint32_t inl[kInline];
+    uint32_t* heap;
+  } u_{};
+  uint32_t size_ = 0, cap_ = kInline;
+};
+static_assert(sizeof(EdgeList) == 16);
 
 // The first cache line is what the topological order's searches read for every class they
 // visit (rank, neighbours in the order, edges): one miss per class in a graph far larger than
 // the cache. The rest is read when a class is created, used or reported.
+//
+// The acquisition path reads the class's wait type, usage and conflict bits, whether it is
+// inferred and its instance count: they are in the first line too, so that a new chain over
+// classes not in the cache misses once per class, not once for the order and once for the rest.
+// Two lines in all (was four); what only a report or a rare path reads is in side tables
+// (Impl::conflict_findings, Impl::subclass_ids).
 struct alignas(64) ClassInfo {
   uint64_t rank = 0;            // position in the topological order (spaced: see pk_move)
   ClassId lower = kNoClass, higher = kNoClass;  // neighbours in that order
   // Edge indices. Most classes have one or two edges each way: kept inline, they cost no
   // allocation (a 100k-class graph built edge by edge made 380k of them).
-  absl::InlinedVector<uint32_t, 2> out, in;
-  std::string name;
+  EdgeList out, in;
+  uint32_t usage = 0;
+  uint32_t conflict = 0;        // usage bits whose setting was reported as inconsistent
+  uint32_t instances = 0;
   LockKind kind;
   WaitType wait;
-  ClassId base;
-  uint8_t subclass;
   // Made by a front end's guess (the place its locks were created), not declared: two of its
   // locks nested is checked per pair of locks, not reported as recursive locking (see
   // check_recursion).
   bool inferred = false;
   bool gate_candidate = true;   // one instance so far: may serve as a gate lock
-  uint32_t instances = 0;
-  uint32_t usage = 0;
-  uint32_t conflict = 0;        // usage bits whose setting was reported as inconsistent
+  std::string name;
+  ClassId base;
+  uint8_t subclass;
   absl::InlinedVector<UsageRecord, 2> usage_ev;  // a lock's first use sets two bits
-  std::vector<std::pair<uint8_t, uint32_t>> conflict_findings;  // bit -> finding index
-  std::array<ClassId, 8> subs{kNoClass, kNoClass, kNoClass, kNoClass,
-                              kNoClass, kNoClass, kNoClass, kNoClass};
 };
-static_assert(offsetof(ClassInfo, name) == 64, "the order's fields fill the first cache line");
+static_assert(offsetof(ClassInfo, name) == 64, "the order's and the acquisition's fields fill the first cache line");
+static_assert(sizeof(ClassInfo) == 128, "two cache lines per class");
 
+// An edge's record: 28 bytes. Its evidence is by id (the evidence table, deduplicated); the
+// classes held when it was first seen are implied when they were just its two ends (a chain of
+// two locks: most edges), else a run in held_pool; the two locks it was first seen with are kept
+// only for edges of an inferred class, the only reports that name them (Impl::edge_locks); the
+// finding of a guarded cycle it belongs to is in Impl::guarded_edge_finding.
 struct EdgeInfo {
   ClassId from, to;
   uint8_t dep;
   bool back = false;            // not part of the topological order (it closes a plain cycle)
+  bool guarded = false;         // part of a reported guarded cycle (Impl::guarded_edge_finding)
   uint32_t gates = 0;           // index into gate_sets_ (0 = empty)
-  uint32_t held = 0;            // index into held_pool_ of the full held list when first seen
-  uint32_t held_len = 0;
-  uint32_t guarded_finding = UINT32_MAX;
-  Evidence from_ev, to_ev;
-  uint64_t from_lock = 0, to_lock = 0;  // the two locks when first seen (reports: which locks)
+  // The classes held (in the edge's interrupt context) when first seen: 0 = just `from` and
+  // `to`; else held_pool[held] is their number and the classes follow.
+  uint32_t held = 0;
+  EvidenceId from_ev = 0, to_ev = 0;
 };
+static_assert(sizeof(EdgeInfo) == 28);
 
 
 struct Node {       // BFS node
@@ -321,7 +401,29 @@ struct Validator::Impl {
   uint64_t back_edges = 0;
   std::vector<std::vector<ClassId>> gate_sets{{}};
   std::vector<uint32_t> gated_edges;                     // edges with non-empty gates
-  std::vector<ClassId> held_pool;
+  std::vector<ClassId> held_pool{0};                     // runs: length, then the classes
+  uint64_t adjacency_heap_bytes = 0;                     // the classes' edge lists past their inline two
+  absl::flat_hash_map<uint32_t, std::pair<uint64_t, uint64_t>> edge_locks;  // edge -> (from, to) lock
+  absl::flat_hash_map<uint32_t, uint32_t> guarded_edge_finding;             // edge -> finding
+  // The evidence table: each distinct Evidence once (id 0: none recorded).
+  std::vector<Evidence> evidence_pool{Evidence{}};
+  absl::flat_hash_map<Evidence, EvidenceId> evidence_ids;
+  // The last two ids handed out are compared first: a new edge's two acquisitions are most often
+  // those of the edge before it (one loop, one call path), and the compare is cheaper than a hash.
+  EvidenceId intern_evidence(const Evidence& e) {
+    for (EvidenceId id : recent_evidence)
+      if (evidence_pool[id] == e) return id;
+    auto [it, fresh] = evidence_ids.try_emplace(e, EvidenceId(evidence_pool.size()));
+    if (fresh) evidence_pool.push_back(e);
+    recent_evidence[recent_next] = it->second;
+    recent_next ^= 1;
+    return it->second;
+  }
+  std::array<EvidenceId, 2> recent_evidence{};
+  unsigned recent_next = 0;
+  // Rare per-class facts, out of the class record.
+  absl::flat_hash_map<ClassId, std::vector<std::pair<uint8_t, uint32_t>>> conflict_findings;  // bit -> finding
+  absl::flat_hash_map<uint64_t, ClassId> subclass_ids;  // base << 3 | subclass -> class
 
   ChainSet chains;
   std::array<uint32_t, kIrqKinds> used_in_classes{};     // classes with any USED_IN_k bit
@@ -621,7 +723,7 @@ struct Validator::Impl {
   // ---------------------------------------------------------------- usage
   [[gnu::noinline]] void mark_usage(ContextState* ctx, HeldEntry& h, uint32_t want);
 
-  void set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, const Evidence& ev);
+  void set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, EvidenceId ev);
 
   // BFS for a class (other than the root) whose usage matches `mask`, with _READ bits masked out
   // on paths made only of -(xR)-> steps. Returns the node index or UINT32_MAX.

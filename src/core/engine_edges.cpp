@@ -145,7 +145,7 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
   const HeldEntry& top = ctx->held[next_i];
   if (it != edge_index.end() && (edges[it->second].dep | dep_of(prev.mode, top.mode)) == edges[it->second].dep &&
       !edges[it->second].gates) {
-    if (edges[it->second].guarded_finding == UINT32_MAX) bump_cycle_count(it->second);
+    if (!edges[it->second].guarded) bump_cycle_count(it->second);
     return;
   }
   capture_held(ctx, ctx->held[next_i]);
@@ -171,7 +171,7 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
       }
     }
     if (!changed) {
-      if (e.guarded_finding == UINT32_MAX) bump_cycle_count(it->second);
+      if (!e.guarded) bump_cycle_count(it->second);
       return;
     }
     // A stronger kind or fewer gates: the checks may answer differently now.
@@ -188,20 +188,33 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
   e.to = next.cls;
   e.dep = dep;
   e.gates = intern_gates(std::move(gates));
-  e.from_ev = held_evidence(ctx, prev);
-  e.from_lock = prev.lock;
-  e.to_lock = next.lock;
-  e.to_ev = evidence(ctx, next.site, next.mode, next.trylock, true);
-  e.held = uint32_t(held_pool.size());
-  for (size_t i = 0; i <= next_i; ++i)
-    if (ctx->held[i].irq_ctx == next.irq_ctx) held_pool.push_back(ctx->held[i].cls);
-  e.held_len = uint32_t(held_pool.size() - e.held);
+  e.from_ev = intern_evidence(held_evidence(ctx, prev));
+  e.to_ev = intern_evidence(evidence(ctx, next.site, next.mode, next.trylock, true));
+  if (classes[prev.cls].inferred || classes[next.cls].inferred) edge_locks.emplace(ei, std::make_pair(prev.lock, next.lock));
+  // The held classes: implied when they are just the edge's two ends (held = 0), i.e. prev is
+  // directly below next and at the bottom of their interrupt context's run.
+  bool just_ends = next_i == prev_i + 1 && prev.irq_ctx == next.irq_ctx &&
+                   (prev_i == 0 || ctx->held[prev_i - 1].irq_ctx != next.irq_ctx);
+  if (!just_ends) {
+    size_t run = held_pool.size();
+    held_pool.push_back(0);
+    for (size_t i = 0; i <= next_i; ++i)
+      if (ctx->held[i].irq_ctx == next.irq_ctx) held_pool.push_back(ctx->held[i].cls);
+    held_pool[run] = uint32_t(held_pool.size() - run - 1);
+    e.held = uint32_t(run);
+  }
   edges.push_back(e);
   pk_edges.push_back(PkEdge{prev.cls, next.cls});
   edge_index.emplace(key, ei);
   if (edges[ei].gates) gated_edges.push_back(ei);
-  classes[prev.cls].out.push_back(ei);
-  classes[next.cls].in.push_back(ei);
+  {
+    EdgeList& out = classes[prev.cls].out;
+    EdgeList& in = classes[next.cls].in;
+    size_t before = out.heap_bytes() + in.heap_bytes();
+    out.push_back(ei);
+    in.push_back(ei);
+    adjacency_heap_bytes += out.heap_bytes() + in.heap_bytes() - before;
+  }
   st.edges++;
 
   bool possible_cycle;
@@ -271,9 +284,9 @@ void Validator::Impl::recheck_edge(uint32_t ei) {
   if (!e.back && back_edges == 0) return;
   HeldEntry prev{}, next{};
   prev.cls = e.from;
-  prev.mode = e.from_ev.mode;
+  prev.mode = evidence_pool[e.from_ev].mode;
   next.cls = e.to;
-  next.mode = e.to_ev.mode;
+  next.mode = evidence_pool[e.to_ev].mode;
   check_cycle(nullptr, ei, prev, next);
 }
 
