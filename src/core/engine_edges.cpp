@@ -138,14 +138,14 @@ uint32_t Validator::Impl::intern_gates(std::vector<ClassId> g) {
 void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t next_i) {
   const HeldEntry prev = ctx->held[prev_i];
   if (prev.cls == ctx->held[next_i].cls) return;
-  uint64_t key = (uint64_t(prev.cls) << 32) | ctx->held[next_i].cls;
-  auto it = edge_index.find(key);
+  size_t slot = SIZE_MAX;
+  uint32_t found = edge_index.find(prev.cls, ctx->held[next_i].cls, edges, slot);
   // The acquisition's stack is evidence for a new or changed edge only: a new chain made of
   // known edges (most of them, in a program with deep chains) unwinds nothing.
   const HeldEntry& top = ctx->held[next_i];
-  if (it != edge_index.end() && (edges[it->second].dep | dep_of(prev.mode, top.mode)) == edges[it->second].dep &&
-      !edges[it->second].gates) {
-    if (!edges[it->second].guarded) bump_cycle_count(it->second);
+  if (found != EdgeIndex::kNone && (edges[found].dep | dep_of(prev.mode, top.mode)) == edges[found].dep &&
+      !edges[found].gates) {
+    if (!edges[found].guarded) bump_cycle_count(found);
     return;
   }
   capture_held(ctx, ctx->held[next_i]);
@@ -153,8 +153,8 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
   uint8_t dep = dep_of(prev.mode, next.mode);
   std::vector<ClassId> gates = current_gates(ctx, prev_i, next_i);
 
-  if (it != edge_index.end()) {
-    EdgeInfo& e = edges[it->second];
+  if (found != EdgeIndex::kNone) {
+    EdgeInfo& e = edges[found];
     bool changed = false;
     if ((e.dep | dep) != e.dep) {
       e.dep |= dep;
@@ -171,13 +171,13 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
       }
     }
     if (!changed) {
-      if (!e.guarded) bump_cycle_count(it->second);
+      if (!e.guarded) bump_cycle_count(found);
       return;
     }
     // A stronger kind or fewer gates: the checks may answer differently now.
     bool possible = e.back || back_edges > 0;
-    if (possible) check_cycle(ctx, it->second, prev, next);
-    check_irq_usage(ctx, prev, next, it->second);
+    if (possible) check_cycle(ctx, found, prev, next);
+    check_irq_usage(ctx, prev, next, found);
     return;
   }
 
@@ -205,7 +205,7 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
   }
   edges.push_back(e);
   pk_edges.push_back(PkEdge{prev.cls, next.cls});
-  edge_index.emplace(key, ei);
+  edge_index.insert_at(slot, prev.cls, next.cls, ei, edges);
   if (edges[ei].gates) gated_edges.push_back(ei);
   {
     EdgeList& out = classes[prev.cls].out;
@@ -235,6 +235,7 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
 
 void Validator::Impl::bump_cycle_count(uint32_t ei) {
   // Re-observing the closing edge of a reported cycle on a new chain counts as a repeat.
+  if (closing_edge_finding.empty()) return;
   auto it = closing_edge_finding.find(ei);
   if (it != closing_edge_finding.end()) {
     findings[it->second].count++;

@@ -424,7 +424,7 @@ ValidatorStats Validator::stats() const {
   // Edges: records, index, the order's copy of their ends, held sets, adjacency past the two
   // inline entries per class and direction, the evidence table and the side tables.
   s.edge_bytes = impl_->edges.capacity() * sizeof(EdgeInfo) +
-                 impl_->edge_index.capacity() * (sizeof(uint64_t) + sizeof(uint32_t) + 1) +
+                 impl_->edge_index.capacity() * EdgeIndex::kSlotBytes +
                  impl_->held_pool.capacity() * sizeof(ClassId) +
                  impl_->pk_edges.capacity() * sizeof(Impl::PkEdge) + impl_->adjacency_heap_bytes +
                  impl_->evidence_pool.capacity() * sizeof(Evidence) +
