@@ -20,6 +20,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <new>
+#include <stdexcept>
+#include <sys/mman.h>
 #include <deque>
 #include <memory>
 #include <string>
@@ -360,6 +362,66 @@ struct EdgeInfo {
 static_assert(sizeof(EdgeInfo) == 28);
 
 
+// A growing array in fixed chunks of 2^kShift records, for the class and edge tables: it never
+// moves a record (a std::vector doubling copied every class and edge record, and touched each
+// new buffer's pages one fault at a time), and leaves no doubling slack past the last chunk.
+// Chunks are mapped directly; every chunk after the first is populated in one call
+// (MAP_POPULATE): a program that outgrows the first chunk has many locks, and its pages are
+// faulted in bulk rather than one trap each as they are first touched. The first chunk is not
+// populated, so a small Validator costs only the pages it touches.
+template <typename T, unsigned kShift>
+class ChunkedVector {
+ public:
+  static constexpr size_t kChunk = size_t(1) << kShift;
+  static constexpr size_t kChunkBytes = (kChunk * sizeof(T) + 4095) & ~size_t(4095);
+  ChunkedVector() = default;
+  ChunkedVector(const ChunkedVector&) = delete;
+  ChunkedVector& operator=(const ChunkedVector&) = delete;
+  ~ChunkedVector() {
+    for (size_t i = 0; i < size_; ++i) (*this)[i].~T();
+    for (T* c : chunks_) munmap(c, kChunkBytes);
+  }
+  T& operator[](size_t i) { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  const T& operator[](size_t i) const { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  T& at(size_t i) {
+    if (i >= size_) throw std::out_of_range("lockhound: record index");
+    return (*this)[i];
+  }
+  const T& at(size_t i) const {
+    if (i >= size_) throw std::out_of_range("lockhound: record index");
+    return (*this)[i];
+  }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T& back() { return (*this)[size_ - 1]; }
+  void push_back(T&& v) {
+    if (size_ == chunks_.size() * kChunk) add_chunk();
+    new (&(*this)[size_]) T(std::move(v));
+    ++size_;
+  }
+  void push_back(const T& v) {
+    if (size_ == chunks_.size() * kChunk) add_chunk();
+    new (&(*this)[size_]) T(v);
+    ++size_;
+  }
+  // Memory held: the populated chunks whole, the first as far as its pages were touched.
+  size_t bytes() const {
+    if (chunks_.empty()) return chunks_.capacity() * sizeof(T*);
+    size_t first = std::min(size_, kChunk) * sizeof(T);
+    return ((first + 4095) & ~size_t(4095)) + (chunks_.size() - 1) * kChunkBytes + chunks_.capacity() * sizeof(T*);
+  }
+
+ private:
+  [[gnu::noinline]] void add_chunk() {
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | (chunks_.empty() ? 0 : MAP_POPULATE);
+    void* p = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    chunks_.push_back(static_cast<T*>(p));
+  }
+  std::vector<T*> chunks_;
+  size_t size_ = 0;
+};
+
 // The edges by their two classes: open addressing, linear probing, 8 bytes a slot (a 32-bit tag
 // from the key's hash and the edge's index; absl::flat_hash_map<uint64_t, uint32_t> took 17 and
 // two cache lines a lookup, control bytes and slot). A tag match is confirmed on the edge record
@@ -368,7 +430,8 @@ class EdgeIndex {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
   // The edge from -> to, or kNone; `slot_out` remembers where it would go, for insert_at.
-  uint32_t find(ClassId from, ClassId to, const std::vector<EdgeInfo>& edges, size_t& slot_out) const {
+  template <typename Edges>
+  uint32_t find(ClassId from, ClassId to, const Edges& edges, size_t& slot_out) const {
     if (slots_.empty()) {
       slot_out = SIZE_MAX;
       return kNone;
@@ -386,7 +449,8 @@ class EdgeIndex {
   }
   // Adds the edge find() did not find, at the slot it reported (unless the table must grow:
   // then every edge is placed again from its record's ends).
-  void insert_at(size_t slot, ClassId from, ClassId to, uint32_t ei, const std::vector<EdgeInfo>& edges) {
+  template <typename Edges>
+  void insert_at(size_t slot, ClassId from, ClassId to, uint32_t ei, const Edges& edges) {
     if (slot == SIZE_MAX || size_ + 1 > grow_at_) {
       grow(edges);
       slot = free_slot(hash(from, to));
@@ -412,7 +476,8 @@ class EdgeIndex {
     while (slots_[i].tag) i = (i + 1) & mask_;
     return i;
   }
-  [[gnu::noinline]] void grow(const std::vector<EdgeInfo>& edges) {
+  template <typename Edges>
+  [[gnu::noinline]] void grow(const Edges& edges) {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{0, 0});
     mask_ = slots_.size() - 1;
@@ -444,7 +509,7 @@ struct Validator::Impl {
   ValidatorOptions opt;
   ValidatorHooks hooks;
 
-  std::vector<ClassInfo> classes;
+  ChunkedVector<ClassInfo, 13> classes;  // 1 MiB chunks
   absl::flat_hash_map<std::string, ClassId> class_by_name;
   absl::flat_hash_map<uint64_t, Instance*> instances;
   std::deque<Instance> instance_pool;
@@ -454,7 +519,7 @@ struct Validator::Impl {
   std::vector<std::string> ctx_names{"?"};
 
   uint64_t class_name_bytes = 0;  // the classes' names, for stats() (summing them walks every class)
-  std::vector<EdgeInfo> edges;
+  ChunkedVector<EdgeInfo, 15> edges;     // 896 KiB chunks
   // What the order's search (pk_insert) reads of each edge, kept apart from the 80-byte edge
   // records: its ends, and kPkBack on `to` for a back edge. 8 bytes per edge, so a search over a
   // large graph misses the cache on far fewer lines.
@@ -463,7 +528,7 @@ struct Validator::Impl {
     uint32_t to_back;
   };
   static constexpr uint32_t kPkBack = 1u << 31;
-  std::vector<PkEdge> pk_edges;  // by edge index
+  ChunkedVector<PkEdge, 16> pk_edges;  // by edge index, 512 KiB chunks
   EdgeIndex edge_index;
   uint64_t back_edges = 0;
   std::vector<std::vector<ClassId>> gate_sets{{}};

@@ -418,15 +418,15 @@ ValidatorStats Validator::stats() const {
   s.instances = impl_->instances.size();
   s.edges = impl_->edges.size();
   s.chains = impl_->chains.size();
-  s.class_bytes = impl_->classes.capacity() * sizeof(ClassInfo) + impl_->class_name_bytes +
+  s.class_bytes = impl_->classes.bytes() + impl_->class_name_bytes +
                   impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(void*) + 1) +
                   impl_->instance_pool.size() * sizeof(Instance);
   // Edges: records, index, the order's copy of their ends, held sets, adjacency past the two
   // inline entries per class and direction, the evidence table and the side tables.
-  s.edge_bytes = impl_->edges.capacity() * sizeof(EdgeInfo) +
+  s.edge_bytes = impl_->edges.bytes() +
                  impl_->edge_index.capacity() * EdgeIndex::kSlotBytes +
                  impl_->held_pool.capacity() * sizeof(ClassId) +
-                 impl_->pk_edges.capacity() * sizeof(Impl::PkEdge) + impl_->adjacency_heap_bytes +
+                 impl_->pk_edges.bytes() + impl_->adjacency_heap_bytes +
                  impl_->evidence_pool.capacity() * sizeof(Evidence) +
                  impl_->evidence_ids.capacity() * (sizeof(Evidence) + sizeof(EvidenceId) + 1) +
                  impl_->edge_locks.capacity() * (sizeof(uint32_t) + 2 * sizeof(uint64_t) + 1) +
