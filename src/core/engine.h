@@ -436,9 +436,8 @@ class EdgeIndex {
       slot_out = SIZE_MAX;
       return kNone;
     }
-    uint64_t x = hash(from, to);
-    uint32_t tag = tag_of(x);
-    for (size_t i = size_t(x) & mask_;; i = (i + 1) & mask_) {
+    uint32_t tag = tag_of(from, to);
+    for (size_t i = home(tag);; i = (i + 1) & mask_) {
       const Slot& s = slots_[i];
       if (s.tag == 0) {
         slot_out = i;
@@ -447,15 +446,13 @@ class EdgeIndex {
       if (s.tag == tag && edges[s.ei].from == from && edges[s.ei].to == to) return s.ei;
     }
   }
-  // Adds the edge find() did not find, at the slot it reported (unless the table must grow:
-  // then every edge is placed again from its record's ends).
-  template <typename Edges>
-  void insert_at(size_t slot, ClassId from, ClassId to, uint32_t ei, const Edges& edges) {
+  // Adds the edge find() did not find, at the slot it reported (unless the table must grow).
+  void insert_at(size_t slot, ClassId from, ClassId to, uint32_t ei) {
     if (slot == SIZE_MAX || size_ + 1 > grow_at_) {
-      grow(edges);
-      slot = free_slot(hash(from, to));
+      grow();
+      slot = free_slot(tag_of(from, to));
     }
-    slots_[slot] = Slot{tag_of(hash(from, to)), ei};
+    slots_[slot] = Slot{tag_of(from, to), ei};
     ++size_;
   }
   size_t capacity() const { return slots_.size(); }
@@ -466,30 +463,31 @@ class EdgeIndex {
     uint32_t tag;  // 0: empty
     uint32_t ei;
   };
-  static uint64_t hash(ClassId from, ClassId to) {
+  // The slot's place is a function of its tag alone, so growing rehashes from the slots without
+  // reading an edge record (a miss each, in a large graph).
+  static uint32_t tag_of(ClassId from, ClassId to) {
     uint64_t x = ((uint64_t(from) << 32) | to) * 0x9E3779B97F4A7C15ull;
-    return x ^ (x >> 32);
+    x ^= x >> 29;
+    return uint32_t(x >> 32) | 1;
   }
-  static uint32_t tag_of(uint64_t x) { return uint32_t(x >> 32) | 1; }
-  size_t free_slot(uint64_t x) const {
-    size_t i = size_t(x) & mask_;
+  size_t home(uint32_t tag) const { return size_t((uint64_t(tag) * 0xD6E8FEB86659FD93ull) >> shift_); }
+  size_t free_slot(uint32_t tag) const {
+    size_t i = home(tag);
     while (slots_[i].tag) i = (i + 1) & mask_;
     return i;
   }
-  template <typename Edges>
-  [[gnu::noinline]] void grow(const Edges& edges) {
+  [[gnu::noinline]] void grow() {
     std::vector<Slot> old = std::move(slots_);
     slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{0, 0});
     mask_ = slots_.size() - 1;
+    shift_ = unsigned(64 - __builtin_ctzll(slots_.size()));
     grow_at_ = slots_.size() / 4 * 3;  // load factor 0.75
     for (const Slot& o : old)
-      if (o.tag) {
-        uint64_t x = hash(edges[o.ei].from, edges[o.ei].to);
-        slots_[free_slot(x)] = o;
-      }
+      if (o.tag) slots_[free_slot(o.tag)] = o;
   }
   std::vector<Slot> slots_;
   size_t size_ = 0, mask_ = 0, grow_at_ = 0;
+  unsigned shift_ = 64;
 };
 
 struct Node {       // BFS node

@@ -205,7 +205,7 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
   }
   edges.push_back(e);
   pk_edges.push_back(PkEdge{prev.cls, next.cls});
-  edge_index.insert_at(slot, prev.cls, next.cls, ei, edges);
+  edge_index.insert_at(slot, prev.cls, next.cls, ei);
   if (edges[ei].gates) gated_edges.push_back(ei);
   {
     EdgeList& out = classes[prev.cls].out;
