@@ -760,7 +760,7 @@ struct Validator::Impl {
 
   // What is kept of two locks of one inferred class nested, outer then inner.
   struct InstancePair {
-    Evidence outer, inner;
+    EvidenceId outer = 0, inner = 0;   // in the evidence table
     absl::InlinedVector<ClassId, 2> held;  // the classes held below the inner lock
     std::vector<uint64_t> gates;       // instances held exclusively around both (all nestings)
     uint8_t dep = 0;

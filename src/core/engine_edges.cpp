@@ -62,8 +62,8 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   const HeldEntry& outer = ctx->held[outer_i];
   const HeldEntry& inner = ctx->held[inner_i];
   uint8_t dep = dep_of(outer.mode, inner.mode);
-  std::vector<uint64_t> gates;
-  gates.reserve(all_gates.size());
+  // Most often empty (nothing held but the pair): inline, no allocation on every nesting.
+  absl::InlinedVector<uint64_t, 4> gates;
   for (uint64_t id : all_gates)
     if (id != outer.instance_id) gates.push_back(id);
   auto rev = instance_pairs.find(std::make_pair(inner.instance_id, outer.instance_id));
@@ -88,8 +88,8 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
     return;
   }
   capture_held(ctx, ctx->held[inner_i]);
-  p.outer = held_evidence(ctx, ctx->held[outer_i]);
-  p.inner = held_evidence(ctx, ctx->held[inner_i]);
+  p.outer = intern_evidence(held_evidence(ctx, ctx->held[outer_i]));
+  p.inner = intern_evidence(held_evidence(ctx, ctx->held[inner_i]));
   // The classes held below the inner lock, for the report: all of them, or the outermost
   // kPairHeldKept / 4 and the nearest rest when there are more.
   size_t keep_low = kPairHeldKept / 4;
@@ -97,7 +97,7 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
     if (inner_i > kPairHeldKept && i >= keep_low && i < inner_i - (kPairHeldKept - keep_low)) continue;
     p.held.push_back(ctx->held[i].cls);
   }
-  p.gates = std::move(gates);
+  p.gates.assign(gates.begin(), gates.end());
   p.dep = dep;
   st.memory_bytes += kPairBytes + (p.gates.size() + p.held.size()) * 8;
   if (!instance_pairs.contains(std::make_pair(inner.instance_id, outer.instance_id))) {

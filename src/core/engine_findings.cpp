@@ -105,7 +105,7 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
   ClassId cls = inner.cls;
   bool guarded = !common.empty();
   // One finding per class and pair of code places, however many pairs of locks invert there.
-  uint64_t s1 = rev.inner.ip, s2 = inner.site.ip;
+  uint64_t s1 = evidence_pool[rev.inner].ip, s2 = inner.site.ip;
   std::string sig = std::string(guarded ? "instance-guarded|" : "instance-cycle|") +
                     classes[cls].name + "|" + std::to_string(std::min(s1, s2)) + "|" +
                     std::to_string(std::max(s1, s2));
@@ -118,14 +118,14 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
   earlier.from = b;
   earlier.to = a;
   earlier.dep = dep_name(rev.dep);
-  earlier.from_site = acquisition(rev.outer, cls);
+  earlier.from_site = acquisition(evidence_pool[rev.outer], cls);
   std::vector<HeldLock> held;
   for (ClassId c : rev.held) {
     HeldLock hl;
     hl.name = classes[c].name;
     held.push_back(std::move(hl));
   }
-  earlier.to_site = acquisition(rev.inner, cls, std::move(held));
+  earlier.to_site = acquisition(evidence_pool[rev.inner], cls, std::move(held));
   earlier.from_site.lock = b;
   earlier.to_site.lock = a;
   Edge now;      // and now a is held while b is taken
