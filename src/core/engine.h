@@ -17,6 +17,11 @@
 #include <cinttypes>
 #include <cstddef>
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <stdexcept>
+#include <sys/mman.h>
 #include <deque>
 #include <memory>
 #include <string>
@@ -146,7 +151,9 @@ class ChainSet {
 };
 
 
-// Where and how a lock was taken, as remembered for reports (small: stack by id).
+// Where and how a lock was taken, as remembered for reports (small: stack by id). Kept once per
+// distinct value in the evidence table (Impl::intern_evidence): edges and usage records hold a
+// 32-bit id, and the acquisitions of one loop, one thread, one call path share one record.
 struct Evidence {
   StackId stack = kNoStack;
   uint64_t ip = 0;
@@ -155,7 +162,13 @@ struct Evidence {
   uint8_t irqs_enabled = usage::kProcessState;  // bit k: interrupt kind k enabled
   Mode mode = Mode::write;
   bool trylock = false;
+  bool operator==(const Evidence&) const = default;
+  template <typename H>
+  friend H AbslHashValue(H h, const Evidence& e) {
+    return H::combine(std::move(h), e.stack, e.ip, e.ctx_name, e.irq_ctx, e.irqs_enabled, uint8_t(e.mode), e.trylock);
+  }
 };
+using EvidenceId = uint32_t;  // index into Impl::evidence_pool
 
 struct Instance;
 struct HeldEntry {
@@ -179,8 +192,8 @@ struct HeldEntry {
 };
 
 struct Instance {
-  ClassId cls;
   uint64_t id = 0;  // unique per lifetime; 0 while the record is free
+  ClassId cls;
   uint32_t holds = 0;
 };
 
@@ -240,50 +253,247 @@ struct ContextState {
 namespace engine {
 struct UsageRecord {
   uint8_t bit;
-  Evidence ev;
+  EvidenceId ev;
 };
+
+// A class's edge indices (out or in): up to two inline, more on the heap. 16 bytes, so that the
+// order's fields and everything the acquisition path reads share the class record's first line
+// (absl::InlinedVector<uint32_t, 2> takes 24).
+class EdgeList {
+ public:
+  EdgeList() = default;
+  EdgeList(const EdgeList&) = delete;
+  EdgeList& operator=(const EdgeList&) = delete;
+  EdgeList(EdgeList&& o) noexcept : size_(o.size_), cap_(o.cap_) {
+    std::memcpy(&u_, &o.u_, sizeof u_);
+    o.size_ = 0;
+    o.cap_ = kInline;
+  }
+  EdgeList& operator=(EdgeList&& o) noexcept {
+    if (this != &o) {
+      release();
+      std::memcpy(&u_, &o.u_, sizeof u_);
+      size_ = o.size_;
+      cap_ = o.cap_;
+      o.size_ = 0;
+      o.cap_ = kInline;
+    }
+    return *this;
+  }
+  ~EdgeList() { release(); }
+  const uint32_t* begin() const { return cap_ > kInline ? u_.heap : u_.inl; }
+  const uint32_t* end() const { return begin() + size_; }
+  uint32_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  uint32_t operator[](size_t i) const { return begin()[i]; }
+  void push_back(uint32_t v) {
+    if (size_ == cap_) grow();
+    (cap_ > kInline ? u_.heap : u_.inl)[size_++] = v;
+  }
+  // Bytes on the heap (for stats()).
+  size_t heap_bytes() const { return cap_ > kInline ? cap_ * sizeof(uint32_t) : 0; }
+
+ private:
+  static constexpr uint32_t kInline = 2;
+  [[gnu::noinline]] void grow() {
+    uint32_t ncap = cap_ * 2;
+    auto* p = static_cast<uint32_t*>(std::malloc(ncap * sizeof(uint32_t)));
+    if (!p) throw std::bad_alloc();
+    std::memcpy(p, begin(), size_ * sizeof(uint32_t));
+    release();
+    u_.heap = p;
+    cap_ = ncap;
+  }
+  void release() {
+    if (cap_ > kInline) std::free(u_.heap);
+  }
+  union U {
+    uint32_t inl[kInline];
+    uint32_t* heap;
+  } u_{};
+  uint32_t size_ = 0, cap_ = kInline;
+};
+static_assert(sizeof(EdgeList) == 16);
 
 // The first cache line is what the topological order's searches read for every class they
 // visit (rank, neighbours in the order, edges): one miss per class in a graph far larger than
 // the cache. The rest is read when a class is created, used or reported.
+//
+// The acquisition path reads the class's wait type, usage and conflict bits, whether it is
+// inferred and its instance count: they are in the first line too, so that a new chain over
+// classes not in the cache misses once per class, not once for the order and once for the rest.
+// Two lines in all (was four); what only a report or a rare path reads is in side tables
+// (Impl::conflict_findings, Impl::subclass_ids).
 struct alignas(64) ClassInfo {
   uint64_t rank = 0;            // position in the topological order (spaced: see pk_move)
   ClassId lower = kNoClass, higher = kNoClass;  // neighbours in that order
   // Edge indices. Most classes have one or two edges each way: kept inline, they cost no
   // allocation (a 100k-class graph built edge by edge made 380k of them).
-  absl::InlinedVector<uint32_t, 2> out, in;
-  std::string name;
+  EdgeList out, in;
+  uint32_t usage = 0;
+  uint32_t conflict = 0;        // usage bits whose setting was reported as inconsistent
+  uint32_t instances = 0;
   LockKind kind;
   WaitType wait;
-  ClassId base;
-  uint8_t subclass;
   // Made by a front end's guess (the place its locks were created), not declared: two of its
   // locks nested is checked per pair of locks, not reported as recursive locking (see
   // check_recursion).
   bool inferred = false;
   bool gate_candidate = true;   // one instance so far: may serve as a gate lock
-  uint32_t instances = 0;
-  uint32_t usage = 0;
-  uint32_t conflict = 0;        // usage bits whose setting was reported as inconsistent
+  std::string name;
+  ClassId base;
+  uint8_t subclass;
   absl::InlinedVector<UsageRecord, 2> usage_ev;  // a lock's first use sets two bits
-  std::vector<std::pair<uint8_t, uint32_t>> conflict_findings;  // bit -> finding index
-  std::array<ClassId, 8> subs{kNoClass, kNoClass, kNoClass, kNoClass,
-                              kNoClass, kNoClass, kNoClass, kNoClass};
 };
-static_assert(offsetof(ClassInfo, name) == 64, "the order's fields fill the first cache line");
+static_assert(offsetof(ClassInfo, name) == 64, "the order's and the acquisition's fields fill the first cache line");
+static_assert(sizeof(ClassInfo) == 128, "two cache lines per class");
 
+// An edge's record: 28 bytes. Its evidence is by id (the evidence table, deduplicated); the
+// classes held when it was first seen are implied when they were just its two ends (a chain of
+// two locks: most edges), else a run in held_pool; the two locks it was first seen with are kept
+// only for edges of an inferred class, the only reports that name them (Impl::edge_locks); the
+// finding of a guarded cycle it belongs to is in Impl::guarded_edge_finding.
 struct EdgeInfo {
   ClassId from, to;
   uint8_t dep;
   bool back = false;            // not part of the topological order (it closes a plain cycle)
+  bool guarded = false;         // part of a reported guarded cycle (Impl::guarded_edge_finding)
   uint32_t gates = 0;           // index into gate_sets_ (0 = empty)
-  uint32_t held = 0;            // index into held_pool_ of the full held list when first seen
-  uint32_t held_len = 0;
-  uint32_t guarded_finding = UINT32_MAX;
-  Evidence from_ev, to_ev;
-  uint64_t from_lock = 0, to_lock = 0;  // the two locks when first seen (reports: which locks)
+  // The classes held (in the edge's interrupt context) when first seen: 0 = just `from` and
+  // `to`; else held_pool[held] is their number and the classes follow.
+  uint32_t held = 0;
+  EvidenceId from_ev = 0, to_ev = 0;
+};
+static_assert(sizeof(EdgeInfo) == 28);
+
+
+// A growing array in fixed chunks of 2^kShift records, for the class and edge tables: it never
+// moves a record (a std::vector doubling copied every class and edge record, and touched each
+// new buffer's pages one fault at a time), and leaves no doubling slack past the last chunk.
+// Chunks are mapped directly; every chunk after the first is populated in one call
+// (MAP_POPULATE): a program that outgrows the first chunk has many locks, and its pages are
+// faulted in bulk rather than one trap each as they are first touched. The first chunk is not
+// populated, so a small Validator costs only the pages it touches.
+template <typename T, unsigned kShift>
+class ChunkedVector {
+ public:
+  static constexpr size_t kChunk = size_t(1) << kShift;
+  static constexpr size_t kChunkBytes = (kChunk * sizeof(T) + 4095) & ~size_t(4095);
+  ChunkedVector() = default;
+  ChunkedVector(const ChunkedVector&) = delete;
+  ChunkedVector& operator=(const ChunkedVector&) = delete;
+  ~ChunkedVector() {
+    for (size_t i = 0; i < size_; ++i) (*this)[i].~T();
+    for (T* c : chunks_) munmap(c, kChunkBytes);
+  }
+  T& operator[](size_t i) { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  const T& operator[](size_t i) const { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  T& at(size_t i) {
+    if (i >= size_) throw std::out_of_range("lockhound: record index");
+    return (*this)[i];
+  }
+  const T& at(size_t i) const {
+    if (i >= size_) throw std::out_of_range("lockhound: record index");
+    return (*this)[i];
+  }
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+  T& back() { return (*this)[size_ - 1]; }
+  void push_back(T&& v) {
+    if (size_ == chunks_.size() * kChunk) add_chunk();
+    new (&(*this)[size_]) T(std::move(v));
+    ++size_;
+  }
+  void push_back(const T& v) {
+    if (size_ == chunks_.size() * kChunk) add_chunk();
+    new (&(*this)[size_]) T(v);
+    ++size_;
+  }
+  // Memory held: the populated chunks whole, the first as far as its pages were touched.
+  size_t bytes() const {
+    if (chunks_.empty()) return chunks_.capacity() * sizeof(T*);
+    size_t first = std::min(size_, kChunk) * sizeof(T);
+    return ((first + 4095) & ~size_t(4095)) + (chunks_.size() - 1) * kChunkBytes + chunks_.capacity() * sizeof(T*);
+  }
+
+ private:
+  [[gnu::noinline]] void add_chunk() {
+    int flags = MAP_PRIVATE | MAP_ANONYMOUS | (chunks_.empty() ? 0 : MAP_POPULATE);
+    void* p = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, flags, -1, 0);
+    if (p == MAP_FAILED) throw std::bad_alloc();
+    chunks_.push_back(static_cast<T*>(p));
+  }
+  std::vector<T*> chunks_;
+  size_t size_ = 0;
 };
 
+// The edges by their two classes: open addressing, linear probing, 8 bytes a slot (a 32-bit tag
+// from the key's hash and the edge's index; absl::flat_hash_map<uint64_t, uint32_t> took 17 and
+// two cache lines a lookup, control bytes and slot). A tag match is confirmed on the edge record
+// itself, which a hit reads next anyway; a miss (a new edge) reads only slots.
+class EdgeIndex {
+ public:
+  static constexpr uint32_t kNone = UINT32_MAX;
+  // The edge from -> to, or kNone; `slot_out` remembers where it would go, for insert_at.
+  template <typename Edges>
+  uint32_t find(ClassId from, ClassId to, const Edges& edges, size_t& slot_out) const {
+    if (slots_.empty()) {
+      slot_out = SIZE_MAX;
+      return kNone;
+    }
+    uint32_t tag = tag_of(from, to);
+    for (size_t i = home(tag);; i = (i + 1) & mask_) {
+      const Slot& s = slots_[i];
+      if (s.tag == 0) {
+        slot_out = i;
+        return kNone;
+      }
+      if (s.tag == tag && edges[s.ei].from == from && edges[s.ei].to == to) return s.ei;
+    }
+  }
+  // Adds the edge find() did not find, at the slot it reported (unless the table must grow).
+  void insert_at(size_t slot, ClassId from, ClassId to, uint32_t ei) {
+    if (slot == SIZE_MAX || size_ + 1 > grow_at_) {
+      grow();
+      slot = free_slot(tag_of(from, to));
+    }
+    slots_[slot] = Slot{tag_of(from, to), ei};
+    ++size_;
+  }
+  size_t capacity() const { return slots_.size(); }
+  static constexpr size_t kSlotBytes = 8;
+
+ private:
+  struct Slot {
+    uint32_t tag;  // 0: empty
+    uint32_t ei;
+  };
+  // The slot's place is a function of its tag alone, so growing rehashes from the slots without
+  // reading an edge record (a miss each, in a large graph).
+  static uint32_t tag_of(ClassId from, ClassId to) {
+    uint64_t x = ((uint64_t(from) << 32) | to) * 0x9E3779B97F4A7C15ull;
+    x ^= x >> 29;
+    return uint32_t(x >> 32) | 1;
+  }
+  size_t home(uint32_t tag) const { return size_t((uint64_t(tag) * 0xD6E8FEB86659FD93ull) >> shift_); }
+  size_t free_slot(uint32_t tag) const {
+    size_t i = home(tag);
+    while (slots_[i].tag) i = (i + 1) & mask_;
+    return i;
+  }
+  [[gnu::noinline]] void grow() {
+    std::vector<Slot> old = std::move(slots_);
+    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{0, 0});
+    mask_ = slots_.size() - 1;
+    shift_ = unsigned(64 - __builtin_ctzll(slots_.size()));
+    grow_at_ = slots_.size() / 4 * 3;  // load factor 0.75
+    for (const Slot& o : old)
+      if (o.tag) slots_[free_slot(o.tag)] = o;
+  }
+  std::vector<Slot> slots_;
+  size_t size_ = 0, mask_ = 0, grow_at_ = 0;
+  unsigned shift_ = 64;
+};
 
 struct Node {       // BFS node
   ClassId cls;
@@ -302,7 +512,7 @@ struct Validator::Impl {
   ValidatorOptions opt;
   ValidatorHooks hooks;
 
-  std::vector<ClassInfo> classes;
+  ChunkedVector<ClassInfo, 13> classes;  // 1 MiB chunks
   absl::flat_hash_map<std::string, ClassId> class_by_name;
   absl::flat_hash_map<uint64_t, Instance*> instances;
   std::deque<Instance> instance_pool;
@@ -312,7 +522,7 @@ struct Validator::Impl {
   std::vector<std::string> ctx_names{"?"};
 
   uint64_t class_name_bytes = 0;  // the classes' names, for stats() (summing them walks every class)
-  std::vector<EdgeInfo> edges;
+  ChunkedVector<EdgeInfo, 15> edges;     // 896 KiB chunks
   // What the order's search (pk_insert) reads of each edge, kept apart from the 80-byte edge
   // records: its ends, and kPkBack on `to` for a back edge. 8 bytes per edge, so a search over a
   // large graph misses the cache on far fewer lines.
@@ -321,12 +531,34 @@ struct Validator::Impl {
     uint32_t to_back;
   };
   static constexpr uint32_t kPkBack = 1u << 31;
-  std::vector<PkEdge> pk_edges;  // by edge index
-  absl::flat_hash_map<uint64_t, uint32_t> edge_index;  // (from << 32 | to) -> edge
+  ChunkedVector<PkEdge, 16> pk_edges;  // by edge index, 512 KiB chunks
+  EdgeIndex edge_index;
   uint64_t back_edges = 0;
   std::vector<std::vector<ClassId>> gate_sets{{}};
   std::vector<uint32_t> gated_edges;                     // edges with non-empty gates
-  std::vector<ClassId> held_pool;
+  std::vector<ClassId> held_pool{0};                     // runs: length, then the classes
+  uint64_t adjacency_heap_bytes = 0;                     // the classes' edge lists past their inline two
+  absl::flat_hash_map<uint32_t, std::pair<uint64_t, uint64_t>> edge_locks;  // edge -> (from, to) lock
+  absl::flat_hash_map<uint32_t, uint32_t> guarded_edge_finding;             // edge -> finding
+  // The evidence table: each distinct Evidence once (id 0: none recorded).
+  std::vector<Evidence> evidence_pool{Evidence{}};
+  absl::flat_hash_map<Evidence, EvidenceId> evidence_ids;
+  // The last two ids handed out are compared first: a new edge's two acquisitions are most often
+  // those of the edge before it (one loop, one call path), and the compare is cheaper than a hash.
+  EvidenceId intern_evidence(const Evidence& e) {
+    for (EvidenceId id : recent_evidence)
+      if (evidence_pool[id] == e) return id;
+    auto [it, fresh] = evidence_ids.try_emplace(e, EvidenceId(evidence_pool.size()));
+    if (fresh) evidence_pool.push_back(e);
+    recent_evidence[recent_next] = it->second;
+    recent_next ^= 1;
+    return it->second;
+  }
+  std::array<EvidenceId, 2> recent_evidence{};
+  unsigned recent_next = 0;
+  // Rare per-class facts, out of the class record.
+  absl::flat_hash_map<ClassId, std::vector<std::pair<uint8_t, uint32_t>>> conflict_findings;  // bit -> finding
+  absl::flat_hash_map<uint64_t, ClassId> subclass_ids;  // base << 3 | subclass -> class
 
   ChainSet chains;
   std::array<uint32_t, kIrqKinds> used_in_classes{};     // classes with any USED_IN_k bit
@@ -542,7 +774,7 @@ struct Validator::Impl {
 
   // What is kept of two locks of one inferred class nested, outer then inner.
   struct InstancePair {
-    Evidence outer, inner;
+    EvidenceId outer = 0, inner = 0;   // in the evidence table
     absl::InlinedVector<ClassId, 2> held;  // the classes held below the inner lock
     std::vector<uint64_t> gates;       // instances held exclusively around both (all nestings)
     uint8_t dep = 0;
@@ -635,7 +867,7 @@ struct Validator::Impl {
   // ---------------------------------------------------------------- usage
   [[gnu::noinline]] void mark_usage(ContextState* ctx, HeldEntry& h, uint32_t want);
 
-  void set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, const Evidence& ev);
+  void set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, EvidenceId ev);
 
   // BFS for a class (other than the root) whose usage matches `mask`, with _READ bits masked out
   // on paths made only of -(xR)-> steps. Returns the node index or UINT32_MAX.

@@ -30,10 +30,10 @@ ClassId Validator::Impl::new_class(std::string name, LockKind kind, WaitType wai
   if (sub == 0) return base;
   ClassId b = classes[base].base;
   if (sub >= 8) sub = 7;  // lockdep allows 8 subclasses; clamp rather than fail
-  ClassId s = classes[b].subs[sub];
-  if (s != kNoClass) return s;
-  s = new_class(classes[b].name + "/" + std::to_string(sub), classes[b].kind, classes[b].wait, b, sub);
-  classes[b].subs[sub] = s;
+  auto found = subclass_ids.find(uint64_t(b) << 3 | sub);
+  if (found != subclass_ids.end()) return found->second;
+  ClassId s = new_class(classes[b].name + "/" + std::to_string(sub), classes[b].kind, classes[b].wait, b, sub);
+  subclass_ids[uint64_t(b) << 3 | sub] = s;
   class_by_name.emplace(classes[s].name, s);
   return s;
 }

@@ -69,8 +69,8 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   const HeldEntry& outer = ctx->held[outer_i];
   const HeldEntry& inner = ctx->held[inner_i];
   uint8_t dep = dep_of(outer.mode, inner.mode);
-  std::vector<uint64_t> gates;
-  gates.reserve(all_gates.size());
+  // Most often empty (nothing held but the pair): inline, no allocation on every nesting.
+  absl::InlinedVector<uint64_t, 4> gates;
   for (uint64_t id : all_gates)
     if (id != outer.instance_id) gates.push_back(id);
   auto rev = instance_pairs.find(std::make_pair(inner.instance_id, outer.instance_id));
@@ -96,8 +96,8 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   }
   capture_held(ctx, ctx->held[inner_i]);
   capture_outer(ctx, ctx->held[outer_i]);
-  p.outer = held_evidence(ctx, ctx->held[outer_i]);
-  p.inner = held_evidence(ctx, ctx->held[inner_i]);
+  p.outer = intern_evidence(held_evidence(ctx, ctx->held[outer_i]));
+  p.inner = intern_evidence(held_evidence(ctx, ctx->held[inner_i]));
   // The classes held below the inner lock, for the report: all of them, or the outermost
   // kPairHeldKept / 4 and the nearest rest when there are more.
   // (Two ranges, not a walk that skips the middle: that walk was N steps per pair.)
@@ -106,7 +106,7 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   size_t high_begin = inner_i > kPairHeldKept ? inner_i - (kPairHeldKept - keep_low) : inner_i;
   for (size_t i = 0; i < low_end; ++i) p.held.push_back(ctx->held[i].cls);
   for (size_t i = high_begin; i < inner_i; ++i) p.held.push_back(ctx->held[i].cls);
-  p.gates = std::move(gates);
+  p.gates.assign(gates.begin(), gates.end());
   p.dep = dep;
   st.memory_bytes += kPairBytes + (p.gates.size() + p.held.size()) * 8;
   if (!instance_pairs.contains(std::make_pair(inner.instance_id, outer.instance_id))) {
@@ -145,16 +145,16 @@ uint32_t Validator::Impl::intern_gates(std::vector<ClassId> g) {
 }
 
 void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t next_i) {
-  const HeldEntry prev = ctx->held[prev_i];
+  HeldEntry prev = ctx->held[prev_i];  // a copy: its stack is filled in below, as the entry's is
   if (prev.cls == ctx->held[next_i].cls) return;
-  uint64_t key = (uint64_t(prev.cls) << 32) | ctx->held[next_i].cls;
-  auto it = edge_index.find(key);
+  size_t slot = SIZE_MAX;
+  uint32_t found = edge_index.find(prev.cls, ctx->held[next_i].cls, edges, slot);
   // The acquisition's stack is evidence for a new or changed edge only: a new chain made of
   // known edges (most of them, in a program with deep chains) unwinds nothing.
   const HeldEntry& top = ctx->held[next_i];
-  if (it != edge_index.end() && (edges[it->second].dep | dep_of(prev.mode, top.mode)) == edges[it->second].dep &&
-      !edges[it->second].gates) {
-    if (edges[it->second].guarded_finding == UINT32_MAX) bump_cycle_count(it->second);
+  if (found != EdgeIndex::kNone && (edges[found].dep | dep_of(prev.mode, top.mode)) == edges[found].dep &&
+      !edges[found].gates) {
+    if (!edges[found].guarded) bump_cycle_count(found);
     return;
   }
   capture_held(ctx, ctx->held[next_i]);
@@ -162,8 +162,8 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
   uint8_t dep = dep_of(prev.mode, next.mode);
   std::vector<ClassId> gates = current_gates(ctx, prev_i, next_i);
 
-  if (it != edge_index.end()) {
-    EdgeInfo& e = edges[it->second];
+  if (found != EdgeIndex::kNone) {
+    EdgeInfo& e = edges[found];
     bool changed = false;
     if ((e.dep | dep) != e.dep) {
       e.dep |= dep;
@@ -180,13 +180,13 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
       }
     }
     if (!changed) {
-      if (e.guarded_finding == UINT32_MAX) bump_cycle_count(it->second);
+      if (!e.guarded) bump_cycle_count(found);
       return;
     }
     // A stronger kind or fewer gates: the checks may answer differently now.
     bool possible = e.back || back_edges > 0;
-    if (possible) check_cycle(ctx, it->second, prev, next);
-    check_irq_usage(ctx, prev, next, it->second);
+    if (possible) check_cycle(ctx, found, prev, next);
+    check_irq_usage(ctx, prev, next, found);
     return;
   }
 
@@ -197,21 +197,34 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
   e.to = next.cls;
   e.dep = dep;
   e.gates = intern_gates(std::move(gates));
-  capture_outer(ctx, ctx->held[prev_i]);
-  e.from_ev = held_evidence(ctx, ctx->held[prev_i]);
-  e.from_lock = prev.lock;
-  e.to_lock = next.lock;
-  e.to_ev = evidence(ctx, next.site, next.mode, next.trylock, true);
-  e.held = uint32_t(held_pool.size());
-  for (size_t i = 0; i <= next_i; ++i)
-    if (ctx->held[i].irq_ctx == next.irq_ctx) held_pool.push_back(ctx->held[i].cls);
-  e.held_len = uint32_t(held_pool.size() - e.held);
+  prev.site.stack = capture_outer(ctx, ctx->held[prev_i]);  // the copy too: it is the evidence
+  e.from_ev = intern_evidence(held_evidence(ctx, prev));
+  e.to_ev = intern_evidence(evidence(ctx, next.site, next.mode, next.trylock, true));
+  if (classes[prev.cls].inferred || classes[next.cls].inferred) edge_locks.emplace(ei, std::make_pair(prev.lock, next.lock));
+  // The held classes: implied when they are just the edge's two ends (held = 0), i.e. prev is
+  // directly below next and at the bottom of their interrupt context's run.
+  bool just_ends = next_i == prev_i + 1 && prev.irq_ctx == next.irq_ctx &&
+                   (prev_i == 0 || ctx->held[prev_i - 1].irq_ctx != next.irq_ctx);
+  if (!just_ends) {
+    size_t run = held_pool.size();
+    held_pool.push_back(0);
+    for (size_t i = 0; i <= next_i; ++i)
+      if (ctx->held[i].irq_ctx == next.irq_ctx) held_pool.push_back(ctx->held[i].cls);
+    held_pool[run] = uint32_t(held_pool.size() - run - 1);
+    e.held = uint32_t(run);
+  }
   edges.push_back(e);
   pk_edges.push_back(PkEdge{prev.cls, next.cls});
-  edge_index.emplace(key, ei);
+  edge_index.insert_at(slot, prev.cls, next.cls, ei);
   if (edges[ei].gates) gated_edges.push_back(ei);
-  classes[prev.cls].out.push_back(ei);
-  classes[next.cls].in.push_back(ei);
+  {
+    EdgeList& out = classes[prev.cls].out;
+    EdgeList& in = classes[next.cls].in;
+    size_t before = out.heap_bytes() + in.heap_bytes();
+    out.push_back(ei);
+    in.push_back(ei);
+    adjacency_heap_bytes += out.heap_bytes() + in.heap_bytes() - before;
+  }
   st.edges++;
 
   bool possible_cycle;
@@ -232,6 +245,7 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
 
 void Validator::Impl::bump_cycle_count(uint32_t ei) {
   // Re-observing the closing edge of a reported cycle on a new chain counts as a repeat.
+  if (closing_edge_finding.empty()) return;
   auto it = closing_edge_finding.find(ei);
   if (it != closing_edge_finding.end()) {
     findings[it->second].count++;
@@ -281,9 +295,9 @@ void Validator::Impl::recheck_edge(uint32_t ei) {
   if (!e.back && back_edges == 0) return;
   HeldEntry prev{}, next{};
   prev.cls = e.from;
-  prev.mode = e.from_ev.mode;
+  prev.mode = evidence_pool[e.from_ev].mode;
   next.cls = e.to;
-  next.mode = e.to_ev.mode;
+  next.mode = evidence_pool[e.to_ev].mode;
   check_cycle(nullptr, ei, prev, next);
 }
 

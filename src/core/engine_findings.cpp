@@ -105,7 +105,7 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
   ClassId cls = inner.cls;
   bool guarded = !common.empty();
   // One finding per class and pair of code places, however many pairs of locks invert there.
-  uint64_t s1 = rev.inner.ip, s2 = inner.site.ip;
+  uint64_t s1 = evidence_pool[rev.inner].ip, s2 = inner.site.ip;
   std::string sig = std::string(guarded ? "instance-guarded|" : "instance-cycle|") +
                     classes[cls].name + "|" + std::to_string(std::min(s1, s2)) + "|" +
                     std::to_string(std::max(s1, s2));
@@ -119,14 +119,14 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
   earlier.from = b;
   earlier.to = a;
   earlier.dep = dep_name(rev.dep);
-  earlier.from_site = acquisition(rev.outer, cls);
+  earlier.from_site = acquisition(evidence_pool[rev.outer], cls);
   std::vector<HeldLock> held;
   for (ClassId c : rev.held) {
     HeldLock hl;
     hl.name = classes[c].name;
     held.push_back(std::move(hl));
   }
-  earlier.to_site = acquisition(rev.inner, cls, std::move(held));
+  earlier.to_site = acquisition(evidence_pool[rev.inner], cls, std::move(held));
   earlier.from_site.lock = b;
   earlier.to_site.lock = a;
   Edge now;      // and now a is held while b is taken
@@ -166,13 +166,19 @@ Edge Validator::Impl::edge_report(uint32_t ei) const {
   out.dep = dep_name(e.dep);
   for (ClassId g : gate_sets[e.gates]) out.gates.push_back(classes[g].name);
   std::vector<HeldLock> held;
-  for (uint32_t i = 0; i < e.held_len; ++i) {
+  auto add = [&](ClassId c) {
     HeldLock hl;
-    hl.name = classes[held_pool[e.held + i]].name;
+    hl.name = classes[c].name;
     held.push_back(std::move(hl));
+  };
+  if (e.held == 0) {
+    add(e.from);
+    add(e.to);
+  } else {
+    for (uint32_t i = 0; i < held_pool[e.held]; ++i) add(held_pool[e.held + 1 + i]);
   }
-  out.from_site = acquisition(e.from_ev, e.from);
-  out.to_site = acquisition(e.to_ev, e.to, std::move(held));
+  out.from_site = acquisition(evidence_pool[e.from_ev], e.from);
+  out.to_site = acquisition(evidence_pool[e.to_ev], e.to, std::move(held));
   return out;
 }
 
@@ -204,30 +210,38 @@ void Validator::Impl::report_cycle(ContextState* ctx, const std::vector<uint32_t
   // the cycle cannot close as seen: a note (fact::kSeverity), not a deadlock. Judged on each
   // edge's first evidence (later acquisitions on known chains do not reach the engine).
   bool split = false;
+  auto locks_of = [&](uint32_t ei) {
+    auto it = edge_locks.find(ei);
+    return it == edge_locks.end() ? std::pair<uint64_t, uint64_t>{0, 0} : it->second;
+  };
   for (size_t i = 0; i < path.size(); ++i) {
     const EdgeInfo& in = edges[path[i]];
     const EdgeInfo& out = edges[path[(i + 1) % path.size()]];
-    if (!classes[in.to].inferred || in.to_lock == out.from_lock || !in.to_lock || !out.from_lock) continue;
+    uint64_t in_to_lock = locks_of(path[i]).second, out_from_lock = locks_of(path[(i + 1) % path.size()]).first;
+    if (!classes[in.to].inferred || in_to_lock == out_from_lock || !in_to_lock || !out_from_lock) continue;
     split = true;
     f.details.emplace_back("different locks of " + classes[in.to].name,
-                           hex_of(in.to_lock) + " taken after " + classes[in.from].name + ", " +
-                               hex_of(out.from_lock) + " held before " + classes[out.to].name +
+                           hex_of(in_to_lock) + " taken after " + classes[in.from].name + ", " +
+                               hex_of(out_from_lock) + " held before " + classes[out.to].name +
                                ": a deadlock only if one lock of this class can play both parts");
   }
   if (split && type == FindingType::circular_dependency) fact::set(f, fact::kSeverity, "note");
   if (ctx) f.participants.push_back(participant(ctx));
   uint32_t idx = publish(std::move(f), std::move(sig));
   if (type == FindingType::guarded_cycle) {
-    for (uint32_t ei : path) edges[ei].guarded_finding = idx;
+    for (uint32_t ei : path) {
+      edges[ei].guarded = true;
+      guarded_edge_finding[ei] = idx;
+    }
   } else {
     closing_edge_finding[closing] = idx;
     // A guarded report on any edge of this cycle is superseded by the real one.
     for (uint32_t ei : path) {
-      uint32_t g = edges[ei].guarded_finding;
-      if (g != UINT32_MAX) {
-        superseded[g] = true;
-        edges[ei].guarded_finding = UINT32_MAX;
-      }
+      if (!edges[ei].guarded) continue;
+      auto g = guarded_edge_finding.find(ei);
+      superseded[g->second] = true;
+      guarded_edge_finding.erase(g);
+      edges[ei].guarded = false;
     }
   }
 }
@@ -309,7 +323,7 @@ void Validator::Impl::report_inconsistent(ContextState* ctx, const HeldEntry& h,
                     usage_name(std::max(prev_bit, new_bit));
   c.conflict |= 1u << new_bit;
   if (repeat(sig, path_of(ctx))) {
-    c.conflict_findings.emplace_back(uint8_t(new_bit), finding_by_sig[sig]);
+    conflict_findings[h.cls].emplace_back(uint8_t(new_bit), finding_by_sig[sig]);
     return;
   }
   Finding f;
@@ -319,13 +333,13 @@ void Validator::Impl::report_inconsistent(ContextState* ctx, const HeldEntry& h,
   fact::set(f, fact::kInterrupt, std::string(irq_name(Irq(new_bit / 4))));
   const Evidence* first = nullptr;
   for (const auto& u : c.usage_ev)
-    if (u.bit == prev_bit) first = &u.ev;
+    if (u.bit == prev_bit) first = &evidence_pool[u.ev];
   if (first) f.acquisitions.push_back(acquisition(*first, h.cls));
   f.acquisitions.push_back(acquisition(evidence(ctx, h.site, h.mode, h.trylock, true), h.cls,
                                        held_list(ctx, ctx->held.size() - 1)));
   f.participants.push_back(participant(ctx));
   uint32_t idx = publish(std::move(f), sig);
-  classes[h.cls].conflict_findings.emplace_back(uint8_t(new_bit), idx);
+  conflict_findings[h.cls].emplace_back(uint8_t(new_bit), idx);
 }
 
 void Validator::Impl::report_irq_inversion(ContextState* ctx, const HeldEntry& h, unsigned bit, uint32_t hit, bool forward) {
@@ -354,7 +368,7 @@ void Validator::Impl::report_irq_inversion(ContextState* ctx, const HeldEntry& h
 void Validator::Impl::add_usage_evidence(Finding& f, ClassId cls, Irq k, bool enabled_dir) {
   for (const auto& u : classes[cls].usage_ev) {
     if (int(u.bit / 4) != int(k) || bool(u.bit & kDirBit) != enabled_dir) continue;
-    f.acquisitions.push_back(acquisition(u.ev, cls));
+    f.acquisitions.push_back(acquisition(evidence_pool[u.ev], cls));
     return;
   }
 }

@@ -9,7 +9,7 @@ namespace lockhound {
   ClassInfo& c = classes[h.cls];
   uint32_t missing = want & ~c.usage;
   if (uint32_t rep = want & c.conflict) {
-    for (auto& [bit, fi] : c.conflict_findings)
+    for (auto& [bit, fi] : conflict_findings[h.cls])
       if (rep & (1u << bit)) {
         count_on_path(fi, h.chain_key);
         ++report_events;
@@ -17,12 +17,12 @@ namespace lockhound {
   }
   if (!missing) return;
   capture_held(ctx, h);
-  Evidence ev = evidence(ctx, h.site, h.mode, h.trylock, false);
+  EvidenceId ev = intern_evidence(evidence(ctx, h.site, h.mode, h.trylock, false));
   for (unsigned bit = 0; bit < 12; ++bit)
     if (missing & (1u << bit)) set_usage(ctx, h, bit, ev);
 }
 
-void Validator::Impl::set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, const Evidence& ev) {
+void Validator::Impl::set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, EvidenceId ev) {
   ClassId cls = h.cls;
   classes[cls].usage |= 1u << bit;
   classes[cls].usage_ev.push_back(UsageRecord{uint8_t(bit), ev});

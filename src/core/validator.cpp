@@ -261,11 +261,12 @@ void Validator::set_class_kind(ClassId cls, LockKind kind, WaitType wait) {
   ci.kind = kind;
   ci.wait = wait == WaitType::none ? default_wait_type(kind) : wait;
   // Subclasses share the base class's nature.
-  for (ClassId sub : ci.subs)
-    if (sub != kNoClass) {
-      impl_->classes[sub].kind = ci.kind;
-      impl_->classes[sub].wait = ci.wait;
-    }
+  for (uint8_t k = 1; k < 8; ++k) {
+    auto it = impl_->subclass_ids.find(uint64_t(cls) << 3 | k);
+    if (it == impl_->subclass_ids.end()) continue;
+    impl_->classes[it->second].kind = ci.kind;
+    impl_->classes[it->second].wait = ci.wait;
+  }
 }
 void Validator::set_class_inferred(ClassId cls) {
   if (cls < impl_->classes.size()) impl_->classes[cls].inferred = true;
@@ -428,14 +429,19 @@ ValidatorStats Validator::stats() const {
   s.instances = impl_->instances.size();
   s.edges = impl_->edges.size();
   s.chains = impl_->chains.size();
-  s.class_bytes = impl_->classes.capacity() * sizeof(ClassInfo) + impl_->class_name_bytes +
+  s.class_bytes = impl_->classes.bytes() + impl_->class_name_bytes +
                   impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(void*) + 1) +
                   impl_->instance_pool.size() * sizeof(Instance);
-  s.edge_bytes = impl_->edges.capacity() * sizeof(EdgeInfo) +
-                 impl_->edge_index.capacity() * (sizeof(uint64_t) + sizeof(uint32_t) + 1) +
+  // Edges: records, index, the order's copy of their ends, held sets, adjacency past the two
+  // inline entries per class and direction, the evidence table and the side tables.
+  s.edge_bytes = impl_->edges.bytes() +
+                 impl_->edge_index.capacity() * EdgeIndex::kSlotBytes +
                  impl_->held_pool.capacity() * sizeof(ClassId) +
-                 impl_->pk_edges.capacity() * sizeof(Impl::PkEdge) +
-                 2 * impl_->edges.size() * sizeof(uint32_t);
+                 impl_->pk_edges.bytes() + impl_->adjacency_heap_bytes +
+                 impl_->evidence_pool.capacity() * sizeof(Evidence) +
+                 impl_->evidence_ids.capacity() * (sizeof(Evidence) + sizeof(EvidenceId) + 1) +
+                 impl_->edge_locks.capacity() * (sizeof(uint32_t) + 2 * sizeof(uint64_t) + 1) +
+                 impl_->guarded_edge_finding.capacity() * (2 * sizeof(uint32_t) + 1);
   s.memory_bytes += s.class_bytes + s.edge_bytes + impl_->chains.capacity() * sizeof(uint64_t) +
                     impl_->instance_pairs.capacity() * 16;
   return s;
