@@ -537,10 +537,17 @@ FrameParse parse_frame(std::string_view line) {
   }
   Frame f;
   bool had_pc = false;
-  if (starts_with(s, "[<")) {
-    size_t c = s.find(">]");
-    if (c == std::string_view::npos || !is_hex(s.substr(2, c - 2))) return r;
-    f.pc = parse_hex_u64(s.substr(2, c - 2));
+  // "[<c0013ea8>] ..." and, on a line that lost its first characters, "<c0013ea8>] ...",
+  // "13ea8>] ..." (the address then unknown).
+  size_t open = starts_with(s, "[<") ? 2 : starts_with(s, "<") ? 1 : 0;
+  size_t close_pc = s.find(">]");
+  bool cut_pc = open < 2 && close_pc != std::string_view::npos && close_pc <= 18 &&
+                (close_pc == open || is_hex(s.substr(open, close_pc - open)));
+  if (open == 2 || cut_pc) {
+    size_t c = close_pc;
+    if (c == std::string_view::npos || (c > open && !is_hex(s.substr(open, c - open))) || (c == open && open == 2))
+      return r;
+    if (!cut_pc) f.pc = parse_hex_u64(s.substr(2, c - 2));
     had_pc = true;
     s = trim(s.substr(c + 2));
     if (!s.empty() && s[0] == '(') {  // ARM: "(func+0x1/0x2) from [<..>] (caller)"

@@ -291,7 +291,7 @@ TEST(Progress, SeveralInputsAreNumbered) {
   // The second input is a FIFO written a second late: that input is the slow one.
   CmdResult r = run_cmd("(sleep 1; cat '" + b.string() + "' > '" + fifo.string() + "') & " + lockhound() +
                         " check --progress=always '" + a.string() + "' '" + fifo.string() + "' 2>'" + err.string() +
-                        "'; wait");
+                        "'; rc=$?; wait; exit $rc");
   EXPECT_EQ(r.rc, 1);
   std::string e = read_file(err);
   EXPECT_NE(e.find("lockhound check [2/2] " + fifo.string() + ": "), std::string::npos) << e;
