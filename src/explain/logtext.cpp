@@ -25,7 +25,7 @@ size_t cut_start(std::string_view t, std::string_view phrase, size_t max_cut) {
     std::string_view rest = phrase.substr(k);
     while (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
     if (rest.empty()) break;
-    if (t.substr(0, rest.size()) == rest) return k;
+    if (!t.empty() && t[0] == rest[0] && t.substr(0, rest.size()) == rest) return k;
   }
   return std::string_view::npos;
 }
@@ -223,7 +223,7 @@ std::string qp_decode(std::string_view s) {
 struct Physical {
   std::string text;
   size_t line;
-  std::string raw;     // before the quote markers were removed
+  std::string raw;     // a quoted line before its quote markers were removed ("" when not quoted)
   size_t depth = 0;    // quote markers removed ('>' count); 0 when not quoted
 };
 
@@ -249,6 +249,8 @@ NormalizedLog normalize_log(std::string_view input) {
   // 1. physical lines, CRs and NULs dropped, mail quoting removed.
   std::vector<Physical> phys;
   std::vector<size_t> extra;  // per line: spaces after its quote markers
+  phys.reserve(input.size() / 48 + 1);
+  extra.reserve(input.size() / 48 + 1);
   size_t start = 0, lineno = 1;
   while (start <= input.size()) {
     size_t nl = input.find('\n', start);
@@ -272,7 +274,7 @@ NormalizedLog normalize_log(std::string_view input) {
       if (marker) q = r;  // "> > " and ">  > ": the next marker
       else if (q < s.size() && s[q] == ' ') ++q;
     }
-    Physical p{std::string(), lineno, s, depth};
+    Physical p{std::string(), lineno, depth ? s : std::string(), depth};
     size_t sp = 0;
     if (depth) {
       s.erase(0, q);
@@ -325,18 +327,15 @@ NormalizedLog normalize_log(std::string_view input) {
     quoted_continuations = with >= without;
   }
   std::vector<Physical> logical;
-  logical.reserve(phys.size());
-  for (size_t i = 0; i < phys.size(); ++i) {
-    if (!qp) {
-      logical.push_back(std::move(phys[i]));
-      continue;
-    }
+  if (!qp) logical = std::move(phys);
+  else logical.reserve(phys.size());
+  for (size_t i = 0; qp && i < phys.size(); ++i) {
     Physical cur{std::string(), phys[i].line, std::string(), 0};
     std::string acc = phys[i].text;
     while (soft_break(acc) && i + 1 < phys.size()) {
       acc.pop_back();
       ++i;
-      acc += quoted_continuations || !phys[i - 1].depth ? phys[i].text : phys[i].raw;
+      acc += quoted_continuations || !phys[i - 1].depth || !phys[i].depth ? phys[i].text : phys[i].raw;
     }
     cur.text = qp_decode(acc);
     logical.push_back(std::move(cur));
@@ -344,8 +343,12 @@ NormalizedLog normalize_log(std::string_view input) {
 
   // 3. rsyslog's "#012" stands for an embedded newline.
   std::vector<Physical> split;
-  split.reserve(logical.size());
-  for (auto& l : logical) {
+  bool escaped = std::any_of(logical.begin(), logical.end(),
+                             [](const Physical& l) { return l.text.find("#012") != std::string::npos; });
+  if (!escaped) split = std::move(logical);
+  else split.reserve(logical.size());
+  std::vector<Physical> none;
+  for (auto& l : escaped ? logical : none) {
     if (l.text.find("#012") == std::string::npos) {
       split.push_back(std::move(l));
       continue;

@@ -7,6 +7,7 @@
 #include "core/voice.h"
 
 #include <algorithm>
+#include <array>
 #include <map>
 
 namespace lockhound::explain {
@@ -38,7 +39,7 @@ std::optional<Headline> detect_cut_headline(std::string_view line) {
   if (t.size() < 12) return std::nullopt;
   // The end of a word before the severity: "tchdog: BUG: soft lockup", "u: INFO: rcu_sched ...".
   for (std::string_view word : {"WARNING: ", "INFO: ", "BUG: "}) {
-    size_t w = t.find(word);
+    size_t w = t.substr(0, 32).find(word);
     if (w == std::string_view::npos || w < 3 || w > 16 || t[w - 2] != ':' || t[w - 1] != ' ') continue;
     if (!std::all_of(t.begin(), t.begin() + static_cast<long>(w) - 2, [](char c) { return c >= 'a' && c <= 'z'; })) continue;
     std::string_view rest = trim(t.substr(w + word.size()));
@@ -72,7 +73,7 @@ std::optional<Headline> detect_cut_headline(std::string_view line) {
     std::string_view rest = strip_prefix_words(trim(t.substr(w)));
     if (auto type = match_kernel_headline(rest, t.substr(0, w))) return found(*type, std::string(rest), 0);
   }
-  size_t colon = t.find(": ");
+  size_t colon = t.substr(0, 16).find(": ");
   if (colon != std::string_view::npos && colon > 0 && colon < 13) {
     std::string_view frag = t.substr(0, colon + 2);
     for (std::string_view word : {"WARNING: ", "INFO: ", "BUG: ", "watchdog: ", "witness: ", "rcu: ", "kernel: "}) {
@@ -96,24 +97,35 @@ std::optional<Headline> detect_cut_headline(std::string_view line) {
     return h;
   }
   // 2. The headline's own words cut: what is left starts the line, and is long enough to tell.
-  for (const auto& h : kernel_headlines()) {
-    if (h.match != KernelHeadline::Match::prefix && h.match != KernelHeadline::Match::exact) continue;
-    std::string_view text = h.text;
-    size_t whole = text.size() + h.also.size();
-    for (size_t k = 1; k < text.size(); ++k) {
-      if (text[k] != t[0]) continue;
-      std::string_view rest = text.substr(k);
-      size_t kept = rest.size() + h.also.size();
-      if (kept < 12 || kept * 10 < whole * 6) break;
-      if (t.substr(0, rest.size()) != rest) continue;
-      if (h.match == KernelHeadline::Match::exact && t.size() != rest.size()) continue;
-      if (!h.also.empty() && !contains(t.substr(rest.size()), h.also)) continue;
-      std::string title = std::string(text.substr(0, k)) + std::string(t);
-      // The severity word the kernel prints before it was cut too (its length is not known
-      // when the headline may have several: lockdep's WARNING, or INFO before 4.x).
-      size_t sev = h.severity == "BUG: " || h.severity == "INFO: " ? h.severity.size() : 0;
-      return found(h.type, std::move(title), k + sev);
+  // Every place a headline may be cut at, by the character it leaves first (built once).
+  struct CutPoint {
+    const KernelHeadline* h;
+    size_t k;
+  };
+  static const std::array<std::vector<CutPoint>, 256> points = [] {
+    std::array<std::vector<CutPoint>, 256> out;
+    for (const auto& h : kernel_headlines()) {
+      if (h.match != KernelHeadline::Match::prefix && h.match != KernelHeadline::Match::exact) continue;
+      size_t whole = h.text.size() + h.also.size();
+      for (size_t k = 1; k < h.text.size(); ++k) {
+        size_t kept = h.text.size() - k + h.also.size();
+        if (kept < 12 || kept * 10 < whole * 6) break;
+        out[static_cast<unsigned char>(h.text[k])].push_back({&h, k});
+      }
     }
+    return out;
+  }();
+  for (const auto& [hp, k] : points[static_cast<unsigned char>(t[0])]) {
+    const KernelHeadline& h = *hp;
+    std::string_view rest = h.text.substr(k);
+    if (t.substr(0, rest.size()) != rest) continue;
+    if (h.match == KernelHeadline::Match::exact && t.size() != rest.size()) continue;
+    if (!h.also.empty() && !contains(t.substr(rest.size()), h.also)) continue;
+    std::string title = std::string(h.text.substr(0, k)) + std::string(t);
+    // The severity word the kernel prints before it was cut too (its length is not known
+    // when the headline may have several: lockdep's WARNING, or INFO before 4.x).
+    size_t sev = h.severity == "BUG: " || h.severity == "INFO: " ? h.severity.size() : 0;
+    return found(h.type, std::move(title), k + sev);
   }
   return std::nullopt;
 }
