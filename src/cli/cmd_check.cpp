@@ -13,6 +13,7 @@ void register_check(CLI::App& app, Action& action) {
     OutputOptions out;
     size_t max_errors = 50;
     std::string db;
+    std::string progress = "auto";
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("check", "Check scenario files (docs/scenario-language.md) for locking problems");
@@ -20,6 +21,7 @@ void register_check(CLI::App& app, Action& action) {
   add_output_options(cmd, opts->out);
   cmd->add_option("--db", opts->db, "Add each file's lock-order graph and findings to this lock-order database (docs/database.md)");
   cmd->add_option("--max-errors", opts->max_errors, "List at most N input errors (all are counted)")->capture_default_str();
+  add_progress_option(cmd, opts->progress);
   cmd->footer(
       "Exit status: 0 clean, 1 findings, 2 usage error, 3 bad input (findings still reported).\n"
       "Example: lockhound check examples/seeds/abba.lh");
@@ -31,11 +33,13 @@ void register_check(CLI::App& app, Action& action) {
       meta.command = "check";
       uint64_t classes = 0, edges = 0, statements = 0;
       bool input_error = false;
-      for (const auto& file : expand_inputs(opts->files, {".lh"}, diags)) {
+      std::vector<std::string> files = expand_inputs(opts->files, {".lh"}, diags);
+      ReadProgress progress(opts->progress, "check", files.size());
+      for (const auto& file : files) {
         std::string name = file == "-" ? "<stdin>" : file;
         // Line by line: any size of input in bounded memory; binary input refused up front.
         ScenarioChecker checker(name);
-        if (!for_each_line(file, name, diags, [&](std::string_view line) { checker.line(line); })) {
+        if (!for_each_line(file, name, diags, [&](std::string_view line) { checker.line(line); }, &progress)) {
           input_error = true;
           continue;
         }
@@ -58,6 +62,7 @@ void register_check(CLI::App& app, Action& action) {
         edges += r.stats.edges;
         statements += r.statements;
       }
+      progress.clear();
       meta.stats = {{"statements", statements}, {"lock classes", classes}, {"dependencies", edges}};
       input_error |= print_diagnostics(diags, opts->max_errors);
       int rc = emit_report(all, meta, opts->out);

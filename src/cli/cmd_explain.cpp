@@ -4,6 +4,7 @@
 #include <map>
 
 #include "cli/common.h"
+#include "core/facts.h"
 #include "core/voice.h"
 #include "explain/explain.h"
 
@@ -13,11 +14,12 @@ namespace {
 
 // One log, in parts of about 8 MiB that end where a report may start: memory stays bounded
 // whatever the log's size. False when it cannot be read (the reason is in r.diagnostics).
-bool explain_file(const std::string& file, const std::string& name, explain::ExplainResult& r) {
+bool explain_file(const std::string& file, const std::string& name, explain::ExplainResult& r,
+                  ReadProgress& progress) {
   constexpr size_t kPart = 8 << 20;
   InputStream in;
   std::string err;
-  if (!in.open(file, err)) {
+  if (!in.open(file, err, &progress)) {
     r.diagnostics.push_back(Diagnostic{name, 0, err, true});
     return false;
   }
@@ -64,6 +66,7 @@ void register_explain(CLI::App& app, Action& action) {
     std::vector<std::string> files;
     OutputOptions out;
     size_t max_errors = 50;
+    std::string progress = "auto";
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
@@ -71,6 +74,7 @@ void register_explain(CLI::App& app, Action& action) {
   cmd->add_option("files", opts->files, "Kernel logs, or directories of them ('-' or nothing: stdin)");
   add_output_options(cmd, opts->out);
   cmd->add_option("--max-errors", opts->max_errors, "List at most N input problems (all are counted)")->capture_default_str();
+  add_progress_option(cmd, opts->progress);
   cmd->footer(
       "Reads lockdep reports (all types), spinlock debug reports, sleeping/scheduling in atomic context,\n"
       "hung tasks (with the wait-for cycle when \"Showing all locks held\" follows), soft and hard\n"
@@ -86,10 +90,11 @@ void register_explain(CLI::App& app, Action& action) {
       meta.command = "explain";
       std::vector<Finding> all;
       bool input_error = false;
+      ReadProgress progress(opts->progress, "explain", files.size());
       for (const auto& file : files) {
         const std::string name = file == "-" || file.empty() ? "<stdin>" : file;
         explain::ExplainResult r;
-        if (!explain_file(file, name, r)) {
+        if (!explain_file(file, name, r, progress)) {
           input_error = true;
         } else {
           meta.inputs.push_back(name);
@@ -97,6 +102,7 @@ void register_explain(CLI::App& app, Action& action) {
         for (auto& f : r.findings) all.push_back(std::move(f));
         for (auto& d : r.diagnostics) diags.push_back(std::move(d));
       }
+      progress.clear();
       merge_same_findings(all);
       std::map<std::string, uint64_t> per_type;
       uint64_t reports = 0;
@@ -106,6 +112,10 @@ void register_explain(CLI::App& app, Action& action) {
       }
       meta.stats.emplace_back("reports", reports);
       meta.stats.emplace_back("distinct problems", all.size());
+      uint64_t cut = 0;
+      for (const auto& f : all)
+        if (fact::has(f, fact::kLinesCut)) cut += f.count;
+      if (cut) meta.stats.emplace_back("reports with lines cut at the start", cut);
       for (const auto& [t, n] : per_type) meta.stats.emplace_back(t, n);
       input_error |= print_diagnostics(diags, opts->max_errors);
       int rc = emit_report(all, meta, opts->out);

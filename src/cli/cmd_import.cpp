@@ -14,6 +14,7 @@ void register_import(CLI::App& app, Action& action) {
     std::vector<std::string> files;
     OutputOptions out;
     size_t top = 10;
+    std::string progress = "auto";
   };
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand(
@@ -22,6 +23,7 @@ void register_import(CLI::App& app, Action& action) {
   add_output_options(cmd, opts->out);
   cmd->add_option("--top", opts->top, "Most contended lock classes to show (lock_stat)")
       ->capture_default_str();
+  add_progress_option(cmd, opts->progress);
   cmd->footer(
       "Findings: filelock_deadlock (cycles among blocked file locks), circular_dependency (a\n"
       "cycle in lockdep's class graph), max_too_low (a full lockdep table). Contention and graph\n"
@@ -31,10 +33,12 @@ void register_import(CLI::App& app, Action& action) {
   cmd->callback([&action, opts] {
     action = [opts] {
       sys::SysReport r;
-      for (const auto& file : expand_inputs(opts->files, {}, r.diagnostics)) {
+      std::vector<std::string> files = expand_inputs(opts->files, {}, r.diagnostics);
+      ReadProgress progress(opts->progress, "import", files.size());
+      for (const auto& file : files) {
         std::string text, err;
         std::string name = file == "-" ? "<stdin>" : file;
-        if (!read_input(file, text, err)) {
+        if (!read_input(file, text, err, &progress)) {
           r.diagnostics.push_back(Diagnostic{file, 0, err, true});
           continue;
         }
@@ -44,6 +48,7 @@ void register_import(CLI::App& app, Action& action) {
         }
         sys::import_text(text, name, opts->top, r);
       }
+      progress.clear();
       ReportMeta meta;
       meta.command = "import";
       meta.inputs = r.inputs;

@@ -17,37 +17,6 @@
 #include "trace/trace_analyzer.h"
 
 namespace lockhound::cli {
-namespace {
-
-// The progress line: how far into the input, and how fast.
-struct TraceProgress {
-  Progress line;
-  uint64_t total = 0;
-  std::chrono::steady_clock::time_point start = std::chrono::steady_clock::now();
-
-  explicit TraceProgress(const std::string& mode) : line(mode) {}
-  static void update(uint64_t bytes, void* arg) {
-    auto* p = static_cast<TraceProgress*>(arg);
-    double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - p->start).count();
-    double rate = secs > 0 ? double(bytes) / 1e6 / secs : 0.0;
-    char buf[160];
-    if (p->total) {
-      double frac = std::min(1.0, double(bytes) / double(p->total));
-      constexpr int kWidth = 30;
-      int filled = int(frac * kWidth);
-      char bar[kWidth + 1];
-      for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '=' : (i == filled ? '>' : ' ');
-      bar[kWidth] = 0;
-      std::snprintf(buf, sizeof buf, "lockhound trace [%s] %3d%%  %.0f MB / %.0f MB  %.1f MB/s", bar,
-                    int(frac * 100), double(bytes) / 1e6, double(p->total) / 1e6, rate);
-    } else {
-      std::snprintf(buf, sizeof buf, "lockhound trace: %.0f MB read  %.1f MB/s", double(bytes) / 1e6, rate);
-    }
-    p->line.update(buf);
-  }
-};
-
-}  // namespace
 
 void register_trace(CLI::App& app, Action& action) {
   struct Opts {
@@ -120,14 +89,14 @@ void register_trace(CLI::App& app, Action& action) {
       topt.max_diagnostics = opts->max_errors;
       trace::TraceAnalyzer analyzer(topt);
 
-      TraceProgress progress(opts->progress);
+      ReadProgress progress(opts->progress, "trace");
       struct stat st {};
-      progress.total = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0;
+      progress.begin(name, ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? uint64_t(st.st_size) : 0);
       std::string read_error;
-      bool ok = trace::analyze_fd(fd, analyzer, read_error, progress.line.enabled() ? &TraceProgress::update : nullptr,
+      bool ok = trace::analyze_fd(fd, analyzer, read_error, progress.enabled() ? &ReadProgress::update_cb : nullptr,
                                   &progress);
       if (!from_stdin) ::close(fd);
-      progress.line.clear();
+      progress.clear();
 
       std::vector<Diagnostic> diags = analyzer.diagnostics();
       if (!ok) diags.push_back(Diagnostic{name, 0, "read error: " + read_error, true});

@@ -82,6 +82,38 @@ void Progress::update(const std::string& line) {
   drawn_ = true;
 }
 
+ReadProgress::ReadProgress(const std::string& mode, std::string command, size_t inputs)
+    : line_(mode), command_(std::move(command)), inputs_(inputs), start_(now_seconds()) {}
+
+void ReadProgress::begin(const std::string& name, uint64_t size) {
+  name_ = name;
+  size_ = size;
+  ++index_;
+  start_ = now_seconds();
+}
+
+void ReadProgress::update(uint64_t bytes) {
+  if (!line_.enabled()) return;
+  double secs = now_seconds() - start_;
+  double rate = secs > 0 ? double(bytes) / 1e6 / secs : 0.0;
+  std::string who = "lockhound " + command_;
+  if (inputs_ > 1) who += " [" + std::to_string(index_) + "/" + std::to_string(inputs_) + "] " + name_;
+  char buf[160];
+  if (size_) {
+    double frac = std::min(1.0, double(bytes) / double(size_));
+    constexpr int kWidth = 30;
+    int filled = int(frac * kWidth);
+    char bar[kWidth + 1];
+    for (int i = 0; i < kWidth; ++i) bar[i] = i < filled ? '=' : (i == filled ? '>' : ' ');
+    bar[kWidth] = 0;
+    std::snprintf(buf, sizeof buf, " [%s] %3d%%  %.0f MB / %.0f MB  %.1f MB/s", bar, int(frac * 100),
+                  double(bytes) / 1e6, double(size_) / 1e6, rate);
+  } else {
+    std::snprintf(buf, sizeof buf, ": %.0f MB read  %.1f MB/s", double(bytes) / 1e6, rate);
+  }
+  line_.update(who + buf);
+}
+
 void Progress::clear() {
   if (!drawn_) return;
   std::fprintf(stderr, "\r\033[K");
@@ -167,7 +199,8 @@ InputStream::~InputStream() {
   if (own_ && fd_ >= 0) ::close(fd_);
 }
 
-bool InputStream::open(const std::string& path, std::string& error) {
+bool InputStream::open(const std::string& path, std::string& error, ReadProgress* progress) {
+  if (progress) progress->begin(path.empty() || path == "-" ? std::string("<stdin>") : path, 0);
   if (path.empty() || path == "-") {
     fd_ = STDIN_FILENO;
     if (isatty(fd_))
@@ -207,6 +240,8 @@ bool InputStream::open(const std::string& path, std::string& error) {
             " is binary data, not text (a log, a trace or a scenario is text)";
     return false;
   }
+  progress_ = progress;
+  if (progress_) progress_->set_size(size_);
   return true;
 }
 
@@ -216,6 +251,7 @@ bool InputStream::read(std::string& out, size_t max) {
     out.append(head_, 0, n);
     head_.erase(0, n);
     bytes_ += n;
+    if (progress_) progress_->update(bytes_);
     return true;
   }
   std::string buf(std::min<size_t>(max, 1 << 20), '\0');
@@ -229,13 +265,14 @@ bool InputStream::read(std::string& out, size_t max) {
     if (n == 0) return false;
     out.append(buf.data(), size_t(n));
     bytes_ += uint64_t(n);
+    if (progress_) progress_->update(bytes_);
     return true;
   }
 }
 
-bool read_input(const std::string& path, std::string& text, std::string& error) {
+bool read_input(const std::string& path, std::string& text, std::string& error, ReadProgress* progress) {
   InputStream in;
-  if (!in.open(path, error)) return false;
+  if (!in.open(path, error, progress)) return false;
   while (in.read(text, 1 << 20)) {
   }
   if (!in.error().empty()) {
@@ -246,11 +283,11 @@ bool read_input(const std::string& path, std::string& text, std::string& error) 
 }
 
 bool for_each_line(const std::string& path, const std::string& name, std::vector<Diagnostic>& diags,
-                   const std::function<void(std::string_view)>& fn) {
+                   const std::function<void(std::string_view)>& fn, ReadProgress* progress) {
   constexpr size_t kMaxLine = 1 << 20;
   InputStream in;
   std::string err;
-  if (!in.open(path, err)) {
+  if (!in.open(path, err, progress)) {
     diags.push_back(Diagnostic{name, 0, err, true});
     return false;
   }

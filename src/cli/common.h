@@ -38,7 +38,8 @@ void add_output_options(CLI::App* cmd, OutputOptions& out);
 // terminal on stdout (not TERM=dumb) and NO_COLOR unset or empty. Never for other formats.
 bool use_color(const OutputOptions& out);
 
-// Progress on stderr, one rule for every command that does long work (scan, trace): drawn only
+// Progress on stderr, one rule for every command that does long work (scan, trace, explain, check,
+// import): drawn only
 // when stderr is a terminal (not TERM=dumb) — or with --progress=always — and only once the work
 // has taken half a second, at most ten times a second; erased before the report. Quiet otherwise.
 void add_progress_option(CLI::App* cmd, std::string& mode);
@@ -56,6 +57,30 @@ class Progress {
   double start_ = 0, last_ = -1;
 };
 
+// The progress of reading inputs (trace, explain, check, import), by bytes read: with a known size
+// "lockhound explain [2/3] big.log [=====>    ] 42%  30 MB / 71 MB  55.0 MB/s", from a pipe
+// "lockhound explain: 30 MB read  55.0 MB/s". The input's name and place appear only when there
+// are several.
+class ReadProgress {
+ public:
+  ReadProgress(const std::string& mode, std::string command, size_t inputs = 1);
+  bool enabled() const { return line_.enabled(); }
+  // The next input begins: its name and its size (0 when unknown).
+  void begin(const std::string& name, uint64_t size);
+  void set_size(uint64_t size) { size_ = size; }
+  void update(uint64_t bytes);
+  void clear() { line_.clear(); }
+  // For readers that take a C callback (trace::analyze_fd): `arg` is the ReadProgress.
+  static void update_cb(uint64_t bytes, void* arg) { static_cast<ReadProgress*>(arg)->update(bytes); }
+
+ private:
+  Progress line_;
+  std::string command_, name_;
+  size_t inputs_ = 1, index_ = 0;
+  uint64_t size_ = 0;
+  double start_ = 0;
+};
+
 // Renders the report in the chosen format and writes it where the options say. With
 // `--graph all`, meta.whole_graph says whether the command gave its whole graph (else a note on
 // stderr, and the findings' neighbourhood is drawn). Returns kClean, kFindings, or kUsage when the report
@@ -71,8 +96,10 @@ bool write_output(const std::string& path, const std::string& text);
 bool print_diagnostics(const std::vector<Diagnostic>& diags, size_t max = SIZE_MAX);
 
 // Reads a whole input ("-" = stdin). On failure returns false and sets `error` (with the reason:
-// the system's, or "is a directory"). Reading a terminal is said on stderr first.
-bool read_input(const std::string& path, std::string& text, std::string& error);
+// the system's, or "is a directory"). Reading a terminal is said on stderr first. `progress`, when
+// given, is told of the input and of every block read.
+bool read_input(const std::string& path, std::string& text, std::string& error,
+                ReadProgress* progress = nullptr);
 
 // The input arguments with every directory replaced by the files under it (recursively, sorted),
 // keeping only those ending in one of `extensions` when it is not empty. A directory with none
@@ -91,7 +118,8 @@ class InputStream {
   ~InputStream();
   InputStream(const InputStream&) = delete;
   InputStream& operator=(const InputStream&) = delete;
-  bool open(const std::string& path, std::string& error);
+  // `progress`, when given, is told of the input once it is open and of every block read.
+  bool open(const std::string& path, std::string& error, ReadProgress* progress = nullptr);
   // Appends up to `max` bytes to `buf`; false at the end or on a read error (error() says).
   bool read(std::string& buf, size_t max);
   const std::string& error() const { return error_; }
@@ -104,12 +132,13 @@ class InputStream {
   std::string head_;  // what the binary check read, not yet handed out
   std::string error_;
   uint64_t bytes_ = 0, size_ = 0;
+  ReadProgress* progress_ = nullptr;
 };
 
 // Calls `fn` with every line of `path` (no newline); a line longer than 1 MiB is cut (a warning
 // in `diags`). False when the input cannot be read (the error is in `diags`).
 bool for_each_line(const std::string& path, const std::string& name, std::vector<Diagnostic>& diags,
-                   const std::function<void(std::string_view)>& fn);
+                   const std::function<void(std::string_view)>& fn, ReadProgress* progress = nullptr);
 
 // `lockhound run ... -- PROG ARGS`: main() keeps what follows the first "--" from the option
 // parser; run takes it as the program (nullopt: no "--" was given).

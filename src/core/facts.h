@@ -69,6 +69,10 @@ inline constexpr std::string_view kMax = "max";
 inline constexpr std::string_view kPid = "pid";                    // the process a finding is about
 inline constexpr std::string_view kLockTypes = "lock types";       // file locks: "POSIX lock, FLOCK lock"
 inline constexpr std::string_view kNoSites = "sites";              // "not recorded": the input has no stacks
+// The report's lines lost their first characters on the way to lockhound (a console or a web view
+// cut them): "text" when the text itself lost some (a name at the start of a line may be
+// incomplete), "prefix" when only the timestamps or caller ids did.
+inline constexpr std::string_view kLinesCut = "lines cut";
 // The lock-order database (`lockhound report`): for each edge of the chain, the runs that took it,
 // "a -> b: run 1 (prog, pid 42, TIME, commit C), run 3 (…); b -> a: run 2 (…)".
 inline constexpr std::string_view kRuns = "runs";

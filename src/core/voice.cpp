@@ -360,6 +360,11 @@ void complete_finding(Finding& f) {
     default: voice::word_hang(f); break;
   }
   if (f.explanation.empty()) f.explanation = std::string(type_title(f.type)) + ".";
+  if (std::string cut = fact::get(f, fact::kLinesCut); !cut.empty())
+    f.explanation += cut == "text"
+                         ? " The report's lines came with their first characters cut off (as a console window or a "
+                           "web view cuts them): a name at the start of a line may be incomplete."
+                         : " The report's lines came with the start of their timestamps cut off; its text is whole.";
   if (f.fix.empty()) f.fix = "See the stacks above for the sites involved.";
   f.signature = finding_signature(f);
 }

@@ -279,7 +279,7 @@ ExplainResult explain_log(std::string_view text, std::string_view filename, size
       }
       if (heads[i]->kind == HeadlineKind::locks_dump) {
         size_t consumed = 1;
-        auto tasks = read_locks_dump(L, view, consumed);
+        auto tasks = read_locks_dump(L, view, consumed, heads[i]->was_cut);
         std::vector<size_t> got(view.begin(), view.begin() + static_cast<long>(std::min(consumed, view.size())));
         for (size_t k : got) used[k] = 1;
         if (dump_location.empty()) dump_location = file + ":" + std::to_string(L[i].line);
@@ -350,7 +350,7 @@ void merge_results(ExplainResult& into, ExplainResult&& part) {
 bool may_start_report(std::string_view line) {
   for (std::string_view p : {"======", "------------[ cut here ]", "WARNING: ", "BUG: ", "INFO: task ", "INFO: rcu",
                              "rcu: INFO", "watchdog: BUG", "lock order reversal", "Showing all locks held",
-                             "DEBUG_LOCKS_WARN_ON("})
+                             "DEBUG_LOCKS_WARN_ON(", " blocked for more than "})
     if (line.find(p) != std::string_view::npos) return true;
   return false;
 }

@@ -19,6 +19,16 @@ bool ends_with(std::string_view s, std::string_view p) {
   return s.size() >= p.size() && s.substr(s.size() - p.size()) == p;
 }
 bool contains(std::string_view s, std::string_view p) { return s.find(p) != std::string_view::npos; }
+size_t cut_start(std::string_view t, std::string_view phrase, size_t max_cut) {
+  t = trim(t);
+  for (size_t k = 0; k <= max_cut && k < phrase.size(); ++k) {
+    std::string_view rest = phrase.substr(k);
+    while (!rest.empty() && rest[0] == ' ') rest.remove_prefix(1);
+    if (rest.empty()) break;
+    if (!t.empty() && t[0] == rest[0] && t.substr(0, rest.size()) == rest) return k;
+  }
+  return std::string_view::npos;
+}
 static bool hexdigit(char c) { return std::isxdigit(static_cast<unsigned char>(c)) != 0; }
 static bool digit(char c) { return c >= '0' && c <= '9'; }
 bool is_hex(std::string_view s) {
@@ -72,6 +82,27 @@ size_t match_timestamp(std::string_view s) {
   size_t f = i;
   while (i < s.size() && digit(s[i])) ++i;
   if (i == f || i >= s.size() || s[i] != ']') return 0;
+  return i + 1;
+}
+
+// What a line cut at the start keeps of "[  123.456789]" or "[ T3699]": "456789]", ".456789]",
+// "T3699]", "]" -> length (tag set for a caller id with its letter), or 0. Followed by a space, the
+// rest of the prefix ("[ T3699]") or the end of the line.
+size_t match_prefix_fragment(std::string_view s, std::string& tag) {
+  size_t i = 0;
+  while (i < s.size() && s[i] == ' ') ++i;
+  size_t letter = std::string_view::npos;
+  if (i < s.size() && (s[i] == 'T' || s[i] == 'C')) letter = i++;
+  size_t d = i;
+  while (i < s.size() && digit(s[i])) ++i;
+  if (letter == std::string_view::npos && i < s.size() && s[i] == '.') {
+    ++i;
+    while (i < s.size() && digit(s[i])) ++i;
+  }
+  if (letter != std::string_view::npos && i == d) return 0;
+  if (i >= s.size() || s[i] != ']' || i > 20) return 0;
+  if (i + 1 < s.size() && s[i + 1] != ' ' && s[i + 1] != '[') return 0;
+  if (letter != std::string_view::npos) tag = std::string(s.substr(letter, i - letter));
   return i + 1;
 }
 
@@ -192,6 +223,8 @@ std::string qp_decode(std::string_view s) {
 struct Physical {
   std::string text;
   size_t line;
+  std::string raw;     // a quoted line before its quote markers were removed ("" when not quoted)
+  size_t depth = 0;    // quote markers removed ('>' count); 0 when not quoted
 };
 
 }  // namespace
@@ -215,8 +248,10 @@ NormalizedLog normalize_log(std::string_view input) {
 
   // 1. physical lines, CRs and NULs dropped, mail quoting removed.
   std::vector<Physical> phys;
+  std::vector<size_t> extra;  // per line: spaces after its quote markers
+  phys.reserve(input.size() / 48 + 1);
+  extra.reserve(input.size() / 48 + 1);
   size_t start = 0, lineno = 1;
-  size_t quoted = 0;
   while (start <= input.size()) {
     size_t nl = input.find('\n', start);
     if (nl == std::string_view::npos) nl = input.size();
@@ -225,44 +260,82 @@ NormalizedLog normalize_log(std::string_view input) {
     for (size_t i = start; i < nl; ++i)
       if (input[i] != '\r' && input[i] != '\0') s.push_back(input[i]);
     strip_ansi(s);
-    // "> " quoting, possibly nested ("> > ", ">> "). A bare '>' followed by text (KASAN's
-    // ">ffff8880..: fb fb") is not quoting.
-    size_t q = 0;
+    // "> " quoting, possibly nested ("> > ", ">> ") and indented by the mail client ("  > "). A
+    // bare '>' followed by text (KASAN's ">ffff8880..: fb fb") is not quoting.
+    size_t lead = 0;
+    while (lead < s.size() && (s[lead] == ' ' || s[lead] == '\t')) ++lead;
+    size_t q = lead, depth = 0;
     while (q < s.size() && s[q] == '>' && (q + 1 == s.size() || s[q + 1] == ' ' || s[q + 1] == '>')) {
       ++q;
-      if (q < s.size() && s[q] == ' ') ++q;
+      ++depth;
+      size_t r = q;
+      while (r < s.size() && s[r] == ' ') ++r;
+      bool marker = r < s.size() && s[r] == '>' && (r + 1 == s.size() || s[r + 1] == ' ' || s[r + 1] == '>');
+      if (marker) q = r;  // "> > " and ">  > ": the next marker
+      else if (q < s.size() && s[q] == ' ') ++q;
     }
-    if (q) {
+    Physical p{std::string(), lineno, depth ? s : std::string(), depth};
+    size_t sp = 0;
+    if (depth) {
       s.erase(0, q);
-      ++quoted;
+      while (sp < s.size() && s[sp] == ' ') ++sp;
+      if (sp == s.size()) sp = std::string::npos;  // an empty quoted line says nothing of indentation
     }
-    if (!(nl == input.size() && start == input.size() && s.empty()))
-      phys.push_back({std::move(s), lineno});
+    p.text = std::move(s);
+    if (!(nl == input.size() && start == input.size() && p.text.empty() && !depth)) {
+      phys.push_back(std::move(p));
+      extra.push_back(sp);
+    }
     ++lineno;
     if (nl == input.size()) break;
     start = nl + 1;
   }
+  // Quoted text indented further by the mail client ("> " then four spaces on every line): the
+  // indentation every line of a quoted block shares is removed, the structure beyond it kept.
+  for (size_t i = 0; i < phys.size();) {
+    if (!phys[i].depth) {
+      ++i;
+      continue;
+    }
+    size_t j = i, common = std::string::npos;
+    while (j < phys.size() && phys[j].depth) common = std::min(common, extra[j++]);
+    if (common != std::string::npos && common > 0)
+      for (size_t k = i; k < j; ++k)
+        if (extra[k] != std::string::npos) phys[k].text.erase(0, common);
+    i = j;
+  }
 
   // 2. quoted-printable: soft line breaks ("=" at the end) and =XX escapes.
   size_t soft = 0, escapes = 0;
+  auto soft_break = [](const std::string& t) { return ends_with(t, "=") && !ends_with(t, "=="); };
   for (const auto& p : phys) {
-    if (ends_with(p.text, "=") && !ends_with(p.text, "==")) ++soft;
+    if (soft_break(p.text)) ++soft;
     for (size_t i = p.text.find("=3D"); i != std::string::npos; i = p.text.find("=3D", i + 1)) ++escapes;
     for (size_t i = p.text.find("=20"); i != std::string::npos; i = p.text.find("=20", i + 1)) ++escapes;
   }
   bool qp = soft >= 2 || (escapes >= 1 && soft >= 1) || escapes >= 3;
-  std::vector<Physical> logical;
-  logical.reserve(phys.size());
-  for (size_t i = 0; i < phys.size(); ++i) {
-    if (!qp) {
-      logical.push_back(std::move(phys[i]));
-      continue;
+  // A line continued after a soft break carries quote markers when the text was quoted after it
+  // was encoded; when it was encoded after quoting, a '>' there is text. The message says which:
+  // its continuation lines mostly carry the markers of the line they continue, or mostly not.
+  bool quoted_continuations = true;
+  if (qp) {
+    size_t with = 0, without = 0;
+    for (size_t i = 0; i + 1 < phys.size(); ++i) {
+      if (!phys[i].depth || !soft_break(phys[i].text)) continue;
+      (phys[i + 1].depth == phys[i].depth ? with : without) += 1;
     }
-    Physical cur{std::string(), phys[i].line};
+    quoted_continuations = with >= without;
+  }
+  std::vector<Physical> logical;
+  if (!qp) logical = std::move(phys);
+  else logical.reserve(phys.size());
+  for (size_t i = 0; qp && i < phys.size(); ++i) {
+    Physical cur{std::string(), phys[i].line, std::string(), 0};
     std::string acc = phys[i].text;
-    while (ends_with(acc, "=") && !ends_with(acc, "==") && i + 1 < phys.size()) {
+    while (soft_break(acc) && i + 1 < phys.size()) {
       acc.pop_back();
-      acc += phys[++i].text;
+      ++i;
+      acc += quoted_continuations || !phys[i - 1].depth || !phys[i].depth ? phys[i].text : phys[i].raw;
     }
     cur.text = qp_decode(acc);
     logical.push_back(std::move(cur));
@@ -270,8 +343,12 @@ NormalizedLog normalize_log(std::string_view input) {
 
   // 3. rsyslog's "#012" stands for an embedded newline.
   std::vector<Physical> split;
-  split.reserve(logical.size());
-  for (auto& l : logical) {
+  bool escaped = std::any_of(logical.begin(), logical.end(),
+                             [](const Physical& l) { return l.text.find("#012") != std::string::npos; });
+  if (!escaped) split = std::move(logical);
+  else split.reserve(logical.size());
+  std::vector<Physical> none;
+  for (auto& l : escaped ? logical : none) {
     if (l.text.find("#012") == std::string::npos) {
       split.push_back(std::move(l));
       continue;
@@ -281,7 +358,7 @@ NormalizedLog normalize_log(std::string_view input) {
     while (true) {
       size_t e = s.find("#012", b);
       std::string part(s.substr(b, e == std::string_view::npos ? std::string_view::npos : e - b));
-      split.push_back({std::move(part), l.line});
+      split.push_back({std::move(part), l.line, std::string(), 0});
       if (e == std::string_view::npos) break;
       b = e + 4;
     }
@@ -295,7 +372,7 @@ NormalizedLog normalize_log(std::string_view input) {
     std::string_view s = p.text;
     std::string tag;
     size_t consumed = 0;
-    bool any = false, syslog_seen = false;
+    bool any = false, syslog_seen = false, cut = false;
     for (int guard = 0; guard < 8; ++guard) {
       std::string_view r = s.substr(consumed);
       size_t n = 0;
@@ -311,6 +388,14 @@ NormalizedLog normalize_log(std::string_view input) {
         if (n) tag = t;
       }
       if (!n) n = match_human_time(r);
+      if (!n && consumed == 0) {
+        std::string t;
+        n = match_prefix_fragment(r, t);
+        if (n) {
+          if (!t.empty()) tag = t;
+          cut = true;
+        }
+      }
       if (!n && !syslog_seen) {
         n = match_syslog_time(r);
         if (n) {
@@ -362,9 +447,8 @@ NormalizedLog normalize_log(std::string_view input) {
       last_had_prefix = true;
       last_prefix_width = consumed;
     }
-    out.lines.push_back({std::move(text), p.line, std::move(tag)});
+    out.lines.push_back({std::move(text), p.line, std::move(tag), cut});
   }
-  (void)quoted;
   return out;
 }
 
@@ -456,10 +540,17 @@ FrameParse parse_frame(std::string_view line) {
   }
   Frame f;
   bool had_pc = false;
-  if (starts_with(s, "[<")) {
-    size_t c = s.find(">]");
-    if (c == std::string_view::npos || !is_hex(s.substr(2, c - 2))) return r;
-    f.pc = parse_hex_u64(s.substr(2, c - 2));
+  // "[<c0013ea8>] ..." and, on a line that lost its first characters, "<c0013ea8>] ...",
+  // "13ea8>] ..." (the address then unknown).
+  size_t open = starts_with(s, "[<") ? 2 : starts_with(s, "<") ? 1 : 0;
+  size_t close_pc = s.find(">]");
+  bool cut_pc = open < 2 && close_pc != std::string_view::npos && close_pc <= 18 &&
+                (close_pc == open || is_hex(s.substr(open, close_pc - open)));
+  if (open == 2 || cut_pc) {
+    size_t c = close_pc;
+    if (c == std::string_view::npos || (c > open && !is_hex(s.substr(open, c - open))) || (c == open && open == 2))
+      return r;
+    if (!cut_pc) f.pc = parse_hex_u64(s.substr(2, c - 2));
     had_pc = true;
     s = trim(s.substr(c + 2));
     if (!s.empty() && s[0] == '(') {  // ARM: "(func+0x1/0x2) from [<..>] (caller)"
@@ -561,13 +652,13 @@ bool is_dump_noise(std::string_view line) {
 
 // ---- locks -----------------------------------------------------------------------------------
 
-std::optional<LockRef> parse_lock_ref(std::string_view text) {
+std::optional<LockRef> parse_lock_ref(std::string_view text, bool cut_address) {
   std::string_view s = trim(text);
   LockRef r;
   size_t sp = s.find(' ');
-  if (!s.empty() && s[0] != '(' && sp != std::string_view::npos && sp >= 8 && sp <= 18 &&
+  if (!s.empty() && s[0] != '(' && sp != std::string_view::npos && sp >= (cut_address ? 1 : 8) && sp <= 18 &&
       is_hex(s.substr(0, sp))) {
-    r.address = std::string(s.substr(0, sp));
+    if (!cut_address || sp == 8 || sp == 16 || sp == 18) r.address = std::string(s.substr(0, sp));
     s = trim(s.substr(sp));
   }
   if (s.empty() || s[0] != '(') return std::nullopt;
@@ -653,7 +744,22 @@ std::string task_label(const TaskRef& t) {
   return t.pid >= 0 ? t.comm + "/" + std::to_string(t.pid) : t.comm;
 }
 
-std::optional<HeldHeader> parse_held_header(std::string_view t) {
+std::optional<HeldHeader> parse_held_header(std::string_view t, bool cut) {
+  if (cut) {
+    if (auto whole = parse_held_header(t)) return whole;
+    size_t by = t.find("held by ");
+    if (by == std::string_view::npos || by > 12) return std::nullopt;
+    std::string_view pre = trim(t.substr(0, by));
+    size_t d = 0;
+    while (d < pre.size() && digit(pre[d])) ++d;
+    std::string_view word = trim(pre.substr(d));
+    if (!ends_with("no locks", word) && !ends_with("locks", word) && !ends_with("lock", word)) return std::nullopt;
+    HeldHeader h;  // the count may have lost digits: unknown (0)
+    std::string_view rest = t.substr(by + 8);
+    if (ends_with(rest, ":") || ends_with(rest, ".")) rest.remove_suffix(1);
+    h.task = parse_task(rest);
+    return h;
+  }
   HeldHeader h;
   if (starts_with(t, "no locks held by ")) {
     std::string_view rest = t.substr(17);
@@ -675,7 +781,18 @@ std::optional<HeldHeader> parse_held_header(std::string_view t) {
   return h;
 }
 
-std::optional<std::pair<int, LockRef>> parse_held_entry(std::string_view t) {
+std::optional<std::pair<int, LockRef>> parse_held_entry(std::string_view t, bool cut, size_t next) {
+  if (cut) {
+    if (auto whole = parse_held_entry(t)) return whole;
+    std::string_view r = t;
+    size_t k = 0;
+    if (!r.empty() && r[0] == '#') ++k;
+    while (k < r.size() && digit(r[k])) ++k;
+    if (k < r.size() && r[k] == ':') r = trim(r.substr(k + 1));
+    auto ref = parse_lock_ref(r, true);
+    if (!ref || (!ref->has_site && ref->usage.empty())) return std::nullopt;
+    return std::make_pair(static_cast<int>(next), std::move(*ref));
+  }
   if (t.size() < 3 || t[0] != '#') return std::nullopt;
   size_t k = 1;
   while (k < t.size() && digit(t[k])) ++k;

@@ -23,6 +23,8 @@ struct LogLine {
   std::string text;   // message text, prefixes removed; leading spaces kept (they carry structure)
   size_t line = 0;    // 1-based line in the input
   std::string tag;    // caller id without brackets and spaces: "T3699", "C1"; "" when none
+  bool cut = false;   // it began with the end of a timestamp or caller id ("300000] "): the line
+                      // lost its first characters on the way (a console or a web view cut it)
 };
 
 struct NormalizedLog {
@@ -38,6 +40,10 @@ std::string_view trim(std::string_view s);
 bool starts_with(std::string_view s, std::string_view p);
 bool ends_with(std::string_view s, std::string_view p);
 bool contains(std::string_view s, std::string_view p);
+// A line cut at the start: how many characters of `phrase` are missing at the start of `t`
+// (trimmed) when `t` begins with the rest of it, at most `max_cut`; npos when it does not. 0 when
+// `t` begins with the whole phrase. Leading spaces of what is left of the phrase are ignored.
+size_t cut_start(std::string_view t, std::string_view phrase, size_t max_cut);
 bool is_hex(std::string_view s);
 bool is_digits(std::string_view s);
 int64_t to_int(std::string_view s, int64_t fallback = -1);
@@ -68,7 +74,9 @@ struct LockRef {
 };
 // "[ADDR ](NAME){USAGE}-{x:y}, at: SITE" and its older forms; nullopt when `text` is not one or
 // its parentheses do not close (a torn line: join the next lines and retry).
-std::optional<LockRef> parse_lock_ref(std::string_view text);
+// With `cut_address`, the line may have lost its first characters: an address shorter than usual
+// is accepted and dropped unless it still has 8 or 16 digits.
+std::optional<LockRef> parse_lock_ref(std::string_view text, bool cut_address = false);
 // True when `text` starts a lock description whose parentheses are still open at its end.
 bool lock_ref_is_torn(std::string_view text);
 HeldLock to_held(const LockRef& r);
@@ -86,8 +94,11 @@ struct HeldHeader {
   int count = 0;
   TaskRef task;
 };
-std::optional<HeldHeader> parse_held_header(std::string_view trimmed);
-// " #N: [addr] (name)..." -> N and the lock.
-std::optional<std::pair<int, LockRef>> parse_held_entry(std::string_view trimmed);
+// With `cut` (the line may have lost its first characters), also what is left of one: "locks held
+// by comm/pid:" (count 0: its digits may be gone).
+std::optional<HeldHeader> parse_held_header(std::string_view trimmed, bool cut = false);
+// " #N: [addr] (name)..." -> N and the lock. With `cut`, also what is left of one ("0: ADDR
+// (name)...", ": ADDR (name)...", "ADDR (name){usage}, at: ..."), numbered `next`.
+std::optional<std::pair<int, LockRef>> parse_held_entry(std::string_view trimmed, bool cut = false, size_t next = 0);
 
 }  // namespace lockhound::explain

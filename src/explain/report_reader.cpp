@@ -6,6 +6,10 @@
 
 namespace lockhound::explain {
 
+std::optional<HeldHeader> Reader::held_header(std::string_view t) const {
+  return parse_held_header(t, cut_ > 0);
+}
+
 void Reader::push_frame(const FrameParse& fp) {
   // Hard lockup: frames before the end of the NMI are the watchdog's own; the stuck code follows.
   if (p.type == FindingType::hard_lockup && target_ && fp.end_of_exception) target_->clear();
@@ -36,7 +40,7 @@ bool Reader::handle_expect(std::string_view t) {
   if (expect_ == Slot::none) return false;
   std::string text(t);
   if (lock_ref_is_torn(text)) text = join_torn(text, false);
-  auto ref = parse_lock_ref(text);
+  auto ref = parse_lock_ref(text, cut_ > 0);
   if (!ref) {
     expect_ = Slot::none;
     return false;
@@ -62,7 +66,7 @@ bool Reader::handle_common(std::string_view raw, std::string_view t) {
     return true;
   }
   if (is_rule(t)) return true;
-  if (auto hh = parse_held_header(t)) {
+  if (auto hh = held_header(t)) {
     TaskLocks tl;
     tl.task = hh->task;
     tl.count = hh->count;
@@ -85,7 +89,8 @@ bool Reader::handle_common(std::string_view raw, std::string_view t) {
       held_torn_ = true;  // "#0:" with its lock cut off
       return true;
     }
-    if (auto he = parse_held_entry(t)) {
+    auto he = parse_held_entry(t, cut_ > 0, p.held[static_cast<size_t>(held_index_)].locks.size());
+    if (he) {
       auto& list = p.held[static_cast<size_t>(held_index_)].locks;
       size_t idx = static_cast<size_t>(std::max(0, he->first));
       if (idx < list.size() && list[idx].name == he->second.name) {
@@ -96,58 +101,60 @@ bool Reader::handle_common(std::string_view raw, std::string_view t) {
       return true;
     }
   }
-  if (t == "stack backtrace:" || starts_with(t, "stack backtrace")) {
+  if (is(t, "stack backtrace:") || lead(t, "stack backtrace")) {
     p.saw_backtrace = true;
     enter_backtrace(&p.backtrace);
     return true;
   }
-  if (t == "Call Trace:" || t == "Call trace:" || t == "Backtrace:" || starts_with(t, "Call Trace:")) {
+  if (is(t, "Call Trace:") || is(t, "Call trace:") || is(t, "Backtrace:") || lead(t, "Call Trace:")) {
     p.saw_call_trace = true;
     if (!backtrace_mode_ || target_ == nullptr) enter_backtrace(&p.backtrace);
     return true;
   }
   // lockdep's own scenario table: recognised and skipped (the finding layer draws the scenario
   // from the chain; the table stays in `raw`).
-  if (contains(t, "Possible unsafe locking scenario") || contains(t, "Possible interrupt unsafe locking scenario")) {
+  if (contains(t, "Possible unsafe locking scenario") || contains(t, "Possible interrupt unsafe locking scenario") ||
+      lead(t, "Possible unsafe locking scenario") || lead(t, "Possible interrupt unsafe locking scenario")) {
     in_scenario_ = true;
     scen_rows_ = false;
     p.saw_scenario = true;
     return true;
   }
   if (in_scenario_) {
-    if (starts_with(t, "CPU0") || starts_with(t, "----")) return true;
+    if (lead(t, "CPU0") || lead(t, "----")) return true;
     for (std::string_view step : {"lock(", "rlock(", "sync(", "<Interrupt>", "local_irq_disable", "local_bh_disable",
                                   "unlock(", "<Signal>"})
       if (starts_with(t, step)) return scen_rows_ = true;
   }
-  if (contains(t, "*** DEADLOCK ***")) {
+  if (contains(t, "*** DEADLOCK ***") || (cut_ && contains(t, "DEADLOCK ***"))) {
     p.saw_deadlock = true;
     in_scenario_ = false;
     return true;
   }
-  if (starts_with(t, "CPU: ") && contains(t, "PID: ")) {
+  if (lead(t, "CPU: ") && contains(t, "PID: ")) {
     p.details.emplace_back("cpu", after(t, "CPU: ").substr(0, after(t, "CPU: ").find(' ')));
     return true;
   }
-  if (starts_with(t, "irq event stamp:") || starts_with(t, "hardirqs last") || starts_with(t, "softirqs last")) {
+  if (lead(t, "irq event stamp:") || lead(t, "hardirqs last") || lead(t, "softirqs last")) {
     target_ = nullptr;
     std::string_view k = t.substr(0, t.find(" at ("));
-    if (starts_with(t, "hardirqs last") || starts_with(t, "softirqs last")) {
+    if (lead(t, "hardirqs last") || lead(t, "softirqs last")) {
       size_t c = t.find("): ");
       if (c != std::string_view::npos) p.details.emplace_back(std::string(trim(k)), std::string(trim(t.substr(c + 3))));
     }
     return true;
   }
-  if (starts_with(t, "other info that might help us debug this") ||
-      starts_with(t, "May be due to missing lock nesting notation") ||
-      starts_with(t, "which lock already depends on the new lock") ||
-      starts_with(t, "the existing dependency chain") || starts_with(t, "and interrupts could create") ||
-      starts_with(t, "INFO: lockdep is turned off") || starts_with(t, "turning off the locking correctness validator") ||
-      starts_with(t, "Not tainted") || starts_with(t, "Tainted:") ||
+  if (lead(t, "other info that might help us debug this") ||
+      lead(t, "May be due to missing lock nesting notation") ||
+      lead(t, "which lock already depends on the new lock") ||
+      lead(t, "the existing dependency chain") || lead(t, "and interrupts could create") ||
+      lead(t, "INFO: lockdep is turned off") || lead(t, "turning off the locking correctness validator") ||
+      lead(t, "Not tainted") || lead(t, "Tainted:") ||
       starts_with(t, "\"echo 0 > /proc/sys/kernel/hung_task_timeout_secs\"")) {
-    if (starts_with(t, "May be due")) p.details.emplace_back("hint", "missing lock nesting notation");
-    if (starts_with(t, "INFO: lockdep is turned off")) p.details.emplace_back("lockdep", "turned off");
-    if (starts_with(t, "turning off")) p.details.emplace_back("lockdep", "turned off by this report");
+    if (lead(t, "the existing dependency chain")) in_chain_ = true;
+    if (lead(t, "May be due")) p.details.emplace_back("hint", "missing lock nesting notation");
+    if (lead(t, "INFO: lockdep is turned off")) p.details.emplace_back("lockdep", "turned off");
+    if (lead(t, "turning off")) p.details.emplace_back("lockdep", "turned off by this report");
     return true;
   }
   FrameParse fp = parse_frame(t);
@@ -190,7 +197,7 @@ void Reader::run() {
       }
       // Another CPU's line inside the dump: skip it when the dump goes on right after.
       bool more = false;
-      for (size_t k = pos_ + 1; k < view_.size() && k <= pos_ + 2; ++k)
+      for (size_t k = pos_ + 1; k < view_.size() && k <= pos_ + (cut_ ? 4 : 2); ++k)
         if (parse_frame(at(k).text).frame) more = true;
       if (!more) break;
       ++pos_;
@@ -204,6 +211,12 @@ void Reader::run() {
       if (++unknown_run > kMaxUnknown) break;
       ++pos_;
     }
+  }
+  // A cut report's chain entries were kept by their order (-1 first): the first is the highest.
+  if (unnumbered_ > 0) {
+    std::map<int, ChainEntry> numbered;
+    for (auto& [k, e] : p.entries) numbered[k < 0 ? unnumbered_ + k : k] = std::move(e);
+    p.entries = std::move(numbered);
   }
 }
 

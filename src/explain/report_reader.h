@@ -89,7 +89,7 @@ struct Parsed {
 class Reader {
  public:
   Reader(const std::vector<LogLine>& lines, const std::vector<size_t>& view, const Headline& h)
-      : lines_(lines), view_(view) {
+      : lines_(lines), view_(view), cut_(h.was_cut ? std::max<size_t>(h.cut, 1) : 0) {
     p.type = h.type;
     p.title = h.title;
   }
@@ -100,6 +100,31 @@ class Reader {
 
  private:
   const LogLine& at(size_t i) const { return lines_[view_[i]]; }
+  // `t` starts with `phrase`; in a report whose lines were cut at the start (its headline says by
+  // how much), with what is left of it (at least 6 characters of it).
+  bool lead(std::string_view t, std::string_view phrase) const {
+    if (starts_with(t, phrase)) return true;
+    if (!cut_) return false;
+    size_t k = cut_start(t, phrase, cut_ + 1);
+    return k != std::string_view::npos && phrase.size() - k >= 6;
+  }
+  // What follows `phrase` (or what is left of it) in `t`.
+  std::string_view after_lead(std::string_view t, std::string_view phrase) const {
+    if (starts_with(t, phrase)) return t.substr(phrase.size());
+    size_t k = cut_ ? cut_start(t, phrase, cut_ + 1) : std::string_view::npos;
+    if (k == std::string_view::npos) return {};
+    std::string_view left = phrase.substr(k);
+    while (!left.empty() && left[0] == ' ') left.remove_prefix(1);
+    return trim(t).substr(left.size());
+  }
+  // "N locks held by comm/pid:" and, in a cut report, what is left of it ("locks held by ...").
+  std::optional<HeldHeader> held_header(std::string_view t) const;
+  // `t` is `phrase`, or what is left of it in a cut report.
+  bool is(std::string_view t, std::string_view phrase) const {
+    if (t == phrase) return true;
+    if (!cut_ || !lead(t, phrase)) return false;
+    return ends_with(phrase, trim(t));
+  }
   bool handle_title_fields();
   bool handle_type(std::string_view raw, std::string_view t);
   bool handle_common(std::string_view raw, std::string_view t);
@@ -115,6 +140,9 @@ class Reader {
 
   const std::vector<LogLine>& lines_;
   const std::vector<size_t>& view_;
+  size_t cut_ = 0;           // characters every line lost at its start (0: not cut)
+  bool in_chain_ = false;    // after "the existing dependency chain": entries may have lost "-> #N"
+  int unnumbered_ = 0;       // chain entries whose number was cut off, in order
   size_t pos_ = 1;
   Stack* target_ = nullptr;
   Stack* all_target_ = nullptr;  // hung tasks also keep unreliable frames

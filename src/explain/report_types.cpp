@@ -51,13 +51,22 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
       return true;
     }
   }
-  // Torn "-> #N (" entries and every other line that starts one.
-  if (starts_with(t, "-> #")) {
+  // Torn "-> #N (" entries and every other line that starts one. In a report cut at the start,
+  // what is left of one: "> #1 (", "#1 (", "1 (", or "(name){usage}:" once the chain began; the
+  // entries are numbered by their order then (lockdep prints them from the highest down to #0).
+  size_t entry = std::string_view::npos;
+  if (starts_with(t, "-> #")) entry = 4;
+  else if (cut_ && starts_with(t, "> #")) entry = 3;
+  else if (cut_ && starts_with(t, "#") && t.size() > 1 && t[1] >= '0' && t[1] <= '9' && !contains(t, ": ")) entry = 1;
+  else if (cut_ && in_chain_ && t[0] >= '0' && t[0] <= '9' && contains(t, " (") && !contains(t, ": ")) entry = 0;
+  else if (cut_ && in_chain_ && t[0] == '(' && ends_with(t, ":") && !contains(t, " at: ")) entry = 0;
+  if (entry != std::string_view::npos) {
     std::string joined = join_torn(std::string(t), true);
     std::string_view j = joined;
-    size_t k = 4;
+    size_t k = entry;
     while (k < j.size() && j[k] >= '0' && j[k] <= '9') ++k;
-    int n = static_cast<int>(to_int(j.substr(4, k - 4), 0));
+    int n = static_cast<int>(to_int(j.substr(entry, k - entry), 0));
+    if (cut_) n = -(++unnumbered_);
     std::string_view rest = trim(j.substr(k));
     if (ends_with(rest, ":")) rest.remove_suffix(1);
     if (auto ref = parse_lock_ref(rest)) {
@@ -72,7 +81,7 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
     dep_mode_ = false;
     return true;
   }
-  if (starts_with(t, "Chain exists of:")) {
+  if (lead(t, "Chain exists of:")) {
     if (pos_ + 1 < view_.size()) {
       std::string_view next = trim(at(pos_ + 1).text);
       if (contains(next, " --> ")) {
@@ -97,14 +106,14 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         expect_name_.clear();
         return true;
       }
-      if (starts_with(t, "but task is already holding lock:")) {
+      if (lead(t, "but task is already holding lock:")) {
         expect_ = Slot::holding;
         return true;
       }
-      if (starts_with(t, "and the lock comparison function returns")) return true;
+      if (lead(t, "and the lock comparison function returns")) return true;
       break;
     case FT::inconsistent_lock_state:
-      if (starts_with(t, "inconsistent {")) {
+      if (lead(t, "inconsistent {")) {
         size_t a = t.find('{'), b = t.find('}');
         size_t c = t.find('{', b == std::string_view::npos ? 0 : b), d = t.find('}', c == std::string_view::npos ? 0 : c);
         if (a != std::string_view::npos && b != std::string_view::npos && c != std::string_view::npos &&
@@ -145,9 +154,10 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         expect_ = Slot::this_lock;
         return true;
       }
-      if (starts_with(t, "but this lock took another, ") || starts_with(t, "but this lock was taken by another, ")) {
-        p.forwards = starts_with(t, "but this lock took");
-        std::string_view rest = t.substr(p.forwards ? 28 : 36);
+      if (lead(t, "but this lock took another, ") || lead(t, "but this lock was taken by another, ")) {
+        p.forwards = lead(t, "but this lock took");
+        std::string_view rest =
+            after_lead(t, p.forwards ? "but this lock took another, " : "but this lock was taken by another, ");
         size_t e = rest.find(p.forwards ? "-unsafe" : "-safe");
         if (e != std::string_view::npos) p.state = std::string(rest.substr(0, e));
         expect_ = Slot::other;
@@ -157,41 +167,41 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         expect_ = Slot::next;
         return true;
       }
-      if (starts_with(t, "and this task is already holding:")) {
+      if (lead(t, "and this task is already holding:")) {
         expect_ = Slot::prev;
         return true;
       }
-      if (starts_with(t, "which would create a new lock dependency:")) {
+      if (lead(t, "which would create a new lock dependency:")) {
         if (pos_ + 1 < view_.size() && contains(at(pos_ + 1).text, ") -> (")) ++pos_;
         return true;
       }
-      if (starts_with(t, "but this new dependency connects a ")) {
-        std::string_view rest = t.substr(35);
+      if (lead(t, "but this new dependency connects a ")) {
+        std::string_view rest = after_lead(t, "but this new dependency connects a ");
         size_t e = rest.find("-irq-safe");
         if (e != std::string_view::npos) p.state = std::string(rest.substr(0, e));
         expect_ = Slot::safe;
         return true;
       }
-      if (starts_with(t, "to a ") && contains(t, "-irq-unsafe lock:")) {
+      if (lead(t, "to a ") && contains(t, "-irq-unsafe lock:")) {
         expect_ = Slot::unsafe;
         return true;
       }
-      if (starts_with(t, "... which became ") && contains(t, "-irq-safe at:")) {
+      if (lead(t, "... which became ") && contains(t, "-irq-safe at:")) {
         target_ = &p.safe_stack;
         return true;
       }
-      if (starts_with(t, "... which became ") && contains(t, "-irq-unsafe at:")) {
+      if (lead(t, "... which became ") && contains(t, "-irq-unsafe at:")) {
         target_ = &p.unsafe_stack;
         return true;
       }
       if (t == "...") return true;
-      if (starts_with(t, "the shortest dependencies between") || starts_with(t, "the dependencies between") ||
-          (starts_with(t, "and ") && contains(t, "-irq-unsafe lock:"))) {
+      if (lead(t, "the shortest dependencies between") || lead(t, "the dependencies between") ||
+          (lead(t, "and ") && contains(t, "-irq-unsafe lock:"))) {
         dep_mode_ = true;
         target_ = nullptr;
         return true;
       }
-      if (dep_mode_ && starts_with(t, "-> (")) {
+      if (dep_mode_ && lead(t, "-> (")) {
         std::string_view rest = t.substr(3);
         if (size_t ops = rest.find(" ops:"); ops != std::string_view::npos) rest = rest.substr(0, ops);
         if (ends_with(rest, " {")) rest.remove_suffix(2);
@@ -201,16 +211,16 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         target_ = nullptr;
         return true;
       }
-      if (dep_mode_ && !p.deps.empty() && ends_with(t, " at:") && !starts_with(t, "...")) {
+      if (dep_mode_ && !p.deps.empty() && ends_with(t, " at:") && !lead(t, "...")) {
         p.deps.back().usages.emplace_back(std::string(t.substr(0, t.size() - 4)), Stack{});
         target_ = &p.deps.back().usages.back().second;
         return true;
       }
-      if (dep_mode_ && !p.deps.empty() && starts_with(t, "... acquired at:")) {
+      if (dep_mode_ && !p.deps.empty() && lead(t, "... acquired at:")) {
         target_ = &p.deps.back().acquired;
         return true;
       }
-      if (dep_mode_ && (t == "}" || starts_with(t, "... key"))) {
+      if (dep_mode_ && (t == "}" || lead(t, "... key"))) {
         target_ = nullptr;
         return true;
       }
@@ -233,7 +243,7 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         release_site_expected_ = true;
         return true;
       }
-      if (starts_with(t, "but there are no more locks to release")) {
+      if (lead(t, "but there are no more locks to release")) {
         p.saw_no_more = true;
         return true;
       }
@@ -255,18 +265,18 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         expect_ = Slot::trying;
         return true;
       }
-      if (starts_with(t, "but this task is not holding:")) {
+      if (lead(t, "but this task is not holding:")) {
         nest_expected_ = true;
         return true;
       }
-      if (starts_with(t, "context-{")) {
+      if (lead(t, "context-{")) {
         p.context_wait = std::string(t.substr(8));
         return true;
       }
       break;
     case FT::sleeping_in_invalid_context:
     case FT::scheduling_while_atomic:
-      if (starts_with(t, "in_atomic(): ")) {
+      if (lead(t, "in_atomic(): ")) {
         for (std::string_view key : {"in_atomic()", "irqs_disabled()", "non_block", "pid", "name"}) {
           std::string k = std::string(key) + ": ";
           size_t q = t.find(k);
@@ -281,11 +291,11 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         p.task.pid = to_int(pid.substr(0, pid.find(',')));
         return true;
       }
-      if (starts_with(t, "preempt_count: ") || starts_with(t, "RCU nest depth: ")) {
+      if (lead(t, "preempt_count: ") || lead(t, "RCU nest depth: ")) {
         p.details.emplace_back(std::string(t.substr(0, t.find(':'))), after(t, ": "));
         return true;
       }
-      if (starts_with(t, "Preemption disabled at:")) {
+      if (lead(t, "Preemption disabled at:")) {
         std::string rest = after(t, "Preemption disabled at:");
         FrameParse fp = parse_frame(rest);
         if (fp.frame) {
@@ -296,13 +306,13 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         }
         return true;
       }
-      if (starts_with(t, "Thread overran stack")) {
+      if (lead(t, "Thread overran stack")) {
         p.details.emplace_back("stack", std::string(t));
         return true;
       }
       break;
     case FT::hung_task:
-      if (starts_with(t, "task:") && contains(t, "state:")) {
+      if (lead(t, "task:") && contains(t, "state:")) {
         std::string st = after(t, "state:");
         p.details.emplace_back("state", st.substr(0, 1));
         return true;
@@ -320,7 +330,7 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         p.details.emplace_back("blocker", std::string(t));
         return true;
       }
-      if (t == "Call Trace:" || t == "Call trace:") {
+      if (is(t, "Call Trace:") || is(t, "Call trace:")) {
         p.saw_call_trace = true;
         enter_backtrace(&p.task_stack);
         all_target_ = &p.task_stack_all;
@@ -334,19 +344,19 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
       break;
     case FT::soft_lockup:
     case FT::hard_lockup:
-      if (starts_with(t, "Pid: ") && contains(t, "comm: ")) {
+      if (lead(t, "Pid: ") && contains(t, "comm: ")) {
         std::string pid = after(t, "Pid: ");
         p.task.pid = to_int(pid.substr(0, pid.find(',')));
         std::string comm = after(t, "comm: ");
         p.task.comm = comm.substr(0, comm.find(' '));
         return true;
       }
-      if (p.type == FT::soft_lockup && (t == "Call Trace:" || t == "Call trace:") && !p.backtrace.empty()) {
+      if (p.type == FT::soft_lockup && (is(t, "Call Trace:") || is(t, "Call trace:")) && !p.backtrace.empty()) {
         backtrace_mode_ = true;
         target_ = nullptr;  // only the first dump is the stuck one
         return true;
       }
-      if (p.type == FT::hard_lockup && starts_with(t, "CPU: ") && contains(t, "PID: ")) {
+      if (p.type == FT::hard_lockup && lead(t, "CPU: ") && contains(t, "PID: ")) {
         std::string pid = after(t, "PID: ");
         p.task.pid = to_int(pid.substr(0, pid.find(' ')));
         std::string comm = after(t, "Comm: ");
@@ -356,8 +366,8 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
       break;
     case FT::rcu_stall: {
       std::string_view s = t;
-      if (starts_with(s, "rcu: ")) s = trim(s.substr(5));
-      if (contains(s, "jiffies") && starts_with(s, "(")) {
+      if (lead(s, "rcu: ")) s = trim(s.substr(5));
+      if (contains(s, "jiffies") && lead(s, "(")) {
         std::string j = after(s, "t=");
         p.jiffies = j.substr(0, j.find(' '));
         return true;
@@ -371,24 +381,24 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         p.stall_cpus.emplace_back(s.substr(0, s.find('-')));
         return true;
       }
-      if (starts_with(s, "NMI backtrace for cpu ")) {
+      if (lead(s, "NMI backtrace for cpu ")) {
         stall_nmi_ = true;
         backtrace_mode_ = false;
         if (p.backtrace.empty()) target_ = &p.backtrace;
         else target_ = nullptr;
         return true;
       }
-      if (starts_with(s, "Sending NMI from CPU") || starts_with(s, "RCU grace-period kthread stack dump") ||
-          starts_with(s, "All QSes seen") || starts_with(s, "Tasks blocked on level") ||
-          starts_with(s, "Unless rcu_") || contains(s, "->state=")) {
+      if (lead(s, "Sending NMI from CPU") || lead(s, "RCU grace-period kthread stack dump") ||
+          lead(s, "All QSes seen") || lead(s, "Tasks blocked on level") ||
+          lead(s, "Unless rcu_") || contains(s, "->state=")) {
         return true;
       }
-      if ((t == "Call Trace:" || t == "Call trace:") && stall_nmi_) {
+      if ((is(t, "Call Trace:") || is(t, "Call trace:")) && stall_nmi_) {
         return true;  // keep the NMI target chosen above
       }
       // rcu_tasks: "00000000a1b2c3d4: .. nvcsw: 2/2 holdout: 1 idle_cpu: -1/1", then the holdout task.
       if (p.stall_kind == "tasks" && contains(s, " nvcsw: ") && contains(s, " holdout: ")) return true;
-      if (p.stall_kind == "tasks" && starts_with(s, "task:") && contains(s, " pid:")) {
+      if (p.stall_kind == "tasks" && lead(s, "task:") && contains(s, " pid:")) {
         if (p.task.comm.empty()) {
           std::string_view comm = s.substr(5, s.find(" state:") - 5);
           p.task.comm = std::string(trim(comm));
@@ -407,7 +417,7 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
     case FT::spinlock_recursion:
     case FT::spinlock_bad_magic:
     case FT::spinlock_already_unlocked:
-      if (starts_with(t, "lock: ")) {
+      if (lead(t, "lock: ")) {
         std::string_view v = t.substr(6);
         std::string_view name = v.substr(0, v.find(','));
         Frame f;
@@ -423,7 +433,7 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
       // "Showing busy workqueues and worker pools:", "workqueue events: flags=0x0",
       // "  pwq 0: cpus=0 node=0 flags=0x0 nice=0 active=1/256 refcnt=2", "    in-flight: 45:foo_work_fn [foo]",
       // "    pending: bar_fn, baz_fn", "pool 0: cpus=0 node=0 flags=0x0 nice=0 hung=31s workers=3 idle: 5 6"
-      if (starts_with(t, "in-flight: ")) {
+      if (lead(t, "in-flight: ")) {
         std::string_view v = t.substr(11);
         size_t b = 0;
         while (b < v.size()) {
@@ -436,9 +446,9 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         }
         return true;
       }
-      if (starts_with(t, "Showing busy workqueues") || starts_with(t, "workqueue ") || starts_with(t, "pwq ") ||
-          starts_with(t, "pending: ") || starts_with(t, "inactive: ") || starts_with(t, "delayed: ") ||
-          (starts_with(t, "pool ") && contains(t, "cpus=")) || starts_with(t, "Showing backtraces of running workers"))
+      if (lead(t, "Showing busy workqueues") || lead(t, "workqueue ") || lead(t, "pwq ") ||
+          lead(t, "pending: ") || lead(t, "inactive: ") || lead(t, "delayed: ") ||
+          (lead(t, "pool ") && contains(t, "cpus=")) || lead(t, "Showing backtraces of running workers"))
         return true;
       break;
     case FT::lockdep_internal_error:
@@ -447,17 +457,17 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         lockdep_warning_place(t, p);
         return true;
       }
-      if (starts_with(t, "Modules linked in") || starts_with(t, "turning off the locking correctness validator"))
+      if (lead(t, "Modules linked in") || lead(t, "turning off the locking correctness validator"))
         return true;
       break;
     case FT::workqueue_leaked_lock:
-      if (starts_with(t, "last function: ")) {
+      if (lead(t, "last function: ")) {
         p.last_function = after(t, "last function: ");
         return true;
       }
       break;
     case FT::witness_lock_order_reversal:
-      if (starts_with(t, "1st ") || starts_with(t, "2nd ") || starts_with(t, "3rd ")) {
+      if (lead(t, "1st ") || lead(t, "2nd ") || lead(t, "3rd ")) {
         WitLock w;
         std::string_view rest = trim(t.substr(4));
         size_t sp = rest.find(' ');
@@ -495,7 +505,7 @@ bool Reader::handle_type(std::string_view raw, std::string_view t) {
         target_ = &p.worders.back().stack;
         return true;
       }
-      if (starts_with(t, "ddb{") || starts_with(t, "Stopped at")) {
+      if (lead(t, "ddb{") || lead(t, "Stopped at")) {
         target_ = nullptr;
         return true;
       }

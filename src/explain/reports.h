@@ -25,7 +25,12 @@ enum class HeadlineKind {
 struct Headline {
   HeadlineKind kind = HeadlineKind::other;
   FindingType type = FindingType::circular_dependency;
-  std::string title;  // the headline without brackets and severity prefix
+  std::string title;  // the headline without brackets and severity prefix (made whole when cut)
+  // The line lost its first characters on the way (a console or a web view cut every line):
+  // recognised by what is left of a known headline, at least 60% of it and 12 characters.
+  // `cut` is how many it lost, severity word and brackets included.
+  bool was_cut = false;
+  size_t cut = 0;
 };
 
 std::optional<Headline> detect_headline(std::string_view line);
@@ -54,7 +59,8 @@ ReadReport read_report(const std::vector<LogLine>& lines, const std::vector<size
                        const Headline& head, const std::string& location);
 
 // Reads "Showing all locks held in the system:"; returns the tasks and the view entries used.
+// `cut`: the dump's lines lost their first characters (its headline was cut).
 std::vector<TaskLocks> read_locks_dump(const std::vector<LogLine>& lines,
-                                       const std::vector<size_t>& view, size_t& consumed);
+                                       const std::vector<size_t>& view, size_t& consumed, bool cut = false);
 
 }  // namespace lockhound::explain

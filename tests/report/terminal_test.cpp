@@ -10,7 +10,10 @@
 #include <chrono>
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
 #include <thread>
+
+#include <sys/stat.h>
 
 #include <gtest/gtest.h>
 
@@ -24,6 +27,7 @@ namespace fs = std::filesystem;
 
 // Runs lockhound with `args` on a new pseudo-terminal (stdin, stdout and stderr), with `env`
 // (NAME=VALUE; NAME= sets it empty; -NAME unsets it) and TERM=xterm unless it says otherwise.
+// {"sh", "COMMAND"} runs a shell command line there instead.
 CmdResult on_terminal(const std::vector<std::string>& args, const std::vector<std::string>& env = {}) {
   CmdResult r;
   int master = -1;
@@ -40,6 +44,10 @@ CmdResult on_terminal(const std::vector<std::string>& args, const std::vector<st
       }
       size_t eq = e.find('=');
       setenv(e.substr(0, eq).c_str(), e.substr(eq + 1).c_str(), 1);
+    }
+    if (args.size() == 2 && args[0] == "sh") {  // a shell command line: a pipe into lockhound
+      execl("/bin/sh", "sh", "-c", args[1].c_str(), static_cast<char*>(nullptr));
+      _exit(127);
     }
     std::string bin = lockhound();
     std::vector<char*> argv{bin.data()};
@@ -197,6 +205,97 @@ TEST(Progress, QuietWhenStderrIsNotATerminal) {
   EXPECT_EQ(scan.out.find('\r'), std::string::npos) << scan.out;
   CmdResult trace = run_cmd("printf '' | " + lockhound() + " trace - 2>&1 >/dev/null");
   EXPECT_EQ(trace.out.find('\r'), std::string::npos) << trace.out;
+}
+
+// The commands that read inputs of any size, each with an input of its own kind.
+struct Reader {
+  std::string command, input;
+};
+std::vector<Reader> readers() {
+  fs::path locks = artifacts() / "progress-proc-locks.txt";
+  std::ofstream(locks) << "1: POSIX  ADVISORY  WRITE 4242 08:01:1311 0 EOF\n"
+                          "2: FLOCK  ADVISORY  WRITE 4243 08:01:1312 0 EOF\n";
+  fs::path trace = artifacts() / "progress-trace.txt";
+  std::ofstream(trace) << "  insmod-77 [000] .....  20.000100: lock_acquire: ffff888003a10010 &dev->lock\n"
+                          "  insmod-77 [000] .....  20.000200: lock_acquire: ffff888003a20010 &dev->cfg\n"
+                          "  insmod-77 [000] .....  20.000300: lock_release: ffff888003a20010 &dev->cfg\n"
+                          "  insmod-77 [000] .....  20.000400: lock_release: ffff888003a10010 &dev->lock\n";
+  return {{"explain", "tests/explain/data/spinlock_already_unlocked.txt"},
+          {"check", "examples/seeds/abba.lh"},
+          {"import", locks.string()},
+          {"trace", trace.string()}};
+}
+
+// The input arrives in two parts a second apart (a slow pipe): the command is busy for longer than
+// progress's half second whatever the machine's speed. Its stderr goes to `err`.
+std::string slow_pipe(const Reader& r, const std::string& options, const fs::path& err) {
+  return "(head -c 200 '" + r.input + "'; sleep 1; tail -c +201 '" + r.input + "') | " + lockhound() + " " +
+         r.command + " " + options + " - 2>'" + err.string() + "'";
+}
+
+TEST(Progress, EveryReadingCommandHasTheOption) {
+  for (const auto& r : readers()) {
+    SCOPED_TRACE(r.command);
+    CmdResult help = run_cmd(lockhound() + " " + r.command + " --help");
+    EXPECT_EQ(help.rc, 0);
+    EXPECT_NE(help.out.find("--progress"), std::string::npos) << help.out;
+    for (std::string mode : {"auto", "always", "never"}) {
+      CmdResult ok = run_cmd(lockhound() + " " + r.command + " --progress=" + mode + " '" + r.input + "' >/dev/null 2>&1; echo $?");
+      EXPECT_TRUE(ok.out == "0\n" || ok.out == "1\n") << mode << ": exit " << ok.out;
+    }
+    CmdResult bad = run_cmd(lockhound() + " " + r.command + " --progress=sometimes '" + r.input + "' 2>&1");
+    EXPECT_EQ(bad.rc, 2) << bad.out;
+  }
+}
+
+TEST(Progress, ForcedOnItGoesToStderrAndNothingToStdout) {
+  for (const auto& r : readers()) {
+    SCOPED_TRACE(r.command);
+    fs::path err = artifacts() / ("progress-" + r.command + ".err");
+    CmdResult plain = run_cmd(lockhound() + " " + r.command + " - < '" + r.input + "' 2>/dev/null");
+    CmdResult forced = run_cmd(slow_pipe(r, "--progress=always", err));
+    std::string e = read_file(err);
+    EXPECT_NE(e.find("\r\033[Klockhound " + r.command + ": "), std::string::npos) << e;
+    EXPECT_NE(e.find(" MB read "), std::string::npos) << e;
+    EXPECT_EQ(forced.out, plain.out) << "the report is the same with progress on";
+    EXPECT_EQ(forced.out.find('\r'), std::string::npos);
+    EXPECT_EQ(forced.rc, plain.rc);
+    // --progress=never on a terminal: nothing.
+    CmdResult never = on_terminal({"sh", slow_pipe(r, "--progress=never", err)});
+    EXPECT_EQ(read_file(err).find('\r'), std::string::npos) << read_file(err);
+  }
+}
+
+TEST(Progress, ByDefaultOnlyOnATerminal) {
+  for (const auto& r : readers()) {
+    SCOPED_TRACE(r.command);
+    fs::path err = artifacts() / ("progress-default-" + r.command + ".err");
+    // stderr a file (as in a pipe or CI): no progress, however long it takes.
+    run_cmd(slow_pipe(r, "", err));
+    EXPECT_EQ(read_file(err).find('\r'), std::string::npos) << read_file(err);
+    // stderr a terminal: drawn, then erased before the report.
+    CmdResult tty = on_terminal({"sh", slow_pipe(r, "", "/dev/stderr")});
+    size_t drawn = tty.out.find("\r\033[Klockhound " + r.command + ": ");
+    EXPECT_NE(drawn, std::string::npos) << tty.out.substr(0, 300);
+  }
+}
+
+TEST(Progress, SeveralInputsAreNumbered) {
+  fs::path a = artifacts() / "progress-a.lh", b = artifacts() / "progress-b.lh";
+  fs::copy_file(source_dir() / "examples/seeds/abba.lh", a, fs::copy_options::overwrite_existing);
+  fs::copy_file(source_dir() / "examples/seeds/abba_fixed.lh", b, fs::copy_options::overwrite_existing);
+  fs::path fifo = artifacts() / "progress-fifo.lh";
+  fs::remove(fifo);
+  ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0);
+  fs::path err = artifacts() / "progress-several.err";
+  // The second input is a FIFO written a second late: that input is the slow one.
+  CmdResult r = run_cmd("(sleep 1; cat '" + b.string() + "' > '" + fifo.string() + "') & " + lockhound() +
+                        " check --progress=always '" + a.string() + "' '" + fifo.string() + "' 2>'" + err.string() +
+                        "'; rc=$?; wait; exit $rc");
+  EXPECT_EQ(r.rc, 1);
+  std::string e = read_file(err);
+  EXPECT_NE(e.find("lockhound check [2/2] " + fifo.string() + ": "), std::string::npos) << e;
+  fs::remove(fifo);
 }
 
 }  // namespace
