@@ -209,6 +209,8 @@ class Extractor {
   // "bit(NR,ADDR)" for a bit operation with a constant bit number and a nameable address.
   bool bit_key(const CallExpr* ce, std::string& key) const;
 
+  bool constant_value(const Expr* e, int64_t& v) const;
+
   Cond make_cond(const Expr* c);
 
   void add_kill(Block& b, const Expr* lhs, SourceLocation loc);

@@ -101,6 +101,10 @@ struct Cond {
   bool operator==(const Cond&) const = default;
 };
 
+// The branch fact that records which way a trylock's result (token N) was tested: a later test
+// of the same result, however spelled, goes the same way.
+inline std::string token_fact(int32_t token) { return "tok:" + std::to_string(token) + ";"; }
+
 struct Block {
   std::vector<Op> ops;
   Cond cond;
