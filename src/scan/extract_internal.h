@@ -167,6 +167,8 @@ class Extractor {
 
   void scan_initializer(const Expr* init, const std::string& registrar);
 
+  LockRef entry_lock(const FunctionDecl* target, const FieldApi& api) const;
+
   // ------------------------------------------------------------------ function bodies
   struct PrePass : RecursiveASTVisitor<PrePass> {
     Extractor& x;
