@@ -78,5 +78,14 @@ TEST(ScanTrylock, StatementExpressionAndKeptResultBalance) {
   for (const auto& f : r.findings) EXPECT_FALSE(has_class(f, "struct tl::dev_lock")) << describe({f});
 }
 
+// prepare_to_wait_event() runs under the lock wait_event_lock_irq() drops around schedule().
+TEST(ScanSleep, PrepareToWaitEventUnderTheLockDoesNotSleep) {
+  auto r = scan_data("wait_lock_irq.c");
+  ASSERT_EQ(r.stats.failed, 0u);
+  EXPECT_EQ(matching(r.findings, FindingType::sleeping_in_invalid_context, {"struct waiter::lock"}, "sleep_locked").size(), 1u)
+      << describe(r.findings);
+  EXPECT_FALSE(any_names(r.findings, "wait_ready")) << describe(r.findings);
+}
+
 }  // namespace
 }  // namespace lockhound::scan::testing
