@@ -305,6 +305,11 @@ std::vector<State> Analyzer::run_block(Ctx& c, const Block& b, State s) {
           h.scope_file = op.loc.file;
           h.api = op.api;
           h.path = leaf(c.f->name, file_of(c, op.loc), op.loc.line);
+          if (op.token >= 0) {  // a new result: what the last one was tested to be is stale
+            std::string tk = token_fact(op.token);
+            st.conds.erase(std::remove_if(st.conds.begin(), st.conds.end(), [&](const auto& kv) { return kv.first == tk; }),
+                           st.conds.end());
+          }
           irq_apply(st, op.irq, true);
           h.irq = st.irq;
           acquire_into(c, st, std::move(h));
@@ -394,6 +399,13 @@ void Analyzer::branch(Ctx& c, const Block& b, State s, std::vector<std::pair<int
     bool val = truth != cond.negate;  // value of the stripped expression
     State n = s;
     if (cond.token >= 0) {
+      // A trylock's result tested again (the `!` around spin_trylock_irqsave's statement
+      // expression, after its own `?:`) goes the way it went the first time.
+      std::string tk = token_fact(cond.token);
+      bool consistent = true, known = false;
+      for (const auto& [k, v] : n.conds)
+        if (k == tk) known = true, consistent = v == val;
+      if (!consistent) continue;
       for (size_t i = 0; i < n.held.size(); ++i) {
         Held& h = n.held[i];
         if (h.token != cond.token) continue;
@@ -403,6 +415,7 @@ void Analyzer::branch(Ctx& c, const Block& b, State s, std::vector<std::pair<int
         } else {
           n.held.erase(n.held.begin() + long(i));
         }
+        if (!known) set_fact(n, tk, val);
         break;
       }
     }

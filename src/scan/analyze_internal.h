@@ -295,7 +295,18 @@ class Analyzer {
 
   void replay_roots();
 
-  void replay(const std::string& key, RunContext rc, const std::string& object, const Path& reg);
+  // Where a root runs: a function nobody calls (process context), or a registered callback in
+  // the context, interrupt state and lock its caller provides.
+  struct Root {
+    std::string fn;
+    RunContext ctx = RunContext::process;
+    std::string object;
+    Path reg;  // the registration call, outermost frame
+    EntryIrq irqs = EntryIrq::on;
+    LockRef held;
+  };
+
+  void replay(const Root& r);
 };
 
 }  // namespace detail

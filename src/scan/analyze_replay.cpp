@@ -56,19 +56,16 @@ void Analyzer::replay_unbalanced() {
 
 void Analyzer::replay_roots() {
   // Roots: functions no one calls (process context), and each registered callback.
-  struct Root {
-    std::string fn;
-    RunContext ctx;
-    std::string object;
-    Path reg;  // the registration call, outermost frame
-  };
   std::vector<Root> roots;
-  std::set<std::pair<std::string, int>> seen;
+  std::set<std::pair<std::string, std::string>> seen;
+  auto how = [](RunContext c, EntryIrq i, const LockRef& h) {
+    return std::to_string(int(c)) + std::to_string(int(i)) + lock_key(h);
+  };
   for (size_t t = 0; t < p_.tus.size(); ++t)
     for (const auto& r : p_.tus[t]->registrations) {
       if (!p_.fns.count(r.fn)) continue;
-      if (!seen.insert({r.fn, int(r.context)}).second) continue;
-      Root root{r.fn, r.context, r.object, nullptr};
+      if (!seen.insert({r.fn, how(r.context, r.irqs, r.held)}).second) continue;
+      Root root{r.fn, r.context, r.object, nullptr, r.irqs, r.held};
       if (!r.registrar.empty()) {
         const auto& files = p_.tus[t]->files;
         root.reg = leaf(r.registrar + " (" + r.via + ")", r.loc.file < files.size() ? files[r.loc.file] : "?", r.loc.line);
@@ -84,19 +81,23 @@ void Analyzer::replay_roots() {
   for (const auto& [fn, ctx] : seen) registered.insert(fn);
   // A registered callback runs where it is registered, not also as a plain process entry.
   for (const auto& k : keys)
-    if (!registered.count(k) && seen.insert({k, int(RunContext::process)}).second)
-      roots.push_back({k, RunContext::process, "", nullptr});
+    if (!registered.count(k) && seen.insert({k, how(RunContext::process, EntryIrq::on, LockRef{})}).second)
+      roots.push_back({k, RunContext::process, "", nullptr, EntryIrq::on, LockRef{}});
   st_.roots = roots.size();
-  for (const auto& r : roots) replay(r.fn, r.ctx, r.object, r.reg);
+  for (const auto& r : roots) replay(r);
 }
 
-void Analyzer::replay(const std::string& key, RunContext rc, const std::string& object, const Path& reg) {
-  const auto& [f, tu] = p_.fns.at(key);
-  const Summary& s = p_.summaries[key];
+void Analyzer::replay(const Root& root) {
+  const auto& [f, tu] = p_.fns.at(root.fn);
+  const Summary& s = p_.summaries[root.fn];
+  const std::string& object = root.object;
+  const Path& reg = root.reg;
   Base base;
-  if (rc == RunContext::hardirq) base = {true, false, false, false, false};
-  if (rc == RunContext::softirq) base = {false, true, true, false, false};
-  if (rc == RunContext::signal) base.signal = true;
+  if (root.ctx == RunContext::hardirq) base = {true, false, false, false, false};
+  if (root.ctx == RunContext::softirq) base = {false, true, true, false, false};
+  if (root.ctx == RunContext::signal) base.signal = true;
+  if (root.irqs == EntryIrq::hardirqs_off) base.hard_en = base.soft_en = false;
+  if (root.irqs == EntryIrq::softirqs_off) base.soft_en = false;
   bool pseudo = !object.empty() && p_.waited_objects.count(object);
   const auto& files = p_.tus[tu]->files;
   Path entry = leaf(f->name, f->loc.file < files.size() ? files[f->loc.file] : "?", f->loc.line);
@@ -123,6 +124,15 @@ void Analyzer::replay(const std::string& key, RunContext rc, const std::string& 
       set_irq(ctx, base, IrqD{});
       LockRef pl{object, "g:" + object, LockKind::other};
       uint64_t id = instance(pl);
+      v_.acquire(ctx, id, AcquireFlags{}, site(entry));
+      taken.push_back(id);
+    }
+    // The lock the caller holds around the call, unless the callee has let go of it by now.
+    bool let_go = false;
+    for (const auto& r : e.released) let_go |= same_lock(r, root.held);
+    if (!root.held.cls.empty() && !let_go) {
+      set_irq(ctx, base, IrqD{});
+      uint64_t id = instance(root.held);
       v_.acquire(ctx, id, AcquireFlags{}, site(entry));
       taken.push_back(id);
     }

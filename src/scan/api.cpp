@@ -17,7 +17,7 @@ struct Row {
 struct Tables {
   std::map<std::string, CallApi, std::less<>> calls;
   std::map<std::string, LockApi, std::less<>> locks;
-  std::map<std::string, RunContext, std::less<>> fields;
+  std::map<std::string, FieldApi, std::less<>> fields;
   std::map<std::string, std::string, std::less<>> guards;
   std::vector<Row> rows;
 };
@@ -95,8 +95,23 @@ const Tables& tables() {
   t.calls[#name_].entries.push_back({cb_, obj_, ctx_of(#ctx_)});                                   \
   t.rows.push_back({"entry", #name_, "argument " #cb_ " runs in " #ctx_ " context (object: argument " #obj_ ")"});
 #define LH_FIELD(rec_, field_, ctx_)                                              \
-  t.fields[#rec_ "::" #field_] = ctx_of(#ctx_);                                   \
+  t.fields[#rec_ "::" #field_].context = ctx_of(#ctx_);                           \
   t.rows.push_back({"field", "struct " #rec_ "::" #field_, "a function stored here runs in " #ctx_ " context"});
+#define LH_CALLED(rec_, field_, ctx_, irqs_, held_, kind_)                                  \
+  {                                                                                        \
+    FieldApi& f = t.fields[#rec_ "::" #field_];                                            \
+    f.context = ctx_of(#ctx_);                                                             \
+    f.irqs = std::string_view(#irqs_) == "hardirqs_off"   ? EntryIrq::hardirqs_off          \
+             : std::string_view(#irqs_) == "softirqs_off" ? EntryIrq::softirqs_off          \
+                                                          : EntryIrq::on;                  \
+    f.held = held_;                                                                        \
+    f.held_kind = LockKind::kind_;                                                         \
+    std::string doc = "called in " #ctx_ " context";                                       \
+    if (f.irqs == EntryIrq::hardirqs_off) doc += " with hardirqs off";                     \
+    if (f.irqs == EntryIrq::softirqs_off) doc += " with softirqs off";                     \
+    if (!f.held.empty()) doc += std::string(", holding `") + held_ + "` (" #kind_ ")";    \
+    t.rows.push_back({"called", "struct " #rec_ "::" #field_, doc});                       \
+  }
 #define LH_GUARD(g_, api_)                                             \
   t.guards[#g_] = #api_;                                               \
   t.rows.push_back({"guard", "guard(" #g_ ")", "takes the lock as " #api_ " until the end of the scope"});
@@ -122,13 +137,11 @@ const CallApi* lookup_call(std::string_view name) {
   return it == c.end() ? nullptr : &it->second;
 }
 
-bool lookup_field(std::string_view record, std::string_view field, RunContext& ctx) {
-  std::string k = std::string(record) + "::" + std::string(field);
+const FieldApi* lookup_field(std::string_view record, std::string_view field) {
   const auto& f = tables().fields;
-  auto it = f.find(k);
-  if (it == f.end()) return false;
-  ctx = it->second;
-  return true;
+  auto it = f.find(std::string(record) + "::" + std::string(field));
+  if (it == f.end()) it = f.find(std::string(record) + "::*");
+  return it == f.end() ? nullptr : &it->second;
 }
 
 std::string_view lookup_guard(std::string_view guard) {
@@ -143,6 +156,7 @@ std::string api_markdown() {
       {"sleep", "May sleep"}, {"wait", "Waits for a callback"},
       {"entry", "Context entry points (registration calls)"},
       {"field", "Context entry points (function pointers stored in fields)"},
+      {"called", "How the kernel calls ops-struct methods (context, interrupts, lock held)"},
       {"bit", "Bit flags (branch facts carried into callees)"},
       {"guard", "Scoped guards"}};
   std::string out;

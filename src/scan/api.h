@@ -46,10 +46,22 @@ struct CallApi {
   enum class Bit : uint8_t { none, set, clear, test, test_set, test_clear } bit = Bit::none;
 };
 
+// How the kernel calls a function stored in a struct field: its context, the interrupts it has
+// disabled and the lock it holds around the call.
+struct FieldApi {
+  RunContext context = RunContext::process;
+  EntryIrq irqs = EntryIrq::on;
+  // "" = none; a function-style lock's class ("rtnl_lock"); or "$N->FIELD": the FIELD lock of
+  // the struct the callback's argument N points to (uart_ops::start_tx: "$0->lock").
+  std::string_view held;
+  LockKind held_kind = LockKind::other;
+};
+
 // nullptr when NAME is not in the table.
 const CallApi* lookup_call(std::string_view name);
-// Context for a function assigned to RECORD::FIELD ("work_struct", "func"), or false.
-bool lookup_field(std::string_view record, std::string_view field, RunContext& ctx);
+// How a function assigned to RECORD::FIELD ("work_struct", "func") is called, or nullptr. A row
+// for RECORD::* covers every field of RECORD without a row of its own.
+const FieldApi* lookup_field(std::string_view record, std::string_view field);
 // guard(NAME) -> the lock API it takes ("spin_lock_irqsave"), or "".
 std::string_view lookup_guard(std::string_view guard);
 // Every row as Markdown tables.

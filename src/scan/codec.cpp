@@ -214,7 +214,7 @@ std::string encode_entry(const CacheEntry& e) {
   facts["functions"] = std::move(fns);
   json regs = json::array();
   for (const auto& r : t.registrations)
-    regs.push_back(json::array({r.fn, int(r.context), r.object, r.via, r.registrar, enc(r.loc)}));
+    regs.push_back(json::array({r.fn, int(r.context), r.object, r.via, r.registrar, enc(r.loc), int(r.irqs), enc(r.held)}));
   facts["registrations"] = std::move(regs);
   json binds = json::array();
   for (const auto& b : t.bindings) binds.push_back(json::array({b.field, b.fn}));
@@ -270,11 +270,12 @@ bool decode_entry(std::string_view bytes, CacheEntry& out, std::string& why) {
   }
   for (const auto& rj : f["registrations"]) {
     Registration r;
-    uint8_t c = 0;
-    if (!d.arr(rj, 6) || !d.str(rj[0], r.fn) || !d.uint(rj[1], c, 3) || !d.str(rj[2], r.object) || !d.str(rj[3], r.via) ||
-        !d.str(rj[4], r.registrar) || !d.loc(rj[5], r.loc))
+    uint8_t c = 0, irqs = 0;
+    if (!d.arr(rj, 8) || !d.str(rj[0], r.fn) || !d.uint(rj[1], c, 3) || !d.str(rj[2], r.object) || !d.str(rj[3], r.via) ||
+        !d.str(rj[4], r.registrar) || !d.loc(rj[5], r.loc) || !d.uint(rj[6], irqs, 2) || !d.lock(rj[7], r.held))
       return done(false);
     r.context = RunContext(c);
+    r.irqs = EntryIrq(irqs);
     t.registrations.push_back(std::move(r));
   }
   for (const auto& bj : f["bindings"]) {

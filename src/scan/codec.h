@@ -19,7 +19,7 @@
 
 namespace lockhound::scan {
 
-inline constexpr int kCacheFormatVersion = 4;
+inline constexpr int kCacheFormatVersion = 5;
 
 struct CacheEntry {
   std::string file;

@@ -80,6 +80,23 @@ bool Extractor::bit_key(const CallExpr* ce, std::string& key) const {
   return true;
 }
 
+// The value of an expression that is a constant, looking through statement expressions (whose
+// value is their last expression, whatever they call before it).
+bool Extractor::constant_value(const Expr* e, int64_t& v) const {
+  e = strip(e);
+  for (int depth = 0; e && depth < 8; ++depth) {
+    auto* se = dyn_cast<StmtExpr>(e);
+    if (!se) break;
+    const CompoundStmt* body = se->getSubStmt();
+    const Expr* last = body && !body->body_empty() ? dyn_cast<Expr>(body->body_back()) : nullptr;
+    e = last ? strip(last) : nullptr;
+  }
+  Expr::EvalResult r;
+  if (!e || e->HasSideEffects(ctx_) || !e->EvaluateAsInt(r, ctx_)) return false;
+  v = r.Val.getInt().getExtValue();
+  return true;
+}
+
 Cond Extractor::make_cond(const Expr* c) {
   Cond cond;
   const Expr* e = strip(c);
@@ -98,6 +115,24 @@ Cond Extractor::make_cond(const Expr* c) {
       std::string ka, kb;
       if (a && b && is_bit_test(a) && is_bit_test(b) && bit_key(a, ka) && bit_key(b, kb) && ka == kb) {
         e = a;
+        continue;
+      }
+    }
+    // A statement expression's value is its last expression: spin_trylock_irqsave() is
+    // `({ local_irq_save(f); trylock(l) ? 1 : ({ local_irq_restore(f); 0; }); })`.
+    if (auto* se = dyn_cast_or_null<StmtExpr>(e)) {
+      const CompoundStmt* body = se->getSubStmt();
+      const Expr* last = body && !body->body_empty() ? dyn_cast<Expr>(body->body_back()) : nullptr;
+      if (!last) break;
+      e = strip(last);
+      continue;
+    }
+    // `c ? 1 : 0` (arms of constant truth, as trylock macros return) is `c`, or `!c`.
+    if (auto* co = dyn_cast_or_null<ConditionalOperator>(e)) {
+      int64_t t = 0, f = 0;
+      if (constant_value(co->getTrueExpr(), t) && constant_value(co->getFalseExpr(), f) && (t != 0) != (f != 0)) {
+        if (t == 0) neg = !neg;
+        e = strip(co->getCond());
         continue;
       }
     }
@@ -156,6 +191,9 @@ void Extractor::add_kill(Block& b, const Expr* lhs, SourceLocation loc) {
   op.kind = OpKind::kill;
   op.loc = where(loc);
   op.vars.push_back(t);
+  // A variable holding a trylock's result: its new value says nothing of that lock.
+  if (auto* dr = dyn_cast<DeclRefExpr>(strip(lhs)))
+    if (auto it = var_token_.find(dr->getDecl()); it != var_token_.end()) op.vars.push_back(token_fact(it->second));
   b.ops.push_back(std::move(op));
 }
 

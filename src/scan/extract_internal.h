@@ -167,6 +167,8 @@ class Extractor {
 
   void scan_initializer(const Expr* init, const std::string& registrar);
 
+  LockRef entry_lock(const FunctionDecl* target, const FieldApi& api) const;
+
   // ------------------------------------------------------------------ function bodies
   struct PrePass : RecursiveASTVisitor<PrePass> {
     Extractor& x;
@@ -208,6 +210,8 @@ class Extractor {
 
   // "bit(NR,ADDR)" for a bit operation with a constant bit number and a nameable address.
   bool bit_key(const CallExpr* ce, std::string& key) const;
+
+  bool constant_value(const Expr* e, int64_t& v) const;
 
   Cond make_cond(const Expr* c);
 

@@ -198,17 +198,51 @@ void Extractor::bind_field(const FieldDecl* fd, const FunctionDecl* target, cons
   std::string fkey = key_of(target);
   out_.facts.bindings.push_back({field, fkey});
   want(target);
-  RunContext ctx = RunContext::process;
-  bool listed = lookup_field(record_name(rd), fd->getName(), ctx);
+  const FieldApi* api = lookup_field(record_name(rd), fd->getName());
+  bool listed = api != nullptr;
   if (!listed && !ops_struct) return;
   Registration r;
   r.fn = fkey;
-  r.context = ctx;
+  if (api) {
+    r.context = api->context;
+    r.irqs = api->irqs;
+    r.held = entry_lock(target, *api);
+  }
   r.object = listed && object ? object_of(object) : "";
   r.via = listed ? field : "ops struct " + std::string(rd->isUnion() ? "union " : "struct ") + record_name(rd);
   r.registrar = registrar;
   r.loc = where(loc);
   out_.facts.registrations.push_back(std::move(r));
+}
+
+// The lock a callback's caller holds, in the callback's own terms: a function-style lock, or
+// "$N->FIELD" named by the struct the callback's argument N points to.
+LockRef Extractor::entry_lock(const FunctionDecl* target, const FieldApi& api) const {
+  LockRef l;
+  std::string_view held = api.held;
+  if (held.empty()) return l;
+  if (held[0] != '$') {
+    l.cls = std::string(held);
+    l.inst = "g:" + l.cls;
+    l.kind = api.held_kind;
+    return l;
+  }
+  auto arrow = held.find("->");
+  if (arrow == std::string_view::npos) return l;
+  unsigned n = unsigned(std::atoi(std::string(held.substr(1, arrow - 1)).c_str()));
+  std::string_view field = held.substr(arrow + 2);
+  if (n >= target->getNumParams()) return l;
+  QualType t = target->getParamDecl(n)->getType();
+  if (!t->isPointerType()) return l;
+  auto* rt = t->getPointeeType()->getAs<RecordType>();
+  if (!rt || !rt->getDecl()->getDefinition()) return l;
+  for (const FieldDecl* f : rt->getDecl()->getDefinition()->fields())
+    if (f->getName() == llvm::StringRef(field.data(), field.size())) {
+      l.cls = field_class(f);
+      l.inst = std::string(held);
+      l.kind = kind_from_type(f->getType(), api.held_kind);
+    }
+  return l;
 }
 
 void Extractor::scan_initializer(const Expr* init, const std::string& registrar) {

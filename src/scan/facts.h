@@ -28,6 +28,9 @@ const char* run_context_name(RunContext c);
 // How an operation changes the interrupt state (the lock API's _irq / _irqsave / _bh forms, and
 // local_irq_* / local_bh_*).
 enum class IrqEffect : uint8_t { none = 0, irq = 1, irqsave = 2, bh = 3 };
+// The interrupt state a callback's caller guarantees on entry (snd_pcm_ops::trigger runs with
+// hardirqs off, net_device_ops::ndo_start_xmit with softirqs off).
+enum class EntryIrq : uint8_t { on = 0, hardirqs_off = 1, softirqs_off = 2 };
 enum class IrqOp : uint8_t { none = 0, disable, enable, save, restore, bh_disable, bh_enable };
 
 // A lock as an expression names it. `cls` is lockdep's class name ("struct my_dev::lock", the
@@ -101,6 +104,10 @@ struct Cond {
   bool operator==(const Cond&) const = default;
 };
 
+// The branch fact that records which way a trylock's result (token N) was tested: a later test
+// of the same result, however spelled, goes the same way.
+inline std::string token_fact(int32_t token) { return "tok:" + std::to_string(token) + ";"; }
+
 struct Block {
   std::vector<Op> ops;
   Cond cond;
@@ -129,6 +136,9 @@ struct Registration {
   std::string via;              // "tasklet_init", "ops struct vsock_transport"
   std::string registrar;        // function that registers it ("" at file scope)
   SrcLoc loc;
+  EntryIrq irqs = EntryIrq::on; // interrupts its caller has disabled
+  LockRef held;                 // a lock its caller holds (cls empty = none): uart_ops::start_tx
+                                // runs under `struct uart_port::lock` ("$0->lock")
   bool operator==(const Registration&) const = default;
 };
 

@@ -56,7 +56,11 @@ CacheEntry sample_entry() {
   f.entry = 0;
   f.exit = 1;
   t.functions.push_back(f);
-  t.registrations.push_back({"/src/a.c:f", RunContext::softirq, "struct dev::timer", "timer_setup", "probe", {0, 20, 2}});
+  t.registrations.push_back({"/src/a.c:f", RunContext::softirq, "struct dev::timer", "timer_setup", "probe", {0, 20, 2},
+                             EntryIrq::on, LockRef{}});
+  // An ops-struct method its caller runs with interrupts off, holding a lock (LH_CALLED).
+  t.registrations.push_back({"g", RunContext::process, "", "ops struct struct uart_ops", "", {0, 30, 1},
+                             EntryIrq::hardirqs_off, {"struct uart_port::lock", "$0->lock", LockKind::spinlock}});
   t.bindings.push_back({"struct ops::release", "g"});
   return e;
 }
