@@ -8,6 +8,29 @@
 #include "sys/sys_report.h"
 
 namespace lockhound::cli {
+namespace {
+
+// Reads a saved /proc file whole (its parse holds as much as its text), but looks at the first
+// MiB before the rest: what no /proc format starts like (a kernel log, a 70 MB trace, an endless
+// pipe) is refused from there, in bounded memory, by import_text's own message.
+bool read_known_format(const std::string& path, std::string& text, std::string& error, ReadProgress* progress) {
+  constexpr size_t kHead = 1 << 20;
+  InputStream in;
+  if (!in.open(path, error, progress)) return false;
+  bool more = true;
+  while (more && text.size() < kHead) more = in.read(text, kHead - text.size());
+  if (more && text.find_first_not_of(" \t\r\n") != std::string::npos &&
+      sys::detect_format(text) == sys::ProcFormat::unknown)
+    return true;  // import_text names what was expected; the rest is never read
+  while (more) more = in.read(text, 1 << 20);
+  if (!in.error().empty()) {
+    error = "error reading " + path + ": " + in.error();
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 void register_import(CLI::App& app, Action& action) {
   struct Opts {
@@ -38,7 +61,7 @@ void register_import(CLI::App& app, Action& action) {
       for (const auto& file : files) {
         std::string text, err;
         std::string name = file == "-" ? "<stdin>" : file;
-        if (!read_input(file, text, err, &progress)) {
+        if (!read_known_format(file, text, err, &progress)) {
           r.diagnostics.push_back(Diagnostic{file, 0, err, true});
           continue;
         }

@@ -173,13 +173,19 @@ std::string first_lock_site(const ApiSite* api) {
   size_t n = symbolize::capture_stack(pcs, 48);
   std::string name;
   r.report_lock.lock();
-  for (size_t i = 0; i < n && name.empty(); ++i) {
+  sym().refresh();  // a module loaded or unloaded since the map was read (dlopen'ed plugins)
+  // Stops at the user's frame, named or not: nothing further out is where it was locked, and
+  // resolving further out would reach libc's thread start, whose line table libdw reads on this
+  // thread's stack (a server's 256 KiB thread stacks overflowed there).
+  bool user_frame = false;
+  for (size_t i = 0; i < n && !user_frame; ++i) {
     if (pcs[i] - 1 >= r.self_lo && pcs[i] - 1 < r.self_hi) continue;  // lockhound's own frames
     for (const Frame& fr : sym().frames(pcs[i])) {
       if (is_plumbing(fr)) continue;
       if (!fr.function.empty() && !fr.file.empty() && fr.line)
         name = symbolize::without_parameters(fr.function) + " (" + base_name(fr.file) + ":" + std::to_string(fr.line) + ")";
-      break;  // the user's frame, named or not: nothing further out is where it was locked
+      user_frame = true;
+      break;
     }
   }
   r.report_lock.unlock();

@@ -230,6 +230,16 @@ TEST(NewUser, BinaryInputIsRefusedAndBigLogsStayInBoundedMemory) {
   fs::remove_all(d);
 }
 
+// import reads a saved /proc file whole, but what starts like none (a log, an endless pipe) is
+// refused after its first MiB: an endless stream of text ends with the usual error, in bounded
+// memory (it used to be read until memory ran out).
+TEST(NewUser, ImportRefusesAnEndlessUnknownStreamAfterItsHead) {
+  Cmd r = sh("ulimit -v 4000000; yes '[ 1.000000] usb 1-1: an ordinary kernel message' | timeout 300 " + lh() +
+             " import -");
+  EXPECT_EQ(r.rc, 3) << r.err;
+  EXPECT_NE(r.err.find("not a saved /proc/locks"), std::string::npos) << r.err;
+}
+
 // A 20,000-lock ring (thread i takes l_i then l_i+1): one cycle, reported whole in JSON, in text
 // that grows with the cycle, not its square (it used to print 217 MB for 3,000 locks and run out
 // of memory at 20,000).
