@@ -1,4 +1,5 @@
 #include "symbolize/symbolize.h"
+#include "symbolize/big_stack.h"
 
 #include <cxxabi.h>
 #include <dwarf.h>
@@ -629,12 +630,15 @@ const std::vector<Frame>& Symbolizer::frames(uint64_t pc, bool return_address) {
   uint64_t key = return_address ? pc : pc | (1ull << 63);
   auto it = impl_->code_cache.find(key);
   if (it != impl_->code_cache.end()) return it->second;
-  auto frames = impl_->resolve(pc, return_address);
-  if (frames.size() == 1 && frames[0].function.empty() && frames[0].object.empty()) {
-    // Possibly a module loaded after the last refresh: look once more with a fresh map.
-    impl_->refresh();
+  std::vector<Frame> frames;
+  on_big_stack([&] {  // libdw's line tables want more stack than a program's thread may have
     frames = impl_->resolve(pc, return_address);
-  }
+    if (frames.size() == 1 && frames[0].function.empty() && frames[0].object.empty()) {
+      // Possibly a module loaded after the last refresh: look once more with a fresh map.
+      impl_->refresh();
+      frames = impl_->resolve(pc, return_address);
+    }
+  });
   return impl_->code_cache.emplace(key, std::move(frames)).first->second;
 }
 
@@ -673,6 +677,12 @@ std::string Symbolizer::describe_code(uint64_t pc, bool return_address) {
 }
 
 bool Symbolizer::describe_data(uint64_t addr, std::string& name) {
+  bool found = false;
+  on_big_stack([&] { found = describe_data_here(addr, name); });  // DWARF's variables: deep
+  return found;
+}
+
+bool Symbolizer::describe_data_here(uint64_t addr, std::string& name) {
   Dwfl_Module* mod = impl_->module_of(addr);
   if (!mod) return false;
   Dwarf_Addr start = 0, end = 0;

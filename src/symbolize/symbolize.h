@@ -96,6 +96,7 @@ class Symbolizer {
   void forget(uint64_t lo, uint64_t hi);
 
  private:
+  bool describe_data_here(uint64_t addr, std::string& name);
   struct Impl;
   std::unique_ptr<Impl> impl_;
 };

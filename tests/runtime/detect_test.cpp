@@ -1240,3 +1240,16 @@ TEST(RuntimeDetect, TrylockNotesFailARunOnlyWhenFailOnSaysSo) {
 }
 
 }  // namespace
+
+// A report made on a thread with a 64 KiB stack: symbolizing it (libdw reading libc's line table)
+// used to overflow that stack and kill the program with SIGSEGV (MariaDB's workers did).
+TEST(RuntimeDetect, ReportsOnThreadsWithSmallStacksDoNotCrashTheProgram) {
+  ProgRun r = run_under("small_stacks", {});
+  EXPECT_EQ(r.out, "small_stacks done\n") << dump(r);
+  EXPECT_EQ(r.exit_code, 66) << dump(r);  // the default exitcode for a deadlock found
+  auto found = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(found.size(), 1u) << dump(r);
+  std::string text = found[0].dump();  // both sides' stacks symbolized: the user's functions named
+  EXPECT_NE(text.find("\"function\":\"forward\""), std::string::npos) << found[0].dump(1);
+  EXPECT_NE(text.find("\"function\":\"backward\""), std::string::npos) << found[0].dump(1);
+}
