@@ -69,7 +69,15 @@ void add_progress_option(CLI::App* cmd, std::string& mode) {
 Progress::Progress(const std::string& mode) : start_(now_seconds()) {
   const char* term = std::getenv("TERM");
   bool terminal = ::isatty(STDERR_FILENO) && !(term && std::string_view(term) == "dumb");
-  enabled_ = mode == "always" || (mode == "auto" && terminal);
+  always_ = mode == "always";
+  enabled_ = always_ || (mode == "auto" && terminal);
+}
+
+void Progress::finish(const std::string& line) {
+  if (!always_ || drawn_ || line.empty()) return;
+  std::fprintf(stderr, "\r\033[K%s", line.c_str());
+  std::fflush(stderr);
+  drawn_ = true;
 }
 
 void Progress::update(const std::string& line) {
@@ -111,7 +119,8 @@ void ReadProgress::update(uint64_t bytes) {
   } else {
     std::snprintf(buf, sizeof buf, ": %.0f MB read  %.1f MB/s", double(bytes) / 1e6, rate);
   }
-  line_.update(who + buf);
+  last_ = who + buf;
+  line_.update(last_);
 }
 
 void Progress::clear() {

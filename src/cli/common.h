@@ -49,9 +49,13 @@ class Progress {
   bool enabled() const { return enabled_; }
   // Draws `line` (one line, no newline) when due. Callers serialise their calls.
   void update(const std::string& line);
+  // With --progress=always: draws `line` if nothing was drawn yet (work shorter than half a second
+  // still shows its last state once, so that `always` always shows something).
+  void finish(const std::string& line);
   void clear();
 
  private:
+  bool always_ = false;
   bool enabled_ = false;
   bool drawn_ = false;
   double start_ = 0, last_ = -1;
@@ -69,13 +73,17 @@ class ReadProgress {
   void begin(const std::string& name, uint64_t size);
   void set_size(uint64_t size) { size_ = size; }
   void update(uint64_t bytes);
-  void clear() { line_.clear(); }
+  void clear() {
+    line_.finish(last_);
+    line_.clear();
+    last_.clear();
+  }
   // For readers that take a C callback (trace::analyze_fd): `arg` is the ReadProgress.
   static void update_cb(uint64_t bytes, void* arg) { static_cast<ReadProgress*>(arg)->update(bytes); }
 
  private:
   Progress line_;
-  std::string command_, name_;
+  std::string command_, name_, last_;
   size_t inputs_ = 1, index_ = 0;
   uint64_t size_ = 0;
   double start_ = 0;
