@@ -8,6 +8,10 @@
 #include <exception>
 
 namespace lockhound::symbolize {
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+void run_on_big_stack(void (*fn)(void*), void* arg) { fn(arg); }  // the sanitizers do not follow a switch of stacks
+#else
 namespace {
 
 constexpr size_t kStackBytes = size_t(8) << 20;
@@ -41,10 +45,6 @@ bool make_stack() {
 }  // namespace
 
 void run_on_big_stack(void (*fn)(void*), void* arg) {
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-  fn(arg);  // the sanitizers do not follow a switch of stacks
-  return;
-#else
   if (g_busy.exchange(true, std::memory_order_acquire)) return fn(arg);
   if (!make_stack() || getcontext(&g_callee) != 0) {
     g_busy.store(false, std::memory_order_release);
@@ -62,7 +62,7 @@ void run_on_big_stack(void (*fn)(void*), void* arg) {
   g_error = nullptr;
   g_busy.store(false, std::memory_order_release);
   if (error) std::rethrow_exception(error);
-#endif
 }
+#endif
 
 }  // namespace lockhound::symbolize
