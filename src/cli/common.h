@@ -57,6 +57,7 @@ class Progress {
  private:
   bool always_ = false;
   bool enabled_ = false;
+  double delay_ = 0.5;
   bool drawn_ = false;
   double start_ = 0, last_ = -1;
 };
