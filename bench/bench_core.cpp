@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "core/validator.h"
+#include "random_dag.h"
 
 namespace lockhound {
 namespace {
@@ -34,20 +35,7 @@ BENCHMARK(BM_AcquireReleaseSeenChain)->Arg(1)->Arg(2)->Arg(4);
 void BM_BuildRandomDag(benchmark::State& state) {
   const uint32_t classes = uint32_t(state.range(0));
   const uint64_t edges = uint64_t(state.range(1));
-  std::mt19937_64 rng(42);
-  // A hidden order (random permutation); every edge goes forward in it, so the graph stays a
-  // DAG and no edge is reported. Edges arrive in random order, so the engine must reorder.
-  std::vector<uint32_t> perm(classes);
-  for (uint32_t i = 0; i < classes; ++i) perm[i] = i;
-  std::shuffle(perm.begin(), perm.end(), rng);
-  std::vector<std::pair<uint32_t, uint32_t>> pairs;
-  pairs.reserve(edges);
-  while (pairs.size() < edges) {
-    uint32_t a = uint32_t(rng() % classes), b = uint32_t(rng() % classes);
-    if (a == b) continue;
-    if (a > b) std::swap(a, b);
-    pairs.emplace_back(perm[a], perm[b]);
-  }
+  const auto pairs = bench::random_dag_edges(classes, edges);
   for (auto _ : state) {
     Validator v;
     Context t = v.context(1, "T");

@@ -12,24 +12,14 @@
 #include <vector>
 
 #include "core/validator.h"
+#include "random_dag.h"
 
 int main(int argc, char** argv) {
   using namespace lockhound;
   uint64_t edges = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 200000;
   uint32_t classes = argc > 2 ? uint32_t(std::strtoul(argv[2], nullptr, 10)) : 100000;
   if (classes < 2) return 2;
-  std::mt19937_64 rng(42);
-  std::vector<uint32_t> perm(classes);
-  for (uint32_t i = 0; i < classes; ++i) perm[i] = i;
-  std::shuffle(perm.begin(), perm.end(), rng);
-  std::vector<std::pair<uint32_t, uint32_t>> pairs;
-  pairs.reserve(edges);
-  while (pairs.size() < edges) {
-    uint32_t a = uint32_t(rng() % classes), b = uint32_t(rng() % classes);
-    if (a == b) continue;
-    if (a > b) std::swap(a, b);
-    pairs.emplace_back(perm[a], perm[b]);
-  }
+  const auto pairs = bench::random_dag_edges(classes, edges);
   Validator v;
   Context t = v.context(1, "T");
   for (uint32_t i = 0; i < classes; ++i) v.lock_init(i + 1, v.lock_class("C" + std::to_string(i), LockKind::pthread_mutex));
