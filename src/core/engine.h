@@ -533,6 +533,7 @@ struct Validator::Impl {
   absl::flat_hash_map<uint64_t, std::unique_ptr<ContextState>> contexts;
   std::vector<std::string> ctx_names{"?"};
 
+  uint64_t unnamed_classes = 0;   // made with an empty name, not named since
   uint64_t class_name_bytes = 0;  // the classes' names, for stats() (summing them walks every class)
   ChunkedVector<EdgeInfo, 15> edges;     // 896 KiB chunks
   // What the order's search (pk_insert) reads of each edge, kept apart from the 80-byte edge
@@ -605,6 +606,7 @@ struct Validator::Impl {
 
   // ---------------------------------------------------------------- classes & instances
   ClassId new_class(std::string name, LockKind kind, WaitType wait, ClassId base, uint8_t sub);
+  const std::string& name_of(ClassId c) const;  // every read of a class's name goes here
 
   [[gnu::noinline]] ClassId subclass_of(ClassId base, uint8_t sub);
 

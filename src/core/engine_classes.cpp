@@ -12,7 +12,8 @@ ClassId Validator::Impl::new_class(std::string name, LockKind kind, WaitType wai
   ClassId id = ClassId(classes.size());
   ClassInfo c;
   c.name = std::move(name);
-  class_name_bytes += c.name.capacity();  // names never change after this
+  class_name_bytes += c.name.capacity();
+  unnamed_classes += c.name.empty();
   c.kind = kind;
   c.wait = wait == WaitType::none ? default_wait_type(kind) : wait;
   c.base = base == kNoClass ? id : base;
@@ -26,13 +27,22 @@ ClassId Validator::Impl::new_class(std::string name, LockKind kind, WaitType wai
   return id;
 }
 
+// A class made without a name (Validator::unique_class("")) is named by the front end when a
+// name is first needed: a finding, a report, the class table. Naming can be costly (the runtime
+// reads debug information for it) and most classes never need it.
+const std::string& Validator::Impl::name_of(ClassId c) const {
+  const std::string& n = classes[c].name;
+  if (n.empty() && hooks.name_classes) hooks.name_classes(c);
+  return n;
+}
+
 [[gnu::noinline]] ClassId Validator::Impl::subclass_of(ClassId base, uint8_t sub) {
   if (sub == 0) return base;
   ClassId b = classes[base].base;
   if (sub >= 8) sub = 7;  // lockdep allows 8 subclasses; clamp rather than fail
   auto found = subclass_ids.find(uint64_t(b) << 3 | sub);
   if (found != subclass_ids.end()) return found->second;
-  ClassId s = new_class(classes[b].name + "/" + std::to_string(sub), classes[b].kind, classes[b].wait, b, sub);
+  ClassId s = new_class(name_of(b) + "/" + std::to_string(sub), classes[b].kind, classes[b].wait, b, sub);
   subclass_ids[uint64_t(b) << 3 | sub] = s;
   class_by_name.emplace(classes[s].name, s);
   return s;

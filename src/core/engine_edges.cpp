@@ -118,7 +118,7 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
 std::string Validator::Impl::instance_name(ClassId cls, uint64_t lock) const {
   char buf[32];
   std::snprintf(buf, sizeof buf, " [0x%" PRIx64 "]", lock);
-  return classes[cls].name + buf;
+  return name_of(cls) + buf;
 }
 
 // ---------------------------------------------------------------- edges

@@ -49,7 +49,7 @@ std::string Validator::Impl::irq_ctx_name(uint8_t c) {
 
 Acquisition Validator::Impl::acquisition(const Evidence& e, ClassId cls, std::vector<HeldLock> held) const {
   Acquisition a;
-  if (cls < classes.size()) a.lock = classes[cls].name;
+  if (cls < classes.size()) a.lock = name_of(cls);
   a.mode = mode_name(e.mode, e.trylock);
   a.context = ctx_names[e.ctx_name];
   a.irq = irq_ctx_name(e.irq_ctx);
@@ -64,7 +64,7 @@ std::vector<HeldLock> Validator::Impl::held_list(const ContextState* ctx, size_t
   for (size_t i = 0; i < upto && i < ctx->held.size(); ++i) {
     const auto& h = ctx->held[i];
     HeldLock hl;
-    hl.name = classes[h.cls].name;
+    hl.name = name_of(h.cls);
     if (opt.show_addresses) {
       char buf[32];
       std::snprintf(buf, sizeof buf, "%" PRIx64, h.lock);
@@ -107,7 +107,7 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
   // One finding per class and pair of code places, however many pairs of locks invert there.
   uint64_t s1 = evidence_pool[rev.inner].ip, s2 = inner.site.ip;
   std::string sig = std::string(guarded ? "instance-guarded|" : "instance-cycle|") +
-                    classes[cls].name + "|" + std::to_string(std::min(s1, s2)) + "|" +
+                    name_of(cls) + "|" + std::to_string(std::min(s1, s2)) + "|" +
                     std::to_string(std::max(s1, s2));
   if (repeat(sig, path_of(ctx))) return;
   capture_held(ctx, inner);
@@ -123,7 +123,7 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
   std::vector<HeldLock> held;
   for (ClassId c : rev.held) {
     HeldLock hl;
-    hl.name = classes[c].name;
+    hl.name = name_of(c);
     held.push_back(std::move(hl));
   }
   earlier.to_site = acquisition(evidence_pool[rev.inner], cls, std::move(held));
@@ -138,8 +138,8 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
   now.from_site.lock = a;
   now.to_site.lock = b;
   f.chain = {std::move(earlier), std::move(now)};
-  f.classes = {classes[cls].name};
-  fact::set(f, fact::kInstances, "two locks of class " + classes[cls].name + ", each taken while the other was held");
+  f.classes = {name_of(cls)};
+  fact::set(f, fact::kInstances, "two locks of class " + name_of(cls) + ", each taken while the other was held");
   if (guarded) {
     std::string g;
     for (uint64_t id : common)
@@ -154,21 +154,21 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
 // ---------------------------------------------------------------- reports
 std::string Validator::Impl::sig_of_classes(std::string_view kind, const std::vector<ClassId>& cs) const {
   std::string s(kind);
-  for (ClassId c : cs) s += "|" + classes[c].name;
+  for (ClassId c : cs) s += "|" + name_of(c);
   return s;
 }
 
 Edge Validator::Impl::edge_report(uint32_t ei) const {
   const EdgeInfo& e = edges[ei];
   Edge out;
-  out.from = classes[e.from].name;
-  out.to = classes[e.to].name;
+  out.from = name_of(e.from);
+  out.to = name_of(e.to);
   out.dep = dep_name(e.dep);
-  for (ClassId g : gate_sets[e.gates]) out.gates.push_back(classes[g].name);
+  for (ClassId g : gate_sets[e.gates]) out.gates.push_back(name_of(g));
   std::vector<HeldLock> held;
   auto add = [&](ClassId c) {
     HeldLock hl;
-    hl.name = classes[c].name;
+    hl.name = name_of(c);
     held.push_back(std::move(hl));
   };
   if (e.held == 0) {
@@ -189,18 +189,18 @@ void Validator::Impl::report_cycle(ContextState* ctx, const std::vector<uint32_t
   for (uint32_t ei : path) keys.push_back((uint64_t(edges[ei].from) << 32) | edges[ei].to);
   std::sort(keys.begin(), keys.end());
   std::string sig = type == FindingType::guarded_cycle ? "guarded" : "cycle";
-  for (uint64_t k : keys) sig += "|" + classes[k >> 32].name + ">" + classes[uint32_t(k)].name;
+  for (uint64_t k : keys) sig += "|" + name_of(k >> 32) + ">" + name_of(uint32_t(k));
   uint32_t closing = path.back();
   if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = type;
   for (uint32_t ei : path) {
     f.chain.push_back(edge_report(ei));
-    f.classes.push_back(classes[edges[ei].from].name);
+    f.classes.push_back(name_of(edges[ei].from));
   }
   if (type == FindingType::guarded_cycle) {
     std::string g;
-    for (ClassId c : common) g += (g.empty() ? "" : ", ") + classes[c].name;
+    for (ClassId c : common) g += (g.empty() ? "" : ", ") + name_of(c);
     fact::set(f, fact::kGuardedBy, g);
   }
   // A class the front end inferred (locks made at one place) may hold locks of different
@@ -220,9 +220,9 @@ void Validator::Impl::report_cycle(ContextState* ctx, const std::vector<uint32_t
     uint64_t in_to_lock = locks_of(path[i]).second, out_from_lock = locks_of(path[(i + 1) % path.size()]).first;
     if (!classes[in.to].inferred || in_to_lock == out_from_lock || !in_to_lock || !out_from_lock) continue;
     split = true;
-    f.details.emplace_back("different locks of " + classes[in.to].name,
-                           hex_of(in_to_lock) + " taken after " + classes[in.from].name + ", " +
-                               hex_of(out_from_lock) + " held before " + classes[out.to].name +
+    f.details.emplace_back("different locks of " + name_of(in.to),
+                           hex_of(in_to_lock) + " taken after " + name_of(in.from) + ", " +
+                               hex_of(out_from_lock) + " held before " + name_of(out.to) +
                                ": a deadlock only if one lock of this class can play both parts");
   }
   if (split && type == FindingType::circular_dependency) fact::set(f, fact::kSeverity, "note");
@@ -257,11 +257,11 @@ void Validator::Impl::report_recursion(ContextState* ctx, size_t prev_i) {
   const HeldEntry& prev = ctx->held[prev_i];
   const HeldEntry& next = ctx->held.back();
   bool same = prev.lock == next.lock;
-  std::string sig = std::string("recursive|") + classes[next.cls].name + (same ? "|same" : "|other");
+  std::string sig = std::string("recursive|") + name_of(next.cls) + (same ? "|same" : "|other");
   if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = FindingType::recursive_locking;
-  f.classes = {classes[next.cls].name};
+  f.classes = {name_of(next.cls)};
   f.acquisitions.push_back(acquisition(held_evidence(ctx, prev), prev.cls));
   f.acquisitions.push_back(acquisition(evidence(ctx, next.site, next.mode, next.trylock, true),
                                        next.cls, held_list(ctx, ctx->held.size() - 1)));
@@ -283,11 +283,11 @@ void Validator::Impl::report_trylock_held(ContextState* ctx, uint64_t lock, Mode
   while (i > 0 && ctx->held[i - 1].lock != lock) --i;
   if (i == 0) return;
   const HeldEntry& prev = ctx->held[i - 1];
-  std::string sig = "trylock-held|" + classes[prev.cls].name + "|" + std::to_string(site.ip);
+  std::string sig = "trylock-held|" + name_of(prev.cls) + "|" + std::to_string(site.ip);
   if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = FindingType::recursive_locking;
-  f.classes = {classes[prev.cls].name};
+  f.classes = {name_of(prev.cls)};
   f.acquisitions.push_back(acquisition(held_evidence(ctx, prev), prev.cls));
   f.acquisitions.push_back(acquisition(evidence(ctx, site, mode, true, true), prev.cls,
                                        held_list(ctx, ctx->held.size())));
@@ -304,12 +304,12 @@ void Validator::trylock_held(Context ctx, uint64_t lock, Mode mode, const Site& 
 [[gnu::noinline]] void Validator::Impl::report_nest_not_held(ContextState* ctx, ClassId cls, const AcquireFlags& fl, const Site& site) {
   std::string nest = "lock@?";
   auto it = instances.find(fl.nest_lock);
-  if (it != instances.end()) nest = classes[it->second->cls].name;
-  std::string sig = "nest|" + classes[cls].name + "|" + nest;
+  if (it != instances.end()) nest = name_of(it->second->cls);
+  std::string sig = "nest|" + name_of(cls) + "|" + nest;
   if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = FindingType::nested_lock_not_taken;
-  f.classes = {classes[cls].name, nest};
+  f.classes = {name_of(cls), nest};
   f.acquisitions.push_back(acquisition(evidence(ctx, site, fl.mode, fl.trylock, true), cls,
                                        held_list(ctx, ctx->held.size())));
   f.participants.push_back(participant(ctx));
@@ -317,9 +317,10 @@ void Validator::trylock_held(Context ctx, uint64_t lock, Mode mode, const Site& 
 }
 
 void Validator::Impl::report_inconsistent(ContextState* ctx, const HeldEntry& h, unsigned prev_bit, unsigned new_bit) {
+  const std::string& name = name_of(h.cls);
   ClassInfo& c = classes[h.cls];
   std::string usage = "{" + usage_name(prev_bit) + "} -> {" + usage_name(new_bit) + "}";
-  std::string sig = "inconsistent|" + c.name + "|" + usage_name(std::min(prev_bit, new_bit)) + "|" +
+  std::string sig = "inconsistent|" + name + "|" + usage_name(std::min(prev_bit, new_bit)) + "|" +
                     usage_name(std::max(prev_bit, new_bit));
   c.conflict |= 1u << new_bit;
   if (repeat(sig, path_of(ctx))) {
@@ -328,7 +329,7 @@ void Validator::Impl::report_inconsistent(ContextState* ctx, const HeldEntry& h,
   }
   Finding f;
   f.type = FindingType::inconsistent_lock_state;
-  f.classes = {c.name};
+  f.classes = {name};
   fact::set(f, fact::kUsage, usage);
   fact::set(f, fact::kInterrupt, std::string(irq_name(Irq(new_bit / 4))));
   const Evidence* first = nullptr;
@@ -348,17 +349,17 @@ void Validator::Impl::report_irq_inversion(ContextState* ctx, const HeldEntry& h
   Irq k = Irq(bit / 4);
   ClassId safe = forward ? h.cls : other, unsafe = forward ? other : h.cls;
   if (!forward) std::reverse(path.begin(), path.end());
-  std::string sig = "irqinv|" + std::string(irq_name(k)) + "|" + classes[safe].name + "|" +
-                    classes[unsafe].name;
+  std::string sig = "irqinv|" + std::string(irq_name(k)) + "|" + name_of(safe) + "|" +
+                    name_of(unsafe);
   if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = FindingType::irq_lock_inversion;
   for (uint32_t ei : path) f.chain.push_back(edge_report(ei));
-  f.classes.push_back(classes[safe].name);
-  for (uint32_t ei : path) f.classes.push_back(classes[edges[ei].to].name);
+  f.classes.push_back(name_of(safe));
+  for (uint32_t ei : path) f.classes.push_back(name_of(edges[ei].to));
   fact::set(f, fact::kInterrupt, std::string(irq_name(k)));
-  fact::set(f, fact::kIrqSafe, classes[safe].name);
-  fact::set(f, fact::kIrqUnsafe, classes[unsafe].name);
+  fact::set(f, fact::kIrqSafe, name_of(safe));
+  fact::set(f, fact::kIrqUnsafe, name_of(unsafe));
   add_usage_evidence(f, safe, k, false);
   add_usage_evidence(f, unsafe, k, true);
   f.participants.push_back(participant(ctx));
@@ -375,18 +376,18 @@ void Validator::Impl::add_usage_evidence(Finding& f, ClassId cls, Irq k, bool en
 
 void Validator::Impl::report_safe_unsafe(ContextState* ctx, Irq k, ClassId safe, ClassId unsafe,
                           const std::vector<uint32_t>& chain, const HeldEntry& prev, const HeldEntry& next) {
-  std::string sig = "safeunsafe|" + std::string(irq_name(k)) + "|" + classes[safe].name + "|" +
-                    classes[unsafe].name;
+  std::string sig = "safeunsafe|" + std::string(irq_name(k)) + "|" + name_of(safe) + "|" +
+                    name_of(unsafe);
   if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = FindingType::irq_safe_unsafe_order;
   for (uint32_t ei : chain) f.chain.push_back(edge_report(ei));
-  f.classes.push_back(classes[safe].name);
-  for (uint32_t ei : chain) f.classes.push_back(classes[edges[ei].to].name);
+  f.classes.push_back(name_of(safe));
+  for (uint32_t ei : chain) f.classes.push_back(name_of(edges[ei].to));
   fact::set(f, fact::kInterrupt, std::string(irq_name(k)));
-  fact::set(f, fact::kIrqSafe, classes[safe].name);
-  fact::set(f, fact::kIrqUnsafe, classes[unsafe].name);
-  fact::set(f, fact::kNewDependency, classes[prev.cls].name + " -> " + classes[next.cls].name);
+  fact::set(f, fact::kIrqSafe, name_of(safe));
+  fact::set(f, fact::kIrqUnsafe, name_of(unsafe));
+  fact::set(f, fact::kNewDependency, name_of(prev.cls) + " -> " + name_of(next.cls));
   add_usage_evidence(f, safe, k, false);
   add_usage_evidence(f, unsafe, k, true);
   if (ctx) f.participants.push_back(participant(ctx));
@@ -397,12 +398,12 @@ void Validator::Impl::report_wait(ContextState* ctx, FindingType type, ClassId c
                    const std::string& reason, const Site& site, const std::string& what) {
   uint64_t path = path_of(ctx) ^ std::hash<std::string>{}(what);
   std::string sig = std::string(type_name(type)) + "|" + what + "|" +
-                    (spinning != kNoClass ? classes[spinning].name : reason);
+                    (spinning != kNoClass ? name_of(spinning) : reason);
   if (repeat(sig, path)) return;
   Finding f;
   f.type = type;
-  if (cls != kNoClass) f.classes.push_back(classes[cls].name);
-  if (spinning != kNoClass) f.classes.push_back(classes[spinning].name);
+  if (cls != kNoClass) f.classes.push_back(name_of(cls));
+  if (spinning != kNoClass) f.classes.push_back(name_of(spinning));
   fact::set(f, fact::kReason, reason);
   fact::set(f, fact::kOperation, what);
   if (spinning != kNoClass && classes[spinning].kind == LockKind::pthread_spinlock)
@@ -427,7 +428,7 @@ void Validator::Impl::report_bad_unlock(ContextState* ctx, uint64_t lock, const 
   ClassId cls = kNoClass;
   if (it != instances.end()) {
     cls = it->second->cls;
-    name = classes[cls].name;
+    name = name_of(cls);
   } else {
     char buf[40];
     std::snprintf(buf, sizeof buf, "lock@0x%" PRIx64, lock);
@@ -458,11 +459,11 @@ void Validator::Impl::report_bad_unlock(ContextState* ctx, uint64_t lock, const 
 void Validator::Impl::report_freed(ContextState* by, ContextState* holder, size_t i, const Site& site, bool unloaded) {
   uint64_t path = path_of(holder) ^ site.ip;
   const HeldEntry& h = holder->held[i];
-  std::string sig = "freed|" + classes[h.cls].name + "|" + std::to_string(site.ip);
+  std::string sig = "freed|" + name_of(h.cls) + "|" + std::to_string(site.ip);
   if (repeat(sig, path)) return;
   Finding f;
   f.type = FindingType::held_lock_freed;
-  f.classes = {classes[h.cls].name};
+  f.classes = {name_of(h.cls)};
   f.acquisitions.push_back(acquisition(held_evidence(holder, h), h.cls));
   Acquisition d = acquisition(evidence(by, site, Mode::write, false, true), h.cls);
   d.mode = unloaded ? "unload" : "destroy";  // advice words the fix for each
@@ -478,7 +479,7 @@ void Validator::Impl::report_still_held(ContextState* ctx, const Site& site, Fin
   if (repeat(sig, path_of(ctx))) return;
   Finding f;
   f.type = type;
-  for (ClassId c : cs) f.classes.push_back(classes[c].name);
+  for (ClassId c : cs) f.classes.push_back(name_of(c));
   for (const auto& h : ctx->held) f.acquisitions.push_back(acquisition(held_evidence(ctx, h), h.cls));
   Participant p = participant(ctx);
   Stack s = frames_of(evidence(ctx, site, Mode::write, false, true));

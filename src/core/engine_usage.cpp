@@ -97,7 +97,7 @@ std::string Validator::Impl::atomic_reason(const ContextState* ctx, ClassId& spi
     for (auto it = ctx->held.rbegin(); it != ctx->held.rend(); ++it)
       if (classes[it->cls].wait == WaitType::spin) {
         spinning = it->cls;
-        return "while holding the spinning lock " + classes[spinning].name;
+        return "while holding the spinning lock " + name_of(spinning);
       }
   }
   if (!ctx->enabled[0]) return "with interrupts disabled";
@@ -114,7 +114,7 @@ std::string Validator::Impl::atomic_reason(const ContextState* ctx, ClassId& spi
   FindingType type = ctx->depth[0] || ctx->depth[1] || spinning != kNoClass
                          ? FindingType::invalid_wait_context
                          : FindingType::sleeping_in_invalid_context;
-  report_wait(ctx, type, cls, spinning, reason, site, classes[cls].name);
+  report_wait(ctx, type, cls, spinning, reason, site, name_of(cls));
 }
 
 void Validator::Impl::might_sleep(ContextState* ctx, const Site& site, std::string_view what) {
@@ -123,7 +123,7 @@ void Validator::Impl::might_sleep(ContextState* ctx, const Site& site, std::stri
       for (auto it = ctx->held.rbegin(); it != ctx->held.rend(); ++it) {
         LockKind k = classes[it->cls].kind;
         if (k != LockKind::pthread_mutex && k != LockKind::pthread_rwlock) continue;
-        report_wait(ctx, FindingType::blocking_call_under_lock, kNoClass, it->cls, "while holding " + classes[it->cls].name,
+        report_wait(ctx, FindingType::blocking_call_under_lock, kNoClass, it->cls, "while holding " + name_of(it->cls),
                     site, std::string(what));
         break;
       }

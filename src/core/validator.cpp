@@ -271,7 +271,17 @@ void Validator::set_class_kind(ClassId cls, LockKind kind, WaitType wait) {
 void Validator::set_class_inferred(ClassId cls) {
   if (cls < impl_->classes.size()) impl_->classes[cls].inferred = true;
 }
-std::string_view Validator::class_name(ClassId cls) const { return impl_->classes.at(cls).name; }
+std::string_view Validator::class_name(ClassId cls) const {
+  (void)impl_->classes.at(cls);  // out of range throws
+  return impl_->name_of(cls);
+}
+void Validator::set_class_name(ClassId cls, std::string name) {
+  auto& c = impl_->classes.at(cls);
+  impl_->class_name_bytes += name.capacity();
+  impl_->class_name_bytes -= c.name.capacity();
+  impl_->unnamed_classes -= c.name.empty() && !name.empty();
+  c.name = std::move(name);
+}
 LockKind Validator::class_kind(ClassId cls) const { return impl_->classes.at(cls).kind; }
 
 void Validator::lock_init(uint64_t lock, ClassId cls) {
@@ -429,6 +439,7 @@ ValidatorStats Validator::stats() const {
   s.instances = impl_->instances.size();
   s.edges = impl_->edges.size();
   s.chains = impl_->chains.size();
+  s.unnamed_classes = impl_->unnamed_classes;
   s.class_bytes = impl_->classes.bytes() + impl_->class_name_bytes +
                   impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(void*) + 1) +
                   impl_->instance_pool.size() * sizeof(Instance);

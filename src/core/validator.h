@@ -91,11 +91,15 @@ struct ValidatorHooks {
   // of that acquisition as far as the current stack still shows it, or kNoStack (then the
   // evidence is the one frame at ip). Asked at most once per held entry. Optional.
   std::function<StackId(Context ctx, uint64_t ip)> held_stack;
+  // Called when the name of a class made with an empty name is first needed (a finding, the
+  // class table): the front end names it, and may name others, with set_class_name. Optional.
+  std::function<void(ClassId cls)> name_classes;
 };
 
 struct ValidatorStats {
   uint64_t classes = 0, instances = 0, contexts = 0, edges = 0, chains = 0;
   uint64_t acquisitions = 0, releases = 0, findings = 0;
+  uint64_t unnamed_classes = 0;  // classes made without a name whose name nothing needed yet
   uint64_t graph_searches = 0;   // searches run (edges against the topological order)
   uint64_t renumbers = 0;        // times the topological order ran out of room and was respaced
   uint64_t memory_bytes = 0;     // approximate heap held by the graph, chains and stacks
@@ -118,7 +122,10 @@ class Validator {
   ClassId lock_class(std::string_view name, LockKind kind, WaitType wait = WaitType::none);
   // Creates a class that no later lock_class call finds: for names that are unique by
   // construction (a lock named by its address and lifetime), which then skip the name table.
+  // An empty name is given later, when it is first needed (ValidatorHooks::name_classes).
   ClassId unique_class(std::string name, LockKind kind, WaitType wait = WaitType::none);
+  // Names a class made with unique_class(""); the name must be unique (no lock_class finds it).
+  void set_class_name(ClassId cls, std::string name);
   // Changes a class's kind (and wait type; WaitType::none = the kind's default) once the input
   // proves it, e.g. a trace that shows a lock sleeping only after its first acquisitions. Checks
   // use the new wait type from the next acquisition on.

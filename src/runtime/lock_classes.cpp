@@ -132,8 +132,9 @@ std::string describe_site(uint64_t ip) {
 // locks. Two are not either: a C++ lock type's constructor calls its base's (HotSpot's Monitor
 // and Mutex around PlatformMonitor), so every lock of a program like the JVM fell into two
 // classes, and their nesting in both orders (different locks, in rank order) was reported as a
-// cycle. The name is the init site and its caller, "init_fn (file:line) from caller
-// (file:line)", plus as many outer frames as it takes to tell it from classes named before it.
+// cycle. The name (made when first needed: site_name) is the init site and its caller,
+// "init_fn (file:line) from caller (file:line)", plus as many outer frames as it takes to tell it
+// from classes named before it.
 ClassId class_for_site(const SiteKey& key, LockKind kind, const ApiSite* api) {
   Runtime& r = rt();
   if (api && api->file) {
@@ -143,6 +144,18 @@ ClassId class_for_site(const SiteKey& key, LockKind kind, const ApiSite* api) {
   }
   auto it = r.site_classes.find(key);
   if (it != r.site_classes.end()) return it->second;
+  ClassId cls = r.v->unique_class("", kind);
+  // A guess: locks made at one place are often nested on purpose (parent and child, a table's
+  // buckets); the engine checks such nesting per pair of locks rather than calling it recursive.
+  r.v->set_class_inferred(cls);
+  r.site_classes.emplace(key, cls);
+  r.unnamed.push_back({Runtime::Unnamed::init_site, kind, cls, uint32_t(r.unnamed_sites.size())});
+  r.unnamed_sites.push_back(key);
+  return cls;
+}
+
+std::string site_name(const SiteKey& key) {
+  Runtime& r = rt();
   std::string name = describe_site(key[0]);
   for (size_t i = 1; i < kSiteFrames && key[i]; ++i) {
     if (i >= 2 && !r.site_names.contains(name)) break;
@@ -152,34 +165,49 @@ ClassId class_for_site(const SiteKey& key, LockKind kind, const ApiSite* api) {
   for (int n = 2; r.site_names.contains(name); ++n)  // the same lines, other addresses
     name = plain + " #" + std::to_string(n);
   r.site_names.insert(name);
-  ClassId cls = r.v->unique_class(name, kind);
-  // A guess: locks made at one place are often nested on purpose (parent and child, a table's
-  // buckets); the engine checks such nesting per pair of locks rather than calling it recursive.
-  r.v->set_class_inferred(cls);
-  r.site_classes.emplace(key, cls);
-  return cls;
+  return name;
 }
 
-// Where a lock with no init call and no symbol (a std::mutex member of an object made with new)
-// is first locked: the first frame of the user's code on the current stack (past lockhound,
-// libc, libstdc++ and the toolchain's headers), "function (file:line)"; "" when no frame has a
-// function and a line. Unwinds and symbolizes once per new lock (its class is new too, so the
-// engine unwinds there anyway); the symbolizer is used under the report lock, as everywhere.
-std::string first_lock_site(const ApiSite* api) {
-  if (api && api->file)
-    return std::string(api->func ? api->func : "?") + " (" + base_name(api->file) + ":" + std::to_string(api->line) + ")";
+// Set while after_dlclose names classes from the modules as they were: the symbolizer's map must
+// not be refreshed then, or it would forget the module that just went.
+bool g_map_as_it_was = false;
+
+void refresh_map() {
+  if (!g_map_as_it_was) sym().refresh();
+}
+
+std::string api_site_name(const ApiSite* api) {
+  return std::string(api->func ? api->func : "?") + " (" + base_name(api->file) + ":" + std::to_string(api->line) + ")";
+}
+
+// The stack where a lock with no init call and no symbol (a std::mutex member of an object made
+// with new) is first locked, without lockhound's own frames: kept (each distinct one once) to
+// name its class when a name is needed (first_lock_site).
+uint32_t first_lock_stack() {
   Runtime& r = rt();
   uint64_t pcs[48];
   size_t n = symbolize::capture_stack(pcs, 48);
+  std::vector<uint64_t> key;
+  key.reserve(n);
+  for (size_t i = 0; i < n; ++i)
+    if (pcs[i] - 1 < r.self_lo || pcs[i] - 1 >= r.self_hi) key.push_back(pcs[i]);
+  auto [it, added] = r.first_stack_ids.try_emplace(key, uint32_t(r.first_stacks.size()));
+  if (added) r.first_stacks.push_back(std::move(key));
+  return it->second;
+}
+
+// Where such a lock was first locked: the first frame of the user's code on that stack (past
+// libc, libstdc++ and the toolchain's headers), "function (file:line)"; "" when that frame has no
+// function and line. Under the report lock, as every use of the symbolizer.
+std::string first_lock_site(std::span<const uint64_t> pcs) {
+  Runtime& r = rt();
   std::string name;
   r.report_lock.lock();
-  sym().refresh();  // a module loaded or unloaded since the map was read (dlopen'ed plugins)
+  refresh_map();  // a module loaded or unloaded since the map was read (dlopen'ed plugins)
   // Stops at the user's frame, named or not: nothing further out is where it was locked, and
-  // resolving further out would reach libc's thread start, whose line table libdw reads on this
-  // thread's stack (a server's 256 KiB thread stacks overflowed there).
+  // resolving further out would reach libc's thread start, whose line table is large.
   bool user_frame = false;
-  for (size_t i = 0; i < n && !user_frame; ++i) {
-    if (pcs[i] - 1 >= r.self_lo && pcs[i] - 1 < r.self_hi) continue;  // lockhound's own frames
+  for (size_t i = 0; i < pcs.size() && !user_frame; ++i) {
     for (const Frame& fr : sym().frames(pcs[i])) {
       if (is_plumbing(fr)) continue;
       if (!fr.function.empty() && !fr.file.empty() && fr.line)
@@ -192,60 +220,107 @@ std::string first_lock_site(const ApiSite* api) {
   return name;
 }
 
+// A static lock's name: its symbol ("lock"), with its file when two statics of a module share
+// it ("lock (queue.c)", from the debug information), else its library's file when another
+// library has a static of that name ("lock (libplugin.so)"), else its address too.
+std::string symbol_name(uint64_t lock, LockKind kind) {
+  Runtime& r = rt();
+  std::string name;
+  r.report_lock.lock();
+  refresh_map();
+  bool ok = sym().describe_data(lock, name);
+  r.report_lock.unlock();
+  if (!ok) name = std::string(kind_prefix(kind)) + "@" + hex(lock);
+  auto sc = r.static_classes.find(lock);
+  std::string module = sc != r.static_classes.end() ? sc->second.module : std::string();
+  auto owner = r.static_names.try_emplace(name, lock, module).first;
+  if (owner->second != std::pair(lock, module)) {
+    std::string object = module.substr(0, module.rfind('@'));
+    name += " (" + std::filesystem::path(object).filename().string() + ")";
+    owner = r.static_names.try_emplace(name, lock, module).first;
+    if (owner->second != std::pair(lock, module)) name += "@" + hex(lock);
+  }
+  return name;
+}
+
+// A heap lock's name: "mutex first locked in transfer (bank.cpp:31)", "… #2" for the next lock
+// first locked there; by address and lifetime when no frame there has a line.
+std::string first_lock_name(const Runtime::Unnamed& u) {
+  Runtime& r = rt();
+  std::string site = first_lock_site(r.first_stacks[u.index]);
+  if (!site.empty()) {
+    std::string name = std::string(kind_prefix(u.kind)) + kFirstLockedIn + site;
+    uint32_t& seen = r.first_lock_sites[name];
+    if (++seen > 1) name += " #" + std::to_string(seen);
+    return name;
+  }
+  std::string name = std::string(kind_prefix(u.kind)) + "@" + hex(u.lock);
+  if (u.generation) name += "#" + std::to_string(u.generation + 1);
+  return name;
+}
+
+void name_classes(ClassId cls) {
+  Runtime& r = rt();
+  while (r.unnamed_done < r.unnamed.size() && r.unnamed[r.unnamed_done].cls <= cls) {
+    const Runtime::Unnamed u = r.unnamed[r.unnamed_done++];
+    std::string name;
+    switch (u.how) {
+      case Runtime::Unnamed::init_site: name = site_name(r.unnamed_sites[u.index]); break;
+      case Runtime::Unnamed::symbol: name = symbol_name(u.lock, u.kind); break;
+      case Runtime::Unnamed::first_lock: name = first_lock_name(u); break;
+    }
+    r.v->set_class_name(u.cls, std::move(name));
+  }
+  if (r.unnamed_done == r.unnamed.size() && r.unnamed_done > 0) {  // all named: let the records go
+    r.unnamed = {};
+    r.unnamed_done = 0;
+    r.unnamed_sites = {};
+    r.first_stacks = {};
+    r.first_stack_ids = {};
+  }
+}
+
 // The class of a lock first seen at lock time (static initialiser, std::mutex): a static lock is
-// named by its symbol; any other lock is a class of its own, named by where it was first locked
-// ("mutex first locked in transfer (bank.cpp:31)", "… #2" for the next lock first locked
-// there), else by address and lifetime.
+// a class of its own, named by its symbol; any other lock is a class of its own, named by where it
+// was first locked, else by address and lifetime. Named when first needed (name_classes).
 LockInfo class_for_instance(uint64_t lock, LockKind kind, const ApiSite* api) {
   Runtime& r = rt();
   LockInfo li;
   // A static lock destroyed before is a new lock now (a recycled slot of a static pool, a static
   // buffer reused with placement new): named by address and lifetime below, never its old class.
   if (is_static(lock) && !r.static_destroyed.contains(lock)) {
-    std::string name, object;
+    std::string object;
     uint64_t offset = 0;
     r.report_lock.lock();
     sym().refresh();  // a module loaded or unloaded since the map was read: cheap otherwise
-    bool ok = sym().describe_data(lock, name);
-    if (ok) sym().locate(lock, object, offset);
+    sym().locate(lock, object, offset);
     r.report_lock.unlock();
-    if (!ok) name = std::string(kind_prefix(kind)) + "@" + hex(lock);
     std::string module = object + "@" + hex(lock - offset);
     auto it = r.static_classes.find(lock);
     if (it != r.static_classes.end() && it->second.module == module) {
       li.cls = it->second.cls;
       return li;
     }
-    // A variable's name is not unique. Statics of one name in two files of a module come named
-    // with their files ("lock (queue.c)"); the same name in two libraries (or in a library loaded
-    // where another was) is told apart here: the first keeps it, another gets its library's file
-    // ("lock (libplugin.so)"), and its address if that is not enough.
-    auto owner = r.static_names.try_emplace(name, lock, module).first;
-    if (owner->second != std::pair(lock, module)) {
-      name += " (" + std::filesystem::path(object).filename().string() + ")";
-      owner = r.static_names.try_emplace(name, lock, module).first;
-      if (owner->second != std::pair(lock, module)) name += "@" + hex(lock);
-    }
-    li.cls = r.v->unique_class(name, kind);
+    li.cls = r.v->unique_class("", kind);
     r.static_classes[lock] = {li.cls, std::move(module)};
+    r.unnamed.push_back({Runtime::Unnamed::symbol, kind, li.cls, 0, 0, lock});
     return li;
   }
   li.by_address = true;
-  std::string site = first_lock_site(api);
-  if (!site.empty()) {
+  if (api && api->file) {
     // Unique by the count of locks first locked at that place: no other lock can ask for this
     // class by name (its next life after a destroy is named afresh, where it is locked then).
-    std::string name = std::string(kind_prefix(kind)) + kFirstLockedIn + site;
+    std::string name = std::string(kind_prefix(kind)) + kFirstLockedIn + api_site_name(api);
     uint32_t& seen = r.first_lock_sites[name];
     if (++seen > 1) name += " #" + std::to_string(seen);
     li.cls = r.v->unique_class(std::move(name), kind);
     return li;
   }
-  std::string name = std::string(kind_prefix(kind)) + "@" + hex(lock);
-  auto g = r.generations.find(lock);
-  if (g != r.generations.end()) name += "#" + std::to_string(g->second + 1);
   // Address and lifetime make the name unique: no other lock can ask for this class by name.
-  li.cls = r.v->unique_class(std::move(name), kind);
+  li.cls = r.v->unique_class("", kind);
+  auto g = r.generations.find(lock);
+  r.unnamed.push_back({Runtime::Unnamed::first_lock, kind, li.cls, first_lock_stack(),
+                       g != r.generations.end() ? g->second : 0, lock});
   return li;
 }
 
@@ -388,6 +463,16 @@ void after_dlclose(const std::vector<std::pair<uint64_t, uint64_t>>& before) {
     for (const auto& seg : before)
       if (std::find(now.begin(), now.end(), seg) == now.end()) gone.push_back(seg);
     if (gone.empty()) return;  // the library stays loaded (other references)
+    // Classes still unnamed are named from the modules as they were: their init sites, statics
+    // and first-lock stacks may lie in the library that went.
+    struct AsItWas {
+      AsItWas() { g_map_as_it_was = true; }
+      ~AsItWas() { g_map_as_it_was = false; }
+    };
+    {
+      AsItWas keep;
+      name_classes(kNoClass - 1);
+    }
     // is_static() re-reads the module ranges when a module came or went. Every static lock that
     // no longer lies in a loaded module ended with its module: the memory may hold another
     // library's lock next, which must not inherit this one's class (its tag went with the

@@ -542,6 +542,7 @@ int finish(int status) {
                     {"locks", r.lock_lifetimes.load()},
                     {"live_locks", st.instances},
                     {"classes", st.classes},
+                    {"unnamed_classes", st.unnamed_classes},
                     {"edges", st.edges},
                     {"chains", st.chains},
                     {"acquisitions", st.acquisitions},
@@ -600,7 +601,8 @@ int finish(int status) {
                 count(st.renumbers, "time", "times") + ", about " +
                 std::to_string(st.memory_bytes >> 20) + " MiB (" +
                 std::to_string(st.classes ? st.class_bytes / st.classes : 0) + " bytes per class, " +
-                std::to_string(st.edges ? st.edge_bytes / st.edges : 0) + " per edge)\n";
+                std::to_string(st.edges ? st.edge_bytes / st.edges : 0) + " per edge), " +
+                count(st.unnamed_classes, "class", "classes") + " never named (no report needed them)\n";
       write_all(log_fd(), line);
     }
     if (r.log_fd >= 0 && (r.log_written || r.log_spooled)) ::fsync(r.log_fd);

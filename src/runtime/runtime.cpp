@@ -571,6 +571,7 @@ void init_runtime() {
   hooks.capture_stack = capture_hook;
   hooks.held_stack = held_stack_hook;
   hooks.on_finding = finding_hook;
+  hooks.name_classes = name_classes;
   r.v = new Validator(vo, hooks);
   g_fast = r.opts.fast_path && mutex_protocol_ok();
   g_fast_epoch.store(uint64_t{g_fast ? g_sig_epoch.load() : kFastOff} << 32);

@@ -87,6 +87,24 @@ struct Runtime {
   };
   absl::flat_hash_map<uint64_t, StaticClass> static_classes;
   absl::flat_hash_map<std::string, std::pair<uint64_t, std::string>> static_names;  // name -> lock, module
+  // Classes whose names are made when first needed (name_classes, the engine's hook), in the
+  // order the classes were made, which is the order they are named in ("#2" goes to the later
+  // one). Naming reads debug information: most runs never report, and a run that does names its
+  // classes once, then. What each needs: an init site (index in unnamed_sites), a static lock's
+  // address, or a heap lock's address, lifetime and first-lock stack (index in first_stacks).
+  struct Unnamed {
+    enum How : uint8_t { init_site, symbol, first_lock } how;
+    LockKind kind;
+    ClassId cls;
+    uint32_t index = 0;       // init_site: unnamed_sites; first_lock: first_stacks
+    uint32_t generation = 0;  // first_lock: the address's lifetime
+    uint64_t lock = 0;        // symbol, first_lock
+  };
+  std::vector<Unnamed> unnamed;
+  size_t unnamed_done = 0;
+  std::vector<SiteKey> unnamed_sites;
+  std::vector<std::vector<uint64_t>> first_stacks;  // distinct, lockhound's own frames left out
+  absl::flat_hash_map<std::vector<uint64_t>, uint32_t, PcsHash, PcsEq> first_stack_ids;
   std::vector<Range> static_ranges;                       // writable PT_LOAD segments
   unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
   uint64_t self_lo = 0, self_hi = 0;                      // liblockhound.so's own image
@@ -163,6 +181,9 @@ void write_tag(uint64_t* slot, uint64_t tag);
 uint64_t* side_tag_slot_claim(uint64_t lock);
 void write_first_tag(uint64_t lock, LockKind kind, uint64_t* slot, uint64_t tag);
 LockInfo& lock_info(uint64_t lock, LockKind kind, uint64_t* tag_slot, const ApiSite* api = nullptr);
+// The engine's ValidatorHooks::name_classes: names every class still unnamed up to `cls`
+// (internal lock held).
+void name_classes(ClassId cls);
 void name_frames_before_they_go(const std::vector<std::pair<uint64_t, uint64_t>>& gone);
 void after_dlclose(const std::vector<std::pair<uint64_t, uint64_t>>& before);
 

@@ -1253,3 +1253,24 @@ TEST(RuntimeDetect, ReportsOnThreadsWithSmallStacksDoNotCrashTheProgram) {
   EXPECT_NE(text.find("\"function\":\"forward\""), std::string::npos) << found[0].dump(1);
   EXPECT_NE(text.find("\"function\":\"backward\""), std::string::npos) << found[0].dump(1);
 }
+
+// Classes are named when a report first needs them, not when made: naming reads the debug
+// information of every module a lock's stack passes through (libc's is large), and most runs
+// report nothing. A clean run names none of its three classes; a run with a cycle names its
+// locks as before: the static by its symbol, the heap mutex where it was first locked.
+TEST(RuntimeDetect, ClassesAreNamedOnlyWhenAReportNeedsThem) {
+  ProgRun clean = run_under("lazy_names", {});
+  EXPECT_EQ(clean.out, "lazy_names done\n") << dump(clean);
+  EXPECT_EQ(clean.report["findings"].size(), 0u) << dump(clean);
+  EXPECT_EQ(clean.report["stats"]["classes"], 3) << dump(clean);
+  EXPECT_EQ(clean.report["stats"]["unnamed_classes"], 3) << dump(clean);
+
+  ProgRun abba = run_under("lazy_names", {"abba"});
+  EXPECT_EQ(abba.exit_code, 66) << dump(abba);
+  auto cycles = of_type(abba.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(abba);
+  EXPECT_TRUE(has_class(cycles[0], "queue_lock")) << cycles[0].dump(1);
+  EXPECT_TRUE(has_class(cycles[0], "mutex first locked in fill (lazy_names.c:27)")) << cycles[0].dump(1);
+  EXPECT_EQ(abba.report["stats"]["classes"], 3) << dump(abba);
+  EXPECT_LT(abba.report["stats"]["unnamed_classes"].get<int>(), 3) << dump(abba);
+}
