@@ -275,6 +275,10 @@ std::string_view Validator::class_name(ClassId cls) const {
   (void)impl_->classes.at(cls);  // out of range throws
   return impl_->name_of(cls);
 }
+StackId Validator::first_use_stack(ClassId cls) const {
+  const auto& c = impl_->classes.at(cls);
+  return c.usage_ev.empty() ? kNoStack : impl_->evidence_pool[c.usage_ev.front().ev].stack;
+}
 void Validator::set_class_name(ClassId cls, std::string name) {
   auto& c = impl_->classes.at(cls);
   impl_->class_name_bytes += name.capacity();

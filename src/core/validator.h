@@ -185,6 +185,9 @@ class Validator {
   // --- stacks -----------------------------------------------------------------------------
   StackId intern_stack(std::span<const Frame> frames);
   std::span<const Frame> stack(StackId id) const;
+  // The stack of the class's first use (its first acquisition, as the engine kept it for the
+  // usage rules), or kNoStack: where a lock first seen at lock time was first locked.
+  StackId first_use_stack(ClassId cls) const;
   size_t stack_count() const;
   // Rewrites stored evidence in place: a front end that must resolve frames before their code
   // goes away (the runtime, at dlclose). The stack keeps its id; interning the same pcs again

@@ -180,26 +180,12 @@ std::string api_site_name(const ApiSite* api) {
   return std::string(api->func ? api->func : "?") + " (" + base_name(api->file) + ":" + std::to_string(api->line) + ")";
 }
 
-// The stack where a lock with no init call and no symbol (a std::mutex member of an object made
-// with new) is first locked, without lockhound's own frames: kept (each distinct one once) to
-// name its class when a name is needed (first_lock_site).
-uint32_t first_lock_stack() {
-  Runtime& r = rt();
-  uint64_t pcs[48];
-  size_t n = symbolize::capture_stack(pcs, 48);
-  std::vector<uint64_t> key;
-  key.reserve(n);
-  for (size_t i = 0; i < n; ++i)
-    if (pcs[i] - 1 < r.self_lo || pcs[i] - 1 >= r.self_hi) key.push_back(pcs[i]);
-  auto [it, added] = r.first_stack_ids.try_emplace(key, uint32_t(r.first_stacks.size()));
-  if (added) r.first_stacks.push_back(std::move(key));
-  return it->second;
-}
-
-// Where such a lock was first locked: the first frame of the user's code on that stack (past
-// libc, libstdc++ and the toolchain's headers), "function (file:line)"; "" when that frame has no
-// function and line. Under the report lock, as every use of the symbolizer.
-std::string first_lock_site(std::span<const uint64_t> pcs) {
+// Where a lock with no init call and no symbol (a std::mutex member of an object made with new)
+// was first locked: the first frame of the user's code on the stack of its class's first use
+// (past libc, libstdc++ and the toolchain's headers; lockhound's own frames are not in it),
+// "function (file:line)"; "" when that frame has no function and line. Under the report lock, as
+// every use of the symbolizer.
+std::string first_lock_site(std::span<const Frame> stack) {
   Runtime& r = rt();
   std::string name;
   r.report_lock.lock();
@@ -207,8 +193,13 @@ std::string first_lock_site(std::span<const uint64_t> pcs) {
   // Stops at the user's frame, named or not: nothing further out is where it was locked, and
   // resolving further out would reach libc's thread start, whose line table is large.
   bool user_frame = false;
-  for (size_t i = 0; i < pcs.size() && !user_frame; ++i) {
-    for (const Frame& fr : sym().frames(pcs[i])) {
+  for (size_t i = 0; i < stack.size() && !user_frame; ++i) {
+    if (!stack[i].function.empty()) {  // named already: the API's site, or a signal frame
+      if (stack[i].file.empty() || !stack[i].line || is_plumbing(stack[i])) continue;
+      name = symbolize::without_parameters(stack[i].function) + " (" + base_name(stack[i].file) + ":" + std::to_string(stack[i].line) + ")";
+      break;
+    }
+    for (const Frame& fr : sym().frames(stack[i].pc)) {
       if (is_plumbing(fr)) continue;
       if (!fr.function.empty() && !fr.file.empty() && fr.line)
         name = symbolize::without_parameters(fr.function) + " (" + base_name(fr.file) + ":" + std::to_string(fr.line) + ")";
@@ -247,7 +238,8 @@ std::string symbol_name(uint64_t lock, LockKind kind) {
 // first locked there; by address and lifetime when no frame there has a line.
 std::string first_lock_name(const Runtime::Unnamed& u) {
   Runtime& r = rt();
-  std::string site = first_lock_site(r.first_stacks[u.index]);
+  StackId first = r.v->first_use_stack(u.cls);
+  std::string site = first == kNoStack ? std::string() : first_lock_site(r.v->stack(first));
   if (!site.empty()) {
     std::string name = std::string(kind_prefix(u.kind)) + kFirstLockedIn + site;
     uint32_t& seen = r.first_lock_sites[name];
@@ -255,7 +247,7 @@ std::string first_lock_name(const Runtime::Unnamed& u) {
     return name;
   }
   std::string name = std::string(kind_prefix(u.kind)) + "@" + hex(u.lock);
-  if (u.generation) name += "#" + std::to_string(u.generation + 1);
+  if (u.index) name += "#" + std::to_string(u.index + 1);
   return name;
 }
 
@@ -275,8 +267,6 @@ void name_classes(ClassId cls) {
     r.unnamed = {};
     r.unnamed_done = 0;
     r.unnamed_sites = {};
-    r.first_stacks = {};
-    r.first_stack_ids = {};
   }
 }
 
@@ -303,7 +293,7 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind, const ApiSite* api) {
     }
     li.cls = r.v->unique_class("", kind);
     r.static_classes[lock] = {li.cls, std::move(module)};
-    r.unnamed.push_back({Runtime::Unnamed::symbol, kind, li.cls, 0, 0, lock});
+    r.unnamed.push_back({Runtime::Unnamed::symbol, kind, li.cls, 0, lock});
     return li;
   }
   li.by_address = true;
@@ -319,8 +309,7 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind, const ApiSite* api) {
   // Address and lifetime make the name unique: no other lock can ask for this class by name.
   li.cls = r.v->unique_class("", kind);
   auto g = r.generations.find(lock);
-  r.unnamed.push_back({Runtime::Unnamed::first_lock, kind, li.cls, first_lock_stack(),
-                       g != r.generations.end() ? g->second : 0, lock});
+  r.unnamed.push_back({Runtime::Unnamed::first_lock, kind, li.cls, g != r.generations.end() ? g->second : 0, lock});
   return li;
 }
 

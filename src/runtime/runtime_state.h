@@ -11,6 +11,7 @@
 
 #include <array>
 #include <atomic>
+#include <deque>
 #include <span>
 #include <string>
 #include <vector>
@@ -91,20 +92,18 @@ struct Runtime {
   // order the classes were made, which is the order they are named in ("#2" goes to the later
   // one). Naming reads debug information: most runs never report, and a run that does names its
   // classes once, then. What each needs: an init site (index in unnamed_sites), a static lock's
-  // address, or a heap lock's address, lifetime and first-lock stack (index in first_stacks).
+  // address, or a heap lock's address and lifetime (where it was first locked is the stack of
+  // its class's first use, which the engine keeps: Validator::first_use_stack).
   struct Unnamed {
     enum How : uint8_t { init_site, symbol, first_lock } how;
     LockKind kind;
     ClassId cls;
-    uint32_t index = 0;       // init_site: unnamed_sites; first_lock: first_stacks
-    uint32_t generation = 0;  // first_lock: the address's lifetime
+    uint32_t index = 0;       // init_site: unnamed_sites; first_lock: the address's lifetime
     uint64_t lock = 0;        // symbol, first_lock
   };
-  std::vector<Unnamed> unnamed;
+  std::deque<Unnamed> unnamed;  // a deque: growing copies nothing (a record per heap lock)
   size_t unnamed_done = 0;
   std::vector<SiteKey> unnamed_sites;
-  std::vector<std::vector<uint64_t>> first_stacks;  // distinct, lockhound's own frames left out
-  absl::flat_hash_map<std::vector<uint64_t>, uint32_t, PcsHash, PcsEq> first_stack_ids;
   std::vector<Range> static_ranges;                       // writable PT_LOAD segments
   unsigned long long dl_adds = ~0ull, dl_subs = ~0ull;
   uint64_t self_lo = 0, self_hi = 0;                      // liblockhound.so's own image
