@@ -315,23 +315,22 @@ class EdgeList {
 };
 static_assert(sizeof(EdgeList) == 16);
 
-// The first cache line is what the topological order's searches read for every class they
-// visit (rank, neighbours in the order, edges): one miss per class in a graph far larger than
-// the cache. The rest is read when a class is created, used or reported.
-//
-// The acquisition path reads the class's wait type, usage and conflict bits, whether it is
-// inferred and its instance count: they are in the first line too, so that a new chain over
-// classes not in the cache misses once per class, not once for the order and once for the rest.
-// Two lines in all (was four); what only a report or a rare path reads is in side tables
-// (Impl::conflict_findings, Impl::subclass_ids).
+// One cache line per class: what the topological order's searches read for every class they
+// visit (rank, neighbours in the order, edges), one miss per class in a graph far larger than
+// the cache; and what the acquisition path reads (wait type, usage and conflict bits, whether it
+// is inferred, its instance count), so that a new chain over classes not in the cache misses once
+// per class. What only a report, a name or a rare path reads is in side tables: the name
+// (Impl::name_at, name_chars), the usage evidence (Impl::usage_pool, linked from usage_head), a
+// subclass's base (Impl::subclass_base), conflict findings and subclass ids.
 struct alignas(64) ClassInfo {
   uint64_t rank = 0;            // position in the topological order (spaced: see pk_move)
   ClassId lower = kNoClass, higher = kNoClass;  // neighbours in that order
   // Edge indices. Most classes have one or two edges each way: kept inline, they cost no
   // allocation (a 100k-class graph built edge by edge made 380k of them).
   EdgeList out, in;
-  uint32_t usage = 0;
-  uint32_t conflict = 0;        // usage bits whose setting was reported as inconsistent
+  uint16_t usage = 0;           // usage bits (12: usage_bits.h)
+  uint16_t conflict = 0;        // usage bits whose setting was reported as inconsistent
+  uint32_t usage_head = 0;      // the last usage record (Impl::usage_pool), 0 = none
   uint32_t instances = 0;
   LockKind kind;
   WaitType wait;
@@ -340,13 +339,15 @@ struct alignas(64) ClassInfo {
   // check_recursion).
   bool inferred = false;
   bool gate_candidate = true;   // one instance so far: may serve as a gate lock
-  std::string name;
-  ClassId base;
-  uint8_t subclass;
-  absl::InlinedVector<UsageRecord, 2> usage_ev;  // a lock's first use sets two bits
 };
-static_assert(offsetof(ClassInfo, name) == 64, "the order's and the acquisition's fields fill the first cache line");
-static_assert(sizeof(ClassInfo) == 128, "two cache lines per class");
+static_assert(sizeof(ClassInfo) == 64, "one cache line per class");
+
+// A usage bit's first setting and its evidence, linked to the class's previous record.
+struct UsageLink {
+  uint8_t bit;
+  EvidenceId ev;
+  uint32_t prev;  // index in Impl::usage_pool, 0 = none
+};
 
 // An edge's record: 28 bytes. Its evidence is by id (the evidence table, deduplicated); the
 // classes held when it was first seen are implied when they were just its two ends (a chain of
@@ -534,7 +535,20 @@ struct Validator::Impl {
   std::vector<std::string> ctx_names{"?"};
 
   uint64_t unnamed_classes = 0;   // made with an empty name, not named since
-  uint64_t class_name_bytes = 0;  // the classes' names, for stats() (summing them walks every class)
+  // Names: each class's offset in name_chars, where names are stored one after another, each
+  // ended by a 0 (offset 0 is the empty name of a class named later: set_class_name).
+  std::vector<uint32_t> name_at;
+  std::vector<char> name_chars{'\0'};
+  std::vector<UsageLink> usage_pool{UsageLink{}};
+  absl::flat_hash_map<ClassId, ClassId> subclass_base;  // subclasses only (base of the rest: itself)
+  // A class's usage records, oldest first.
+  absl::InlinedVector<UsageRecord, 4> usage_records(ClassId c) const {
+    absl::InlinedVector<UsageRecord, 4> out;
+    for (uint32_t i = classes[c].usage_head; i; i = usage_pool[i].prev) out.push_back({usage_pool[i].bit, usage_pool[i].ev});
+    std::reverse(out.begin(), out.end());
+    return out;
+  }
+  void store_name(ClassId c, std::string_view name);
   ChunkedVector<EdgeInfo, 15> edges;     // 896 KiB chunks
   // What the order's search (pk_insert) reads of each edge, kept apart from the 80-byte edge
   // records: its ends, and kPkBack on `to` for a back edge. 8 bytes per edge, so a search over a
@@ -606,7 +620,7 @@ struct Validator::Impl {
 
   // ---------------------------------------------------------------- classes & instances
   ClassId new_class(std::string name, LockKind kind, WaitType wait, ClassId base, uint8_t sub);
-  const std::string& name_of(ClassId c) const;  // every read of a class's name goes here
+  std::string name_of(ClassId c) const;  // every read of a class's name goes here
 
   [[gnu::noinline]] ClassId subclass_of(ClassId base, uint8_t sub);
 

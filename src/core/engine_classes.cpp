@@ -11,13 +11,12 @@ ClassId Validator::Impl::new_class(std::string name, LockKind kind, WaitType wai
   if (classes.size() >= kPkBack) throw std::length_error("lockhound: more than 2^31 lock classes");
   ClassId id = ClassId(classes.size());
   ClassInfo c;
-  c.name = std::move(name);
-  class_name_bytes += c.name.capacity();
-  unnamed_classes += c.name.empty();
+  name_at.push_back(0);
+  if (name.empty()) ++unnamed_classes;
+  else store_name(id, name);
   c.kind = kind;
   c.wait = wait == WaitType::none ? default_wait_type(kind) : wait;
-  c.base = base == kNoClass ? id : base;
-  c.subclass = sub;
+  if (base != kNoClass && sub != 0) subclass_base.emplace(id, base);
   c.rank = top_rank += kRankGap;
   c.lower = highest;
   classes.push_back(std::move(c));
@@ -30,21 +29,29 @@ ClassId Validator::Impl::new_class(std::string name, LockKind kind, WaitType wai
 // A class made without a name (Validator::unique_class("")) is named by the front end when a
 // name is first needed: a finding, a report, the class table. Naming can be costly (the runtime
 // reads debug information for it) and most classes never need it.
-const std::string& Validator::Impl::name_of(ClassId c) const {
-  const std::string& n = classes[c].name;
-  if (n.empty() && hooks.name_classes) hooks.name_classes(c);
-  return n;
+std::string Validator::Impl::name_of(ClassId c) const {
+  if (name_at[c] == 0 && hooks.name_classes) hooks.name_classes(c);
+  return std::string(&name_chars[name_at[c]]);
+}
+
+void Validator::Impl::store_name(ClassId c, std::string_view name) {
+  if (name.empty() || name_chars.size() + name.size() + 1 > UINT32_MAX) return;
+  name_at[c] = uint32_t(name_chars.size());
+  name_chars.insert(name_chars.end(), name.begin(), name.end());
+  name_chars.push_back('\0');
 }
 
 [[gnu::noinline]] ClassId Validator::Impl::subclass_of(ClassId base, uint8_t sub) {
   if (sub == 0) return base;
-  ClassId b = classes[base].base;
+  auto sb = subclass_base.find(base);
+  ClassId b = sb == subclass_base.end() ? base : sb->second;
   if (sub >= 8) sub = 7;  // lockdep allows 8 subclasses; clamp rather than fail
   auto found = subclass_ids.find(uint64_t(b) << 3 | sub);
   if (found != subclass_ids.end()) return found->second;
-  ClassId s = new_class(name_of(b) + "/" + std::to_string(sub), classes[b].kind, classes[b].wait, b, sub);
+  std::string name = name_of(b) + "/" + std::to_string(sub);
+  ClassId s = new_class(name, classes[b].kind, classes[b].wait, b, sub);
   subclass_ids[uint64_t(b) << 3 | sub] = s;
-  class_by_name.emplace(classes[s].name, s);
+  class_by_name.emplace(std::move(name), s);
   return s;
 }
 

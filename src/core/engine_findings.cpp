@@ -333,7 +333,7 @@ void Validator::Impl::report_inconsistent(ContextState* ctx, const HeldEntry& h,
   fact::set(f, fact::kUsage, usage);
   fact::set(f, fact::kInterrupt, std::string(irq_name(Irq(new_bit / 4))));
   const Evidence* first = nullptr;
-  for (const auto& u : c.usage_ev)
+  for (const auto& u : usage_records(h.cls))
     if (u.bit == prev_bit) first = &evidence_pool[u.ev];
   if (first) f.acquisitions.push_back(acquisition(*first, h.cls));
   f.acquisitions.push_back(acquisition(evidence(ctx, h.site, h.mode, h.trylock, true), h.cls,
@@ -367,7 +367,7 @@ void Validator::Impl::report_irq_inversion(ContextState* ctx, const HeldEntry& h
 }
 
 void Validator::Impl::add_usage_evidence(Finding& f, ClassId cls, Irq k, bool enabled_dir) {
-  for (const auto& u : classes[cls].usage_ev) {
+  for (const auto& u : usage_records(cls)) {
     if (int(u.bit / 4) != int(k) || bool(u.bit & kDirBit) != enabled_dir) continue;
     f.acquisitions.push_back(acquisition(evidence_pool[u.ev], cls));
     return;

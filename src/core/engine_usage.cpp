@@ -25,7 +25,8 @@ namespace lockhound {
 void Validator::Impl::set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, EvidenceId ev) {
   ClassId cls = h.cls;
   classes[cls].usage |= 1u << bit;
-  classes[cls].usage_ev.push_back(UsageRecord{uint8_t(bit), ev});
+  usage_pool.push_back(UsageLink{uint8_t(bit), ev, classes[cls].usage_head});
+  classes[cls].usage_head = uint32_t(usage_pool.size() - 1);
   int k = int(bit / 4);
   bool enabled_dir = bit & kDirBit, read = bit & kReadBit;
   if (!enabled_dir) {

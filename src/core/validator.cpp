@@ -276,15 +276,14 @@ std::string_view Validator::class_name(ClassId cls) const {
   return impl_->name_of(cls);
 }
 StackId Validator::first_use_stack(ClassId cls) const {
-  const auto& c = impl_->classes.at(cls);
-  return c.usage_ev.empty() ? kNoStack : impl_->evidence_pool[c.usage_ev.front().ev].stack;
+  (void)impl_->classes.at(cls);  // out of range throws
+  auto records = impl_->usage_records(cls);
+  return records.empty() ? kNoStack : impl_->evidence_pool[records.front().ev].stack;
 }
 void Validator::set_class_name(ClassId cls, std::string name) {
-  auto& c = impl_->classes.at(cls);
-  impl_->class_name_bytes += name.capacity();
-  impl_->class_name_bytes -= c.name.capacity();
-  impl_->unnamed_classes -= c.name.empty() && !name.empty();
-  c.name = std::move(name);
+  (void)impl_->classes.at(cls);  // out of range throws
+  impl_->unnamed_classes -= impl_->name_at[cls] == 0 && !name.empty();
+  impl_->store_name(cls, name);
 }
 LockKind Validator::class_kind(ClassId cls) const { return impl_->classes.at(cls).kind; }
 
@@ -444,7 +443,9 @@ ValidatorStats Validator::stats() const {
   s.edges = impl_->edges.size();
   s.chains = impl_->chains.size();
   s.unnamed_classes = impl_->unnamed_classes;
-  s.class_bytes = impl_->classes.bytes() + impl_->class_name_bytes +
+  s.class_bytes = impl_->classes.bytes() + impl_->name_at.capacity() * sizeof(uint32_t) +
+                  impl_->name_chars.capacity() + impl_->usage_pool.capacity() * sizeof(UsageLink) +
+                  impl_->subclass_base.capacity() * (sizeof(ClassId) * 2 + 1) +
                   impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(void*) + 1) +
                   impl_->instance_pool.size() * sizeof(Instance);
   // Edges: records, index, the order's copy of their ends, held sets, adjacency past the two
