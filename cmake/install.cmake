@@ -1,7 +1,7 @@
 # `cmake --install`: the command, liblockhound.so (the preload library and the annotation API's
 # library in one), scan's module lockhound-scan.so, the public headers, the CMake package
-# (find_package(lockhound) -> lockhound::lockhound, lockhound::cli), lockhound.pc, the man pages and bash completion made by
-# cmake/docs.cmake, and the docs and seed examples. The layout is GNUInstallDirs'; `lockhound run`
+# (find_package(lockhound) -> lockhound::lockhound, lockhound::cli), lockhound.pc, the man pages
+# and bash completion made by cmake/docs.cmake, and the docs and seed examples. The layout is GNUInstallDirs'; `lockhound run`
 # finds the library, and `lockhound scan` its module, relative to its own executable
 # (src/runtime/launcher.h).
 include(CMakePackageConfigHelpers)
