@@ -239,8 +239,9 @@ deb)
   [ "$(dpkg-deb -f "$deb" Architecture)" = "$(dpkg --print-architecture)" ] || fail "Architecture"
   depends=$(dpkg-deb -f "$deb" Depends)
   echo "Depends: $depends"
-  # dpkg-shlibdeps' list: what the command and the library link, by Debian package.
-  for pkg in libc6 libstdc++6 libdw1; do
+  # dpkg-shlibdeps' list: what the command, the library and scan's module link, by Debian package
+  # (clang's and LLVM's only through the module).
+  for pkg in libc6 libstdc++6 libdw1 libclang-cpp14 libllvm14; do
     tr ',' '\n' <<<"$depends" | awk '{print $1}' | grep -qxF "$pkg" || fail "Depends lacks $pkg: $depends"
   done
   # Every dependency is a Debian 12 package this machine has, at a version that satisfies it: the
