@@ -1,13 +1,19 @@
 # `cmake --install`: the command, liblockhound.so (the preload library and the annotation API's
-# library in one), the public headers, the CMake package (find_package(lockhound) ->
-# lockhound::lockhound, lockhound::cli), lockhound.pc, the man pages and bash completion made by
-# cmake/docs.cmake, and the docs and seed examples. The layout is GNUInstallDirs'; `lockhound run`
-# finds the library relative to its own executable (src/runtime/launcher.h).
+# library in one), scan's module lockhound-scan.so, the public headers, the CMake package
+# (find_package(lockhound) -> lockhound::lockhound, lockhound::cli), lockhound.pc, the man pages
+# and bash completion made by cmake/docs.cmake, and the docs and seed examples. The layout is GNUInstallDirs'; `lockhound run`
+# finds the library, and `lockhound scan` its module, relative to its own executable
+# (src/runtime/launcher.h).
 include(CMakePackageConfigHelpers)
 
 set_target_properties(lockhound PROPERTIES EXPORT_NAME cli)
 install(TARGETS lockhound EXPORT lockhoundTargets RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})
 install(TARGETS lockhound_runtime EXPORT lockhoundTargets LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR})
+# `lockhound scan`'s C parser (clang), a private module the command loads when scan runs
+# (src/scan/module.h): in the library directory's lockhound/, where the command looks for it.
+if(TARGET lockhound_scan_module)
+  install(TARGETS lockhound_scan_module LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}/lockhound)
+endif()
 install(DIRECTORY ${PROJECT_SOURCE_DIR}/include/lockhound DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 
 set(LOCKHOUND_CMAKE_DIR ${CMAKE_INSTALL_LIBDIR}/cmake/lockhound)

@@ -1,8 +1,8 @@
 # CPack: `cpack --config build/CPackConfig.cmake` (or `cmake --build build --target package`) makes
 # lockhound_VERSION_ARCH.deb from the install rules (cmake/install.cmake), installed under /usr.
-# Its dependencies are computed by dpkg-shlibdeps from what the command and the library link
-# (libc, libstdc++, abseil, libdw, clang's and LLVM's shared libraries), so `apt install
-# ./lockhound_*.deb` pulls in exactly those on a fresh Debian 12.
+# Its dependencies are computed by dpkg-shlibdeps from what the command, the library and scan's
+# module link (libc, libstdc++, abseil, libdw; clang's and LLVM's shared libraries for the
+# module), so `apt install ./lockhound_*.deb` pulls in exactly those on a fresh Debian 12.
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME lockhound)
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})

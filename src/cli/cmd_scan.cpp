@@ -1,5 +1,8 @@
 // `lockhound scan [PATHS...] [-p compile_commands.json] [-j N] [--cache DIR|--no-cache] [-- flags]`:
-// the static front end for C source (docs/scan.md).
+// the static front end for C source (docs/scan.md). Options, --help, --list-api and the report are
+// here; parsing C is clang's, in the module lockhound-scan.so loaded only when it is needed
+// (scan/module.h), so that the lockhound executable does not link clang.
+#include <dlfcn.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -8,10 +11,49 @@
 #include <iostream>
 
 #include "cli/common.h"
+#include "runtime/launcher.h"
 #include "scan/api.h"
+#include "scan/module.h"
 #include "scan/scan.h"
 
 namespace lockhound::cli {
+
+namespace {
+
+// Finds and loads lockhound-scan.so (where: runtime/launcher.h), or says on stderr why not and
+// returns null. Loaded once; never unloaded (clang's libraries register things at load time).
+const scan::ScanModule* load_scan_module() {
+  std::vector<std::string> searched;
+  std::string path = runtime::find_beside_executable("LOCKHOUND_SCAN_MODULE", scan::kModuleFile, "../scan", searched);
+  if (path.empty()) {
+    std::cerr << "lockhound scan: cannot find " << scan::kModuleFile << " (the C parser, installed with lockhound); looked in:\n";
+    for (const auto& s : searched) std::cerr << "  " << s << "\n";
+    std::cerr << "(set LOCKHOUND_SCAN_MODULE to its path)\n";
+    return nullptr;
+  }
+  void* handle = dlopen(path.c_str(), RTLD_NOW | RTLD_LOCAL);
+  if (!handle) {
+    const char* why = dlerror();
+    std::cerr << "lockhound scan: cannot load " << path << ": " << (why ? why : "unknown error") << "\n";
+    return nullptr;
+  }
+  using Entry = const scan::ScanModule* (*)();
+  auto entry = reinterpret_cast<Entry>(dlsym(handle, scan::kModuleSymbol));
+  if (!entry) {
+    const char* why = dlerror();
+    std::cerr << "lockhound scan: " << path << " is not lockhound's scan module: " << (why ? why : "no entry point") << "\n";
+    return nullptr;
+  }
+  const scan::ScanModule* m = entry();
+  if (!m || std::string(m->version) != LOCKHOUND_VERSION || m->layout != scan::module_layout()) {
+    std::cerr << "lockhound scan: " << path << " is from another build of lockhound (version "
+              << (m ? m->version : "?") << ", this is " << LOCKHOUND_VERSION << "); install both from one build\n";
+    return nullptr;
+  }
+  return m;
+}
+
+}  // namespace
 
 void register_scan(CLI::App& app, Action& action) {
   struct Opts {
@@ -63,8 +105,10 @@ void register_scan(CLI::App& app, Action& action) {
       so.paths = opts->paths;
       so.compile_db = opts->db;
       so.extra_flags = opts->flags;
+      const scan::ScanModule* module = load_scan_module();
+      if (!module) return int(kUsage);
       if (opts->print_commands) {
-        for (const auto& c : scan::scan_commands(so)) {
+        for (const auto& c : module->commands(so)) {
           for (size_t i = 0; i < c.size(); ++i) std::cout << (i ? "\t" : "") << c[i];
           std::cout << "\n";
         }
@@ -79,7 +123,7 @@ void register_scan(CLI::App& app, Action& action) {
           progress->update("lockhound scan [" + std::to_string(done) + "/" + std::to_string(total) + "] " +
                            std::filesystem::path(file).filename().string());
         };
-      scan::ScanResult r = scan::run_scan(so);
+      scan::ScanResult r = module->run(so);
       progress->clear();
       bool input_error = print_diagnostics(r.diagnostics);
       if (r.usage_error) return int(kUsage);

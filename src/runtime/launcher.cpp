@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <climits>
 #include <cstdlib>
@@ -31,27 +32,31 @@ std::string self_dir() {
 
 }  // namespace
 
-std::string find_runtime_library(std::vector<std::string>& searched) {
+std::string find_beside_executable(const char* env_var, const std::string& file, const std::string& build_dir,
+                                  std::vector<std::string>& searched) {
   std::vector<std::string> candidates;
-  if (const char* env = getenv("LOCKHOUND_RUNTIME"); env && *env) candidates.push_back(env);
+  if (const char* env = getenv(env_var); env && *env) candidates.push_back(env);
   std::string dir = self_dir();
   if (!dir.empty()) {
-    candidates.push_back(dir + "/liblockhound.so");
-    candidates.push_back(dir + "/../lib/liblockhound.so");
+    candidates.push_back(dir + "/" + file);
+    candidates.push_back(dir + "/../lib/" + file);
 #ifdef LOCKHOUND_BINDIR_TO_LIBDIR
     // The install layout (bin -> lib/x86_64-linux-gnu with prefix /usr): wherever the prefix was
     // moved, a `cmake --install --prefix` or a package unpacked into another root.
-    candidates.push_back(dir + "/" LOCKHOUND_BINDIR_TO_LIBDIR "/liblockhound.so");
+    candidates.push_back(dir + "/" LOCKHOUND_BINDIR_TO_LIBDIR "/" + file);
+    candidates.push_back(dir + "/" LOCKHOUND_BINDIR_TO_LIBDIR "/lockhound/" + file);
 #endif
-    candidates.push_back(dir + "/../lib/lockhound/liblockhound.so");
-    candidates.push_back(dir + "/../runtime/liblockhound.so");  // build tree: src/cli -> src/runtime
+    candidates.push_back(dir + "/../lib/lockhound/" + file);
+    candidates.push_back(dir + "/" + build_dir + "/" + file);  // the build tree: src/cli -> src/<part>
   }
   // Nothing here names the build tree by its absolute path: an installed lockhound never loads the
-  // build's library (the build tree's own lockhound finds it beside itself, above).
+  // build's files (the build tree's own lockhound finds them beside itself, above).
 #ifdef LOCKHOUND_INSTALL_LIBDIR
-  candidates.push_back(std::string(LOCKHOUND_INSTALL_LIBDIR) + "/liblockhound.so");
+  candidates.push_back(std::string(LOCKHOUND_INSTALL_LIBDIR) + "/" + file);
+  candidates.push_back(std::string(LOCKHOUND_INSTALL_LIBDIR) + "/lockhound/" + file);
 #endif
   for (const auto& c : candidates) {
+    if (std::find(searched.begin(), searched.end(), c) != searched.end()) continue;  // said twice above
     searched.push_back(c);
     if (is_file(c)) {
       char resolved[PATH_MAX];
@@ -59,6 +64,10 @@ std::string find_runtime_library(std::vector<std::string>& searched) {
     }
   }
   return {};
+}
+
+std::string find_runtime_library(std::vector<std::string>& searched) {
+  return find_beside_executable("LOCKHOUND_RUNTIME", "liblockhound.so", "../runtime", searched);
 }
 
 ProgramInfo inspect_program(const std::string& name) {

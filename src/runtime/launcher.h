@@ -1,13 +1,13 @@
 // `lockhound run` support: where liblockhound.so is, and how a program is started under it.
 //
-// The library is looked up, first match wins, in:
-//   1. $LOCKHOUND_RUNTIME (a path to the library);
+// The library (and `lockhound scan`'s module, lockhound-scan.so) is looked up, first match wins, in:
+//   1. an environment variable ($LOCKHOUND_RUNTIME, $LOCKHOUND_SCAN_MODULE: a path to the file);
 //   2. next to the lockhound executable, then ../lib, the install layout's library directory
-//      relative to the executable's (e.g. ../lib/x86_64-linux-gnu) and ../lib/lockhound (installs,
-//      wherever the prefix was moved or unpacked);
-//   3. ../runtime from the executable (the build tree: src/cli -> src/runtime);
-//   4. the configured install prefix's library directory.
-// No absolute path into the build tree: an installed lockhound uses the installed library.
+//      relative to the executable's (e.g. ../lib/x86_64-linux-gnu) and its lockhound/ directory,
+//      and ../lib/lockhound (installs, wherever the prefix was moved or unpacked);
+//   3. the part's directory in the build tree (src/cli -> src/runtime, src/scan);
+//   4. the configured install prefix's library directory and its lockhound/ directory.
+// No absolute path into the build tree: an installed lockhound uses the installed files.
 // The program is started by exec (same pid, signals and exit status go straight to the caller)
 // with LD_PRELOAD extended by the library and LOCKHOUND_OPTIONS extended by the flags.
 #pragma once
@@ -17,7 +17,12 @@
 
 namespace lockhound::runtime {
 
-// Returns the library path, or "" with `searched` listing every place tried.
+// Returns the file's path (resolved), or "" with `searched` listing every place tried. `build_dir`
+// is the build tree's directory of the file relative to the executable's ("../runtime").
+std::string find_beside_executable(const char* env_var, const std::string& file, const std::string& build_dir,
+                                  std::vector<std::string>& searched);
+
+// liblockhound.so: find_beside_executable("LOCKHOUND_RUNTIME", "liblockhound.so", "../runtime").
 std::string find_runtime_library(std::vector<std::string>& searched);
 
 // What ELF says about a program: whether it could be read as ELF, and whether it is dynamically

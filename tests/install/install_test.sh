@@ -5,7 +5,7 @@
 # namespace, where the machine allows one) and asserts which liblockhound.so the loader used.
 #
 #   install_test.sh consumers BUILD SRC  find_package(lockhound) and pkg-config users, built and run
-#   install_test.sh demo BUILD SRC       the seed demo with the installed command and library
+#   install_test.sh demo BUILD SRC       the seed demo with the installed command, library and scan module
 #   install_test.sh deb BUILD SRC        cpack's .deb: files, dependencies, unpacked and run
 set -euo pipefail
 mode=$1
@@ -77,7 +77,7 @@ check_layout() {
     [ -e "$p/$f" ] || fail "not installed: $p/$f"
   done
   for f in cmake/lockhound/lockhoundConfig.cmake cmake/lockhound/lockhoundConfigVersion.cmake \
-           cmake/lockhound/lockhoundTargets.cmake pkgconfig/lockhound.pc; do
+           cmake/lockhound/lockhoundTargets.cmake pkgconfig/lockhound.pc lockhound/lockhound-scan.so; do
     [ -e "$libdir/$f" ] || fail "not installed: $libdir/$f"
   done
   local cmds
@@ -98,6 +98,11 @@ check_layout() {
 # preload_used LD_DEBUG_PREFIX: the liblockhound.so paths the loader opened, one per line.
 preload_used() {
   cat "$1".* 2>/dev/null | grep -oE '(file|calling init): [^ ]*liblockhound\.so' | awk '{print $NF}' | sort -u
+}
+
+# loaded_objects LD_DEBUG_PREFIX NAME: the paths of NAME the loader initialised, one per line.
+loaded_objects() {
+  cat "$1".* 2>/dev/null | grep -oE "calling init: [^ ]*$2" | awk '{print $NF}' | sort -u
 }
 
 # run_seed_demo PREFIX LOCKHOUND_LIBDIR: the README's demo with the installed command only.
@@ -131,6 +136,26 @@ run_seed_demo() {
   for u in $used; do
     [ "$(realpath "$u")" = "$want" ] || fail "the program loaded $u, not the installed $want"
   done
+
+  step "lockhound scan on the installed C seed (ABBA), through the installed lockhound-scan.so"
+  rm -f "$work"/ld.*
+  set +e
+  (cd "$work" && LD_DEBUG=libs LD_DEBUG_OUTPUT=$work/ld "$lh" scan --no-cache --format json -o "$work/scan.json" \
+    "$ex/scan/seed_abba.c")
+  rc=$?
+  set -e
+  [ "$rc" -eq 1 ] || fail "lockhound scan seed_abba.c exited $rc, expected 1 (findings)"
+  expect_finding "$work/scan.json" circular_dependency lock1 lock2
+  used=$(loaded_objects "$work/ld" lockhound-scan.so)
+  want=$(realpath "$libdir/lockhound/lockhound-scan.so")
+  echo "scan module: $used"
+  [ -n "$used" ] || fail "LD_DEBUG shows no lockhound-scan.so loaded"
+  for u in $used; do
+    [ "$(realpath "$u")" = "$want" ] || fail "lockhound scan loaded $u, not the installed $want"
+  done
+  rm -f "$work"/ld.*
+  LD_DEBUG=libs LD_DEBUG_OUTPUT=$work/ld "$lh" --version >/dev/null
+  [ -z "$(loaded_objects "$work/ld" 'lib(clang-cpp|LLVM)[^ ]*')" ] || fail "lockhound --version loaded clang"
 }
 
 # The demo and the package run in a private mount namespace where the machine allows one (root, or
@@ -214,8 +239,9 @@ deb)
   [ "$(dpkg-deb -f "$deb" Architecture)" = "$(dpkg --print-architecture)" ] || fail "Architecture"
   depends=$(dpkg-deb -f "$deb" Depends)
   echo "Depends: $depends"
-  # dpkg-shlibdeps' list: what the command and the library link, by Debian package.
-  for pkg in libc6 libstdc++6 libdw1; do
+  # dpkg-shlibdeps' list: what the command, the library and scan's module link, by Debian package
+  # (clang's and LLVM's only through the module).
+  for pkg in libc6 libstdc++6 libdw1 libclang-cpp14 libllvm14; do
     tr ',' '\n' <<<"$depends" | awk '{print $1}' | grep -qxF "$pkg" || fail "Depends lacks $pkg: $depends"
   done
   # Every dependency is a Debian 12 package this machine has, at a version that satisfies it: the
@@ -245,7 +271,7 @@ deb)
            ./usr/share/bash-completion/completions/lockhound ./usr/share/doc/lockhound/examples/seeds/abba.lh; do
     grep -qE " $f\$" "$work/contents.txt" || { cat "$work/contents.txt"; fail "the .deb lacks $f"; }
   done
-  for f in liblockhound.so cmake/lockhound/lockhoundConfig.cmake pkgconfig/lockhound.pc; do
+  for f in liblockhound.so lockhound/lockhound-scan.so cmake/lockhound/lockhoundConfig.cmake pkgconfig/lockhound.pc; do
     grep -qE " \./usr/lib/([^/]*/)?$f\$" "$work/contents.txt" || { cat "$work/contents.txt"; fail "the .deb lacks $f"; }
   done
   grep -qE " \./usr/(local|src|home|work|tmp)" "$work/contents.txt" && fail "the .deb installs outside /usr's proper places"
