@@ -149,7 +149,7 @@ void expect_outer_callers(const std::string& build) {
 // (main) are found in the current stack.
 TEST(Wrapper, ATailCalledWrapperKeepsTheLocksCallers) { expect_outer_callers("O2"); }
 // -O0: the return address lies in RWLock::lock_writer, which has returned (see above).
-TEST(Wrapper, DISABLED_AWrapperFrameKeepsTheLocksCallers) { expect_outer_callers("O0"); }
+TEST(Wrapper, AWrapperFrameKeepsTheLocksCallers) { expect_outer_callers("O0"); }
 
 
 }  // namespace
