@@ -35,17 +35,8 @@ namespace {
 // (this function's CFA) and its frame pointer register. This file is built with rbp reserved
 // (-ffixed-rbp, LOCKHOUND_FIXED_FP), so rbp still holds the caller's value anywhere in it; without
 // that the frame pointer is unknown (0) and only stack-pointer-based frames are found again.
-#define LH_FRAME CallFrame{reinterpret_cast<uint64_t>(__builtin_dwarf_cfa()), caller_fp()}
-
-inline uint64_t caller_fp() {
-#if defined(LOCKHOUND_FIXED_FP) && defined(__x86_64__)
-  uint64_t fp;
-  asm("mov %%rbp, %0" : "=r"(fp));
-  return fp;
-#else
-  return 0;
-#endif
-}
+// (frame_here() in fastpath.h; in an always-inlined prologue, the exported function's frame.)
+#define LH_FRAME frame_here()
 
 inline uint64_t addr(const volatile void* p) { return reinterpret_cast<uint64_t>(p); }
 
@@ -201,26 +192,27 @@ int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noex
 // per nested pair more on this machine.)
 template <bool trylock>
 [[gnu::always_inline]] inline int mutex_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t tag, uint64_t memo,
-                                  uint64_t ip, CallFrame frame) noexcept {
-  FastStep st = fast_step(ts, addr(m), tag, memo, Mode::write, trylock, ip, frame, true, /*epoch_checked=*/true);
+                                  uint64_t ip) noexcept {
+  FastStep st = fast_step(ts, addr(m), tag, memo, Mode::write, trylock, ip, CallFrame{kFrameHere, 0}, true,
+                          /*epoch_checked=*/true);
   if (__builtin_expect(st.result == FastStep::pushed, 1)) return 0;
-  if (st.result == FastStep::probe) return probe_taken(ts, m, st.id, st.key, ip, frame);
-  return record_taken(ts, m, trylock, ip, frame);
+  if (st.result == FastStep::probe) return probe_taken(ts, m, st.id, st.key, ip, LH_FRAME);
+  return record_taken(ts, m, trylock, ip, LH_FRAME);
 }
 
 // Uncontended lock of a plain mutex: the lock word, then the held stack. Contended (or anything
 // else): the general path, which tells the engine before it blocks. The common case makes no
 // call at all; every other one is a tail call.
-[[gnu::always_inline]] inline int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip, CallFrame frame) {
+[[gnu::always_inline]] inline int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
   // The mutex's words first: when its line is not in the cache, the miss starts before the
   // thread checks rather than after them (harmless reads when the general path takes over).
   uint64_t* slot = mutex_tag_slot_unchecked(m);
   uint64_t tag = __atomic_load_n(slot, __ATOMIC_RELAXED);
   uint64_t memo = __atomic_load_n(slot + 1, __ATOMIC_RELAXED);
   ThreadState* ts = fast_acquiring_thread();
-  if (!ts) return mutex_lock_general(m, ip, frame);
-  if (!plain_mutex(m) || !plain_trylock(m, ts->tid)) return mutex_lock_general(m, ip, frame);
-  return mutex_taken<false>(ts, m, tag, memo, ip, frame);
+  if (!ts) return mutex_lock_general(m, ip, LH_FRAME);
+  if (!plain_mutex(m) || !plain_trylock(m, ts->tid)) return mutex_lock_general(m, ip, LH_FRAME);
+  return mutex_taken<false>(ts, m, tag, memo, ip);
 }
 
 [[gnu::always_inline]] inline int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
@@ -229,14 +221,14 @@ template <bool trylock>
   return plain_unlock(m);
 }
 
-[[gnu::always_inline]] inline int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip, CallFrame frame) {
+[[gnu::always_inline]] inline int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
   ThreadState* ts = fast_acquiring_thread();
-  if (!ts || !plain_mutex(m)) return mutex_trylock_general(m, ip, frame);
+  if (!ts || !plain_mutex(m)) return mutex_trylock_general(m, ip, LH_FRAME);
   uint64_t* slot = mutex_tag_slot_unchecked(m);
   uint64_t tag = __atomic_load_n(slot, __ATOMIC_RELAXED);
   uint64_t memo = __atomic_load_n(slot + 1, __ATOMIC_RELAXED);
   if (!plain_trylock(m, ts->tid)) return mutex_owner(m) == ts->tid ? trylock_of_held(m, EBUSY, ip) : EBUSY;
-  return mutex_taken<true>(ts, m, tag, memo, ip, frame);
+  return mutex_taken<true>(ts, m, tag, memo, ip);
 }
 
 // --- the general paths ------------------------------------------------------------------------
@@ -590,8 +582,8 @@ LH_EXPORT int pthread_mutex_destroy(pthread_mutex_t* m) noexcept {
   return real::pthread_mutex_destroy()(m);
 }
 
-LH_EXPORT int pthread_mutex_lock(pthread_mutex_t* m) noexcept { return mutex_lock_impl(m, LH_IP, LH_FRAME); }
-LH_EXPORT int pthread_mutex_trylock(pthread_mutex_t* m) noexcept { return mutex_trylock_impl(m, LH_IP, LH_FRAME); }
+LH_EXPORT int pthread_mutex_lock(pthread_mutex_t* m) noexcept { return mutex_lock_impl(m, LH_IP); }
+LH_EXPORT int pthread_mutex_trylock(pthread_mutex_t* m) noexcept { return mutex_trylock_impl(m, LH_IP); }
 LH_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m) noexcept { return mutex_unlock_impl(m, LH_IP); }
 
 LH_EXPORT int pthread_mutex_timedlock(pthread_mutex_t* m, const struct timespec* abstime) noexcept {
@@ -750,9 +742,9 @@ LH_EXPORT void mtx_destroy(mtx_t* m) {
 }
 
 // mtx_t is glibc's pthread_mutex_t (mtx_lock is pthread_mutex_lock with C11 result codes).
-LH_EXPORT int mtx_lock(mtx_t* m) { return c11_result(mutex_lock_impl(reinterpret_cast<pthread_mutex_t*>(m), LH_IP, LH_FRAME)); }
+LH_EXPORT int mtx_lock(mtx_t* m) { return c11_result(mutex_lock_impl(reinterpret_cast<pthread_mutex_t*>(m), LH_IP)); }
 LH_EXPORT int mtx_trylock(mtx_t* m) {
-  return c11_result(mutex_trylock_impl(reinterpret_cast<pthread_mutex_t*>(m), LH_IP, LH_FRAME));
+  return c11_result(mutex_trylock_impl(reinterpret_cast<pthread_mutex_t*>(m), LH_IP));
 }
 LH_EXPORT int mtx_unlock(mtx_t* m) {
   return c11_result(mutex_unlock_impl(reinterpret_cast<pthread_mutex_t*>(m), LH_IP));
