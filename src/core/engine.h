@@ -687,7 +687,7 @@ struct Validator::Impl {
   StackId capture_outer(ContextState* ctx, HeldEntry& h) {
     if (h.site.stack == kNoStack && !h.outer_asked && h.site.ip && hooks.held_stack) {
       h.outer_asked = true;
-      h.site.stack = hooks.held_stack(ctx, h.site.ip);
+      h.site.stack = hooks.held_stack(ctx, h.lock, h.site.ip);
     }
     return h.site.stack;
   }

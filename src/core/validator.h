@@ -89,8 +89,9 @@ struct ValidatorHooks {
   // Called when a lock still held becomes the first lock of new evidence (an edge, a pair) and its
   // acquisition left only its return address `ip` (a front end's fast path took it): the stack
   // of that acquisition as far as the current stack still shows it, or kNoStack (then the
-  // evidence is the one frame at ip). Asked at most once per held entry. Optional.
-  std::function<StackId(Context ctx, uint64_t ip)> held_stack;
+  // evidence is the one frame at ip). `lock` is the held lock, which tells the front end which of
+  // its own records of held locks is asked about. Asked at most once per held entry. Optional.
+  std::function<StackId(Context ctx, uint64_t lock, uint64_t ip)> held_stack;
   // Called when the name of a class made with an empty name is first needed (a finding, the
   // class table): the front end names it, and may name others, with set_class_name. Optional.
   std::function<void(ClassId cls)> name_classes;

@@ -230,14 +230,30 @@ struct FastStep {
   uint64_t id = 0, key = 0;  // for probe
 };
 
+// The frame of a lock call (HeldEntry::frame) is read where the entry is written when it is
+// kFrameHere: in the prologues of interpose.cpp, always inlined into the exported function, that
+// is the function's own CFA (the caller's stack pointer before the call) and the frame pointer
+// register, which that file never changes (LOCKHOUND_FIXED_FP). Read there rather than passed
+// down, the two values keep no registers busy on the way (passed from the start, they cost the
+// nested benchmark 17 instructions per pair, in spills).
+constexpr uint64_t kFrameHere = 1;  // never a stack pointer (not 8-aligned)
+[[gnu::always_inline]] inline CallFrame frame_here() {
+  uint64_t fp = 0;
+#if defined(LOCKHOUND_FIXED_FP) && defined(__x86_64__)
+  asm("mov %%rbp, %0" : "=r"(fp));
+#endif
+  return CallFrame{reinterpret_cast<uint64_t>(__builtin_dwarf_cfa()), fp};
+}
+
 // Pushes an acquisition whose chain is validated. A signal handler arriving mid-push would push
 // over the half-written entry: the guard makes its lock calls pass through unobserved for these
 // few instructions.
 [[gnu::always_inline]] inline void fast_push(ThreadState* ts, uint32_t n, uint64_t lock, uint64_t ip,
-                                             uint64_t id, uint64_t key, bool spin = false) {
+                                             uint64_t id, uint64_t key, CallFrame frame, bool spin = false) {
   ++t_local.guard;
   std::atomic_signal_fence(std::memory_order_seq_cst);
-  ts->held.data[n] = HeldEntry{lock, ip, id, key};  // (reloads data: fewer registers live before)
+  if (frame.sp == kFrameHere) frame = frame_here();
+  ts->held.data[n] = HeldEntry{lock, ip, id, key, frame};  // (reloads data: fewer registers live before)
   ts->held.n = n + 1;
   if (spin) ts->spin_held++;  // a sleep from here on is reported (see on_might_sleep)
   std::atomic_signal_fence(std::memory_order_seq_cst);
@@ -251,8 +267,8 @@ struct FastStep {
 // the chain may still be validated; slow when the lock is unknown or re-created, the held stack
 // is full, or the signal set changed.
 [[gnu::always_inline]] inline FastStep fast_step(ThreadState* ts, uint64_t lock, uint64_t tag, uint64_t memo,
-                                                 Mode mode, bool trylock, uint64_t ip, bool has_memo,
-                                                 bool epoch_checked = false, bool spin = false) {
+                                                 Mode mode, bool trylock, uint64_t ip, CallFrame frame,
+                                                 bool has_memo, bool epoch_checked = false, bool spin = false) {
   if (!tag_matches(tag, lock, ts->tag_salt)) return {FastStep::slow};
   if (!epoch_checked &&
       __builtin_expect(t_local.epoch != fast_epoch(), 0))
@@ -281,7 +297,7 @@ struct FastStep {
     }
   }
   if (hit) {
-    fast_push(ts, n, lock, ip, id, key, spin);
+    fast_push(ts, n, lock, ip, id, key, frame, spin);
     return {FastStep::pushed};
   }
   return {FastStep::probe, id, key};
@@ -294,7 +310,7 @@ struct FastStep {
 // need not know: no memo ever holds the class-level key of such a chain (the memos learn only
 // validated keys, and the pair's is its own), so it always comes here.
 inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint64_t id, uint64_t key,
-                       uint64_t ip, bool has_memo, bool spin = false) {
+                       uint64_t ip, CallFrame frame, bool has_memo, bool spin = false) {
   uint32_t n = ts->held.n;
   bool pair = n > 0 && same_class(ts->held.data[n - 1].id, id);
   if (pair) key = pair_key(key, ts->held.data[n - 1].lock, lock);
@@ -306,21 +322,21 @@ inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint6
     if (pthread_mutex_t* parent = write ? memo_parent(ts, n) : nullptr)
       child_memo_add(parent, child_code(id, ts->code_bits));
   }
-  fast_push(ts, n, lock, ip, id, key, spin);
+  fast_push(ts, n, lock, ip, id, key, frame, spin);
   return true;
 }
 
 // Both steps: the acquisition, if its chain is validated; false: take the slow path (on_acquire).
 // spin: a spinning lock (its entry counts in spin_held, and has kSpinIdBit, as the engine's do).
 [[gnu::always_inline]] inline bool fast_acquire(ThreadState* ts, uint64_t lock, uint64_t* tag_slot,
-                                                Mode mode, bool trylock, uint64_t ip, bool has_memo,
-                                                bool spin = false) {
+                                                Mode mode, bool trylock, uint64_t ip, CallFrame frame,
+                                                bool has_memo, bool spin = false) {
   if (!tag_slot) return false;
   uint64_t tag = __atomic_load_n(tag_slot, __ATOMIC_RELAXED);
   uint64_t memo = has_memo ? __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) : 0;
-  FastStep st = fast_step(ts, lock, tag, memo, mode, trylock, ip, has_memo, false, spin);
+  FastStep st = fast_step(ts, lock, tag, memo, mode, trylock, ip, frame, has_memo, false, spin);
   if (st.result != FastStep::probe) return st.result == FastStep::pushed;
-  return fast_probe(ts, lock, tag_slot, st.id, st.key, ip, has_memo, spin);
+  return fast_probe(ts, lock, tag_slot, st.id, st.key, ip, frame, has_memo, spin);
 }
 
 // A release of a lock this thread holds; false: not held here (the slow path decides).

@@ -31,6 +31,12 @@ namespace {
 
 #define LH_EXPORT __attribute__((visibility("default")))
 #define LH_IP reinterpret_cast<uint64_t>(__builtin_return_address(0))
+// The caller's frame at its lock call (HeldEntry::frame): its stack pointer just before the call
+// (this function's CFA) and its frame pointer register. This file is built with rbp reserved
+// (-ffixed-rbp, LOCKHOUND_FIXED_FP), so rbp still holds the caller's value anywhere in it; without
+// that the frame pointer is unknown (0) and only stack-pointer-based frames are found again.
+// (frame_here() in fastpath.h; in an always-inlined prologue, the exported function's frame.)
+#define LH_FRAME frame_here()
 
 inline uint64_t addr(const volatile void* p) { return reinterpret_cast<uint64_t>(p); }
 
@@ -104,16 +110,17 @@ int wait_with_watchdog(ThreadState* ts, const volatile void* lock, uint64_t ip, 
 inline bool acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 
 // An acquisition: the fast path when its chain is validated, else the engine.
-inline void acquire_mutex(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) {
+inline void acquire_mutex(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip, CallFrame frame) {
   uint64_t* tag = mutex_tag_slot(m);
-  if (!fast_acquire(ts, addr(m), tag, Mode::write, trylock, ip, plain_mutex(m)))
-    on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0, tag);
+  if (!fast_acquire(ts, addr(m), tag, Mode::write, trylock, ip, frame, plain_mutex(m)))
+    on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0, tag, frame);
 }
 
-inline void acquire_rwlock(ThreadState* ts, pthread_rwlock_t* rw, Mode mode, bool trylock, uint64_t ip) {
+inline void acquire_rwlock(ThreadState* ts, pthread_rwlock_t* rw, Mode mode, bool trylock, uint64_t ip,
+                           CallFrame frame) {
   uint64_t* tag = rwlock_tag_slot(rw);
-  if (!fast_acquire(ts, addr(rw), tag, mode, trylock, ip, false))
-    on_acquire(ts, addr(rw), LockKind::pthread_rwlock, mode, trylock, ip, nullptr, 0, 0, tag);
+  if (!fast_acquire(ts, addr(rw), tag, mode, trylock, ip, frame, false))
+    on_acquire(ts, addr(rw), LockKind::pthread_rwlock, mode, trylock, ip, nullptr, 0, 0, tag, frame);
 }
 
 // --- the fast prologues ----------------------------------------------------------------------
@@ -150,9 +157,9 @@ inline bool fast_pop(ThreadState* ts, uint64_t lock) {
 
 // noexcept throughout: a call from a noexcept function to one that may throw cannot be a tail
 // call, and the prologues stay free of a stack frame only through tail calls.
-int mutex_lock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
+int mutex_lock_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noexcept;
 int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
-int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
+int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noexcept;
 
 // A trylock failed and the calling thread owns the mutex (glibc's owner field, which only the
 // owner sets to its own tid): it tried a lock it already holds, which fails for as long as it
@@ -165,17 +172,19 @@ int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
 
 // The lock was just taken (uncontended) and the fast path could not decide: the engine hears of
 // it now. Nothing was waited for, so telling it after taking the lock loses nothing.
-[[gnu::noinline]] int record_taken(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip) noexcept {
+[[gnu::noinline]] int record_taken(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip,
+                                   CallFrame frame) noexcept {
   if (tracking_at(ip))
     on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0,
-               mutex_tag_slot_unchecked(m));
+               mutex_tag_slot_unchecked(m), frame);
   return 0;
 }
 
 // The lock was just taken and neither memo vouched for its chain: the table, else the engine.
-[[gnu::noinline]] int probe_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t id, uint64_t key, uint64_t ip) noexcept {
-  if (fast_probe(ts, addr(m), mutex_tag_slot_unchecked(m), id, key, ip, true)) return 0;
-  return record_taken(ts, m, id & 1, ip);
+[[gnu::noinline]] int probe_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t id, uint64_t key, uint64_t ip,
+                                  CallFrame frame) noexcept {
+  if (fast_probe(ts, addr(m), mutex_tag_slot_unchecked(m), id, key, ip, frame, true)) return 0;
+  return record_taken(ts, m, id & 1, ip, frame);
 }
 
 // After a plain mutex was taken (uncontended): the fast path's first step, then out of line.
@@ -184,10 +193,11 @@ int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) noexcept;
 template <bool trylock>
 [[gnu::always_inline]] inline int mutex_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t tag, uint64_t memo,
                                   uint64_t ip) noexcept {
-  FastStep st = fast_step(ts, addr(m), tag, memo, Mode::write, trylock, ip, true, /*epoch_checked=*/true);
+  FastStep st = fast_step(ts, addr(m), tag, memo, Mode::write, trylock, ip, CallFrame{kFrameHere, 0}, true,
+                          /*epoch_checked=*/true);
   if (__builtin_expect(st.result == FastStep::pushed, 1)) return 0;
-  if (st.result == FastStep::probe) return probe_taken(ts, m, st.id, st.key, ip);
-  return record_taken(ts, m, trylock, ip);
+  if (st.result == FastStep::probe) return probe_taken(ts, m, st.id, st.key, ip, LH_FRAME);
+  return record_taken(ts, m, trylock, ip, LH_FRAME);
 }
 
 // Uncontended lock of a plain mutex: the lock word, then the held stack. Contended (or anything
@@ -200,8 +210,8 @@ template <bool trylock>
   uint64_t tag = __atomic_load_n(slot, __ATOMIC_RELAXED);
   uint64_t memo = __atomic_load_n(slot + 1, __ATOMIC_RELAXED);
   ThreadState* ts = fast_acquiring_thread();
-  if (!ts) return mutex_lock_general(m, ip);
-  if (!plain_mutex(m) || !plain_trylock(m, ts->tid)) return mutex_lock_general(m, ip);
+  if (!ts) return mutex_lock_general(m, ip, LH_FRAME);
+  if (!plain_mutex(m) || !plain_trylock(m, ts->tid)) return mutex_lock_general(m, ip, LH_FRAME);
   return mutex_taken<false>(ts, m, tag, memo, ip);
 }
 
@@ -213,7 +223,7 @@ template <bool trylock>
 
 [[gnu::always_inline]] inline int mutex_trylock_impl(pthread_mutex_t* m, uint64_t ip) {
   ThreadState* ts = fast_acquiring_thread();
-  if (!ts || !plain_mutex(m)) return mutex_trylock_general(m, ip);
+  if (!ts || !plain_mutex(m)) return mutex_trylock_general(m, ip, LH_FRAME);
   uint64_t* slot = mutex_tag_slot_unchecked(m);
   uint64_t tag = __atomic_load_n(slot, __ATOMIC_RELAXED);
   uint64_t memo = __atomic_load_n(slot + 1, __ATOMIC_RELAXED);
@@ -222,7 +232,7 @@ template <bool trylock>
 }
 
 // --- the general paths ------------------------------------------------------------------------
-[[gnu::noinline]] int mutex_lock_general(pthread_mutex_t* m, uint64_t ip) noexcept {
+[[gnu::noinline]] int mutex_lock_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noexcept {
   auto lock_fn = real::pthread_mutex_lock();
   if (!tracking_at(ip)) return lock_fn(m);
   ThreadState* ts = self();
@@ -230,12 +240,12 @@ template <bool trylock>
     // The owner locks its error-checking mutex again: glibc answers EDEADLK where a default
     // mutex would hang for ever. Shown to the engine as the acquisition it is (recursive
     // locking, same instance), then undone as the failed call it becomes.
-    acquire_mutex(ts, m, false, ip);
+    acquire_mutex(ts, m, false, ip, frame);
     on_release(ts, addr(m), ip);
     return lock_fn(m);
   }
   if (!ts || owner_relock(m, ts)) return lock_fn(m);
-  acquire_mutex(ts, m, false, ip);
+  acquire_mutex(ts, m, false, ip, frame);
   int rc = wait_with_watchdog(
       ts, m, ip, [&] { return real::pthread_mutex_trylock()(m); },
       [&](const struct timespec* t) { return real::pthread_mutex_timedlock()(m, t); },
@@ -244,7 +254,7 @@ template <bool trylock>
   return rc;
 }
 
-[[gnu::noinline]] int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip) noexcept {
+[[gnu::noinline]] int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noexcept {
   int rc = real::pthread_mutex_trylock()(m);
   if (rc == EBUSY && mutex_kind(m) != PTHREAD_MUTEX_RECURSIVE && tracking_at(ip)) {
     ThreadState* ts = self();
@@ -255,16 +265,16 @@ template <bool trylock>
   ThreadState* ts = self();
   if (!ts) return rc;
   if (mutex_kind(m) == PTHREAD_MUTEX_RECURSIVE && mutex_count(m) > 1) return rc;
-  acquire_mutex(ts, m, true, ip);
+  acquire_mutex(ts, m, true, ip, frame);
   return rc;
 }
 
 template <class Timed>
-int mutex_timed_impl(pthread_mutex_t* m, uint64_t ip, Timed timed) {
+int mutex_timed_impl(pthread_mutex_t* m, uint64_t ip, CallFrame frame, Timed timed) {
   if (!tracking_at(ip)) return timed();
   ThreadState* ts = self();
   if (!ts || owner_relock(m, ts)) return timed();
-  acquire_mutex(ts, m, false, ip);
+  acquire_mutex(ts, m, false, ip, frame);
   int rc;
   {
     Waiting w(ts, m);
@@ -291,8 +301,9 @@ struct Reacquire {
   ThreadState* ts;
   void* m;
   uint64_t ip;
+  CallFrame frame;
   ~Reacquire() {
-    if (ts && tracking_at(ip)) acquire_mutex(ts, static_cast<pthread_mutex_t*>(m), false, ip);
+    if (ts && tracking_at(ip)) acquire_mutex(ts, static_cast<pthread_mutex_t*>(m), false, ip, frame);
   }
 };
 
@@ -310,12 +321,12 @@ void note_sleep(const char* what, uint64_t ip) {
   if (ts && ts->spin_held && tracking_at(ip)) on_might_sleep(ts, what, ip);
 }
 
-int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
+int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip, CallFrame frame) {
   auto block = write ? real::pthread_rwlock_wrlock() : real::pthread_rwlock_rdlock();
   if (!tracking_at(ip)) return block(rw);
   ThreadState* ts = self();
   if (!ts) return block(rw);
-  acquire_rwlock(ts, rw, write ? Mode::write : read_mode(rw), false, ip);
+  acquire_rwlock(ts, rw, write ? Mode::write : read_mode(rw), false, ip, frame);
   int rc = wait_with_watchdog(
       ts, rw, ip,
       [&] { return write ? real::pthread_rwlock_trywrlock()(rw) : real::pthread_rwlock_tryrdlock()(rw); },
@@ -328,7 +339,7 @@ int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
   return rc;
 }
 
-int rw_trylock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
+int rw_trylock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip, CallFrame frame) {
   int rc = write ? real::pthread_rwlock_trywrlock()(rw) : real::pthread_rwlock_tryrdlock()(rw);
   if ((rc == EBUSY || rc == EDEADLK) && tracking_at(ip)) {
     // Tried while this thread holds it: for writing, held in any mode; for reading, held for
@@ -342,16 +353,16 @@ int rw_trylock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip) {
     return rc;
   }
   if (rc != 0 || !tracking_at(ip)) return rc;
-  if (ThreadState* ts = self()) acquire_rwlock(ts, rw, write ? Mode::write : read_mode(rw), true, ip);
+  if (ThreadState* ts = self()) acquire_rwlock(ts, rw, write ? Mode::write : read_mode(rw), true, ip, frame);
   return rc;
 }
 
 template <class Timed>
-int rw_timed_impl(pthread_rwlock_t* rw, bool write, uint64_t ip, Timed timed) {
+int rw_timed_impl(pthread_rwlock_t* rw, bool write, uint64_t ip, CallFrame frame, Timed timed) {
   if (!tracking_at(ip)) return timed();
   ThreadState* ts = self();
   if (!ts) return timed();
-  acquire_rwlock(ts, rw, write ? Mode::write : read_mode(rw), false, ip);
+  acquire_rwlock(ts, rw, write ? Mode::write : read_mode(rw), false, ip, frame);
   int rc;
   {
     Waiting w(ts, rw);
@@ -576,30 +587,30 @@ LH_EXPORT int pthread_mutex_trylock(pthread_mutex_t* m) noexcept { return mutex_
 LH_EXPORT int pthread_mutex_unlock(pthread_mutex_t* m) noexcept { return mutex_unlock_impl(m, LH_IP); }
 
 LH_EXPORT int pthread_mutex_timedlock(pthread_mutex_t* m, const struct timespec* abstime) noexcept {
-  return mutex_timed_impl(m, LH_IP, [&] { return real::pthread_mutex_timedlock()(m, abstime); });
+  return mutex_timed_impl(m, LH_IP, LH_FRAME, [&] { return real::pthread_mutex_timedlock()(m, abstime); });
 }
 
 LH_EXPORT int pthread_mutex_clocklock(pthread_mutex_t* m, clockid_t clk, const struct timespec* abstime) noexcept {
-  return mutex_timed_impl(m, LH_IP, [&] { return real::pthread_mutex_clocklock()(m, clk, abstime); });
+  return mutex_timed_impl(m, LH_IP, LH_FRAME, [&] { return real::pthread_mutex_clocklock()(m, clk, abstime); });
 }
 
 // --- condition variables --------------------------------------------------------------------
 LH_EXPORT int pthread_cond_wait(pthread_cond_t* c, pthread_mutex_t* m) {
   uint64_t ip = LH_IP;
-  Reacquire re{before_cond_wait(m, ip, "pthread_cond_wait"), m, ip};
+  Reacquire re{before_cond_wait(m, ip, "pthread_cond_wait"), m, ip, LH_FRAME};
   return real::pthread_cond_wait()(c, m);
 }
 
 LH_EXPORT int pthread_cond_timedwait(pthread_cond_t* c, pthread_mutex_t* m, const struct timespec* abstime) {
   uint64_t ip = LH_IP;
-  Reacquire re{before_cond_wait(m, ip, "pthread_cond_timedwait"), m, ip};
+  Reacquire re{before_cond_wait(m, ip, "pthread_cond_timedwait"), m, ip, LH_FRAME};
   return real::pthread_cond_timedwait()(c, m, abstime);
 }
 
 LH_EXPORT int pthread_cond_clockwait(pthread_cond_t* c, pthread_mutex_t* m, clockid_t clk,
                            const struct timespec* abstime) {
   uint64_t ip = LH_IP;
-  Reacquire re{before_cond_wait(m, ip, "pthread_cond_clockwait"), m, ip};
+  Reacquire re{before_cond_wait(m, ip, "pthread_cond_clockwait"), m, ip, LH_FRAME};
   return real::pthread_cond_clockwait()(c, m, clk, abstime);
 }
 
@@ -616,22 +627,22 @@ LH_EXPORT int pthread_rwlock_destroy(pthread_rwlock_t* rw) noexcept {
   return real::pthread_rwlock_destroy()(rw);
 }
 
-LH_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t* rw) noexcept { return rw_lock_impl(rw, false, LH_IP); }
-LH_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t* rw) noexcept { return rw_lock_impl(rw, true, LH_IP); }
-LH_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t* rw) noexcept { return rw_trylock_impl(rw, false, LH_IP); }
-LH_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t* rw) noexcept { return rw_trylock_impl(rw, true, LH_IP); }
+LH_EXPORT int pthread_rwlock_rdlock(pthread_rwlock_t* rw) noexcept { return rw_lock_impl(rw, false, LH_IP, LH_FRAME); }
+LH_EXPORT int pthread_rwlock_wrlock(pthread_rwlock_t* rw) noexcept { return rw_lock_impl(rw, true, LH_IP, LH_FRAME); }
+LH_EXPORT int pthread_rwlock_tryrdlock(pthread_rwlock_t* rw) noexcept { return rw_trylock_impl(rw, false, LH_IP, LH_FRAME); }
+LH_EXPORT int pthread_rwlock_trywrlock(pthread_rwlock_t* rw) noexcept { return rw_trylock_impl(rw, true, LH_IP, LH_FRAME); }
 
 LH_EXPORT int pthread_rwlock_timedrdlock(pthread_rwlock_t* rw, const struct timespec* t) noexcept {
-  return rw_timed_impl(rw, false, LH_IP, [&] { return real::pthread_rwlock_timedrdlock()(rw, t); });
+  return rw_timed_impl(rw, false, LH_IP, LH_FRAME, [&] { return real::pthread_rwlock_timedrdlock()(rw, t); });
 }
 LH_EXPORT int pthread_rwlock_timedwrlock(pthread_rwlock_t* rw, const struct timespec* t) noexcept {
-  return rw_timed_impl(rw, true, LH_IP, [&] { return real::pthread_rwlock_timedwrlock()(rw, t); });
+  return rw_timed_impl(rw, true, LH_IP, LH_FRAME, [&] { return real::pthread_rwlock_timedwrlock()(rw, t); });
 }
 LH_EXPORT int pthread_rwlock_clockrdlock(pthread_rwlock_t* rw, clockid_t clk, const struct timespec* t) noexcept {
-  return rw_timed_impl(rw, false, LH_IP, [&] { return real::pthread_rwlock_clockrdlock()(rw, clk, t); });
+  return rw_timed_impl(rw, false, LH_IP, LH_FRAME, [&] { return real::pthread_rwlock_clockrdlock()(rw, clk, t); });
 }
 LH_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t* rw, clockid_t clk, const struct timespec* t) noexcept {
-  return rw_timed_impl(rw, true, LH_IP, [&] { return real::pthread_rwlock_clockwrlock()(rw, clk, t); });
+  return rw_timed_impl(rw, true, LH_IP, LH_FRAME, [&] { return real::pthread_rwlock_clockwrlock()(rw, clk, t); });
 }
 
 LH_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* rw) noexcept {
@@ -684,12 +695,12 @@ int spin_take(ThreadState* ts, pthread_spinlock_t* s, uint64_t ip) noexcept {
 LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
   uint64_t ip = LH_IP;
   if (ThreadState* ts = fast_acquiring_thread())
-    if (fast_acquire(ts, addr(s), side_tag_slot(addr(s)), Mode::write, false, ip, false, true))
+    if (fast_acquire(ts, addr(s), side_tag_slot(addr(s)), Mode::write, false, ip, LH_FRAME, false, true))
       return spin_take(ts, s, ip);
   if (!tracking_at(ip)) return real::pthread_spin_lock()(s);
   ThreadState* ts = self();
   if (!ts) return real::pthread_spin_lock()(s);
-  on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, false, ip);
+  on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, false, ip, nullptr, 0, 0, nullptr, LH_FRAME);
   return spin_take(ts, s, ip);
 }
 
@@ -698,10 +709,11 @@ LH_EXPORT int pthread_spin_trylock(pthread_spinlock_t* s) noexcept {
   if (rc != 0) return rc;
   uint64_t ip = LH_IP;
   if (ThreadState* ts = fast_acquiring_thread())
-    if (fast_acquire(ts, addr(s), side_tag_slot(addr(s)), Mode::write, true, ip, false, true))
+    if (fast_acquire(ts, addr(s), side_tag_slot(addr(s)), Mode::write, true, ip, LH_FRAME, false, true))
       return 0;
   if (tracking_at(ip))
-    if (ThreadState* ts = self()) on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, true, ip);
+    if (ThreadState* ts = self())
+      on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, true, ip, nullptr, 0, 0, nullptr, LH_FRAME);
   return 0;
 }
 
@@ -739,18 +751,18 @@ LH_EXPORT int mtx_unlock(mtx_t* m) {
 }
 LH_EXPORT int mtx_timedlock(mtx_t* __restrict m, const struct timespec* __restrict t) {
   auto* pm = reinterpret_cast<pthread_mutex_t*>(m);
-  return c11_result(mutex_timed_impl(pm, LH_IP, [&] { return real::pthread_mutex_timedlock()(pm, t); }));
+  return c11_result(mutex_timed_impl(pm, LH_IP, LH_FRAME, [&] { return real::pthread_mutex_timedlock()(pm, t); }));
 }
 
 LH_EXPORT int cnd_wait(cnd_t* c, mtx_t* m) {
   uint64_t ip = LH_IP;
-  Reacquire re{before_cond_wait(m, ip, "cnd_wait"), m, ip};
+  Reacquire re{before_cond_wait(m, ip, "cnd_wait"), m, ip, LH_FRAME};
   return real::cnd_wait()(c, m);
 }
 
 LH_EXPORT int cnd_timedwait(cnd_t* __restrict c, mtx_t* __restrict m, const struct timespec* __restrict t) {
   uint64_t ip = LH_IP;
-  Reacquire re{before_cond_wait(m, ip, "cnd_timedwait"), m, ip};
+  Reacquire re{before_cond_wait(m, ip, "cnd_timedwait"), m, ip, LH_FRAME};
   return real::cnd_timedwait()(c, m, t);
 }
 

@@ -27,7 +27,7 @@ void on_destroy(uint64_t lock, LockKind kind, uint64_t ip, const ApiSite* api = 
 // tag_slot: where the lock keeps its class tag (null: it cannot keep one).
 void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock,
                 uint64_t ip, const ApiSite* api = nullptr, unsigned subclass = 0,
-                uint64_t nest_lock = 0, uint64_t* tag_slot = nullptr);
+                uint64_t nest_lock = 0, uint64_t* tag_slot = nullptr, CallFrame frame = {});
 // A trylock that failed because the calling thread holds the lock (told by the lock's owner).
 void on_trylock_held(ThreadState* ts, uint64_t lock, Mode mode, uint64_t ip);
 // After an unlock (or a failed blocking acquisition).

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <limits>
 #include <map>
 #include <new>
 #include <span>
@@ -312,15 +313,70 @@ StackId capture_hook(Context, uint64_t ip) {
   return id;
 }
 
-// The stack of a lock still held whose acquisition the fast path took, leaving only the return
-// address of its lock call (`ip`): when the function that made that call is still running (a frame
-// of the current stack lies in the same function), that frame's callers were the lock call's
-// callers too, and the held lock's stack is [ip] + them. Else kNoStack: the lock call alone. (A
-// function that returned holding the lock and was called again from elsewhere to make another
-// call would lend its new callers; a lock wrapper's caller is not found this way: the wrapper
-// has returned.)
-StackId held_stack_hook(Context, uint64_t ip) {
+// The held lock's stack from the frame of its lock call (HeldEntry::frame: the caller's stack
+// pointer x and frame pointer then). The function at `ip` had, at that call, the CFA its call
+// frame information gives for x (or the frame pointer): call it W. The frames of the current stack
+// whose CFA lies above W's are W's callers that are still running, and the held lock's stack is
+// [ip] + them. That holds only if W's caller is still running, and then (its stack pointer being
+// the same at its calls, as compilers make it) the frame it calls now sits exactly where W's was:
+// so the frame below the first caller must have W's CFA, else W's caller has returned too and
+// another function is running in its place (kNoStack). W itself still running (a wrapper that
+// tail-called the lock function: ip lies in its caller) is that very frame, shown by ip.
+// Not known: nothing found (kUnknown), the lock call alone (kNoStack), or the stack.
+constexpr StackId kUnknown = std::numeric_limits<StackId>::max();
+StackId stack_from_call_frame(uint64_t ip, CallFrame call) {
   Runtime& r = rt();
+  if (call.sp == 0) return kUnknown;
+  uint64_t cfa_w = 0;
+  r.report_lock.lock();
+  bool ok = sym().frame_cfa(ip, call.sp, call.fp, cfa_w);
+  r.report_lock.unlock();
+  if (!ok || cfa_w < call.sp) return kUnknown;
+  uint64_t pcs[256], cfas[256];
+  size_t n = symbolize::capture_stack_cfa(pcs, cfas, 256);
+  auto own = [&](uint64_t pc) { return pc - 1 >= r.self_lo && pc - 1 < r.self_hi; };
+  // The same lock call being made again now (std::mutex's __gthread_mutex_lock at -O0, reached
+  // through another chain of wrappers): the frames around W's old place are likely the new
+  // chain's, of the same sizes as the old one's. Left to the older rule, which passes over it.
+  for (size_t i = 0; i < n; ++i)
+    if (pcs[i] == ip) return kUnknown;
+  size_t k = 0;
+  while (k < n && cfas[k] <= cfa_w) ++k;
+  if (k == 0 || k == n || cfas[k - 1] != cfa_w) return kNoStack;
+  std::vector<Frame> frames;
+  frames.push_back(Frame{});
+  frames.back().pc = ip;
+  size_t depth = static_cast<size_t>(r.opts.stack_depth);
+  uint64_t sigreturn = symbolize::signal_return();
+  for (size_t i = k; i < n && frames.size() < depth; ++i) {
+    if (i > k && cfas[i] < cfas[i - 1]) break;  // another stack (a handler's alternate one): not W's callers
+    if (own(pcs[i])) continue;
+    frames.push_back(Frame{});
+    frames.back().pc = pcs[i];
+    if (sigreturn && pcs[i] == sigreturn) frames.back().function = "<signal handler called>";
+  }
+  return r.v->intern_stack(frames);
+}
+
+// The stack of a lock still held whose acquisition the fast path took, leaving only the return
+// address of its lock call (`ip`) and the frame it was made from (see stack_from_call_frame).
+// Without that frame: when the function that made that call is still running (a frame of the
+// current stack lies in the same function), that frame's callers were the lock call's callers
+// too, and the held lock's stack is [ip] + them. Else kNoStack: the lock call alone. (A function
+// that returned holding the lock and was called again from elsewhere to make another call would
+// lend its new callers.)
+StackId held_stack_hook(Context ctx, uint64_t lock, uint64_t ip) {
+  Runtime& r = rt();
+  // The runtime's own entry for the lock: the hook runs in the thread that holds it.
+  if (ThreadState* ts = current(); ts && ts->ctx == ctx) {
+    for (uint32_t i = ts->held.n; i-- > 0;) {
+      const HeldEntry& h = ts->held[i];
+      if (h.lock != lock || h.site_ip() != ip) continue;
+      StackId s = stack_from_call_frame(ip, h.frame);
+      if (s != kUnknown) return s;
+      break;
+    }
+  }
   uint64_t pcs[256];
   size_t n = symbolize::capture_stack(pcs, 256);
   auto own = [&](uint64_t pc) { return pc - 1 >= r.self_lo && pc - 1 < r.self_hi; };
@@ -763,7 +819,7 @@ void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api, uint64
 
 void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock,
                 uint64_t ip, const ApiSite* api, unsigned subclass, uint64_t nest_lock,
-                uint64_t* tag_slot) {
+                uint64_t* tag_slot, CallFrame frame) {
   try {
     Engine e(ts);
     Runtime& r = rt();
@@ -800,7 +856,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     if (pair) key = pair_key(key, h[h.n - 1].lock, lock);
     // The engine has this entry too (kEngineKnownIp), and has everything below it when it had
     // everything before (Engine's sync).
-    h[h.n] = HeldEntry{lock, ip | kEngineKnownIp, id, key};
+    h[h.n] = HeldEntry{lock, ip | kEngineKnownIp, id, key, frame};
     if (ts->held_synced == h.n && r.v->held_count(e.ctx()) == h.n + 1) ts->held_synced = h.n + 1;
     h.n++;
     if (spin) ts->spin_held++;

@@ -57,12 +57,21 @@ constexpr uint64_t kNoSalt = uint64_t{0x7FF} << kSaltShift;
 // the top, not by walking the whole stack. A released entry below the top is left as a hole
 // (lock 0) until the thread's next slow-path event (compact_held): the fast path takes no chain
 // while there are holes (HeldStack::cap is 0 then).
+//
+// `sp` and `fp` are the caller's stack pointer just before its lock call and its frame pointer
+// register then (0: unknown). With `ip` they find, long after the lock call returned, the frame
+// that made it and so its callers that are still running (held_stack_hook): a lock wrapper that
+// has returned holding the lock.
 constexpr uint64_t kEngineKnownIp = 1ull << 63;  // user-space code addresses never have it
+struct CallFrame {
+  uint64_t sp = 0, fp = 0;
+};
 struct HeldEntry {
   uint64_t lock;
   uint64_t ip;
   uint64_t id;
   uint64_t key;
+  CallFrame frame;
   Mode mode() const { return static_cast<Mode>((id >> 1) & 3); }
   bool trylock() const { return id & 1; }
   bool spin() const { return id & 0x80; }
@@ -85,7 +94,7 @@ struct HeldStack {
   uint32_t holes = 0;           // released entries left below the top (lock 0)
 
   explicit HeldStack(HeldEntry* buf) : data(buf + 1) {
-    buf[0] = HeldEntry{0, 0, 0, kFastSeed};
+    buf[0] = HeldEntry{0, 0, 0, kFastSeed, {}};
   }
   HeldStack(const HeldStack&) = delete;
   HeldStack& operator=(const HeldStack&) = delete;

@@ -47,6 +47,31 @@ _Unwind_Reason_Code collect_frame(_Unwind_Context* ctx, void* arg) {
   return c->n >= c->max ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 
+struct CollectCfa {
+  uint64_t* pcs;
+  uint64_t* cfas;
+  size_t max;
+  size_t n;
+  size_t skip;
+};
+
+_Unwind_Reason_Code collect_frame_cfa(_Unwind_Context* ctx, void* arg) {
+  auto* c = static_cast<CollectCfa*>(arg);
+  int before_insn = 0;
+  uintptr_t ip = _Unwind_GetIPInfo(ctx, &before_insn);
+  if (ip == 0) return _URC_END_OF_STACK;
+  if (before_insn) ip += 1;  // as collect_frame
+  if (c->skip > 0) {
+    --c->skip;
+    return _URC_NO_REASON;
+  }
+  c->pcs[c->n] = ip;
+  // The context's CFA is that of the frame it was unwound from (the callee of the frame at ip):
+  // the frame's own CFA comes with the next frame (capture_stack_cfa shifts it into place).
+  c->cfas[c->n++] = _Unwind_GetCFA(ctx);
+  return c->n >= c->max ? _URC_END_OF_STACK : _URC_NO_REASON;
+}
+
 std::string base_name(const char* path) {
   if (!path) return {};
   const char* slash = std::strrchr(path, '/');
@@ -253,6 +278,15 @@ __attribute__((noinline)) size_t capture_stack(uint64_t* pcs, size_t max, size_t
   }
   Collect c{pcs, max, 0, skip + 1};  // + 1: this function's own frame
   _Unwind_Backtrace(collect_frame, &c);
+  return c.n;
+}
+
+__attribute__((noinline)) size_t capture_stack_cfa(uint64_t* pcs, uint64_t* cfas, size_t max, size_t skip) {
+  if (max == 0) return 0;
+  CollectCfa c{pcs, cfas, max, 0, skip + 1};  // + 1: this function's own frame
+  _Unwind_Backtrace(collect_frame_cfa, &c);
+  for (size_t i = 0; i + 1 < c.n; ++i) cfas[i] = cfas[i + 1];
+  if (c.n > 0) cfas[c.n - 1] = ~uint64_t{0};  // the outermost frame read: its CFA is past the rest
   return c.n;
 }
 
@@ -703,6 +737,37 @@ bool Symbolizer::describe_data_here(uint64_t addr, std::string& name) {
   }
   name = base_name(mainfile ? mainfile : modname) + "+" + hex(addr - start);
   return true;
+}
+
+bool Symbolizer::frame_cfa(uint64_t pc, uint64_t sp, uint64_t fp, uint64_t& cfa, bool return_address) {
+#if !defined(__x86_64__)
+  return false;  // the register numbers below are x86-64's
+#endif
+  uint64_t addr = return_address ? pc - 1 : pc;
+  Dwfl_Module* mod = impl_->module_of(addr);
+  if (!mod) return false;
+  bool found = false;
+  on_big_stack([&] {  // libdw reads the module's CFI section on first use
+    for (int pass = 0; pass < 2 && !found; ++pass) {
+      Dwarf_Addr bias = 0;
+      Dwarf_CFI* cfi = pass == 0 ? dwfl_module_eh_cfi(mod, &bias) : dwfl_module_dwarf_cfi(mod, &bias);
+      Dwarf_Frame* frame = nullptr;
+      if (!cfi || dwarf_cfi_addrframe(cfi, addr - bias, &frame) != 0 || !frame) continue;
+      Dwarf_Op* ops = nullptr;
+      size_t nops = 0;
+      // A register-plus-offset rule comes back as one DW_OP_bregx (libdw's own form for it).
+      if (dwarf_frame_cfa(frame, &ops, &nops) == 0 && nops == 1 && ops[0].atom == DW_OP_bregx) {
+        constexpr uint64_t kRsp = 7, kRbp = 6;  // DWARF's x86-64 register numbers
+        uint64_t reg = ops[0].number == kRsp ? sp : ops[0].number == kRbp ? fp : 0;
+        if (reg) {
+          cfa = reg + static_cast<uint64_t>(static_cast<int64_t>(ops[0].number2));
+          found = true;
+        }
+      }
+      std::free(frame);
+    }
+  });
+  return found;
 }
 
 bool Symbolizer::locate(uint64_t addr, std::string& object, uint64_t& offset) {

@@ -38,6 +38,10 @@ namespace lockhound::symbolize {
 // Return addresses of the calling thread, innermost first, after dropping `skip` frames
 // (0 = the caller of capture_stack is the first frame). Returns the number stored.
 size_t capture_stack(uint64_t* pcs, size_t max, size_t skip = 0);
+// The same with each frame's CFA (canonical frame address: the caller's stack pointer just before
+// the call that made the frame) in cfas. Always libgcc's unwinder, which interprets the unwind
+// tables every time: for rare paths (a held lock's callers, held_stack_hook).
+size_t capture_stack_cfa(uint64_t* pcs, uint64_t* cfas, size_t max, size_t skip = 0);
 // Makes capture_stack() use libunwind (loaded privately, if installed), which caches unwind
 // information per return address and is several times cheaper on repeated paths; false: not
 // available, libgcc's unwinder stays. Call it where loading a library is safe (startup).
@@ -83,6 +87,12 @@ class Symbolizer {
   // returns true. A local (static) object whose name another object of the module has too is
   // named with its source file as the symbol table records it: "lock (queue.c)".
   bool describe_data(uint64_t addr, std::string& name);
+
+  // The CFA of a frame whose return address (or, return_address false, instruction) is `pc`, from
+  // the module's call frame information (.eh_frame, else .debug_frame), given the frame's stack
+  // pointer `sp` and frame pointer register `fp` (0: unknown) at that point. False when the module
+  // has no rule for pc or the rule needs another register or an expression.
+  bool frame_cfa(uint64_t pc, uint64_t sp, uint64_t fp, uint64_t& cfa, bool return_address = true);
 
   // The module an address lies in (its file) and the address's offset from the module's start.
   bool locate(uint64_t addr, std::string& object, uint64_t& offset);
