@@ -359,24 +359,15 @@ StackId stack_from_call_frame(uint64_t ip, CallFrame call) {
 }
 
 // The stack of a lock still held whose acquisition the fast path took, leaving only the return
-// address of its lock call (`ip`) and the frame it was made from (see stack_from_call_frame).
-// Without that frame: when the function that made that call is still running (a frame of the
-// current stack lies in the same function), that frame's callers were the lock call's callers
-// too, and the held lock's stack is [ip] + them. Else kNoStack: the lock call alone. (A function
-// that returned holding the lock and was called again from elsewhere to make another call would
-// lend its new callers.)
+// address of its lock call (`ip`) and the frame it was made from. First the cheap rule: when the
+// function that made that call is still running (a frame of the current stack lies in the same
+// function), that frame's callers were the lock call's callers too, and the held lock's stack is
+// [ip] + them. (A function that returned holding the lock and was called again from elsewhere to
+// make another call would lend its new callers.) Else, for a lock wrapper that has returned, the
+// frame it was called from (stack_from_call_frame: one more unwind, with CFAs, so only when the
+// cheap rule found nothing). Else kNoStack: the lock call alone.
 StackId held_stack_hook(Context ctx, uint64_t lock, uint64_t ip) {
   Runtime& r = rt();
-  // The runtime's own entry for the lock: the hook runs in the thread that holds it.
-  if (ThreadState* ts = current(); ts && ts->ctx == ctx) {
-    for (uint32_t i = ts->held.n; i-- > 0;) {
-      const HeldEntry& h = ts->held[i];
-      if (h.lock != lock || h.site_ip() != ip) continue;
-      StackId s = stack_from_call_frame(ip, h.frame);
-      if (s != kUnknown) return s;
-      break;
-    }
-  }
   uint64_t pcs[256];
   size_t n = symbolize::capture_stack(pcs, 256);
   auto own = [&](uint64_t pc) { return pc - 1 >= r.self_lo && pc - 1 < r.self_hi; };
@@ -390,7 +381,19 @@ StackId held_stack_hook(Context ctx, uint64_t lock, uint64_t ip) {
   for (size_t k = 0; k < n && !fn.empty() && found == n; ++k)
     if (!own(pcs[k]) && pcs[k] != ip && sym().frames(pcs[k]).back().function == fn) found = k;
   r.report_lock.unlock();
-  if (found == n) return kNoStack;
+  if (found == n) {
+    // The runtime's own entry for the lock: the hook runs in the thread that holds it.
+    if (ThreadState* ts = current(); ts && ts->ctx == ctx) {
+      for (uint32_t i = ts->held.n; i-- > 0;) {
+        const HeldEntry& h = ts->held[i];
+        if (h.lock != lock || h.site_ip() != ip) continue;
+        StackId s = stack_from_call_frame(ip, h.frame);
+        if (s != kUnknown) return s;
+        break;
+      }
+    }
+    return kNoStack;
+  }
   std::vector<Frame> frames;
   frames.push_back(Frame{});
   frames.back().pc = ip;

@@ -332,6 +332,10 @@ struct Symbolizer::Impl {
   Dwfl* dwfl = nullptr;
   char* debuginfo_path = nullptr;
   absl::flat_hash_map<uint64_t, std::vector<Frame>> code_cache;
+  // The CFA rule at an address, once looked up: register (kRsp, kRbp; 0 = no usable rule) and
+  // offset. The runtime asks at every new edge whose first lock a fast path took: the lookup goes
+  // through libdw (and a search for debug files when .eh_frame has no entry) on the big stack.
+  absl::flat_hash_map<uint64_t, std::pair<uint8_t, int64_t>> cfa_rules;
 
   // Each module's defined symbols sorted by address. libdw's own lookup (dwfl_module_addrinfo)
   // walks the whole symbol table on every call: in a large stripped program (node: tens of
@@ -743,31 +747,35 @@ bool Symbolizer::frame_cfa(uint64_t pc, uint64_t sp, uint64_t fp, uint64_t& cfa,
 #if !defined(__x86_64__)
   return false;  // the register numbers below are x86-64's
 #endif
+  constexpr uint8_t kRsp = 7, kRbp = 6;  // DWARF's x86-64 register numbers
   uint64_t addr = return_address ? pc - 1 : pc;
-  Dwfl_Module* mod = impl_->module_of(addr);
-  if (!mod) return false;
-  bool found = false;
-  on_big_stack([&] {  // libdw reads the module's CFI section on first use
-    for (int pass = 0; pass < 2 && !found; ++pass) {
-      Dwarf_Addr bias = 0;
-      Dwarf_CFI* cfi = pass == 0 ? dwfl_module_eh_cfi(mod, &bias) : dwfl_module_dwarf_cfi(mod, &bias);
-      Dwarf_Frame* frame = nullptr;
-      if (!cfi || dwarf_cfi_addrframe(cfi, addr - bias, &frame) != 0 || !frame) continue;
-      Dwarf_Op* ops = nullptr;
-      size_t nops = 0;
-      // A register-plus-offset rule comes back as one DW_OP_bregx (libdw's own form for it).
-      if (dwarf_frame_cfa(frame, &ops, &nops) == 0 && nops == 1 && ops[0].atom == DW_OP_bregx) {
-        constexpr uint64_t kRsp = 7, kRbp = 6;  // DWARF's x86-64 register numbers
-        uint64_t reg = ops[0].number == kRsp ? sp : ops[0].number == kRbp ? fp : 0;
-        if (reg) {
-          cfa = reg + static_cast<uint64_t>(static_cast<int64_t>(ops[0].number2));
-          found = true;
+  auto cached = impl_->cfa_rules.find(addr);
+  if (cached == impl_->cfa_rules.end()) {
+    std::pair<uint8_t, int64_t> rule{0, 0};
+    if (Dwfl_Module* mod = impl_->module_of(addr)) {
+      on_big_stack([&] {  // libdw reads the module's CFI section on first use
+        for (int pass = 0; pass < 2 && !rule.first; ++pass) {
+          Dwarf_Addr bias = 0;
+          Dwarf_CFI* cfi = pass == 0 ? dwfl_module_eh_cfi(mod, &bias) : dwfl_module_dwarf_cfi(mod, &bias);
+          Dwarf_Frame* frame = nullptr;
+          if (!cfi || dwarf_cfi_addrframe(cfi, addr - bias, &frame) != 0 || !frame) continue;
+          Dwarf_Op* ops = nullptr;
+          size_t nops = 0;
+          // A register-plus-offset rule comes back as one DW_OP_bregx (libdw's own form for it).
+          if (dwarf_frame_cfa(frame, &ops, &nops) == 0 && nops == 1 && ops[0].atom == DW_OP_bregx &&
+              (ops[0].number == kRsp || ops[0].number == kRbp))
+            rule = {uint8_t(ops[0].number), static_cast<int64_t>(ops[0].number2)};
+          std::free(frame);
         }
-      }
-      std::free(frame);
+      });
     }
-  });
-  return found;
+    cached = impl_->cfa_rules.emplace(addr, rule).first;
+  }
+  auto [reg, offset] = cached->second;
+  uint64_t base = reg == kRsp ? sp : reg == kRbp ? fp : 0;
+  if (!base) return false;
+  cfa = base + static_cast<uint64_t>(offset);
+  return true;
 }
 
 bool Symbolizer::locate(uint64_t addr, std::string& object, uint64_t& offset) {
@@ -789,6 +797,10 @@ void Symbolizer::forget(uint64_t lo, uint64_t hi) {
   for (auto it = cache.begin(); it != cache.end();) {
     uint64_t pc = it->first & ~(1ull << 63);
     if (pc > lo && pc <= hi) cache.erase(it++);  // return addresses: pc - 1 lies in the range
+    else ++it;
+  }
+  for (auto it = impl_->cfa_rules.begin(); it != impl_->cfa_rules.end();) {
+    if (it->first >= lo && it->first < hi) impl_->cfa_rules.erase(it++);
     else ++it;
   }
 }
