@@ -193,11 +193,12 @@ void sync_held(ThreadState* ts) {
   gone.clear();
   while (i < n) {
     Validator::HeldInfo e = v.held_at(ctx, i);
-    // The same acquisition: the same lock, mode and site. A lock released on the fast path (the
-    // engine was not told) and taken again elsewhere is a new acquisition: kept, the engine's
-    // entry would name the old site in reports.
+    // The same acquisition: the same lock, mode and site, and on the thread's own stack an entry
+    // the engine has (kEngineKnownIp). A lock released on the fast path (the engine was not told)
+    // and taken again is a new acquisition, even through the same call (a lock wrapper): the
+    // engine's entry would give it the old acquisition's callers in reports.
     if (j < h.n && e.lock == h[j].lock && e.mode == h[j].mode() && e.trylock == h[j].trylock() &&
-        e.ip == h[j].site_ip()) {
+        e.ip == h[j].site_ip() && (!own || h[j].engine_known())) {
       ++i;
       ++j;
     } else if (j < h.n && (h[j].hole() || !v.lock_known(h[j].lock))) {

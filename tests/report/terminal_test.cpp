@@ -178,24 +178,35 @@ TEST(Progress, OnlyForWorkThatTakesAWhile) {
   ASSERT_EQ(pipe(p), 0);
   fcntl(p[0], F_SETFL, O_NONBLOCK);
   std::string first, second, third, cleared;
+  // What the last two updates may draw depends on the time between them (at most ten a second),
+  // which a loaded machine stretches: measured, not assumed.
+  bool quick_first = true, third_too_soon = true;
   {
     StderrTo to(p[1]);
+    auto start = std::chrono::steady_clock::now();
     cli::Progress prog("always");
     prog.update("[1/9] quick");
+    quick_first = std::chrono::steady_clock::now() - start < std::chrono::milliseconds(400);
     first = drain(p[0]);
     std::this_thread::sleep_for(std::chrono::milliseconds(550));
+    auto drawn = std::chrono::steady_clock::now();
     prog.update("[5/9] slow");
     second = drain(p[0]);
     prog.update("[6/9] too soon");
+    third_too_soon = std::chrono::steady_clock::now() - drawn < std::chrono::milliseconds(90);
     third = drain(p[0]);
     prog.clear();
     cleared = drain(p[0]);
   }
   close(p[0]);
   close(p[1]);
-  EXPECT_EQ(first, "") << "progress drawn before half a second of work";
+  if (quick_first) {
+    EXPECT_EQ(first, "") << "progress drawn before half a second of work";
+  }
   EXPECT_EQ(second, "\r\033[K[5/9] slow");
-  EXPECT_EQ(third, "") << "progress drawn more than ten times a second";
+  if (third_too_soon) {
+    EXPECT_EQ(third, "") << "progress drawn more than ten times a second";
+  }
   EXPECT_EQ(cleared, "\r\033[K");
 }
 
