@@ -273,7 +273,8 @@ void Validator::set_class_inferred(ClassId cls) {
 }
 std::string_view Validator::class_name(ClassId cls) const {
   (void)impl_->classes.at(cls);  // out of range throws
-  return impl_->name_of(cls);
+  impl_->name_of(cls);  // named now if it was not: the view is of the arena, not of a copy
+  return std::string_view(&impl_->name_chars[impl_->name_at[cls]]);
 }
 StackId Validator::first_use_stack(ClassId cls) const {
   (void)impl_->classes.at(cls);  // out of range throws
