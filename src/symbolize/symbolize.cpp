@@ -26,6 +26,7 @@ namespace {
 
 struct Collect {
   uint64_t* pcs;
+  uint64_t* cfas;  // capture_stack_cfa's; null for capture_stack
   size_t max;
   size_t n;
   size_t skip;
@@ -43,32 +44,10 @@ _Unwind_Reason_Code collect_frame(_Unwind_Context* ctx, void* arg) {
     --c->skip;
     return _URC_NO_REASON;
   }
-  c->pcs[c->n++] = ip;
-  return c->n >= c->max ? _URC_END_OF_STACK : _URC_NO_REASON;
-}
-
-struct CollectCfa {
-  uint64_t* pcs;
-  uint64_t* cfas;
-  size_t max;
-  size_t n;
-  size_t skip;
-};
-
-_Unwind_Reason_Code collect_frame_cfa(_Unwind_Context* ctx, void* arg) {
-  auto* c = static_cast<CollectCfa*>(arg);
-  int before_insn = 0;
-  uintptr_t ip = _Unwind_GetIPInfo(ctx, &before_insn);
-  if (ip == 0) return _URC_END_OF_STACK;
-  if (before_insn) ip += 1;  // as collect_frame
-  if (c->skip > 0) {
-    --c->skip;
-    return _URC_NO_REASON;
-  }
-  c->pcs[c->n] = ip;
   // The context's CFA is that of the frame it was unwound from (the callee of the frame at ip):
   // the frame's own CFA comes with the next frame (capture_stack_cfa shifts it into place).
-  c->cfas[c->n++] = _Unwind_GetCFA(ctx);
+  if (c->cfas) c->cfas[c->n] = _Unwind_GetCFA(ctx);
+  c->pcs[c->n++] = ip;
   return c->n >= c->max ? _URC_END_OF_STACK : _URC_NO_REASON;
 }
 
@@ -276,15 +255,15 @@ __attribute__((noinline)) size_t capture_stack(uint64_t* pcs, size_t max, size_t
     }
     return out;
   }
-  Collect c{pcs, max, 0, skip + 1};  // + 1: this function's own frame
+  Collect c{pcs, nullptr, max, 0, skip + 1};  // + 1: this function's own frame
   _Unwind_Backtrace(collect_frame, &c);
   return c.n;
 }
 
 __attribute__((noinline)) size_t capture_stack_cfa(uint64_t* pcs, uint64_t* cfas, size_t max, size_t skip) {
   if (max == 0) return 0;
-  CollectCfa c{pcs, cfas, max, 0, skip + 1};  // + 1: this function's own frame
-  _Unwind_Backtrace(collect_frame_cfa, &c);
+  Collect c{pcs, cfas, max, 0, skip + 1};  // + 1: this function's own frame
+  _Unwind_Backtrace(collect_frame, &c);
   for (size_t i = 0; i + 1 < c.n; ++i) cfas[i] = cfas[i + 1];
   if (c.n > 0) cfas[c.n - 1] = ~uint64_t{0};  // the outermost frame read: its CFA is past the rest
   return c.n;

@@ -9,21 +9,6 @@ namespace {
 
 using lockhound::testing::source_dir;
 
-// Runs a shell command line; stdout and stderr apart.
-CliRun run_sh(const std::string& cmdline) {
-  CliRun r;
-  fs::path tmp = fs::temp_directory_path() / ("lh_scan_module_" + std::to_string(::getpid()) + "_" + std::to_string(rand()));
-  std::string cmd = cmdline + " >" + tmp.string() + ".out 2>" + tmp.string() + ".err";
-  int rc = std::system(cmd.c_str());
-  r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
-  r.out = lockhound::testing::read_file(tmp.string() + ".out");
-  r.err = lockhound::testing::read_file(tmp.string() + ".err");
-  fs::remove(tmp.string() + ".out");
-  fs::remove(tmp.string() + ".err");
-  r.json = nlohmann::json::parse(r.out, nullptr, false);
-  return r;
-}
-
 // The DT_NEEDED entries of an ELF file, by `readelf -d`.
 std::vector<std::string> needed(const std::string& file) {
   CliRun r = run_sh("readelf -d " + sh_quote(file));

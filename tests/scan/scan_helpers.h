@@ -88,11 +88,11 @@ struct CliRun {
   nlohmann::json json;
 };
 
-// Runs the lockhound executable; stdout parsed as JSON when it is JSON.
-inline CliRun run_cli(const std::string& args) {
+// Runs a shell command line; stdout and stderr apart, stdout parsed as JSON when it is JSON.
+inline CliRun run_sh(const std::string& cmdline) {
   CliRun r;
   fs::path tmp = fs::temp_directory_path() / ("lh_scan_cli_" + std::to_string(::getpid()) + "_" + std::to_string(rand()));
-  std::string cmd = std::string(LOCKHOUND_CLI) + " " + args + " >" + tmp.string() + ".out 2>" + tmp.string() + ".err";
+  std::string cmd = cmdline + " >" + tmp.string() + ".out 2>" + tmp.string() + ".err";
   int rc = std::system(cmd.c_str());
   r.status = WIFEXITED(rc) ? WEXITSTATUS(rc) : -1;
   r.out = lockhound::testing::read_file(tmp.string() + ".out");
@@ -102,6 +102,9 @@ inline CliRun run_cli(const std::string& args) {
   r.json = nlohmann::json::parse(r.out, nullptr, false);
   return r;
 }
+
+// Runs the lockhound executable.
+inline CliRun run_cli(const std::string& args) { return run_sh(std::string(LOCKHOUND_CLI) + " " + args); }
 
 inline std::string sh_quote(const std::string& s) {
   std::string r = "'";
