@@ -31,6 +31,7 @@
 #include <absl/container/flat_hash_set.h>
 #include <absl/container/inlined_vector.h>
 
+#include "core/table_memory.h"
 #include "core/usage_bits.h"
 #include "core/validator.h"
 
@@ -138,15 +139,15 @@ class ChainSet {
 
  private:
   [[gnu::noinline]] void grow() {
-    std::vector<uint64_t> old = std::move(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, 0);
+    ZeroArray<uint64_t> old = std::move(slots_);
+    slots_ = ZeroArray<uint64_t>(old.empty() ? 1024 : old.size() * 2);
     mask_ = slots_.size() - 1;
     grow_at_ = slots_.size() * 3 / 4;  // load factor 0.75
     size_ = 0;
     for (uint64_t k : old)
       if (k) insert(k);
   }
-  std::vector<uint64_t> slots_;
+  ZeroArray<uint64_t> slots_;
   size_t size_ = 0, mask_ = 0, grow_at_ = 0;
 };
 
@@ -368,18 +369,17 @@ struct EdgeInfo {
 static_assert(sizeof(EdgeInfo) == 28);
 
 
-// A growing array in fixed chunks of 2^kShift records, for the class and edge tables: it never
-// moves a record (a std::vector doubling copied every class and edge record, and touched each
-// new buffer's pages one fault at a time), and leaves no doubling slack past the last chunk.
-// Chunks are mapped directly; every chunk after the first is populated in one call
-// (MAP_POPULATE): a program that outgrows the first chunk has many locks, and its pages are
-// faulted in bulk rather than one trap each as they are first touched. The first chunk is not
-// populated, so a small Validator costs only the pages it touches.
-template <typename T, unsigned kShift>
+// A growing array in fixed chunks of 2 MiB (as many records as fit), for the class and edge
+// tables: it never moves a record (a std::vector doubling copied every class and edge record,
+// and touched each new buffer's pages one fault at a time), and leaves at most one chunk's
+// slack. The first chunk is not populated, so a small Validator costs only the pages it
+// touches; every later one (a program with many locks) lies in huge pages where the system
+// allows them and is faulted in one call (table_memory.h).
+template <typename T>
 class ChunkedVector {
  public:
-  static constexpr size_t kChunk = size_t(1) << kShift;
-  static constexpr size_t kChunkBytes = (kChunk * sizeof(T) + 4095) & ~size_t(4095);
+  static constexpr size_t kChunk = kHugePage / sizeof(T);
+  static constexpr size_t kChunkBytes = kHugePage;
   ChunkedVector() = default;
   ChunkedVector(const ChunkedVector&) = delete;
   ChunkedVector& operator=(const ChunkedVector&) = delete;
@@ -387,8 +387,8 @@ class ChunkedVector {
     for (size_t i = 0; i < size_; ++i) (*this)[i].~T();
     for (T* c : chunks_) release(c);
   }
-  T& operator[](size_t i) { return chunks_[i >> kShift][i & (kChunk - 1)]; }
-  const T& operator[](size_t i) const { return chunks_[i >> kShift][i & (kChunk - 1)]; }
+  T& operator[](size_t i) { return chunks_[i / kChunk][i % kChunk]; }
+  const T& operator[](size_t i) const { return chunks_[i / kChunk][i % kChunk]; }
   T& at(size_t i) {
     if (i >= size_) throw std::out_of_range("lockhound: record index");
     return (*this)[i];
@@ -410,12 +410,14 @@ class ChunkedVector {
     new (&(*this)[size_]) T(v);
     ++size_;
   }
-  // Memory held: the populated chunks whole, the first as far as its pages were touched.
+  // Memory held: the later chunks whole, the first as far as its pages were touched.
   size_t bytes() const {
     if (chunks_.empty()) return chunks_.capacity() * sizeof(T*);
     size_t first = std::min(size_, kChunk) * sizeof(T);
     return ((first + 4095) & ~size_t(4095)) + (chunks_.size() - 1) * kChunkBytes + chunks_.capacity() * sizeof(T*);
   }
+  // The chunk holding record i (for the huge-page test).
+  const T* chunk_of(size_t i) const { return chunks_[i / kChunk]; }
 
  private:
   // Under LeakSanitizer chunks come from malloc: it does not look for pointers in mapped memory,
@@ -429,9 +431,13 @@ class ChunkedVector {
   static void release(T* c) { std::free(c); }
 #else
   [[gnu::noinline]] void add_chunk() {
-    int flags = MAP_PRIVATE | MAP_ANONYMOUS | (chunks_.empty() ? 0 : MAP_POPULATE);
-    void* p = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, flags, -1, 0);
-    if (p == MAP_FAILED) throw std::bad_alloc();
+    void* p;
+    if (chunks_.empty()) {
+      p = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+      if (p == MAP_FAILED) throw std::bad_alloc();
+    } else {
+      p = map_table(kChunkBytes, true);
+    }
     chunks_.push_back(static_cast<T*>(p));
   }
   static void release(T* c) { munmap(c, kChunkBytes); }
@@ -495,15 +501,15 @@ class EdgeIndex {
     return i;
   }
   [[gnu::noinline]] void grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(old.empty() ? 1024 : old.size() * 2, Slot{0, 0});
+    ZeroArray<Slot> old = std::move(slots_);
+    slots_ = ZeroArray<Slot>(old.empty() ? 1024 : old.size() * 2);
     mask_ = slots_.size() - 1;
     shift_ = unsigned(64 - __builtin_ctzll(slots_.size()));
     grow_at_ = slots_.size() / 4 * 3;  // load factor 0.75
     for (const Slot& o : old)
       if (o.tag) slots_[free_slot(o.tag)] = o;
   }
-  std::vector<Slot> slots_;
+  ZeroArray<Slot> slots_;
   size_t size_ = 0, mask_ = 0, grow_at_ = 0;
   unsigned shift_ = 64;
 };
@@ -525,9 +531,9 @@ struct Validator::Impl {
   ValidatorOptions opt;
   ValidatorHooks hooks;
 
-  ChunkedVector<ClassInfo, 13> classes;  // 1 MiB chunks
+  ChunkedVector<ClassInfo> classes;
   absl::flat_hash_map<std::string, ClassId> class_by_name;
-  absl::flat_hash_map<uint64_t, Instance*> instances;
+  AddressMap<Instance*> instances;
   std::deque<Instance> instance_pool;
   std::vector<Instance*> free_instances;
   uint64_t next_instance_id = 1;
@@ -549,7 +555,7 @@ struct Validator::Impl {
     return out;
   }
   void store_name(ClassId c, std::string_view name);
-  ChunkedVector<EdgeInfo, 15> edges;     // 896 KiB chunks
+  ChunkedVector<EdgeInfo> edges;
   // What the order's search (pk_insert) reads of each edge, kept apart from the 80-byte edge
   // records: its ends, and kPkBack on `to` for a back edge. 8 bytes per edge, so a search over a
   // large graph misses the cache on far fewer lines.
@@ -558,7 +564,7 @@ struct Validator::Impl {
     uint32_t to_back;
   };
   static constexpr uint32_t kPkBack = 1u << 31;
-  ChunkedVector<PkEdge, 16> pk_edges;  // by edge index, 512 KiB chunks
+  ChunkedVector<PkEdge> pk_edges;  // by edge index
   EdgeIndex edge_index;
   uint64_t back_edges = 0;
   std::vector<std::vector<ClassId>> gate_sets{{}};

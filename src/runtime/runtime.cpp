@@ -30,6 +30,7 @@
 
 #include "core/facts.h"
 #include "core/sites.h"
+#include "core/table_memory.h"
 #include "core/voice.h"
 #include "core/waitfor.h"
 #include "report/report.h"
@@ -101,8 +102,14 @@ void fast_insert(uint64_t key) {
   uint64_t* t = r.fast_cur;
   if (!t || (r.fast_keys + 1) * 2 > t[0] + 1) {
     size_t cap = t ? (t[0] + 1) * 2 : 4096;
-    auto* nt = static_cast<uint64_t*>(std::calloc(cap + 1, sizeof(uint64_t)));
-    if (!nt) return;  // the chain stays on the slow path
+    // Never freed (a reader may still probe an old table). A large one lies in huge pages and
+    // is faulted in one call: every new chain of a program with many locks writes a random slot.
+    uint64_t* nt;
+    try {
+      nt = static_cast<uint64_t*>(engine::map_table((cap + 1) * sizeof(uint64_t), true));
+    } catch (const std::bad_alloc&) {
+      return;  // the chain stays on the slow path
+    }
     nt[0] = cap - 1;
     if (t)
       for (size_t i = 1; i <= t[0] + 1; ++i)

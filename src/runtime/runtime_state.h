@@ -20,6 +20,7 @@
 #include <absl/container/flat_hash_set.h>
 
 #include "core/finding.h"
+#include "core/table_memory.h"
 #include "core/validator.h"
 #include "runtime/options.h"
 #include "runtime/operations.h"
@@ -70,7 +71,7 @@ struct Runtime {
   // Threads fork() did not copy into this process (linked by `next`): what they held stays held.
   ThreadState* orphans = nullptr;
   uint64_t next_thread_id = 1;
-  absl::flat_hash_map<uint64_t, LockInfo> locks;
+  engine::AddressMap<LockInfo> locks;
   absl::flat_hash_map<SiteKey, ClassId> site_classes;  // init site and its callers
   absl::flat_hash_set<std::string> site_names;          // the names those classes took
   absl::flat_hash_map<uint64_t, uint32_t> generations;   // address-named lock lifetimes

@@ -1,0 +1,75 @@
+// map_table: see table_memory.h.
+#include "core/table_memory.h"
+
+#include <sys/mman.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels say EINVAL and pages fault lazily
+#endif
+
+namespace lockhound::engine {
+
+namespace {
+size_t rounded(size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
+}  // namespace
+
+// Under AddressSanitizer everything comes from calloc: LeakSanitizer does not look for pointers
+// in mapped memory (a table of pointers would make what they point to look leaked).
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kMapLarge = false;
+#else
+constexpr bool kMapLarge = true;
+#endif
+
+void* map_table(size_t bytes, bool populate) {
+  if (bytes < kHugePage || !kMapLarge) {
+    void* p = std::calloc(1, bytes);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  // Map a huge page more than needed and trim both ends to a 2 MiB boundary.
+  size_t size = rounded(bytes);
+  void* raw = mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  uintptr_t start = (uintptr_t(raw) + kHugePage - 1) & ~(kHugePage - 1);
+  if (start > uintptr_t(raw)) munmap(raw, start - uintptr_t(raw));
+  uintptr_t end = uintptr_t(raw) + size + kHugePage;
+  if (end > start + size) munmap(reinterpret_cast<void*>(start + size), end - (start + size));
+  void* p = reinterpret_cast<void*>(start);
+  madvise(p, size, MADV_HUGEPAGE);  // fails where THP is off: 4 KiB pages then
+  if (populate) madvise(p, size, MADV_POPULATE_WRITE);
+  return p;
+}
+
+void unmap_table(void* p, size_t bytes) {
+  if (bytes < kHugePage || !kMapLarge)
+    std::free(p);
+  else
+    munmap(p, rounded(bytes));
+}
+
+bool table_in_huge_pages(const void* p, size_t bytes) {
+  FILE* f = std::fopen("/proc/self/smaps", "r");
+  if (!f) return false;
+  char line[512];
+  uintptr_t lo = uintptr_t(p), hi = lo + bytes;
+  bool inside = false;
+  size_t huge_kb = 0;
+  while (std::fgets(line, sizeof line, f)) {
+    unsigned long a, b;
+    if (std::sscanf(line, "%lx-%lx ", &a, &b) == 2 && std::strchr(line, '-') < std::strchr(line, ' ')) {
+      inside = a < hi && b > lo;
+      continue;
+    }
+    size_t kb;
+    if (inside && std::sscanf(line, "AnonHugePages: %zu kB", &kb) == 1) huge_kb += kb;
+  }
+  std::fclose(f);
+  return bytes >= kHugePage && huge_kb * 1024 >= (bytes & ~(kHugePage - 1));
+}
+
+}  // namespace lockhound::engine

@@ -1,0 +1,83 @@
+// The engine's large tables (table_memory.h): zeroed, 2 MiB aligned and in huge pages where the
+// system allows them; small ones cost only what they touch.
+#include "core/table_memory.h"
+
+#include <gtest/gtest.h>
+
+#include <cstdint>
+#include <fstream>
+#include <string>
+
+namespace lockhound::engine {
+namespace {
+
+// "always [madvise] never": huge pages can be had by asking.
+bool thp_available() {
+  std::ifstream f("/sys/kernel/mm/transparent_hugepage/enabled");
+  std::string s;
+  std::getline(f, s);
+  return s.find("[always]") != std::string::npos || s.find("[madvise]") != std::string::npos;
+}
+
+bool all_zero(const unsigned char* p, size_t n) {
+  for (size_t i = 0; i < n; i += 4093)
+    if (p[i]) return false;
+  return p[n - 1] == 0;
+}
+
+TEST(TableMemory, ALargeTableIsZeroedAlignedAndInHugePages) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "under AddressSanitizer tables come from calloc (table_memory.cpp)";
+#endif
+  const size_t bytes = 3 * kHugePage + 4096;  // not a multiple: rounded up inside
+  auto* p = static_cast<unsigned char*>(map_table(bytes, true));
+  ASSERT_NE(p, nullptr);
+  EXPECT_EQ(uintptr_t(p) % kHugePage, 0u);
+  EXPECT_TRUE(all_zero(p, bytes));
+  for (size_t i = 0; i < bytes; i += 4096) p[i] = 1;  // writable, every page
+  if (thp_available())
+    EXPECT_TRUE(table_in_huge_pages(p, bytes)) << "the table's 2 MiB pages are not huge (smaps)";
+  else
+    std::printf("transparent huge pages are off here: only alignment and zeroes checked\n");
+  unmap_table(p, bytes);
+}
+
+TEST(TableMemory, ASmallTableIsZeroedAndNotHuge) {
+  const size_t bytes = 64 * 1024;
+  auto* p = static_cast<unsigned char*>(map_table(bytes, true));
+  ASSERT_NE(p, nullptr);
+  EXPECT_TRUE(all_zero(p, bytes));
+  EXPECT_FALSE(table_in_huge_pages(p, bytes));
+  unmap_table(p, bytes);
+}
+
+TEST(TableMemory, ZeroArrayMovesAndKeepsItsSlots) {
+  ZeroArray<uint64_t> a(kHugePage / sizeof(uint64_t) * 2);
+  for (size_t i = 0; i < a.size(); i += 1000) EXPECT_EQ(a[i], 0u);
+  for (size_t i = 0; i < a.size(); i += 1000) a[i] = i + 1;
+  ZeroArray<uint64_t> b = std::move(a);
+  EXPECT_TRUE(a.empty());
+  ASSERT_EQ(b.size(), kHugePage / sizeof(uint64_t) * 2);
+  size_t seen = 0;
+  for (uint64_t v : b) seen += v != 0;
+  EXPECT_EQ(seen, (b.size() + 999) / 1000);
+  EXPECT_EQ(b[b.size() / 1000 * 1000], b.size() / 1000 * 1000 + 1);
+}
+
+TEST(TableMemory, AnAddressMapGrowsThroughLargeTables) {
+  AddressMap<uint32_t> m;
+  const uint32_t n = 300000;  // its slot array passes 2 MiB
+  for (uint32_t i = 0; i < n; ++i) m[uint64_t(i) * 64 + 0x1000] = i;
+  ASSERT_EQ(m.size(), n);
+  uint64_t sum = 0;
+  for (uint32_t i = 0; i < n; i += 7) {
+    auto it = m.find(uint64_t(i) * 64 + 0x1000);
+    ASSERT_NE(it, m.end());
+    sum += it->second == i;
+  }
+  EXPECT_EQ(sum, (n + 6) / 7);
+  EXPECT_EQ(m.count(0x1000 + 1), 0u);
+}
+
+}  // namespace
+}  // namespace lockhound::engine
