@@ -591,6 +591,12 @@ struct Validator::Impl {
   unsigned recent_next = 0;
   // Rare per-class facts, out of the class record.
   absl::flat_hash_map<ClassId, std::vector<std::pair<uint8_t, uint32_t>>> conflict_findings;  // bit -> finding
+  // An irq-unsafe lock's ordering findings (safe -> unsafe, inversions), by interrupt: when the
+  // lock itself is then found used in that interrupt and with it enabled, its inconsistent
+  // state says all they say, with the same fix (report_inconsistent supersedes them).
+  absl::flat_hash_map<ClassId, std::vector<std::pair<uint8_t, uint32_t>>> unsafe_order_findings;  // irq -> finding
+  // Whether `cls` was found used in interrupt k and with k enabled (reported or not).
+  bool inconsistent_in(ClassId cls, Irq k) const { return (classes[cls].conflict >> (unsigned(k) * 4)) & 0xF; }
   absl::flat_hash_map<uint64_t, ClassId> subclass_ids;  // base << 3 | subclass -> class
 
   ChainSet chains;

@@ -323,6 +323,9 @@ void Validator::Impl::report_inconsistent(ContextState* ctx, const HeldEntry& h,
   std::string sig = "inconsistent|" + name + "|" + usage_name(std::min(prev_bit, new_bit)) + "|" +
                     usage_name(std::max(prev_bit, new_bit));
   c.conflict |= 1u << new_bit;
+  if (auto it = unsafe_order_findings.find(h.cls); it != unsafe_order_findings.end())
+    for (auto [k, idx] : it->second)
+      if (k == new_bit / 4) superseded[idx] = true;
   if (repeat(sig, path_of(ctx))) {
     conflict_findings[h.cls].emplace_back(uint8_t(new_bit), finding_by_sig[sig]);
     return;
@@ -349,6 +352,7 @@ void Validator::Impl::report_irq_inversion(ContextState* ctx, const HeldEntry& h
   Irq k = Irq(bit / 4);
   ClassId safe = forward ? h.cls : other, unsafe = forward ? other : h.cls;
   if (!forward) std::reverse(path.begin(), path.end());
+  if (inconsistent_in(unsafe, k)) return;  // its inconsistent state is the report (see engine.h)
   std::string sig = "irqinv|" + std::string(irq_name(k)) + "|" + name_of(safe) + "|" +
                     name_of(unsafe);
   if (repeat(sig, path_of(ctx))) return;
@@ -363,7 +367,7 @@ void Validator::Impl::report_irq_inversion(ContextState* ctx, const HeldEntry& h
   add_usage_evidence(f, safe, k, false);
   add_usage_evidence(f, unsafe, k, true);
   f.participants.push_back(participant(ctx));
-  publish(std::move(f), std::move(sig));
+  unsafe_order_findings[unsafe].emplace_back(uint8_t(k), publish(std::move(f), std::move(sig)));
 }
 
 void Validator::Impl::add_usage_evidence(Finding& f, ClassId cls, Irq k, bool enabled_dir) {
@@ -376,6 +380,7 @@ void Validator::Impl::add_usage_evidence(Finding& f, ClassId cls, Irq k, bool en
 
 void Validator::Impl::report_safe_unsafe(ContextState* ctx, Irq k, ClassId safe, ClassId unsafe,
                           const std::vector<uint32_t>& chain, const HeldEntry& prev, const HeldEntry& next) {
+  if (inconsistent_in(unsafe, k)) return;  // its inconsistent state is the report (see engine.h)
   std::string sig = "safeunsafe|" + std::string(irq_name(k)) + "|" + name_of(safe) + "|" +
                     name_of(unsafe);
   if (repeat(sig, path_of(ctx))) return;
@@ -391,7 +396,7 @@ void Validator::Impl::report_safe_unsafe(ContextState* ctx, Irq k, ClassId safe,
   add_usage_evidence(f, safe, k, false);
   add_usage_evidence(f, unsafe, k, true);
   if (ctx) f.participants.push_back(participant(ctx));
-  publish(std::move(f), std::move(sig));
+  unsafe_order_findings[unsafe].emplace_back(uint8_t(k), publish(std::move(f), std::move(sig)));
 }
 
 void Validator::Impl::report_wait(ContextState* ctx, FindingType type, ClassId cls, ClassId spinning,

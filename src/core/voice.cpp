@@ -67,9 +67,20 @@ std::string party_noun(const Finding& f, size_t n) {
   return kernel ? (n == 1 ? "task" : "tasks") : (n == 1 ? "thread" : "threads");
 }
 
-const Acquisition* acquisition_with_irq(const Finding& f, bool in_irq) {
+const Acquisition* acquisition_in(const Finding& f, const std::string& irq, const std::string& lock) {
   for (const auto& a : f.acquisitions)
-    if (a.irq.empty() != in_irq) return &a;
+    if (a.irq == irq && (lock.empty() || a.lock == lock)) return &a;
+  for (const auto& a : f.acquisitions)
+    if (!a.irq.empty() && (lock.empty() || a.lock == lock)) return &a;
+  return nullptr;
+}
+
+const Acquisition* acquisition_outside(const Finding& f, const std::string& irq, const Acquisition* in,
+                                       const std::string& lock) {
+  for (const auto& a : f.acquisitions)
+    if (&a != in && a.irq.empty() && (lock.empty() || a.lock == lock)) return &a;
+  for (const auto& a : f.acquisitions)
+    if (&a != in && a.irq != irq && (lock.empty() || a.lock == lock)) return &a;
   return nullptr;
 }
 

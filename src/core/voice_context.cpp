@@ -50,10 +50,13 @@ void word_inconsistent(Finding& f) {
   f.summary = lock + (usage.empty() ? "" : ": " + usage);
   f.scenario.columns = {"CPU0"};
   f.scenario.rows = {{"lock(" + lock + ");"}, {"<Interrupt: " + irq + ">"}, {"  lock(" + lock + ");"}};
-  const Acquisition* in = acquisition_with_irq(f, true);
-  const Acquisition* on = acquisition_with_irq(f, false);
+  const Acquisition* in = acquisition_in(f, irq);
+  const Acquisition* on = acquisition_outside(f, irq, in);
+  // Where the holder runs: process context, or a lower interrupt (a timer's softirq, which runs
+  // with hardirqs enabled).
+  std::string on_context = on && !on->irq.empty() ? on->irq + " context" : "process context";
   std::string in_site = in ? site_of(*in, "an interrupt handler") : "an interrupt handler";
-  std::string on_site = on ? site_of(*on, "process context") : "process context";
+  std::string on_site = on ? site_of(*on, on_context) : on_context;
   if (irq == "signal") {
     f.explanation = lock + " is taken in signal context (" + in_site + ") and also at " + on_site +
                     " with signals enabled: if the signal arrives while " + on_site +
@@ -69,7 +72,7 @@ void word_inconsistent(Finding& f) {
     f.explanation = lock + " is taken in " + irq + " context (" + in_site + ") and also with " + irq +
                     "s enabled (" + on_site + "): if the " + irq + " arrives on a CPU while " + on_site + " holds " +
                     lock + ", the handler spins on it forever.";
-    f.fix = "Make the " + call + "() of " + lock + " in process context (" + on_site + ") " + safe +
+    f.fix = "Make the " + call + "() of " + lock + " in " + on_context + " (" + on_site + ") " + safe +
             "() (and its unlock " + unlock_variant(safe) + "()), so the " + irq + " handler (" + in_site +
             ") can never interrupt a holder on the same CPU; or move the work out of the " + irq + " handler.";
     return;
@@ -101,14 +104,10 @@ void word_inversion(Finding& f) {
   if (state.empty()) state = upper(irq);
   f.summary = join_some(path, " --> ", 8) + " (" + safe + " is " + state + "-safe, " + unsafe + " is " + state + "-unsafe)";
   f.scenario = irq_scenario(safe, unsafe, irq);
-  const Acquisition* in = nullptr;
-  const Acquisition* on = nullptr;
-  for (const auto& a : f.acquisitions) {
-    if (!in && a.lock == safe && !a.irq.empty()) in = &a;
-    if (!on && a.lock == unsafe && a.irq.empty()) on = &a;
-  }
-  if (!in) in = acquisition_with_irq(f, true);
-  if (!on) on = acquisition_with_irq(f, false);
+  const Acquisition* in = acquisition_in(f, irq, safe);
+  if (!in) in = acquisition_in(f, irq);
+  const Acquisition* on = acquisition_outside(f, irq, in, unsafe);
+  if (!on) on = acquisition_outside(f, irq, in);
   std::string in_site = in ? site_of(*in, "its " + irq + " handler") : "its " + irq + " handler";
   std::string on_site = on ? site_of(*on, "a process-context path") : "a process-context path";
   std::string acq_site = "a path holding " + safe;

@@ -46,6 +46,11 @@ std::string participant_label(const Finding& f, const Participant& p);  // "insm
 std::string scenario_step(std::string_view mode, const std::string& lock);
 // A context-noun for the input: "tasks" for the kernel's, "threads" otherwise.
 std::string party_noun(const Finding& f, size_t n);
-const Acquisition* acquisition_with_irq(const Finding& f, bool in_irq);
+// The acquisition (of `lock`, when given) in interrupt `irq`, else in any interrupt.
+const Acquisition* acquisition_in(const Finding& f, const std::string& irq, const std::string& lock = {});
+// One (of `lock`, when given) other than `in` that `irq` can interrupt: in process context first,
+// else in another interrupt (a timer's softirq runs with hardirqs enabled).
+const Acquisition* acquisition_outside(const Finding& f, const std::string& irq, const Acquisition* in,
+                                       const std::string& lock = {});
 
 }  // namespace lockhound::voice

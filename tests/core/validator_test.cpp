@@ -928,6 +928,49 @@ task t:
   EXPECT_EQ(f->title, "HARDIRQ-safe -> HARDIRQ-unsafe lock order detected");
 }
 
+// A timer (softirq, hardirqs on) and an irq handler take lp_lock; the handler takes it under
+// another hardirq-safe lock. lp_lock's inconsistent state is the bug, and its fix (irqsave in
+// the timer) also ends the safe -> unsafe order: one report, whichever is found first.
+TEST(Usage, AnInconsistentLockIsNotAlsoReportedAsTheUnsafeEndOfAnOrder) {
+  auto first = run(R"(
+spinlock dev_irq, lp_lock
+cpu C0:
+  irq_enter softirq atp_timed_checker
+  spin_lock lp_lock
+  spin_unlock lp_lock
+  irq_exit softirq
+  irq_enter hardirq atp_interrupt
+  spin_lock dev_irq
+  spin_lock lp_lock
+  spin_unlock lp_lock
+  spin_unlock dev_irq
+  irq_exit hardirq
+)");
+  EXPECT_ONLY(first, FindingType::inconsistent_lock_state);
+  auto later = run(R"(
+spinlock a, b
+cpu C0:
+  irq_enter hardirq
+  spin_lock a
+  spin_unlock a
+  irq_exit hardirq
+task t:
+  spin_lock b
+  spin_unlock b
+  spin_lock_irqsave(&a, f);
+  spin_lock(&b);
+  spin_unlock(&b);
+  spin_unlock_irqrestore(&a, f);
+cpu C1:
+  irq_enter hardirq
+  spin_lock b
+  spin_unlock b
+  irq_exit hardirq
+)");
+  EXPECT_ONLY(later, FindingType::inconsistent_lock_state);
+  EXPECT_EQ(get(later, FindingType::inconsistent_lock_state).classes, (std::vector<std::string>{"b"}));
+}
+
 TEST(Usage, SafeToSafeIsClean) {
   auto r = run(R"(
 spinlock a, b

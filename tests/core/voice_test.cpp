@@ -161,6 +161,42 @@ TEST(Voice, WordingFollowsTheFacts) {
   Finding hard = usage("hardirq", "driver_update");
   EXPECT_NE(hard.fix.find("spin_lock_irqsave()"), std::string::npos) << hard.fix;
 
+  // A timer (softirq, hardirqs on) and an irq handler share a spinlock: the handler is the
+  // hardirq side and the timer the holder it interrupts, whichever the finding lists first.
+  {
+    Finding f;
+    f.type = FindingType::inconsistent_lock_state;
+    f.classes = {"struct net_local::lock"};
+    fact::set(f, fact::kInterrupt, "hardirq");
+    Acquisition timer, handler;
+    timer.lock = handler.lock = "struct net_local::lock";
+    timer.irq = "softirq";
+    timer.stack = {Frame{0, "atp_timed_checker", "", "atp.c", 726, "", false}};
+    handler.irq = "hardirq";
+    handler.stack = {Frame{0, "atp_interrupt", "", "atp.c", 606, "", false}};
+    f.acquisitions = {timer, handler};
+    complete_finding(f);
+    EXPECT_NE(f.explanation.find("taken in hardirq context (atp_interrupt"), std::string::npos) << f.explanation;
+    EXPECT_NE(f.explanation.find("hardirqs enabled (atp_timed_checker"), std::string::npos) << f.explanation;
+    EXPECT_NE(f.fix.find("in softirq context (atp_timed_checker"), std::string::npos) << f.fix;
+    EXPECT_NE(f.fix.find("handler (atp_interrupt"), std::string::npos) << f.fix;
+    EXPECT_EQ(f.fix.find("process context"), std::string::npos) << f.fix;
+
+    Finding inv;
+    inv.type = FindingType::irq_safe_unsafe_order;
+    fact::set(inv, fact::kInterrupt, "hardirq");
+    fact::set(inv, fact::kIrqSafe, "dev_lock");
+    fact::set(inv, fact::kIrqUnsafe, "struct net_local::lock");
+    Acquisition safe_in_irq;
+    safe_in_irq.lock = "dev_lock";
+    safe_in_irq.irq = "hardirq";
+    safe_in_irq.stack = {Frame{0, "atp_interrupt", "", "atp.c", 594, "", false}};
+    inv.acquisitions = {safe_in_irq, timer};
+    complete_finding(inv);
+    EXPECT_NE(inv.explanation.find("hardirqs enabled (atp_timed_checker"), std::string::npos) << inv.explanation;
+    EXPECT_NE(inv.explanation.find("hardirq context (atp_interrupt"), std::string::npos) << inv.explanation;
+  }
+
   WaitStep joiner, joined;
   joiner.party.name = "main thread";
   joiner.party.held = {HeldLock{"state_lock", "", "write", "", Frame{}, {}}};

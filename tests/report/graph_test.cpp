@@ -70,14 +70,14 @@ TEST(Graph, TheFindingsNeighbourhoodWithItsMarks) {
   EXPECT_TRUE(has(e2, "label=\"flush_queue (many.lh:17)\"")) << e2;
   EXPECT_TRUE(has(e3, "label=\"set_config (many.lh:22)\"")) << e3;
   // The irq-safe -> irq-unsafe dependency: orange, dashed, said so; its ends named.
-  std::string irq = d.edge("irq_lock", "hw_lock");
+  std::string irq = d.edge("irq_lock", "dma_lock");
   EXPECT_TRUE(has(irq, "color=\"#ef6c00\"") && has(irq, "style=dashed") && has(irq, "irq-unsafe")) << irq;
   EXPECT_TRUE(has(d.node_attrs["irq_lock"], "hardirq-safe"));
-  EXPECT_TRUE(has(d.node_attrs["hw_lock"], "hardirq-unsafe"));
+  EXPECT_TRUE(has(d.node_attrs["dma_lock"], "hardirq-unsafe"));
   EXPECT_TRUE(has(d.node_attrs["hw_lock"], "inconsistent irq usage"));
   // A lock taken under itself: a red loop at the second acquisition.
   std::string self = d.edge("dev_mutex", "dev_mutex");
-  EXPECT_TRUE(has(self, "color=\"#c62828\"") && has(self, "dev_open (many.lh:42)")) << self;
+  EXPECT_TRUE(has(self, "color=\"#c62828\"") && has(self, "dev_open (many.lh:49)")) << self;
   // Classes of findings without edges are nodes too; the guarded cycle is hidden unless asked for.
   EXPECT_TRUE(d.node_id.count("wr_mutex") && d.node_id.count("cfg_spin"));
   EXPECT_FALSE(d.node_id.count("a_lock"));
