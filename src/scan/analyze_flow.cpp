@@ -2,6 +2,9 @@
 // their conditions, calls composed from the callees' summaries, and the function's summary.
 #include "scan/analyze_internal.h"
 
+#include <cctype>
+#include <cstring>
+
 namespace lockhound::scan::detail {
 
 const std::string& Analyzer::file_of(const Ctx& c, const SrcLoc& l) const {
@@ -31,19 +34,96 @@ void Analyzer::emit(Ctx& c, Event e) {
   c.sum->events.push_back(std::move(e));
 }
 
+namespace {
+
+// A condition on the function's own integer parameters and constants only ("($1==2)", "$0",
+// "(($2&4)!=0)"): what a caller's constant argument can decide.
+bool on_params_only(const std::string& key) {
+  if (key.find('$') == std::string::npos) return false;
+  for (char ch : key)
+    if (std::isalpha(static_cast<unsigned char>(ch)) || ch == ':' || ch == '?' || ch == '.' || ch == '_' || ch == '[')
+      return false;
+  return true;
+}
+
+// The value of a condition's text made of constants only (cond_text's grammar: numbers,
+// "op(x)", "(x op y)"); false when it is not.
+bool eval_const(const std::string& t, size_t& i, int64_t& v) {
+  if (i >= t.size()) return false;
+  if (std::isdigit(static_cast<unsigned char>(t[i]))) {
+    size_t n = i;
+    while (n < t.size() && std::isdigit(static_cast<unsigned char>(t[n]))) ++n;
+    if (n - i > 18) return false;
+    v = std::stoll(t.substr(i, n - i));
+    i = n;
+    return true;
+  }
+  if (t[i] == '(') {
+    int64_t a = 0, b = 0;
+    ++i;
+    if (!eval_const(t, i, a)) return false;
+    size_t op = i;
+    while (i < t.size() && std::strchr("=!<>&|^+-*/%", t[i])) ++i;
+    std::string o = t.substr(op, i - op);
+    if (!eval_const(t, i, b) || i >= t.size() || t[i] != ')') return false;
+    ++i;
+    if (o == "==") v = a == b;
+    else if (o == "!=") v = a != b;
+    else if (o == "<") v = a < b;
+    else if (o == ">") v = a > b;
+    else if (o == "<=") v = a <= b;
+    else if (o == ">=") v = a >= b;
+    else if (o == "&") v = a & b;
+    else if (o == "|") v = a | b;
+    else if (o == "^") v = a ^ b;
+    else if (o == "&&") v = a && b;
+    else if (o == "||") v = a || b;
+    else if (o == "+") v = a + b;
+    else if (o == "-") v = a - b;
+    else return false;
+    return true;
+  }
+  char u = t[i];
+  if ((u == '!' || u == '~' || u == '-') && i + 1 < t.size() && t[i + 1] == '(') {
+    i += 2;
+    int64_t a = 0;
+    if (!eval_const(t, i, a) || i >= t.size() || t[i] != ')') return false;
+    ++i;
+    v = u == '!' ? !a : u == '~' ? ~a : -a;
+    return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+bool Analyzer::const_truth(const std::string& text, bool& truth) {
+  if (text.find('$') != std::string::npos) return false;
+  size_t i = 0;
+  int64_t v = 0;
+  if (!eval_const(text, i, v) || i != text.size()) return false;
+  truth = v != 0;
+  return true;
+}
+
 // The state's branch facts a caller can name (not about this function's locals).
 std::vector<std::pair<std::string, bool>> Analyzer::facts_of(const State& s) {
   std::vector<std::pair<std::string, bool>> out;
-  // Only bit flags travel: they are what kernel code sets in one function and tests in another
-  // (a "resetting" bit); carrying every branch fact would multiply the events for little gain.
+  // Bit flags travel: they are what kernel code sets in one function and tests in another (a
+  // "resetting" bit). So do tests of integer parameters against constants: a caller passing a
+  // constant decides them (typhoon_reset(ioaddr, WaitNoSleep) never reaches its msleep). Other
+  // branch facts would multiply the events for little gain.
   for (const auto& kv : s.conds)
-    if (kv.first.rfind("bit(", 0) == 0 && kv.first.find("v:") == std::string::npos && kv.first.find('?') == std::string::npos)
+    if ((kv.first.rfind("bit(", 0) == 0 && kv.first.find("v:") == std::string::npos && kv.first.find('?') == std::string::npos) ||
+        on_params_only(kv.first))
       out.push_back(kv);
   return out;
 }
 
-// Replaces every "$k" in a fact's text by the call's argument k. False when an argument that is
-// needed cannot be named in the caller.
+// Replaces every "$k" in a fact's text by the call's argument k: the lock or object it names, the
+// caller's parameter it passes on, or its constant value (a value that may be a negative number
+// in the callee's terms is not used). False when an argument that is needed cannot be named in
+// the caller.
 bool Analyzer::subst_text(std::string& text, const std::vector<ArgFact>& args) {
   std::string out;
   for (size_t i = 0; i < text.size(); ++i) {
@@ -54,8 +134,17 @@ bool Analyzer::subst_text(std::string& text, const std::vector<ArgFact>& args) {
     size_t n = i + 1;
     while (n < text.size() && isdigit(static_cast<unsigned char>(text[n]))) ++n;
     size_t k = std::stoul(text.substr(i + 1, n - i - 1));
-    if (k >= args.size() || args[k].lock.inst.empty() || args[k].lock.inst.find('?') != std::string::npos) return false;
-    out += args[k].lock.inst;
+    if (k >= args.size()) return false;
+    const ArgFact& a = args[k];
+    if (!a.lock.inst.empty() && a.lock.inst.find('?') == std::string::npos) {
+      out += a.lock.inst;
+    } else if (a.has_value && a.value < (uint64_t(1) << 31)) {
+      out += std::to_string(a.value);
+    } else if (a.param >= 0 && a.lock.inst.empty()) {
+      out += "$" + std::to_string(a.param);
+    } else {
+      return false;
+    }
     i = n - 1;
   }
   text = std::move(out);
@@ -205,6 +294,10 @@ void Analyzer::do_call(Ctx& c, State& s, const Op& op, const std::string& target
     bool reachable = true;
     for (auto [k, v] : ce.pre) {
       if (!subst_text(k, op.args)) continue;
+      if (bool t; const_truth(k, t)) {  // decided by the constants this call passes
+        reachable &= t == v;
+        continue;
+      }
       bool known = false;
       for (const auto& [ck, cv] : s.conds)
         if (ck == k) {

@@ -234,6 +234,8 @@ class Analyzer {
   // Replaces every "$k" in a fact's text by the call's argument k. False when an argument that is
   // needed cannot be named in the caller.
   static bool subst_text(std::string& text, const std::vector<ArgFact>& args);
+  // Whether a fact's text, once its parameters are replaced, is a constant, and its truth.
+  static bool const_truth(const std::string& text, bool& truth);
 
   static void set_fact(State& s, const std::string& key, bool value);
 

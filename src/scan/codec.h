@@ -19,7 +19,7 @@
 
 namespace lockhound::scan {
 
-inline constexpr int kCacheFormatVersion = 5;
+inline constexpr int kCacheFormatVersion = 6;  // 6: enumerators in branch conditions by value
 
 struct CacheEntry {
   std::string file;

@@ -26,6 +26,12 @@ bool Extractor::cond_text(const Expr* e, std::string& s, std::vector<std::string
     s += std::to_string(il->getValue().getZExtValue());
     return true;
   }
+  // An enumerator (`wait_type == WaitSleep`) by its value, so that a caller's constant argument
+  // can decide the branch (Analyzer::do_call).
+  if (auto* dr = dyn_cast<DeclRefExpr>(e); dr && isa<EnumConstantDecl>(dr->getDecl())) {
+    s += std::to_string(cast<EnumConstantDecl>(dr->getDecl())->getInitVal().getExtValue());
+    return true;
+  }
   if (isa<DeclRefExpr>(e) || isa<MemberExpr>(e)) {
     std::string t = inst_text(e);
     if (t == "?") return false;

@@ -271,6 +271,22 @@ TEST(ScanFacts, BitSetInCallerPrunesCalleePath) {
 namespace lockhound::scan::testing {
 namespace {
 
+// A constant argument decides the callee's branches on that parameter, through a wrapper that
+// forwards it too: a sleep or a mutex behind `wait_type == WAIT_SLEEP` or `if (can_block)` is
+// reached only from the callers that pass the value that takes the branch.
+TEST(ScanFacts, AConstantArgumentDecidesTheCalleesBranches) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "const_arg.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  EXPECT_EQ(matching(r.findings, FindingType::sleeping_in_invalid_context, {}, "bad_timer").size(), 1u) << describe(r.findings);
+  EXPECT_EQ(matching(r.findings, FindingType::invalid_wait_context, {"struct dev::cfg"}, "lock_timer").size(), 1u)
+      << describe(r.findings);
+  for (const auto& f : r.findings) {
+    EXPECT_FALSE(names_function(f, "ok_timer")) << describe({f});
+    EXPECT_FALSE(names_function(f, "poll_timer")) << describe({f});
+  }
+  EXPECT_EQ(r.findings.size(), 2u) << describe(r.findings);
+}
+
 TEST(ScanFacts, DoubleUnlockIsBadUnlockBalanceCorrelatedBranchesAreNot) {
   auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "unlock_balance.c").string()});
   ASSERT_EQ(r.stats.failed, 0u);
