@@ -84,6 +84,15 @@ std::vector<HeldLock> Validator::Impl::held_list(const ContextState* ctx, size_t
 // finding's public signature.
 uint32_t Validator::Impl::publish(Finding&& f, std::string key) {
   f.source = opt.source;
+  // Classes that stand for a callback's run (scan's waits): the finding layer words them as waits.
+  std::string callbacks;
+  for (const auto& name : f.classes) {
+    auto it = class_by_name.find(name);
+    if (it == class_by_name.end() || classes[it->second].kind != LockKind::callback) continue;
+    if (("," + callbacks + ",").find("," + name + ",") != std::string::npos) continue;
+    callbacks += (callbacks.empty() ? "" : ",") + name;
+  }
+  if (!callbacks.empty()) fact::set(f, fact::kCallbacks, callbacks);
   complete_finding(f);
   std::string& sig = key;
   uint32_t idx = uint32_t(findings.size());

@@ -28,6 +28,9 @@ inline constexpr std::string_view kInstances = "instances";        // a cycle be
 inline constexpr std::string_view kGuardedBy = "guarded by";       // the common gate locks of a guarded cycle
 // Sleeping and waiting.
 inline constexpr std::string_view kReason = "reason";              // why sleeping is not allowed there
+// The finding's classes that stand for a callback's run, not a lock (LockKind::callback: a wait
+// for a timer, work item or interrupt handler), comma-separated.
+inline constexpr std::string_view kCallbacks = "callbacks";
 // The kind of the spinning lock held (kind_name: "spinlock", "pthread_spinlock", …). In user
 // space (a pthread spinlock) a spinner only burns CPU while the holder sleeps: a hazard.
 inline constexpr std::string_view kSpinKind = "spinning lock kind";

@@ -10,7 +10,7 @@ struct KindInfo {
   WaitType wait;
   bool rw;
 };
-constexpr std::array<KindInfo, 11> kKinds{{
+constexpr std::array<KindInfo, 12> kKinds{{
     {LockKind::other, "lock", WaitType::none, false},
     {LockKind::spinlock, "spinlock", WaitType::spin, false},
     {LockKind::raw_spinlock, "raw_spinlock", WaitType::spin, false},
@@ -22,6 +22,7 @@ constexpr std::array<KindInfo, 11> kKinds{{
     {LockKind::pthread_mutex, "pthread_mutex", WaitType::sleep, false},
     {LockKind::pthread_rwlock, "pthread_rwlock", WaitType::sleep, true},
     {LockKind::pthread_spinlock, "pthread_spinlock", WaitType::spin, false},
+    {LockKind::callback, "callback", WaitType::none, false},
 }};
 const KindInfo& info(LockKind k) {
   for (const auto& i : kKinds)
@@ -66,6 +67,7 @@ std::string_view lock_verb(LockKind kind, Mode mode) {
     case LockKind::pthread_mutex: return "pthread_mutex_lock";
     case LockKind::pthread_rwlock: return rd ? "pthread_rwlock_rdlock" : "pthread_rwlock_wrlock";
     case LockKind::pthread_spinlock: return "pthread_spin_lock";
+    case LockKind::callback: return "wait_for";
     case LockKind::other: break;
   }
   return rd ? "read_lock" : "lock";
@@ -84,6 +86,7 @@ std::string_view unlock_verb(LockKind kind, Mode mode) {
     case LockKind::pthread_mutex: return "pthread_mutex_unlock";
     case LockKind::pthread_rwlock: return "pthread_rwlock_unlock";
     case LockKind::pthread_spinlock: return "pthread_spin_unlock";
+    case LockKind::callback: return "done";
     case LockKind::other: break;
   }
   return "unlock";

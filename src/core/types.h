@@ -29,6 +29,10 @@ enum class LockKind : uint8_t {
   pthread_mutex,
   pthread_rwlock,
   pthread_spinlock,
+  // Not a lock: the run of a callback (a timer, work item or interrupt handler) as scan models
+  // a wait for it (del_timer_sync, cancel_work_sync, free_irq), the way lockdep's work and timer
+  // maps do. Its findings are worded as waits (core/voice).
+  callback,
 };
 
 // lockdep's wait types, reduced to what matters outside PREEMPT_RT: a spinning lock must not be

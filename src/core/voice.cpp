@@ -370,6 +370,7 @@ void complete_finding(Finding& f) {
     case FT::nested_lock_not_taken: voice::word_held(f); break;
     default: voice::word_hang(f); break;
   }
+  voice::word_callbacks(f);
   if (f.explanation.empty()) f.explanation = std::string(type_title(f.type)) + ".";
   if (std::string cut = fact::get(f, fact::kLinesCut); !cut.empty())
     f.explanation += cut == "text"

@@ -57,9 +57,17 @@ void word_inconsistent(Finding& f) {
   std::string on_context = on && !on->irq.empty() ? on->irq + " context" : "process context";
   std::string in_site = in ? site_of(*in, "an interrupt handler") : "an interrupt handler";
   std::string on_site = on ? site_of(*on, on_context) : on_context;
+  // One helper taking the lock for both (typhoon_issue_command from a timer and from ethtool):
+  // the sites say which paths.
+  std::string holder = on_site;  // who holds the lock when the interrupt comes
+  if (in && on && in_site == on_site && !in->context.empty() && !on->context.empty() && in->context != on->context) {
+    in_site += ", reached from " + in->context;
+    on_site += ", reached from " + on->context;
+    holder = on->context;
+  }
   if (irq == "signal") {
     f.explanation = lock + " is taken in signal context (" + in_site + ") and also at " + on_site +
-                    " with signals enabled: if the signal arrives while " + on_site +
+                    " with signals enabled: if the signal arrives while " + holder +
                     " holds it, the handler waits forever for a lock its own thread holds.";
     f.fix = "At " + on_site + " take " + lock + " with a signal mask (pthread_sigmask SIG_BLOCK) around it, so the "
             "signal cannot interrupt the critical section; or do not take locks in the signal handler at all.";
@@ -70,7 +78,7 @@ void word_inconsistent(Finding& f) {
     if (call.empty()) call = "spin_lock";
     std::string safe = irqsafe_variant(call, irq == "softirq");
     f.explanation = lock + " is taken in " + irq + " context (" + in_site + ") and also with " + irq +
-                    "s enabled (" + on_site + "): if the " + irq + " arrives on a CPU while " + on_site + " holds " +
+                    "s enabled (" + on_site + "): if the " + irq + " arrives on a CPU while " + holder + " holds " +
                     lock + ", the handler spins on it forever.";
     f.fix = "Make the " + call + "() of " + lock + " in " + on_context + " (" + on_site + ") " + safe +
             "() (and its unlock " + unlock_variant(safe) + "()), so the " + irq + " handler (" + in_site +
@@ -237,6 +245,78 @@ void word_sleep(Finding& f) {
   else
     f.fix = "Move " + what + " at " + site + " to where sleeping is allowed: defer it to process context (a work "
             "item, a threaded interrupt handler), or use a variant that does not sleep.";
+}
+
+}  // namespace lockhound::voice
+
+namespace lockhound::voice {
+
+// Classes that stand for a callback's run (fact::kCallbacks: scan's model of a wait for a timer,
+// work item or interrupt handler), not locks. Every such finding says what the class is; where the
+// lock wording would give a fix that makes no sense (make the "lock" irqsave, do not take it
+// twice), the finding is worded as the wait it is.
+void word_callbacks(Finding& f) {
+  std::string list = fact::get(f, fact::kCallbacks);
+  if (list.empty()) return;
+  std::vector<std::string> names;
+  for (size_t at = 0; at <= list.size();) {
+    size_t comma = std::min(list.find(',', at), list.size());
+    names.push_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  const std::string& first = names.front();
+  std::string irq = interrupt_of(f);
+  if (!f.classes.empty() && f.classes.front() == first && f.type == FindingType::inconsistent_lock_state) {
+    const Acquisition* in = acquisition_in(f, irq);
+    const Acquisition* on = acquisition_outside(f, irq, in);
+    std::string waiter = in ? site_of(*in) : "a wait";
+    std::string run = on ? site_of(*on) : "its callback";
+    f.explanation = first + " is the run of the callback registered on it, and it is waited for in " + irq +
+                    " context (" + waiter + "), but the callback runs with " + irq + "s enabled (" + run + "): if the " +
+                    irq + " arrives on the CPU while the callback runs, the wait never ends.";
+    f.fix = "Do not wait for " + first + "'s callback in " + irq + " context (" + waiter +
+            "): use the call that does not wait there (del_timer() for del_timer_sync(), cancel_work() for "
+            "cancel_work_sync()), or move the wait to process context (a work item).";
+    return;
+  }
+  if (!f.classes.empty() && f.classes.front() == first && f.type == FindingType::recursive_locking &&
+      f.acquisitions.size() >= 2) {
+    std::string wait = site_of(f.acquisitions.back());
+    std::string run = site_of(f.acquisitions.front());
+    f.explanation = "The callback registered on " + first + " waits for itself: it runs from " + run +
+                    ", and at " + wait + " it waits for " + first + "'s callback to finish, which is itself: the wait "
+                    "never ends.";
+    f.fix = "Do not wait for " + first + "'s callback from inside it (" + wait +
+            "): free_irq() or synchronize_irq() in the interrupt handler, cancel_work_sync() or flush_work() in the "
+            "work item, del_timer_sync() in the timer wait for themselves; defer the wait to process context (a work "
+            "item), or use the call that does not wait.";
+    return;
+  }
+  // A cycle of a callback and one lock: the callback takes the lock, and a waiter holds the lock
+  // while it waits for the callback (del_timer_sync() under the lock the timer takes).
+  if (f.type == FindingType::circular_dependency && f.chain.size() == 2) {
+    const Edge* inside = nullptr;  // callback -> lock: the lock taken in the callback
+    const Edge* wait = nullptr;    // lock -> callback: the wait under the lock
+    for (const auto& e : f.chain) {
+      if (e.from == first) inside = &e;
+      if (e.to == first) wait = &e;
+    }
+    if (inside && wait && inside != wait && inside->to == wait->from) {
+      const std::string& lock = inside->to;
+      std::string taken = site_of(inside->to_site), waiter = site_of(wait->to_site);
+      f.explanation = "The callback registered on " + first + " takes " + lock + " (" + taken + "), and " + waiter +
+                      " waits for that callback while holding " + lock + ": if the callback is running and waiting "
+                      "for " + lock + ", neither ever goes on.";
+      f.fix = "At " + waiter + ", do not wait for " + first + "'s callback while holding " + lock + ": release " +
+              lock + " before the wait, or use the call that does not wait (del_timer(), cancel_work()) where the "
+              "callback cannot be running or rearmed.";
+      return;
+    }
+  }
+  f.explanation += " (" + join(names, ", ") + (names.size() == 1 ? " is" : " are") +
+                   " not a lock but the run of the callback registered on it: the callback holds it while it runs, "
+                   "and del_timer_sync(), cancel_work_sync(), flush_work(), free_irq() and synchronize_irq() take it "
+                   "to wait for that run.)";
 }
 
 }  // namespace lockhound::voice

@@ -21,6 +21,7 @@ void word_sleep(Finding& f);          // invalid_wait_context, sleeping_in_inval
                                       // blocking_call_under_lock
 void word_held(Finding& f);           // bad_unlock_balance, still_has_locks_held, lock_held_returning_to_user,
                                       // held_lock_freed, missing_unlock, workqueue_leaked_lock, nested_lock_not_taken
+void word_callbacks(Finding& f);      // any finding naming a callback's run (fact::kCallbacks)
 void word_hang(Finding& f);           // hung_task, soft_lockup, hard_lockup, rcu_stall, spinlock_lockup_suspected,
                                       // spinlock_bad_magic, max_too_low, non_static_key
 

@@ -354,7 +354,7 @@ bool finding_type_from_name(std::string_view name, FindingType& t) {
 }
 
 bool lock_kind_from_name(std::string_view name, LockKind& k) {
-  for (int i = 0; i <= int(LockKind::pthread_spinlock); ++i)
+  for (int i = 0; i <= int(LockKind::callback); ++i)
     if (kind_name(LockKind(i)) == name) {
       k = LockKind(i);
       return true;

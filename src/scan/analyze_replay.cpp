@@ -122,7 +122,7 @@ void Analyzer::replay(const Root& root) {
     std::vector<uint64_t> taken;
     if (pseudo) {
       set_irq(ctx, base, IrqD{});
-      LockRef pl{object, "g:" + object, LockKind::other};
+      LockRef pl{object, "g:" + object, LockKind::callback};
       uint64_t id = instance(pl);
       v_.acquire(ctx, id, AcquireFlags{}, site(entry));
       taken.push_back(id);
@@ -159,7 +159,7 @@ void Analyzer::replay(const Root& root) {
         // lockdep's way: the waiter takes the callback's map with interrupts off, so the map
         // itself is never irq-unsafe.
         set_irq(ctx, base, e.what.irq, true);
-        LockRef pl{e.what.lock.cls, "g:" + e.what.lock.cls, LockKind::other};
+        LockRef pl{e.what.lock.cls, "g:" + e.what.lock.cls, LockKind::callback};
         uint64_t id = instance(pl);
         v_.acquire(ctx, id, AcquireFlags{}, here);
         v_.release(ctx, id, here);

@@ -98,7 +98,7 @@ struct Dec {
   }
   bool lock(const json& j, LockRef& l) {
     uint8_t k = 0;
-    if (!arr(j, 3) || !str(j[0], l.cls) || !str(j[1], l.inst) || !uint(j[2], k, uint64_t(LockKind::pthread_spinlock)))
+    if (!arr(j, 3) || !str(j[0], l.cls) || !str(j[1], l.inst) || !uint(j[2], k, uint64_t(LockKind::callback)))
       return false;
     l.kind = LockKind(k);
     return true;

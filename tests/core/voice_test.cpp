@@ -182,6 +182,59 @@ TEST(Voice, WordingFollowsTheFacts) {
     EXPECT_NE(f.fix.find("handler (atp_interrupt"), std::string::npos) << f.fix;
     EXPECT_EQ(f.fix.find("process context"), std::string::npos) << f.fix;
 
+    // Both taken in one helper: the paths that reach it tell them apart.
+    Finding h;
+    h.type = FindingType::inconsistent_lock_state;
+    h.classes = {"struct typhoon::command_lock"};
+    fact::set(h, fact::kInterrupt, "softirq");
+    Acquisition ethtool, watchdog;
+    ethtool.context = "typhoon_get_drvinfo";
+    watchdog.context = "typhoon_tx_timeout";
+    watchdog.irq = "softirq";
+    ethtool.stack = {Frame{0, "typhoon_issue_command", "", "typhoon.c", 581, "", false},
+                     Frame{0, "typhoon_get_drvinfo", "", "typhoon.c", 976, "", false}};
+    watchdog.stack = {Frame{0, "typhoon_issue_command", "", "typhoon.c", 581, "", false},
+                      Frame{0, "typhoon_tx_timeout", "", "typhoon.c", 2028, "", false}};
+    h.acquisitions = {ethtool, watchdog};
+    complete_finding(h);
+    EXPECT_NE(h.explanation.find("reached from typhoon_tx_timeout"), std::string::npos) << h.explanation;
+    EXPECT_NE(h.explanation.find("reached from typhoon_get_drvinfo"), std::string::npos) << h.explanation;
+    EXPECT_NE(h.fix.find("spin_lock_bh()"), std::string::npos) << h.fix;
+
+    // A timer's run (not a lock) waited for in hardirq context, and under the lock it takes:
+    // the words are about the wait, the fixes name the waiting line.
+    Finding cb;
+    cb.type = FindingType::inconsistent_lock_state;
+    cb.classes = {"struct vortex_private::timer"};
+    fact::set(cb, fact::kInterrupt, "hardirq");
+    fact::set(cb, fact::kCallbacks, "struct vortex_private::timer");
+    Acquisition run, waiter;
+    run.irq = "softirq";
+    run.stack = {Frame{0, "vortex_timer", "", "3c59x.c", 1784, "", false}};
+    waiter.irq = "hardirq";
+    waiter.stack = {Frame{0, "vortex_down", "", "3c59x.c", 2694, "", false}};
+    cb.acquisitions = {run, waiter};
+    complete_finding(cb);
+    EXPECT_NE(cb.explanation.find("waited for in hardirq context (vortex_down"), std::string::npos) << cb.explanation;
+    EXPECT_NE(cb.fix.find("del_timer() for del_timer_sync()"), std::string::npos) << cb.fix;
+    EXPECT_EQ(cb.fix.find("spin_lock"), std::string::npos) << cb.fix;
+
+    Finding cyc;
+    cyc.type = FindingType::circular_dependency;
+    cyc.classes = {"struct vortex_private::timer", "struct vortex_private::lock"};
+    fact::set(cyc, fact::kCallbacks, "struct vortex_private::timer");
+    Edge inside, wait;
+    inside.from = wait.to = "struct vortex_private::timer";
+    inside.to = wait.from = "struct vortex_private::lock";
+    inside.from_site.stack = run.stack;
+    inside.to_site.stack = {Frame{0, "vortex_timer", "", "3c59x.c", 1838, "", false}};
+    wait.to_site.stack = waiter.stack;
+    cyc.chain = {inside, wait};
+    complete_finding(cyc);
+    EXPECT_NE(cyc.fix.find("At vortex_down (3c59x.c:2694), do not wait"), std::string::npos) << cyc.fix;
+    EXPECT_NE(cyc.explanation.find("takes struct vortex_private::lock (vortex_timer (3c59x.c:1838))"), std::string::npos)
+        << cyc.explanation;
+
     Finding inv;
     inv.type = FindingType::irq_safe_unsafe_order;
     fact::set(inv, fact::kInterrupt, "hardirq");
