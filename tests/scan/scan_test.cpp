@@ -292,6 +292,16 @@ TEST(ScanFacts, AConstantArgumentDecidesTheCalleesBranches) {
   EXPECT_EQ(r.findings.size(), 2u) << describe(r.findings);
 }
 
+// disable_irq_nosync_lockdep_irqsave() keeps the handler off this CPU: the section under it is
+// not an irq-unsafe use of the handler's lock; the same section without it is.
+TEST(ScanFacts, TheDevicesInterruptLineOffIsInterruptsOff) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "irq_line.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  EXPECT_EQ(matching(r.findings, FindingType::inconsistent_lock_state, {"struct nic::stats_lock"}, "bad_xmit").size(), 1u)
+      << describe(r.findings);
+  EXPECT_EQ(r.findings.size(), 1u) << describe(r.findings);
+}
+
 TEST(ScanFacts, DoubleUnlockIsBadUnlockBalanceCorrelatedBranchesAreNot) {
   auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "unlock_balance.c").string()});
   ASSERT_EQ(r.stats.failed, 0u);
