@@ -287,6 +287,15 @@ void Analyzer::do_call(Ctx& c, State& s, const Op& op, const std::string& target
   Summary& cs = p_.summaries[target];
   const auto caller_facts = facts_of(s);
   for (const Event& ce : cs.events) {
+    // An event whose path already passed through this function, and went on from it, comes
+    // round a recursive call chain (ipmi: smi_send -> ... -> a receive handler run inline ->
+    // i_ipmi_request -> smi_send). Such chains are guarded by state the analysis does not
+    // track (run_to_completion, set only on panic) and were reported as a lock taken twice; a
+    // lock taken again by one level of recursion (f holding a lock calls f) is kept.
+    bool round = false;
+    for (const PathNode* n = ce.what.path.get(); n && n->inner && !round; n = n->inner.get())
+      round = n->frame.function == c.f->name;
+    if (round) continue;
     Event e = ce;
     // Facts the callee's path needs, in the caller's terms: a contradiction means this caller
     // never reaches the event (a bit it set, a flag it tested).

@@ -302,6 +302,27 @@ TEST(ScanFacts, TheDevicesInterruptLineOffIsInterruptsOff) {
   EXPECT_EQ(r.findings.size(), 1u) << describe(r.findings);
 }
 
+// No reported path goes round a recursion and on (a function appears twice in a stack only as its
+// innermost frame), and what does not go round it is still reported.
+TEST(ScanFacts, APathDoesNotGoRoundARecursionAndOn) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "recursion.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  size_t stacks = 0;
+  auto check = [&](const Stack& s) {
+    ++stacks;
+    for (size_t i = 1; i < s.size(); ++i)
+      for (size_t j = i + 1; j < s.size(); ++j)
+        EXPECT_NE(s[i].function, s[j].function) << "a path round the recursion: " << describe(r.findings);
+  };
+  for (const auto& f : r.findings) {
+    for (const auto& a : f.acquisitions) check(a.stack);
+    for (const auto& e : f.chain) check(e.to_site.stack);
+  }
+  EXPECT_EQ(matching(r.findings, FindingType::recursive_locking, {"struct dev::stat_lock"}, "touch").size(), 1u)
+      << describe(r.findings);
+  EXPECT_GT(stacks, 0u);
+}
+
 TEST(ScanFacts, DoubleUnlockIsBadUnlockBalanceCorrelatedBranchesAreNot) {
   auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "unlock_balance.c").string()});
   ASSERT_EQ(r.stats.failed, 0u);
