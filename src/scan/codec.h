@@ -19,7 +19,7 @@
 
 namespace lockhound::scan {
 
-inline constexpr int kCacheFormatVersion = 6;  // 6: enumerators in branch conditions by value
+inline constexpr int kCacheFormatVersion = 7;  // 6: enumerators in conditions by value; 7: panic notifiers
 
 struct CacheEntry {
   std::string file;

@@ -286,6 +286,21 @@ int Extractor::gfp_param_index(const FunctionDecl* fd) {
   return -1;
 }
 
+// atomic_notifier_chain_register(&panic_notifier_list, &nb): nb's notifier_call runs from panic(),
+// which has turned local interrupts off first (Extractor::run marks its registration).
+void Extractor::note_panic_notifier(const std::string& name, const CallExpr* ce) {
+  if (name != "atomic_notifier_chain_register" || ce->getNumArgs() < 2) return;
+  auto var = [&](const Expr* e) -> const VarDecl* {
+    e = strip(e);
+    if (auto* uo = dyn_cast_or_null<UnaryOperator>(e); uo && uo->getOpcode() == UO_AddrOf) e = strip(uo->getSubExpr());
+    auto* dr = dyn_cast_or_null<DeclRefExpr>(e);
+    return dr ? dyn_cast<VarDecl>(dr->getDecl()) : nullptr;
+  };
+  const VarDecl* list = var(ce->getArg(0));
+  const VarDecl* nb = var(ce->getArg(1));
+  if (list && nb && list->getName() == "panic_notifier_list") panic_notifiers_.insert(nb->getCanonicalDecl());
+}
+
 void Extractor::call_expr(Block& b, const CallExpr* ce) {
   const FunctionDecl* fd = ce->getDirectCallee();
   if (fd) {
@@ -294,6 +309,7 @@ void Extractor::call_expr(Block& b, const CallExpr* ce) {
     if (name.rfind("class_", 0) == 0 &&
         (llvm::StringRef(name).endswith("_constructor") || llvm::StringRef(name).endswith("_destructor")))
       return;
+    note_panic_notifier(name, ce);
     if (const CallApi* api = lookup_call(name)) {
       if (api->lock) lock_op(b, ce, *api->lock, name);
       if (api->irq != IrqOp::none) {

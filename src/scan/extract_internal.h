@@ -105,10 +105,18 @@ class Extractor {
       if (auto* fd = dyn_cast<FunctionDecl>(d)) {
         if (fd->doesThisDeclarationHaveABody() && in_main(fd->getLocation())) want(fd);
       } else if (auto* vd = dyn_cast<VarDecl>(d)) {
+        init_var_ = vd->getCanonicalDecl();
         if (vd->hasInit() && in_main(vd->getLocation())) scan_initializer(vd->getInit(), "");
+        init_var_ = nullptr;
       }
     }
     for (size_t i = 0; i < work_.size(); ++i) analyse(work_[i]);
+    // A notifier block registered on panic_notifier_list: its callback runs with interrupts off.
+    for (const VarDecl* nb : panic_notifiers_)
+      for (size_t r : var_registrations_[nb]) {
+        out_.facts.registrations[r].irqs = EntryIrq::hardirqs_off;
+        out_.facts.registrations[r].via = "panic notifier (" + out_.facts.registrations[r].via + ")";
+      }
     collect_includes();
   }
 
@@ -166,6 +174,10 @@ class Extractor {
                   const std::string& registrar, bool ops_struct);
 
   void scan_initializer(const Expr* init, const std::string& registrar);
+  void note_panic_notifier(const std::string& name, const CallExpr* ce);
+  const VarDecl* init_var_ = nullptr;  // the file-scope variable whose initializer is being read
+  std::map<const VarDecl*, std::vector<size_t>> var_registrations_;  // its ops-struct registrations
+  std::set<const VarDecl*> panic_notifiers_;  // registered on panic_notifier_list
 
   LockRef entry_lock(const FunctionDecl* target, const FieldApi& api) const;
 

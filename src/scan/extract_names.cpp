@@ -212,6 +212,7 @@ void Extractor::bind_field(const FieldDecl* fd, const FunctionDecl* target, cons
   r.via = listed ? field : "ops struct " + std::string(rd->isUnion() ? "union " : "struct ") + record_name(rd);
   r.registrar = registrar;
   r.loc = where(loc);
+  if (ops_struct && init_var_) var_registrations_[init_var_].push_back(out_.facts.registrations.size());
   out_.facts.registrations.push_back(std::move(r));
 }
 

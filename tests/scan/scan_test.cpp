@@ -323,6 +323,16 @@ TEST(ScanFacts, APathDoesNotGoRoundARecursionAndOn) {
   EXPECT_GT(stacks, 0u);
 }
 
+// A notifier registered on panic_notifier_list runs with interrupts off (panic() turns them off
+// first); one on another chain does not.
+TEST(ScanFacts, APanicNotifierRunsWithInterruptsOff) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "panic_notifier.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  EXPECT_EQ(matching(r.findings, FindingType::inconsistent_lock_state, {"struct bmc::rcv_lock"}, "reboot_event").size(), 1u)
+      << describe(r.findings);
+  EXPECT_EQ(r.findings.size(), 1u) << describe(r.findings);
+}
+
 TEST(ScanFacts, DoubleUnlockIsBadUnlockBalanceCorrelatedBranchesAreNot) {
   auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "unlock_balance.c").string()});
   ASSERT_EQ(r.stats.failed, 0u);
