@@ -416,8 +416,6 @@ class ChunkedVector {
     size_t first = std::min(size_, kChunk) * sizeof(T);
     return ((first + 4095) & ~size_t(4095)) + (chunks_.size() - 1) * kChunkBytes + chunks_.capacity() * sizeof(T*);
   }
-  // The chunk holding record i (for the huge-page test).
-  const T* chunk_of(size_t i) const { return chunks_[i / kChunk]; }
 
  private:
   // Under LeakSanitizer chunks come from malloc: it does not look for pointers in mapped memory,

@@ -85,11 +85,14 @@ std::vector<HeldLock> Validator::Impl::held_list(const ContextState* ctx, size_t
 uint32_t Validator::Impl::publish(Finding&& f, std::string key) {
   f.source = opt.source;
   // Classes that stand for a callback's run (scan's waits): the finding layer words them as waits.
+  std::vector<std::string_view> seen;
   std::string callbacks;
   for (const auto& name : f.classes) {
     auto it = class_by_name.find(name);
-    if (it == class_by_name.end() || classes[it->second].kind != LockKind::callback) continue;
-    if (("," + callbacks + ",").find("," + name + ",") != std::string::npos) continue;
+    if (it == class_by_name.end() || classes[it->second].kind != LockKind::callback ||
+        std::find(seen.begin(), seen.end(), name) != seen.end())
+      continue;
+    seen.push_back(name);
     callbacks += (callbacks.empty() ? "" : ",") + name;
   }
   if (!callbacks.empty()) fact::set(f, fact::kCallbacks, callbacks);

@@ -247,10 +247,6 @@ void word_sleep(Finding& f) {
             "item, a threaded interrupt handler), or use a variant that does not sleep.";
 }
 
-}  // namespace lockhound::voice
-
-namespace lockhound::voice {
-
 // Classes that stand for a callback's run (fact::kCallbacks: scan's model of a wait for a timer,
 // work item or interrupt handler), not locks. Every such finding says what the class is; where the
 // lock wording would give a fix that makes no sense (make the "lock" irqsave, do not take it

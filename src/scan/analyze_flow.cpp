@@ -290,8 +290,9 @@ void Analyzer::do_call(Ctx& c, State& s, const Op& op, const std::string& target
     // An event whose path already passed through this function, and went on from it, comes
     // round a recursive call chain (ipmi: smi_send -> ... -> a receive handler run inline ->
     // i_ipmi_request -> smi_send). Such chains are guarded by state the analysis does not
-    // track (run_to_completion, set only on panic) and were reported as a lock taken twice; a
-    // lock taken again by one level of recursion (f holding a lock calls f) is kept.
+    // track (run_to_completion, set only on panic) and were reported as a lock taken twice. The
+    // path's innermost frame is not looked at: f holding a lock and calling f, which takes it
+    // again, is still found.
     bool round = false;
     for (const PathNode* n = ce.what.path.get(); n && n->inner && !round; n = n->inner.get())
       round = n->frame.function == c.f->name;
