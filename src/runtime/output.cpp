@@ -602,7 +602,9 @@ int finish(int status) {
                 std::to_string(st.memory_bytes >> 20) + " MiB (" +
                 std::to_string(st.classes ? st.class_bytes / st.classes : 0) + " bytes per class, " +
                 std::to_string(st.edges ? st.edge_bytes / st.edges : 0) + " per edge), " +
-                count(st.unnamed_classes, "class", "classes") + " never named (no report needed them)\n";
+                count(st.unnamed_classes, "class", "classes") + " never named (no report needed them); " +
+                count(r.stack_unwinds, "stack", "stacks") + " unwound, " + std::to_string(r.stack_memo_hits) +
+                " known without unwinding (the threads' stack memos)\n";
       write_all(log_fd(), line);
     }
     if (r.log_fd >= 0 && (r.log_written || r.log_spooled)) ::fsync(r.log_fd);

@@ -283,23 +283,14 @@ void drop_orphan_holds(uint64_t lock) {
 }
 
 // ------------------------------------------------------------------------- stacks
-StackId capture_hook(Context, uint64_t ip) {
-  Runtime& r = rt();
-  uint64_t pcs[256];
-  size_t want = std::min<size_t>(static_cast<size_t>(r.opts.stack_depth) + 48, 256);
-  size_t n = symbolize::capture_stack(pcs, want);
-  size_t first = 0;
-  while (first < n && pcs[first] - 1 >= r.self_lo && pcs[first] - 1 < r.self_hi) ++first;
-  if (first == n) first = 0;
-  // The program's frames, compacted in place: the runtime's own frames (the signal trampoline)
-  // mean nothing to the reader.
-  size_t kept = 0, depth = static_cast<size_t>(r.opts.stack_depth);
-  for (size_t i = first; i < n && kept < depth; ++i) {
-    if (i > first && pcs[i] - 1 >= r.self_lo && pcs[i] - 1 < r.self_hi) continue;
-    pcs[kept++] = pcs[i];
-  }
-  if (kept == 0 && ip) pcs[kept++] = ip;
-  bool api = t_api_site && t_api_site->file && kept > 0;  // the first frame is the API's site
+namespace {
+
+bool own_pc(const Runtime& r, uint64_t pc) { return pc - 1 >= r.self_lo && pc - 1 < r.self_hi; }
+
+// The interned stack of the program's frames `pcs[0..kept)`; with api_site, the annotation API's
+// call site (t_api_site) is its first frame when the call came through the API.
+StackId intern_pcs(Runtime& r, const uint64_t* pcs, size_t kept, bool api_site = true) {
+  bool api = api_site && t_api_site && t_api_site->file && kept > 0;
   std::span<const uint64_t> key(pcs, kept);
   if (!api) {
     auto it = r.stacks_by_pcs.find(key);
@@ -320,6 +311,55 @@ StackId capture_hook(Context, uint64_t ip) {
   if (!api) r.stacks_by_pcs.emplace(std::vector<uint64_t>(key.begin(), key.end()), id);
   return id;
 }
+
+// The calling thread's stack: its bounds, once (pthread_getattr_np reads /proc/self/maps for the
+// main thread).
+bool thread_stack_bounds(uint64_t& lo, uint64_t& hi) {
+  pthread_attr_t attr;
+  if (pthread_getattr_np(pthread_self(), &attr) != 0) return false;
+  void* addr = nullptr;
+  size_t size = 0;
+  int rc = pthread_attr_getstack(&attr, &addr, &size);
+  pthread_attr_destroy(&attr);
+  if (rc != 0 || !addr || size == 0) return false;
+  lo = reinterpret_cast<uint64_t>(addr);
+  hi = lo + size;
+  return true;
+}
+
+// The stack of the lock call the engine is checking now (ts->site_ip, site_sp: on_acquire), from
+// the thread's memo when the call path is the one remembered, else unwound once and remembered.
+// Null when the memo does not keep it (the annotation API's calls, a signal handler's, a call on
+// another stack, or frames of the runtime's own among the program's): the caller unwinds then.
+StackMemo::Entry* current_stack(Runtime& r, ThreadState* ts) {
+  if (ts->site_sp == 0 || ts->signal_depth > 0 || t_api_site) return nullptr;
+  if (!ts->stack_memo) {
+    if (ts->stack_memo_tried) return nullptr;
+    ts->stack_memo_tried = true;
+    uint64_t lo = 0, hi = 0;
+    if (!thread_stack_bounds(lo, hi)) return nullptr;
+    ts->stack_memo.reset(new (std::nothrow) StackMemo(lo, hi));
+    if (!ts->stack_memo) return nullptr;
+  }
+  StackMemo& memo = *ts->stack_memo;
+  if (!memo.covers(ts->site_sp)) return nullptr;
+  if (StackMemo::Entry* e = memo.find(ts->site_ip, ts->site_sp)) {
+    r.stack_memo_hits++;
+    return e;
+  }
+  uint64_t pcs[StackMemo::kFrames + 48];  // the runtime's own frames come first
+  size_t want = std::size(pcs);
+  size_t n = symbolize::capture_stack(pcs, want);
+  r.stack_unwinds++;
+  size_t first = 0;
+  while (first < n && own_pc(r, pcs[first])) ++first;
+  uint64_t sigreturn = symbolize::signal_return();
+  for (size_t i = first; i < n; ++i)
+    if (own_pc(r, pcs[i]) || (sigreturn && pcs[i] == sigreturn)) return nullptr;
+  return memo.record(ts->site_ip, ts->site_sp, pcs + first, n - first, n < want);
+}
+
+}  // namespace
 
 // The held lock's stack from the frame of its lock call (HeldEntry::frame: the caller's stack
 // pointer x and frame pointer then). The function at `ip` had, at that call, the CFA its call
@@ -374,11 +414,19 @@ StackId stack_from_call_frame(uint64_t ip, CallFrame call) {
 // make another call would lend its new callers.) Else, for a lock wrapper that has returned, the
 // frame it was called from (stack_from_call_frame: one more unwind, with CFAs, so only when the
 // cheap rule found nothing). Else kNoStack: the lock call alone.
-StackId held_stack_hook(Context ctx, uint64_t lock, uint64_t ip) {
-  Runtime& r = rt();
-  uint64_t pcs[256];
-  size_t n = symbolize::capture_stack(pcs, 256);
-  auto own = [&](uint64_t pc) { return pc - 1 >= r.self_lo && pc - 1 < r.self_hi; };
+// held_stack_hook's answer: `e` is the current stack when the memo has it whole.
+static StackId held_stack_of(Runtime& r, uint64_t ip, CallFrame call, const StackMemo::Entry* e) {
+  uint64_t buf[256];
+  const uint64_t* pcs = buf;
+  size_t n = 0;
+  if (e) {
+    pcs = e->pcs;
+    n = e->n;
+  } else {
+    n = symbolize::capture_stack(buf, 256);
+    r.stack_unwinds++;
+  }
+  auto own = [&](uint64_t pc) { return own_pc(r, pc); };
   // The function that made the lock call, and the first frame of the current stack in it.
   size_t found = n;
   r.report_lock.lock();
@@ -390,30 +438,86 @@ StackId held_stack_hook(Context ctx, uint64_t lock, uint64_t ip) {
     if (!own(pcs[k]) && pcs[k] != ip && sym().frames(pcs[k]).back().function == fn) found = k;
   r.report_lock.unlock();
   if (found == n) {
-    // The runtime's own entry for the lock: the hook runs in the thread that holds it.
-    if (ThreadState* ts = current(); ts && ts->ctx == ctx) {
-      for (uint32_t i = ts->held.n; i-- > 0;) {
-        const HeldEntry& h = ts->held[i];
-        if (h.lock != lock || h.site_ip() != ip) continue;
-        StackId s = stack_from_call_frame(ip, h.frame);
-        if (s != kUnknown) return s;
-        break;
-      }
-    }
-    return kNoStack;
+    StackId s = stack_from_call_frame(ip, call);  // (no entry for the lock: call.sp 0, kUnknown)
+    return s != kUnknown ? s : kNoStack;
   }
-  std::vector<Frame> frames;
-  frames.push_back(Frame{});
-  frames.back().pc = ip;
+  uint64_t out[256];
+  size_t kept = 0, depth = static_cast<size_t>(r.opts.stack_depth);
+  out[kept++] = ip;
+  for (size_t k = found + 1; k < n && kept < depth; ++k)
+    if (!own(pcs[k])) out[kept++] = pcs[k];
+  return intern_pcs(r, out, kept, false);
+}
+
+// The stack of the acquisition at `ip` of a lock the calling thread holds (`call`: its entry's
+// frame), while the engine checks the lock call ts->site_ip. The current stack is that call's,
+// whole, from the memo when it has it; the answer depends on nothing else, so the memo keeps the
+// last two answers on it too.
+static StackId held_stack_at(Runtime& r, ThreadState* ts, uint64_t ip, CallFrame call) {
+  StackMemo::Entry* e = current_stack(r, ts);
+  if (e && !e->complete) e = nullptr;
+  if (e)
+    for (const auto& a : e->held)
+      if (a.ip == ip && a.sp == call.sp && a.fp == call.fp) return a.stack;
+  StackId s = held_stack_of(r, ip, call, e);
+  if (e) {
+    e->held[1] = e->held[0];
+    e->held[0] = StackMemo::Entry::Held{ip, call.sp, call.fp, s};
+  }
+  return s;
+}
+
+// The calling thread's entry of a held lock taken at `ip` (`lock`: that lock; 0: any), or null.
+static const HeldEntry* held_entry(ThreadState* ts, uint64_t lock, uint64_t ip) {
+  for (uint32_t i = ts->held.n; i-- > 0;) {
+    const HeldEntry& h = ts->held[i];
+    if ((lock == 0 || h.lock == lock) && !h.hole() && h.site_ip() == ip) return &h;
+  }
+  return nullptr;
+}
+
+StackId held_stack_hook(Context ctx, uint64_t lock, uint64_t ip) {
+  Runtime& r = rt();
+  // The hook runs in the thread that holds the lock: the runtime's entry has the call's frame.
+  ThreadState* ts = current();
+  if (!ts || ts->ctx != ctx) return held_stack_of(r, ip, CallFrame{}, nullptr);
+  const HeldEntry* h = held_entry(ts, lock, ip);
+  return held_stack_at(r, ts, ip, h ? h->frame : CallFrame{});
+}
+
+StackId capture_hook(Context ctx, uint64_t ip) {
+  Runtime& r = rt();
   size_t depth = static_cast<size_t>(r.opts.stack_depth);
-  uint64_t sigreturn = symbolize::signal_return();
-  for (size_t k = found + 1; k < n && frames.size() < depth; ++k) {
-    if (own(pcs[k])) continue;
-    frames.push_back(Frame{});
-    frames.back().pc = pcs[k];
-    if (sigreturn && pcs[k] == sigreturn) frames.back().function = "<signal handler called>";
+  if (ThreadState* ts = current(); ts && ts->ctx == ctx && ts->site_ip) {
+    // The lock call being checked: its stack from the memo.
+    if (ip == ts->site_ip) {
+      if (StackMemo::Entry* e = current_stack(r, ts); e && (e->complete || e->n >= depth)) {
+        if (e->stack == kNoStack) e->stack = intern_pcs(r, e->pcs, std::min<size_t>(e->n, depth));
+        return e->stack;
+      }
+    } else if (const HeldEntry* h = held_entry(ts, 0, ip); h && !t_api_site) {
+      // A lock held below it, whose acquisition the fast path took and the engine sees only now
+      // (sync_held's replay): the current stack is the later call's, so the held lock's stack is
+      // found as held_stack_hook finds it (the current stack's first frame is the later call).
+      return held_stack_at(r, ts, ip, h->frame);
+    }
   }
-  return r.v->intern_stack(frames);
+  uint64_t pcs[256];
+  size_t want = std::min<size_t>(depth + 48, 256);
+  size_t n = symbolize::capture_stack(pcs, want);
+  r.stack_unwinds++;
+  size_t first = 0;
+  while (first < n && own_pc(r, pcs[first])) ++first;
+  if (first == n) first = 0;
+  // The program's frames, compacted in place: the runtime's own frames (the signal trampoline)
+  // mean nothing to the reader.
+  size_t kept = 0;
+  for (size_t i = first; i < n && kept < depth; ++i) {
+    if (i > first && own_pc(r, pcs[i])) continue;
+    pcs[kept++] = pcs[i];
+  }
+  if (kept == 0 && ip) pcs[kept++] = ip;
+  return intern_pcs(r, pcs, kept);
 }
 
 void finding_hook(const Finding& f) {
@@ -831,6 +935,10 @@ void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api, uint64
 void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock,
                 uint64_t ip, const ApiSite* api, unsigned subclass, uint64_t nest_lock,
                 uint64_t* tag_slot, CallFrame frame) {
+  // The stack hooks' key into the thread's stack memo: this lock call (also while Engine's sync
+  // replays the locks below it, whose stacks are found from this call's).
+  ts->site_ip = ip;
+  ts->site_sp = frame.sp > kFrameHere ? frame.sp : 0;
   try {
     Engine e(ts);
     Runtime& r = rt();
@@ -890,8 +998,10 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     // The class's usage as of now, for later lone acquisitions of this lock.
     if (li.tagged && tag_slot) write_tag(tag_slot, make_tag(lock, cls, r.v->class_usage(cls)));
     check_memory();
+    ts->site_ip = ts->site_sp = 0;
   } catch (...) {
     t_api_site = nullptr;
+    ts->site_ip = ts->site_sp = 0;
     stop("internal error at lock acquisition");
   }
 }

@@ -111,6 +111,8 @@ struct Runtime {
   // Stacks already interned, by their program counters: a call path seen before costs its
   // unwind and one lookup, not a vector of frames (most new chains come from known paths).
   absl::flat_hash_map<std::vector<uint64_t>, StackId, PcsHash, PcsEq> stacks_by_pcs;
+  // Stacks of lock calls unwound, and known from a thread's stack memo instead (stack_memo.h).
+  uint64_t stack_unwinds = 0, stack_memo_hits = 0;
   // Validated fast-path chains (see fast_acquire): the published table, its key count, and
   // every table ever published (readers may still be probing an old one; never freed).
   uint64_t* fast_cur = nullptr;

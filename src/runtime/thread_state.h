@@ -20,12 +20,14 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "core/types.h"
 #include "core/usage_bits.h"
 #include "core/validator.h"
+#include "runtime/stack_memo.h"
 
 namespace lockhound::runtime {
 
@@ -184,6 +186,12 @@ struct ThreadState {
   uint64_t joining = 0;
   uint64_t join_pcs[32];
   size_t join_depth = 0;
+  // The lock call being checked by the engine now (on_acquire): its return address and its
+  // caller's stack pointer, the key of the stack memo (made on the first unwind; null while none
+  // or when the thread's stack bounds are unknown). The owner's, under the internal lock.
+  uint64_t site_ip = 0, site_sp = 0;
+  std::unique_ptr<StackMemo> stack_memo;
+  bool stack_memo_tried = false;
 };
 
 // API call sites: the C API passes file/line/function; the stack hook uses them for the first

@@ -4,6 +4,7 @@
 // the user's code, not as the wrapper's frame alone.
 #include <cstdlib>
 #include <cstring>
+#include <fstream>
 #include <regex>
 #include <set>
 #include <sstream>
@@ -215,6 +216,75 @@ TEST(Wrapper, ALockTakenAgainThroughTheSameCallHasItsOwnCallers) {
     EXPECT_FALSE(has(outer, "warm_up")) << e["from_site"].dump(1);
   }
   EXPECT_TRUE(seen) << cycles[0].dump(1);
+}
+
+// The line of the marker `/* @NAME */` in tests/runtime/progs/stack_paths.c (0: not there).
+int marker_line(const std::string& name) {
+  std::ifstream src(std::string(LOCKHOUND_SOURCE_DIR) + "/tests/runtime/progs/stack_paths.c");
+  std::string text;
+  for (int n = 1; std::getline(src, text); ++n)
+    if (text.find("/* @" + name + " */") != std::string::npos) return n;
+  return 0;
+}
+
+// The first frame of a JSON stack as "function:line".
+std::string top_frame(const json& stack) {
+  if (stack.empty()) return "";
+  return stack[0].value("function", "") + ":" + std::to_string(stack[0].value("line", 0));
+}
+
+// A lock taken alone on the fast path (its class's usage already known), then a lock under it
+// for the first time: the engine sees the first lock only when the second is checked (the
+// runtime replays it), and its stack is found from the second call's. The first lock's site is
+// its own line. (Before, the replay unwound the current stack and the first lock was shown at the
+// second one's line: "a taken at a_then_b:31" for a lock taken at line 30.)
+TEST(ReportStacks, ALockTheEngineSeesLateIsShownAtItsOwnLine) {
+  int a_alone = marker_line("A_ALONE"), b_under_a = marker_line("B_UNDER_A");
+  int b_alone = marker_line("B_ALONE"), a_under_b = marker_line("A_UNDER_B");
+  ASSERT_GT(a_alone * b_under_a * b_alone * a_under_b, 0);
+  auto r = run_under("stack_paths", {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  bool ab = false, ba = false;
+  for (const auto& f : of_type(r.report, "circular_dependency"))
+    for (const auto& e : f["chain"]) {
+      std::string from = e["from"], to = e["to"];
+      if (from == "a" && to == "b") {
+        ab = true;
+        EXPECT_EQ(top_frame(e["from_site"]["stack"]), "a_then_b:" + std::to_string(a_alone)) << e.dump(1);
+        EXPECT_EQ(top_frame(e["to_site"]["stack"]), "a_then_b:" + std::to_string(b_under_a)) << e.dump(1);
+      } else if (from == "b" && to == "a") {
+        ba = true;
+        EXPECT_EQ(top_frame(e["from_site"]["stack"]), "b_then_a:" + std::to_string(b_alone)) << e.dump(1);
+        EXPECT_EQ(top_frame(e["to_site"]["stack"]), "b_then_a:" + std::to_string(a_under_b)) << e.dump(1);
+      }
+    }
+  EXPECT_TRUE(ab && ba) << dump(r);
+}
+
+// One function takes two locks, called first from first_caller (d then e) and then from
+// second_caller (e then d) at the same stack depth: the same lock calls at the same stack
+// pointers. The thread's stack memo has entries for those calls made on first_caller's path; on
+// second_caller's they must not match (the return address into first_caller is gone from its
+// slot), and each side of the report names its own caller.
+TEST(ReportStacks, TheSameCallAtTheSameDepthFromAnotherCallerHasItsOwnStack) {
+  auto r = run_under("stack_paths", {});
+  ASSERT_EQ(r.out, "stack_paths same-sp\n") << "the two calls are not at one depth: " << dump(r);
+  bool de = false, ed = false;
+  for (const auto& f : of_type(r.report, "circular_dependency"))
+    for (const auto& e : f["chain"]) {
+      std::string from = e["from"], to = e["to"];
+      if ((from != "d" || to != "e") && (from != "e" || to != "d")) continue;
+      const char* mine = from == "d" ? "first_caller" : "second_caller";
+      const char* other = from == "d" ? "second_caller" : "first_caller";
+      (from == "d" ? de : ed) = true;
+      for (const char* side : {"from_site", "to_site"}) {
+        auto fns = functions(e[side]["stack"]);
+        EXPECT_TRUE(has(fns, "take")) << e[side].dump(1);
+        EXPECT_TRUE(has(fns, mine)) << side << ": " << e[side].dump(1);
+        EXPECT_FALSE(has(fns, other)) << side << ": " << e[side].dump(1);
+      }
+    }
+  EXPECT_TRUE(de && ed) << dump(r);
 }
 
 }  // namespace

@@ -1,0 +1,68 @@
+/* Where each lock was taken, when the runtime knows a stack without unwinding it.
+ *
+ * 1. A lock taken alone on the fast path, then a lock under it for the first time: the engine
+ *    sees the first lock only when the second is checked, and the first one's stack must still
+ *    be its own lock call's (its line), not the second's.
+ * 2. One function taking two locks, called from two callers at the same stack depth: the same
+ *    lock calls with the same stack pointers, so the thread's stack memo has an entry for the
+ *    second caller's calls that was made on the first caller's path. Each side of the report must
+ *    name its own caller. The program prints whether the two calls had the same stack pointer
+ *    (the case this checks). */
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+
+static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER,
+                       c = PTHREAD_MUTEX_INITIALIZER, d = PTHREAD_MUTEX_INITIALIZER,
+                       e = PTHREAD_MUTEX_INITIALIZER;
+static uintptr_t cfa[2];
+static volatile int calls;
+
+__attribute__((noinline)) static void a_under_c(void) {
+  pthread_mutex_lock(&c);
+  pthread_mutex_lock(&a);  /* a's first use: under c */
+  pthread_mutex_unlock(&a);
+  pthread_mutex_unlock(&c);
+}
+
+__attribute__((noinline)) static void a_then_b(void) {
+  pthread_mutex_lock(&a);  /* @A_ALONE */
+  pthread_mutex_lock(&b);  /* @B_UNDER_A */
+  pthread_mutex_unlock(&b);
+  pthread_mutex_unlock(&a);
+}
+
+__attribute__((noinline)) static void b_then_a(void) {
+  pthread_mutex_lock(&b);  /* @B_ALONE */
+  pthread_mutex_lock(&a);  /* @A_UNDER_B */
+  pthread_mutex_unlock(&a);
+  pthread_mutex_unlock(&b);
+}
+
+__attribute__((noinline)) static void take(pthread_mutex_t* x, pthread_mutex_t* y, int k) {
+  cfa[k] = (uintptr_t)__builtin_dwarf_cfa();
+  pthread_mutex_lock(x);
+  pthread_mutex_lock(y);
+  pthread_mutex_unlock(y);
+  pthread_mutex_unlock(x);
+}
+
+__attribute__((noinline)) static void first_caller(void) {
+  take(&d, &e, 0);
+  calls++;  /* no tail call: this frame stays on the stack */
+}
+
+__attribute__((noinline)) static void second_caller(void) {
+  take(&e, &d, 1);
+  calls++;
+}
+
+int main(void) {
+  a_under_c();
+  a_then_b();
+  b_then_a();
+  first_caller();
+  second_caller();
+  printf("stack_paths %s\n", cfa[0] == cfa[1] ? "same-sp" : "other-sp");
+  return 0;
+}
