@@ -415,7 +415,9 @@ StackId stack_from_call_frame(uint64_t ip, CallFrame call) {
 // frame it was called from (stack_from_call_frame: one more unwind, with CFAs, so only when the
 // cheap rule found nothing). Else kNoStack: the lock call alone.
 // held_stack_hook's answer: `e` is the current stack when the memo has it whole.
-static StackId held_stack_of(Runtime& r, uint64_t ip, CallFrame call, const StackMemo::Entry* e) {
+// by_frame: set when the answer depends on `call` (the cheap rule's depends on ip alone).
+static StackId held_stack_of(Runtime& r, uint64_t ip, CallFrame call, const StackMemo::Entry* e,
+                             bool* by_frame = nullptr) {
   uint64_t buf[256];
   const uint64_t* pcs = buf;
   size_t n = 0;
@@ -438,6 +440,7 @@ static StackId held_stack_of(Runtime& r, uint64_t ip, CallFrame call, const Stac
     if (!own(pcs[k]) && pcs[k] != ip && sym().frames(pcs[k]).back().function == fn) found = k;
   r.report_lock.unlock();
   if (found == n) {
+    if (by_frame) *by_frame = true;
     StackId s = stack_from_call_frame(ip, call);  // (no entry for the lock: call.sp 0, kUnknown)
     return s != kUnknown ? s : kNoStack;
   }
@@ -451,18 +454,19 @@ static StackId held_stack_of(Runtime& r, uint64_t ip, CallFrame call, const Stac
 
 // The stack of the acquisition at `ip` of a lock the calling thread holds (`call`: its entry's
 // frame), while the engine checks the lock call ts->site_ip. The current stack is that call's,
-// whole, from the memo when it has it; the answer depends on nothing else, so the memo keeps the
-// last two answers on it too.
+// whole, from the memo when it has it; the answer depends on nothing else but ip (and, when the
+// held lock's call frame decided it, that frame), so the memo keeps the last two answers on it.
 static StackId held_stack_at(Runtime& r, ThreadState* ts, uint64_t ip, CallFrame call) {
   StackMemo::Entry* e = current_stack(r, ts);
   if (e && !e->complete) e = nullptr;
   if (e)
     for (const auto& a : e->held)
-      if (a.ip == ip && a.sp == call.sp && a.fp == call.fp) return a.stack;
-  StackId s = held_stack_of(r, ip, call, e);
+      if (a.ip == ip && (!a.by_frame || (a.sp == call.sp && a.fp == call.fp))) return a.stack;
+  bool by_frame = false;
+  StackId s = held_stack_of(r, ip, call, e, &by_frame);
   if (e) {
     e->held[1] = e->held[0];
-    e->held[0] = StackMemo::Entry::Held{ip, call.sp, call.fp, s};
+    e->held[0] = StackMemo::Entry::Held{ip, call.sp, call.fp, s, by_frame};
   }
   return s;
 }

@@ -37,10 +37,12 @@ class StackMemo {
     uint32_t n = 0;           // frames remembered: pcs[0] = ip (at sp - 8), then its callers
     bool complete = false;    // pcs holds the whole stack (the unwind ended before kFrames)
     uint32_t stack = 0;       // the interned stack of the first frames (the capture hook's; 0: not yet)
-    // The held-stack hook's last answers on this stack: (lock call ip, its frame's sp and fp).
+    // The held-stack hook's last answers on this stack, for a held lock's call at ip; by_frame:
+    // the answer came from that call's frame (its sp and fp), else from ip alone.
     struct Held {
       uint64_t ip = 0, sp = 0, fp = 0;
       uint32_t stack = 0;
+      bool by_frame = false;
     } held[2];
     uint32_t off[kFrames];  // slot of pcs[i]: sp - 8 + off[i]
     uint64_t pcs[kFrames];
