@@ -55,20 +55,28 @@ inline uint64_t fast_mix(uint64_t prev, uint64_t id) {
 // one class in it are neighbours (on_acquire; then its key names all of them, directly or
 // through the key it was made from). Other such chains are validated by the engine every time.
 extern std::atomic<uint64_t> g_pair_epoch;
-// 2^20 slots in sets of two (one 16-byte line each): 8 MiB of address space, of which only the
-// pages of used sets take memory. 200k live pairs (100k locks of one class in random pairs) miss
+// 2^20 slots in sets of two (one 16-byte line each), 8 MiB, mapped at the first pair (none in a
+// program without such nesting) in transparent huge pages: each lookup lands on a random slot,
+// and on 4 KiB pages that was a TLB miss besides the cache miss (the one-init-site workload spent
+// 45% of its time in fast_probe). 200k live pairs (100k locks of one class in random pairs) miss
 // a few percent; 2^16 direct-mapped slots missed most of them.
 constexpr size_t kPairSlots = size_t{1} << 20;
-extern std::atomic<uint64_t> g_pair_cache[kPairSlots];
-inline std::atomic<uint64_t>* pair_set(uint64_t key) {
-  return &g_pair_cache[((key >> 1) & (kPairSlots / 2 - 1)) * 2];
+extern std::atomic<std::atomic<uint64_t>*> g_pair_cache;  // null until the first pair
+inline std::atomic<uint64_t>* pair_set(std::atomic<uint64_t>* cache, uint64_t key) {
+  return &cache[((key >> 1) & (kPairSlots / 2 - 1)) * 2];
 }
 inline bool pair_seen(uint64_t key) {
-  std::atomic<uint64_t>* set = pair_set(key);
+  std::atomic<uint64_t>* cache = g_pair_cache.load(std::memory_order_acquire);
+  if (!cache) return false;
+  std::atomic<uint64_t>* set = pair_set(cache, key);
   return set[0].load(std::memory_order_relaxed) == key || set[1].load(std::memory_order_relaxed) == key;
 }
+// The cache, mapped on first use (under the runtime's lock); null when no memory is left.
+std::atomic<uint64_t>* pair_cache_make();
 inline void pair_insert(uint64_t key) {  // under the runtime's lock: one writer
-  std::atomic<uint64_t>* set = pair_set(key);
+  std::atomic<uint64_t>* cache = g_pair_cache.load(std::memory_order_relaxed);
+  if (!cache && !(cache = pair_cache_make())) return;
+  std::atomic<uint64_t>* set = pair_set(cache, key);
   uint64_t a = set[0].load(std::memory_order_relaxed), b = set[1].load(std::memory_order_relaxed);
   if (a == key || b == key) return;
   // An empty slot, else one of the two (by a bit of the key): the other one stays.
@@ -306,18 +314,24 @@ constexpr uint64_t kFrameHere = 1;  // never a stack pointer (not 8-aligned)
 // Step 2, out of the prologues: the table of validated chains (and then the memos learn the
 // chain). False: the engine decides (on_acquire).
 //
-// Two locks of one class nested directly are looked up by their pair's key (pair_key). Step 1
-// need not know: no memo ever holds the class-level key of such a chain (the memos learn only
-// validated keys, and the pair's is its own), so it always comes here.
+// Two locks of one class nested directly are looked up by their pair's key (pair_key), in the
+// inner mutex's key memo and then the pair cache. Step 1 need not know: no memo ever holds the
+// class-level key of such a chain (the memos learn only validated keys, and the pair's is its
+// own), so it always comes here.
 inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint64_t id, uint64_t key,
                        uint64_t ip, CallFrame frame, bool has_memo, bool spin = false) {
   uint32_t n = ts->held.n;
   bool pair = n > 0 && same_class(ts->held.data[n - 1].id, id);
   if (pair) key = pair_key(key, ts->held.data[n - 1].lock, lock);
+  // A pair's key is the inner mutex's key memo when it was last taken under the same lock (an
+  // object's lock under its parent's): its own line, already in the cache, instead of a random
+  // slot of the pair cache. The key names both locks and their lifetimes (pair_key), so it is
+  // never a class-level key that step 1 could match.
+  bool memo_hit = pair && has_memo && __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) == key;
   // A chain above a pair has a key made from the pair's: it is in the pair cache too.
-  if (pair ? !pair_seen(key) : !fast_seen(key) && !pair_seen(key)) return false;
-  if (has_memo && !pair) {  // the memos keep classes: a pair's chain names two locks
-    __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
+  if (!memo_hit && (pair ? !pair_seen(key) : !fast_seen(key) && !pair_seen(key))) return false;
+  if (has_memo && !memo_hit) __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
+  if (has_memo && !pair) {  // the child memo keeps classes: a pair's chain names two locks
     bool write = ((id >> 1) & 3) == static_cast<uint64_t>(Mode::write);
     if (pthread_mutex_t* parent = write ? memo_parent(ts, n) : nullptr)
       child_memo_add(parent, child_code(id, ts->code_bits));

@@ -46,7 +46,18 @@ __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
 std::atomic<uint32_t> g_sig_epoch{2};  // never 0, the epoch of a thread without state
 std::atomic<uint64_t> g_fast_epoch{uint64_t{kFastOff} << 32};
 std::atomic<uint64_t> g_pair_epoch{0};
-alignas(16) std::atomic<uint64_t> g_pair_cache[kPairSlots];
+std::atomic<std::atomic<uint64_t>*> g_pair_cache{nullptr};
+std::atomic<uint64_t>* pair_cache_make() {
+  void* p = nullptr;
+  try {
+    p = engine::map_table(kPairSlots * sizeof(uint64_t), /*populate=*/false);
+  } catch (const std::bad_alloc&) {
+    return nullptr;  // pairs are then validated by the engine every time
+  }
+  auto* cache = static_cast<std::atomic<uint64_t>*>(p);
+  g_pair_cache.store(cache, std::memory_order_release);
+  return cache;
+}
 // The validated-chain table before the first chain: mask 0, one empty slot.
 const uint64_t g_empty_table[2] = {0, 0};
 std::atomic<const uint64_t*> g_fast_table{g_empty_table};
@@ -988,12 +999,14 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     // A chain holding two locks of one inferred class was validated for those locks only: it
     // may be skipped later only by a key that names them (pair_key), in the pair cache.
     bool per_instance = r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance;
-    if (fast_ok && per_instance && r.v->report_events() == reports && chain_named(ts))
+    if (fast_ok && per_instance && r.v->report_events() == reports && chain_named(ts)) {
       pair_insert(key);
+      if (tagged_mutex && pair) write_tag(tag_slot + 1, key);  // the pair's key memo (fast_probe)
+    }
     if (fast_ok && !per_instance && r.v->report_events() == reports) {
       fast_insert(key);
       // The key memo serves nested acquisitions (a lone one is decided by the tag's usage bits);
-      // the memos never learn a pair's key (fast_probe).
+      // it learns a pair's key only in the branch above, where fast_probe looks for it.
       if (tagged_mutex && h.n > 1 && !pair) write_tag(tag_slot + 1, key);
       if (tagged_mutex && h.n == 2 && mode == Mode::write && !pair)
         if (pthread_mutex_t* parent = memo_parent(ts, h.n - 1))  // below the entry just pushed

@@ -179,6 +179,12 @@ TEST(RuntimeDetect, LocksMadeAtOnePlaceAreCheckedPerPair) {
   ProgRun warm = run_under("siblings", {"warm"});
   EXPECT_EQ(warm.exit_code, 66) << dump(warm);
   EXPECT_EQ(of_type(warm.report, "circular_dependency").size(), 1u) << dump(warm);
+  // A pair warm in its inner lock's key memo (a, b), then that lock under another of the class
+  // (x, b): the memo knows the pair, not the class, so x then b goes to the engine, which had b
+  // then x before.
+  ProgRun memo = run_under("siblings", {"memo"});
+  EXPECT_EQ(memo.exit_code, 66) << dump(memo);
+  EXPECT_EQ(of_type(memo.report, "circular_dependency").size(), 1u) << dump(memo);
   // The same under a third lock (the pair's chain on the fast path below it): the other order
   // under that lock is guarded, without it a circular dependency.
   ProgRun gated = run_under("siblings", {"gated"}, {"--show-guarded"});

@@ -18,6 +18,9 @@
  *             lock's order).
  *   reborn2   as reborn, but a then b is taken again (a thousand times) with the new lock before
  *             b then a: the circular dependency found.
+ *   memo      b then x once; a then b a thousand times (b's key memo learns the pair a, b); then
+ *             x then b: a new pair whose inner lock is b, checked by the engine (not vouched for
+ *             by b's memo): the circular dependency between b and x found.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -141,6 +144,13 @@ int main(int argc, char** argv) {
     transfer(acct_b, acct_a);
     puts("siblings done");
     return 0;
+  } else if (strcmp(mode, "memo") == 0) {
+    struct obj* x = chain[0];
+    transfer(acct_b, x);
+    for (int i = 0; i < 1000; ++i) transfer(acct_a, acct_b);
+    transfer(x, acct_b);
+    puts("siblings done");
+    return 0;
   } else if (strcmp(mode, "gated") == 0) {
     use_table = 1;
     for (int i = 0; i < 1000; ++i) transfer(acct_a, acct_b);
@@ -171,7 +181,7 @@ int main(int argc, char** argv) {
     puts("siblings done");
     return 0;
   } else {
-    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self|warm|gated|reborn|reborn2\n");
+    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self|warm|memo|gated|reborn|reborn2\n");
     return 2;
   }
   pthread_join(t1, NULL);
