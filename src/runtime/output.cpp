@@ -548,6 +548,8 @@ int finish(int status) {
                     {"acquisitions", st.acquisitions},
                     {"fast_acquisitions", fast_acquisitions()},
                     {"contexts", st.contexts},
+                    {"stacks_unwound", r.stack_unwinds},
+                    {"stacks_from_memo", r.stack_memo_hits},
                     {"suppressed", r.suppressed.size()}};
       if (followed.processes) {
         meta.stats.emplace_back("followed_processes", followed.processes);

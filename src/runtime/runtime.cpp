@@ -338,6 +338,8 @@ bool thread_stack_bounds(uint64_t& lo, uint64_t& hi) {
   return true;
 }
 
+constexpr uint32_t kStackMemoAfter = 16;
+
 // The stack of the lock call the engine is checking now (ts->site_ip, site_sp: on_acquire), from
 // the thread's memo when the call path is the one remembered, else unwound once and remembered.
 // Null when the memo does not keep it (the annotation API's calls, a signal handler's, a call on
@@ -345,7 +347,9 @@ bool thread_stack_bounds(uint64_t& lo, uint64_t& hi) {
 StackMemo::Entry* current_stack(Runtime& r, ThreadState* ts) {
   if (ts->site_sp == 0 || ts->signal_depth > 0 || t_api_site) return nullptr;
   if (!ts->stack_memo) {
-    if (ts->stack_memo_tried) return nullptr;
+    // Made at the thread's kStackMemoAfter-th unwind: most threads of a program with thousands
+    // make a few new chains and never need one (27 KiB each).
+    if (ts->stack_memo_tried || ++ts->unwinds_before_memo < kStackMemoAfter) return nullptr;
     ts->stack_memo_tried = true;
     uint64_t lo = 0, hi = 0;
     if (!thread_stack_bounds(lo, hi)) return nullptr;

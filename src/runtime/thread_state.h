@@ -187,11 +187,12 @@ struct ThreadState {
   uint64_t join_pcs[32];
   size_t join_depth = 0;
   // The lock call being checked by the engine now (on_acquire): its return address and its
-  // caller's stack pointer, the key of the stack memo (made on the first unwind; null while none
-  // or when the thread's stack bounds are unknown). The owner's, under the internal lock.
+  // caller's stack pointer, the key of the stack memo (made at the thread's 16th unwind; null
+  // before, or when the thread's stack bounds are unknown). The owner's, under the internal lock.
   uint64_t site_ip = 0, site_sp = 0;
   std::unique_ptr<StackMemo> stack_memo;
   bool stack_memo_tried = false;
+  uint32_t unwinds_before_memo = 0;
 };
 
 // API call sites: the C API passes file/line/function; the stack hook uses them for the first

@@ -269,6 +269,9 @@ TEST(ReportStacks, ALockTheEngineSeesLateIsShownAtItsOwnLine) {
 TEST(ReportStacks, TheSameCallAtTheSameDepthFromAnotherCallerHasItsOwnStack) {
   auto r = run_under("stack_paths", {});
   ASSERT_EQ(r.out, "stack_paths same-sp\n") << "the two calls are not at one depth: " << dump(r);
+  // The memo was there to be asked (stacks it knew, and at least one it did not: second_caller's).
+  EXPECT_GT(r.report["stats"].value("stacks_from_memo", 0), 0) << r.report["stats"].dump();
+  EXPECT_GE(r.report["stats"].value("stacks_unwound", 0), 16) << r.report["stats"].dump();
   bool de = false, ed = false;
   for (const auto& f : of_type(r.report, "circular_dependency"))
     for (const auto& e : f["chain"]) {

@@ -7,10 +7,12 @@
  *    lock calls with the same stack pointers, so the thread's stack memo has an entry for the
  *    second caller's calls that was made on the first caller's path. Each side of the report must
  *    name its own caller. The program prints whether the two calls had the same stack pointer
- *    (the case this checks). */
+ *    (the case this checks). A thread has a memo from its 16th unwind on: 24 locks taken for the
+ *    first time come first. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER,
                        c = PTHREAD_MUTEX_INITIALIZER, d = PTHREAD_MUTEX_INITIALIZER,
@@ -57,7 +59,20 @@ __attribute__((noinline)) static void second_caller(void) {
   calls++;
 }
 
+/* 24 locks, each its own class (assigned the initializer, as a C++ std::mutex member is), taken
+ * once each: 24 new chains, each unwound. */
+__attribute__((noinline)) static void first_uses(void) {
+  enum { kLocks = 24 };
+  pthread_mutex_t* m = malloc(sizeof *m * kLocks);
+  for (int i = 0; i < kLocks; ++i) {
+    m[i] = (pthread_mutex_t)PTHREAD_MUTEX_INITIALIZER;
+    pthread_mutex_lock(&m[i]);
+    pthread_mutex_unlock(&m[i]);
+  }
+}
+
 int main(void) {
+  first_uses();
   a_under_c();
   a_then_b();
   b_then_a();
