@@ -892,6 +892,27 @@ Engine::~Engine() {
 Validator& Engine::v() { return *rt().v; }
 
 // ------------------------------------------------------------------------- operations
+// The call the engine is told of now (ThreadState::site_ip, site_sp) while an operation runs, the
+// Engine's sync included: the stack hooks find this call's stack in the thread's memo (sp: the
+// caller's stack pointer at the call, 0 when not known), and give a lock that the sync replays
+// (taken on the fast path, seen by the engine only now) its own stack, not this call's.
+class CallSite {
+ public:
+  CallSite(ThreadState* ts, uint64_t ip, uint64_t sp = 0) : ts_(ts) {
+    if (!ts_) return;
+    ts_->site_ip = ip;
+    ts_->site_sp = sp > kFrameHere ? sp : 0;
+  }
+  ~CallSite() {
+    if (ts_) ts_->site_ip = ts_->site_sp = 0;
+  }
+  CallSite(const CallSite&) = delete;
+  CallSite& operator=(const CallSite&) = delete;
+
+ private:
+  ThreadState* ts_;
+};
+
 __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip, const char* class_name,
              const ApiSite* api, uint64_t* tag_slot) {
   try {
@@ -934,6 +955,7 @@ __attribute__((noinline)) void on_init(uint64_t lock, LockKind kind, uint64_t ip
 void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api, uint64_t* tag_slot) {
   try {
     ThreadState* ts = self();
+    CallSite site(ts, ip);
     Engine e(ts);
     Runtime& r = rt();
     if (!r.locks.contains(lock)) return;
@@ -954,10 +976,7 @@ void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api, uint64
 void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock,
                 uint64_t ip, const ApiSite* api, unsigned subclass, uint64_t nest_lock,
                 uint64_t* tag_slot, CallFrame frame) {
-  // The stack hooks' key into the thread's stack memo: this lock call (also while Engine's sync
-  // replays the locks below it, whose stacks are found from this call's).
-  ts->site_ip = ip;
-  ts->site_sp = frame.sp > kFrameHere ? frame.sp : 0;
+  CallSite site(ts, ip, frame.sp);
   try {
     Engine e(ts);
     Runtime& r = rt();
@@ -1019,10 +1038,8 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     // The class's usage as of now, for later lone acquisitions of this lock.
     if (li.tagged && tag_slot) write_tag(tag_slot, make_tag(lock, cls, r.v->class_usage(cls)));
     check_memory();
-    ts->site_ip = ts->site_sp = 0;
   } catch (...) {
     t_api_site = nullptr;
-    ts->site_ip = ts->site_sp = 0;
     stop("internal error at lock acquisition");
   }
 }
@@ -1030,6 +1047,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
 void on_release(ThreadState* ts, uint64_t lock, uint64_t ip, const ApiSite* api) {
   // Held here: the engine learns of the release at this thread's next slow-path event.
   if (fast_release(ts, lock)) return;
+  CallSite site(ts, ip);
   try {
     Engine e(ts);
     Runtime& r = rt();
@@ -1056,6 +1074,7 @@ void on_release(ThreadState* ts, uint64_t lock, uint64_t ip, const ApiSite* api)
 }
 
 void on_trylock_held(ThreadState* ts, uint64_t lock, Mode mode, uint64_t ip) {
+  CallSite site(ts, ip);
   try {
     Engine e(ts);
     rt().v->trylock_held(e.ctx(), lock, mode, Site{ip, kNoStack});
@@ -1065,6 +1084,7 @@ void on_trylock_held(ThreadState* ts, uint64_t lock, Mode mode, uint64_t ip) {
 }
 
 void on_might_sleep(ThreadState* ts, const char* what, uint64_t ip, const ApiSite* api) {
+  CallSite site(ts, ip);
   try {
     Engine e(ts);
     t_api_site = api;

@@ -186,8 +186,8 @@ struct ThreadState {
   uint64_t joining = 0;
   uint64_t join_pcs[32];
   size_t join_depth = 0;
-  // The lock call being checked by the engine now (on_acquire): its return address and its
-  // caller's stack pointer, the key of the stack memo (made at the thread's 16th unwind; null
+  // The call the engine is told of now (CallSite in runtime.cpp): its return address and its
+  // caller's stack pointer (0: not known), the key of the stack memo (made at the thread's 16th unwind; null
   // before, or when the thread's stack bounds are unknown). The owner's, under the internal lock.
   uint64_t site_ip = 0, site_sp = 0;
   std::unique_ptr<StackMemo> stack_memo;

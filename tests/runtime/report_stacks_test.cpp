@@ -290,5 +290,31 @@ TEST(ReportStacks, TheSameCallAtTheSameDepthFromAnotherCallerHasItsOwnStack) {
   EXPECT_TRUE(de && ed) << dump(r);
 }
 
+// A spinlock first used under a mutex, then taken alone (the fast path) and held across usleep:
+// the engine sees it only when the sleep is reported (the runtime replays it then), and the report
+// shows it taken at its own line, in the held locks and in the fix, not at the sleep's.
+TEST(ReportStacks, ALockReplayedForASleepIsShownAtItsOwnLine) {
+  int s_alone = marker_line("S_ALONE"), sleep_line = marker_line("SLEEP");
+  ASSERT_GT(s_alone * sleep_line, 0);
+  auto r = run_under("stack_paths", {});
+  auto sleeps = of_type(r.report, "sleeping_in_invalid_context");
+  ASSERT_EQ(sleeps.size(), 1u) << dump(r);
+  const json& f = sleeps[0];
+  bool held = false;
+  for (const auto& p : f["participants"])
+    for (const auto& h : p["held"])
+      if (h.value("name", "") == "s") {
+        held = true;
+        ASSERT_TRUE(h.contains("site")) << h.dump(1);
+        EXPECT_EQ(h["site"].value("line", 0), s_alone) << h.dump(1);
+      }
+  EXPECT_TRUE(held) << f.dump(1);
+  std::string fix = f.value("fix", "");
+  EXPECT_NE(fix.find("stack_paths.c:" + std::to_string(s_alone) + ")"), std::string::npos) << fix;
+  EXPECT_EQ(fix.find("stack_paths.c:" + std::to_string(sleep_line) + ")"), std::string::npos) << fix;  // usleep's line: not the lock's
+  EXPECT_NE(f.value("explanation", "").find("stack_paths.c:" + std::to_string(sleep_line) + ")"), std::string::npos)
+      << f.value("explanation", "");
+}
+
 }  // namespace
 }  // namespace lockhound::rttest

@@ -8,15 +8,20 @@
  *    second caller's calls that was made on the first caller's path. Each side of the report must
  *    name its own caller. The program prints whether the two calls had the same stack pointer
  *    (the case this checks). A thread has a memo from its 16th unwind on: 24 locks taken for the
- *    first time come first. */
+ *    first time come first.
+ * 3. A spinlock first used under a mutex, later taken alone (the fast path) and held across a
+ *    sleep: the engine sees it when the sleep is reported, and the report shows it taken at its
+ *    own line, not the sleep's. */
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 static pthread_mutex_t a = PTHREAD_MUTEX_INITIALIZER, b = PTHREAD_MUTEX_INITIALIZER,
                        c = PTHREAD_MUTEX_INITIALIZER, d = PTHREAD_MUTEX_INITIALIZER,
                        e = PTHREAD_MUTEX_INITIALIZER;
+static pthread_spinlock_t s;
 static uintptr_t cfa[2];
 static volatile int calls;
 
@@ -59,6 +64,19 @@ __attribute__((noinline)) static void second_caller(void) {
   calls++;
 }
 
+__attribute__((noinline)) static void s_under_c(void) {
+  pthread_mutex_lock(&c);
+  pthread_spin_lock(&s);  /* s's first use: under c */
+  pthread_spin_unlock(&s);
+  pthread_mutex_unlock(&c);
+}
+
+__attribute__((noinline)) static void sleep_under_s(void) {
+  pthread_spin_lock(&s);  /* @S_ALONE */
+  usleep(1000);           /* @SLEEP */
+  pthread_spin_unlock(&s);
+}
+
 /* 24 locks, each its own class (assigned the initializer, as a C++ std::mutex member is), taken
  * once each: 24 new chains, each unwound. */
 __attribute__((noinline)) static void first_uses(void) {
@@ -78,6 +96,9 @@ int main(void) {
   b_then_a();
   first_caller();
   second_caller();
+  pthread_spin_init(&s, PTHREAD_PROCESS_PRIVATE);
+  s_under_c();
+  sleep_under_s();
   printf("stack_paths %s\n", cfa[0] == cfa[1] ? "same-sp" : "other-sp");
   return 0;
 }
