@@ -679,9 +679,9 @@ struct Validator::Impl {
   // ---------------------------------------------------------------- stacks & evidence
   StackId intern(std::span<const Frame> frames);
 
-  StackId capture(ContextState* ctx, const Site& s) {
+  StackId capture(ContextState* ctx, const Site& s, uint64_t lock = 0) {
     if (s.stack != kNoStack) return s.stack;
-    if (hooks.capture_stack) return hooks.capture_stack(ctx, s.ip);
+    if (hooks.capture_stack) return hooks.capture_stack(ctx, lock, s.ip);
     return kNoStack;
   }
 
@@ -689,7 +689,7 @@ struct Validator::Impl {
   // bits and adds edges (every first acquisition of a class under another lock) unwinds once,
   // and later edges from it as the outer lock carry its stack. Only while it is being acquired.
   StackId capture_held(ContextState* ctx, HeldEntry& h) {
-    if (h.site.stack == kNoStack) h.site.stack = capture(ctx, h.site);
+    if (h.site.stack == kNoStack) h.site.stack = capture(ctx, h.site, h.lock);
     return h.site.stack;
   }
   // The stack of a held entry that is not being acquired now, when its acquisition left none (see

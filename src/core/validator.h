@@ -82,8 +82,11 @@ struct ValidatorOptions {
 };
 
 struct ValidatorHooks {
-  // Called only on slow paths (new chain, new usage, a finding) to capture the current stack.
-  std::function<StackId(Context ctx, uint64_t ip)> capture_stack;
+  // Called only on slow paths (new chain, new usage, a finding) to capture the current stack, for
+  // the acquisition of `lock` at `ip` (lock 0: a site that is no acquisition, or not known). A front
+  // end that tells the engine of acquisitions late (its fast path) may be asked about an older
+  // acquisition than the call it is making: `lock` tells which.
+  std::function<StackId(Context ctx, uint64_t lock, uint64_t ip)> capture_stack;
   // Called once for each new finding (not for repeats), e.g. to print it at once.
   std::function<void(const Finding&)> on_finding;
   // Called when a lock still held becomes the first lock of new evidence (an edge, a pair) and its

@@ -504,21 +504,28 @@ StackId held_stack_hook(Context ctx, uint64_t lock, uint64_t ip) {
   return held_stack_at(r, ts, ip, h ? h->frame : CallFrame{});
 }
 
-StackId capture_hook(Context ctx, uint64_t ip) {
+StackId capture_hook(Context ctx, uint64_t lock, uint64_t ip) {
   Runtime& r = rt();
   size_t depth = static_cast<size_t>(r.opts.stack_depth);
   if (ThreadState* ts = current(); ts && ts->ctx == ctx && ts->site_ip) {
-    // The lock call being checked: its stack from the memo.
-    if (ip == ts->site_ip) {
+    // The call being made: its stack from the memo. (In a build without inlining every
+    // std::mutex lock call returns into one __gthread_mutex_lock: the lock tells the calls apart.)
+    if (ip == ts->site_ip && (lock == 0 || lock == ts->site_lock)) {
       if (StackMemo::Entry* e = current_stack(r, ts); e && (e->complete || e->n >= depth)) {
         if (e->stack == kNoStack) e->stack = intern_pcs(r, e->pcs, std::min<size_t>(e->n, depth));
         return e->stack;
       }
-    } else if (const HeldEntry* h = held_entry(ts, 0, ip); h && !t_api_site) {
+    } else if (const HeldEntry* h = held_entry(ts, lock, ip); h && !t_api_site) {
       // A lock held below it, whose acquisition the fast path took and the engine sees only now
       // (sync_held's replay): the current stack is the later call's, so the held lock's stack is
       // found as held_stack_hook finds it (the current stack's first frame is the later call).
-      return held_stack_at(r, ts, ip, h->frame);
+      StackId s = held_stack_at(r, ts, ip, h->frame);
+      // Not found, and taken through the very wrappers of the call being made, at the same depth
+      // (std::mutex at -O0: both calls return into one __gthread_mutex_lock from frames at the
+      // same places): the wrappers' frames hold the new call's return addresses now, and the line
+      // the held lock was taken at is gone. The current stack still names the function it was
+      // taken in (at the later call's line), where its lock call alone would name the wrapper.
+      if (s != kNoStack || h->frame.sp != ts->site_sp) return s;
     }
   }
   uint64_t pcs[256];
@@ -898,13 +905,14 @@ Validator& Engine::v() { return *rt().v; }
 // (taken on the fast path, seen by the engine only now) its own stack, not this call's.
 class CallSite {
  public:
-  CallSite(ThreadState* ts, uint64_t ip, uint64_t sp = 0) : ts_(ts) {
+  CallSite(ThreadState* ts, uint64_t ip, uint64_t sp = 0, uint64_t lock = 0) : ts_(ts) {
     if (!ts_) return;
     ts_->site_ip = ip;
     ts_->site_sp = sp > kFrameHere ? sp : 0;
+    ts_->site_lock = lock;
   }
   ~CallSite() {
-    if (ts_) ts_->site_ip = ts_->site_sp = 0;
+    if (ts_) ts_->site_ip = ts_->site_sp = ts_->site_lock = 0;
   }
   CallSite(const CallSite&) = delete;
   CallSite& operator=(const CallSite&) = delete;
@@ -976,7 +984,7 @@ void on_destroy(uint64_t lock, LockKind, uint64_t ip, const ApiSite* api, uint64
 void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock,
                 uint64_t ip, const ApiSite* api, unsigned subclass, uint64_t nest_lock,
                 uint64_t* tag_slot, CallFrame frame) {
-  CallSite site(ts, ip, frame.sp);
+  CallSite site(ts, ip, frame.sp, lock);
   try {
     Engine e(ts);
     Runtime& r = rt();

@@ -244,7 +244,7 @@ void mirror_state(ThreadState* ts);
 void sync_held(ThreadState* ts);
 void settle_holders(uint64_t lock);
 void drop_orphan_holds(uint64_t lock);
-StackId capture_hook(Context, uint64_t ip);
+StackId capture_hook(Context, uint64_t lock, uint64_t ip);
 StackId held_stack_hook(Context, uint64_t lock, uint64_t ip);
 void finding_hook(const Finding& f);
 void fork_prepare();

@@ -190,6 +190,7 @@ struct ThreadState {
   // caller's stack pointer (0: not known), the key of the stack memo (made at the thread's 16th unwind; null
   // before, or when the thread's stack bounds are unknown). The owner's, under the internal lock.
   uint64_t site_ip = 0, site_sp = 0;
+  uint64_t site_lock = 0;  // the lock acquired, for an acquisition
   std::unique_ptr<StackMemo> stack_memo;
   bool stack_memo_tried = false;
   uint32_t unwinds_before_memo = 0;

@@ -147,7 +147,7 @@ struct TraceAnalyzer::Impl {
   explicit Impl(TraceOptions o)
       : options(std::move(o)),
         validator(make_options(options),
-                  ValidatorHooks{[this](Context, uint64_t ip) { return capture(ip); }, {}, {}, {}}) {}
+                  ValidatorHooks{[this](Context, uint64_t, uint64_t ip) { return capture(ip); }, {}, {}, {}}) {}
 
   StackId capture(uint64_t ip) {
     if (cur_frames && cur_frame_count > 0 && ip == cur_line)

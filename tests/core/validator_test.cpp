@@ -424,7 +424,7 @@ TEST(Stacks, CapturedForNewEdgesOnly) {
   int captures = 0;
   Validator* vp = nullptr;
   ValidatorHooks hooks;
-  hooks.capture_stack = [&](Context, uint64_t ip) {
+  hooks.capture_stack = [&](Context, uint64_t, uint64_t ip) {
     ++captures;
     Frame f;
     f.pc = ip;
