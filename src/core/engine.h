@@ -822,7 +822,8 @@ struct Validator::Impl {
                       std::equal_to<std::pair<uint64_t, uint64_t>>,
                       engine::TableAllocator<std::pair<const std::pair<uint64_t, uint64_t>, InstancePair>>>
       instance_pairs;  // by ids
-  absl::flat_hash_map<uint64_t, std::vector<uint64_t>> pair_partners;  // id -> ids it pairs with
+  // id -> ids it pairs with (a lock in a chain or a tree of its class pairs with a few: inline)
+  engine::AddressMap<absl::InlinedVector<uint64_t, 4>> pair_partners;
   static constexpr uint64_t kPairBytes = sizeof(InstancePair) + 64;
 
   // A lock's lifetime ended: the orders of its pairs go with it (a lock made at its address later

@@ -1,5 +1,6 @@
 // Dependencies: a new or stronger edge between two classes, the gate locks held around it, and
 // pairs of locks of one inferred class checked per pair (a cycle between two of its locks).
+#include <algorithm>
 #include <iterator>
 
 #include "core/engine.h"
@@ -20,7 +21,8 @@ void Validator::Impl::end_pairs(uint64_t id) {
     }
     auto o = pair_partners.find(other);
     if (o == pair_partners.end()) continue;
-    std::erase(o->second, id);
+    auto& partners = o->second;
+    partners.erase(std::remove(partners.begin(), partners.end(), id), partners.end());
     if (o->second.empty()) pair_partners.erase(o);
   }
   pair_partners.erase(it);
