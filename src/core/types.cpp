@@ -24,10 +24,16 @@ constexpr std::array<KindInfo, 12> kKinds{{
     {LockKind::pthread_spinlock, "pthread_spinlock", WaitType::spin, false},
     {LockKind::callback, "callback", WaitType::none, false},
 }};
+// The table is in the enum's order: a kind is its index (asked on every new lock and class).
+constexpr bool in_enum_order() {
+  for (size_t i = 0; i < kKinds.size(); ++i)
+    if (static_cast<size_t>(kKinds[i].kind) != i) return false;
+  return true;
+}
+static_assert(in_enum_order());
 const KindInfo& info(LockKind k) {
-  for (const auto& i : kKinds)
-    if (i.kind == k) return i;
-  return kKinds[0];
+  size_t i = static_cast<size_t>(k);
+  return i < kKinds.size() ? kKinds[i] : kKinds[0];
 }
 }  // namespace
 
