@@ -347,10 +347,9 @@ constexpr uint32_t kStackMemoAfter = 16;
 StackMemo::Entry* current_stack(Runtime& r, ThreadState* ts) {
   if (ts->site_sp == 0 || ts->signal_depth > 0 || t_api_site) return nullptr;
   if (!ts->stack_memo) {
-    // Made at the thread's kStackMemoAfter-th unwind: most threads of a program with thousands
-    // make a few new chains and never need one (27 KiB each).
-    if (ts->stack_memo_tried || ++ts->unwinds_before_memo < kStackMemoAfter) return nullptr;
-    ts->stack_memo_tried = true;
+    // Made at the thread's kStackMemoAfter-th unwind (tried once): most threads of a program with
+    // thousands make a few new chains and never need one (27 KiB each).
+    if (ts->unwinds >= kStackMemoAfter || ++ts->unwinds < kStackMemoAfter) return nullptr;
     uint64_t lo = 0, hi = 0;
     if (!thread_stack_bounds(lo, hi)) return nullptr;
     ts->stack_memo.reset(new (std::nothrow) StackMemo(lo, hi));

@@ -186,14 +186,13 @@ struct ThreadState {
   uint64_t joining = 0;
   uint64_t join_pcs[32];
   size_t join_depth = 0;
-  // The call the engine is told of now (CallSite in runtime.cpp): its return address and its
-  // caller's stack pointer (0: not known), the key of the stack memo (made at the thread's 16th unwind; null
-  // before, or when the thread's stack bounds are unknown). The owner's, under the internal lock.
-  uint64_t site_ip = 0, site_sp = 0;
-  uint64_t site_lock = 0;  // the lock acquired, for an acquisition
+  // The call the engine is told of now (CallSite in runtime.cpp): its return address, its
+  // caller's stack pointer (0: not known) and, for an acquisition, the lock. Only the owner reads
+  // or writes them. They key the stack memo, made at the thread's 16th unwind (unwinds counts
+  // them until then); null before, or when the thread's stack bounds are unknown.
+  uint64_t site_ip = 0, site_sp = 0, site_lock = 0;
   std::unique_ptr<StackMemo> stack_memo;
-  bool stack_memo_tried = false;
-  uint32_t unwinds_before_memo = 0;
+  uint32_t unwinds = 0;
 };
 
 // API call sites: the C API passes file/line/function; the stack hook uses them for the first
