@@ -343,9 +343,10 @@ struct alignas(64) ClassInfo {
 };
 static_assert(sizeof(ClassInfo) == 64, "one cache line per class");
 
-// A usage bit's first setting and its evidence, linked to the class's previous record.
+// The usage bits one acquisition set first and its evidence, linked to the class's previous
+// record.
 struct UsageLink {
-  uint8_t bit;
+  uint16_t bits;
   EvidenceId ev;
   uint32_t prev;  // index in Impl::usage_pool, 0 = none
 };
@@ -548,7 +549,9 @@ struct Validator::Impl {
   // A class's usage records, oldest first.
   absl::InlinedVector<UsageRecord, 4> usage_records(ClassId c) const {
     absl::InlinedVector<UsageRecord, 4> out;
-    for (uint32_t i = classes[c].usage_head; i; i = usage_pool[i].prev) out.push_back({usage_pool[i].bit, usage_pool[i].ev});
+    for (uint32_t i = classes[c].usage_head; i; i = usage_pool[i].prev)
+      for (int bit = 11; bit >= 0; --bit)
+        if (usage_pool[i].bits & (1u << bit)) out.push_back({uint8_t(bit), usage_pool[i].ev});
     std::reverse(out.begin(), out.end());
     return out;
   }
@@ -910,7 +913,7 @@ struct Validator::Impl {
   // ---------------------------------------------------------------- usage
   [[gnu::noinline]] void mark_usage(ContextState* ctx, HeldEntry& h, uint32_t want);
 
-  void set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, EvidenceId ev);
+  void set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit);
 
   // BFS for a class (other than the root) whose usage matches `mask`, with _READ bits masked out
   // on paths made only of -(xR)-> steps. Returns the node index or UINT32_MAX.

@@ -17,16 +17,18 @@ namespace lockhound {
   }
   if (!missing) return;
   capture_held(ctx, h);
+  // One record for every bit this acquisition sets (a class's first acquisition sets one per
+  // interrupt kind, all with the same evidence).
   EvidenceId ev = intern_evidence(evidence(ctx, h.site, h.mode, h.trylock, false));
+  usage_pool.push_back(UsageLink{uint16_t(missing), ev, c.usage_head});
+  c.usage_head = uint32_t(usage_pool.size() - 1);
   for (unsigned bit = 0; bit < 12; ++bit)
-    if (missing & (1u << bit)) set_usage(ctx, h, bit, ev);
+    if (missing & (1u << bit)) set_usage(ctx, h, bit);
 }
 
-void Validator::Impl::set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit, EvidenceId ev) {
+void Validator::Impl::set_usage(ContextState* ctx, const HeldEntry& h, unsigned bit) {
   ClassId cls = h.cls;
   classes[cls].usage |= 1u << bit;
-  usage_pool.push_back(UsageLink{uint8_t(bit), ev, classes[cls].usage_head});
-  classes[cls].usage_head = uint32_t(usage_pool.size() - 1);
   int k = int(bit / 4);
   bool enabled_dir = bit & kDirBit, read = bit & kReadBit;
   if (!enabled_dir) {
