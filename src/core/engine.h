@@ -351,23 +351,24 @@ struct UsageLink {
   uint32_t prev;  // index in Impl::usage_pool, 0 = none
 };
 
-// An edge's record: 28 bytes. Its evidence is by id (the evidence table, deduplicated); the
+// An edge's record: 24 bytes. Its evidence is by id (the evidence table, deduplicated); the
 // classes held when it was first seen are implied when they were just its two ends (a chain of
-// two locks: most edges), else a run in held_pool; the two locks it was first seen with are kept
-// only for edges of an inferred class, the only reports that name them (Impl::edge_locks); the
-// finding of a guarded cycle it belongs to is in Impl::guarded_edge_finding.
+// two locks: most edges), else a run in held_pool (Impl::held_runs); the two locks it was first
+// seen with are kept only for edges of an inferred class, the only reports that name them
+// (Impl::edge_locks); the finding of a guarded cycle it belongs to is in
+// Impl::guarded_edge_finding.
 struct EdgeInfo {
   ClassId from, to;
   uint8_t dep;
   bool back = false;            // not part of the topological order (it closes a plain cycle)
   bool guarded = false;         // part of a reported guarded cycle (Impl::guarded_edge_finding)
+  // The classes held (in the edge's interrupt context) when first seen: false = just `from` and
+  // `to`; true = a run in held_pool (Impl::held_runs).
+  bool held_run = false;
   uint32_t gates = 0;           // index into gate_sets_ (0 = empty)
-  // The classes held (in the edge's interrupt context) when first seen: 0 = just `from` and
-  // `to`; else held_pool[held] is their number and the classes follow.
-  uint32_t held = 0;
   EvidenceId from_ev = 0, to_ev = 0;
 };
-static_assert(sizeof(EdgeInfo) == 28);
+static_assert(sizeof(EdgeInfo) == 24);
 
 
 // A growing array in fixed chunks of 2 MiB (as many records as fit), for the class and edge
@@ -478,6 +479,10 @@ class EdgeIndex {
     slots_[slot] = Slot{tag_of(from, to), ei};
     ++size_;
   }
+  // Adds an edge not in the table.
+  void insert(ClassId from, ClassId to, uint32_t ei) {
+    insert_at(slots_.empty() || size_ + 1 > grow_at_ ? SIZE_MAX : free_slot(tag_of(from, to)), from, to, ei);
+  }
   size_t capacity() const { return slots_.size(); }
   static constexpr size_t kSlotBytes = 8;
 
@@ -566,11 +571,27 @@ struct Validator::Impl {
   };
   static constexpr uint32_t kPkBack = 1u << 31;
   ChunkedVector<PkEdge> pk_edges;  // by edge index
+  // An edge by its two classes. A class with at most kScanDegree out-edges (nearly all of them)
+  // is searched in its own list, which the class record holds, by the ends in pk_edges: a few
+  // loads independent of each other, and no index to keep. Only the out-edges of classes with
+  // more are in edge_index (a lock held around many others: a global lock, a table's lock).
+  static constexpr uint32_t kScanDegree = 16;
   EdgeIndex edge_index;
+  // find_edge's `slot` is edge_index's, for index_edge (SIZE_MAX: the class is not indexed).
+  uint32_t find_edge(ClassId from, ClassId to, size_t& slot) const {
+    const EdgeList& out = classes[from].out;
+    if (out.size() > kScanDegree) return edge_index.find(from, to, edges, slot);
+    slot = SIZE_MAX;
+    for (uint32_t ei : out)
+      if ((pk_edges[ei].to_back & ~kPkBack) == to) return ei;
+    return EdgeIndex::kNone;
+  }
+  void index_edge(ClassId from, ClassId to, uint32_t ei, size_t slot);
   uint64_t back_edges = 0;
   std::vector<std::vector<ClassId>> gate_sets{{}};
   std::vector<uint32_t> gated_edges;                     // edges with non-empty gates
   std::vector<ClassId> held_pool{0};                     // runs: length, then the classes
+  absl::flat_hash_map<uint32_t, uint32_t> held_runs;     // edge -> its run in held_pool (EdgeInfo::held_run)
   uint64_t adjacency_heap_bytes = 0;                     // the classes' edge lists past their inline two
   absl::flat_hash_map<uint32_t, std::pair<uint64_t, uint64_t>> edge_locks;  // edge -> (from, to) lock
   absl::flat_hash_map<uint32_t, uint32_t> guarded_edge_finding;             // edge -> finding

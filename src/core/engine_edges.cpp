@@ -146,11 +146,23 @@ uint32_t Validator::Impl::intern_gates(std::vector<ClassId> g) {
   return uint32_t(gate_sets.size() - 1);
 }
 
+// After `ei` joined from's out-list: a class whose list just outgrew kScanDegree has all its
+// out-edges indexed; one past it has the new edge indexed at the slot find_edge reported.
+void Validator::Impl::index_edge(ClassId from, ClassId to, uint32_t ei, size_t slot) {
+  const EdgeList& out = classes[from].out;
+  if (out.size() <= kScanDegree) return;
+  if (out.size() > kScanDegree + 1) {
+    edge_index.insert_at(slot, from, to, ei);
+    return;
+  }
+  for (uint32_t e : out) edge_index.insert(from, pk_edges[e].to_back & ~kPkBack, e);
+}
+
 void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t next_i) {
   HeldEntry prev = ctx->held[prev_i];  // a copy: its stack is filled in below, as the entry's is
   if (prev.cls == ctx->held[next_i].cls) return;
   size_t slot = SIZE_MAX;
-  uint32_t found = edge_index.find(prev.cls, ctx->held[next_i].cls, edges, slot);
+  uint32_t found = find_edge(prev.cls, ctx->held[next_i].cls, slot);
   // The acquisition's stack is evidence for a new or changed edge only: a new chain made of
   // known edges (most of them, in a program with deep chains) unwinds nothing.
   const HeldEntry& top = ctx->held[next_i];
@@ -213,11 +225,11 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
     for (size_t i = 0; i <= next_i; ++i)
       if (ctx->held[i].irq_ctx == next.irq_ctx) held_pool.push_back(ctx->held[i].cls);
     held_pool[run] = uint32_t(held_pool.size() - run - 1);
-    e.held = uint32_t(run);
+    e.held_run = true;
+    held_runs.emplace(ei, uint32_t(run));
   }
   edges.push_back(e);
   pk_edges.push_back(PkEdge{prev.cls, next.cls});
-  edge_index.insert_at(slot, prev.cls, next.cls, ei);
   if (edges[ei].gates) gated_edges.push_back(ei);
   {
     EdgeList& out = classes[prev.cls].out;
@@ -227,6 +239,7 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
     in.push_back(ei);
     adjacency_heap_bytes += out.heap_bytes() + in.heap_bytes() - before;
   }
+  index_edge(prev.cls, next.cls, ei, slot);
   st.edges++;
 
   bool possible_cycle;

@@ -183,11 +183,12 @@ Edge Validator::Impl::edge_report(uint32_t ei) const {
     hl.name = name_of(c);
     held.push_back(std::move(hl));
   };
-  if (e.held == 0) {
+  if (!e.held_run) {
     add(e.from);
     add(e.to);
   } else {
-    for (uint32_t i = 0; i < held_pool[e.held]; ++i) add(held_pool[e.held + 1 + i]);
+    uint32_t run = held_runs.at(ei);
+    for (uint32_t i = 0; i < held_pool[run]; ++i) add(held_pool[run + 1 + i]);
   }
   out.from_site = acquisition(evidence_pool[e.from_ev], e.from);
   out.to_site = acquisition(evidence_pool[e.to_ev], e.to, std::move(held));

@@ -454,6 +454,7 @@ ValidatorStats Validator::stats() const {
   s.edge_bytes = impl_->edges.bytes() +
                  impl_->edge_index.capacity() * EdgeIndex::kSlotBytes +
                  impl_->held_pool.capacity() * sizeof(ClassId) +
+                 impl_->held_runs.capacity() * (2 * sizeof(uint32_t) + 1) +
                  impl_->pk_edges.bytes() + impl_->adjacency_heap_bytes +
                  impl_->evidence_pool.capacity() * sizeof(Evidence) +
                  impl_->evidence_ids.capacity() * (sizeof(Evidence) + sizeof(EvidenceId) + 1) +
