@@ -79,6 +79,39 @@ thread T2:
   EXPECT_NE(f->fix.find("test.lh:10"), std::string::npos) << f->fix;
 }
 
+// Each edge names the locks that were held when it was first seen: all of them for an edge seen
+// deeper in a chain (kept beside the edge), just its two ends for a chain of two (implied).
+TEST(Circular, EachEdgeNamesTheLocksHeldWhenItWasFirstSeen) {
+  auto r = run(R"(
+mutex outer, a, b
+thread T1:
+  lock outer
+  lock a
+  lock b
+  unlock b
+  unlock a
+  unlock outer
+thread T2:
+  lock b
+  lock a
+  unlock a
+  unlock b
+)");
+  const Finding& f = get(r, FindingType::circular_dependency);
+  ASSERT_EQ(f.chain.size(), 2u);
+  auto names = [](const Acquisition& a) {
+    std::vector<std::string> out;
+    for (const auto& h : a.held) out.push_back(h.name);
+    return out;
+  };
+  for (const Edge& e : f.chain) {
+    if (e.from == "a")
+      EXPECT_EQ(names(e.to_site), (std::vector<std::string>{"outer", "a", "b"}));
+    else
+      EXPECT_EQ(names(e.to_site), (std::vector<std::string>{"b", "a"}));
+  }
+}
+
 TEST(Circular, ConsistentOrderIsClean) {
   auto r = run(R"(
 spinlock a, b
