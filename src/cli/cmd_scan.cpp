@@ -71,7 +71,8 @@ void register_scan(CLI::App& app, Action& action) {
   auto opts = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("scan", "Find deadlocks in C source without running it (kernel and user space)");
   cmd->add_option("paths", opts->paths, "C files or directories (every .c below); with -p, only these");
-  cmd->add_option("-p,--compile-commands", opts->db, "compile_commands.json (e.g. from `bear -- make ...`)");
+  cmd->add_option("-p,--compile-commands", opts->db,
+                  "compile_commands.json (e.g. from `bear -- make ...`), or the directory that holds it");
   cmd->add_option("-j,--jobs", opts->jobs, "Files parsed in parallel (default: one per core)");
   cmd->add_option("--cache", opts->cache, "Directory of cached per-file facts (default ./.lockhound-cache)");
   cmd->add_flag("--no-cache", opts->no_cache, "Parse every file; read and write no cache");
@@ -100,6 +101,17 @@ void register_scan(CLI::App& app, Action& action) {
       if (opts->paths.empty() && opts->db.empty()) {
         std::cerr << "lockhound scan: give C files, directories or -p compile_commands.json (see --help)\n";
         return int(kUsage);
+      }
+      // -p DIR, as clang's tools take it: the build directory that holds compile_commands.json.
+      std::error_code ec;
+      if (!opts->db.empty() && std::filesystem::is_directory(opts->db, ec)) {
+        std::filesystem::path in_dir = std::filesystem::path(opts->db) / "compile_commands.json";
+        if (!std::filesystem::exists(in_dir, ec)) {
+          std::cerr << "lockhound scan: " << opts->db << " is a directory without compile_commands.json"
+                    << " (make one with `bear -- make ...`, or CMake's -DCMAKE_EXPORT_COMPILE_COMMANDS=ON)\n";
+          return int(kUsage);
+        }
+        opts->db = in_dir.string();
       }
       scan::ScanOptions so;
       so.paths = opts->paths;

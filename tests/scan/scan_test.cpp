@@ -249,6 +249,30 @@ TEST(ScanCli, KeepsGoingPastAFileThatFailsToParse) {
   fs::remove_all(dir);
 }
 
+// -p takes the build directory too, as clang's tools do; a directory without the file is a usage
+// error that says what to make.
+TEST(ScanCli, CompileCommandsByTheirDirectory) {
+  fs::path dir = make_temp_dir("cli_p");
+  fs::copy_file(source_dir() / "examples" / "scan" / "kapi.h", dir / "kapi.h");
+  fs::copy_file(source_dir() / "examples" / "scan" / "seed_abba.c", dir / "seed_abba.c");
+  nlohmann::json db = nlohmann::json::array();
+  db.push_back({{"directory", dir.string()}, {"file", "seed_abba.c"}, {"arguments", {"cc", "-c", "seed_abba.c"}}});
+  std::ofstream(dir / "compile_commands.json") << db.dump();
+  CliRun r = run_cli("scan --no-cache -p " + sh_quote(dir.string()) + " --format json");
+  EXPECT_EQ(r.status, 1) << r.err;
+  ASSERT_TRUE(r.json.is_object()) << r.out << r.err;
+  EXPECT_EQ(r.json["stats"]["files parsed"], 1);
+  bool cycle = false;
+  for (const auto& f : r.json["findings"]) cycle |= f["type"] == "circular_dependency";
+  EXPECT_TRUE(cycle) << r.out;
+
+  fs::remove(dir / "compile_commands.json");
+  CliRun none = run_cli("scan --no-cache -p " + sh_quote(dir.string()));
+  EXPECT_EQ(none.status, 2);
+  EXPECT_NE(none.err.find("without compile_commands.json"), std::string::npos) << none.err;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace lockhound::scan::testing
 
