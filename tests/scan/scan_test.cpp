@@ -369,3 +369,45 @@ TEST(ScanFacts, DoubleUnlockIsBadUnlockBalanceCorrelatedBranchesAreNot) {
 
 }  // namespace
 }  // namespace lockhound::scan::testing
+
+namespace lockhound::scan::testing {
+namespace {
+
+// Kernel locking patterns written for lockhound (tests/scan/data/patterns): each bug beside its
+// fix, and correct code that a checker can mistake for a bug. A file's second line names the
+// finding types it must produce, exactly ("nothing" for none).
+std::vector<std::string> pattern_files() {
+  std::vector<std::string> out;
+  for (const auto& e : fs::directory_iterator(source_dir() / "tests" / "scan" / "data" / "patterns"))
+    if (e.path().extension() == ".c") out.push_back(e.path().filename().string());
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class ScanPatterns : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ScanPatterns, ReportsExactlyWhatTheCaseExpects) {
+  fs::path file = source_dir() / "tests" / "scan" / "data" / "patterns" / GetParam();
+  std::string text = lockhound::testing::read_file(file);
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(text, m, std::regex(R"(\* expect: ([a-z_ ]+) \*/)"))) << file;
+  std::multiset<std::string> want;
+  std::istringstream words(m[1].str());
+  for (std::string w; words >> w;)
+    if (w != "nothing") want.insert(w);
+  CliRun r = run_cli("scan --no-cache " + sh_quote(file.string()) + " --format json");
+  ASSERT_TRUE(r.json.is_object()) << r.out << r.err;
+  EXPECT_EQ(r.json["stats"]["files failed"], 0) << r.err;
+  std::multiset<std::string> got;
+  for (const auto& f : r.json["findings"]) got.insert(f["type"].get<std::string>());
+  EXPECT_EQ(got, want) << r.out;
+  EXPECT_EQ(r.status, want.empty() ? 0 : 1);
+}
+
+INSTANTIATE_TEST_SUITE_P(Cases, ScanPatterns, ::testing::ValuesIn(pattern_files()),
+                         [](const ::testing::TestParamInfo<std::string>& i) {
+                           return i.param.substr(0, i.param.size() - 2);
+                         });
+
+}  // namespace
+}  // namespace lockhound::scan::testing

@@ -1,0 +1,61 @@
+/* Declarations for the kernel-pattern cases in this directory (lockhound's own test data): the
+ * locking, timer, work, completion and interrupt APIs as plain functions with the kernel's names,
+ * which is how lockhound scan recognises them (docs/scan.md, the API table). */
+#ifndef KPATTERNS_H
+#define KPATTERNS_H
+#include <stddef.h>
+#include <stdbool.h>
+
+#define __user
+#define __acquires(x)
+#define __releases(x)
+#define EINVAL 22
+#define ENOMEM 12
+#define EFAULT 14
+#define GFP_KERNEL 0x0cc0u
+#define GFP_ATOMIC 0x0820u
+#define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
+#define from_timer(var, timer, field) container_of(timer, __typeof__(*var), field)
+
+typedef struct { int raw; } spinlock_t;
+struct mutex { int owner; };
+struct list_head { struct list_head *next, *prev; };
+struct timer_list { void (*function)(struct timer_list *); };
+struct work_struct { void (*func)(struct work_struct *); };
+struct completion { int done; };
+typedef enum { IRQ_NONE, IRQ_HANDLED, IRQ_WAKE_THREAD } irqreturn_t;
+typedef irqreturn_t (*irq_handler_t)(int, void *);
+
+void spin_lock_init(spinlock_t *l);
+void spin_lock(spinlock_t *l);
+void spin_unlock(spinlock_t *l);
+void spin_lock_bh(spinlock_t *l);
+void spin_unlock_bh(spinlock_t *l);
+#define spin_lock_irqsave(l, flags) do { (flags) = 0; _raw_spin_lock_irqsave(l); } while (0)
+unsigned long _raw_spin_lock_irqsave(spinlock_t *l);
+void spin_unlock_irqrestore(spinlock_t *l, unsigned long flags);
+int spin_trylock(spinlock_t *l);
+void mutex_init(struct mutex *m);
+void mutex_lock(struct mutex *m);
+void mutex_unlock(struct mutex *m);
+
+void timer_setup(struct timer_list *t, void (*fn)(struct timer_list *), unsigned int flags);
+int del_timer_sync(struct timer_list *t);
+#define INIT_WORK(w, fn) ((w)->func = (fn))
+bool cancel_work_sync(struct work_struct *w);
+int request_irq(unsigned int irq, irq_handler_t handler, unsigned long flags, const char *name, void *dev);
+int request_threaded_irq(unsigned int irq, irq_handler_t handler, irq_handler_t thread_fn,
+                         unsigned long flags, const char *name, void *dev);
+void wait_for_completion(struct completion *c);
+
+void *kzalloc(size_t size, unsigned int gfp);
+void kfree(const void *p);
+void msleep(unsigned int ms);
+void cpu_relax(void);
+unsigned long copy_to_user(void __user *to, const void *from, unsigned long n);
+void *memcpy(void *d, const void *s, size_t n);
+
+bool list_empty(const struct list_head *h);
+void list_del(struct list_head *e);
+#define list_first_entry(head, type, member) container_of((head)->next, type, member)
+#endif

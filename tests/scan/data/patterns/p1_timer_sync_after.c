@@ -1,0 +1,24 @@
+/* the timer stopped before the lock is taken.
+ * expect: nothing */
+#include "kpatterns.h"
+struct foo { spinlock_t lock; struct timer_list timer; int pending; };
+static void foo_timeout(struct timer_list *t)
+{
+	struct foo *f = from_timer(f, t, timer);
+	spin_lock(&f->lock);
+	f->pending = 0;
+	spin_unlock(&f->lock);
+}
+int foo_init(struct foo *f)
+{
+	spin_lock_init(&f->lock);
+	timer_setup(&f->timer, foo_timeout, 0);
+	return 0;
+}
+void foo_stop(struct foo *f)
+{
+	del_timer_sync(&f->timer);
+	spin_lock_bh(&f->lock);
+	f->pending = 0;
+	spin_unlock_bh(&f->lock);
+}

@@ -1,0 +1,23 @@
+/* every return unlocks.
+ * expect: nothing */
+#include "kpatterns.h"
+struct dev5 { struct mutex lock; void *buf; int size; };
+int dev5_resize(struct dev5 *d, int size)
+{
+	void *nb;
+	mutex_lock(&d->lock);
+	if (size <= 0) {
+		mutex_unlock(&d->lock);
+		return -EINVAL;
+	}
+	nb = kzalloc(size, GFP_KERNEL);
+	if (!nb) {
+		mutex_unlock(&d->lock);
+		return -ENOMEM;
+	}
+	kfree(d->buf);
+	d->buf = nb;
+	d->size = size;
+	mutex_unlock(&d->lock);
+	return 0;
+}

@@ -1,0 +1,15 @@
+/* the lock dropped around the wait.
+ * expect: nothing */
+#include "kpatterns.h"
+struct dev6 { spinlock_t lock; struct completion done; int busy; };
+int dev6_wait(struct dev6 *d)
+{
+	spin_lock(&d->lock);
+	d->busy = 1;
+	spin_unlock(&d->lock);
+	wait_for_completion(&d->done);
+	spin_lock(&d->lock);
+	d->busy = 0;
+	spin_unlock(&d->lock);
+	return 0;
+}
