@@ -115,6 +115,9 @@ struct Acquisition {
   // The lock call itself, when the input names it apart from the stack (lockdep's ", at:
   // site"): more exact than the stack where the call was inlined.
   Frame site;
+  // The locking function called ("spin_lock_bh"), when the input knows it and its stack does not
+  // show it (scan: a stack ends at the caller's line); the fix names the call to change.
+  std::string call;
   std::vector<HeldLock> held;
 };
 

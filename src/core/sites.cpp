@@ -185,6 +185,8 @@ std::string lock_primitive(const Stack& stack) {
   return "";
 }
 
+std::string lock_primitive(const Acquisition& a) { return a.call.empty() ? lock_primitive(a.stack) : a.call; }
+
 std::string irqsafe_variant(std::string_view call, bool softirq) {
   std::string base(call);
   for (std::string_view suf : {"_irqsave", "_irq", "_bh", "_nested"})

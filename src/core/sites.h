@@ -42,6 +42,8 @@ std::string site_of(const Acquisition& a, std::string_view fallback = "an unknow
 // The locking call a stack shows, as a person writes it: "spin_lock", "spin_lock_irqsave",
 // "mutex_lock", "down_read", "pthread_mutex_lock", … ("" when none is recognised).
 std::string lock_primitive(const Stack& stack);
+// The same for one acquisition: the call its input named, else the one its stack shows.
+std::string lock_primitive(const Acquisition& a);
 
 // The interrupt-safe form of a locking call: spin_lock -> spin_lock_irqsave (hardirq) or
 // spin_lock_bh (softirq); read_lock_irq -> read_lock_irqsave.

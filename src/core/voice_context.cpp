@@ -74,7 +74,7 @@ void word_inconsistent(Finding& f) {
     return;
   }
   if (irq == "hardirq" || irq == "softirq") {
-    std::string call = on ? lock_primitive(on->stack) : "";
+    std::string call = on ? lock_primitive(*on) : "";
     if (call.empty()) call = "spin_lock";
     std::string safe = irqsafe_variant(call, irq == "softirq");
     f.explanation = lock + " is taken in " + irq + " context (" + in_site + ") and also with " + irq +
@@ -130,7 +130,7 @@ void word_inversion(Finding& f) {
             "), or stop taking " + unsafe + " while holding " + safe + " at " + acq_site + ".";
     return;
   }
-  std::string prim = on ? lock_primitive(on->stack) : "";
+  std::string prim = on ? lock_primitive(*on) : "";
   if (prim.empty()) prim = "spin_lock";
   std::string safe_call = irqsafe_variant(prim, irq == "softirq");
   f.explanation = unsafe + " is taken with " + irq + "s enabled (" + on_site + "), but " + safe +

@@ -67,7 +67,7 @@ void word_recursion(Finding& f) {
             "; if an interrupt handler takes it, take it with spin_lock_irqsave() in process context.";
     return;
   }
-  std::string prim = now_a ? lock_primitive(now_a->stack) : "";
+  std::string prim = now_a ? lock_primitive(*now_a) : "";
   std::string annotate = prim.empty() ? "with a subclass (lockdep's _nested(), lockhound_acquire subclass 1)"
                                       : "with " + prim + "_nested(&lock, SINGLE_DEPTH_NESTING) or give the instances "
                                         "separate classes (lockdep_set_class())";

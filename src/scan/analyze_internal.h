@@ -176,6 +176,7 @@ class Analyzer {
     order_and_summarise();
     replay_roots();
     replay_unbalanced();
+    name_calls();
   }
 
  private:
@@ -278,10 +279,16 @@ class Analyzer {
   uint64_t next_ip_ = 0x1000;
   std::unordered_map<std::string, uint64_t> instances_;
   std::unordered_map<std::string, uint64_t> ips_;
+  // The locking call made at each acquisition's stack ("spin_lock_bh"; "" when two calls share
+  // one place): a stack ends at the caller's line, and a fix names the call to change.
+  std::unordered_map<std::string, std::string> calls_;
 
   uint64_t instance(const LockRef& l);
 
-  Site site(const Path& p);
+  // The engine's site for a stack; `call`, for an acquisition, the locking function called there.
+  Site site(const Path& p, std::string_view call = {});
+  // Gives the findings' acquisitions their calls (Acquisition::call) and words them again.
+  void name_calls();
 
   struct Base {
     bool in_hard = false, in_soft = false, hard_en = true, soft_en = true, signal = false;

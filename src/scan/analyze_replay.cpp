@@ -2,6 +2,8 @@
 // through its summary, each event fed to the engine in a context of its own.
 #include "scan/analyze_internal.h"
 
+#include "core/voice.h"
+
 namespace lockhound::scan::detail {
 
 uint64_t Analyzer::instance(const LockRef& l) {
@@ -15,10 +17,22 @@ uint64_t Analyzer::instance(const LockRef& l) {
   return id;
 }
 
-Site Analyzer::site(const Path& p) {
-  Stack s = materialize(p);
+namespace {
+std::string stack_key(const Stack& s) {
   std::string k;
   for (const auto& fr : s) k += fr.function + "@" + fr.file + ":" + std::to_string(fr.line) + ";";
+  return k;
+}
+}  // namespace
+
+Site Analyzer::site(const Path& p, std::string_view call) {
+  Stack s = materialize(p);
+  std::string k = stack_key(s);
+  if (!call.empty()) {
+    if (call.substr(0, 5) == "_raw_") call.remove_prefix(5);  // the kernel's expansion of spin_lock_bh()
+    auto [c, first] = calls_.emplace(k, std::string(call));
+    if (!first && c->second != call) c->second.clear();
+  }
   auto [it, fresh] = ips_.emplace(k, next_ip_);
   if (fresh) next_ip_ += 4;
   return Site{it->second, v_.intern_stack(s)};
@@ -139,10 +153,10 @@ void Analyzer::replay(const Root& root) {
     for (const Held& h : e.held) {
       set_irq(ctx, base, h.irq);
       uint64_t id = instance(h.lock);
-      v_.acquire(ctx, id, flags(h, base), site(outer(h.path)));
+      v_.acquire(ctx, id, flags(h, base), site(outer(h.path), h.api));
       taken.push_back(id);
     }
-    Site here = site(outer(e.what.path));
+    Site here = site(outer(e.what.path), e.kind == EvKind::acquire ? std::string_view(e.what.api) : std::string_view());
     switch (e.kind) {
       case EvKind::acquire: {
         set_irq(ctx, base, e.what.irq);
@@ -171,6 +185,20 @@ void Analyzer::replay(const Root& root) {
     v_.end_context(ctx, here);
     st_.events++;
   }
+}
+
+void Analyzer::name_calls() {
+  v_.for_each_finding([&](Finding& f) {
+    bool named = false;
+    for (auto& a : f.acquisitions) {
+      if (!a.call.empty()) continue;
+      auto it = calls_.find(stack_key(a.stack));
+      if (it == calls_.end() || it->second.empty()) continue;
+      a.call = it->second;
+      named = true;
+    }
+    if (named) complete_finding(f);
+  });
 }
 
 }  // namespace lockhound::scan::detail

@@ -404,6 +404,18 @@ TEST_P(ScanPatterns, ReportsExactlyWhatTheCaseExpects) {
   EXPECT_EQ(r.status, want.empty() ? 0 : 1);
 }
 
+// A fix names the call the code makes: scan's stacks end at the caller's line, so the call comes
+// from the scan itself (Acquisition::call), not from a frame.
+TEST(ScanPatternsFix, NamesTheLockingCallTheCodeMakes) {
+  fs::path file = source_dir() / "tests" / "scan" / "data" / "patterns" / "p9_bh_vs_irq_before.c";
+  CliRun r = run_cli("scan --no-cache " + sh_quote(file.string()) + " --format json");
+  ASSERT_TRUE(r.json.is_object()) << r.out << r.err;
+  ASSERT_EQ(r.json["findings"].size(), 1u) << r.out;
+  std::string fix = r.json["findings"][0].value("fix", "");
+  EXPECT_NE(fix.find("Make the spin_lock_bh() of struct mii::lock"), std::string::npos) << fix;
+  EXPECT_NE(fix.find("spin_lock_irqsave()"), std::string::npos) << fix;
+}
+
 INSTANTIATE_TEST_SUITE_P(Cases, ScanPatterns, ::testing::ValuesIn(pattern_files()),
                          [](const ::testing::TestParamInfo<std::string>& i) {
                            return i.param.substr(0, i.param.size() - 2);
