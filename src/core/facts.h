@@ -31,6 +31,9 @@ inline constexpr std::string_view kReason = "reason";              // why sleepi
 // The finding's classes that stand for a callback's run, not a lock (LockKind::callback: a wait
 // for a timer, work item or interrupt handler), comma-separated.
 inline constexpr std::string_view kCallbacks = "callbacks";
+// Those of them that are workqueues (scan: a flush_workqueue() waits for every item queued there),
+// comma-separated.
+inline constexpr std::string_view kQueues = "queues";
 // The kind of the spinning lock held (kind_name: "spinlock", "pthread_spinlock", …). In user
 // space (a pthread spinlock) a spinner only burns CPU while the holder sleeps: a hazard.
 inline constexpr std::string_view kSpinKind = "spinning lock kind";

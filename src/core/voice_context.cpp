@@ -262,6 +262,8 @@ void word_callbacks(Finding& f) {
   }
   const std::string& first = names.front();
   std::string irq = interrupt_of(f);
+  std::string queues = "," + fact::get(f, fact::kQueues) + ",";
+  bool queue = queues.find("," + first + ",") != std::string::npos;
   if (!f.classes.empty() && f.classes.front() == first && f.type == FindingType::inconsistent_lock_state) {
     const Acquisition* in = acquisition_in(f, irq);
     const Acquisition* on = acquisition_outside(f, irq, in);
@@ -297,6 +299,17 @@ void word_callbacks(Finding& f) {
       if (e.from == first) inside = &e;
       if (e.to == first) wait = &e;
     }
+    if (inside && wait && inside != wait && inside->to == wait->from && queue) {
+      const std::string& lock = inside->to;
+      std::string taken = site_of(inside->to_site), waiter = site_of(wait->to_site);
+      f.explanation = "A work item queued on the workqueue " + first + " takes " + lock + " (" + taken + "), and " +
+                      waiter + " flushes that workqueue while holding " + lock + ": the flush waits for the item, and "
+                      "the item waits for " + lock + ", so neither ever goes on.";
+      f.fix = "At " + waiter + ", do not flush " + first + " while holding " + lock + ": release " + lock +
+              " before the flush, or wait only for the work items that do not take it (cancel_work_sync() or "
+              "flush_work() on each).";
+      return;
+    }
     if (inside && wait && inside != wait && inside->to == wait->from) {
       const std::string& lock = inside->to;
       std::string taken = site_of(inside->to_site), waiter = site_of(wait->to_site);
@@ -308,6 +321,12 @@ void word_callbacks(Finding& f) {
               "callback cannot be running or rearmed.";
       return;
     }
+  }
+  if (queue && names.size() == 1) {
+    f.explanation += " (" + first + " is not a lock but the run of the work items queued on it: each holds it while "
+                     "it runs, and flush_workqueue(), drain_workqueue() and destroy_workqueue() take it to wait for "
+                     "them.)";
+    return;
   }
   f.explanation += " (" + join(names, ", ") + (names.size() == 1 ? " is" : " are") +
                    " not a lock but the run of the callback registered on it: the callback holds it while it runs, "

@@ -19,6 +19,7 @@ void Analyzer::index() {
     for (const auto& b : ft.first->blocks)
       for (const auto& op : b.ops) {
         if (op.kind == OpKind::wait) p_.waited_objects.insert(op.lock.cls);
+        if (op.kind == OpKind::queue) p_.queues_of[op.lock.cls].insert(op.what);
         if (op.kind != OpKind::call) continue;
         for (const auto& t : resolve(op)) {
           if (std::find(out.begin(), out.end(), t) == out.end()) out.push_back(t);

@@ -480,6 +480,9 @@ std::vector<State> Analyzer::run_block(Ctx& c, const Block& b, State s) {
           set_fact(st, op.what, op.fact_value);
           next.push_back(std::move(st));
           break;
+        case OpKind::queue:  // read by index(): where a callback runs, not what this path holds
+          next.push_back(std::move(st));
+          break;
         case OpKind::ret:
           expire_guards(c, st, op.loc, true);
           c.returns.emplace_back(std::move(st), op.loc);

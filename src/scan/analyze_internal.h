@@ -163,6 +163,8 @@ struct Program {
   std::unordered_map<std::string, std::vector<std::string>> bindings;           // field -> fns
   std::unordered_map<std::string, Summary> summaries;
   std::set<std::string> waited_objects;
+  // A work item's object -> the workqueues it is queued on (queue_work(wq, &x->work)).
+  std::map<std::string, std::set<std::string>> queues_of;
   uint64_t gfp_bit = kGfpDirectReclaim;
 };
 
@@ -287,7 +289,8 @@ class Analyzer {
 
   // The engine's site for a stack; `call`, for an acquisition, the locking function called there.
   Site site(const Path& p, std::string_view call = {});
-  // Gives the findings' acquisitions their calls (Acquisition::call) and words them again.
+  // Gives the findings the facts only the scan knows and words them again: each acquisition's
+  // call (Acquisition::call), and which of its callback classes are workqueues (fact::kQueues).
   void name_calls();
 
   struct Base {

@@ -2,6 +2,7 @@
 // through its summary, each event fed to the engine in a context of its own.
 #include "scan/analyze_internal.h"
 
+#include "core/facts.h"
 #include "core/voice.h"
 
 namespace lockhound::scan::detail {
@@ -134,6 +135,16 @@ void Analyzer::replay(const Root& root) {
     Context ctx = v_.context(next_ctx_++, f->name);
     if (base.signal) v_.irq_enter(ctx, Irq::signal);
     std::vector<uint64_t> taken;
+    // A work item runs inside its workqueue's run, as lockdep's process_one_work takes the
+    // queue's map before the item's: a flush of the queue waits for it.
+    if (auto q = p_.queues_of.find(object); q != p_.queues_of.end())
+      for (const auto& queue : q->second) {
+        if (!p_.waited_objects.count(queue)) continue;
+        set_irq(ctx, base, IrqD{});
+        uint64_t id = instance(LockRef{queue, "g:" + queue, LockKind::callback});
+        v_.acquire(ctx, id, AcquireFlags{}, site(entry));
+        taken.push_back(id);
+      }
     if (pseudo) {
       set_irq(ctx, base, IrqD{});
       LockRef pl{object, "g:" + object, LockKind::callback};
@@ -188,8 +199,22 @@ void Analyzer::replay(const Root& root) {
 }
 
 void Analyzer::name_calls() {
+  std::set<std::string> queues;
+  for (const auto& [work, qs] : p_.queues_of)
+    for (const auto& q : qs) queues.insert(display(q));
   v_.for_each_finding([&](Finding& f) {
     bool named = false;
+    std::string callbacks = fact::get(f, fact::kCallbacks), are_queues;
+    for (size_t at = 0; !callbacks.empty() && at <= callbacks.size();) {
+      size_t comma = std::min(callbacks.find(',', at), callbacks.size());
+      std::string c = callbacks.substr(at, comma - at);
+      if (queues.count(c)) are_queues += (are_queues.empty() ? "" : ",") + c;
+      at = comma + 1;
+    }
+    if (!are_queues.empty()) {
+      fact::set(f, fact::kQueues, are_queues);
+      named = true;
+    }
     for (auto& a : f.acquisitions) {
       if (!a.call.empty()) continue;
       auto it = calls_.find(stack_key(a.stack));

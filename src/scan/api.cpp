@@ -90,7 +90,14 @@ const Tables& tables() {
                                    "'s GFP flags allow direct reclaim"});
 #define LH_WAIT(name_, obj_)                                                                     \
   t.calls[#name_].wait_object_arg = obj_;                                                        \
-  t.rows.push_back({"wait", #name_, "waits for the callback registered on argument " #obj_});
+  t.rows.push_back({"wait", #name_, "waits for the callbacks registered or queued on argument " #obj_});
+#define LH_QUEUE(name_, q_, w_)                                                                \
+  t.calls[#name_].queue_arg = q_;                                                              \
+  t.calls[#name_].queue_work_arg = w_;                                                         \
+  t.rows.push_back({"queue", #name_,                                                           \
+                    std::string("queues the work item in argument ") + #w_ + " on " +          \
+                        (q_ < 0 ? std::string("the system workqueue (`system_wq`)")             \
+                                : "the workqueue in argument " + std::to_string(q_))});
 #define LH_ENTRY(name_, cb_, obj_, ctx_)                                                           \
   t.calls[#name_].entries.push_back({cb_, obj_, ctx_of(#ctx_)});                                   \
   t.rows.push_back({"entry", #name_, "argument " #cb_ " runs in " #ctx_ " context (object: argument " #obj_ ")"});
@@ -154,6 +161,7 @@ std::string api_markdown() {
   static const std::pair<const char*, const char*> sections[] = {
       {"lock", "Locks (acquire / release)"}, {"irq", "Interrupt state"},
       {"sleep", "May sleep"}, {"wait", "Waits for a callback"},
+      {"queue", "Work items queued on workqueues (a wait for the queue waits for them)"},
       {"entry", "Context entry points (registration calls)"},
       {"field", "Context entry points (function pointers stored in fields)"},
       {"called", "How the kernel calls ops-struct methods (context, interrupts, lock held)"},

@@ -42,6 +42,9 @@ struct CallApi {
   bool sleeps = false;
   int gfp_arg = -1;             // sleeps only when this argument allows direct reclaim
   int wait_object_arg = -1;     // waits for the callback registered on this argument
+  // Queues a work item (argument queue_work_arg) on a workqueue (argument queue_arg; -1: the
+  // system workqueue); queue_work_arg < 0: not a queueing call.
+  int queue_arg = -1, queue_work_arg = -1;
   std::vector<EntryApi> entries;  // registers callbacks
   enum class Bit : uint8_t { none, set, clear, test, test_set, test_clear } bit = Bit::none;
 };

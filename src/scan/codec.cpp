@@ -109,7 +109,7 @@ struct Dec {
   bool op(const json& j, Op& o) {
     if (!j.is_object()) return fail("expected an op object");
     uint8_t k = 0;
-    if (!j.contains("k") || !uint(j["k"], k, uint64_t(OpKind::assume))) return fail("bad op kind");
+    if (!j.contains("k") || !uint(j["k"], k, uint64_t(OpKind::queue))) return fail("bad op kind");
     o.kind = OpKind(k);
     if (!j.contains("l") || !loc(j["l"], o.loc)) return fail("bad op location");
     for (auto it = j.begin(); it != j.end(); ++it) {

@@ -19,7 +19,7 @@
 
 namespace lockhound::scan {
 
-inline constexpr int kCacheFormatVersion = 7;  // 6: enumerators in conditions by value; 7: panic notifiers
+inline constexpr int kCacheFormatVersion = 8;  // 6: enumerators in conditions by value; 7: panic notifiers; 8: queue ops
 
 struct CacheEntry {
   std::string file;

@@ -346,6 +346,21 @@ void Extractor::call_expr(Block& b, const CallExpr* ce) {
           b.ops.push_back(std::move(op));
         }
       }
+      if (api->queue_work_arg >= 0 && unsigned(api->queue_work_arg) < ce->getNumArgs()) {
+        std::string work = object_of(ce->getArg(unsigned(api->queue_work_arg)));
+        std::string queue = api->queue_arg < 0 ? "system_wq"
+                            : unsigned(api->queue_arg) < ce->getNumArgs() ? object_of(ce->getArg(unsigned(api->queue_arg)))
+                                                                          : "";
+        if (!work.empty() && !queue.empty()) {
+          Op op;
+          op.kind = OpKind::queue;
+          op.api = name;
+          op.what = queue;
+          op.lock.cls = work;
+          op.loc = where(ce->getBeginLoc());
+          b.ops.push_back(std::move(op));
+        }
+      }
       for (const EntryApi& en : api->entries) {
         if (unsigned(en.callback_arg) >= ce->getNumArgs()) continue;
         const FunctionDecl* cb = function_ref(ce->getArg(unsigned(en.callback_arg)));

@@ -61,7 +61,9 @@ struct ArgFact {
   bool operator==(const ArgFact&) const = default;
 };
 
-enum class OpKind : uint8_t { acquire = 0, release, irq, sleep, wait, call, ret, kill, assume };
+// queue: the work item whose callback is registered on `lock.cls` is queued on the workqueue
+// object `what` (a wait for that object waits for the item too).
+enum class OpKind : uint8_t { acquire = 0, release, irq, sleep, wait, call, ret, kill, assume, queue };
 
 struct Op {
   OpKind kind = OpKind::call;

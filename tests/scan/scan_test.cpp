@@ -416,6 +416,20 @@ TEST(ScanPatternsFix, NamesTheLockingCallTheCodeMakes) {
   EXPECT_NE(fix.find("spin_lock_irqsave()"), std::string::npos) << fix;
 }
 
+// A flush of a workqueue waits for every work item queued on it: under a lock an item takes, a
+// deadlock, worded as the flush it is.
+TEST(ScanPatternsFix, AFlushUnderALockItsWorkTakesIsWordedAsAFlush) {
+  fs::path file = source_dir() / "tests" / "scan" / "data" / "patterns" / "q1_flushwq_before.c";
+  CliRun r = run_cli("scan --no-cache " + sh_quote(file.string()) + " --format json");
+  ASSERT_TRUE(r.json.is_object()) << r.out << r.err;
+  ASSERT_EQ(r.json["findings"].size(), 1u) << r.out;
+  const auto& f = r.json["findings"][0];
+  EXPECT_NE(f.value("explanation", "").find("A work item queued on the workqueue struct q1::wq takes struct q1::lock"),
+            std::string::npos) << f.dump(2);
+  EXPECT_NE(f.value("fix", "").find("do not flush struct q1::wq while holding struct q1::lock"), std::string::npos)
+      << f.dump(2);
+}
+
 INSTANTIATE_TEST_SUITE_P(Cases, ScanPatterns, ::testing::ValuesIn(pattern_files()),
                          [](const ::testing::TestParamInfo<std::string>& i) {
                            return i.param.substr(0, i.param.size() - 2);

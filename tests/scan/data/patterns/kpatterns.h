@@ -22,6 +22,8 @@ struct mutex { int owner; };
 struct list_head { struct list_head *next, *prev; };
 struct timer_list { void (*function)(struct timer_list *); };
 struct work_struct { void (*func)(struct work_struct *); };
+struct delayed_work { struct work_struct work; struct timer_list timer; };
+struct workqueue_struct;
 struct completion { int done; };
 typedef enum { IRQ_NONE, IRQ_HANDLED, IRQ_WAKE_THREAD } irqreturn_t;
 typedef irqreturn_t (*irq_handler_t)(int, void *);
@@ -42,7 +44,16 @@ void mutex_unlock(struct mutex *m);
 void timer_setup(struct timer_list *t, void (*fn)(struct timer_list *), unsigned int flags);
 int del_timer_sync(struct timer_list *t);
 #define INIT_WORK(w, fn) ((w)->func = (fn))
+#define INIT_DELAYED_WORK(w, fn) ((w)->work.func = (fn))
+#define to_delayed_work(w) container_of(w, struct delayed_work, work)
 bool cancel_work_sync(struct work_struct *w);
+bool cancel_delayed_work_sync(struct delayed_work *w);
+bool queue_work(struct workqueue_struct *wq, struct work_struct *w);
+bool schedule_delayed_work(struct delayed_work *w, unsigned long delay);
+void flush_workqueue(struct workqueue_struct *wq);
+void synchronize_rcu(void);
+void disable_irq(unsigned int irq);
+void disable_irq_nosync(unsigned int irq);
 int request_irq(unsigned int irq, irq_handler_t handler, unsigned long flags, const char *name, void *dev);
 int request_threaded_irq(unsigned int irq, irq_handler_t handler, irq_handler_t thread_fn,
                          unsigned long flags, const char *name, void *dev);

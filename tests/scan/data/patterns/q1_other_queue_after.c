@@ -1,0 +1,24 @@
+/* a workqueue the work item is not queued on, flushed under the mutex.
+ * expect: nothing */
+#include "kpatterns.h"
+struct q1 { struct mutex lock; struct workqueue_struct *wq; struct workqueue_struct *log_wq; struct work_struct work; int n; };
+static void q1_work(struct work_struct *w)
+{
+	struct q1 *q = container_of(w, struct q1, work);
+	mutex_lock(&q->lock);
+	q->n++;
+	mutex_unlock(&q->lock);
+}
+void q1_init(struct q1 *q)
+{
+	mutex_init(&q->lock);
+	INIT_WORK(&q->work, q1_work);
+	queue_work(q->wq, &q->work);
+}
+void q1_sync(struct q1 *q)
+{
+	mutex_lock(&q->lock);
+	flush_workqueue(q->log_wq);
+	q->n = 0;
+	mutex_unlock(&q->lock);
+}
