@@ -12,6 +12,7 @@
 #define EINVAL 22
 #define ENOMEM 12
 #define EFAULT 14
+#define EINTR 4
 #define GFP_KERNEL 0x0cc0u
 #define GFP_ATOMIC 0x0820u
 #define container_of(ptr, type, member) ((type *)((char *)(ptr) - offsetof(type, member)))
@@ -19,6 +20,8 @@
 
 typedef struct { int raw; } spinlock_t;
 struct mutex { int owner; };
+typedef struct { int raw; } rwlock_t;
+struct semaphore { int count; };
 struct list_head { struct list_head *next, *prev; };
 struct timer_list { void (*function)(struct timer_list *); };
 struct work_struct { void (*func)(struct work_struct *); };
@@ -40,6 +43,20 @@ int spin_trylock(spinlock_t *l);
 void mutex_init(struct mutex *m);
 void mutex_lock(struct mutex *m);
 void mutex_unlock(struct mutex *m);
+int mutex_lock_interruptible(struct mutex *m);
+void rwlock_init(rwlock_t *l);
+void read_lock(rwlock_t *l);
+void read_unlock(rwlock_t *l);
+void write_lock(rwlock_t *l);
+void write_unlock(rwlock_t *l);
+void write_lock_bh(rwlock_t *l);
+void write_unlock_bh(rwlock_t *l);
+void rtnl_lock(void);
+void rtnl_unlock(void);
+void down(struct semaphore *s);
+void up(struct semaphore *s);
+void local_bh_disable(void);
+void local_bh_enable(void);
 
 void timer_setup(struct timer_list *t, void (*fn)(struct timer_list *), unsigned int flags);
 int del_timer_sync(struct timer_list *t);
@@ -60,6 +77,7 @@ int request_threaded_irq(unsigned int irq, irq_handler_t handler, irq_handler_t 
 void wait_for_completion(struct completion *c);
 
 void *kzalloc(size_t size, unsigned int gfp);
+void *kmalloc(size_t size, unsigned int gfp);
 void kfree(const void *p);
 void msleep(unsigned int ms);
 void cpu_relax(void);
