@@ -14,6 +14,12 @@ void Analyzer::index() {
       if (std::find(v.begin(), v.end(), b.fn) == v.end()) v.push_back(b.fn);
     }
   }
+  // A call through a function parameter reaches what the callers pass there, but the summaries
+  // are not per caller: with two functions passed at one place (an iterator called with one
+  // callback under a lock and another without), each caller would seem to call both. Such a
+  // call stays unresolved; one function passed by every caller is resolved.
+  for (auto& [key, fns] : p_.bindings)
+    if (key.rfind("param:", 0) == 0 && fns.size() > 1) fns.clear();
   for (const auto& [key, ft] : p_.fns) {
     auto& out = callees_[key];
     for (const auto& b : ft.first->blocks)

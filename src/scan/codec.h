@@ -19,7 +19,7 @@
 
 namespace lockhound::scan {
 
-inline constexpr int kCacheFormatVersion = 8;  // 6: enumerators in conditions by value; 7: panic notifiers; 8: queue ops
+inline constexpr int kCacheFormatVersion = 9;  // 6: enumerators in conditions by value; 7: panic notifiers; 8: queue ops; 9: parameter bindings
 
 struct CacheEntry {
   std::string file;

@@ -393,11 +393,29 @@ void Extractor::call_expr(Block& b, const CallExpr* ce) {
     fill_args(op, ce);
     if (def) want(def);
     b.ops.push_back(std::move(op));
+    // A function passed as an argument: the callee's calls through that parameter reach it
+    // (bound like a struct field, for every caller: "param:callee#i").
+    for (unsigned i = 0; i < ce->getNumArgs(); ++i)
+      if (const FunctionDecl* cb = function_ref(ce->getArg(i))) {
+        out_.facts.bindings.push_back({"param:" + key_of(fd) + "#" + std::to_string(i), key_of(cb)});
+        want(cb);
+      }
     return;
   }
   // A call through a pointer: resolved later through the field's bindings.
   const Expr* callee = strip(ce->getCallee());
   if (auto* uo = dyn_cast_or_null<UnaryOperator>(callee); uo && uo->getOpcode() == UO_Deref) callee = strip(uo->getSubExpr());
+  // Through a parameter: the functions callers pass there.
+  if (int p = param_of(callee); p >= 0 && fn_) {
+    Op op;
+    op.kind = OpKind::call;
+    op.api = cast<DeclRefExpr>(callee)->getDecl()->getName().str();
+    op.loc = where(ce->getBeginLoc());
+    op.targets.push_back("field:param:" + key_of(fn_) + "#" + std::to_string(p));
+    fill_args(op, ce);
+    b.ops.push_back(std::move(op));
+    return;
+  }
   if (auto* me = dyn_cast_or_null<MemberExpr>(callee)) {
     if (auto* fdl = dyn_cast<FieldDecl>(me->getMemberDecl())) {
       Op op;
