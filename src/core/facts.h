@@ -7,8 +7,10 @@
 // printed but never read by the finding layer.
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "core/finding.h"
 
@@ -88,6 +90,17 @@ inline std::string get(const Finding& f, std::string_view key) {
   for (const auto& [k, v] : f.details)
     if (k == key) return v;
   return "";
+}
+// A comma-separated value (kCallbacks, kQueues) as its items; none when not stated.
+inline std::vector<std::string> get_list(const Finding& f, std::string_view key) {
+  std::string list = get(f, key);
+  std::vector<std::string> out;
+  for (size_t at = 0; !list.empty() && at <= list.size();) {
+    size_t comma = std::min(list.find(',', at), list.size());
+    out.push_back(list.substr(at, comma - at));
+    at = comma + 1;
+  }
+  return out;
 }
 inline bool has(const Finding& f, std::string_view key) {
   for (const auto& [k, v] : f.details)

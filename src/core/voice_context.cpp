@@ -252,18 +252,12 @@ void word_sleep(Finding& f) {
 // lock wording would give a fix that makes no sense (make the "lock" irqsave, do not take it
 // twice), the finding is worded as the wait it is.
 void word_callbacks(Finding& f) {
-  std::string list = fact::get(f, fact::kCallbacks);
-  if (list.empty()) return;
-  std::vector<std::string> names;
-  for (size_t at = 0; at <= list.size();) {
-    size_t comma = std::min(list.find(',', at), list.size());
-    names.push_back(list.substr(at, comma - at));
-    at = comma + 1;
-  }
+  std::vector<std::string> names = fact::get_list(f, fact::kCallbacks);
+  if (names.empty()) return;
   const std::string& first = names.front();
   std::string irq = interrupt_of(f);
-  std::string queues = "," + fact::get(f, fact::kQueues) + ",";
-  bool queue = queues.find("," + first + ",") != std::string::npos;
+  std::vector<std::string> queues = fact::get_list(f, fact::kQueues);
+  bool queue = std::find(queues.begin(), queues.end(), first) != queues.end();
   if (!f.classes.empty() && f.classes.front() == first && f.type == FindingType::inconsistent_lock_state) {
     const Acquisition* in = acquisition_in(f, irq);
     const Acquisition* on = acquisition_outside(f, irq, in);
@@ -299,20 +293,18 @@ void word_callbacks(Finding& f) {
       if (e.from == first) inside = &e;
       if (e.to == first) wait = &e;
     }
-    if (inside && wait && inside != wait && inside->to == wait->from && queue) {
-      const std::string& lock = inside->to;
-      std::string taken = site_of(inside->to_site), waiter = site_of(wait->to_site);
-      f.explanation = "A work item queued on the workqueue " + first + " takes " + lock + " (" + taken + "), and " +
-                      waiter + " flushes that workqueue while holding " + lock + ": the flush waits for the item, and "
-                      "the item waits for " + lock + ", so neither ever goes on.";
-      f.fix = "At " + waiter + ", do not flush " + first + " while holding " + lock + ": release " + lock +
-              " before the flush, or wait only for the work items that do not take it (cancel_work_sync() or "
-              "flush_work() on each).";
-      return;
-    }
     if (inside && wait && inside != wait && inside->to == wait->from) {
       const std::string& lock = inside->to;
       std::string taken = site_of(inside->to_site), waiter = site_of(wait->to_site);
+      if (queue) {
+        f.explanation = "A work item queued on the workqueue " + first + " takes " + lock + " (" + taken +
+                        "), and " + waiter + " flushes that workqueue while holding " + lock +
+                        ": the flush waits for the item, and the item waits for " + lock + ", so neither ever goes on.";
+        f.fix = "At " + waiter + ", do not flush " + first + " while holding " + lock + ": release " + lock +
+                " before the flush, or wait only for the work items that do not take it (cancel_work_sync() or "
+                "flush_work() on each).";
+        return;
+      }
       f.explanation = "The callback registered on " + first + " takes " + lock + " (" + taken + "), and " + waiter +
                       " waits for that callback while holding " + lock + ": if the callback is running and waiting "
                       "for " + lock + ", neither ever goes on.";

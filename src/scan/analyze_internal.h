@@ -178,7 +178,7 @@ class Analyzer {
     order_and_summarise();
     replay_roots();
     replay_unbalanced();
-    name_calls();
+    add_scan_facts();
   }
 
  private:
@@ -291,7 +291,7 @@ class Analyzer {
   Site site(const Path& p, std::string_view call = {});
   // Gives the findings the facts only the scan knows and words them again: each acquisition's
   // call (Acquisition::call), and which of its callback classes are workqueues (fact::kQueues).
-  void name_calls();
+  void add_scan_facts();
 
   struct Base {
     bool in_hard = false, in_soft = false, hard_en = true, soft_en = true, signal = false;

@@ -135,23 +135,19 @@ void Analyzer::replay(const Root& root) {
     Context ctx = v_.context(next_ctx_++, f->name);
     if (base.signal) v_.irq_enter(ctx, Irq::signal);
     std::vector<uint64_t> taken;
+    // The run of a callback someone waits for, as a pseudo-lock held around the callback.
+    auto hold_run = [&](const std::string& obj) {
+      set_irq(ctx, base, IrqD{});
+      uint64_t id = instance(LockRef{obj, "g:" + obj, LockKind::callback});
+      v_.acquire(ctx, id, AcquireFlags{}, site(entry));
+      taken.push_back(id);
+    };
     // A work item runs inside its workqueue's run, as lockdep's process_one_work takes the
     // queue's map before the item's: a flush of the queue waits for it.
     if (auto q = p_.queues_of.find(object); q != p_.queues_of.end())
-      for (const auto& queue : q->second) {
-        if (!p_.waited_objects.count(queue)) continue;
-        set_irq(ctx, base, IrqD{});
-        uint64_t id = instance(LockRef{queue, "g:" + queue, LockKind::callback});
-        v_.acquire(ctx, id, AcquireFlags{}, site(entry));
-        taken.push_back(id);
-      }
-    if (pseudo) {
-      set_irq(ctx, base, IrqD{});
-      LockRef pl{object, "g:" + object, LockKind::callback};
-      uint64_t id = instance(pl);
-      v_.acquire(ctx, id, AcquireFlags{}, site(entry));
-      taken.push_back(id);
-    }
+      for (const auto& queue : q->second)
+        if (p_.waited_objects.count(queue)) hold_run(queue);
+    if (pseudo) hold_run(object);
     // The lock the caller holds around the call, unless the callee has let go of it by now.
     bool let_go = false;
     for (const auto& r : e.released) let_go |= same_lock(r, root.held);
@@ -198,19 +194,15 @@ void Analyzer::replay(const Root& root) {
   }
 }
 
-void Analyzer::name_calls() {
+void Analyzer::add_scan_facts() {
   std::set<std::string> queues;
   for (const auto& [work, qs] : p_.queues_of)
     for (const auto& q : qs) queues.insert(display(q));
   v_.for_each_finding([&](Finding& f) {
     bool named = false;
-    std::string callbacks = fact::get(f, fact::kCallbacks), are_queues;
-    for (size_t at = 0; !callbacks.empty() && at <= callbacks.size();) {
-      size_t comma = std::min(callbacks.find(',', at), callbacks.size());
-      std::string c = callbacks.substr(at, comma - at);
+    std::string are_queues;
+    for (const auto& c : fact::get_list(f, fact::kCallbacks))
       if (queues.count(c)) are_queues += (are_queues.empty() ? "" : ",") + c;
-      at = comma + 1;
-    }
     if (!are_queues.empty()) {
       fact::set(f, fact::kQueues, are_queues);
       named = true;
