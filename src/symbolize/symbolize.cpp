@@ -72,7 +72,9 @@ std::string die_function_name(Dwarf_Die* die) {
       if (const char* s = dwarf_formstring(&attr)) return demangle(s);
     }
   }
-  const char* name = dwarf_diename(die);
+  // A function's out-of-line copy (a clone GCC made, `assign.constprop.0` in the symbol table)
+  // has its name on the abstract instance it refers to.
+  const char* name = dwarf_formstring(dwarf_attr_integrate(die, DW_AT_name, &attr));
   return name ? name : "";
 }
 
@@ -270,8 +272,12 @@ __attribute__((noinline)) size_t capture_stack_cfa(uint64_t* pcs, uint64_t* cfas
 }
 
 std::string demangle(std::string_view name) {
-  // Symbol versions ("__libc_start_main@@GLIBC_2.34") are noise in a stack.
+  // Symbol versions ("__libc_start_main@@GLIBC_2.34") are noise in a stack, and so are the
+  // suffixes of the copies GCC makes of a function (`assign.constprop.0`, `f.part.0.isra.0`,
+  // `f.cold`): the source names the function once.
   if (auto at = name.find('@'); at != std::string_view::npos && at > 0) name = name.substr(0, at);
+  for (std::string_view clone : {".constprop.", ".isra.", ".part.", ".cold", ".lto_priv.", ".localalias"})
+    if (auto at = name.find(clone); at != std::string_view::npos && at > 0) name = name.substr(0, at);
   if (name.size() < 2 || name[0] != '_' || name[1] != 'Z') return std::string(name);
   std::string copy(name);
   int status = 0;
@@ -298,7 +304,9 @@ std::string without_parameters(std::string_view name) {
   for (size_t i = name.size(); i-- > 0;) {
     if (name[i] == ')') ++depth;
     else if (name[i] == '(' && --depth == 0) {
-      if (i == 0) return std::string(name);
+      // "operator()" with no parameter list after it (a lambda's body as DWARF names it): the
+      // parentheses are the operator's name.
+      if (i == 0 || name.substr(0, i).ends_with("operator")) return std::string(name);
       return std::string(name.substr(0, i));
     }
   }

@@ -78,6 +78,11 @@ TEST(Symbolize, Demangles) {
   EXPECT_EQ(demangle("_ZN3foo3barEv"), "foo::bar()");
   EXPECT_EQ(demangle("plain_c"), "plain_c");
   EXPECT_EQ(demangle("__libc_start_main@@GLIBC_2.34"), "__libc_start_main");
+  // GCC's copies of a function are named as the source names it.
+  EXPECT_EQ(demangle("assign.constprop.0"), "assign");
+  EXPECT_EQ(demangle("walk.part.0.isra.0"), "walk");
+  EXPECT_EQ(demangle("_ZN4Bank4moveEP7AccountS1_.constprop.0"), "Bank::move(Account*, Account*)");
+  EXPECT_EQ(demangle("main.cold"), "main");
 }
 
 TEST(Symbolize, WithoutParameters) {
@@ -89,6 +94,9 @@ TEST(Symbolize, WithoutParameters) {
   EXPECT_EQ(without_parameters("main::{lambda(int)#1}::operator()(int) const &&"),
             "main::{lambda(int)#1}::operator()");
   EXPECT_EQ(without_parameters("void f<int (*)(char)>(int (*)(char))"), "void f<int (*)(char)>");
+  // A lambda's inlined body, as DWARF names it: no parameter list to take away.
+  EXPECT_EQ(without_parameters("operator()"), "operator()");
+  EXPECT_EQ(without_parameters("Counter::operator()"), "Counter::operator()");
   EXPECT_EQ(without_parameters("account_init"), "account_init");
   EXPECT_EQ(without_parameters("(anonymous)"), "(anonymous)");
   EXPECT_EQ(without_parameters("broken)"), "broken)");
