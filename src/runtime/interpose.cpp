@@ -40,6 +40,27 @@ namespace {
 
 inline uint64_t addr(const volatile void* p) { return reinterpret_cast<uint64_t>(p); }
 
+// The caller's callee-saved registers at its lock call (ThreadState::call_regs): this file is
+// built with them reserved too (-ffixed-rbx and r12-r15, LOCKHOUND_FIXED_REGS), so anywhere in it
+// they still hold what the caller had there. Only the engine's path reads them (a lock first met
+// at lock time is named by the caller's variable it lies in), so only that path saves them.
+inline void save_call_regs([[maybe_unused]] ThreadState* ts, [[maybe_unused]] uint64_t lock) {
+#if defined(LOCKHOUND_FIXED_REGS) && defined(__x86_64__)
+  CallRegs& c = ts->call_regs;
+  asm("mov %%rbx, %0\n\tmov %%r12, %1\n\tmov %%r13, %2\n\tmov %%r14, %3\n\tmov %%r15, %4"
+      : "=m"(c.rbx), "=m"(c.r12), "=m"(c.r13), "=m"(c.r14), "=m"(c.r15));
+  c.lock = lock;
+#endif
+}
+
+// The engine's path for an acquisition the fast path did not take (on_acquire), with the
+// caller's registers saved first.
+inline void engine_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool trylock, uint64_t ip,
+                           uint64_t* tag, CallFrame frame) {
+  save_call_regs(ts, lock);
+  on_acquire(ts, lock, kind, mode, trylock, ip, nullptr, 0, 0, tag, frame);
+}
+
 // glibc's mutex kind and owner (ABI-stable fields of pthread_mutex_t).
 inline int mutex_kind(const pthread_mutex_t* m) {
   return __atomic_load_n(&m->__data.__kind, __ATOMIC_RELAXED) & 3;  // PTHREAD_MUTEX_KIND_MASK_NP
@@ -113,14 +134,14 @@ inline bool acquired(int rc) { return rc == 0 || rc == EOWNERDEAD; }
 inline void acquire_mutex(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip, CallFrame frame) {
   uint64_t* tag = mutex_tag_slot(m);
   if (!fast_acquire(ts, addr(m), tag, Mode::write, trylock, ip, frame, plain_mutex(m)))
-    on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0, tag, frame);
+    engine_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, tag, frame);
 }
 
 inline void acquire_rwlock(ThreadState* ts, pthread_rwlock_t* rw, Mode mode, bool trylock, uint64_t ip,
                            CallFrame frame) {
   uint64_t* tag = rwlock_tag_slot(rw);
   if (!fast_acquire(ts, addr(rw), tag, mode, trylock, ip, frame, false))
-    on_acquire(ts, addr(rw), LockKind::pthread_rwlock, mode, trylock, ip, nullptr, 0, 0, tag, frame);
+    engine_acquire(ts, addr(rw), LockKind::pthread_rwlock, mode, trylock, ip, tag, frame);
 }
 
 // --- the fast prologues ----------------------------------------------------------------------
@@ -175,8 +196,8 @@ int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noex
 [[gnu::noinline]] int record_taken(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip,
                                    CallFrame frame) noexcept {
   if (tracking_at(ip))
-    on_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, nullptr, 0, 0,
-               mutex_tag_slot_unchecked(m), frame);
+    engine_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, mutex_tag_slot_unchecked(m),
+                   frame);
   return 0;
 }
 
@@ -700,7 +721,7 @@ LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
   if (!tracking_at(ip)) return real::pthread_spin_lock()(s);
   ThreadState* ts = self();
   if (!ts) return real::pthread_spin_lock()(s);
-  on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, false, ip, nullptr, 0, 0, nullptr, LH_FRAME);
+  engine_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, false, ip, nullptr, LH_FRAME);
   return spin_take(ts, s, ip);
 }
 
@@ -713,7 +734,7 @@ LH_EXPORT int pthread_spin_trylock(pthread_spinlock_t* s) noexcept {
       return 0;
   if (tracking_at(ip))
     if (ThreadState* ts = self())
-      on_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, true, ip, nullptr, 0, 0, nullptr, LH_FRAME);
+      engine_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, true, ip, nullptr, LH_FRAME);
   return 0;
 }
 

@@ -185,9 +185,10 @@ std::string api_site_name(const ApiSite* api) {
 // (past libc, libstdc++ and the toolchain's headers; lockhound's own frames are not in it),
 // "function (file:line)"; "" when that frame has no function and line. Under the report lock, as
 // every use of the symbolizer.
-std::string first_lock_site(std::span<const Frame> stack) {
+std::string first_lock_site(std::span<const Frame> stack, size_t* user_at = nullptr) {
   Runtime& r = rt();
   std::string name;
+  if (user_at) *user_at = SIZE_MAX;
   r.report_lock.lock();
   refresh_map();  // a module loaded or unloaded since the map was read (dlopen'ed plugins)
   // Stops at the user's frame, named or not: nothing further out is where it was locked, and
@@ -201,8 +202,10 @@ std::string first_lock_site(std::span<const Frame> stack) {
     }
     for (const Frame& fr : sym().frames(stack[i].pc)) {
       if (is_plumbing(fr)) continue;
-      if (!fr.function.empty() && !fr.file.empty() && fr.line)
+      if (!fr.function.empty() && !fr.file.empty() && fr.line) {
         name = symbolize::without_parameters(fr.function) + " (" + base_name(fr.file) + ":" + std::to_string(fr.line) + ")";
+        if (user_at) *user_at = i;
+      }
       user_frame = true;
       break;
     }
@@ -239,9 +242,25 @@ std::string symbol_name(uint64_t lock, LockKind kind) {
 std::string first_lock_name(const Runtime::Unnamed& u) {
   Runtime& r = rt();
   StackId first = r.v->first_use_stack(u.cls);
-  std::string site = first == kNoStack ? std::string() : first_lock_site(r.v->stack(first));
+  size_t user_at = SIZE_MAX;
+  std::string site = first == kNoStack ? std::string() : first_lock_site(r.v->stack(first), &user_at);
   if (!site.empty()) {
-    std::string name = std::string(kind_prefix(u.kind)) + kFirstLockedIn + site;
+    std::string name = std::string(kind_prefix(u.kind));
+    // In the frame that made the lock call itself (its inlined functions included), the
+    // registers saved at that call find the variable the lock lies in: "Account::mu".
+    if (u.regs && user_at == 0) {
+      const Runtime::FirstCall& fc = r.unnamed_regs[u.regs - 1];
+      static constexpr int kDwarfReg[7] = {7, 6, 3, 12, 13, 14, 15};  // rsp rbp rbx r12-r15
+      symbolize::CallRegisters regs;
+      for (int i = 0; i < 7; ++i)
+        if (fc.below[i] != Runtime::FirstCall::kFar) regs.set(kDwarfReg[i], u.lock - static_cast<int64_t>(fc.below[i]));
+      std::string member;
+      r.report_lock.lock();
+      bool named = sym().describe_object_at(r.v->stack(first)[0].pc, regs, u.lock, member);
+      r.report_lock.unlock();
+      if (named) name = std::move(member);
+    }
+    name += kFirstLockedIn + site;
     uint32_t& seen = r.first_lock_sites[name];
     if (++seen > 1) name += " #" + std::to_string(seen);
     return name;
@@ -267,7 +286,29 @@ void name_classes(ClassId cls) {
     r.unnamed = {};
     r.unnamed_done = 0;
     r.unnamed_sites = {};
+    r.unnamed_regs = {};
   }
+}
+
+// The caller's registers at this lock's first lock call (saved by the interposer for this call),
+// each kept as its distance below the lock, when one of them is near it: the caller's variable
+// the lock lies in is found from them when the class is named. 1 + the record's index, or 0.
+uint32_t keep_first_call(uint64_t lock) {
+  Runtime& r = rt();
+  if (!r.call_regs || r.call_regs->lock != lock) return 0;
+  const CallRegs& c = *r.call_regs;
+  const uint64_t regs[7] = {r.call_frame.sp, r.call_frame.fp, c.rbx, c.r12, c.r13, c.r14, c.r15};
+  Runtime::FirstCall fc;
+  bool near = false;
+  for (int i = 0; i < 7; ++i) {
+    int64_t d = static_cast<int64_t>(lock - regs[i]);
+    bool fits = regs[i] != 0 && d > Runtime::FirstCall::kFar && d <= INT32_MAX;
+    fc.below[i] = fits ? static_cast<int32_t>(d) : Runtime::FirstCall::kFar;
+    near |= fits && d > -(int64_t{1} << 20) && d < (int64_t{1} << 20);  // into an object it may lie in
+  }
+  if (!near) return 0;
+  r.unnamed_regs.push_back(fc);
+  return static_cast<uint32_t>(r.unnamed_regs.size());
 }
 
 // The class of a lock first seen at lock time (static initialiser, std::mutex): a static lock is
@@ -293,7 +334,7 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind, const ApiSite* api) {
     }
     li.cls = r.v->unique_class("", kind);
     r.static_classes[lock] = {li.cls, std::move(module)};
-    r.unnamed.push_back({Runtime::Unnamed::symbol, kind, li.cls, 0, lock});
+    r.unnamed.push_back({Runtime::Unnamed::symbol, kind, li.cls, 0, 0, lock});
     return li;
   }
   li.by_address = true;
@@ -309,7 +350,8 @@ LockInfo class_for_instance(uint64_t lock, LockKind kind, const ApiSite* api) {
   // Address and lifetime make the name unique: no other lock can ask for this class by name.
   li.cls = r.v->unique_class("", kind);
   auto g = r.generations.find(lock);
-  r.unnamed.push_back({Runtime::Unnamed::first_lock, kind, li.cls, g != r.generations.end() ? g->second : 0, lock});
+  r.unnamed.push_back({Runtime::Unnamed::first_lock, kind, li.cls, g != r.generations.end() ? g->second : 0,
+                       keep_first_call(lock), lock});
   return li;
 }
 

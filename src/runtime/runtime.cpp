@@ -988,7 +988,12 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     Engine e(ts);
     Runtime& r = rt();
     if (!tag_slot && kind == LockKind::pthread_spinlock) tag_slot = side_tag_slot_claim(lock);
+    // The interposer's registers are for this call only (a lock first met here is named by them).
+    r.call_regs = ts->call_regs.lock == lock ? &ts->call_regs : nullptr;
+    r.call_frame = frame;
     LockInfo& li = lock_info(lock, kind, tag_slot, api);
+    r.call_regs = nullptr;
+    ts->call_regs.lock = 0;
     // An annotated lock's kind comes from its class (set at init); spinning ones guard sleeps.
     if (li.spin < 0) li.spin = default_wait_type(r.v->class_kind(li.cls)) == WaitType::spin;
     bool spin = li.spin > 0;

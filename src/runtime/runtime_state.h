@@ -100,9 +100,21 @@ struct Runtime {
     LockKind kind;
     ClassId cls;
     uint32_t index = 0;       // init_site: unnamed_sites; first_lock: the address's lifetime
+    uint32_t regs = 0;        // first_lock: 1 + its index in unnamed_regs (0: none)
     uint64_t lock = 0;        // symbol, first_lock
   };
   std::deque<Unnamed> unnamed;  // a deque: growing copies nothing (a record per heap lock)
+  // A heap lock's first lock call: the caller's stack and frame pointers and callee-saved
+  // registers (rsp, rbp, rbx, r12-r15), each as its distance below the lock (kFar: more than
+  // 2 GiB away, of no use for naming it). Kept only when one of them is near the lock.
+  struct FirstCall {
+    static constexpr int32_t kFar = INT32_MIN;
+    int32_t below[7];
+  };
+  std::deque<FirstCall> unnamed_regs;
+  // During on_acquire: the registers the interposer saved for this acquisition's lock, or null.
+  const CallRegs* call_regs = nullptr;
+  CallFrame call_frame;
   size_t unnamed_done = 0;
   std::vector<SiteKey> unnamed_sites;
   std::vector<Range> static_ranges;                       // writable PT_LOAD segments

@@ -68,6 +68,12 @@ constexpr uint64_t kEngineKnownIp = 1ull << 63;  // user-space code addresses ne
 struct CallFrame {
   uint64_t sp = 0, fp = 0;
 };
+// A lock call's callee-saved registers (x86-64: rbx, r12-r15; rbp is CallFrame::fp) as the
+// caller had them, with the lock they were saved for.
+struct CallRegs {
+  uint64_t lock = 0;
+  uint64_t rbx = 0, r12 = 0, r13 = 0, r14 = 0, r15 = 0;
+};
 struct HeldEntry {
   uint64_t lock;
   uint64_t ip;
@@ -193,6 +199,12 @@ struct ThreadState {
   uint64_t site_ip = 0, site_sp = 0, site_lock = 0;
   std::unique_ptr<StackMemo> stack_memo;
   uint32_t unwinds = 0;
+  // The caller's callee-saved registers at its lock call, for the lock named `lock` (0: none
+  // saved), written by the interposers just before they tell the engine (save_call_regs in
+  // interpose.cpp, which never changes these registers): a lock met for the first time at lock
+  // time (a std::mutex member of an object made with new) is named by the variable of the
+  // caller's code it lies in (`Account::mu`, from the debug information: name_classes).
+  CallRegs call_regs;
 };
 
 // API call sites: the C API passes file/line/function; the stack hook uses them for the first

@@ -178,6 +178,101 @@ std::string member_path(Dwarf_Die type, uint64_t offset, uint64_t& rest) {
   return path;
 }
 
+// ---- naming a lock inside an object the calling code points at (DWARF locations) -----------
+
+// The type a variable's type names once typedefs and qualifiers are gone, and its name: the
+// type's own, else the last typedef's (`typedef struct { … } account_t`). False: none.
+bool named_type(Dwarf_Die* type, std::string& name) {
+  const char* typedef_name = nullptr;
+  for (int depth = 0; depth < 32; ++depth) {
+    int tag = dwarf_tag(type);
+    if (tag == DW_TAG_typedef && dwarf_diename(type)) typedef_name = dwarf_diename(type);
+    else if (tag != DW_TAG_const_type && tag != DW_TAG_volatile_type && tag != DW_TAG_atomic_type) break;
+    Dwarf_Attribute attr;
+    if (!dwarf_attr_integrate(type, DW_AT_type, &attr) || !dwarf_formref_die(&attr, type)) return false;
+  }
+  const char* own = dwarf_diename(type);
+  name = own ? own : typedef_name ? typedef_name : "";
+  return true;
+}
+
+// "ns::Outer::Inner": a type's name with the namespaces and classes it is declared in.
+std::string qualified_name(Dwarf_Die* type, const std::string& name) {
+  std::string q = name;
+  Dwarf_Die* chain = nullptr;
+  int m = dwarf_getscopes_die(type, &chain);
+  for (int i = 1; i < m; ++i) {  // chain[0] is the type itself
+    int tag = dwarf_tag(&chain[i]);
+    if (tag != DW_TAG_namespace && tag != DW_TAG_structure_type && tag != DW_TAG_class_type) continue;
+    const char* outer = dwarf_diename(&chain[i]);
+    q = std::string(outer ? outer : "(anonymous namespace)") + "::" + q;
+  }
+  std::free(chain);
+  return q;
+}
+
+// Where a variable is at one point, from its location expression: its value (a pointer or a
+// reference: `value` set) or the address of its object. Only the forms a compiler gives a
+// variable kept in a register or the frame: reg, breg (+ stack_value), fbreg.
+struct Place {
+  bool ok = false, value = false;
+  uint64_t at = 0;
+};
+Place place_of(const Dwarf_Op* ops, size_t n, const CallRegisters& regs, bool have_fb, uint64_t fb) {
+  Place p;
+  if (n == 0) return p;
+  unsigned atom = ops[0].atom;
+  if ((atom >= DW_OP_reg0 && atom <= DW_OP_reg31) || atom == DW_OP_regx) {
+    uint64_t r = atom == DW_OP_regx ? ops[0].number : atom - DW_OP_reg0;
+    if (n == 1 && regs.has(r)) p = {true, true, regs.value[r]};
+    return p;
+  }
+  uint64_t base = 0;
+  int64_t off = 0;
+  if ((atom >= DW_OP_breg0 && atom <= DW_OP_breg31) || atom == DW_OP_bregx) {
+    uint64_t r = atom == DW_OP_bregx ? ops[0].number : atom - DW_OP_breg0;
+    if (!regs.has(r)) return p;
+    base = regs.value[r];
+    off = static_cast<int64_t>(atom == DW_OP_bregx ? ops[0].number2 : ops[0].number);
+  } else if (atom == DW_OP_fbreg && have_fb) {
+    base = fb;
+    off = static_cast<int64_t>(ops[0].number);
+  } else {
+    return p;
+  }
+  if (n == 1) return {true, false, base + static_cast<uint64_t>(off)};
+  if (n == 2 && ops[1].atom == DW_OP_stack_value) return {true, true, base + static_cast<uint64_t>(off)};
+  return p;
+}
+
+// The frame base of the function a scope list ends in (its DW_AT_frame_base at `at`): the CFA
+// (`cfa`, when known) or a register plus an offset.
+bool frame_base(Dwarf_Die* scopes, int n, Dwarf_Addr at, const CallRegisters& regs, bool have_cfa, uint64_t cfa,
+                uint64_t& fb) {
+  for (int i = 0; i < n; ++i) {
+    if (dwarf_tag(&scopes[i]) != DW_TAG_subprogram) continue;
+    Dwarf_Attribute attr;
+    Dwarf_Op* ops = nullptr;
+    size_t nops = 0;
+    if (!dwarf_attr_integrate(&scopes[i], DW_AT_frame_base, &attr) ||
+        dwarf_getlocation_addr(&attr, at, &ops, &nops, 1) != 1 || nops != 1)
+      return false;
+    if (ops[0].atom == DW_OP_call_frame_cfa) {
+      fb = cfa;
+      return have_cfa;
+    }
+    Place p = place_of(ops, 1, regs, false, 0);
+    fb = p.at;
+    return p.ok && !p.value;
+  }
+  return false;
+}
+
+bool library_type(const std::string& qualified) {
+  return qualified.rfind("std::", 0) == 0 || qualified.rfind("__gnu_cxx::", 0) == 0 ||
+         qualified.rfind("__", 0) == 0;
+}
+
 // Separate debug information from local files only: by build ID under /usr/lib/debug, then by
 // the debug link next to the object. libdw's standard callback also asks debuginfod servers,
 // which initialises curl and TLS — network access, and locks, inside a lock call of the program.
@@ -728,6 +823,88 @@ bool Symbolizer::describe_data_here(uint64_t addr, std::string& name) {
   }
   name = base_name(mainfile ? mainfile : modname) + "+" + hex(addr - start);
   return true;
+}
+
+bool Symbolizer::describe_object_at(uint64_t pc, const CallRegisters& regs, uint64_t addr, std::string& name) {
+  if (pc == 0) return false;
+  uint64_t cfa = 0;
+  bool have_cfa = regs.has(7) && frame_cfa(pc, regs.value[7], regs.has(6) ? regs.value[6] : 0, cfa);
+  bool found = false;
+  on_big_stack([&] {  // DWARF's scopes and location lists: deep
+    Dwfl_Module* mod = impl_->module_of(pc - 1);
+    Dwarf_Addr bias = 0;
+    Dwarf_Die* cudie = mod ? dwfl_module_addrdie(mod, pc - 1, &bias) : nullptr;
+    if (!cudie) return;
+    Dwarf_Addr at = pc - 1 - bias;  // the call instruction
+    bool c_language = false;
+    switch (dwarf_srclang(cudie)) {
+      case DW_LANG_C: case DW_LANG_C89: case DW_LANG_C99: case DW_LANG_C11: c_language = true; break;
+      default: break;
+    }
+    // The innermost scope at the call, then every scope around it: lexical blocks, the inlined
+    // functions' bodies and the function's own (dwarf_getscopes alone stops at an inlined body's
+    // abstract origin).
+    Dwarf_Die* inner = nullptr;
+    Dwarf_Die* scopes = nullptr;
+    int n = dwarf_getscopes(cudie, at, &inner);
+    n = n > 0 ? dwarf_getscopes_die(&inner[0], &scopes) : 0;
+    std::free(inner);
+    uint64_t fb = 0;
+    bool have_fb = n > 0 && frame_base(scopes, n, at, regs, have_cfa, cfa, fb);
+    // Innermost scope first: the inlined lock wrappers' parameters (a std::mutex&) name nothing
+    // the user wrote and are passed over; the user's function's own come next.
+    for (int i = 0; i < n && !found; ++i) {
+      int tag = dwarf_tag(&scopes[i]);
+      if (tag == DW_TAG_compile_unit || tag == DW_TAG_partial_unit) break;
+      Dwarf_Die var;
+      if (dwarf_child(&scopes[i], &var) != 0) continue;
+      do {
+        int vtag = dwarf_tag(&var);
+        if (vtag != DW_TAG_formal_parameter && vtag != DW_TAG_variable) continue;
+        Dwarf_Attribute loc;
+        Dwarf_Op* ops = nullptr;
+        size_t nops = 0;
+        if (!dwarf_attr(&var, DW_AT_location, &loc) || dwarf_getlocation_addr(&loc, at, &ops, &nops, 1) != 1)
+          continue;
+        Place p = place_of(ops, nops, regs, have_fb, fb);
+        Dwarf_Die type;
+        std::string type_name;
+        if (!p.ok || !type_of(&var, &type) || !named_type(&type, type_name)) continue;
+        int ttag = dwarf_tag(&type);
+        bool through = ttag == DW_TAG_pointer_type || ttag == DW_TAG_reference_type ||
+                       ttag == DW_TAG_rvalue_reference_type;
+        if (through != p.value) continue;  // a pointer kept in memory, or an object in a register
+        if (through) {
+          Dwarf_Die pointee;
+          if (!type_of(&type, &pointee) || !named_type(&pointee, type_name)) continue;
+          type = pointee;
+        }
+        int otag = dwarf_tag(&type);
+        if (otag != DW_TAG_structure_type && otag != DW_TAG_class_type && (through || otag != DW_TAG_array_type))
+          continue;
+        Dwarf_Word size = 0;
+        if (dwarf_aggregate_size(&type, &size) != 0 || addr < p.at || addr - p.at >= size) continue;
+        uint64_t rest = 0;
+        std::string path = member_path(type, addr - p.at, rest);
+        if (path.empty() || rest != 0) continue;  // the object is the lock, or a library's insides
+        if (through) {
+          if (type_name.empty() || path[0] != '.') continue;
+          std::string q = qualified_name(&type, type_name);
+          if (library_type(q)) continue;
+          name = (c_language && dwarf_diename(&type) ? "struct " + q : q) + "::" + path.substr(1);
+        } else {
+          Dwarf_Attribute na;
+          const char* vname = dwarf_formstring(dwarf_attr_integrate(&var, DW_AT_name, &na));
+          if (!vname) continue;
+          name = vname + path;
+        }
+        found = true;
+        break;
+      } while (dwarf_siblingof(&var, &var) == 0);
+    }
+    std::free(scopes);
+  });
+  return found;
 }
 
 bool Symbolizer::frame_cfa(uint64_t pc, uint64_t sp, uint64_t fp, uint64_t& cfa, bool return_address) {

@@ -61,6 +61,18 @@ std::string demangle(std::string_view name);
 // "std::function<void (int)>::operator()(int) const" -> "std::function<void (int)>::operator()".
 std::string without_parameters(std::string_view name);
 
+// A call's registers as its caller had them at the call, by DWARF's x86-64 numbers (rbx 3,
+// rbp 6, rsp 7, r12-r15 12-15): what describe_object_at evaluates variables' locations with.
+struct CallRegisters {
+  uint64_t value[17] = {};
+  uint32_t known = 0;  // bit r: value[r] is known
+  void set(int r, uint64_t v) {
+    value[r] = v;
+    known |= 1u << r;
+  }
+  bool has(uint64_t r) const { return r < 17 && (known >> r & 1); }
+};
+
 class Symbolizer {
  public:
   // pid 0: the calling process.
@@ -87,6 +99,15 @@ class Symbolizer {
   // returns true. A local (static) object whose name another object of the module has too is
   // named with its source file as the symbol table records it: "lock (queue.c)".
   bool describe_data(uint64_t addr, std::string& name);
+
+  // The variable of the caller's code that `addr` lies in, at the call whose return address is
+  // `pc` and whose registers were `regs`: among the parameters and variables in scope there (of
+  // the inlined functions the call lies in and of the function itself), one whose location the
+  // registers give and whose object holds addr as a member the user wrote. A pointer or
+  // reference (`this` too) is named by its type, "Account::mu"; an object of the frame by its
+  // variable, "bank.audit_mu". False when none is found: no debug information, no location known
+  // at that point (entry values, memory), a library's type (std::), or addr not in any of them.
+  bool describe_object_at(uint64_t pc, const CallRegisters& regs, uint64_t addr, std::string& name);
 
   // The CFA of a frame whose return address (or, return_address false, instruction) is `pc`, from
   // the module's call frame information (.eh_frame, else .debug_frame), given the frame's stack

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <map>
 #include <regex>
+#include <set>
 
 #include "runtime/run_helper.h"
 
@@ -1279,4 +1280,29 @@ TEST(RuntimeDetect, ClassesAreNamedOnlyWhenAReportNeedsThem) {
   EXPECT_TRUE(has_class(cycles[0], "mutex first locked in fill (lazy_names.c:27)")) << cycles[0].dump(1);
   EXPECT_EQ(abba.report["stats"]["classes"], 3) << dump(abba);
   EXPECT_LT(abba.report["stats"]["unnamed_classes"].get<int>(), 3) << dump(abba);
+}
+
+// A lock with no init call is named by the member it is of the object the caller's code holds
+// it in, from the registers of its first lock call and the debug information: through a pointer
+// to a heap struct (by the struct's type, down an array member) and as a member of a struct on
+// the caller's stack (by the variable). Built with -O1, as the other programs; the runtime's own
+// build keeps the registers (not the sanitizer build, which runs no whole-process test).
+TEST(RuntimeDetect, LocksWithNoInitCallAreNamedByTheMemberTheyAre) {
+  ProgRun pool = run_under("member_names", {"pool"});
+  EXPECT_EQ(pool.exit_code, 66) << dump(pool);
+  auto cycles = of_type(pool.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(pool);
+  EXPECT_EQ(cycles[0]["classes"].get<std::set<std::string>>(),
+            (std::set<std::string>{"struct pool::pool_lock first locked in assign (member_names.c:24)",
+                                   "struct pool::workers[2].lock first locked in assign (member_names.c:25)"}))
+      << cycles[0].dump(1);
+
+  ProgRun local = run_under("member_names", {"local"});
+  EXPECT_EQ(local.exit_code, 66) << dump(local);
+  cycles = of_type(local.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(local);
+  EXPECT_EQ(cycles[0]["classes"].get<std::set<std::string>>(),
+            (std::set<std::string>{"pair.first first locked in both_orders (member_names.c:47)",
+                                   "pair.second first locked in both_orders (member_names.c:48)"}))
+      << cycles[0].dump(1);
 }

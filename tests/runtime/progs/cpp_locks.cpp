@@ -181,6 +181,33 @@ static void try_held() {
   delete c;
 }
 
+// Mode members: ABBA between two std::mutex members of one object made with new, one side in a
+// method (through `this`), the other in a function given the object by reference.
+struct Ledger {
+  long entries = 0;
+  std::mutex audit_mu;
+  std::mutex table_mu;
+  void __attribute__((noinline)) audit() {
+    std::lock_guard<std::mutex> a(audit_mu);
+    std::lock_guard<std::mutex> t(table_mu);
+    entries++;
+  }
+};
+
+static void __attribute__((noinline)) reopen(Ledger& l) {
+  std::lock_guard<std::mutex> t(l.table_mu);
+  std::lock_guard<std::mutex> a(l.audit_mu);
+  l.entries--;
+}
+
+static void ledger_members() {
+  Ledger* l = new Ledger;
+  std::thread([&] { l->audit(); }).join();
+  std::thread([&] { reopen(*l); }).join();
+  std::printf("entries %ld\n", l->entries);
+  delete l;
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "bank";
   if (!std::strcmp(mode, "bank")) in_turn(deposit, audit);
@@ -197,6 +224,7 @@ int main(int argc, char** argv) {
   } else if (!std::strcmp(mode, "condvar")) produce_consume();
   else if (!std::strcmp(mode, "heap")) heap_accounts();
   else if (!std::strcmp(mode, "trylock")) try_held();
+  else if (!std::strcmp(mode, "members")) ledger_members();
   else {
     std::fprintf(stderr, "unknown mode %s\n", mode);
     return 2;
