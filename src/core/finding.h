@@ -88,6 +88,7 @@ struct Frame {
   unsigned line = 0;
   std::string object;        // DSO or kernel module, when known
   bool inlined = false;
+  unsigned column = 0;       // 0 when unknown (debug information's column of the call)
 };
 
 using Stack = std::vector<Frame>;

@@ -19,6 +19,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <map>
 #include <new>
 #include <span>
@@ -185,7 +186,7 @@ std::string api_site_name(const ApiSite* api) {
 // (past libc, libstdc++ and the toolchain's headers; lockhound's own frames are not in it),
 // "function (file:line)"; "" when that frame has no function and line. Under the report lock, as
 // every use of the symbolizer.
-std::string first_lock_site(std::span<const Frame> stack, size_t* user_at = nullptr) {
+std::string first_lock_site(std::span<const Frame> stack, size_t* user_at = nullptr, Frame* user = nullptr) {
   Runtime& r = rt();
   std::string name;
   if (user_at) *user_at = SIZE_MAX;
@@ -205,6 +206,7 @@ std::string first_lock_site(std::span<const Frame> stack, size_t* user_at = null
       if (!fr.function.empty() && !fr.file.empty() && fr.line) {
         name = symbolize::without_parameters(fr.function) + " (" + base_name(fr.file) + ":" + std::to_string(fr.line) + ")";
         if (user_at) *user_at = i;
+        if (user) *user = fr;
       }
       user_frame = true;
       break;
@@ -237,13 +239,30 @@ std::string symbol_name(uint64_t lock, LockKind kind) {
   return name;
 }
 
+// Line `line` of a source file, "" when it cannot be read. The last file read is kept: a run
+// names its classes in a batch, most of them from a few files.
+std::string source_line(const std::string& file, unsigned line) {
+  static std::string cached_file;
+  static std::vector<std::string> cached_lines;
+  if (file.empty() || line == 0) return "";
+  if (file != cached_file) {
+    cached_file = file;
+    cached_lines.clear();
+    std::ifstream in(file);
+    std::string l;
+    while (in && cached_lines.size() < 1000000 && std::getline(in, l)) cached_lines.push_back(std::move(l));
+  }
+  return line <= cached_lines.size() ? cached_lines[line - 1] : "";
+}
+
 // A heap lock's name: "mutex first locked in transfer (bank.cpp:31)", "… #2" for the next lock
 // first locked there; by address and lifetime when no frame there has a line.
 std::string first_lock_name(const Runtime::Unnamed& u) {
   Runtime& r = rt();
   StackId first = r.v->first_use_stack(u.cls);
   size_t user_at = SIZE_MAX;
-  std::string site = first == kNoStack ? std::string() : first_lock_site(r.v->stack(first), &user_at);
+  Frame user;
+  std::string site = first == kNoStack ? std::string() : first_lock_site(r.v->stack(first), &user_at, &user);
   if (!site.empty()) {
     std::string name = std::string(kind_prefix(u.kind));
     // In the frame that made the lock call itself (its inlined functions included), the
@@ -259,6 +278,11 @@ std::string first_lock_name(const Runtime::Unnamed& u) {
       bool named = sym().describe_object_at(r.v->stack(first)[0].pc, regs, u.lock, member);
       r.report_lock.unlock();
       if (named) name = std::move(member);
+    }
+    // Else as the source line writes it (`from->mu`), when the source is there to read.
+    if (name == kind_prefix(u.kind)) {
+      std::string expr = symbolize::lock_expression(source_line(user.file, user.line), user.column);
+      if (!expr.empty()) name = std::move(expr);
     }
     name += kFirstLockedIn + site;
     uint32_t& seen = r.first_lock_sites[name];

@@ -12,6 +12,7 @@
 #include <unwind.h>
 
 #include <algorithm>
+#include <cctype>
 #include <atomic>
 #include <cstdio>
 #include <cstdlib>
@@ -646,9 +647,9 @@ struct Symbolizer::Impl {
 
     // Source line of the innermost (possibly inlined) code at addr.
     std::string file;
-    int line = 0;
+    int line = 0, column = 0;
     if (Dwfl_Line* l = dwfl_module_getsrc(mod, addr)) {
-      if (const char* src = dwfl_lineinfo(l, nullptr, &line, nullptr, nullptr, nullptr))
+      if (const char* src = dwfl_lineinfo(l, nullptr, &line, &column, nullptr, nullptr))
         file = src;
     }
 
@@ -681,38 +682,41 @@ struct Symbolizer::Impl {
         if (tag == DW_TAG_inlined_subroutine || tag == DW_TAG_subprogram) first = i;
       }
       if (first >= 0 && dwarf_tag(&scopes[first]) == DW_TAG_inlined_subroutine) {
-        auto add = [&](Dwarf_Die* die, const std::string& f_file, int f_line, bool inl) {
+        auto add = [&](Dwarf_Die* die, const std::string& f_file, int f_line, int f_column, bool inl) {
           Frame f;
           f.pc = pc;
           f.function = die_function_name(die);
           f.file = f_file;
           f.line = f_line > 0 ? static_cast<unsigned>(f_line) : 0;
+          f.column = f_column > 0 ? static_cast<unsigned>(f_column) : 0;
           f.object = object;
           f.inlined = inl;
           out.push_back(std::move(f));
         };
-        auto call_site = [&](Dwarf_Die* die, std::string& cfile, int& cline) {
+        auto call_site = [&](Dwarf_Die* die, std::string& cfile, int& cline, int& ccolumn) {
           Dwarf_Attribute attr;
-          Dwarf_Word call_file = 0, call_line = 0;
+          Dwarf_Word call_file = 0, call_line = 0, call_column = 0;
           if (dwarf_attr(die, DW_AT_call_file, &attr)) dwarf_formudata(&attr, &call_file);
           if (dwarf_attr(die, DW_AT_call_line, &attr)) dwarf_formudata(&attr, &call_line);
+          if (dwarf_attr(die, DW_AT_call_column, &attr)) dwarf_formudata(&attr, &call_column);
+          ccolumn = static_cast<int>(call_column);
           const char* cf = files && call_file < nfiles
                                ? dwarf_filesrc(files, call_file, nullptr, nullptr) : nullptr;
           cfile = absolute(cf ? cf : "");
           cline = static_cast<int>(call_line);
         };
-        add(&scopes[first], file, line, true);
+        add(&scopes[first], file, line, column, true);
         std::string cfile;
-        int cline = 0;
-        call_site(&scopes[first], cfile, cline);
+        int cline = 0, ccolumn = 0;
+        call_site(&scopes[first], cfile, cline, ccolumn);
         Dwarf_Die* chain = nullptr;
         int m = dwarf_getscopes_die(&scopes[first], &chain);
         for (int i = 1; i < m; ++i) {
           int tag = dwarf_tag(&chain[i]);
           if (tag != DW_TAG_inlined_subroutine && tag != DW_TAG_subprogram) continue;
-          add(&chain[i], cfile, cline, tag == DW_TAG_inlined_subroutine);
+          add(&chain[i], cfile, cline, ccolumn, tag == DW_TAG_inlined_subroutine);
           if (tag == DW_TAG_subprogram) break;
-          call_site(&chain[i], cfile, cline);
+          call_site(&chain[i], cfile, cline, ccolumn);
         }
         std::free(chain);
         if (!out.empty() && out.back().inlined) {
@@ -722,6 +726,7 @@ struct Symbolizer::Impl {
           f.function = outer_name;
           f.file = cfile;
           f.line = cline > 0 ? static_cast<unsigned>(cline) : 0;
+          f.column = ccolumn > 0 ? static_cast<unsigned>(ccolumn) : 0;
           f.object = object;
           out.push_back(std::move(f));
         }
@@ -735,6 +740,7 @@ struct Symbolizer::Impl {
       f.function = outer_name;
       f.file = file;
       f.line = line > 0 ? static_cast<unsigned>(line) : 0;
+      f.column = column > 0 ? static_cast<unsigned>(column) : 0;
       f.object = object;
       if (f.function.empty()) f.offset = "+" + hex(addr - start + (return_address ? 1 : 0));
       out.push_back(std::move(f));
@@ -823,6 +829,101 @@ bool Symbolizer::describe_data_here(uint64_t addr, std::string& name) {
   }
   name = base_name(mainfile ? mainfile : modname) + "+" + hex(addr - start);
   return true;
+}
+
+std::string lock_expression(std::string_view text, unsigned column) {
+  // The call's argument list: compilers put a call's column at its name, its '(', inside its
+  // arguments or at its ')' (GCC, a guard's constructor). So: the list that a name at the column
+  // opens, else the innermost list the column lies in.
+  bool have_column = column > 0 && column <= text.size();  // else the whole line
+  size_t start = have_column ? column - 1 : 0;
+  size_t open = std::string_view::npos;
+  auto name_char = [](char c) {
+    return std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '.' || c == ':' || c == '>' ||
+           c == '-' || c == ']' || c == '[';
+  };
+  size_t name_end = start;
+  while (name_end < text.size() && name_char(text[name_end])) ++name_end;
+  if (name_end < text.size() && (text[name_end] == '(' || text[name_end] == '{')) {
+    open = name_end;
+  } else if (have_column) {
+    int depth = 0;
+    for (size_t j = start + 1; j-- > 0;) {
+      char c = text[j];
+      if ((c == ')' || c == '}') && j != start) ++depth;
+      else if (c == '(' || c == '{') {
+        if (depth == 0) {
+          open = j;
+          break;
+        }
+        --depth;
+      }
+    }
+  } else {
+    open = text.find_first_of("({");
+  }
+  if (open == std::string_view::npos) return "";
+  // The argument list, balanced (a call that ends on another line says nothing here).
+  std::vector<std::string_view> args;
+  size_t close = std::string_view::npos, from = open + 1;
+  int depth = 0;
+  for (size_t i = open; i < text.size() && close == std::string_view::npos; ++i) {
+    char c = text[i];
+    if (c == '(' || c == '{' || c == '[') ++depth;
+    else if (c == ')' || c == '}' || c == ']') {
+      if (--depth == 0) close = i;
+    } else if (c == ',' && depth == 1) {
+      args.push_back(text.substr(from, i - from));
+      from = i + 1;
+    }
+    if (depth < 0) return "";
+  }
+  if (close == std::string_view::npos) return "";
+  args.push_back(text.substr(from, close - from));
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.front()))) v.remove_prefix(1);
+    while (!v.empty() && std::isspace(static_cast<unsigned char>(v.back()))) v.remove_suffix(1);
+    return v;
+  };
+  // The callee: the name right before the list (`cache_mu.lock`, `pthread_mutex_lock`, `g`).
+  size_t callee_end = open;
+  while (callee_end > 0 && std::isspace(static_cast<unsigned char>(text[callee_end - 1]))) --callee_end;
+  size_t callee_begin = callee_end;
+  while (callee_begin > 0 && name_char(text[callee_begin - 1])) --callee_begin;
+  std::string_view callee = text.substr(callee_begin, callee_end - callee_begin);
+  std::string_view expr;
+  size_t dot = callee.rfind('.'), arrow = callee.rfind("->");
+  size_t cut = dot == std::string_view::npos ? arrow : arrow == std::string_view::npos ? dot : std::max(dot, arrow);
+  if (cut != std::string_view::npos && cut > 0) {
+    // A method: a lock method's object (`mu.lock()`, `mu.try_lock_for(10ms)`, abseil's
+    // `mu.ReaderLock()`); any other method says nothing of a lock.
+    std::string_view method = callee.substr(cut + (callee[cut] == '.' ? 1 : 2));
+    if (method.rfind("un", 0) == 0 || method.rfind("Un", 0) == 0 ||
+        (method.find("lock") == std::string_view::npos && method.find("Lock") == std::string_view::npos))
+      return "";
+    expr = callee.substr(0, cut);
+  } else if (args.size() == 1 && trim(args[0]).empty()) {
+    return "";
+  } else {
+    // The first argument; the others may only be a guard's tags (std::defer_lock …).
+    for (size_t i = 1; i < args.size(); ++i) {
+      std::string_view tag = trim(args[i]);
+      if (tag.rfind("std::", 0) == 0) tag.remove_prefix(5);
+      if (tag != "defer_lock" && tag != "adopt_lock" && tag != "try_to_lock") return "";
+    }
+    expr = trim(args[0]);
+    if (!expr.empty() && expr.front() == '&') expr = trim(expr.substr(1));
+  }
+  std::string out;
+  bool word = false;
+  for (char c : expr) {
+    if (std::isspace(static_cast<unsigned char>(c))) continue;
+    if (!name_char(c) && c != '*' && c != '(' && c != ')') return "";
+    word |= std::isalpha(static_cast<unsigned char>(c)) || c == '_';
+    out += c;
+  }
+  if (!word || out.size() > 96) return "";
+  return out;
 }
 
 bool Symbolizer::describe_object_at(uint64_t pc, const CallRegisters& regs, uint64_t addr, std::string& name) {

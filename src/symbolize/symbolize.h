@@ -61,6 +61,15 @@ std::string demangle(std::string_view name);
 // "std::function<void (int)>::operator()(int) const" -> "std::function<void (int)>::operator()".
 std::string without_parameters(std::string_view name);
 
+// The lock a line of source takes at `column` (1-based, the debug information's column of the
+// call; 0: unknown, the whole line), as the line writes it: the argument of a lock call or of a
+// guard's constructor ("from->mu" in `std::lock_guard<std::mutex> g(from->mu);`, "p->lock" in
+// `pthread_mutex_lock(&p->lock);`), or the object of a lock method ("cache_mu" in
+// `cache_mu.lock();`). "" when the line does not say it alone: several locks in one call
+// (`std::scoped_lock l(a, b)`), a call that goes on to the next line, anything but a plain
+// expression of names, members, indices and pointers.
+std::string lock_expression(std::string_view text, unsigned column);
+
 // A call's registers as its caller had them at the call, by DWARF's x86-64 numbers (rbx 3,
 // rbp 6, rsp 7, r12-r15 12-15): what describe_object_at evaluates variables' locations with.
 struct CallRegisters {

@@ -127,12 +127,13 @@ TEST_P(Cpp, ScopedLockOfTwoMutexesInEitherOrderAndACondvarAreClean) {
   }
 }
 
-// What a heap lock is named by besides where it was first locked: the member it is of the
-// object the caller points at (`Account::mu`), found from the registers of the lock call. At -O0
-// the call to pthread_mutex_lock is made by std::mutex::lock's own frame, whose registers say
-// nothing of the caller's variables: the lock's kind stands there instead.
-std::string heap_lock(const std::string& build, const std::string& member) {
-  return build == "O0" ? "mutex" : member;
+// What a heap lock is named by besides where it was first locked: in the optimised build, the
+// member it is of the object the caller points at (`Account::mu`), found from the registers of
+// the lock call. At -O0 the call to pthread_mutex_lock is made by std::mutex::lock's own frame,
+// whose registers say nothing of the caller's variables: the lock is named as the source line
+// writes it (`from->mu`).
+std::string heap_lock(const std::string& build, const std::string& member, const std::string& source) {
+  return build == "O0" ? source : member;
 }
 
 // Heap std::mutex members (no init call, no symbol): each lock is named by the user's line where
@@ -143,8 +144,8 @@ TEST_P(Cpp, HeapLocksAreNamedWhereTheyWereFirstLocked) {
   auto cycles = of_type(r.report, "circular_dependency");
   ASSERT_EQ(cycles.size(), 1u) << r.report.dump(1);
   const json& f = cycles[0];
-  std::string a = heap_lock(GetParam(), "Account::mu") + " first locked in transfer (cpp_locks.cpp:144)";
-  std::string b = heap_lock(GetParam(), "Account::mu") + " first locked in transfer (cpp_locks.cpp:145)";
+  std::string a = heap_lock(GetParam(), "Account::mu", "from->mu") + " first locked in transfer (cpp_locks.cpp:144)";
+  std::string b = heap_lock(GetParam(), "Account::mu", "to->mu") + " first locked in transfer (cpp_locks.cpp:145)";
   EXPECT_EQ(f["classes"].get<std::set<std::string>>(), (std::set<std::string>{a, b})) << f.dump(1);
   EXPECT_EQ(edges_of(f), (std::set<std::string>{a + "@transfer:144 -> " + b + "@transfer:145",
                                                 b + "@transfer:144 -> " + a + "@transfer:145"}))
@@ -172,8 +173,10 @@ TEST_P(Cpp, HeapLocksAreNamedByTheirOwnMember) {
   auto cycles = of_type(r.report, "circular_dependency");
   ASSERT_EQ(cycles.size(), 1u) << r.report.dump(1);
   const json& f = cycles[0];
-  std::string audit = heap_lock(GetParam(), "Ledger::audit_mu") + " first locked in Ledger::audit (cpp_locks.cpp:191)";
-  std::string table = heap_lock(GetParam(), "Ledger::table_mu") + " first locked in Ledger::audit (cpp_locks.cpp:192)";
+  std::string audit =
+      heap_lock(GetParam(), "Ledger::audit_mu", "audit_mu") + " first locked in Ledger::audit (cpp_locks.cpp:191)";
+  std::string table =
+      heap_lock(GetParam(), "Ledger::table_mu", "table_mu") + " first locked in Ledger::audit (cpp_locks.cpp:192)";
   EXPECT_EQ(f["classes"].get<std::set<std::string>>(), (std::set<std::string>{audit, table})) << f.dump(1);
   EXPECT_EQ(edges_of(f), (std::set<std::string>{audit + "@Ledger::audit:191 -> " + table + "@Ledger::audit:192",
                                                 table + "@reopen:198 -> " + audit + "@reopen:199"}))
@@ -191,7 +194,7 @@ TEST_P(Cpp, TryLockOfAMutexTheThreadHoldsIsANote) {
   ASSERT_EQ(found.size(), 1u) << r.report.dump(1);
   const json& f = found[0];
   EXPECT_EQ(f["severity"], "note");
-  EXPECT_EQ(f["classes"][0], heap_lock(GetParam(), "Cache::mu") + " first locked in Cache::refresh (cpp_locks.cpp:171)");
+  EXPECT_EQ(f["classes"][0], heap_lock(GetParam(), "Cache::mu", "mu") + " first locked in Cache::refresh (cpp_locks.cpp:171)");
   ASSERT_EQ(f["acquisitions"].size(), 2u) << f.dump(1);
   EXPECT_EQ(user_site(f["acquisitions"][0]["stack"]), "Cache::refresh:171") << f.dump(1);
   EXPECT_EQ(f["acquisitions"][1]["mode"], "try");

@@ -1277,7 +1277,8 @@ TEST(RuntimeDetect, ClassesAreNamedOnlyWhenAReportNeedsThem) {
   auto cycles = of_type(abba.report, "circular_dependency");
   ASSERT_EQ(cycles.size(), 1u) << dump(abba);
   EXPECT_TRUE(has_class(cycles[0], "queue_lock")) << cycles[0].dump(1);
-  EXPECT_TRUE(has_class(cycles[0], "mutex first locked in fill (lazy_names.c:27)")) << cycles[0].dump(1);
+  // `pthread_mutex_lock(stats)`: no larger object known, so named as the line writes it.
+  EXPECT_TRUE(has_class(cycles[0], "stats first locked in fill (lazy_names.c:27)")) << cycles[0].dump(1);
   EXPECT_EQ(abba.report["stats"]["classes"], 3) << dump(abba);
   EXPECT_LT(abba.report["stats"]["unnamed_classes"].get<int>(), 3) << dump(abba);
 }

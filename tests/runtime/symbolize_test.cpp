@@ -103,6 +103,34 @@ TEST(Symbolize, WithoutParameters) {
   EXPECT_EQ(without_parameters(""), "");
 }
 
+// The lock a source line takes, at the column the debug information gives for the call (GCC puts
+// a guard's constructor at its ')' or inside its argument, a C call at its name).
+TEST(Symbolize, LockExpressionIsTheLockAsTheLineWritesIt) {
+  std::string two = "  std::lock_guard x(a->mu); std::lock_guard y(b->mu); a->balance--;";
+  EXPECT_EQ(lock_expression(two, 26), "a->mu");   // x's ')'
+  EXPECT_EQ(lock_expression(two, 48), "b->mu");   // inside y's argument
+  EXPECT_EQ(lock_expression(two, 46), "b->mu");   // at y, the name that opens the list
+  EXPECT_EQ(lock_expression(two, 0), "a->mu");    // no column: the first list
+  EXPECT_EQ(lock_expression("  pthread_mutex_lock(&p->workers[i].lock);", 3), "p->workers[i].lock");
+  EXPECT_EQ(lock_expression("  pthread_mutex_lock(stats);", 3), "stats");
+  EXPECT_EQ(lock_expression("    std::lock_guard<std::mutex> g(from->mu);", 37), "from->mu");
+  EXPECT_EQ(lock_expression("  std::unique_lock<std::mutex> lk(owned[i]->mu, std::defer_lock);", 33), "owned[i]->mu");
+  EXPECT_EQ(lock_expression("  cache_mu.lock();", 3), "cache_mu");
+  EXPECT_EQ(lock_expression("    if (!self->mu_.try_lock()) return;", 10), "self->mu_");
+  EXPECT_EQ(lock_expression("  std::lock_guard g{table.mu};", 19), "table.mu");
+  // Not one lock, or not a plain expression: nothing.
+  EXPECT_EQ(lock_expression("  std::scoped_lock both(from.mu, to.mu);", 25), "");
+  EXPECT_EQ(lock_expression("  std::lock_guard g(pick(a, b));", 21), "");
+  EXPECT_EQ(lock_expression("  pthread_mutex_lock(", 3), "");        // the call goes on below
+  EXPECT_EQ(lock_expression("  mu.try_lock_for(std::chrono::milliseconds(10));", 3), "mu");
+  EXPECT_EQ(lock_expression("  x.unlock_all();", 3), "");            // a method that is no lock
+  EXPECT_EQ(lock_expression("  x.size();", 3), "");
+  EXPECT_EQ(lock_expression("  counter++;", 3), "");
+  EXPECT_EQ(lock_expression("", 1), "");
+  EXPECT_EQ(lock_expression(")))(((", 4), "");
+  EXPECT_EQ(lock_expression("  f(\"a\");", 3), "");
+}
+
 TEST(Symbolize, FillKeepsKnownFields) {
   uint64_t pcs[4];
   size_t n = capture_stack(pcs, 4);
