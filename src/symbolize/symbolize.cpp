@@ -533,6 +533,52 @@ struct Symbolizer::Impl {
     } while (dwarf_siblingof(&die, &die) == 0);
   }
 
+  // A module's compile units by the code they cover, for a module whose compiler wrote no
+  // .debug_aranges (clang's DWARF 5 by default): the libdw of Debian 12 (0.188) finds no unit
+  // for any address of such a module, so a clang-built program had no file and line anywhere.
+  struct CuRange {
+    Dwarf_Addr lo, hi;
+    Dwarf_Off cu;
+  };
+  struct CuIndex {
+    Dwarf* dwarf = nullptr;
+    std::vector<CuRange> ranges;  // sorted by lo
+  };
+  absl::flat_hash_map<Dwfl_Module*, CuIndex> cu_index;
+
+  // The compile unit that holds `addr` (a module address), libdw's lookup first; null when none.
+  Dwarf_Die* cu_at(Dwfl_Module* mod, Dwarf_Addr addr, Dwarf_Addr& bias, Dwarf_Die& storage) {
+    if (Dwarf_Die* cu = dwfl_module_addrdie(mod, addr, &bias)) return cu;
+    auto [it, fresh] = cu_index.try_emplace(mod);
+    CuIndex& x = it->second;
+    if (fresh) {
+      x.dwarf = dwfl_module_getdwarf(mod, &bias);
+      Dwarf_Off off = 0, next = 0;
+      size_t header = 0;
+      while (x.dwarf && dwarf_nextcu(x.dwarf, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
+        Dwarf_Die cu;
+        if (dwarf_offdie(x.dwarf, off + header, &cu)) {
+          Dwarf_Addr base = 0, lo = 0, hi = 0;
+          for (ptrdiff_t r = 0; (r = dwarf_ranges(&cu, r, &base, &lo, &hi)) > 0;)
+            if (hi > lo) x.ranges.push_back({lo, hi, off + header});
+        }
+        off = next;
+      }
+      std::sort(x.ranges.begin(), x.ranges.end(), [](const CuRange& a, const CuRange& b) { return a.lo < b.lo; });
+    }
+    if (!x.dwarf) return nullptr;
+    dwfl_module_getdwarf(mod, &bias);
+    Dwarf_Addr at = addr - bias;
+    auto r = std::upper_bound(x.ranges.begin(), x.ranges.end(), at,
+                              [](Dwarf_Addr v, const CuRange& c) { return v < c.lo; });
+    for (auto i = r; i != x.ranges.begin();) {  // the nearest ranges starting at or below it
+      --i;
+      if (at >= i->lo && at < i->hi) return dwarf_offdie(x.dwarf, i->cu, &storage);
+      if (r - i > 8) break;
+    }
+    return nullptr;
+  }
+
   Variables& variables_of(Dwfl_Module* mod) {
     auto [it, fresh] = variables.try_emplace(mod);
     if (!fresh) return it->second;
@@ -603,6 +649,7 @@ struct Symbolizer::Impl {
     }
     symtabs.clear();
     variables.clear();
+    cu_index.clear();
     if (dwfl) dwfl_end(dwfl);
     dwfl = dwfl_begin(&callbacks);
     if (!dwfl) return;
@@ -646,18 +693,25 @@ struct Symbolizer::Impl {
     std::string outer_name = sym ? demangle(sym->name) : "";
 
     // Source line of the innermost (possibly inlined) code at addr.
+    Dwarf_Addr bias = 0;
+    Dwarf_Die cu_storage;
+    Dwarf_Die* cudie = cu_at(mod, addr, bias, cu_storage);
     std::string file;
     int line = 0, column = 0;
     if (Dwfl_Line* l = dwfl_module_getsrc(mod, addr)) {
       if (const char* src = dwfl_lineinfo(l, nullptr, &line, &column, nullptr, nullptr))
         file = src;
+    } else if (Dwarf_Line* dl = cudie ? dwarf_getsrc_die(cudie, addr - bias) : nullptr) {
+      if (const char* src = dwarf_linesrc(dl, nullptr, nullptr)) {
+        file = src;
+        dwarf_lineno(dl, &line);
+        dwarf_linecol(dl, &column);
+      }
     }
 
     // Inline expansion. dwarf_getscopes gives the innermost function-like scope at addr; when it
     // is an inlined body, dwarf_getscopes_die walks its concrete parents outwards, each one called
     // from the previous inlined DIE's DW_AT_call_file / DW_AT_call_line.
-    Dwarf_Addr bias = 0;
-    Dwarf_Die* cudie = dwfl_module_addrdie(mod, addr, &bias);
     // A file named relative to the compilation's directory ("../src/x.c" from a build tree):
     // absolute, so that reports and SARIF's source root see where it lies.
     std::string comp_dir;
@@ -934,7 +988,8 @@ bool Symbolizer::describe_object_at(uint64_t pc, const CallRegisters& regs, uint
   on_big_stack([&] {  // DWARF's scopes and location lists: deep
     Dwfl_Module* mod = impl_->module_of(pc - 1);
     Dwarf_Addr bias = 0;
-    Dwarf_Die* cudie = mod ? dwfl_module_addrdie(mod, pc - 1, &bias) : nullptr;
+    Dwarf_Die cu_storage;
+    Dwarf_Die* cudie = mod ? impl_->cu_at(mod, pc - 1, bias, cu_storage) : nullptr;
     if (!cudie) return;
     Dwarf_Addr at = pc - 1 - bias;  // the call instruction
     bool c_language = false;
