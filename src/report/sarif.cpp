@@ -86,10 +86,11 @@ json message(const std::string& text) { return {{"text", report::valid_utf8(text
 json frame_location(const Frame* fr, const Paths& paths, const std::string& fallback = "") {
   json loc = json::object();
   std::string file;
-  unsigned line = 0;
+  unsigned line = 0, column = 0;
   if (fr && !fr->file.empty()) {
     file = fr->file;
     line = fr->line;
+    column = fr->column;
   } else if (!fallback.empty()) {
     size_t colon = fallback.rfind(':');
     file = fallback.substr(0, colon);
@@ -104,6 +105,7 @@ json frame_location(const Frame* fr, const Paths& paths, const std::string& fall
   if (!file.empty() && file != "<stdin>") {
     json phys = {{"artifactLocation", paths.artifact(file)}};
     if (line > 0) phys["region"] = {{"startLine", line}};
+    if (line > 0 && column > 0) phys["region"]["startColumn"] = column;  // the call, as debug information places it
     loc["physicalLocation"] = std::move(phys);
   }
   if (fr && (!fr->function.empty() || !fr->object.empty())) {

@@ -126,6 +126,7 @@ TEST(Sarif, PathsUnderTheSourceRootAreRelativeToIt) {
   in.function = "f";
   in.file = (source_dir() / "examples/scan/seed_abba.c").string();
   in.line = 7;
+  in.column = 3;
   a.stack = {in};
   f.acquisitions = {a};
   Participant p;
@@ -145,6 +146,8 @@ TEST(Sarif, PathsUnderTheSourceRootAreRelativeToIt) {
   EXPECT_EQ(loc["artifactLocation"]["uri"], "examples/scan/seed_abba.c");
   EXPECT_EQ(loc["artifactLocation"]["uriBaseId"], "SRCROOT");
   EXPECT_EQ(loc["region"]["startLine"], 7);
+  EXPECT_EQ(loc["region"]["startColumn"], 3);  // a frame's column when the debug information has it
+  EXPECT_FALSE(run["results"][0]["relatedLocations"][0]["physicalLocation"]["region"].contains("startColumn"));
   // Outside the root: an absolute file URI, percent-encoded.
   const json& other = run["results"][0]["relatedLocations"][0]["physicalLocation"]["artifactLocation"];
   EXPECT_EQ(other["uri"], "file:///opt/other%20tree/x%231.c");
