@@ -248,6 +248,10 @@ std::string source_line(const std::string& file, unsigned line) {
   if (file != cached_file) {
     cached_file = file;
     cached_lines.clear();
+    // A regular file of a source's size only: the debug information may name anything
+    // (/dev/zero would be read for ever).
+    struct stat st;
+    if (stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) return "";
     std::ifstream in(file);
     std::string l;
     while (in && cached_lines.size() < 1000000 && std::getline(in, l)) cached_lines.push_back(std::move(l));

@@ -1310,6 +1310,18 @@ void expect_member_names(const std::string& prog) {
 
 TEST(RuntimeDetect, LocksWithNoInitCallAreNamedByTheMemberTheyAre) { expect_member_names("member_names"); }
 
+// A source file that is a device (#line "/dev/zero"): the naming reads regular files only, so the
+// run ends and the locks keep their kind for a name.
+TEST(RuntimeDetect, NamingReadsNoSourceThatIsNotARegularFile) {
+  ProgRun r = run_under("source_elsewhere", {});
+  EXPECT_EQ(r.exit_code, 66) << dump(r);
+  auto cycles = of_type(r.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(r);
+  EXPECT_EQ(cycles[0]["classes"].get<std::set<std::string>>(),
+            (std::set<std::string>{"mutex first locked in in_order (zero:1)", "mutex first locked in in_order (zero:2)"}))
+      << cycles[0].dump(1);
+}
+
 // The same program built by clang -O2: DWARF 5 with no .debug_aranges, where the system's libdw
 // finds no compile unit by address (every frame had a function and no file or line before the
 // symbolizer indexed the units itself).
