@@ -155,12 +155,47 @@ ClassId class_for_site(const SiteKey& key, LockKind kind, const ApiSite* api) {
   return cls;
 }
 
+// Line `line` of a source file, "" when it cannot be read. The last file read is kept: a run
+// names its classes in a batch, most of them from a few files.
+std::string source_line(const std::string& file, unsigned line) {
+  static std::string cached_file;
+  static std::vector<std::string> cached_lines;
+  if (file.empty() || line == 0) return "";
+  if (file != cached_file) {
+    cached_file = file;
+    cached_lines.clear();
+    // A regular file of a source's size only: the debug information may name anything
+    // (/dev/zero would be read for ever).
+    struct stat st;
+    if (stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) return "";
+    std::ifstream in(file);
+    std::string l;
+    while (in && cached_lines.size() < 1000000 && std::getline(in, l)) cached_lines.push_back(std::move(l));
+  }
+  return line <= cached_lines.size() ? cached_lines[line - 1] : "";
+}
+
 std::string site_name(const SiteKey& key) {
   Runtime& r = rt();
-  std::string name = describe_site(key[0]);
-  for (size_t i = 1; i < kSiteFrames && key[i]; ++i) {
+  // The places, innermost first: the init call's line, the functions it was inlined into (a
+  // helper inlined into main is "from main", not from main's caller), then each caller's; and
+  // the lock as the init call's line writes it (`t->buckets[i]`).
+  std::vector<std::string> places{describe_site(key[0])};
+  std::string expr;
+  r.report_lock.lock();
+  const std::vector<Frame> inlined = sym().frames(key[0]);
+  r.report_lock.unlock();
+  for (size_t k = 1; k < inlined.size(); ++k)
+    if (!inlined[k].function.empty() && !inlined[k].file.empty() && inlined[k].line)
+      places.push_back(symbolize::without_parameters(inlined[k].function) + " (" + base_name(inlined[k].file) + ":" +
+                       std::to_string(inlined[k].line) + ")");
+  for (size_t i = 1; i < kSiteFrames && key[i]; ++i) places.push_back(describe_site(key[i]));
+  if (!inlined.empty() && inlined[0].line)
+    expr = symbolize::lock_expression(source_line(inlined[0].file, inlined[0].line), inlined[0].column);
+  std::string name = (expr.empty() ? "" : expr + " initialised in ") + places[0];
+  for (size_t i = 1; i < places.size(); ++i) {
     if (i >= 2 && !r.site_names.contains(name)) break;
-    name += " from " + describe_site(key[i]);
+    name += " from " + places[i];
   }
   std::string plain = name;
   for (int n = 2; r.site_names.contains(name); ++n)  // the same lines, other addresses
@@ -237,26 +272,6 @@ std::string symbol_name(uint64_t lock, LockKind kind) {
     if (owner->second != std::pair(lock, module)) name += "@" + hex(lock);
   }
   return name;
-}
-
-// Line `line` of a source file, "" when it cannot be read. The last file read is kept: a run
-// names its classes in a batch, most of them from a few files.
-std::string source_line(const std::string& file, unsigned line) {
-  static std::string cached_file;
-  static std::vector<std::string> cached_lines;
-  if (file.empty() || line == 0) return "";
-  if (file != cached_file) {
-    cached_file = file;
-    cached_lines.clear();
-    // A regular file of a source's size only: the debug information may name anything
-    // (/dev/zero would be read for ever).
-    struct stat st;
-    if (stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) return "";
-    std::ifstream in(file);
-    std::string l;
-    while (in && cached_lines.size() < 1000000 && std::getline(in, l)) cached_lines.push_back(std::move(l));
-  }
-  return line <= cached_lines.size() ? cached_lines[line - 1] : "";
 }
 
 // A heap lock's name: "mutex first locked in transfer (bank.cpp:31)", "… #2" for the next lock

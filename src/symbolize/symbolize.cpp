@@ -959,8 +959,10 @@ std::string lock_expression(std::string_view text, unsigned column) {
   } else if (args.size() == 1 && trim(args[0]).empty()) {
     return "";
   } else {
-    // The first argument; the others may only be a guard's tags (std::defer_lock …).
-    for (size_t i = 1; i < args.size(); ++i) {
+    // The first argument; the others may only be a guard's tags (std::defer_lock …), or
+    // anything for an init call (pthread_mutex_init(&m, &attr), mtx_init(&m, mtx_plain)).
+    bool init = callee.find("init") != std::string_view::npos;
+    for (size_t i = 1; i < args.size() && !init; ++i) {
       std::string_view tag = trim(args[i]);
       if (tag.rfind("std::", 0) == 0) tag.remove_prefix(5);
       if (tag != "defer_lock" && tag != "adopt_lock" && tag != "try_to_lock") return "";

@@ -116,6 +116,9 @@ TEST(Symbolize, LockExpressionIsTheLockAsTheLineWritesIt) {
   EXPECT_EQ(lock_expression("    std::lock_guard<std::mutex> g(from->mu);", 37), "from->mu");
   EXPECT_EQ(lock_expression("  std::unique_lock<std::mutex> lk(owned[i]->mu, std::defer_lock);", 33), "owned[i]->mu");
   EXPECT_EQ(lock_expression("  cache_mu.lock();", 3), "cache_mu");
+  EXPECT_EQ(lock_expression("  for (int i = 0; i < 8; ++i) pthread_mutex_init(&t->buckets[i], NULL);", 32),
+            "t->buckets[i]");
+  EXPECT_EQ(lock_expression("  mtx_init(&q->mu, mtx_plain | mtx_recursive);", 3), "q->mu");
   EXPECT_EQ(lock_expression("    if (!self->mu_.try_lock()) return;", 10), "self->mu_");
   EXPECT_EQ(lock_expression("  std::lock_guard g{table.mu};", 19), "table.mu");
   // Not one lock, or not a plain expression: nothing.
