@@ -98,6 +98,24 @@ void word_instances(Finding& f) {
           "both with one call that avoids the deadlock (std::scoped_lock, std::lock).";
 }
 
+// How the explanation and the fix name a lock: a class named by where a run met it ("Account::mu
+// first locked in transfer (bank.cpp:31)", "t->buckets[i] initialised in make_table (t.c:9) from
+// main (t.c:40)") by the words before that place, when they say more than the lock's kind and no
+// other lock of the cycle shortens to the same words; the summary, the chain and the stacks keep
+// the whole name.
+std::string prose_name(const std::vector<std::string>& names, const std::string& name) {
+  auto shorten = [](const std::string& n) {
+    for (const char* place : {" first locked in ", " initialised in "})
+      if (size_t at = n.find(place); at != std::string::npos && at > 0) return n.substr(0, at);
+    return n;
+  };
+  std::string brief = shorten(name);
+  if (brief == name || brief == "mutex" || brief == "rwlock" || brief == "spinlock") return name;
+  for (const auto& other : names)
+    if (other != name && shorten(other) == brief) return name;
+  return brief;
+}
+
 }  // namespace
 
 void word_cycle(Finding& f) {
@@ -120,13 +138,15 @@ void word_cycle(Finding& f) {
   // The last edge is the one that closed the cycle: Z held, A taken. Every other path already
   // orders A before Z.
   const Edge& last = f.chain.back();
-  const std::string& a = last.to;
-  const std::string& z = last.from;
+  const std::string a = prose_name(names, last.to);
+  const std::string z = prose_name(names, last.from);
   std::string now = site_of(last.to_site);
   std::vector<std::string> earlier;
   for (size_t i = 0; i + 1 < f.chain.size(); ++i)
     earlier.push_back(site_of(f.chain[i].to_site, "an earlier path"));
-  std::string ordered = join_some(names, " --> ", 8);  // A --> … --> Z: the chain's own order
+  std::vector<std::string> briefs;
+  for (const auto& n : names) briefs.push_back(prose_name(names, n));
+  std::string ordered = join_some(briefs, " --> ", 8);  // A --> … --> Z: the chain's own order
   std::string subject = who(last.to_site);
   if (f.chain.size() == 2) {
     f.explanation = subject + " takes " + a + " while holding " + z + " (at " + now + "), but " + z +

@@ -74,6 +74,30 @@ TEST(Voice, ACycleHasOneSignatureWhicheverWayItIsWalked) {
   EXPECT_EQ(cycle_of({"x", "y", "x", "z"}).signature, cycle_of({"z", "x", "y", "x"}).signature);
 }
 
+// A lock named by where a run met it is called by its member in the explanation and the fix,
+// unless another lock of the cycle has the same member's name or the member is only the lock's
+// kind; the summary keeps whole names.
+TEST(Voice, ProseNamesALockByTheMemberItIsWhenThatIsUnambiguous) {
+  std::string audit = "Bank::audit_mu first locked in Bank::audit (bank.cpp:22)";
+  std::string table = "t->buckets[i] initialised in make_table (t.c:9) from main (t.c:40)";
+  Finding f = cycle_of({audit, table});
+  EXPECT_NE(f.summary.find(audit), std::string::npos) << f.summary;
+  EXPECT_NE(f.explanation.find("takes Bank::audit_mu while holding t->buckets[i] (at"), std::string::npos)
+      << f.explanation;
+  EXPECT_EQ(f.explanation.find("first locked in"), std::string::npos) << f.explanation;
+  EXPECT_NE(f.fix.find("Take Bank::audit_mu before t->buckets[i]"), std::string::npos) << f.fix;
+  EXPECT_NE(f.fix.find("in the order Bank::audit_mu --> t->buckets[i]"), std::string::npos) << f.fix;
+
+  // Two accounts' mutexes: both would be "Account::mu"; a bare kind says nothing.
+  std::string a1 = "Account::mu first locked in transfer (bank.cpp:31)";
+  std::string a2 = "Account::mu first locked in transfer (bank.cpp:32)";
+  Finding same = cycle_of({a1, a2});
+  EXPECT_NE(same.fix.find("Take " + a1 + " before " + a2), std::string::npos) << same.fix;
+  std::string m = "mutex first locked in fill (f.c:27)";
+  Finding kind = cycle_of({m, "queue_lock"});
+  EXPECT_NE(kind.explanation.find(m), std::string::npos) << kind.explanation;
+}
+
 TEST(Voice, ALongCycleStaysReadable) {
   std::vector<std::string> names;
   for (int i = 0; i < 20000; ++i) names.push_back("l" + std::to_string(i));
