@@ -30,6 +30,19 @@ std::string join_some(const std::vector<std::string>& v, std::string_view sep, s
   return out;
 }
 
+std::string prose_name(const std::vector<std::string>& names, const std::string& name) {
+  auto shorten = [](const std::string& n) {
+    for (const char* place : {" first locked in ", " initialised in "})
+      if (size_t at = n.find(place); at != std::string::npos && at > 0) return n.substr(0, at);
+    return n;
+  };
+  std::string brief = shorten(name);
+  if (brief == name || brief == "mutex" || brief == "rwlock" || brief == "spinlock") return name;
+  for (const auto& other : names)
+    if (other != name && shorten(other) == brief) return name;
+  return brief;
+}
+
 std::string held_names(const std::vector<HeldLock>& held) {
   std::vector<std::string> n;
   for (const auto& h : held) n.push_back(h.name);

@@ -98,24 +98,6 @@ void word_instances(Finding& f) {
           "both with one call that avoids the deadlock (std::scoped_lock, std::lock).";
 }
 
-// How the explanation and the fix name a lock: a class named by where a run met it ("Account::mu
-// first locked in transfer (bank.cpp:31)", "t->buckets[i] initialised in make_table (t.c:9) from
-// main (t.c:40)") by the words before that place, when they say more than the lock's kind and no
-// other lock of the cycle shortens to the same words; the summary, the chain and the stacks keep
-// the whole name.
-std::string prose_name(const std::vector<std::string>& names, const std::string& name) {
-  auto shorten = [](const std::string& n) {
-    for (const char* place : {" first locked in ", " initialised in "})
-      if (size_t at = n.find(place); at != std::string::npos && at > 0) return n.substr(0, at);
-    return n;
-  };
-  std::string brief = shorten(name);
-  if (brief == name || brief == "mutex" || brief == "rwlock" || brief == "spinlock") return name;
-  for (const auto& other : names)
-    if (other != name && shorten(other) == brief) return name;
-  return brief;
-}
-
 }  // namespace
 
 void word_cycle(Finding& f) {

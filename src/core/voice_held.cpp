@@ -41,6 +41,7 @@ void word_recursion(Finding& f) {
   bool another = starts_with(instance, "another");
   bool read_twice = contains(instance, "read twice");
   f.summary = lock + " --> " + lock;
+  const std::string named = prose_name({lock}, lock);  // in the explanation and the fix
   if (same && read_twice) {
     f.scenario.columns = {"CPU0", "CPU1"};
     f.scenario.rows = {{scenario_step("read", lock), ""}, {"", scenario_step("write", lock)}, {scenario_step("read", lock), ""}};
@@ -52,18 +53,18 @@ void word_recursion(Finding& f) {
     // Not a hang: the trylock fails every time while the thread holds the lock (EBUSY), so what
     // the code does when it gets the lock never happens on this path.
     f.scenario.rows = {{scenario_step(a0 ? a0->mode : "", lock)}, {"trylock(" + lock + "); /* fails: held */"}};
-    f.explanation = subject + " tries to lock " + lock + " at " + where + " while already holding it (taken at " +
+    f.explanation = subject + " tries to lock " + named + " at " + where + " while already holding it (taken at " +
                     first + "): the trylock fails every time, for as long as the thread holds the lock, so the "
                     "code that needs the lock there never runs. No hang, but rarely what was meant.";
-    f.fix = "Do not try " + lock + " again at " + where +
+    f.fix = "Do not try " + named + " again at " + where +
             " while holding it: pass down that the caller holds it (or call a variant that expects it held), "
             "or use a recursive mutex if re-entry is intended.";
     return;
   }
   if (f.type == FindingType::spinlock_recursion) {
-    f.explanation = subject + " tries to take spinlock " + lock + " at " + where +
+    f.explanation = subject + " tries to take spinlock " + named + " at " + where +
                     " while it (or its CPU) already holds it: a certain self-deadlock.";
-    f.fix = "Do not take " + lock + " again at " + where +
+    f.fix = "Do not take " + named + " again at " + where +
             "; if an interrupt handler takes it, take it with spin_lock_irqsave() in process context.";
     return;
   }
@@ -72,25 +73,25 @@ void word_recursion(Finding& f) {
                                       : "with " + prim + "_nested(&lock, SINGLE_DEPTH_NESTING) or give the instances "
                                         "separate classes (lockdep_set_class())";
   if (same && read_twice) {
-    f.explanation = subject + " read-locks " + lock + " at " + where + " while already holding it for reading (taken at " +
+    f.explanation = subject + " read-locks " + named + " at " + where + " while already holding it for reading (taken at " +
                     first + "): the lock makes new readers wait behind a waiting writer, so a writer arriving between "
                     "the two leaves both waiting forever.";
-    f.fix = "Do not read-lock " + lock + " again at " + where +
+    f.fix = "Do not read-lock " + named + " again at " + where +
             ": take it once, further out, and pass down that it is held; for a pthread rwlock whose readers must "
             "recurse, keep glibc's default reader-preferring kind.";
   } else if (same) {
-    f.explanation = subject + " takes " + lock + " at " + where + " while already holding the same lock (taken at " +
+    f.explanation = subject + " takes " + named + " at " + where + " while already holding the same lock (taken at " +
                     first + "): it waits for itself forever.";
-    f.fix = "Do not take " + lock + " again at " + where +
+    f.fix = "Do not take " + named + " again at " + where +
             ": release it first, call a variant that expects it held, or use a recursive lock if re-entry is intended.";
   } else if (another) {
-    f.explanation = "Two locks of class " + lock + " are nested (at " + first + " then " + where +
+    f.explanation = "Two locks of class " + named + " are nested (at " + first + " then " + where +
                     ") with no order between them; two " + party_noun(f, 2) +
                     " nesting them the other way round deadlock.";
     f.fix = "If the nesting has a fixed order (parent before child), annotate the inner acquisition at " + where + " " +
             annotate + "; otherwise never hold two of them at once.";
   } else {
-    f.explanation = subject + " takes " + lock + " at " + where + " while already holding a lock of the same class "
+    f.explanation = subject + " takes " + named + " at " + where + " while already holding a lock of the same class "
                     "(taken at " + first + "): a self-deadlock if it is the same instance, a missing nesting "
                     "annotation if it is another one.";
     f.fix = "If it is the same lock, do not take it again at " + where +

@@ -37,6 +37,12 @@ std::string join(const std::vector<std::string>& v, std::string_view sep);
 // A list of items for a sentence: all of them when few, else the first and last few with the
 // count of the rest ("a, b, c, … 9,994 more …, x, y"), so prose stays short for huge cycles.
 std::string join_some(const std::vector<std::string>& v, std::string_view sep, size_t keep = 6);
+// How an explanation and a fix name a lock: a class named by where a run met it ("Account::mu
+// first locked in transfer (bank.cpp:31)", "t->buckets[i] initialised in make_table (t.c:9) from
+// main (t.c:40)") by the words before that place, when they say more than the lock's kind and no
+// other of the finding's locks (`names`) shortens to the same words; summaries, chains, scenarios
+// and stacks keep the whole name.
+std::string prose_name(const std::vector<std::string>& names, const std::string& name);
 std::string held_names(const std::vector<HeldLock>& held);
 // A context as the sentence's subject: "thread 2 (tid 4312)", "insmod/42 (in hardirq context)".
 std::string who(const Acquisition& a, std::string_view fallback = "one path");

@@ -96,6 +96,16 @@ TEST(Voice, ProseNamesALockByTheMemberItIsWhenThatIsUnambiguous) {
   std::string m = "mutex first locked in fill (f.c:27)";
   Finding kind = cycle_of({m, "queue_lock"});
   EXPECT_NE(kind.explanation.find(m), std::string::npos) << kind.explanation;
+
+  // One lock taken again: the same in its explanation and fix.
+  Finding again;
+  again.type = FindingType::recursive_locking;
+  again.classes = {"Cache::mu first locked in Cache::refresh (c.cpp:171)"};
+  complete_finding(again);
+  EXPECT_NE(again.summary.find(again.classes[0]), std::string::npos) << again.summary;
+  EXPECT_NE(again.explanation.find("takes Cache::mu at"), std::string::npos) << again.explanation;
+  EXPECT_EQ(again.explanation.find("first locked in"), std::string::npos) << again.explanation;
+  EXPECT_EQ(again.fix.find("first locked in"), std::string::npos) << again.fix;
 }
 
 TEST(Voice, ALongCycleStaysReadable) {
