@@ -155,6 +155,12 @@ ClassId class_for_site(const SiteKey& key, LockKind kind, const ApiSite* api) {
   return cls;
 }
 
+// A frame as a class name says where: "transfer (bank.cpp:31)", the function without its
+// parameters (a class name carries several of these; C++ signatures made them unreadable).
+std::string frame_place(const Frame& f) {
+  return symbolize::without_parameters(f.function) + " (" + base_name(f.file) + ":" + std::to_string(f.line) + ")";
+}
+
 // Line `line` of a source file, "" when it cannot be read. The last file read is kept: a run
 // names its classes in a batch, most of them from a few files.
 std::string source_line(const std::string& file, unsigned line) {
@@ -187,8 +193,7 @@ std::string site_name(const SiteKey& key) {
   r.report_lock.unlock();
   for (size_t k = 1; k < inlined.size(); ++k)
     if (!inlined[k].function.empty() && !inlined[k].file.empty() && inlined[k].line)
-      places.push_back(symbolize::without_parameters(inlined[k].function) + " (" + base_name(inlined[k].file) + ":" +
-                       std::to_string(inlined[k].line) + ")");
+      places.push_back(frame_place(inlined[k]));
   for (size_t i = 1; i < kSiteFrames && key[i]; ++i) places.push_back(describe_site(key[i]));
   if (!inlined.empty() && inlined[0].line)
     expr = symbolize::lock_expression(source_line(inlined[0].file, inlined[0].line), inlined[0].column);
@@ -233,13 +238,13 @@ std::string first_lock_site(std::span<const Frame> stack, size_t* user_at = null
   for (size_t i = 0; i < stack.size() && !user_frame; ++i) {
     if (!stack[i].function.empty()) {  // named already: the API's site, or a signal frame
       if (stack[i].file.empty() || !stack[i].line || is_plumbing(stack[i])) continue;
-      name = symbolize::without_parameters(stack[i].function) + " (" + base_name(stack[i].file) + ":" + std::to_string(stack[i].line) + ")";
+      name = frame_place(stack[i]);
       break;
     }
     for (const Frame& fr : sym().frames(stack[i].pc)) {
       if (is_plumbing(fr)) continue;
       if (!fr.function.empty() && !fr.file.empty() && fr.line) {
-        name = symbolize::without_parameters(fr.function) + " (" + base_name(fr.file) + ":" + std::to_string(fr.line) + ")";
+        name = frame_place(fr);
         if (user_at) *user_at = i;
         if (user) *user = fr;
       }

@@ -81,13 +81,15 @@ std::string die_function_name(Dwarf_Die* die) {
 
 // ---- naming a lock inside a static object by its members (DWARF) --------------------------
 
-// Follows typedefs and cv-qualifiers to the type itself; false when there is none.
-bool strip_type(Dwarf_Die* type) {
+// Follows typedefs and cv-qualifiers to the type itself; false when there is none. The last
+// typedef's name on the way goes to `typedef_name` when asked for.
+bool strip_type(Dwarf_Die* type, const char** typedef_name = nullptr) {
   for (int depth = 0; depth < 32; ++depth) {
     int tag = dwarf_tag(type);
     if (tag != DW_TAG_typedef && tag != DW_TAG_const_type && tag != DW_TAG_volatile_type &&
         tag != DW_TAG_atomic_type)
       return true;
+    if (tag == DW_TAG_typedef && typedef_name && dwarf_diename(type)) *typedef_name = dwarf_diename(type);
     Dwarf_Attribute attr;
     if (!dwarf_attr_integrate(type, DW_AT_type, &attr) || !dwarf_formref_die(&attr, type)) return false;
   }
@@ -185,13 +187,7 @@ std::string member_path(Dwarf_Die type, uint64_t offset, uint64_t& rest) {
 // type's own, else the last typedef's (`typedef struct { … } account_t`). False: none.
 bool named_type(Dwarf_Die* type, std::string& name) {
   const char* typedef_name = nullptr;
-  for (int depth = 0; depth < 32; ++depth) {
-    int tag = dwarf_tag(type);
-    if (tag == DW_TAG_typedef && dwarf_diename(type)) typedef_name = dwarf_diename(type);
-    else if (tag != DW_TAG_const_type && tag != DW_TAG_volatile_type && tag != DW_TAG_atomic_type) break;
-    Dwarf_Attribute attr;
-    if (!dwarf_attr_integrate(type, DW_AT_type, &attr) || !dwarf_formref_die(&attr, type)) return false;
-  }
+  if (!strip_type(type, &typedef_name)) return false;
   const char* own = dwarf_diename(type);
   name = own ? own : typedef_name ? typedef_name : "";
   return true;
@@ -533,6 +529,18 @@ struct Symbolizer::Impl {
     } while (dwarf_siblingof(&die, &die) == 0);
   }
 
+  // Every compile unit of a module's DWARF (none when it has none), with its DIE's offset.
+  template <class Fn>
+  static void for_each_cu(Dwarf* dwarf, Fn&& fn) {
+    Dwarf_Off off = 0, next = 0;
+    size_t header = 0;
+    while (dwarf && dwarf_nextcu(dwarf, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
+      Dwarf_Die cu;
+      if (dwarf_offdie(dwarf, off + header, &cu)) fn(cu, off + header);
+      off = next;
+    }
+  }
+
   // A module's compile units by the code they cover, for a module whose compiler wrote no
   // .debug_aranges (clang's DWARF 5 by default): the libdw of Debian 12 (0.188) finds no unit
   // for any address of such a module, so a clang-built program had no file and line anywhere.
@@ -553,17 +561,11 @@ struct Symbolizer::Impl {
     CuIndex& x = it->second;
     if (fresh) {
       x.dwarf = dwfl_module_getdwarf(mod, &bias);
-      Dwarf_Off off = 0, next = 0;
-      size_t header = 0;
-      while (x.dwarf && dwarf_nextcu(x.dwarf, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
-        Dwarf_Die cu;
-        if (dwarf_offdie(x.dwarf, off + header, &cu)) {
-          Dwarf_Addr base = 0, lo = 0, hi = 0;
-          for (ptrdiff_t r = 0; (r = dwarf_ranges(&cu, r, &base, &lo, &hi)) > 0;)
-            if (hi > lo) x.ranges.push_back({lo, hi, off + header});
-        }
-        off = next;
-      }
+      for_each_cu(x.dwarf, [&](Dwarf_Die& cu, Dwarf_Off at) {
+        Dwarf_Addr base = 0, lo = 0, hi = 0;
+        for (ptrdiff_t r = 0; (r = dwarf_ranges(&cu, r, &base, &lo, &hi)) > 0;)
+          if (hi > lo) x.ranges.push_back({lo, hi, at});
+      });
       std::sort(x.ranges.begin(), x.ranges.end(), [](const CuRange& a, const CuRange& b) { return a.lo < b.lo; });
     }
     if (!x.dwarf) return nullptr;
@@ -585,14 +587,7 @@ struct Symbolizer::Impl {
     Variables& v = it->second;
     Dwarf_Addr bias = 0;
     v.dwarf = dwfl_module_getdwarf(mod, &bias);
-    if (!v.dwarf) return v;
-    Dwarf_Off off = 0, next = 0;
-    size_t header = 0;
-    while (dwarf_nextcu(v.dwarf, off, &next, &header, nullptr, nullptr, nullptr) == 0) {
-      Dwarf_Die cu;
-      if (dwarf_offdie(v.dwarf, off + header, &cu)) index_scope(&cu, bias, v, 0);
-      off = next;
-    }
+    for_each_cu(v.dwarf, [&](Dwarf_Die& cu, Dwarf_Off) { index_scope(&cu, bias, v, 0); });
     return v;
   }
 
