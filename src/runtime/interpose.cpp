@@ -14,6 +14,7 @@
 #include <signal.h>
 #include <threads.h>
 #include <time.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -221,18 +222,34 @@ template <bool trylock>
   return record_taken(ts, m, trylock, ip, LH_FRAME);
 }
 
-// Uncontended lock of a plain mutex: the lock word, then the held stack. Contended (or anything
-// else): the general path, which tells the engine before it blocks. The common case makes no
-// call at all; every other one is a tail call.
+// The prologue took a plain mutex's word, and the thread is not on the fast path (inside the
+// runtime, not known yet or any more, its signal view behind, the fast path off): the owner as
+// glibc sets it, then what the general path would have told the engine before taking it.
+[[gnu::noinline]] int mutex_taken_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noexcept {
+  ThreadState* known = t_local.self;
+  plain_set_owner(m, reinterpret_cast<uintptr_t>(known) > 1 ? known->tid : static_cast<int>(syscall(SYS_gettid)));
+  if (!tracking_at(ip)) return 0;
+  if (ThreadState* ts = self()) acquire_mutex(ts, m, false, ip, frame);
+  return 0;
+}
+
+// Uncontended lock of a plain mutex: the lock word, then the held stack. Contended (or not a
+// plain mutex): the general path, which tells the engine before it blocks. The common case makes
+// no call at all; every other one is a tail call.
+//
+// The thread's checks come after the word is taken: a branch on a thread-local load ahead of the
+// locked instruction cost 3 ns per lock on this project's machine (AMD EPYC; nested 1 thread,
+// with nothing else of the fast path: 13.5 against 10.4 ns per pair with the checks after).
 [[gnu::always_inline]] inline int mutex_lock_impl(pthread_mutex_t* m, uint64_t ip) {
   // The mutex's words first: when its line is not in the cache, the miss starts before the
   // thread checks rather than after them (harmless reads when the general path takes over).
   uint64_t* slot = mutex_tag_slot_unchecked(m);
   uint64_t tag = __atomic_load_n(slot, __ATOMIC_RELAXED);
   uint64_t memo = __atomic_load_n(slot + 1, __ATOMIC_RELAXED);
+  if (!plain_mutex(m) || !plain_take_word(m)) return mutex_lock_general(m, ip, LH_FRAME);
   ThreadState* ts = fast_acquiring_thread();
-  if (!ts) return mutex_lock_general(m, ip, LH_FRAME);
-  if (!plain_mutex(m) || !plain_trylock(m, ts->tid)) return mutex_lock_general(m, ip, LH_FRAME);
+  if (!ts) return mutex_taken_general(m, ip, LH_FRAME);
+  plain_set_owner(m, ts->tid);
   return mutex_taken<false>(ts, m, tag, memo, ip);
 }
 

@@ -922,6 +922,15 @@ TEST(RuntimeFastPath, RecursiveMutexKeepsItsCountAsOuterLock) {
   EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
 }
 
+TEST(RuntimeFastPath, AMutexTakenBeforeTheFirstThreadWakesItsWaiter) {
+  // While the process has one thread the fast path takes and frees mutexes with plain stores;
+  // the release after the first pthread_create must see the waiter (it hangs otherwise).
+  ProgRun r = run_under("fastpath", {"first_thread"});
+  EXPECT_EQ(r.exit_code, 0) << dump(r);
+  EXPECT_EQ(r.out, "woken\nfastpath first_thread done\n") << dump(r);
+  EXPECT_EQ(r.report["findings"].size(), 0u) << dump(r);
+}
+
 TEST(RuntimeFastPath, AcquisitionsAreCountedOnEveryPath) {
   ProgRun small = run_under("fastpath", {"count", "10000"});
   ProgRun big = run_under("fastpath", {"count", "30000"});

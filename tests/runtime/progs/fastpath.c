@@ -26,6 +26,12 @@
  *               another thread tries it after each release. Expected: "busy free" printed (the
  *               recursion count is the program's: nothing of lockhound's may be kept in it) and
  *               no finding.
+ *   first_thread  while the process has one thread (the fast path then takes and frees a mutex
+ *               with plain stores, as glibc does), warm_a is nested over warm_c many times and
+ *               then held; a first thread is created and blocks on warm_a; once the mutex word
+ *               says it has a waiter, main frees it. Expected: the thread is woken ("woken"
+ *               printed) and no finding. A release that still believed the process single-
+ *               threaded would free the word without waking the waiter: a hang.
  *   count N     N rounds of one lock/unlock. (The test compares reported acquisition counts.) */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -34,6 +40,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 pthread_mutex_t warm_a = PTHREAD_MUTEX_INITIALIZER;
 pthread_mutex_t warm_c = PTHREAD_MUTEX_INITIALIZER;
@@ -148,6 +155,39 @@ static void on_usr1(int sig) {
   pthread_mutex_unlock(&memo_c);
 }
 
+/* A timed lock: lockhound's own waits (pthread_mutex_lock) wake in slices to watch for
+ * deadlocks, which would hide a lost wake-up; this one waits for the wake-up or 60 s. */
+static void* take_warm_a(void* arg) {
+  struct timespec deadline;
+  clock_gettime(CLOCK_REALTIME, &deadline);
+  deadline.tv_sec += 60;
+  if (pthread_mutex_timedlock(&warm_a, &deadline) != 0) {
+    printf("not woken\n");
+    exit(1);
+  }
+  pthread_mutex_unlock(&warm_a);
+  return arg;
+}
+
+static void first_thread(void) {
+  for (int i = 0; i < 1000; ++i) nest(&warm_a, &warm_c);
+  pthread_mutex_lock(&warm_a);
+  pthread_t t;
+  pthread_create(&t, NULL, take_warm_a, NULL);
+  /* glibc's word is 2 once a thread waits on it; 30 s without one is a failure of the test. */
+  for (int i = 0; __atomic_load_n(&warm_a.__data.__lock, __ATOMIC_RELAXED) != 2; ++i) {
+    if (i == 30000) {
+      printf("no waiter\n");
+      exit(1);
+    }
+    struct timespec ms = {0, 1000000};
+    nanosleep(&ms, NULL);
+  }
+  pthread_mutex_unlock(&warm_a);
+  pthread_join(t, NULL);
+  printf("woken\n");
+}
+
 int main(int argc, char** argv) {
   const char* mode = argc > 1 ? argv[1] : "";
   if (!strcmp(mode, "warm_edge")) {
@@ -198,6 +238,8 @@ int main(int argc, char** argv) {
     printf("%s ", rec_outer_state()); /* held once more */
     pthread_mutex_unlock(&rec_outer);
     printf("%s\n", rec_outer_state());
+  } else if (!strcmp(mode, "first_thread")) {
+    first_thread();
   } else if (!strcmp(mode, "count") && argc > 2) {
     long n = atol(argv[2]);
     for (long i = 0; i < n; ++i) {
@@ -205,7 +247,7 @@ int main(int argc, char** argv) {
       pthread_mutex_unlock(&warm_a);
     }
   } else {
-    fprintf(stderr, "usage: fastpath warm_edge|warm_exit|hand|hand_ok|recreate|memo_copy|memo_signal|recursive_outer|count N\n");
+    fprintf(stderr, "usage: fastpath warm_edge|warm_exit|hand|hand_ok|recreate|memo_copy|memo_signal|recursive_outer|first_thread|count N\n");
     return 2;
   }
   printf("fastpath %s done\n", mode);
