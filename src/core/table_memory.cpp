@@ -14,7 +14,13 @@
 namespace lockhound::engine {
 
 namespace {
-size_t rounded(size_t bytes) { return (bytes + kHugePage - 1) & ~(kHugePage - 1); }
+// A region ends at its last 4 KiB page, not at a huge page's end: a table a little over a
+// multiple of 2 MiB (a hash map's 2.2 MB array, the chain table's 4 MiB and a header word) has
+// its tail in small pages rather than a whole huge page zeroed for it. On the project's machine
+// zeroing fresh memory was a third of the 100k-lock walk's cold cost, and these tails were a fifth
+// of what it zeroed (7.6 of 34 MiB).
+constexpr size_t kPage = 4096;
+size_t rounded(size_t bytes) { return (bytes + kPage - 1) & ~(kPage - 1); }
 }  // namespace
 
 // Under AddressSanitizer everything comes from calloc: LeakSanitizer does not look for pointers
@@ -31,7 +37,8 @@ void* map_table(size_t bytes, bool populate) {
     if (!p) throw std::bad_alloc();
     return p;
   }
-  // Map a huge page more than needed and trim both ends to a 2 MiB boundary.
+  // Map a huge page more than needed and trim: the start to a 2 MiB boundary, the end after the
+  // last page needed.
   size_t size = rounded(bytes);
   void* raw = mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) throw std::bad_alloc();
