@@ -50,6 +50,9 @@ void word_inconsistent(Finding& f) {
   f.summary = lock + (usage.empty() ? "" : ": " + usage);
   f.scenario.columns = {"CPU0"};
   f.scenario.rows = {{"lock(" + lock + ");"}, {"<Interrupt: " + irq + ">"}, {"  lock(" + lock + ");"}};
+  // The explanation and fix call it by the words before its place ("Account::mu"): the summary
+  // and scenario keep the whole name.
+  const std::string named = prose_name({lock}, lock);
   const Acquisition* in = acquisition_in(f, irq);
   const Acquisition* on = acquisition_outside(f, irq, in);
   // Where the holder runs: process context, or a lower interrupt (a timer's softirq, which runs
@@ -66,10 +69,10 @@ void word_inconsistent(Finding& f) {
     holder = on->context;
   }
   if (irq == "signal") {
-    f.explanation = lock + " is taken in signal context (" + in_site + ") and also at " + on_site +
+    f.explanation = named + " is taken in signal context (" + in_site + ") and also at " + on_site +
                     " with signals enabled: if the signal arrives while " + holder +
                     " holds it, the handler waits forever for a lock its own thread holds.";
-    f.fix = "At " + on_site + " take " + lock + " with a signal mask (pthread_sigmask SIG_BLOCK) around it, so the "
+    f.fix = "At " + on_site + " take " + named + " with a signal mask (pthread_sigmask SIG_BLOCK) around it, so the "
             "signal cannot interrupt the critical section; or do not take locks in the signal handler at all.";
     return;
   }
@@ -77,23 +80,23 @@ void word_inconsistent(Finding& f) {
     std::string call = on ? lock_primitive(*on) : "";
     if (call.empty()) call = "spin_lock";
     std::string safe = irqsafe_variant(call, irq == "softirq");
-    f.explanation = lock + " is taken in " + irq + " context (" + in_site + ") and also with " + irq +
+    f.explanation = named + " is taken in " + irq + " context (" + in_site + ") and also with " + irq +
                     "s enabled (" + on_site + "): if the " + irq + " arrives on a CPU while " + holder + " holds " +
-                    lock + ", the handler spins on it forever.";
-    f.fix = "Make the " + call + "() of " + lock + " in " + on_context + " (" + on_site + ") " + safe +
+                    named + ", the handler spins on it forever.";
+    f.fix = "Make the " + call + "() of " + named + " in " + on_context + " (" + on_site + ") " + safe +
             "() (and its unlock " + unlock_variant(safe) + "()), so the " + irq + " handler (" + in_site +
             ") can never interrupt a holder on the same CPU; or move the work out of the " + irq + " handler.";
     return;
   }
   if (irq == "reclaim") {
-    f.explanation = lock + " is taken during memory reclaim (" + in_site + ") and also by a path that allocates "
+    f.explanation = named + " is taken during memory reclaim (" + in_site + ") and also by a path that allocates "
                     "memory that may recurse into reclaim (" + on_site + ").";
-    f.fix = "Allocate with GFP_NOFS/GFP_NOIO (or memalloc_nofs_save()) while holding " + lock + " in " + on_site + ".";
+    f.fix = "Allocate with GFP_NOFS/GFP_NOIO (or memalloc_nofs_save()) while holding " + named + " in " + on_site + ".";
     return;
   }
-  f.explanation = lock + " is used in " + irq + " context (" + in_site + ") and in a conflicting way (" + on_site +
+  f.explanation = named + " is used in " + irq + " context (" + in_site + ") and in a conflicting way (" + on_site +
                   (usage.empty() ? "" : ", " + usage) + ").";
-  f.fix = "Never take " + lock + " from " + irq + " context (" + in_site + "), or use a lock-free mechanism there.";
+  f.fix = "Never take " + named + " from " + irq + " context (" + in_site + "), or use a lock-free mechanism there.";
 }
 
 void word_inversion(Finding& f) {
@@ -112,6 +115,10 @@ void word_inversion(Finding& f) {
   if (state.empty()) state = upper(irq);
   f.summary = join_some(path, " --> ", 8) + " (" + safe + " is " + state + "-safe, " + unsafe + " is " + state + "-unsafe)";
   f.scenario = irq_scenario(safe, unsafe, irq);
+  std::vector<std::string> names = path;
+  names.push_back(safe);
+  names.push_back(unsafe);
+  const std::string safe_p = prose_name(names, safe), unsafe_p = prose_name(names, unsafe);
   const Acquisition* in = acquisition_in(f, irq, safe);
   if (!in) in = acquisition_in(f, irq);
   const Acquisition* on = acquisition_outside(f, irq, in, unsafe);
@@ -122,23 +129,23 @@ void word_inversion(Finding& f) {
   for (const auto& e : f.chain)
     if (e.to == unsafe && !e.to_site.stack.empty()) acq_site = site_of(e.to_site);
   if (irq == "signal") {
-    f.explanation = unsafe + " is taken with signals enabled (" + on_site + "), but " + safe +
+    f.explanation = unsafe_p + " is taken with signals enabled (" + on_site + "), but " + safe_p +
                     ", which is taken in a signal handler (" + in_site + "), takes it while held (" + acq_site +
-                    "): a thread holding " + unsafe + " can be interrupted by a handler waiting for " + safe +
-                    " while another thread holds " + safe + " and waits for " + unsafe + ".";
-    f.fix = "Block the signal (pthread_sigmask) around every acquisition of " + unsafe + " (" + on_site +
-            "), or stop taking " + unsafe + " while holding " + safe + " at " + acq_site + ".";
+                    "): a thread holding " + unsafe_p + " can be interrupted by a handler waiting for " + safe_p +
+                    " while another thread holds " + safe_p + " and waits for " + unsafe_p + ".";
+    f.fix = "Block the signal (pthread_sigmask) around every acquisition of " + unsafe_p + " (" + on_site +
+            "), or stop taking " + unsafe_p + " while holding " + safe_p + " at " + acq_site + ".";
     return;
   }
   std::string prim = on ? lock_primitive(*on) : "";
   if (prim.empty()) prim = "spin_lock";
   std::string safe_call = irqsafe_variant(prim, irq == "softirq");
-  f.explanation = unsafe + " is taken with " + irq + "s enabled (" + on_site + "), but " + safe +
+  f.explanation = unsafe_p + " is taken with " + irq + "s enabled (" + on_site + "), but " + safe_p +
                   ", which is used in " + irq + " context (" + in_site + "), takes it while held (" + acq_site +
-                  "): a CPU holding " + unsafe + " can be interrupted by a handler waiting for " + safe +
-                  " while another CPU holds " + safe + " and waits for " + unsafe + ".";
-  f.fix = "Make the " + prim + "() of " + unsafe + " at " + on_site + " " + safe_call + "() (every acquisition of " +
-          unsafe + " with " + irq + "s disabled), or stop taking " + unsafe + " while holding " + safe + " at " +
+                  "): a CPU holding " + unsafe_p + " can be interrupted by a handler waiting for " + safe_p +
+                  " while another CPU holds " + safe_p + " and waits for " + unsafe_p + ".";
+  f.fix = "Make the " + prim + "() of " + unsafe_p + " at " + on_site + " " + safe_call + "() (every acquisition of " +
+          unsafe_p + " with " + irq + "s disabled), or stop taking " + unsafe_p + " while holding " + safe_p + " at " +
           acq_site + ".";
 }
 
@@ -185,15 +192,16 @@ void word_sleep(Finding& f) {
     std::string taken = a1 ? site_of(*a1) : "an outer call";
     size_t others = f.classes.size() > 2 ? f.classes.size() - 2 : 0;
     f.summary = lock + " (may block) taken while holding the spinlock " + spin + " at " + site;
-    f.explanation = subject + " takes " + lock + ", which may block, at " + site + " while holding the spinlock " +
-                    spin + " (taken at " + taken + "): every thread that wants " + spin +
+    const std::string lock_p = prose_name({lock, spin}, lock), spin_p = prose_name({lock, spin}, spin);
+    f.explanation = subject + " takes " + lock_p + ", which may block, at " + site + " while holding the spinlock " +
+                    spin_p + " (taken at " + taken + "): every thread that wants " + spin_p +
                     " spins, burning CPU, for as long as the holder waits. This cannot hang by itself; a hang would "
                     "need a cycle, which is reported on its own." +
                     (others ? " The same two sites take locks of " + std::to_string(others) + " more " +
                                   (others == 1 ? "class" : "classes") + " the same way."
                             : "");
-    f.fix = "If the wait for " + lock + " can be long, release " + spin + " before taking " + lock + " at " + site +
-            " (keep the entry alive another way, e.g. a reference count), or make " + spin +
+    f.fix = "If the wait for " + lock_p + " can be long, release " + spin_p + " before taking " + lock_p + " at " + site +
+            " (keep the entry alive another way, e.g. a reference count), or make " + spin_p +
             " a mutex; if the protocol is deliberate and the wait short, this is the cost of it.";
     return;
   }
@@ -217,10 +225,11 @@ void word_sleep(Finding& f) {
     std::string lock = a1 ? a1->lock : (f.classes.empty() ? std::string("the lock") : f.classes.front());
     std::string taken = a1 ? site_of(*a1) : "an outer call";
     f.summary = what + " at " + site + " while holding " + lock;
-    f.explanation = what + " blocks at " + site + " while " + lock + " is held (taken at " + taken +
-                    "): every thread that needs " + lock + " waits as long, and if the wait depends on one of them it "
+    const std::string lock_p = prose_name({lock}, lock);
+    f.explanation = what + " blocks at " + site + " while " + lock_p + " is held (taken at " + taken +
+                    "): every thread that needs " + lock_p + " waits as long, and if the wait depends on one of them it "
                     "never ends.";
-    f.fix = "Release " + lock + " before " + what + " at " + site +
+    f.fix = "Release " + lock_p + " before " + what + " at " + site +
             " (copy what the critical section needs, then wait), or wait on a condition variable, which releases it.";
     return;
   }

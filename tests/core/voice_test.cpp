@@ -108,6 +108,32 @@ TEST(Voice, ProseNamesALockByTheMemberItIsWhenThatIsUnambiguous) {
   EXPECT_EQ(again.fix.find("first locked in"), std::string::npos) << again.fix;
 }
 
+TEST(Voice, SignalAndBlockingFindingsNameLocksByTheirMemberToo) {
+  const std::string mu = "Cache::mu first locked in Cache::refresh (c.cpp:171)";
+  Finding sig;
+  sig.type = FindingType::inconsistent_lock_state;
+  sig.classes = {mu};
+  fact::set(sig, fact::kInterrupt, "signal");
+  complete_finding(sig);
+  EXPECT_NE(sig.summary.find(mu), std::string::npos) << sig.summary;
+  EXPECT_NE(sig.explanation.find("Cache::mu is taken in signal context"), std::string::npos) << sig.explanation;
+  EXPECT_EQ(sig.explanation.find("first locked in"), std::string::npos) << sig.explanation;
+  EXPECT_NE(sig.fix.find("take Cache::mu with a signal mask"), std::string::npos) << sig.fix;
+
+  Finding block;
+  block.type = FindingType::blocking_call_under_lock;
+  block.classes = {mu};
+  Acquisition at, held;
+  at.lock = mu;
+  held.lock = mu;
+  block.acquisitions = {at, held};
+  fact::set(block, fact::kOperation, "sleep()");
+  complete_finding(block);
+  EXPECT_NE(block.summary.find("while holding " + mu), std::string::npos) << block.summary;
+  EXPECT_NE(block.explanation.find("while Cache::mu is held"), std::string::npos) << block.explanation;
+  EXPECT_NE(block.fix.find("Release Cache::mu before sleep()"), std::string::npos) << block.fix;
+}
+
 TEST(Voice, ALongCycleStaysReadable) {
   std::vector<std::string> names;
   for (int i = 0; i < 20000; ++i) names.push_back("l" + std::to_string(i));
