@@ -23,6 +23,7 @@ json frame_json(const Frame& f) {
   put(j, "off", f.offset);
   put(j, "file", f.file);
   if (f.line) j["line"] = f.line;
+  if (f.column) j["col"] = f.column;
   put(j, "obj", f.object);
   if (f.inlined) j["inl"] = true;
   return j;
@@ -129,6 +130,9 @@ Frame frame_of(const json& j) {
   uint64_t line = num(j, "line");
   if (line > UINT32_MAX) throw Bad{"line number out of range"};
   f.line = unsigned(line);
+  uint64_t column = num(j, "col");
+  if (column > UINT32_MAX) throw Bad{"column number out of range"};
+  f.column = unsigned(column);
   f.object = str(j, "obj");
   f.inlined = flag(j, "inl");
   return f;
@@ -286,6 +290,7 @@ struct Writer {
     put("off", f.offset);
     put("file", f.file);
     put("line", uint64_t{f.line});
+    put("col", uint64_t{f.column});
     put("obj", f.object);
     if (f.inlined) {
       key("inl");
@@ -294,8 +299,8 @@ struct Writer {
     close('}');
   }
   static bool empty(const Frame& f) {
-    return !f.pc && f.function.empty() && f.offset.empty() && f.file.empty() && !f.line && f.object.empty() &&
-           !f.inlined;
+    return !f.pc && f.function.empty() && f.offset.empty() && f.file.empty() && !f.line && !f.column &&
+           f.object.empty() && !f.inlined;
   }
   void acquisition(const Acquisition& a) {
     open('{');

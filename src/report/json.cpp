@@ -19,6 +19,7 @@ json frame_json(const Frame& f) {
   if (!f.offset.empty()) j["offset"] = f.offset;
   if (!f.file.empty()) j["file"] = f.file;
   if (f.line) j["line"] = f.line;
+  if (f.column) j["column"] = f.column;
   if (!f.object.empty()) j["object"] = f.object;
   if (f.inlined) j["inlined"] = true;
   return j;

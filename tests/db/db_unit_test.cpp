@@ -301,7 +301,7 @@ TEST(Codec, FindingsAndEvidenceRoundTrip) {
   EXPECT_EQ(e.to_site.context, f.chain[0].to_site.context);
   // Any bytes in a name: escaped, and a broken UTF-8 sequence replaced, never an unreadable row.
   Edge odd;
-  odd.from_site.stack.push_back(Frame{0x1234, "fn\x01\"q\\ \xff é 漢", "", "a\nb.c", 7, "", true});
+  odd.from_site.stack.push_back(Frame{0x1234, "fn\x01\"q\\ \xff é 漢", "", "a\nb.c", 7, "", true, 12});
   odd.to_site.held.push_back(HeldLock{"h", "0x1", "write", "", Frame{}, {}});
   odd.gates = {"g1", "g\t2"};
   Edge odd_back;
@@ -310,6 +310,7 @@ TEST(Codec, FindingsAndEvidenceRoundTrip) {
   EXPECT_EQ(odd_back.from_site.stack[0].function, "fn\x01\"q\\ \xef\xbf\xbd é 漢");
   EXPECT_EQ(odd_back.from_site.stack[0].file, "a\nb.c");
   EXPECT_TRUE(odd_back.from_site.stack[0].inlined);
+  EXPECT_EQ(odd_back.from_site.stack[0].column, 12u);
   EXPECT_EQ(odd_back.to_site.held.size(), 1u);
   EXPECT_EQ(odd_back.gates, odd.gates);
   EXPECT_EQ(encode_evidence(odd_back), encode_evidence(odd_back));
