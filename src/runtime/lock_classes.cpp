@@ -161,12 +161,19 @@ std::string frame_place(const Frame& f) {
   return symbolize::without_parameters(f.function) + " (" + base_name(f.file) + ":" + std::to_string(f.line) + ")";
 }
 
-// Line `line` of a source file, "" when it cannot be read. The last file read is kept: a run
-// names its classes in a batch, most of them from a few files.
-std::string source_line(const std::string& file, unsigned line) {
+// Line `line` of a source file, "" when it cannot be read or was changed after `object` (the
+// module whose debug information named it) was built: its lines may no longer be the ones the
+// line table counts, and a name read from another line would be wrong. The last file read is
+// kept: a run names its classes in a batch, most of them from a few files.
+std::string source_line(const std::string& file, unsigned line, const std::string& object) {
   static std::string cached_file;
   static std::vector<std::string> cached_lines;
   if (file.empty() || line == 0) return "";
+  struct stat src, obj;
+  if (!object.empty() && stat(file.c_str(), &src) == 0 && stat(object.c_str(), &obj) == 0 &&
+      (src.st_mtim.tv_sec > obj.st_mtim.tv_sec ||
+       (src.st_mtim.tv_sec == obj.st_mtim.tv_sec && src.st_mtim.tv_nsec > obj.st_mtim.tv_nsec)))
+    return "";
   if (file != cached_file) {
     cached_file = file;
     cached_lines.clear();
@@ -196,7 +203,8 @@ std::string site_name(const SiteKey& key) {
       places.push_back(frame_place(inlined[k]));
   for (size_t i = 1; i < kSiteFrames && key[i]; ++i) places.push_back(describe_site(key[i]));
   if (!inlined.empty() && inlined[0].line)
-    expr = symbolize::lock_expression(source_line(inlined[0].file, inlined[0].line), inlined[0].column);
+    expr = symbolize::lock_expression(source_line(inlined[0].file, inlined[0].line, inlined[0].object),
+                                         inlined[0].column);
   std::string name = (expr.empty() ? "" : expr + " initialised in ") + places[0];
   for (size_t i = 1; i < places.size(); ++i) {
     if (i >= 2 && !r.site_names.contains(name)) break;
@@ -305,7 +313,7 @@ std::string first_lock_name(const Runtime::Unnamed& u) {
     }
     // Else as the source line writes it (`from->mu`), when the source is there to read.
     if (name == kind_prefix(u.kind)) {
-      std::string expr = symbolize::lock_expression(source_line(user.file, user.line), user.column);
+      std::string expr = symbolize::lock_expression(source_line(user.file, user.line, user.object), user.column);
       if (!expr.empty()) name = std::move(expr);
     }
     name += kFirstLockedIn + site;

@@ -1296,6 +1296,24 @@ TEST(RuntimeDetect, ClassesAreNamedOnlyWhenAReportNeedsThem) {
   EXPECT_LT(abba.report["stats"]["unnamed_classes"].get<int>(), 3) << dump(abba);
 }
 
+// A source changed after the program was built: its lines may not be the ones the line table
+// counts, so no name is read from it. A copy of lazy_names older than its source (as after an
+// edit without a rebuild) names `stats` by its kind and place only.
+TEST(RuntimeDetect, NamingReadsNoSourceNewerThanTheProgram) {
+  char tmpl[] = "/tmp/lockhound-stale-XXXXXX";
+  fs::path dir = mkdtemp(tmpl);
+  fs::path copy = dir / "lazy_names";
+  fs::copy_file(std::string(RT_PROG_DIR) + "/lazy_names", copy);
+  struct timespec old_times[2] = {{946684800, 0}, {946684800, 0}};  // 2000-01-01
+  ASSERT_EQ(utimensat(AT_FDCWD, copy.c_str(), old_times, 0), 0);
+  ProgRun abba = run_under(copy.string(), {"abba"});
+  EXPECT_EQ(abba.exit_code, 66) << dump(abba);
+  auto cycles = of_type(abba.report, "circular_dependency");
+  ASSERT_EQ(cycles.size(), 1u) << dump(abba);
+  EXPECT_TRUE(has_class(cycles[0], "mutex first locked in fill (lazy_names.c:27)")) << cycles[0].dump(1);
+  fs::remove_all(dir);
+}
+
 // A lock with no init call is named by the member it is of the object the caller's code holds
 // it in, from the registers of its first lock call and the debug information: through a pointer
 // to a heap struct (by the struct's type, down an array member) and as a member of a struct on
@@ -1310,6 +1328,12 @@ void expect_member_names(const std::string& prog) {
             (std::set<std::string>{"struct pool::pool_lock first locked in assign (member_names.c:24)",
                                    "struct pool::workers[2].lock first locked in assign (member_names.c:25)"}))
       << cycles[0].dump(1);
+  // The program's frames carry the debug information's column too (docs/json-format.md).
+  int with_column = 0;
+  for (const auto& e : cycles[0]["chain"])
+    for (const auto& fr : e["to_site"]["stack"])
+      with_column += fr.value("file", "").ends_with("member_names.c") && fr.value("column", 0) > 0;
+  EXPECT_GT(with_column, 0) << cycles[0].dump(1);
 
   ProgRun local = run_under(prog, {"local"});
   EXPECT_EQ(local.exit_code, 66) << dump(local);
