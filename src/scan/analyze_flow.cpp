@@ -248,6 +248,17 @@ void Analyzer::irq_apply(State& s, IrqEffect eff, bool acquire) {
   }
 }
 
+// A lock named by a local variable of this function ("f|v:p->lock") that comes back in a callee's
+// event was taken by another activation of this function (the call chain re-entered it): its
+// local is another variable, so not provably the same lock. ps2mult_interrupt takes the lock of
+// the port's own multiplexer and, through serio_interrupt and a driver's callback, could reach
+// ps2mult_interrupt again for another port: "another instance", not a certain self-deadlock.
+void Analyzer::other_activation(const Ctx& c, LockRef& l, const SrcLoc& call) const {
+  const std::string own = c.f->key + "|v:";
+  if (l.inst.compare(0, own.size(), own) == 0)
+    l.inst += "@" + std::to_string(call.line) + ":" + std::to_string(call.col);
+}
+
 // Substitutes the callee's parameters by the call's arguments. False: the lock cannot be named.
 bool Analyzer::subst(LockRef& l, const std::vector<ArgFact>& args) {
   if (l.inst.size() >= 2 && l.inst[0] == '$') {
@@ -321,6 +332,7 @@ void Analyzer::do_call(Ctx& c, State& s, const Op& op, const std::string& target
     pre.erase(std::unique(pre.begin(), pre.end()), pre.end());
     e.pre = std::move(pre);
     if (!subst_held(c, e.what, op.args, op, s)) continue;
+    other_activation(c, e.what.lock, op.loc);
     if (e.kind == EvKind::sleep && e.gfp_param >= 0) {
       if (size_t(e.gfp_param) >= op.args.size()) continue;
       const ArgFact& a = op.args[size_t(e.gfp_param)];
@@ -343,6 +355,7 @@ void Analyzer::do_call(Ctx& c, State& s, const Op& op, const std::string& target
         ok = false;
         break;
       }
+      other_activation(c, h.lock, op.loc);
       inner.push_back(std::move(h));
     }
     if (!ok) continue;

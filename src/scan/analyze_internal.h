@@ -286,6 +286,7 @@ class Analyzer {
   std::unordered_map<std::string, std::string> calls_;
 
   uint64_t instance(const LockRef& l);
+  void other_activation(const Ctx& c, LockRef& l, const SrcLoc& call) const;
 
   // The engine's site for a stack; `call`, for an acquisition, the locking function called there.
   Site site(const Path& p, std::string_view call = {});

@@ -347,6 +347,22 @@ TEST(ScanFacts, APathDoesNotGoRoundARecursionAndOn) {
   EXPECT_GT(stacks, 0u);
 }
 
+// A lock named by a local variable, met again in another activation of the same function (a
+// handler re-entered through a driver callback), is another instance of its class; a lock the
+// caller passes on to a helper that takes it again is the same one.
+TEST(ScanFacts, ALocalOfAnotherActivationIsAnotherInstance) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "stacked_ports.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  auto mux = matching(r.findings, FindingType::recursive_locking, {"struct mux::lock"}, "mux_rx");
+  ASSERT_EQ(mux.size(), 1u) << describe(r.findings);
+  EXPECT_EQ(lockhound::fact::get(*mux[0], lockhound::fact::kInstance).rfind("another instance", 0), 0u)
+      << describe(r.findings);
+  auto dev = matching(r.findings, FindingType::recursive_locking, {"struct dev::lock"}, "bump");
+  ASSERT_EQ(dev.size(), 1u) << describe(r.findings);
+  EXPECT_EQ(lockhound::fact::get(*dev[0], lockhound::fact::kInstance), "same lock instance: a certain self-deadlock")
+      << describe(r.findings);
+}
+
 // A notifier registered on panic_notifier_list runs with interrupts off (panic() turns them off
 // first); one on another chain does not.
 TEST(ScanFacts, APanicNotifierRunsWithInterruptsOff) {
