@@ -192,13 +192,30 @@ int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noex
   return rc;
 }
 
+// While the runtime works on an acquisition whose word the thread already holds (the engine told
+// after the fact, the thread's state made), the program has not entered its critical section:
+// what the mutex protects is as the last holder left it. The runtime's work may call the
+// program back: its allocations go through the program's operator new or malloc, which may take
+// this very mutex (an allocation tracker's `std::lock_guard g(alloc_mu)` in operator new). That
+// nested lock, and its unlock, pass through without touching the word: the thread holds it, no
+// other thread can be inside, and the nested section ends before the program's own begins.
+// Without this, the thread waited for itself for ever (tests/runtime/progs/alloc_lock.cpp).
+struct Pending {
+  const void* before;
+  explicit Pending(const void* m) : before(t_local.pending) { t_local.pending = m; }
+  ~Pending() { t_local.pending = before; }
+};
+inline bool is_pending(const void* m) { return m == t_local.pending; }
+
 // The lock was just taken (uncontended) and the fast path could not decide: the engine hears of
 // it now. Nothing was waited for, so telling it after taking the lock loses nothing.
 [[gnu::noinline]] int record_taken(ThreadState* ts, pthread_mutex_t* m, bool trylock, uint64_t ip,
                                    CallFrame frame) noexcept {
-  if (tracking_at(ip))
+  if (tracking_at(ip)) {
+    Pending p(m);
     engine_acquire(ts, addr(m), LockKind::pthread_mutex, Mode::write, trylock, ip, mutex_tag_slot_unchecked(m),
                    frame);
+  }
   return 0;
 }
 
@@ -229,6 +246,7 @@ template <bool trylock>
   ThreadState* known = t_local.self;
   plain_set_owner(m, reinterpret_cast<uintptr_t>(known) > 1 ? known->tid : static_cast<int>(syscall(SYS_gettid)));
   if (!tracking_at(ip)) return 0;
+  Pending p(m);
   if (ThreadState* ts = self()) acquire_mutex(ts, m, false, ip, frame);
   return 0;
 }
@@ -281,6 +299,7 @@ template <bool trylock>
 
 // --- the general paths ------------------------------------------------------------------------
 [[gnu::noinline]] int mutex_lock_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noexcept {
+  if (is_pending(m)) return 0;  // the runtime's own call back into the program (Pending)
   auto lock_fn = real::pthread_mutex_lock();
   if (!tracking_at(ip)) return lock_fn(m);
   ThreadState* ts = self();
@@ -303,6 +322,7 @@ template <bool trylock>
 }
 
 [[gnu::noinline]] int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noexcept {
+  if (is_pending(m)) return 0;
   int rc = real::pthread_mutex_trylock()(m);
   if (rc == EBUSY && mutex_kind(m) != PTHREAD_MUTEX_RECURSIVE && tracking_at(ip)) {
     ThreadState* ts = self();
@@ -313,6 +333,7 @@ template <bool trylock>
   ThreadState* ts = self();
   if (!ts) return rc;
   if (mutex_kind(m) == PTHREAD_MUTEX_RECURSIVE && mutex_count(m) > 1) return rc;
+  Pending p(m);
   acquire_mutex(ts, m, true, ip, frame);
   return rc;
 }
@@ -333,6 +354,7 @@ int mutex_timed_impl(pthread_mutex_t* m, uint64_t ip, CallFrame frame, Timed tim
 }
 
 [[gnu::noinline]] int mutex_unlock_general(pthread_mutex_t* m, uint64_t ip) noexcept {
+  if (is_pending(m)) return 0;
   auto unlock_fn = real::pthread_mutex_unlock();
   if (!tracking_at(ip)) return unlock_fn(m);
   ThreadState* ts = self();
@@ -351,7 +373,9 @@ struct Reacquire {
   uint64_t ip;
   CallFrame frame;
   ~Reacquire() {
-    if (ts && tracking_at(ip)) acquire_mutex(ts, static_cast<pthread_mutex_t*>(m), false, ip, frame);
+    if (!ts || !tracking_at(ip)) return;
+    Pending p(m);
+    acquire_mutex(ts, static_cast<pthread_mutex_t*>(m), false, ip, frame);
   }
 };
 

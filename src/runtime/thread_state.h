@@ -230,6 +230,10 @@ struct ThreadLocal {
   // A handler run unobserved (the thread had no state yet) holds the guard; a jump out of it
   // gives the guard back. Where it runs (frame 0: none).
   ThreadState::SigFrame hidden{0, 0, 0};
+  // The mutex whose word this thread has taken while the runtime, not the program, is still
+  // working on the acquisition (telling the engine, making the thread's state): see Pending in
+  // interpose.cpp. Null otherwise.
+  const void* pending = nullptr;
 };
 static_assert(offsetof(ThreadLocal, epoch) == offsetof(ThreadLocal, guard) + 4);
 extern __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));
