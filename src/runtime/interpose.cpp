@@ -196,16 +196,16 @@ int mutex_trylock_general(pthread_mutex_t* m, uint64_t ip, CallFrame frame) noex
 // after the fact, the thread's state made), the program has not entered its critical section:
 // what the mutex protects is as the last holder left it. The runtime's work may call the
 // program back: its allocations go through the program's operator new or malloc, which may take
-// this very mutex (an allocation tracker's `std::lock_guard g(alloc_mu)` in operator new). That
-// nested lock, and its unlock, pass through without touching the word: the thread holds it, no
-// other thread can be inside, and the nested section ends before the program's own begins.
-// Without this, the thread waited for itself for ever (tests/runtime/progs/alloc_lock.cpp).
+// this very lock (an allocation tracker's `std::lock_guard g(alloc_mu)` in operator new, or a
+// spinlock). That nested lock, and its unlock, pass through without touching the word: the thread
+// holds it, no other thread can be inside, and the nested section ends before the program's own
+// begins. Without this, the thread waited for itself for ever (tests/runtime/progs/alloc_lock.cpp).
 struct Pending {
-  const void* before;
-  explicit Pending(const void* m) : before(t_local.pending) { t_local.pending = m; }
+  const volatile void* before;
+  explicit Pending(const volatile void* m) : before(t_local.pending) { t_local.pending = m; }
   ~Pending() { t_local.pending = before; }
 };
-inline bool is_pending(const void* m) { return m == t_local.pending; }
+inline bool is_pending(const volatile void* m) { return m == t_local.pending; }
 
 // The lock was just taken (uncontended) and the fast path could not decide: the engine hears of
 // it now. Nothing was waited for, so telling it after taking the lock loses nothing.
@@ -330,10 +330,10 @@ template <bool trylock>
     return rc;
   }
   if (!acquired(rc) || !tracking_at(ip)) return rc;
+  Pending p(m);  // before self(), which may allocate
   ThreadState* ts = self();
   if (!ts) return rc;
   if (mutex_kind(m) == PTHREAD_MUTEX_RECURSIVE && mutex_count(m) > 1) return rc;
-  Pending p(m);
   acquire_mutex(ts, m, true, ip, frame);
   return rc;
 }
@@ -764,8 +764,24 @@ int spin_take(ThreadState* ts, pthread_spinlock_t* s, uint64_t ip) noexcept {
 
 // A spinlock keeps its class tag in the side table (side_tag_slot): a validated chain is pushed
 // here like a mutex's, else the engine decides.
+//
+// Free: the word first, then the thread's checks (a branch on a thread-local load ahead of the
+// locked instruction costs 3 ns here: see mutex_lock_impl). A chain the fast path cannot vouch
+// for gives the word back at once: the engine's work (its lock, allocations, a stack) must not
+// lengthen the program's spinning section, or the other threads spinning on it wait for the
+// engine (stress-ng's pthread stressor then tripped the lockup watchdog). Taken: recorded before
+// spinning, so that an inversion is reported even when it then spins for ever.
 LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
   uint64_t ip = LH_IP;
+  if (real::pthread_spin_trylock()(s) == 0) {
+    ThreadState* fast = fast_acquiring_thread();
+    if (fast && fast_acquire(fast, addr(s), side_tag_slot(addr(s)), Mode::write, false, ip, LH_FRAME, false, true))
+      return 0;
+    if (!fast && !tracking_at(ip)) return 0;  // untracked: taken, as the program asked
+    real::pthread_spin_unlock()(s);
+  } else if (is_pending(s)) {
+    return 0;  // the runtime's own call back into the program (Pending)
+  }
   if (ThreadState* ts = fast_acquiring_thread())
     if (fast_acquire(ts, addr(s), side_tag_slot(addr(s)), Mode::write, false, ip, LH_FRAME, false, true))
       return spin_take(ts, s, ip);
@@ -778,20 +794,23 @@ LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
 
 LH_EXPORT int pthread_spin_trylock(pthread_spinlock_t* s) noexcept {
   int rc = real::pthread_spin_trylock()(s);
-  if (rc != 0) return rc;
+  if (rc != 0) return is_pending(s) ? 0 : rc;
   uint64_t ip = LH_IP;
   if (ThreadState* ts = fast_acquiring_thread())
     if (fast_acquire(ts, addr(s), side_tag_slot(addr(s)), Mode::write, true, ip, LH_FRAME, false, true))
       return 0;
-  if (tracking_at(ip))
+  if (tracking_at(ip)) {
+    Pending p(s);  // before self(), which may allocate
     if (ThreadState* ts = self())
       engine_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, true, ip, nullptr, LH_FRAME);
+  }
   return 0;
 }
 
 LH_EXPORT int pthread_spin_unlock(pthread_spinlock_t* s) noexcept {
   if (ThreadState* ts = fast_thread(); ts && fast_release(ts, addr(s)))
     return real::pthread_spin_unlock()(s);
+  if (is_pending(s)) return 0;
   if (tracking_at(LH_IP))
     if (ThreadState* ts = self()) on_release(ts, addr(s), LH_IP);
   return real::pthread_spin_unlock()(s);

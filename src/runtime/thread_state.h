@@ -233,7 +233,7 @@ struct ThreadLocal {
   // The mutex whose word this thread has taken while the runtime, not the program, is still
   // working on the acquisition (telling the engine, making the thread's state): see Pending in
   // interpose.cpp. Null otherwise.
-  const void* pending = nullptr;
+  const volatile void* pending = nullptr;
 };
 static_assert(offsetof(ThreadLocal, epoch) == offsetof(ThreadLocal, guard) + 4);
 extern __thread ThreadLocal t_local __attribute__((tls_model("initial-exec")));

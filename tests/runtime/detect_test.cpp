@@ -1163,13 +1163,16 @@ using namespace lockhound::rttest;
 // word the thread holds: that nested lock passes through (Pending in interpose.cpp). Without it
 // the program hangs at its first thread's first allocation.
 TEST(RuntimeAllocator, AnOperatorNewThatTakesAMutexNeitherHangsNorHidesACycle) {
-  ProgRun r = run_under("alloc_lock", {});
-  EXPECT_EQ(r.exit_code, 66) << dump(r);
-  EXPECT_EQ(r.out, "alloc_lock done\n") << dump(r);
-  auto cycles = of_type(r.report, "circular_dependency");
-  ASSERT_EQ(cycles.size(), 1u) << dump(r);
-  EXPECT_EQ(cycles[0]["classes"].get<std::set<std::string>>(), (std::set<std::string>{"a", "b"})) << cycles[0].dump(1);
-  EXPECT_EQ(r.report["findings"].size(), 1u) << dump(r);
+  for (const char* mode : {"mutex", "spin"}) {
+    SCOPED_TRACE(mode);
+    ProgRun r = run_under("alloc_lock", {mode});
+    EXPECT_EQ(r.exit_code, 66) << dump(r);
+    EXPECT_EQ(r.out, "alloc_lock done\n") << dump(r);
+    auto cycles = of_type(r.report, "circular_dependency");
+    ASSERT_EQ(cycles.size(), 1u) << dump(r);
+    EXPECT_EQ(cycles[0]["classes"].get<std::set<std::string>>(), (std::set<std::string>{"a", "b"})) << cycles[0].dump(1);
+    EXPECT_EQ(r.report["findings"].size(), 1u) << dump(r);
+  }
 }
 
 // ---------------------------------------------------------------- one class, two locks

@@ -5,7 +5,11 @@
 // acquisition: the thread waited for itself for ever. Each thread allocates under `a` and `b`; the
 // first nests b under a, the second (after the first has finished) a under b.
 // Expected: one circular_dependency over a and b, "alloc_lock done", no hang.
+//   alloc_lock [spin]    spin: operator new takes a pthread spinlock instead of the mutex
+#include <pthread.h>
+
 #include <cstdio>
+#include <cstring>
 #include <cstdlib>
 #include <mutex>
 #include <new>
@@ -14,12 +18,17 @@
 #include <vector>
 
 static std::mutex alloc_mu;
+static pthread_spinlock_t alloc_spin;
+static bool use_spin;
 static long allocations;
 
 void* operator new(std::size_t n) {
-  std::lock_guard<std::mutex> g(alloc_mu);
+  if (use_spin) pthread_spin_lock(&alloc_spin);
+  else alloc_mu.lock();
   ++allocations;
   void* p = std::malloc(n ? n : 1);
+  if (use_spin) pthread_spin_unlock(&alloc_spin);
+  else alloc_mu.unlock();
   if (!p) throw std::bad_alloc();
   return p;
 }
@@ -38,7 +47,9 @@ static void nest(std::mutex& outer, std::mutex& inner) {
   }
 }
 
-int main() {
+int main(int argc, char** argv) {
+  pthread_spin_init(&alloc_spin, PTHREAD_PROCESS_PRIVATE);
+  use_spin = argc > 1 && std::strcmp(argv[1], "spin") == 0;
   std::thread first([] { nest(a, b); });
   first.join();
   std::thread second([] { nest(b, a); });
