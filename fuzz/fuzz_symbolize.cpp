@@ -1,7 +1,9 @@
 // libFuzzer target for symbolize::lock_expression, the reader of a source line that names a heap
 // lock as the line writes it: any line and any column must give, without crashing, either nothing
 // or a short expression made of the characters of a name, a member, an index or a pointer, that
-// appears in the line once spaces and a leading '&' are taken away.
+// appears in the line once spaces and a leading '&' are taken away. The same bytes go through
+// tidy_std_types (demangled names with the standard library's types shortened), which must not
+// crash and never make a name longer.
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -14,6 +16,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size < 2) return 0;
   unsigned column = data[0] | (unsigned{data[1]} << 8);
   std::string_view text(reinterpret_cast<const char*>(data + 2), size - 2);
+  if (lockhound::symbolize::tidy_std_types(std::string(text)).size() > text.size()) std::abort();
   std::string expr = lockhound::symbolize::lock_expression(text, column);
   if (expr.empty()) return 0;
   if (expr.size() > 96) std::abort();

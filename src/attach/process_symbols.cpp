@@ -1,6 +1,7 @@
 #include "attach/process_symbols.h"
 
-#include <cxxabi.h>
+#include "symbolize/symbolize.h"
+
 #include <elfutils/libdwfl.h>
 
 #include <cstdlib>
@@ -8,16 +9,7 @@
 
 namespace lockhound::attach {
 
-std::string demangle(const char* name) {
-  if (!name) return {};
-  if (name[0] != '_' || name[1] != 'Z') return name;
-  int status = 0;
-  char* d = abi::__cxa_demangle(name, nullptr, nullptr, &status);
-  if (status != 0 || !d) return name;
-  std::string out(d);
-  std::free(d);
-  return out;
-}
+std::string demangle(const char* name) { return name ? symbolize::demangle(name) : std::string{}; }
 
 struct ProcessSymbols::Impl {
   char* debuginfo_path = nullptr;

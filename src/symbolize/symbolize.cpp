@@ -363,6 +363,121 @@ __attribute__((noinline)) size_t capture_stack_cfa(uint64_t* pcs, uint64_t* cfas
   return c.n;
 }
 
+namespace {
+// The arguments of the template argument list that opens at text[open] ('<'), split at its
+// top-level commas and trimmed; `close` is set to its '>'. False when it does not close.
+bool template_args(const std::string& text, size_t open, std::vector<std::string>& args, size_t& close) {
+  args.clear();
+  int depth = 0;
+  size_t start = open + 1;
+  for (size_t i = open; i < text.size(); ++i) {
+    char c = text[i];
+    if (c == '<' || c == '(' || c == '[') {
+      ++depth;
+    } else if (c == '>' || c == ')' || c == ']') {
+      if (--depth == 0) {
+        if (c != '>') return false;
+        args.push_back(text.substr(start, i - start));
+        close = i;
+        break;
+      }
+    } else if (c == ',' && depth == 1) {
+      args.push_back(text.substr(start, i - start));
+      start = i + 1;
+    }
+  }
+  if (depth != 0) return false;
+  for (auto& a : args) {
+    size_t b = a.find_first_not_of(' '), e = a.find_last_not_of(' ');
+    a = b == std::string::npos ? "" : a.substr(b, e - b + 1);
+  }
+  return true;
+}
+// Equal but for spaces ("std::allocator<int> >" and "std::allocator<int>>").
+bool same_type(const std::string& a, const std::string& b) {
+  size_t i = 0, j = 0;
+  for (;;) {
+    while (i < a.size() && a[i] == ' ') ++i;
+    while (j < b.size() && b[j] == ' ') ++j;
+    if (i == a.size() || j == b.size()) return i == a.size() && j == b.size();
+    if (a[i++] != b[j++]) return false;
+  }
+}
+}  // namespace
+
+std::string tidy_std_types(std::string name) {
+  if (name.find("std::") == std::string::npos) return name;
+  // The library's own spellings of its aliases.
+  static const std::pair<const char*, const char*> kAliases[] = {
+      {"std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >", "std::string"},
+      {"std::__cxx11::basic_string<wchar_t, std::char_traits<wchar_t>, std::allocator<wchar_t> >", "std::wstring"},
+      {"std::__cxx11::basic_string<char8_t, std::char_traits<char8_t>, std::allocator<char8_t> >", "std::u8string"},
+      {"std::__cxx11::basic_string<char16_t, std::char_traits<char16_t>, std::allocator<char16_t> >", "std::u16string"},
+      {"std::__cxx11::basic_string<char32_t, std::char_traits<char32_t>, std::allocator<char32_t> >", "std::u32string"},
+      {"std::basic_string<char, std::char_traits<char>, std::allocator<char> >", "std::string"},
+      {"std::basic_string_view<char, std::char_traits<char> >", "std::string_view"},
+      {"std::basic_string_view<wchar_t, std::char_traits<wchar_t> >", "std::wstring_view"},
+      {"std::basic_ostream<char, std::char_traits<char> >", "std::ostream"},
+      {"std::basic_istream<char, std::char_traits<char> >", "std::istream"},
+      {"std::basic_iostream<char, std::char_traits<char> >", "std::iostream"},
+      {"std::basic_ofstream<char, std::char_traits<char> >", "std::ofstream"},
+      {"std::basic_ifstream<char, std::char_traits<char> >", "std::ifstream"},
+      {"std::basic_fstream<char, std::char_traits<char> >", "std::fstream"},
+      {"std::__cxx11::basic_ostringstream<char, std::char_traits<char>, std::allocator<char> >", "std::ostringstream"},
+      {"std::__cxx11::basic_istringstream<char, std::char_traits<char>, std::allocator<char> >", "std::istringstream"},
+      {"std::__cxx11::basic_stringstream<char, std::char_traits<char>, std::allocator<char> >", "std::stringstream"},
+  };
+  for (const auto& [from, to] : kAliases)
+    for (size_t at; (at = name.find(from)) != std::string::npos;) name.replace(at, std::strlen(from), to);
+  // Default template arguments of the containers and smart pointers, when they are the defaults.
+  // Outer lists first; a list whose arguments changed is looked at again (nested containers).
+  static const std::pair<const char*, int> kTemplates[] = {
+      {"std::vector<", 0}, {"std::deque<", 0}, {"std::__cxx11::list<", 0}, {"std::list<", 0},
+      {"std::forward_list<", 0}, {"std::set<", 1}, {"std::multiset<", 1}, {"std::map<", 2},
+      {"std::multimap<", 2}, {"std::unordered_set<", 3}, {"std::unordered_multiset<", 3},
+      {"std::unordered_map<", 4}, {"std::unordered_multimap<", 4}, {"std::unique_ptr<", 5}};
+  std::vector<std::string> a;
+  for (int pass = 0; pass < 16; ++pass) {
+    bool changed = false;
+    for (const auto& [tmpl, kind] : kTemplates)
+      for (size_t at = name.find(tmpl); at != std::string::npos; at = name.find(tmpl, at + 1)) {
+        if (at > 0 && (std::isalnum(static_cast<unsigned char>(name[at - 1])) || name[at - 1] == '_' || name[at - 1] == ':'))
+          continue;  // part of a longer name ("mystd::vector<")
+        size_t open = at + std::strlen(tmpl) - 1, close = 0;
+        if (!template_args(name, open, a, close) || a.empty()) continue;
+        size_t keep = a.size();
+        const std::string& k = a[0];
+        auto is = [&](size_t i, const std::string& want) { return i < a.size() && same_type(a[i], want); };
+        std::string pair = a.size() > 1 ? "std::pair<" + k + " const, " + a[1] + ">" : "";
+        switch (kind) {
+          case 0: if (a.size() == 2 && is(1, "std::allocator<" + k + ">")) keep = 1; break;
+          case 1: if (a.size() == 3 && is(1, "std::less<" + k + ">") && is(2, "std::allocator<" + k + ">")) keep = 1; break;
+          case 2: if (a.size() == 4 && is(2, "std::less<" + k + ">") && is(3, "std::allocator<" + pair + ">")) keep = 2; break;
+          case 3:
+            if (a.size() == 4 && is(1, "std::hash<" + k + ">") && is(2, "std::equal_to<" + k + ">") &&
+                is(3, "std::allocator<" + k + ">"))
+              keep = 1;
+            break;
+          case 4:
+            if (a.size() == 5 && is(2, "std::hash<" + k + ">") && is(3, "std::equal_to<" + k + ">") &&
+                is(4, "std::allocator<" + pair + ">"))
+              keep = 2;
+            break;
+          case 5: if (a.size() == 2 && is(1, "std::default_delete<" + k + ">")) keep = 1; break;
+        }
+        if (keep == a.size()) continue;
+        std::string args;
+        for (size_t i = 0; i < keep; ++i) args += (i ? ", " : "") + a[i];
+        if (!args.empty() && args.back() == '>') args += ' ';  // as the demangler spells "> >"
+        name.replace(open + 1, close - open - 1, args);
+        changed = true;
+      }
+    if (!changed) break;
+  }
+  for (size_t at; (at = name.find("std::__cxx11::")) != std::string::npos;) name.erase(at + 5, 9);
+  return name;
+}
+
 std::string demangle(std::string_view name) {
   // Symbol versions ("__libc_start_main@@GLIBC_2.34") are noise in a stack, and so are the
   // suffixes of the copies GCC makes of a function (`assign.constprop.0`, `f.part.0.isra.0`,
@@ -377,7 +492,7 @@ std::string demangle(std::string_view name) {
   if (status != 0 || !out) return copy;
   std::string result(out);
   std::free(out);
-  return result;
+  return tidy_std_types(std::move(result));
 }
 
 std::string without_parameters(std::string_view name) {

@@ -54,7 +54,15 @@ void set_signal_return(uint64_t pc);
 uint64_t signal_return();
 
 // "_ZN3foo3barEv" -> "foo::bar()"; anything that is not a mangled C++ name comes back as is.
+// The standard library's types read as the source writes them (tidy_std_types).
 std::string demangle(std::string_view name);
+
+// A demangled name with the standard library's types as a program writes them:
+// "std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >" ->
+// "std::string", "std::vector<int, std::allocator<int> >" -> "std::vector<int>", the default
+// comparators, hashes, allocators and deleters of the containers and std::unique_ptr left out,
+// "std::__cxx11::" -> "std::".
+std::string tidy_std_types(std::string name);
 
 // A demangled function name without its parameter list and trailing qualifiers, for names that
 // must stay short (lock classes): "Monitor::Monitor(int, char const*) const" -> "Monitor::Monitor",

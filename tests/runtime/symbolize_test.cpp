@@ -105,6 +105,37 @@ TEST(Symbolize, WithoutParameters) {
 
 // The lock a source line takes, at the column the debug information gives for the call (GCC puts
 // a guard's constructor at its ')' or inside its argument, a C call at its name).
+TEST(Symbolize, StandardTypesReadAsTheSourceWritesThem) {
+  using lockhound::symbolize::demangle;
+  using lockhound::symbolize::tidy_std_types;
+  // Bank::open(std::string const&), as g++ 12 mangles it.
+  EXPECT_EQ(demangle("_ZN4Bank4openERKNSt7__cxx1112basic_stringIcSt11char_traitsIcESaIcEEE"),
+            "Bank::open(std::string const&)");
+  const std::pair<std::string, std::string> cases[] = {
+      {"f(std::vector<int, std::allocator<int> > const&)", "f(std::vector<int> const&)"},
+      {"f(std::vector<std::vector<int, std::allocator<int> >, std::allocator<std::vector<int, std::allocator<int> > > >&)",
+       "f(std::vector<std::vector<int> >&)"},
+      {"f(std::map<std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> >, int, "
+       "std::less<std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > >, "
+       "std::allocator<std::pair<std::__cxx11::basic_string<char, std::char_traits<char>, std::allocator<char> > const, int> > >&)",
+       "f(std::map<std::string, int>&)"},
+      {"f(std::unordered_map<int, long, std::hash<int>, std::equal_to<int>, std::allocator<std::pair<int const, long> > >&)",
+       "f(std::unordered_map<int, long>&)"},
+      {"f(std::set<int, std::less<int>, std::allocator<int> >)", "f(std::set<int>)"},
+      {"f(std::unique_ptr<Account, std::default_delete<Account> >)", "f(std::unique_ptr<Account>)"},
+      {"std::__cxx11::list<int, std::allocator<int> >::clear()", "std::list<int>::clear()"},
+      {"f(std::basic_ostream<char, std::char_traits<char> >&)", "f(std::ostream&)"},
+      // Not the defaults: kept.
+      {"f(std::set<int, std::greater<int>, std::allocator<int> >)", "f(std::set<int, std::greater<int>, std::allocator<int> >)"},
+      {"f(std::vector<int, Pool<int> >)", "f(std::vector<int, Pool<int> >)"},
+      {"mystd::vector<int, std::allocator<int> >::size()", "mystd::vector<int, std::allocator<int> >::size()"},
+      // Broken or cut text comes back unharmed.
+      {"f(std::vector<int, std::allocator<int>", "f(std::vector<int, std::allocator<int>"},
+      {"std::vector<", "std::vector<"},
+      {"main", "main"}};
+  for (const auto& [in, want] : cases) EXPECT_EQ(tidy_std_types(in), want) << in;
+}
+
 TEST(Symbolize, LockExpressionIsTheLockAsTheLineWritesIt) {
   std::string two = "  std::lock_guard x(a->mu); std::lock_guard y(b->mu); a->balance--;";
   EXPECT_EQ(lock_expression(two, 26), "a->mu");   // x's ')'
