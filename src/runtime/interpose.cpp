@@ -268,20 +268,10 @@ template <bool trylock>
   ThreadState* ts = fast_acquiring_thread();
   if (!ts) return mutex_taken_general(m, ip, LH_FRAME);
   plain_set_owner(m, ts->tid);
-#ifdef VC
-  asm volatile("" :: "r"(tag), "r"(memo)); return 0;
-#endif
   return mutex_taken<false>(ts, m, tag, memo, ip);
 }
 
 [[gnu::always_inline]] inline int mutex_unlock_impl(pthread_mutex_t* m, uint64_t ip) {
-#ifdef VC
-  return plain_unlock(m);
-#endif
-#ifdef VD
-  if (!plain_mutex(m)) return mutex_unlock_general(m, ip);
-  return plain_unlock(m);
-#endif
   ThreadState* ts = fast_thread();
   if (!ts || !plain_mutex(m) || !fast_pop(ts, addr(m))) return mutex_unlock_general(m, ip);
   return plain_unlock(m);
