@@ -989,18 +989,31 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     Runtime& r = rt();
     if (!tag_slot && kind == LockKind::pthread_spinlock) tag_slot = side_tag_slot_claim(lock);
     // The interposer's registers are for this call only (a lock first met here is named by them).
-    r.call_regs = ts->call_regs.lock == lock ? &ts->call_regs : nullptr;
-    r.call_frame = frame;
-    LockInfo& li = lock_info(lock, kind, tag_slot, api);
-    r.call_regs = nullptr;
+    // A lock that carries its own tag (the check of its address matches) is known and of the
+    // tag's class, as the fast path trusts: its record is not looked up (a miss in a table of
+    // every lock, on each new chain of a program with many locks).
+    uint64_t own_tag = tag_slot && !api ? __atomic_load_n(tag_slot, __ATOMIC_RELAXED) : 0;
+    ClassId cls;
+    bool tagged, spin;
+    if (own_tag && tag_matches(own_tag, lock, g_tag_salt) && tag_class(own_tag) <= kMaxTaggedClass) {
+      cls = tag_class(own_tag);
+      tagged = true;
+      spin = default_wait_type(r.v->class_kind(cls)) == WaitType::spin;
+    } else {
+      r.call_regs = ts->call_regs.lock == lock ? &ts->call_regs : nullptr;
+      r.call_frame = frame;
+      LockInfo& li = lock_info(lock, kind, tag_slot, api);
+      r.call_regs = nullptr;
+      // An annotated lock's kind comes from its class (set at init); spinning ones guard sleeps.
+      if (li.spin < 0) li.spin = default_wait_type(r.v->class_kind(li.cls)) == WaitType::spin;
+      cls = li.cls;
+      tagged = li.tagged;
+      spin = li.spin > 0;
+    }
     ts->call_regs.lock = 0;
-    // An annotated lock's kind comes from its class (set at init); spinning ones guard sleeps.
-    if (li.spin < 0) li.spin = default_wait_type(r.v->class_kind(li.cls)) == WaitType::spin;
-    bool spin = li.spin > 0;
-    ClassId cls = li.cls;
     // A spinning lock's chains are fast only for pthread spinlocks, whose prologue counts the
     // entry in spin_held (an annotated spinning class goes through the engine every time).
-    bool fast_ok = li.tagged && (!spin || kind == LockKind::pthread_spinlock) && !api &&
+    bool fast_ok = tagged && (!spin || kind == LockKind::pthread_spinlock) && !api &&
                    subclass == 0 && nest_lock == 0;
     AcquireFlags fl;
     fl.mode = mode;
@@ -1015,7 +1028,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     if (h.n == h.capacity) h.grow();  // under the internal lock: other threads read it under that lock
     // Annotated nesting (subclass, nest lock) makes a different chain from a plain acquisition.
     // A tagged plain mutex (kind 0) keeps memos; its entries say so (kMutexIdBit).
-    bool tagged_mutex = kind == LockKind::pthread_mutex && tag_slot && li.tagged &&
+    bool tagged_mutex = kind == LockKind::pthread_mutex && tag_slot && tagged &&
                         plain_mutex(reinterpret_cast<const pthread_mutex_t*>(lock));
     uint64_t id = fast_id(cls, mode, trylock, ts->salt) | (uint64_t{subclass & 7u} << 3) |
                   (uint64_t{nest_lock != 0} << 6) | (spin ? kSpinIdBit : 0) |
@@ -1048,7 +1061,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
           child_memo_add(parent, child_code(id, ts->code_bits));
     }
     // The class's usage as of now, for later lone acquisitions of this lock.
-    if (li.tagged && tag_slot) write_tag(tag_slot, make_tag(lock, cls, r.v->class_usage(cls)));
+    if (tagged && tag_slot) write_tag(tag_slot, make_tag(lock, cls, r.v->class_usage(cls)));
     check_memory();
   } catch (...) {
     t_api_site = nullptr;
