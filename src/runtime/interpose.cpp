@@ -383,7 +383,19 @@ void note_sleep(const char* what, uint64_t ip) {
   if (ts && ts->spin_held && tracking_at(ip)) on_might_sleep(ts, what, ip);
 }
 
+// Free: the lock first, then the thread's checks (a branch on a thread-local load ahead of the
+// lock's atomic costs time: see mutex_lock_impl); a validated chain is pushed and done. Anything
+// else gives the lock back at once and takes the general path below, which tells the engine
+// before it waits (so the engine's work never runs while the program's lock is held).
 int rw_lock_impl(pthread_rwlock_t* rw, bool write, uint64_t ip, CallFrame frame) {
+  if ((write ? real::pthread_rwlock_trywrlock()(rw) : real::pthread_rwlock_tryrdlock()(rw)) == 0) {
+    ThreadState* fast = fast_acquiring_thread();
+    if (fast && fast_acquire(fast, addr(rw), rwlock_tag_slot(rw), write ? Mode::write : read_mode(rw), false, ip,
+                             frame, false))
+      return 0;
+    if (!fast && !tracking_at(ip)) return 0;  // untracked: taken, as the program asked
+    real::pthread_rwlock_unlock()(rw);
+  }
   auto block = write ? real::pthread_rwlock_wrlock() : real::pthread_rwlock_rdlock();
   if (!tracking_at(ip)) return block(rw);
   ThreadState* ts = self();
@@ -708,6 +720,7 @@ LH_EXPORT int pthread_rwlock_clockwrlock(pthread_rwlock_t* rw, clockid_t clk, co
 }
 
 LH_EXPORT int pthread_rwlock_unlock(pthread_rwlock_t* rw) noexcept {
+  if (ThreadState* ts = fast_thread(); ts && fast_release(ts, addr(rw))) return real::pthread_rwlock_unlock()(rw);
   if (tracking_at(LH_IP))
     if (ThreadState* ts = self()) on_release(ts, addr(rw), LH_IP);
   return real::pthread_rwlock_unlock()(rw);

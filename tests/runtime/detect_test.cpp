@@ -51,6 +51,12 @@ TEST(RuntimeDetect, RwlockReadWriteInversion) {
   ProgRun good = run_under("rwlock", {"good"});
   EXPECT_EQ(good.exit_code, 0) << dump(good);
   EXPECT_TRUE(of_type(good.report, "circular_dependency").empty()) << dump(good);
+
+  // The same with the reader's read lock on the fast path (taken for writing alone before).
+  ProgRun warm = run_under("rwlock", {"good_warm"});
+  EXPECT_EQ(warm.exit_code, 0) << dump(warm);
+  EXPECT_EQ(warm.report["findings"].size(), 0u) << dump(warm);
+  EXPECT_GT(warm.report["stats"]["fast_acquisitions"].get<uint64_t>(), 1000u) << dump(warm);
 }
 
 // One thread read-locks a rwlock twice while another takes it for writing: no deadlock with

@@ -7,7 +7,10 @@
  * "reread": `table_rw` (glibc's default kind: readers never wait behind a writer) read-locked
  *           twice by one thread: no deadlock, nothing to report.
  * "reread_wpref": `pref_rw`, made writer-preferring (PTHREAD_RWLOCK_PREFER_WRITER_NONRECURSIVE_NP),
- *           read-locked twice: a writer arriving in between hangs both, recursive locking. */
+ *           read-locked twice: a writer arriving in between hangs both, recursive locking.
+ * "good_warm": "good" after `table_rw` was taken alone for writing and the reader's nesting was
+ *           repeated many times, so that the reader's read lock takes the fast path: it must be
+ *           pushed as the read it is (as a write, the other side's read would close a cycle). */
 #define _GNU_SOURCE
 #include <pthread.h>
 #include <stdio.h>
@@ -76,7 +79,13 @@ int main(int argc, char** argv) {
     pthread_rwlock_init(&pref_rw, &a);
     return reread(&pref_rw);
   }
-  writer = !(argc > 1 && strcmp(argv[1], "good") == 0);
+  int warm = argc > 1 && strcmp(argv[1], "good_warm") == 0;
+  writer = !(argc > 1 && (strcmp(argv[1], "good") == 0 || warm));
+  for (int i = 0; warm && i < 1000; ++i) {
+    pthread_rwlock_wrlock(&table_rw);
+    pthread_rwlock_unlock(&table_rw);
+    reader_side(NULL);
+  }
   pthread_t t;
   pthread_create(&t, NULL, reader_side, NULL);
   pthread_join(t, NULL);
