@@ -9,8 +9,6 @@
 
 namespace lockhound::attach {
 
-std::string demangle(const char* name) { return name ? symbolize::demangle(name) : std::string{}; }
-
 struct ProcessSymbols::Impl {
   char* debuginfo_path = nullptr;
   Dwfl_Callbacks callbacks{};
@@ -67,7 +65,7 @@ Frame ProcessSymbols::symbolize_code(uint64_t pc) {
   GElf_Sym sym;
   const char* name = dwfl_module_addrinfo(mod, pc, &offset, &sym, nullptr, nullptr, nullptr);
   if (name) {
-    f.function = demangle(name);
+    f.function = symbolize::demangle(name);
     char buf[32];
     std::snprintf(buf, sizeof buf, "+0x%llx", static_cast<unsigned long long>(offset));
     f.offset = buf;
@@ -123,7 +121,7 @@ std::optional<ProcessSymbols::DataSymbol> ProcessSymbols::data_symbol(uint64_t a
   // A nearby symbol that does not cover the address is not this object's name.
   if (sym.st_size != 0 && offset >= sym.st_size) return std::nullopt;
   DataSymbol d;
-  d.name = demangle(name);
+  d.name = symbolize::demangle(name);
   d.offset = offset;
   d.size = sym.st_size;
   const char* modname = dwfl_module_info(mod, nullptr, nullptr, nullptr, nullptr, nullptr,

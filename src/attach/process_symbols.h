@@ -52,7 +52,4 @@ class ProcessSymbols {
   std::unique_ptr<Impl> impl_;
 };
 
-// Demangles a C++ symbol name; returns it unchanged when it is not mangled.
-std::string demangle(const char* name);
-
 }  // namespace lockhound::attach

@@ -776,19 +776,13 @@ int spin_take(ThreadState* ts, pthread_spinlock_t* s, uint64_t ip) noexcept {
 // spinning, so that an inversion is reported even when it then spins for ever.
 LH_EXPORT int pthread_spin_lock(pthread_spinlock_t* s) noexcept {
   uint64_t ip = LH_IP;
-  if (real::pthread_spin_trylock()(s) == 0) {
-    ThreadState* fast = fast_acquiring_thread();
-    if (fast && fast_acquire(fast, addr(s), side_tag_slot(addr(s)), Mode::write, false, ip, LH_FRAME, false, true))
-      return 0;
-    if (!fast && !tracking_at(ip)) return 0;  // untracked: taken, as the program asked
-    real::pthread_spin_unlock()(s);
-  } else if (is_pending(s)) {
-    return 0;  // the runtime's own call back into the program (Pending)
-  }
-  if (ThreadState* ts = fast_acquiring_thread())
-    if (fast_acquire(ts, addr(s), side_tag_slot(addr(s)), Mode::write, false, ip, LH_FRAME, false, true))
-      return spin_take(ts, s, ip);
-  if (!tracking_at(ip)) return real::pthread_spin_lock()(s);
+  bool taken = real::pthread_spin_trylock()(s) == 0;
+  if (!taken && is_pending(s)) return 0;  // the runtime's own call back into the program (Pending)
+  if (ThreadState* fast = fast_acquiring_thread())
+    if (fast_acquire(fast, addr(s), side_tag_slot(addr(s)), Mode::write, false, ip, LH_FRAME, false, true))
+      return taken ? 0 : spin_take(fast, s, ip);
+  if (!tracking_at(ip)) return taken ? 0 : real::pthread_spin_lock()(s);  // untracked: as the program asked
+  if (taken) real::pthread_spin_unlock()(s);
   ThreadState* ts = self();
   if (!ts) return real::pthread_spin_lock()(s);
   engine_acquire(ts, addr(s), LockKind::pthread_spinlock, Mode::write, false, ip, nullptr, LH_FRAME);

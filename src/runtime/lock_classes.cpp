@@ -169,18 +169,17 @@ std::string source_line(const std::string& file, unsigned line, const std::strin
   static std::string cached_file;
   static std::vector<std::string> cached_lines;
   if (file.empty() || line == 0) return "";
+  // A regular file of a source's size only: the debug information may name anything
+  // (/dev/zero would be read for ever, a named pipe with no writer waited on).
   struct stat src, obj;
-  if (!object.empty() && stat(file.c_str(), &src) == 0 && stat(object.c_str(), &obj) == 0 &&
+  if (stat(file.c_str(), &src) != 0 || !S_ISREG(src.st_mode) || src.st_size > (64 << 20)) return "";
+  if (!object.empty() && stat(object.c_str(), &obj) == 0 &&
       (src.st_mtim.tv_sec > obj.st_mtim.tv_sec ||
        (src.st_mtim.tv_sec == obj.st_mtim.tv_sec && src.st_mtim.tv_nsec > obj.st_mtim.tv_nsec)))
     return "";
   if (file != cached_file) {
     cached_file = file;
     cached_lines.clear();
-    // A regular file of a source's size only: the debug information may name anything
-    // (/dev/zero would be read for ever).
-    struct stat st;
-    if (stat(file.c_str(), &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > (64 << 20)) return "";
     std::ifstream in(file);
     std::string l;
     while (in && cached_lines.size() < 1000000 && std::getline(in, l)) cached_lines.push_back(std::move(l));

@@ -2,6 +2,8 @@
 // (a real exec with LD_PRELOAD, as a user runs it) and its report is checked: every expected
 // finding present with the right classes, every correct program clean with its own output.
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <regex>
@@ -1370,15 +1372,23 @@ void expect_member_names(const std::string& prog) {
 
 TEST(RuntimeDetect, LocksWithNoInitCallAreNamedByTheMemberTheyAre) { expect_member_names("member_names"); }
 
-// A source file that is a device (#line "/dev/zero"): the naming reads regular files only, so the
-// run ends and the locks keep their kind for a name.
+// A source file that is a named pipe with no writer (#line "/tmp/lockhound-source-fifo"): the
+// naming reads regular files only, so the run ends (opening the pipe would wait for ever) and the
+// locks keep their kind for a name.
 TEST(RuntimeDetect, NamingReadsNoSourceThatIsNotARegularFile) {
+  const char* fifo = "/tmp/lockhound-source-fifo";
+  unlink(fifo);
+  ASSERT_EQ(mkfifo(fifo, 0600), 0) << std::strerror(errno);
+  struct timespec old_times[2] = {{946684800, 0}, {946684800, 0}};  // older than the program
+  ASSERT_EQ(utimensat(AT_FDCWD, fifo, old_times, 0), 0) << std::strerror(errno);
   ProgRun r = run_under("source_elsewhere", {});
+  unlink(fifo);
   EXPECT_EQ(r.exit_code, 66) << dump(r);
   auto cycles = of_type(r.report, "circular_dependency");
   ASSERT_EQ(cycles.size(), 1u) << dump(r);
   EXPECT_EQ(cycles[0]["classes"].get<std::set<std::string>>(),
-            (std::set<std::string>{"mutex first locked in in_order (zero:1)", "mutex first locked in in_order (zero:2)"}))
+            (std::set<std::string>{"mutex first locked in in_order (lockhound-source-fifo:1)",
+                                   "mutex first locked in in_order (lockhound-source-fifo:2)"}))
       << cycles[0].dump(1);
 }
 
