@@ -339,14 +339,18 @@ void before_credentials_change() {
   r.report_lock.unlock();
 }
 
-// Acquisitions the fast path took without the engine, all threads.
-static uint64_t fast_acquisitions() {
+// Acquisitions the fast path took without the engine, and its lookups of the pair cache, all
+// threads.
+static std::pair<uint64_t, uint64_t> fast_acquisitions() {
   Runtime& r = rt();
   r.lock.lock();
-  uint64_t n = r.fast_acquisitions_done;
-  for (ThreadState* t = r.threads; t; t = t->next) n += t->fast_acquisitions;
+  uint64_t n = r.fast_acquisitions_done, pairs = r.pair_lookups_done;
+  for (ThreadState* t = r.threads; t; t = t->next) {
+    n += t->fast_acquisitions;
+    pairs += t->pair_lookups;
+  }
   r.lock.unlock();
-  return n;
+  return {n, pairs};
 }
 
 std::vector<Finding> final_findings(ValidatorStats& stats) {
@@ -535,6 +539,7 @@ int finish(int status) {
     for (ThreadState* t = r.threads; t; t = t->next) ++threads;
     Followed followed = read_followed();
     if (r.opts.format != "text") {
+      auto fast = fast_acquisitions();
       ReportMeta meta;
       meta.command = "run";
       meta.inputs = {r.program};
@@ -546,7 +551,8 @@ int finish(int status) {
                     {"edges", st.edges},
                     {"chains", st.chains},
                     {"acquisitions", st.acquisitions},
-                    {"fast_acquisitions", fast_acquisitions()},
+                    {"fast_acquisitions", fast.first},
+                    {"pair_cache_lookups", fast.second},
                     {"contexts", st.contexts},
                     {"stacks_unwound", r.stack_unwinds},
                     {"stacks_from_memo", r.stack_memo_hits},

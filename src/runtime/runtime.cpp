@@ -1050,6 +1050,8 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     if (fast_ok && per_instance && r.v->report_events() == reports && chain_named(ts)) {
       pair_insert(key);
       if (tagged_mutex && pair) write_tag(tag_slot + 1, key);  // the pair's key memo (fast_probe)
+      if (pair)
+        if (pthread_mutex_t* parent = memo_parent(ts, h.n - 1)) child_memo_add(parent, pair_fp(key));
     }
     if (fast_ok && !per_instance && r.v->report_events() == reports) {
       fast_insert(key);
@@ -1132,6 +1134,7 @@ void on_thread_end(ThreadState* ts, bool thread_gone) {
       ts->spin_held = 0;
       if (!thread_gone) return;  // the thread goes on: its next lock event opens a new context
       r.fast_acquisitions_done += ts->fast_acquisitions;
+      r.pair_lookups_done += ts->pair_lookups;
       for (ThreadState** p = &r.threads; *p; p = &(*p)->next) {
         if (*p == ts) {
           *p = ts->next;

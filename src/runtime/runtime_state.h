@@ -131,6 +131,7 @@ struct Runtime {
   size_t fast_keys = 0;
   std::vector<uint64_t*> fast_tables;
   uint64_t fast_acquisitions_done = 0;                    // of threads that have ended
+  uint64_t pair_lookups_done = 0;                         // of threads that have ended
   uint64_t replays = 0;                                   // engine acquisitions that were syncs
   std::vector<Finding> pending;                           // found under `lock`, not yet printed
   std::atomic<bool> has_pending{false};

@@ -190,6 +190,8 @@ struct ThreadState {
   // Kept after the fast path's fields (placed before held_buf they cost the nested benchmark
   // 1.7 ns per pair: 15.8 -> 17.5).
   uint64_t joining = 0;
+  // Lookups of the pair cache by the fast path (its memos missed): reported as a statistic.
+  uint64_t pair_lookups = 0;
   uint64_t join_pcs[32];
   size_t join_depth = 0;
   // The call the engine is told of now (CallSite in runtime.cpp): its return address, its

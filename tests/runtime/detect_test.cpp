@@ -188,6 +188,15 @@ TEST(RuntimeDetect, LocksMadeAtOnePlaceAreCheckedPerPair) {
   ProgRun warm = run_under("siblings", {"warm"});
   EXPECT_EQ(warm.exit_code, 66) << dump(warm);
   EXPECT_EQ(of_type(warm.report, "circular_dependency").size(), 1u) << dump(warm);
+  // Two parents over two children, each pair a thousand times: the parents' child memos vouch
+  // for the pairs (each child's key memo keeps one parent and misses every other time), so the
+  // pair cache is looked up only while the memos learn (without the parents' memos: 2000 times);
+  // and a new pair under a parent (p, x) is still checked: the cycle with x then p found.
+  ProgRun parents = run_under("siblings", {"parents"});
+  EXPECT_EQ(parents.exit_code, 66) << dump(parents);
+  EXPECT_EQ(of_type(parents.report, "circular_dependency").size(), 1u) << dump(parents);
+  EXPECT_GE(parents.report["stats"]["fast_acquisitions"].get<int>(), 4 * 999) << dump(parents);
+  EXPECT_LE(parents.report["stats"]["pair_cache_lookups"].get<int>(), 20) << dump(parents);
   // A pair warm in its inner lock's key memo (a, b), then that lock under another of the class
   // (x, b): the memo knows the pair, not the class, so x then b goes to the engine, which had b
   // then x before.

@@ -18,6 +18,10 @@
  *             lock's order).
  *   reborn2   as reborn, but a then b is taken again (a thousand times) with the new lock before
  *             b then a: the circular dependency found.
+ *   parents   x then p once; then 1000 rounds of two parents (p, q) over two children (c, d):
+ *             p then c, q then c, p then d, q then d (each child's key memo keeps one parent, so
+ *             the parents' child memos serve); then p then x: the circular dependency between p
+ *             and x found (p's memo knows its two children, not x).
  *   memo      b then x once; a then b a thousand times (b's key memo learns the pair a, b); then
  *             x then b: a new pair whose inner lock is b, checked by the engine (not vouched for
  *             by b's memo): the circular dependency between b and x found.
@@ -144,6 +148,18 @@ int main(int argc, char** argv) {
     transfer(acct_b, acct_a);
     puts("siblings done");
     return 0;
+  } else if (strcmp(mode, "parents") == 0) {
+    struct obj *p = chain[0], *q = chain[1], *c = chain[2], *d = chain[3], *x = chain[4];
+    transfer(x, p);
+    for (int i = 0; i < 1000; ++i) {
+      transfer(p, c);
+      transfer(q, c);
+      transfer(p, d);
+      transfer(q, d);
+    }
+    transfer(p, x);
+    puts("siblings done");
+    return 0;
   } else if (strcmp(mode, "memo") == 0) {
     struct obj* x = chain[0];
     transfer(acct_b, x);
@@ -181,7 +197,7 @@ int main(int argc, char** argv) {
     puts("siblings done");
     return 0;
   } else {
-    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self|warm|memo|gated|reborn|reborn2\n");
+    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self|warm|parents|memo|gated|reborn|reborn2\n");
     return 2;
   }
   pthread_join(t1, NULL);
