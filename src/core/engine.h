@@ -24,6 +24,7 @@
 #include <sys/mman.h>
 #include <deque>
 #include <memory>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -835,12 +836,35 @@ struct Validator::Impl {
   int check_recursion(ContextState* ctx);
 
   // What is kept of two locks of one inferred class nested, outer then inner.
+  // 24 bytes: most pairs are nested with nothing else held, and keep no block.
   struct InstancePair {
     EvidenceId outer = 0, inner = 0;   // in the evidence table
-    absl::InlinedVector<ClassId, 2> held;  // the classes held below the inner lock
-    std::vector<uint64_t> gates;       // instances held exclusively around both (all nestings)
+    // The classes held below the inner lock, and the instances held exclusively around both
+    // (every nesting; sorted), in one block: the two counts, then the classes, then the
+    // instances. Null when both are empty.
+    std::unique_ptr<uint64_t[]> extra;
     uint8_t dep = 0;
+    std::span<const uint64_t> held() const {
+      return extra ? std::span<const uint64_t>(&extra[1], extra[0] & 0xFFFFFFFF) : std::span<const uint64_t>();
+    }
+    std::span<const uint64_t> gates() const {
+      return extra ? std::span<const uint64_t>(&extra[1 + (extra[0] & 0xFFFFFFFF)], extra[0] >> 32)
+                   : std::span<const uint64_t>();
+    }
+    // Replaces both lists (either may be the pair's own: it is copied first).
+    void assign(std::span<const uint64_t> h, std::span<const uint64_t> g) {
+      std::unique_ptr<uint64_t[]> b;
+      if (!h.empty() || !g.empty()) {
+        b.reset(new uint64_t[1 + h.size() + g.size()]);
+        b[0] = h.size() | uint64_t(g.size()) << 32;
+        std::copy(h.begin(), h.end(), &b[1]);
+        std::copy(g.begin(), g.end(), &b[1 + h.size()]);
+      }
+      extra = std::move(b);
+    }
+    size_t extra_bytes() const { return extra ? (1 + held().size() + gates().size()) * 8 : 0; }
   };
+  static_assert(sizeof(InstancePair) == 24);
   // In table memory: a program that nests 100k locks of one class in pairs keeps 200k of them.
   absl::flat_hash_map<std::pair<uint64_t, uint64_t>, InstancePair, absl::Hash<std::pair<uint64_t, uint64_t>>,
                       std::equal_to<std::pair<uint64_t, uint64_t>>,

@@ -16,7 +16,7 @@ void Validator::Impl::end_pairs(uint64_t id) {
     for (auto key : {std::make_pair(id, other), std::make_pair(other, id)}) {
       auto p = instance_pairs.find(key);
       if (p == instance_pairs.end()) continue;
-      st.memory_bytes -= kPairBytes + (p->second.gates.size() + p->second.held.size()) * 8;
+      st.memory_bytes -= kPairBytes + p->second.extra_bytes();
       instance_pairs.erase(p);
     }
     auto o = pair_partners.find(other);
@@ -78,8 +78,8 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   auto rev = instance_pairs.find(std::make_pair(inner.instance_id, outer.instance_id));
   if (rev != instance_pairs.end() && strong_pair(rev->second.dep, dep)) {
     std::vector<uint64_t> common;
-    std::set_intersection(gates.begin(), gates.end(), rev->second.gates.begin(),
-                          rev->second.gates.end(), std::back_inserter(common));
+    auto rg = rev->second.gates();
+    std::set_intersection(gates.begin(), gates.end(), rg.begin(), rg.end(), std::back_inserter(common));
     if (common.empty() || opt.report_guarded_cycles)
       report_instance_cycle(ctx, outer_i, rev->second, common);
   }
@@ -88,12 +88,13 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   if (!fresh) {
     p.dep |= dep;
     // Nested again under the same locks (a loop): nothing to narrow.
-    if (std::includes(gates.begin(), gates.end(), p.gates.begin(), p.gates.end())) return;
-    std::vector<uint64_t> both;
-    std::set_intersection(gates.begin(), gates.end(), p.gates.begin(), p.gates.end(),
-                          std::back_inserter(both));
-    st.memory_bytes -= (p.gates.size() - both.size()) * 8;
-    p.gates = std::move(both);
+    auto pg = p.gates();
+    if (std::includes(gates.begin(), gates.end(), pg.begin(), pg.end())) return;
+    absl::InlinedVector<uint64_t, 4> both;
+    std::set_intersection(gates.begin(), gates.end(), pg.begin(), pg.end(), std::back_inserter(both));
+    st.memory_bytes -= p.extra_bytes();
+    p.assign(p.held(), both);
+    st.memory_bytes += p.extra_bytes();
     return;
   }
   capture_held(ctx, ctx->held[inner_i]);
@@ -106,11 +107,12 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   size_t keep_low = kPairHeldKept / 4;
   size_t low_end = inner_i > kPairHeldKept ? keep_low : inner_i;
   size_t high_begin = inner_i > kPairHeldKept ? inner_i - (kPairHeldKept - keep_low) : inner_i;
-  for (size_t i = 0; i < low_end; ++i) p.held.push_back(ctx->held[i].cls);
-  for (size_t i = high_begin; i < inner_i; ++i) p.held.push_back(ctx->held[i].cls);
-  p.gates.assign(gates.begin(), gates.end());
+  absl::InlinedVector<uint64_t, kPairHeldKept> held;
+  for (size_t i = 0; i < low_end; ++i) held.push_back(ctx->held[i].cls);
+  for (size_t i = high_begin; i < inner_i; ++i) held.push_back(ctx->held[i].cls);
+  p.assign(held, gates);
   p.dep = dep;
-  st.memory_bytes += kPairBytes + (p.gates.size() + p.held.size()) * 8;
+  st.memory_bytes += kPairBytes + p.extra_bytes();
   if (!instance_pairs.contains(std::make_pair(inner.instance_id, outer.instance_id))) {
     pair_partners[outer.instance_id].push_back(inner.instance_id);
     pair_partners[inner.instance_id].push_back(outer.instance_id);

@@ -133,9 +133,9 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
   earlier.dep = dep_name(rev.dep);
   earlier.from_site = acquisition(evidence_pool[rev.outer], cls);
   std::vector<HeldLock> held;
-  for (ClassId c : rev.held) {
+  for (uint64_t c : rev.held()) {
     HeldLock hl;
-    hl.name = name_of(c);
+    hl.name = name_of(ClassId(c));
     held.push_back(std::move(hl));
   }
   earlier.to_site = acquisition(evidence_pool[rev.inner], cls, std::move(held));
