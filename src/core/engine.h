@@ -18,6 +18,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <bit>
 #include <cstring>
 #include <new>
 #include <stdexcept>
@@ -258,64 +259,69 @@ struct UsageRecord {
   EvidenceId ev;
 };
 
-// A class's edge indices (out or in): up to two inline, more on the heap. 16 bytes, so that the
-// order's fields and everything the acquisition path reads share the class record's first line
-// (absl::InlinedVector<uint32_t, 2> takes 24).
+// A class's edge indices (out or in): up to two inline, more on the heap. 12 bytes, 4-aligned,
+// so that the order's fields, both lists, the usage bits and the first usage record share the
+// class record's line (absl::InlinedVector<uint32_t, 2> takes 24). The capacity is implied by
+// the size: inline up to two, then the next power of two; the heap pointer is kept in two words.
 class EdgeList {
  public:
   EdgeList() = default;
   EdgeList(const EdgeList&) = delete;
   EdgeList& operator=(const EdgeList&) = delete;
-  EdgeList(EdgeList&& o) noexcept : size_(o.size_), cap_(o.cap_) {
-    std::memcpy(&u_, &o.u_, sizeof u_);
+  EdgeList(EdgeList&& o) noexcept : size_(o.size_) {
+    std::memcpy(w_, o.w_, sizeof w_);
     o.size_ = 0;
-    o.cap_ = kInline;
   }
   EdgeList& operator=(EdgeList&& o) noexcept {
     if (this != &o) {
       release();
-      std::memcpy(&u_, &o.u_, sizeof u_);
+      std::memcpy(w_, o.w_, sizeof w_);
       size_ = o.size_;
-      cap_ = o.cap_;
       o.size_ = 0;
-      o.cap_ = kInline;
     }
     return *this;
   }
   ~EdgeList() { release(); }
-  const uint32_t* begin() const { return cap_ > kInline ? u_.heap : u_.inl; }
+  const uint32_t* begin() const { return size_ > kInline ? heap() : w_; }
   const uint32_t* end() const { return begin() + size_; }
   uint32_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   uint32_t operator[](size_t i) const { return begin()[i]; }
   void push_back(uint32_t v) {
-    if (size_ == cap_) grow();
-    (cap_ > kInline ? u_.heap : u_.inl)[size_++] = v;
+    if (size_ < kInline) {
+      w_[size_++] = v;
+      return;
+    }
+    if (size_ == capacity(size_)) grow();
+    heap()[size_++] = v;
   }
   // Bytes on the heap (for stats()).
-  size_t heap_bytes() const { return cap_ > kInline ? cap_ * sizeof(uint32_t) : 0; }
+  size_t heap_bytes() const { return size_ > kInline ? capacity(size_) * sizeof(uint32_t) : 0; }
 
  private:
   static constexpr uint32_t kInline = 2;
+  static uint32_t capacity(uint32_t size) { return size <= kInline ? kInline : std::bit_ceil(size); }
+  uint32_t* heap() const {
+    uint32_t* p;
+    std::memcpy(&p, w_, sizeof p);
+    return p;
+  }
   [[gnu::noinline]] void grow() {
-    uint32_t ncap = cap_ * 2;
+    uint32_t ncap = size_ * 2;  // size_ is the capacity here: 2 (inline) or a power of two
     auto* p = static_cast<uint32_t*>(std::malloc(ncap * sizeof(uint32_t)));
     if (!p) throw std::bad_alloc();
     std::memcpy(p, begin(), size_ * sizeof(uint32_t));
     release();
-    u_.heap = p;
-    cap_ = ncap;
+    std::memcpy(w_, &p, sizeof p);
   }
   void release() {
-    if (cap_ > kInline) std::free(u_.heap);
+    if (size_ > kInline) std::free(heap());
   }
-  union U {
-    uint32_t inl[kInline];
-    uint32_t* heap;
-  } u_{};
-  uint32_t size_ = 0, cap_ = kInline;
+  static_assert(sizeof(uint32_t*) == 2 * sizeof(uint32_t));
+  uint32_t w_[2] = {0, 0};  // the two inline entries, or the heap pointer
+  uint32_t size_ = 0;
 };
-static_assert(sizeof(EdgeList) == 16);
+static_assert(sizeof(EdgeList) == 12 && alignof(EdgeList) == 4);
 
 // One cache line per class: what the topological order's searches read for every class they
 // visit (rank, neighbours in the order, edges), one miss per class in a graph far larger than
@@ -332,7 +338,11 @@ struct alignas(64) ClassInfo {
   EdgeList out, in;
   uint16_t usage = 0;           // usage bits (12: usage_bits.h)
   uint16_t conflict = 0;        // usage bits whose setting was reported as inconsistent
-  uint32_t usage_head = 0;      // the last usage record (Impl::usage_pool), 0 = none
+  // The usage records: the first one here (the bits its acquisition set and its evidence; most
+  // classes have no other), the later ones linked from the last (Impl::usage_pool, 0 = none).
+  uint16_t first_usage_bits = 0;
+  EvidenceId first_usage_ev = 0;
+  uint32_t usage_head = 0;
   uint32_t instances = 0;
   LockKind kind;
   WaitType wait;
@@ -558,6 +568,8 @@ struct Validator::Impl {
     for (uint32_t i = classes[c].usage_head; i; i = usage_pool[i].prev)
       for (int bit = 11; bit >= 0; --bit)
         if (usage_pool[i].bits & (1u << bit)) out.push_back({uint8_t(bit), usage_pool[i].ev});
+    for (int bit = 11; bit >= 0; --bit)  // the first record, the oldest
+      if (classes[c].first_usage_bits & (1u << bit)) out.push_back({uint8_t(bit), classes[c].first_usage_ev});
     std::reverse(out.begin(), out.end());
     return out;
   }

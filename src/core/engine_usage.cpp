@@ -20,8 +20,13 @@ namespace lockhound {
   // One record for every bit this acquisition sets (a class's first acquisition sets one per
   // interrupt kind, all with the same evidence).
   EvidenceId ev = intern_evidence(evidence(ctx, h.site, h.mode, h.trylock, false));
-  usage_pool.push_back(UsageLink{uint16_t(missing), ev, c.usage_head});
-  c.usage_head = uint32_t(usage_pool.size() - 1);
+  if (!c.first_usage_bits) {
+    c.first_usage_bits = uint16_t(missing);
+    c.first_usage_ev = ev;
+  } else {
+    usage_pool.push_back(UsageLink{uint16_t(missing), ev, c.usage_head});
+    c.usage_head = uint32_t(usage_pool.size() - 1);
+  }
   for (unsigned bit = 0; bit < 12; ++bit)
     if (missing & (1u << bit)) set_usage(ctx, h, bit);
 }
