@@ -138,6 +138,10 @@ class ChainSet {
   }
   size_t size() const { return size_; }
   size_t capacity() const { return slots_.size(); }
+  // Starts loading the key's first slot (insert reads it later).
+  void prefetch(uint64_t key) const {
+    if (!slots_.empty()) __builtin_prefetch(&slots_[size_t(key ? key : 1) & mask_]);
+  }
 
  private:
   [[gnu::noinline]] void grow() {

@@ -14,17 +14,20 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
   st.acquisitions++;
   Instance& inst = cached_instance(ctx, lock);
   ClassId cls = fl.subclass ? subclass_of(inst.cls, fl.subclass) : inst.cls;
-  ClassInfo* c = &classes[cls];
   uint8_t irqc = ctx->irq_ctx();
-
-  if (__builtin_expect(fl.nest_lock != 0, 0) && !holds(ctx, fl.nest_lock)) report_nest_not_held(ctx, cls, fl, site);
-  if (c->wait == WaitType::sleep && !fl.trylock && !may_sleep(ctx)) check_wait_context(ctx, cls, site);
-
-  // Push the held entry and extend the chain key.
+  // The chain key first, and its chain-cache slot asked for: in a large program both that slot
+  // and the class record miss the cache, and this way they load at once, not one after the other.
   bool chain_head = ctx->held.empty() || ctx->held.back().irq_ctx != irqc;
   uint64_t key = chain_head ? kInitialChainKey : ctx->held.back().chain_key;
   bool per_instance = !chain_head && ctx->held.back().per_instance;
   key = extend_key(ctx->held, key, cls, fl.mode, fl.trylock, lock, inst.id, per_instance);
+  chains.prefetch(key);
+  ClassInfo* c = &classes[cls];
+
+  if (__builtin_expect(fl.nest_lock != 0, 0) && !holds(ctx, fl.nest_lock)) report_nest_not_held(ctx, cls, fl, site);
+  if (c->wait == WaitType::sleep && !fl.trylock && !may_sleep(ctx)) check_wait_context(ctx, cls, site);
+
+  // Push the held entry.
   HeldEntry& e = ctx->held.emplace_back();
   e.lock = lock;
   e.inst = &inst;
