@@ -177,11 +177,9 @@ struct Evidence {
 };
 using EvidenceId = uint32_t;  // index into Impl::evidence_pool
 
-struct Instance;
 struct HeldEntry {
   uint64_t lock;
-  Instance* inst;           // stable: instances are pooled, and a destroyed one is never held
-  uint64_t instance_id;
+  uint64_t instance_id;     // its lock's lifetime (the instance table's record, by `lock`, has it)
   ClassId cls;
   Mode mode;
   bool trylock;
@@ -199,9 +197,97 @@ struct HeldEntry {
 };
 
 struct Instance {
-  uint64_t id = 0;  // unique per lifetime; 0 while the record is free
+  uint64_t id = 0;  // unique per lifetime; 0: the table's slot is free
   ClassId cls;
   uint32_t holds = 0;
+};
+
+// The lock instances by address, kept in the table's own slots (address, then the instance: 24
+// bytes): open addressing, linear probing, at most 4/5 full. An acquisition of a lock not in
+// the cache misses once here, where a map of pointers to pooled records missed twice, and an
+// instance costs its slot alone (32 bytes at 100k locks, against 38 for the pointer map and the
+// pool). Slots move when the table grows and when an entry is erased (the entries after it
+// shift back): an Instance& is valid until the next emplace or erase, and moved() counts both.
+class InstanceTable {
+ public:
+  Instance* find(uint64_t lock) {
+    if (slots_.empty()) return nullptr;
+    for (size_t i = home(lock);; i = (i + 1) & mask_) {
+      Slot& s = slots_[i];
+      if (s.in.id == 0) return nullptr;
+      if (s.lock == lock) return &s.in;
+    }
+  }
+  const Instance* find(uint64_t lock) const { return const_cast<InstanceTable*>(this)->find(lock); }
+  bool contains(uint64_t lock) const { return find(lock) != nullptr; }
+  // The instance of `lock`; a new one has id 0, which the caller sets at once (a slot with id 0
+  // is free to every other probe).
+  Instance& emplace(uint64_t lock, bool& fresh) {
+    if (Instance* in = find(lock)) {
+      fresh = false;
+      return *in;
+    }
+    fresh = true;
+    if (size_ + 1 > grow_at_) grow();
+    size_t i = home(lock);
+    while (slots_[i].in.id != 0) i = (i + 1) & mask_;
+    ++size_;
+    slots_[i].lock = lock;
+    slots_[i].in = Instance{};
+    return slots_[i].in;
+  }
+  // Erases the instance of `lock`; the entries after it shift back into the hole.
+  void erase(uint64_t lock) {
+    if (slots_.empty()) return;
+    size_t i = home(lock);
+    while (slots_[i].lock != lock || slots_[i].in.id == 0) {
+      if (slots_[i].in.id == 0) return;
+      i = (i + 1) & mask_;
+    }
+    ++moved_;
+    --size_;
+    for (size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+      if (slots_[j].in.id == 0) break;
+      // The entry at j stays when its home lies cyclically in (i, j]; else it fills the hole.
+      size_t h = home(slots_[j].lock);
+      bool stays = i <= j ? (i < h && h <= j) : (i < h || h <= j);
+      if (stays) continue;
+      slots_[i] = slots_[j];
+      i = j;
+    }
+    slots_[i] = Slot{};
+  }
+  size_t size() const { return size_; }
+  size_t capacity() const { return slots_.size(); }
+  uint64_t moved() const { return moved_; }
+  static constexpr size_t kSlotBytes = 24;
+
+ private:
+  struct Slot {
+    uint64_t lock;
+    Instance in;
+  };
+  static_assert(sizeof(Slot) == kSlotBytes);
+  size_t home(uint64_t lock) const { return size_t((lock * 0x9E3779B97F4A7C15ull) >> shift_); }
+  [[gnu::noinline]] void grow() {
+    ZeroArray<Slot> old = std::move(slots_);
+    size_t n = old.empty() ? 256 : old.size() * 2;
+    slots_ = ZeroArray<Slot>(n);
+    mask_ = n - 1;
+    shift_ = 64 - std::countr_zero(n);
+    grow_at_ = n / 5 * 4;
+    ++moved_;
+    for (size_t k = 0; k < old.size(); ++k) {
+      if (old[k].in.id == 0) continue;
+      size_t i = home(old[k].lock);
+      while (slots_[i].in.id != 0) i = (i + 1) & mask_;
+      slots_[i] = old[k];
+    }
+  }
+  ZeroArray<Slot> slots_;
+  size_t size_ = 0, mask_ = 0, grow_at_ = 0;
+  int shift_ = 64;
+  uint64_t moved_ = 0;
 };
 
 }  // namespace engine
@@ -552,9 +638,7 @@ struct Validator::Impl {
 
   ChunkedVector<ClassInfo> classes;
   absl::flat_hash_map<std::string, ClassId> class_by_name;
-  AddressMap<Instance*> instances;
-  std::deque<Instance> instance_pool;
-  std::vector<Instance*> free_instances;
+  InstanceTable instances;
   uint64_t next_instance_id = 1;
   absl::flat_hash_map<uint64_t, std::unique_ptr<ContextState>> contexts;
   std::vector<std::string> ctx_names{"?"};
@@ -675,14 +759,15 @@ struct Validator::Impl {
 
   [[gnu::noinline]] ClassId subclass_of(ClassId base, uint8_t sub);
 
-  // Bumped whenever an address may stop naming the instance a cache slot remembers.
-  uint64_t instance_epoch = 1;
+  // Changes whenever a cache slot's pointer may stop being the instance of its address: an
+  // instance destroyed, the table's slots moved (InstanceTable::moved).
+  uint64_t instance_epoch() const { return 1 + instances.moved(); }
 
-  // The context's cache slot for `lock` (emptied first if an instance was destroyed since).
+  // The context's cache slot for `lock` (emptied first if instances moved since).
   ContextState::CacheSlot& cache_slot(ContextState* ctx, uint64_t lock) {
-    if (ctx->epoch != instance_epoch) {
+    if (ctx->epoch != instance_epoch()) {
       ctx->cache.fill({});
-      ctx->epoch = instance_epoch;
+      ctx->epoch = instance_epoch();
     }
     // Multiplicative hash: locks embedded in arrays of structs sit at regular strides, which
     // a plain bit slice of the address would map onto the same few slots.
@@ -700,22 +785,29 @@ struct Validator::Impl {
   // Whether the lock has an instance; if so the context's cache remembers it (a replay that
   // asks and then acquires looks the table up once).
   bool known_cached(ContextState* ctx, uint64_t lock) {
+    return find_cached(ctx, lock) != nullptr;
+  }
+  // The instance of `lock`, or null; through the context's cache when there is a context.
+  Instance* find_cached(ContextState* ctx, uint64_t lock) {
+    if (!ctx) return instances.find(lock);
     auto& slot = cache_slot(ctx, lock);
-    if (slot.lock == lock && slot.inst) return true;
-    auto it = instances.find(lock);
-    if (it == instances.end()) return false;
-    slot = {lock, it->second};
-    return true;
+    if (slot.lock == lock && slot.inst) return slot.inst;
+    Instance* in = instances.find(lock);
+    if (in) slot = {lock, in};
+    return in;
+  }
+  // A held entry's lock is held once less (released, dropped).
+  void drop_hold(ContextState* ctx, const HeldEntry& h) {
+    Instance* in = find_cached(ctx, h.lock);
+    if (in && in->id == h.instance_id && in->holds) in->holds--;
   }
 
   [[gnu::noinline]] Instance& instance_of(uint64_t lock);
 
+  // A new lifetime of `lock`'s instance (made if it has none). The contexts' caches stay valid:
+  // an address keeps its slot across lifetimes, so no flush here unless the table moved (flushing
+  // on every init emptied every cache each time a program made a lock).
   Instance& init_instance(uint64_t lock, ClassId cls);
-  // A new lifetime in the instance table's slot for its address. The contexts' caches stay valid:
-  // an address keeps its Instance object across lifetimes (only a destroy frees the object for
-  // another address, and that bumps instance_epoch), so no flush here. Flushing on every init
-  // emptied every cache each time a program made a lock.
-  Instance& init_slot(Instance*& slot, ClassId cls);
 
   // ---------------------------------------------------------------- stacks & evidence
   StackId intern(std::span<const Frame> frames);
@@ -1012,7 +1104,7 @@ struct Validator::Impl {
     if (__builtin_expect(held.empty() || held.back().lock != lock, 0)) return release_inner(ctx, lock, site);
     // The common case: releasing the most recently taken lock. No chain keys to rebuild.
     const HeldEntry& h = held.back();
-    if (h.inst->id == h.instance_id && h.inst->holds) h.inst->holds--;
+    drop_hold(ctx, h);
     if (ctx->spin_held && classes[h.cls].wait == WaitType::spin) ctx->spin_held--;
     held.pop_back();
     ctx->held_generation++;

@@ -56,8 +56,7 @@ void Validator::Impl::store_name(ClassId c, std::string_view name) {
 }
 
 [[gnu::noinline]] Instance& Validator::Impl::instance_of(uint64_t lock) {
-  auto it = instances.find(lock);
-  if (it != instances.end()) return *it->second;
+  if (Instance* in = instances.find(lock)) return *in;
   char buf[40];
   std::snprintf(buf, sizeof buf, "lock@0x%" PRIx64, lock);
   ClassId cls;
@@ -71,22 +70,9 @@ void Validator::Impl::store_name(ClassId c, std::string_view name) {
   return init_instance(lock, cls);
 }
 
-Instance& Validator::Impl::init_instance(uint64_t lock, ClassId cls) { return init_slot(instances[lock], cls); }
-
-// A new lifetime in the instance table's slot for its address. The contexts' caches stay valid:
-// an address keeps its Instance object across lifetimes (only a destroy frees the object for
-// another address, and that bumps instance_epoch), so no flush here. Flushing on every init
-// emptied every cache each time a program made a lock.
-Instance& Validator::Impl::init_slot(Instance*& slot, ClassId cls) {
-  if (!slot) {
-    if (!free_instances.empty()) {
-      slot = free_instances.back();
-      free_instances.pop_back();
-    } else {
-      slot = &instance_pool.emplace_back();
-    }
-  }
-  Instance& in = *slot;
+Instance& Validator::Impl::init_instance(uint64_t lock, ClassId cls) {
+  bool fresh;
+  Instance& in = instances.emplace(lock, fresh);
   if (in.id) end_pairs(in.id);  // the address's previous lifetime
   in.cls = cls;
   in.id = next_instance_id++;

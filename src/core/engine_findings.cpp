@@ -316,8 +316,7 @@ void Validator::trylock_held(Context ctx, uint64_t lock, Mode mode, const Site& 
 
 [[gnu::noinline]] void Validator::Impl::report_nest_not_held(ContextState* ctx, ClassId cls, const AcquireFlags& fl, const Site& site) {
   std::string nest = "lock@?";
-  auto it = instances.find(fl.nest_lock);
-  if (it != instances.end()) nest = name_of(it->second->cls);
+  if (const Instance* in = instances.find(fl.nest_lock)) nest = name_of(in->cls);
   std::string sig = "nest|" + name_of(cls) + "|" + nest;
   if (repeat(sig, path_of(ctx))) return;
   Finding f;
@@ -441,11 +440,11 @@ void Validator::Impl::report_wait(ContextState* ctx, FindingType type, ClassId c
 }
 
 void Validator::Impl::report_bad_unlock(ContextState* ctx, uint64_t lock, const Site& site) {
-  auto it = instances.find(lock);
+  const Instance* in = instances.find(lock);
   std::string name;
   ClassId cls = kNoClass;
-  if (it != instances.end()) {
-    cls = it->second->cls;
+  if (in) {
+    cls = in->cls;
     name = name_of(cls);
   } else {
     char buf[40];

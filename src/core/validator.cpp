@@ -30,7 +30,6 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
   // Push the held entry.
   HeldEntry& e = ctx->held.emplace_back();
   e.lock = lock;
-  e.inst = &inst;
   e.instance_id = inst.id;
   e.cls = cls;
   e.mode = fl.mode;
@@ -121,7 +120,8 @@ int Validator::Impl::check_recursion(ContextState* ctx) {
   // lock itself held again (recursion): when no other hold of this lock exists anywhere (holds
   // counts every context's), the walk starts at the window, so that taking the N-th lock of a
   // table costs kPairScan steps, not N. (A nest lock is looked for in the whole stack above.)
-  size_t start = inferred && !next.nest_lock && next.inst->id == next.instance_id && next.inst->holds <= 1 ? lo : 0;
+  const Instance* next_in = inferred && !next.nest_lock ? find_cached(ctx, next.lock) : nullptr;
+  size_t start = next_in && next_in->id == next.instance_id && next_in->holds <= 1 ? lo : 0;
   for (size_t i = start; i < top; ++i) {
     const HeldEntry& prev = ctx->held[i];
     if (prev.cls != next.cls) continue;
@@ -181,7 +181,7 @@ void Validator::Impl::remove_held_many(ContextState* ctx, std::span<const size_t
     if (k < idx.size() && idx[k] == j) {
       ++k;
       HeldEntry& h = held[j];
-      if (h.inst->id == h.instance_id && h.inst->holds) h.inst->holds--;
+      drop_hold(ctx, h);
       if (classes[h.cls].wait == WaitType::spin && ctx->spin_held) ctx->spin_held--;
       continue;
     }
@@ -208,13 +208,13 @@ void Validator::Impl::rebuild_keys(ContextState* ctx, size_t from) {
 }
 
 void Validator::Impl::lock_destroy(ContextState* ctx, uint64_t lock, const Site& site, bool unloaded) {
-  auto it = instances.find(lock);
-  if (it == instances.end()) return;
-  Instance* in = it->second;
+  Instance* in = instances.find(lock);
+  if (!in) return;
+  uint64_t id = in->id;
   if (in->holds) {
-    for (auto& [id, c] : contexts) {
+    for (auto& [cid, c] : contexts) {
       for (size_t i = 0; i < c->held.size(); ++i) {
-        if (c->held[i].inst != in) continue;
+        if (c->held[i].lock != lock || c->held[i].instance_id != id) continue;
         report_freed(ctx ? ctx : c.get(), c.get(), i, site, unloaded);
         remove_held(c.get(), i);
         freed_while_held.insert(lock);
@@ -222,12 +222,8 @@ void Validator::Impl::lock_destroy(ContextState* ctx, uint64_t lock, const Site&
       }
     }
   }
-  in->holds = 0;
-  end_pairs(in->id);
-  in->id = 0;
-  free_instances.push_back(in);
-  instances.erase(it);
-  ++instance_epoch;
+  end_pairs(id);
+  instances.erase(lock);  // moves slots: the contexts' caches are emptied at their next use
 }
 
 void Validator::Impl::end_context(ContextState* ctx, const Site& site, bool to_user) {
@@ -235,8 +231,7 @@ void Validator::Impl::end_context(ContextState* ctx, const Site& site, bool to_u
     report_still_held(ctx, site, to_user ? FindingType::lock_held_returning_to_user
                                          : FindingType::still_has_locks_held);
   if (to_user) return;
-  for (const auto& h : ctx->held)
-    if (h.inst->id == h.instance_id && h.inst->holds) h.inst->holds--;
+  for (const auto& h : ctx->held) drop_hold(nullptr, h);
   contexts.erase(ctx->id);
 }
 
@@ -293,14 +288,10 @@ LockKind Validator::class_kind(ClassId cls) const { return impl_->classes.at(cls
 
 void Validator::lock_init(uint64_t lock, ClassId cls) {
   if (cls >= impl_->classes.size()) return;
-  auto [it, fresh] = impl_->instances.try_emplace(lock, nullptr);
-  if (!fresh && it->second->holds) {
-    // Re-initialising a held lock frees the old one while held.
-    impl_->lock_destroy(nullptr, lock, Site{});
-    impl_->init_instance(lock, cls);
-    return;
-  }
-  impl_->init_slot(it->second, cls);
+  const Instance* in = impl_->instances.find(lock);
+  // Re-initialising a held lock frees the old one while held.
+  if (in && in->holds) impl_->lock_destroy(nullptr, lock, Site{});
+  impl_->init_instance(lock, cls);
 }
 bool Validator::acquire_if_known(Context ctx, uint64_t lock, AcquireFlags flags, Site site) {
   if (!impl_->known_cached(ctx, lock)) return false;
@@ -346,8 +337,8 @@ void Validator::drop_held_many(Context ctx, std::span<const size_t> indices) {
 }
 uint64_t Validator::held_generation(Context ctx) const { return ctx->held_generation; }
 bool Validator::lock_held(uint64_t lock) const {
-  auto it = impl_->instances.find(lock);
-  return it != impl_->instances.end() && it->second->holds > 0;
+  const Instance* in = impl_->instances.find(lock);
+  return in && in->holds > 0;
 }
 uint32_t Validator::usage_wanted(Context ctx, Mode mode) const { return ctx->want[mode != Mode::write]; }
 bool Validator::may_sleep_holding_nothing(Context ctx) const {
@@ -450,8 +441,7 @@ ValidatorStats Validator::stats() const {
   s.class_bytes = impl_->classes.bytes() + impl_->name_at.capacity() * sizeof(uint32_t) +
                   impl_->name_chars.capacity() + impl_->usage_pool.capacity() * sizeof(UsageLink) +
                   impl_->subclass_base.capacity() * (sizeof(ClassId) * 2 + 1) +
-                  impl_->instances.capacity() * (sizeof(uint64_t) + sizeof(void*) + 1) +
-                  impl_->instance_pool.size() * sizeof(Instance);
+                  impl_->instances.capacity() * InstanceTable::kSlotBytes;
   // Edges: records, index, the order's copy of their ends, held sets, adjacency past the two
   // inline entries per class and direction, the evidence table and the side tables.
   s.edge_bytes = impl_->edges.bytes() +

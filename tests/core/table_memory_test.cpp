@@ -4,6 +4,11 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
+#include <unordered_map>
+
+#include "core/engine.h"
+
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
@@ -112,6 +117,60 @@ TEST(TableMemory, AnAddressMapGrowsThroughLargeTables) {
   }
   EXPECT_EQ(sum, (n + 6) / 7);
   EXPECT_EQ(m.count(0x1000 + 1), 0u);
+}
+
+}  // namespace
+}  // namespace lockhound::engine
+
+namespace lockhound::engine {
+namespace {
+
+// The instance table (engine.h) against a map, through inserts and erases: erasing shifts the
+// entries after a hole back, across the end of the table too, and a mistake there loses an
+// instance (find says none) or keeps a dead one. Few keys in a small table, so that probe runs are
+// long and wrap around; addresses 8 apart, as locks in an array are.
+TEST(InstanceTable, FindsWhatAMapFindsThroughInsertsErasesAndGrowth) {
+  InstanceTable t;
+  std::unordered_map<uint64_t, uint64_t> ref;  // lock -> id
+  std::mt19937_64 rng(42);
+  uint64_t next_id = 1, moves = t.moved();
+  size_t erases = 0;
+  for (int step = 0; step < 200000; ++step) {
+    // Keys from a window that drifts, so the table both grows and empties out.
+    uint64_t lock = 0x7f0000001000 + 8 * ((rng() % 600) + uint64_t(step / 1000) * 40);
+    if (rng() % 3 == 0) {
+      bool had = ref.erase(lock) != 0;
+      ASSERT_EQ(t.contains(lock), had) << "step " << step;
+      if (had) {
+        t.erase(lock);
+        ++erases;
+        ASSERT_GT(t.moved(), moves);  // a cache holding pointers must hear of it
+        moves = t.moved();
+      }
+    } else {
+      bool fresh = false;
+      Instance& in = t.emplace(lock, fresh);
+      ASSERT_EQ(fresh, !ref.contains(lock)) << "step " << step;
+      if (fresh) {
+        in.id = next_id++;
+        in.cls = ClassId(lock >> 3);
+        ref[lock] = in.id;
+      }
+      moves = t.moved();
+    }
+    ASSERT_EQ(t.size(), ref.size());
+    if (step % 1000 == 0) {
+      for (auto [l, id] : ref) {
+        const Instance* in = t.find(l);
+        ASSERT_NE(in, nullptr) << "lost " << std::hex << l << " at step " << std::dec << step;
+        EXPECT_EQ(in->id, id);
+        EXPECT_EQ(in->cls, ClassId(l >> 3));
+      }
+    }
+  }
+  EXPECT_GT(erases, 10000u);
+  EXPECT_GT(t.capacity(), 256u);  // it grew
+  EXPECT_LE(t.size() * 5, t.capacity() * 4);
 }
 
 }  // namespace
