@@ -418,7 +418,7 @@ static_assert(sizeof(EdgeList) == 12 && alignof(EdgeList) == 4);
 // the cache; and what the acquisition path reads (wait type, usage and conflict bits, whether it
 // is inferred, its instance count), so that a new chain over classes not in the cache misses once
 // per class. What only a report, a name or a rare path reads is in side tables: the name
-// (Impl::name_at, name_chars), the usage evidence (Impl::usage_pool, linked from usage_head), a
+// (Impl::name_chars), the usage evidence (Impl::usage_pool, linked from usage_head), a
 // subclass's base (Impl::subclass_base), conflict findings and subclass ids.
 struct alignas(64) ClassInfo {
   uint64_t rank = 0;            // position in the topological order (spaced: see pk_move)
@@ -431,10 +431,11 @@ struct alignas(64) ClassInfo {
   // The usage records: the first one here (the bits its acquisition set and its evidence; most
   // classes have no other), the later ones linked from the last (Impl::usage_pool, 0 = none).
   uint16_t first_usage_bits = 0;
+  uint8_t instances = 0;        // lifetimes of its locks begun: 0, 1, or 2 for two or more
+  LockKind kind;
   EvidenceId first_usage_ev = 0;
   uint32_t usage_head = 0;
-  uint32_t instances = 0;
-  LockKind kind;
+  uint32_t name = 0;            // its name's offset in Impl::name_chars (0: not named yet)
   WaitType wait;
   // Made by a front end's guess (the place its locks were created), not declared: two of its
   // locks nested is checked per pair of locks, not reported as recursive locking (see
@@ -644,9 +645,8 @@ struct Validator::Impl {
   std::vector<std::string> ctx_names{"?"};
 
   uint64_t unnamed_classes = 0;   // made with an empty name, not named since
-  // Names: each class's offset in name_chars, where names are stored one after another, each
-  // ended by a 0 (offset 0 is the empty name of a class named later: set_class_name).
-  std::vector<uint32_t> name_at;
+  // Names, one after another, each ended by a 0 (ClassInfo::name is an offset here; offset 0 is
+  // the empty name of a class named later: set_class_name).
   std::vector<char> name_chars{'\0'};
   std::vector<UsageLink> usage_pool{UsageLink{}};
   absl::flat_hash_map<ClassId, ClassId> subclass_base;  // subclasses only (base of the rest: itself)
@@ -661,7 +661,7 @@ struct Validator::Impl {
     std::reverse(out.begin(), out.end());
     return out;
   }
-  void store_name(ClassId c, std::string_view name);
+  uint32_t store_name(std::string_view name);  // its offset in name_chars (0: empty or no room)
   ChunkedVector<EdgeInfo> edges;
   // What the order's search (pk_insert) reads of each edge, kept apart from the 80-byte edge
   // records: its ends, and kPkBack on `to` for a back edge. 8 bytes per edge, so a search over a

@@ -11,9 +11,8 @@ ClassId Validator::Impl::new_class(std::string name, LockKind kind, WaitType wai
   if (classes.size() >= kPkBack) throw std::length_error("lockhound: more than 2^31 lock classes");
   ClassId id = ClassId(classes.size());
   ClassInfo c;
-  name_at.push_back(0);
   if (name.empty()) ++unnamed_classes;
-  else store_name(id, name);
+  else c.name = store_name(name);
   c.kind = kind;
   c.wait = wait == WaitType::none ? default_wait_type(kind) : wait;
   if (base != kNoClass && sub != 0) subclass_base.emplace(id, base);
@@ -30,15 +29,16 @@ ClassId Validator::Impl::new_class(std::string name, LockKind kind, WaitType wai
 // name is first needed: a finding, a report, the class table. Naming can be costly (the runtime
 // reads debug information for it) and most classes never need it.
 std::string Validator::Impl::name_of(ClassId c) const {
-  if (name_at[c] == 0 && hooks.name_classes) hooks.name_classes(c);
-  return std::string(&name_chars[name_at[c]]);
+  if (classes[c].name == 0 && hooks.name_classes) hooks.name_classes(c);
+  return std::string(&name_chars[classes[c].name]);
 }
 
-void Validator::Impl::store_name(ClassId c, std::string_view name) {
-  if (name.empty() || name_chars.size() + name.size() + 1 > UINT32_MAX) return;
-  name_at[c] = uint32_t(name_chars.size());
+uint32_t Validator::Impl::store_name(std::string_view name) {
+  if (name.empty() || name_chars.size() + name.size() + 1 > UINT32_MAX) return 0;
+  uint32_t at = uint32_t(name_chars.size());
   name_chars.insert(name_chars.end(), name.begin(), name.end());
   name_chars.push_back('\0');
+  return at;
 }
 
 [[gnu::noinline]] ClassId Validator::Impl::subclass_of(ClassId base, uint8_t sub) {
@@ -78,7 +78,7 @@ Instance& Validator::Impl::init_instance(uint64_t lock, ClassId cls) {
   in.id = next_instance_id++;
   in.holds = 0;
   ClassInfo& c = classes[cls];
-  if (++c.instances > 1 && c.gate_candidate) drop_gate_class(cls);
+  if (c.instances < 2 && ++c.instances > 1 && c.gate_candidate) drop_gate_class(cls);
   return in;
 }
 

@@ -272,7 +272,7 @@ void Validator::set_class_inferred(ClassId cls) {
 std::string_view Validator::class_name(ClassId cls) const {
   (void)impl_->classes.at(cls);  // out of range throws
   impl_->name_of(cls);  // named now if it was not: the view is of the arena, not of a copy
-  return std::string_view(&impl_->name_chars[impl_->name_at[cls]]);
+  return std::string_view(&impl_->name_chars[impl_->classes[cls].name]);
 }
 StackId Validator::first_use_stack(ClassId cls) const {
   (void)impl_->classes.at(cls);  // out of range throws
@@ -281,8 +281,9 @@ StackId Validator::first_use_stack(ClassId cls) const {
 }
 void Validator::set_class_name(ClassId cls, std::string name) {
   (void)impl_->classes.at(cls);  // out of range throws
-  impl_->unnamed_classes -= impl_->name_at[cls] == 0 && !name.empty();
-  impl_->store_name(cls, name);
+  ClassInfo& c = impl_->classes[cls];
+  impl_->unnamed_classes -= c.name == 0 && !name.empty();
+  if (uint32_t at = impl_->store_name(name)) c.name = at;
 }
 LockKind Validator::class_kind(ClassId cls) const { return impl_->classes.at(cls).kind; }
 
@@ -438,7 +439,7 @@ ValidatorStats Validator::stats() const {
   s.edges = impl_->edges.size();
   s.chains = impl_->chains.size();
   s.unnamed_classes = impl_->unnamed_classes;
-  s.class_bytes = impl_->classes.bytes() + impl_->name_at.capacity() * sizeof(uint32_t) +
+  s.class_bytes = impl_->classes.bytes() +
                   impl_->name_chars.capacity() + impl_->usage_pool.capacity() * sizeof(UsageLink) +
                   impl_->subclass_base.capacity() * (sizeof(ClassId) * 2 + 1) +
                   impl_->instances.capacity() * InstanceTable::kSlotBytes;

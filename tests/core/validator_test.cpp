@@ -374,6 +374,23 @@ TEST(Classes, InferredClassIsCheckedPerPairOfLocks) {
   EXPECT_EQ(d.findings()[0].type, FindingType::recursive_locking);
 }
 
+// A class's count of lock lifetimes only needs to tell one from more (a class of one lock is
+// checked per class), and stays "more" however many locks it makes: 257 of them, then two nested
+// both ways, is still a cycle between those two (a count that wrapped to 1 would key the second
+// nesting by the class alone, find it seen, and check nothing).
+TEST(Classes, AnInferredClassWithManyLocksStaysCheckedPerPair) {
+  Validator v;
+  Context t = v.context(1, "T");
+  ClassId made = v.lock_class("obj_init (obj.c:10)", LockKind::mutex);
+  v.set_class_inferred(made);
+  for (uint64_t l = 1; l <= 257; ++l) v.lock_init(l, made);
+  nest_pair(v, t, 5, 9);
+  EXPECT_EQ(v.finding_count(), 0u);
+  nest_pair(v, t, 9, 5);
+  ASSERT_EQ(v.finding_count(), 1u);
+  EXPECT_EQ(v.findings()[0].type, FindingType::circular_dependency);
+}
+
 // What the engine keeps of a pair of locks of an inferred class ends with either lock: a parent
 // nesting ten thousand short-lived children of its class leaves the memory where one child did.
 TEST(Classes, InferredPairsEndWithTheirLocks) {
