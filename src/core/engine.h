@@ -475,21 +475,24 @@ static_assert(sizeof(EdgeInfo) == 24);
 
 // A growing array in fixed chunks of 2 MiB (as many records as fit), for the class and edge
 // tables: it never moves a record (a std::vector doubling copied every class and edge record,
-// and touched each new buffer's pages one fault at a time), and leaves at most one chunk's
-// slack. The first chunk is not populated, so a small Validator costs only the pages it
-// touches; every later one (a program with many locks) lies in huge pages where the system
-// allows them and is faulted in one call (table_memory.h).
+// and touched each new buffer's pages one fault at a time). A chunk starts in small pages: the
+// first one faults them in as records reach them (a small Validator costs only what it touches),
+// a later one 256 KiB at a time in one call each (a program with many locks). A full chunk is
+// moved into one huge page (collapse_table). So the table holds at most 256 KiB it does not use,
+// where a chunk populated in a huge page at once held up to 2 MiB (20 bytes per class at 100k
+// classes), and every full chunk is still in a huge page.
 template <typename T>
 class ChunkedVector {
  public:
   static constexpr size_t kChunk = kHugePage / sizeof(T);
   static constexpr size_t kChunkBytes = kHugePage;
+  static constexpr size_t kStep = size_t(256) << 10;
   ChunkedVector() = default;
   ChunkedVector(const ChunkedVector&) = delete;
   ChunkedVector& operator=(const ChunkedVector&) = delete;
   ~ChunkedVector() {
     for (size_t i = 0; i < size_; ++i) (*this)[i].~T();
-    for (T* c : chunks_) release(c);
+    for (T* c : chunks_) unmap_growing(c, kChunkBytes);
   }
   T& operator[](size_t i) { return chunks_[i / kChunk][i % kChunk]; }
   const T& operator[](size_t i) const { return chunks_[i / kChunk][i % kChunk]; }
@@ -505,47 +508,45 @@ class ChunkedVector {
   bool empty() const { return size_ == 0; }
   T& back() { return (*this)[size_ - 1]; }
   void push_back(T&& v) {
-    if (size_ == chunks_.size() * kChunk) add_chunk();
+    make_room();
     new (&(*this)[size_]) T(std::move(v));
     ++size_;
   }
   void push_back(const T& v) {
-    if (size_ == chunks_.size() * kChunk) add_chunk();
+    make_room();
     new (&(*this)[size_]) T(v);
     ++size_;
   }
-  // Memory held: the later chunks whole, the first as far as its pages were touched.
+  // Memory held: the full chunks whole, the last one as far as it was populated or touched.
   size_t bytes() const {
     if (chunks_.empty()) return chunks_.capacity() * sizeof(T*);
-    size_t first = std::min(size_, kChunk) * sizeof(T);
-    return ((first + 4095) & ~size_t(4095)) + (chunks_.size() - 1) * kChunkBytes + chunks_.capacity() * sizeof(T*);
+    size_t last = chunks_.size() == 1 ? ((size_ * sizeof(T) + 4095) & ~size_t(4095)) : filled_;
+    return (chunks_.size() - 1) * kChunkBytes + last + chunks_.capacity() * sizeof(T*);
   }
 
  private:
-  // Under LeakSanitizer chunks come from malloc: it does not look for pointers in mapped memory,
-  // and would call what the records point to (a class's usage list) leaked.
-#if defined(__SANITIZE_ADDRESS__)
-  [[gnu::noinline]] void add_chunk() {
-    void* p = std::calloc(1, kChunkBytes);
-    if (!p) throw std::bad_alloc();
-    chunks_.push_back(static_cast<T*>(p));
-  }
-  static void release(T* c) { std::free(c); }
-#else
-  [[gnu::noinline]] void add_chunk() {
-    void* p;
-    if (chunks_.empty()) {
-      p = mmap(nullptr, kChunkBytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-      if (p == MAP_FAILED) throw std::bad_alloc();
-    } else {
-      p = map_table(kChunkBytes, true);
+  void make_room() {
+    size_t in_chunk = size_ % kChunk;
+    if (size_ == chunks_.size() * kChunk) {
+      add_chunk();
+    } else if (chunks_.size() > 1 && (in_chunk + 1) * sizeof(T) > filled_) {
+      size_t step = std::min(kStep, kChunkBytes - filled_);
+      populate_table(reinterpret_cast<char*>(chunks_.back()) + filled_, step);
+      filled_ += step;
     }
-    chunks_.push_back(static_cast<T*>(p));
   }
-  static void release(T* c) { munmap(c, kChunkBytes); }
-#endif
+  [[gnu::noinline]] void add_chunk() {
+    if (!chunks_.empty()) collapse_table(chunks_.back(), kChunkBytes);
+    chunks_.push_back(static_cast<T*>(map_growing(kChunkBytes)));
+    filled_ = 0;
+    if (chunks_.size() > 1) {
+      populate_table(chunks_.back(), kStep);
+      filled_ = kStep;
+    }
+  }
   std::vector<T*> chunks_;
   size_t size_ = 0;
+  size_t filled_ = 0;  // bytes of the last chunk populated (chunks after the first)
 };
 
 // The edges by their two classes: open addressing, linear probing, 8 bytes a slot (a 32-bit tag

@@ -7,6 +7,9 @@
 #include <cstdlib>
 #include <cstring>
 
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25  // Linux 6.1
+#endif
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23  // Linux 5.14; older kernels say EINVAL and pages fault lazily
 #endif
@@ -57,6 +60,38 @@ void unmap_table(void* p, size_t bytes) {
     std::free(p);
   else
     munmap(p, rounded(bytes));
+}
+
+void* map_growing(size_t bytes) {
+  if (!kMapLarge) {
+    void* p = std::calloc(1, bytes);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  void* raw = mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+  if (raw == MAP_FAILED) throw std::bad_alloc();
+  uintptr_t start = (uintptr_t(raw) + kHugePage - 1) & ~(kHugePage - 1);
+  if (start > uintptr_t(raw)) munmap(raw, start - uintptr_t(raw));
+  uintptr_t end = uintptr_t(raw) + bytes + kHugePage;
+  if (end > start + bytes) munmap(reinterpret_cast<void*>(start + bytes), end - (start + bytes));
+  return reinterpret_cast<void*>(start);
+}
+
+void unmap_growing(void* p, size_t bytes) {
+  if (!kMapLarge)
+    std::free(p);
+  else
+    munmap(p, bytes);
+}
+
+void populate_table(void* p, size_t bytes) {
+  if (kMapLarge) madvise(p, rounded(bytes), MADV_POPULATE_WRITE);  // else: faults as touched
+}
+
+void collapse_table(void* p, size_t bytes) {
+  if (!kMapLarge) return;
+  madvise(p, bytes, MADV_HUGEPAGE);   // fails where THP is off: small pages stay
+  madvise(p, bytes, MADV_COLLAPSE);   // fails on kernels before 6.1: khugepaged may do it later
 }
 
 bool table_in_huge_pages(const void* p, size_t bytes) {

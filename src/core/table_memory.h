@@ -23,6 +23,17 @@ inline constexpr size_t kHugePage = size_t(2) << 20;
 void* map_table(size_t bytes, bool populate);
 // Gives back what map_table returned for the same `bytes`.
 void unmap_table(void* p, size_t bytes);
+// A region of whole huge pages (`bytes` a multiple of kHugePage), 2 MiB aligned, zeroed, in small
+// pages that fault in when touched or when populate_table asks: a table that grows into it keeps
+// only the pages it reached, where a huge page would take 2 MiB for its first record. Under
+// AddressSanitizer, calloc (see map_table).
+void* map_growing(size_t bytes);
+void unmap_growing(void* p, size_t bytes);
+// Faults [p, p + bytes) in now, in one call (page-aligned p; bytes rounded up to pages).
+void populate_table(void* p, size_t bytes);
+// The region of map_growing, now full: moved into huge pages at once where the kernel can
+// (MADV_COLLAPSE, Linux 6.1), else marked for them (khugepaged's later pass).
+void collapse_table(void* p, size_t bytes);
 // Whether the region [p, p + bytes) lies in huge pages now (/proc/self/smaps); for tests.
 bool table_in_huge_pages(const void* p, size_t bytes);
 

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <sys/mman.h>
+
 #include <random>
 #include <unordered_map>
 
@@ -124,6 +126,45 @@ TEST(TableMemory, AnAddressMapGrowsThroughLargeTables) {
 
 namespace lockhound::engine {
 namespace {
+
+// Pages of [p, p + bytes) in memory now (mincore).
+size_t resident_pages(const void* p, size_t bytes) {
+  std::vector<unsigned char> v(bytes / 4096);
+  if (mincore(const_cast<void*>(p), bytes, v.data()) != 0) return SIZE_MAX;
+  size_t n = 0;
+  for (unsigned char c : v) n += c & 1;
+  return n;
+}
+
+// The class and edge tables: every full chunk in a huge page, the last one resident only as far
+// as its records reached (a step of 256 KiB at most past them), where a chunk populated whole held
+// 2 MiB from its first record. Records are where they were put, across chunks.
+TEST(ChunkedVector, FullChunksAreHugeAndTheLastHoldsOnlyWhatItReached) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "under AddressSanitizer tables come from calloc (table_memory.cpp)";
+#endif
+  struct alignas(64) Rec {
+    uint64_t v[8];
+  };
+  ChunkedVector<Rec> t;
+  constexpr size_t kChunk = ChunkedVector<Rec>::kChunk;
+  const size_t n = 2 * kChunk + kChunk / 10;  // two full chunks and a tenth of a third
+  for (size_t i = 0; i < n; ++i) t.push_back(Rec{{i, i * 3}});
+  ASSERT_EQ(t.size(), n);
+  for (size_t i = 0; i < n; i += 997) ASSERT_EQ(t[i].v[0], i) << i;
+  EXPECT_EQ(t[n - 1].v[1], (n - 1) * 3);
+  const Rec* tail = &t[2 * kChunk];
+  size_t used = (n - 2 * kChunk) * sizeof(Rec);
+  size_t pages = resident_pages(tail, kHugePage);
+  ASSERT_NE(pages, SIZE_MAX);
+  EXPECT_GE(pages * 4096, used);
+  EXPECT_LE(pages * 4096, used + ChunkedVector<Rec>::kStep) << "the last chunk is resident past its step";
+  EXPECT_LE(t.bytes(), 2 * kHugePage + used + ChunkedVector<Rec>::kStep + 4096);
+  if (thp_available()) {
+    EXPECT_TRUE(table_in_huge_pages(&t[0], kHugePage)) << "the first full chunk is not huge (smaps)";
+    EXPECT_TRUE(table_in_huge_pages(&t[kChunk], kHugePage)) << "the second full chunk is not huge (smaps)";
+  }
+}
 
 // The instance table (engine.h) against a map, through inserts and erases: erasing shifts the
 // entries after a hole back, across the end of the table too, and a mistake there loses an
