@@ -477,8 +477,8 @@ static_assert(sizeof(EdgeInfo) == 24);
 // tables: it never moves a record (a std::vector doubling copied every class and edge record,
 // and touched each new buffer's pages one fault at a time). A chunk starts in small pages: the
 // first one faults them in as records reach them (a small Validator costs only what it touches),
-// a later one 256 KiB at a time in one call each (a program with many locks). A full chunk is
-// moved into one huge page (collapse_table). So the table holds at most 256 KiB it does not use,
+// a later one 64 KiB at a time in one call each (a program with many locks). A full chunk is
+// moved into one huge page (collapse_table). So the table holds at most 64 KiB it does not use,
 // where a chunk populated in a huge page at once held up to 2 MiB (20 bytes per class at 100k
 // classes), and every full chunk is still in a huge page.
 template <typename T>
@@ -486,7 +486,7 @@ class ChunkedVector {
  public:
   static constexpr size_t kChunk = kHugePage / sizeof(T);
   static constexpr size_t kChunkBytes = kHugePage;
-  static constexpr size_t kStep = size_t(256) << 10;
+  static constexpr size_t kStep = size_t(64) << 10;
   ChunkedVector() = default;
   ChunkedVector(const ChunkedVector&) = delete;
   ChunkedVector& operator=(const ChunkedVector&) = delete;

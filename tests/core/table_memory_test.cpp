@@ -137,7 +137,7 @@ size_t resident_pages(const void* p, size_t bytes) {
 }
 
 // The class and edge tables: every full chunk in a huge page, the last one resident only as far
-// as its records reached (a step of 256 KiB at most past them), where a chunk populated whole held
+// as its records reached (a step of 64 KiB at most past them), where a chunk populated whole held
 // 2 MiB from its first record. Records are where they were put, across chunks.
 TEST(ChunkedVector, FullChunksAreHugeAndTheLastHoldsOnlyWhatItReached) {
 #if defined(__SANITIZE_ADDRESS__)
