@@ -475,13 +475,14 @@ static_assert(sizeof(EdgeInfo) == 24);
 
 // A growing array in fixed chunks of 2 MiB (as many records as fit), for the class and edge
 // tables: it never moves a record (a std::vector doubling copied every class and edge record,
-// and touched each new buffer's pages one fault at a time). A chunk starts in small pages: the
-// first one faults them in as records reach them (a small Validator costs only what it touches),
-// a later one 64 KiB at a time in one call each (a program with many locks). A full chunk is
-// moved into one huge page (collapse_table). So the table holds at most 64 KiB it does not use,
-// where a chunk populated in a huge page at once held up to 2 MiB (20 bytes per class at 100k
-// classes), and every full chunk is still in a huge page.
-template <typename T>
+// and touched each new buffer's pages one fault at a time). The first chunk faults its small
+// pages in as records reach them (a small Validator costs only what it touches). A later chunk is
+// populated in one huge page at once; or, with kSmallTail (the class table, a record per lock),
+// 64 KiB of small pages at a time, each call faulting them all in, and moved into one huge page
+// when full (collapse_table): the table then holds at most 64 KiB it does not use, where a chunk
+// populated whole held up to 2 MiB (20 bytes per class at 100k classes). Small pages cost time:
+// done for the edge tables too, the 100k-lock walk's cold pass took 5% longer.
+template <typename T, bool kSmallTail = false>
 class ChunkedVector {
  public:
   static constexpr size_t kChunk = kHugePage / sizeof(T);
@@ -492,7 +493,12 @@ class ChunkedVector {
   ChunkedVector& operator=(const ChunkedVector&) = delete;
   ~ChunkedVector() {
     for (size_t i = 0; i < size_; ++i) (*this)[i].~T();
-    for (T* c : chunks_) unmap_growing(c, kChunkBytes);
+    for (size_t i = 0; i < chunks_.size(); ++i) {
+      if (i == 0 || kSmallTail)
+        unmap_growing(chunks_[i], kChunkBytes);
+      else
+        unmap_table(chunks_[i], kChunkBytes);
+    }
   }
   T& operator[](size_t i) { return chunks_[i / kChunk][i % kChunk]; }
   const T& operator[](size_t i) const { return chunks_[i / kChunk][i % kChunk]; }
@@ -520,7 +526,7 @@ class ChunkedVector {
   // Memory held: the full chunks whole, the last one as far as it was populated or touched.
   size_t bytes() const {
     if (chunks_.empty()) return chunks_.capacity() * sizeof(T*);
-    size_t last = chunks_.size() == 1 ? ((size_ * sizeof(T) + 4095) & ~size_t(4095)) : filled_;
+    size_t last = chunks_.size() == 1 ? ((size_ * sizeof(T) + 4095) & ~size_t(4095)) : kSmallTail ? filled_ : kChunkBytes;
     return (chunks_.size() - 1) * kChunkBytes + last + chunks_.capacity() * sizeof(T*);
   }
 
@@ -529,17 +535,21 @@ class ChunkedVector {
     size_t in_chunk = size_ % kChunk;
     if (size_ == chunks_.size() * kChunk) {
       add_chunk();
-    } else if (chunks_.size() > 1 && (in_chunk + 1) * sizeof(T) > filled_) {
+    } else if (kSmallTail && chunks_.size() > 1 && (in_chunk + 1) * sizeof(T) > filled_) {
       size_t step = std::min(kStep, kChunkBytes - filled_);
       populate_table(reinterpret_cast<char*>(chunks_.back()) + filled_, step);
       filled_ += step;
     }
   }
   [[gnu::noinline]] void add_chunk() {
-    if (!chunks_.empty()) collapse_table(chunks_.back(), kChunkBytes);
-    chunks_.push_back(static_cast<T*>(map_growing(kChunkBytes)));
+    if (chunks_.size() == 1 || (kSmallTail && !chunks_.empty())) collapse_table(chunks_.back(), kChunkBytes);
+    if (chunks_.empty() || kSmallTail) {
+      chunks_.push_back(static_cast<T*>(map_growing(kChunkBytes)));
+    } else {
+      chunks_.push_back(static_cast<T*>(map_table(kChunkBytes, true)));
+    }
     filled_ = 0;
-    if (chunks_.size() > 1) {
+    if (kSmallTail && chunks_.size() > 1) {
       populate_table(chunks_.back(), kStep);
       filled_ = kStep;
     }
@@ -638,7 +648,7 @@ struct Validator::Impl {
   ValidatorOptions opt;
   ValidatorHooks hooks;
 
-  ChunkedVector<ClassInfo> classes;
+  ChunkedVector<ClassInfo, true> classes;
   absl::flat_hash_map<std::string, ClassId> class_by_name;
   InstanceTable instances;
   uint64_t next_instance_id = 1;

@@ -146,8 +146,9 @@ TEST(ChunkedVector, FullChunksAreHugeAndTheLastHoldsOnlyWhatItReached) {
   struct alignas(64) Rec {
     uint64_t v[8];
   };
-  ChunkedVector<Rec> t;
-  constexpr size_t kChunk = ChunkedVector<Rec>::kChunk;
+  using Table = ChunkedVector<Rec, true>;  // the class table's kind
+  Table t;
+  constexpr size_t kChunk = Table::kChunk;
   const size_t n = 2 * kChunk + kChunk / 10;  // two full chunks and a tenth of a third
   for (size_t i = 0; i < n; ++i) t.push_back(Rec{{i, i * 3}});
   ASSERT_EQ(t.size(), n);
@@ -158,11 +159,20 @@ TEST(ChunkedVector, FullChunksAreHugeAndTheLastHoldsOnlyWhatItReached) {
   size_t pages = resident_pages(tail, kHugePage);
   ASSERT_NE(pages, SIZE_MAX);
   EXPECT_GE(pages * 4096, used);
-  EXPECT_LE(pages * 4096, used + ChunkedVector<Rec>::kStep) << "the last chunk is resident past its step";
-  EXPECT_LE(t.bytes(), 2 * kHugePage + used + ChunkedVector<Rec>::kStep + 4096);
+  EXPECT_LE(pages * 4096, used + Table::kStep) << "the last chunk is resident past its step";
+  EXPECT_LE(t.bytes(), 2 * kHugePage + used + Table::kStep + 4096);
   if (thp_available()) {
     EXPECT_TRUE(table_in_huge_pages(&t[0], kHugePage)) << "the first full chunk is not huge (smaps)";
     EXPECT_TRUE(table_in_huge_pages(&t[kChunk], kHugePage)) << "the second full chunk is not huge (smaps)";
+  }
+  // The edge tables' kind: later chunks populated whole in a huge page; the first one too, once full.
+  ChunkedVector<Rec> e;
+  for (size_t i = 0; i < n; ++i) e.push_back(Rec{{i, i * 5}});
+  for (size_t i = 0; i < n; i += 1009) ASSERT_EQ(e[i].v[0], i) << i;
+  EXPECT_EQ(e.bytes() - e.bytes() % 4096, 3 * kHugePage);
+  if (thp_available()) {
+    EXPECT_TRUE(table_in_huge_pages(&e[0], kHugePage)) << "the first full chunk is not huge (smaps)";
+    EXPECT_TRUE(table_in_huge_pages(&e[2 * kChunk], kHugePage)) << "the last chunk is not huge (smaps)";
   }
 }
 
