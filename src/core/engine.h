@@ -955,7 +955,8 @@ struct Validator::Impl {
   int check_recursion(ContextState* ctx);
 
   // What is kept of two locks of one inferred class nested, outer then inner.
-  // 24 bytes: most pairs are nested with nothing else held, and keep no block.
+  // 24 bytes: most pairs are nested with nothing else held, and keep no block (their held list,
+  // the outer lock alone, is implied).
   struct InstancePair {
     EvidenceId outer = 0, inner = 0;   // in the evidence table
     // The classes held below the inner lock, and the instances held exclusively around both

@@ -107,9 +107,12 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   size_t keep_low = kPairHeldKept / 4;
   size_t low_end = inner_i > kPairHeldKept ? keep_low : inner_i;
   size_t high_begin = inner_i > kPairHeldKept ? inner_i - (kPairHeldKept - keep_low) : inner_i;
+  // Just the outer lock below the inner one (most pairs) is kept as nothing: the report knows it.
   absl::InlinedVector<uint64_t, kPairHeldKept> held;
-  for (size_t i = 0; i < low_end; ++i) held.push_back(ctx->held[i].cls);
-  for (size_t i = high_begin; i < inner_i; ++i) held.push_back(ctx->held[i].cls);
+  if (inner_i > 1) {
+    for (size_t i = 0; i < low_end; ++i) held.push_back(ctx->held[i].cls);
+    for (size_t i = high_begin; i < inner_i; ++i) held.push_back(ctx->held[i].cls);
+  }
   p.assign(held, gates);
   p.dep = dep;
   st.memory_bytes += kPairBytes + p.extra_bytes();

@@ -133,7 +133,9 @@ void Validator::Impl::report_instance_cycle(ContextState* ctx, size_t outer_i, c
   earlier.dep = dep_name(rev.dep);
   earlier.from_site = acquisition(evidence_pool[rev.outer], cls);
   std::vector<HeldLock> held;
-  for (uint64_t c : rev.held()) {
+  auto kept = rev.held();
+  const uint64_t outer_only = cls;  // kept as nothing: the outer lock alone was held
+  for (uint64_t c : kept.empty() ? std::span<const uint64_t>(&outer_only, 1) : kept) {
     HeldLock hl;
     hl.name = name_of(ClassId(c));
     held.push_back(std::move(hl));

@@ -388,7 +388,12 @@ TEST(Classes, AnInferredClassWithManyLocksStaysCheckedPerPair) {
   EXPECT_EQ(v.finding_count(), 0u);
   nest_pair(v, t, 9, 5);
   ASSERT_EQ(v.finding_count(), 1u);
-  EXPECT_EQ(v.findings()[0].type, FindingType::circular_dependency);
+  Finding f = v.findings()[0];
+  EXPECT_EQ(f.type, FindingType::circular_dependency);
+  // The earlier nesting held the outer lock alone (kept as nothing, and reported as that lock).
+  ASSERT_EQ(f.chain.size(), 2u);
+  ASSERT_EQ(f.chain[0].to_site.held.size(), 1u);
+  EXPECT_EQ(f.chain[0].to_site.held[0].name, "obj_init (obj.c:10)");
 }
 
 // What the engine keeps of a pair of locks of an inferred class ends with either lock: a parent
