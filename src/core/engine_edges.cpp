@@ -76,7 +76,8 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   for (uint64_t id : all_gates)
     if (id != outer.instance_id) gates.push_back(id);
   auto rev = instance_pairs.find(std::make_pair(inner.instance_id, outer.instance_id));
-  if (rev != instance_pairs.end() && strong_pair(rev->second.dep, dep)) {
+  bool nested_before_the_other_way = rev != instance_pairs.end();  // (rev does not outlive an insert)
+  if (nested_before_the_other_way && strong_pair(rev->second.dep, dep)) {
     std::vector<uint64_t> common;
     auto rg = rev->second.gates();
     std::set_intersection(gates.begin(), gates.end(), rg.begin(), rg.end(), std::back_inserter(common));
@@ -116,7 +117,7 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   p.assign(held, gates);
   p.dep = dep;
   st.memory_bytes += kPairBytes + p.extra_bytes();
-  if (!instance_pairs.contains(std::make_pair(inner.instance_id, outer.instance_id))) {
+  if (!nested_before_the_other_way) {
     pair_partners[outer.instance_id].push_back(inner.instance_id);
     pair_partners[inner.instance_id].push_back(outer.instance_id);
   }
