@@ -2,6 +2,8 @@
 // operations, branch conditions (trylock results, bit tests) and returns.
 #include "scan/extract_internal.h"
 
+#include <bit>
+
 namespace lockhound::scan::detail {
 
 using namespace clang;
@@ -162,6 +164,22 @@ Cond Extractor::make_cond(const Expr* c) {
   }
   if (!e) return cond;
   cond.negate = neg;
+  // `x->flags & FLAG` with a one-bit FLAG is test_bit(n, &x->flags): the same key, so that the
+  // two spellings correlate, and the fact travels into callees as a bit does (bnx2x's IS_VF(bp)
+  // in its timer and IS_PF(bp) three calls down).
+  if (auto* bo = dyn_cast<BinaryOperator>(e); bo && bo->getOpcode() == BO_And) {
+    int64_t mask = 0;
+    const Expr* word = nullptr;
+    if (constant_value(bo->getRHS(), mask)) word = bo->getLHS();
+    else if (constant_value(bo->getLHS(), mask)) word = bo->getRHS();
+    std::string addr = word ? inst_text(word) : "?";
+    if (word && mask > 0 && (mask & (mask - 1)) == 0 && addr.find('?') == std::string::npos &&
+        word->getType()->isIntegerType()) {
+      cond.key = "bit(" + std::to_string(std::countr_zero(uint64_t(mask))) + ",&" + addr + ")";
+      cond.vars = {"&" + addr};
+      return cond;
+    }
+  }
   if (auto* ce = dyn_cast<CallExpr>(e)) {
     const FunctionDecl* fd = ce->getDirectCallee();
     const CallApi* api = fd ? lookup_call(fd->getName()) : nullptr;
@@ -363,18 +381,18 @@ void Extractor::call_expr(Block& b, const CallExpr* ce) {
       }
       for (const EntryApi& en : api->entries) {
         if (unsigned(en.callback_arg) >= ce->getNumArgs()) continue;
-        const FunctionDecl* cb = function_ref(ce->getArg(unsigned(en.callback_arg)));
-        if (!cb) continue;
-        want(cb);
-        Registration r;
-        r.fn = key_of(cb);
-        r.context = en.context;
-        if (en.object_arg >= 0 && unsigned(en.object_arg) < ce->getNumArgs())
-          r.object = object_of(ce->getArg(unsigned(en.object_arg)));
-        r.via = name;
-        r.registrar = fn_name_;
-        r.loc = where(ce->getBeginLoc());
-        out_.facts.registrations.push_back(std::move(r));
+        for (const FunctionDecl* cb : function_refs(ce->getArg(unsigned(en.callback_arg)))) {
+          want(cb);
+          Registration r;
+          r.fn = key_of(cb);
+          r.context = en.context;
+          if (en.object_arg >= 0 && unsigned(en.object_arg) < ce->getNumArgs())
+            r.object = object_of(ce->getArg(unsigned(en.object_arg)));
+          r.via = name;
+          r.registrar = fn_name_;
+          r.loc = where(ce->getBeginLoc());
+          out_.facts.registrations.push_back(std::move(r));
+        }
       }
       return;
     }

@@ -166,6 +166,10 @@ class Extractor {
   std::string object_of(const Expr* arg) const;
 
   const FunctionDecl* function_ref(const Expr* e) const;
+  // The functions an expression may name: function_ref's, both arms of `c ? f : g`, and for a
+  // local function pointer every function the enclosing function stores in it (`poll = bnx2_poll;
+  // if (msix) poll = bnx2_poll_msix; netif_napi_add(dev, napi, poll)`).
+  std::vector<const FunctionDecl*> function_refs(const Expr* e) const;
 
   int param_of(const Expr* e) const;
 

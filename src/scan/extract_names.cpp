@@ -2,6 +2,8 @@
 // function-style lock), the objects callbacks are registered on, and ops-struct initializers.
 #include "scan/extract_internal.h"
 
+#include <algorithm>
+
 namespace lockhound::scan::detail {
 
 using namespace clang;
@@ -181,6 +183,46 @@ const FunctionDecl* Extractor::function_ref(const Expr* e) const {
   if (auto* uo = dyn_cast_or_null<UnaryOperator>(e); uo && uo->getOpcode() == UO_AddrOf) e = strip(uo->getSubExpr());
   if (auto* dr = dyn_cast_or_null<DeclRefExpr>(e)) return dyn_cast<FunctionDecl>(dr->getDecl());
   return nullptr;
+}
+
+namespace {
+// Every expression stored in `var` in `s`: assignments `var = e` (and the arms of a conditional e).
+void stores_to(const Stmt* s, const VarDecl* var, std::vector<const Expr*>& out) {
+  if (!s) return;
+  if (auto* bo = dyn_cast<BinaryOperator>(s); bo && bo->getOpcode() == BO_Assign)
+    if (auto* dr = dyn_cast<DeclRefExpr>(bo->getLHS()->IgnoreParenImpCasts()); dr && dr->getDecl() == var)
+      out.push_back(bo->getRHS());
+  for (const Stmt* c : s->children()) stores_to(c, var, out);
+}
+}  // namespace
+
+std::vector<const FunctionDecl*> Extractor::function_refs(const Expr* e) const {
+  std::vector<const FunctionDecl*> out;
+  std::vector<const Expr*> todo{e};
+  const VarDecl* local = nullptr;
+  for (size_t i = 0; i < todo.size() && i < 64; ++i) {
+    const Expr* x = strip(todo[i]);
+    if (!x) continue;
+    if (const FunctionDecl* f = function_ref(x)) {
+      if (std::find(out.begin(), out.end(), f) == out.end()) out.push_back(f);
+      continue;
+    }
+    if (auto* co = dyn_cast<ConditionalOperator>(x)) {
+      todo.push_back(co->getTrueExpr());
+      todo.push_back(co->getFalseExpr());
+      continue;
+    }
+    // A local variable (once: a pointer copied between locals is not followed).
+    auto* dr = dyn_cast<DeclRefExpr>(x);
+    auto* vd = dr ? dyn_cast<VarDecl>(dr->getDecl()) : nullptr;
+    if (!vd || local || vd->hasGlobalStorage() || isa<ParmVarDecl>(vd) || !fn_ || !fn_->hasBody()) continue;
+    local = vd;
+    if (vd->hasInit()) todo.push_back(vd->getInit());
+    std::vector<const Expr*> stored;
+    stores_to(fn_->getBody(), vd, stored);
+    todo.insert(todo.end(), stored.begin(), stored.end());
+  }
+  return out;
 }
 
 int Extractor::param_of(const Expr* e) const {

@@ -453,3 +453,24 @@ INSTANTIATE_TEST_SUITE_P(Cases, ScanPatterns, ::testing::ValuesIn(pattern_files(
 
 }  // namespace
 }  // namespace lockhound::scan::testing
+
+namespace lockhound::scan::testing {
+namespace {
+
+// A NAPI poll function registered through a local function pointer runs in softirq context, and a
+// one-bit mask test (`flags & IS_VF_FLAG`) correlates with its negation three calls down, as a
+// test_bit() does: Broadcom's bnx2 and bnx2x shapes (poll_flags.c), clean but for the timer that
+// tests nothing.
+TEST(ScanFacts, CallbacksThroughLocalPointersAndOneBitMasks) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "poll_flags.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  for (const auto& f : r.findings) {
+    EXPECT_FALSE(has_class(f, "struct nic::phy_lock")) << describe({f});
+    EXPECT_FALSE(names_function(f, "vf_timer")) << describe({f});
+  }
+  EXPECT_EQ(matching(r.findings, FindingType::invalid_wait_context, {"struct nic::bulletin_mutex"}, "vf_timer_bad").size(), 1u)
+      << describe(r.findings);
+}
+
+}  // namespace
+}  // namespace lockhound::scan::testing
