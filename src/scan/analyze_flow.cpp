@@ -503,10 +503,28 @@ std::vector<State> Analyzer::run_block(Ctx& c, const Block& b, State s) {
           break;
       }
     }
+    if (next.size() > 1) bound_states(next);
     cur = std::move(next);
     if (cur.empty()) break;
   }
   return cur;
+}
+
+void Analyzer::bound_states(std::vector<State>& states) {
+  std::vector<std::string> keys;
+  std::vector<State> out;
+  for (State& s : states) {
+    std::string k = s.key();
+    if (std::find(keys.begin(), keys.end(), k) != keys.end()) continue;
+    if (keys.size() >= kStatesPerBlock) {
+      s.conds.clear();
+      k = s.key();
+      if (std::find(keys.begin(), keys.end(), k) != keys.end() || keys.size() >= 2 * kStatesPerBlock) continue;
+    }
+    keys.push_back(std::move(k));
+    out.push_back(std::move(s));
+  }
+  states = std::move(out);
 }
 
 void Analyzer::branch(Ctx& c, const Block& b, State s, std::vector<std::pair<int32_t, State>>& work) {

@@ -3,6 +3,8 @@
 // Every assertion is on structure: finding type, lock classes, functions on the evidence paths.
 #include <regex>
 
+#include <sys/resource.h>
+
 #include "core/facts.h"
 #include "scan_helpers.h"
 
@@ -470,6 +472,37 @@ TEST(ScanFacts, CallbacksThroughLocalPointersAndOneBitMasks) {
   }
   EXPECT_EQ(matching(r.findings, FindingType::invalid_wait_context, {"struct nic::bulletin_mutex"}, "vf_timer_bad").size(), 1u)
       << describe(r.findings);
+}
+
+}  // namespace
+}  // namespace lockhound::scan::testing
+
+namespace lockhound::scan::testing {
+namespace {
+
+// Forty calls in a row through a pointer with three implementations (ops_chain.c): the states are
+// merged after each call, as at a block's entry, so the scan finishes in little memory and finds
+// the sleep after the chain. Run in a child limited to 2 GiB of address space: unmerged, the
+// states grew as 3^n and the child runs out of memory (a bad_alloc, exit code 3) instead.
+int scan_ops_chain_in_2_gib() {
+  struct rlimit rl{};
+  rl.rlim_cur = rl.rlim_max = size_t(2) << 30;
+  setrlimit(RLIMIT_AS, &rl);
+  try {
+    auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "ops_chain.c").string()});
+    if (r.stats.failed != 0) return 1;
+    return matching(r.findings, FindingType::sleeping_in_invalid_context, {}, "chain_timer").size() == 1 ? 0 : 1;
+  } catch (const std::bad_alloc&) {
+    return 3;
+  }
+}
+
+TEST(ScanFacts, ARunOfCallsThroughAnOpsPointerStaysBounded) {
+#if defined(__SANITIZE_ADDRESS__)
+  GTEST_SKIP() << "AddressSanitizer's shadow memory does not fit an address-space limit";
+#endif
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(std::_Exit(scan_ops_chain_in_2_gib()), ::testing::ExitedWithCode(0), "");
 }
 
 }  // namespace
