@@ -147,6 +147,7 @@ void register_scan(CLI::App& app, Action& action) {
                     {"files failed", s.failed},   {"lines", s.lines},           {"functions", s.functions},
                     {"roots", s.roots},           {"callbacks", s.callbacks},   {"events", s.events},
                     {"lock classes", s.classes},  {"dependencies", s.dependencies}};
+      if (s.modules) meta.stats.emplace_back("modules analysed apart", s.modules);
       int rc = emit_report(r.findings, meta, opts->out);
       if (rc == kUsage) return rc;
       return input_error ? int(kInputError) : rc;

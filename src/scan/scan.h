@@ -32,6 +32,8 @@ struct ScanOptions {
 struct ScanStats {
   uint64_t files = 0, parsed = 0, cached = 0, failed = 0, lines = 0;
   uint64_t functions = 0, roots = 0, callbacks = 0, events = 0, classes = 0, dependencies = 0;
+  // Kernel modules analysed apart (module_groups in scan.cpp); 0 when the program was one.
+  uint64_t modules = 0;
 };
 
 struct ScanResult {

@@ -4,6 +4,9 @@
 #include <regex>
 
 #include <sys/resource.h>
+#include <unistd.h>
+
+#include <fstream>
 
 #include "core/facts.h"
 #include "scan_helpers.h"
@@ -503,6 +506,92 @@ TEST(ScanFacts, ARunOfCallsThroughAnOpsPointerStaysBounded) {
 #endif
   GTEST_FLAG_SET(death_test_style, "threadsafe");
   EXPECT_EXIT(std::_Exit(scan_ops_chain_in_2_gib()), ::testing::ExitedWithCode(0), "");
+}
+
+}  // namespace
+}  // namespace lockhound::scan::testing
+
+namespace lockhound::scan::testing {
+namespace {
+
+void write_file(const fs::path& p, const std::string& text) {
+  std::ofstream(p) << text;
+}
+
+// Three Kbuild modules in one directory, as ath9k builds them: `hw` (shared register access
+// through an ops pointer), `pcidrv` (MMIO writes, called from its interrupt handler) and `usbdrv`
+// (writes that take a mutex, called from its timer), both depending on `hw`. Each driver is
+// analysed with `hw` and not with the other: the PCI handler never reaches the USB write (as one
+// program it did: a mutex in hardirq context), while the USB timer's mutex is still found. Without
+// the .mod files the scan is one program and reports the PCI handler too.
+TEST(ScanFacts, EachKernelModuleIsAnalysedWithTheModulesItDependsOn) {
+  fs::path dir = fs::temp_directory_path() / ("lockhound-modules-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  write_file(dir / "hw.h", R"(
+struct mutex { int o; };
+void mutex_lock(struct mutex *m);
+void mutex_unlock(struct mutex *m);
+struct timer_list { void (*function)(struct timer_list *); };
+void timer_setup(struct timer_list *t, void (*fn)(struct timer_list *), unsigned int flags);
+typedef int irqreturn_t;
+int request_irq(unsigned int irq, irqreturn_t (*handler)(int, void *), unsigned long flags, const char *name, void *dev);
+struct hw;
+struct hw_ops { void (*write)(struct hw *, unsigned int, unsigned int); };
+struct hw { const struct hw_ops *ops; struct mutex io_mutex; struct timer_list timer; unsigned int regs[8]; };
+void hw_write(struct hw *h, unsigned int r, unsigned int v);
+)");
+  write_file(dir / "hw.c", "#include \"hw.h\"\nvoid hw_write(struct hw *h, unsigned int r, unsigned int v) { h->ops->write(h, r, v); }\n");
+  write_file(dir / "pcidrv.c", R"(#include "hw.h"
+static void pci_write(struct hw *h, unsigned int r, unsigned int v) { h->regs[r & 7] = v; }
+static const struct hw_ops pci_ops = { .write = pci_write };
+static irqreturn_t pci_isr(int irq, void *dev) { hw_write(dev, 1, 0); return 1; }
+int pci_probe(struct hw *h) { h->ops = &pci_ops; return request_irq(5, pci_isr, 0, "pcidrv", h); }
+)");
+  write_file(dir / "usbdrv.c", R"(#include "hw.h"
+#define container_of(p, T, m) ((T *)((char *)(p) - __builtin_offsetof(T, m)))
+static void usb_write(struct hw *h, unsigned int r, unsigned int v)
+{
+	mutex_lock(&h->io_mutex);
+	h->regs[r & 7] = v;
+	mutex_unlock(&h->io_mutex);
+}
+static const struct hw_ops usb_ops = { .write = usb_write };
+static void usb_poll(struct timer_list *t) { hw_write(container_of(t, struct hw, timer), 2, 0); }
+void usb_probe(struct hw *h) { h->ops = &usb_ops; timer_setup(&h->timer, usb_poll, 0); }
+)");
+  std::string db = "[";
+  for (const char* f : {"hw.c", "pcidrv.c", "usbdrv.c"}) {
+    if (db.size() > 1) db += ",";
+    db += "{\"directory\":\"" + dir.string() + "\",\"file\":\"" + f + "\",\"arguments\":[\"clang\",\"-c\",\"" + f + "\"]}";
+  }
+  write_file(dir / "compile_commands.json", db + "]");
+  auto in_hardirq = [](const ScanResult& r) {
+    size_t n = 0;
+    for (const auto& f : r.findings) n += names_function(f, "pci_isr");
+    return n;
+  };
+  auto usb_timer = [](const ScanResult& r) {
+    return matching(r.findings, FindingType::invalid_wait_context, {"struct hw::io_mutex"}, "usb_poll").size();
+  };
+  ScanResult one = scan_files({}, (dir / "compile_commands.json").string());
+  ASSERT_EQ(one.stats.failed, 0u) << describe(one.findings);
+  EXPECT_EQ(one.stats.modules, 0u);
+  EXPECT_GE(in_hardirq(one), 1u) << describe(one.findings);  // the control: one program, the false path
+  EXPECT_EQ(usb_timer(one), 1u) << describe(one.findings);
+
+  write_file(dir / "hw.mod", (dir / "hw.o").string() + "\n");
+  write_file(dir / "pcidrv.mod", (dir / "pcidrv.o").string() + "\n");
+  write_file(dir / "usbdrv.mod", (dir / "usbdrv.o").string() + "\n");
+  write_file(dir / "hw.mod.c", "MODULE_INFO(depends, \"\");\n");
+  write_file(dir / "pcidrv.mod.c", "MODULE_INFO(depends, \"hw,pci_core\");\n");
+  write_file(dir / "usbdrv.mod.c", "MODULE_INFO(depends, \"usbcore,hw\");\n");
+  ScanResult parts = scan_files({}, (dir / "compile_commands.json").string());
+  ASSERT_EQ(parts.stats.failed, 0u) << describe(parts.findings);
+  EXPECT_EQ(parts.stats.modules, 2u);
+  EXPECT_EQ(in_hardirq(parts), 0u) << describe(parts.findings);
+  EXPECT_EQ(usb_timer(parts), 1u) << describe(parts.findings);
+  fs::remove_all(dir);
 }
 
 }  // namespace
