@@ -493,12 +493,7 @@ class ChunkedVector {
   ChunkedVector& operator=(const ChunkedVector&) = delete;
   ~ChunkedVector() {
     for (size_t i = 0; i < size_; ++i) (*this)[i].~T();
-    for (size_t i = 0; i < chunks_.size(); ++i) {
-      if (i == 0 || kSmallTail)
-        unmap_growing(chunks_[i], kChunkBytes);
-      else
-        unmap_table(chunks_[i], kChunkBytes);
-    }
+    for (T* c : chunks_) unmap_table(c, kChunkBytes);
   }
   T& operator[](size_t i) { return chunks_[i / kChunk][i % kChunk]; }
   const T& operator[](size_t i) const { return chunks_[i / kChunk][i % kChunk]; }

@@ -34,22 +34,29 @@ constexpr bool kMapLarge = false;
 constexpr bool kMapLarge = true;
 #endif
 
-void* map_table(size_t bytes, bool populate) {
-  if (bytes < kHugePage || !kMapLarge) {
-    void* p = std::calloc(1, bytes);
-    if (!p) throw std::bad_alloc();
-    return p;
-  }
-  // Map a huge page more than needed and trim: the start to a 2 MiB boundary, the end after the
-  // last page needed.
-  size_t size = rounded(bytes);
+namespace {
+// Zeroed memory of `size` bytes (whole pages) at a 2 MiB boundary, in small pages until asked
+// otherwise: a huge page more than needed is mapped and trimmed, the start to the boundary, the end
+// after the last page needed.
+void* map_aligned(size_t size) {
   void* raw = mmap(nullptr, size + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
   if (raw == MAP_FAILED) throw std::bad_alloc();
   uintptr_t start = (uintptr_t(raw) + kHugePage - 1) & ~(kHugePage - 1);
   if (start > uintptr_t(raw)) munmap(raw, start - uintptr_t(raw));
   uintptr_t end = uintptr_t(raw) + size + kHugePage;
   if (end > start + size) munmap(reinterpret_cast<void*>(start + size), end - (start + size));
-  void* p = reinterpret_cast<void*>(start);
+  return reinterpret_cast<void*>(start);
+}
+}  // namespace
+
+void* map_table(size_t bytes, bool populate) {
+  if (bytes < kHugePage || !kMapLarge) {
+    void* p = std::calloc(1, bytes);
+    if (!p) throw std::bad_alloc();
+    return p;
+  }
+  size_t size = rounded(bytes);
+  void* p = map_aligned(size);
   madvise(p, size, MADV_HUGEPAGE);  // fails where THP is off: 4 KiB pages then
   if (populate) madvise(p, size, MADV_POPULATE_WRITE);
   return p;
@@ -63,25 +70,12 @@ void unmap_table(void* p, size_t bytes) {
 }
 
 void* map_growing(size_t bytes) {
-  if (!kMapLarge) {
+  if (bytes < kHugePage || !kMapLarge) {  // as map_table: unmap_table tells them apart the same way
     void* p = std::calloc(1, bytes);
     if (!p) throw std::bad_alloc();
     return p;
   }
-  void* raw = mmap(nullptr, bytes + kHugePage, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-  if (raw == MAP_FAILED) throw std::bad_alloc();
-  uintptr_t start = (uintptr_t(raw) + kHugePage - 1) & ~(kHugePage - 1);
-  if (start > uintptr_t(raw)) munmap(raw, start - uintptr_t(raw));
-  uintptr_t end = uintptr_t(raw) + bytes + kHugePage;
-  if (end > start + bytes) munmap(reinterpret_cast<void*>(start + bytes), end - (start + bytes));
-  return reinterpret_cast<void*>(start);
-}
-
-void unmap_growing(void* p, size_t bytes) {
-  if (!kMapLarge)
-    std::free(p);
-  else
-    munmap(p, bytes);
+  return map_aligned(rounded(bytes));
 }
 
 void populate_table(void* p, size_t bytes) {

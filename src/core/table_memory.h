@@ -26,9 +26,8 @@ void unmap_table(void* p, size_t bytes);
 // A region of whole huge pages (`bytes` a multiple of kHugePage), 2 MiB aligned, zeroed, in small
 // pages that fault in when touched or when populate_table asks: a table that grows into it keeps
 // only the pages it reached, where a huge page would take 2 MiB for its first record. Under
-// AddressSanitizer, calloc (see map_table).
+// AddressSanitizer, calloc (see map_table). Given back with unmap_table.
 void* map_growing(size_t bytes);
-void unmap_growing(void* p, size_t bytes);
 // Faults [p, p + bytes) in now, in one call (page-aligned p; bytes rounded up to pages).
 void populate_table(void* p, size_t bytes);
 // The region of map_growing, now full: moved into huge pages at once where the kernel can

@@ -161,16 +161,7 @@ void Analyzer::summarise(const std::string& key) {
     auto [bi, st] = std::move(work.back());
     work.pop_back();
     if (bi < 0 || size_t(bi) >= f.blocks.size()) continue;
-    auto& seen_b = seen[size_t(bi)];
-    std::string k = st.key();
-    if (std::find(seen_b.begin(), seen_b.end(), k) != seen_b.end()) continue;
-    if (seen_b.size() >= kStatesPerBlock) {
-      // Merge beyond the bound: forget branch facts, and give up on the state if still new.
-      st.conds.clear();
-      k = st.key();
-      if (std::find(seen_b.begin(), seen_b.end(), k) != seen_b.end() || seen_b.size() >= 2 * kStatesPerBlock) continue;
-    }
-    seen_b.push_back(k);
+    if (!admit(seen[size_t(bi)], st)) continue;
     const Block& b = f.blocks[size_t(bi)];
     for (State& out : run_block(c, b, std::move(st))) {
       if (b.succ.size() == 2) {

@@ -503,28 +503,29 @@ std::vector<State> Analyzer::run_block(Ctx& c, const Block& b, State s) {
           break;
       }
     }
-    if (next.size() > 1) bound_states(next);
+    if (next.size() > 1) {
+      std::vector<std::string> seen;
+      std::vector<State> kept;
+      for (State& st : next)
+        if (admit(seen, st)) kept.push_back(std::move(st));
+      next = std::move(kept);
+    }
     cur = std::move(next);
     if (cur.empty()) break;
   }
   return cur;
 }
 
-void Analyzer::bound_states(std::vector<State>& states) {
-  std::vector<std::string> keys;
-  std::vector<State> out;
-  for (State& s : states) {
-    std::string k = s.key();
-    if (std::find(keys.begin(), keys.end(), k) != keys.end()) continue;
-    if (keys.size() >= kStatesPerBlock) {
-      s.conds.clear();
-      k = s.key();
-      if (std::find(keys.begin(), keys.end(), k) != keys.end() || keys.size() >= 2 * kStatesPerBlock) continue;
-    }
-    keys.push_back(std::move(k));
-    out.push_back(std::move(s));
+bool Analyzer::admit(std::vector<std::string>& seen, State& st) {
+  std::string k = st.key();
+  if (std::find(seen.begin(), seen.end(), k) != seen.end()) return false;
+  if (seen.size() >= kStatesPerBlock) {
+    st.conds.clear();
+    k = st.key();
+    if (std::find(seen.begin(), seen.end(), k) != seen.end() || seen.size() >= 2 * kStatesPerBlock) return false;
   }
-  states = std::move(out);
+  seen.push_back(std::move(k));
+  return true;
 }
 
 void Analyzer::branch(Ctx& c, const Block& b, State s, std::vector<std::pair<int32_t, State>>& work) {

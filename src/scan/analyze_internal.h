@@ -262,11 +262,13 @@ class Analyzer {
 
   // Applies the ops of a block; returns the states leaving it (empty when every path returned).
   std::vector<State> run_block(Ctx& c, const Block& b, State s);
-  // The states after one op of a block, merged and bounded as at a block's entry (summarise):
-  // a call through a pointer with k targets multiplies them by k, and a run of such calls in one
-  // block (igb_phy_init_script_igp3: 50 calls of phy.ops.write_reg, three implementations) would
-  // otherwise make k^50.
-  static void bound_states(std::vector<State>& states);
+  // Whether `st` is a state not seen yet among `seen` (their keys), bounded: past kStatesPerBlock
+  // its branch facts are forgotten first (so it may merge with one seen), past twice that it is
+  // dropped. Applied at each block's entry (summarise) and after each op of a block (run_block:
+  // a call through a pointer with k targets multiplies the states by k, and a run of such calls
+  // in one block, igb_phy_init_script_igp3's 50 calls of phy.ops.write_reg with three
+  // implementations, would otherwise make k^50).
+  static bool admit(std::vector<std::string>& seen, State& st);
 
   void summarise(const std::string& key);
 

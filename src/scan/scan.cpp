@@ -271,15 +271,6 @@ std::vector<Job> gather_jobs(const ScanOptions& opt, ScanResult& res) {
 }
 }  // namespace
 
-namespace {
-std::string text_of(const fs::path& p) {
-  std::ifstream in(p, std::ios::binary);
-  std::stringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
-}  // namespace
-
 // A directory Kbuild built several modules in (ath9k: ath9k.ko for PCI cards, ath9k_htc.ko for
 // USB ones, and the ath9k_hw.ko and ath9k_common.ko both use) holds, for each module NAME,
 // NAME.mod (the objects it is linked from) and NAME.mod.c (its MODULE_INFO(depends, "a,b")).
@@ -301,10 +292,12 @@ static std::vector<std::vector<size_t>> module_groups(const std::vector<std::str
     for (const auto& e : fs::directory_iterator(d, ec)) {
       if (e.path().extension() != ".mod" || !e.is_regular_file(ec)) continue;
       std::string name = e.path().stem().string();
-      std::istringstream objs(text_of(e.path()));
+      std::string list_text, modc;
+      read_all(e.path().string(), list_text);
+      std::istringstream objs(list_text);
       for (std::string o; objs >> o;)
         if (o.size() > 2 && o.ends_with(".o")) module_of_object[absolute(o, d.string())] = name;
-      std::string modc = text_of(d / (name + ".mod.c"));
+      read_all((d / (name + ".mod.c")).string(), modc);
       auto at = modc.find("MODULE_INFO(depends, \"");
       std::vector<std::string>& deps = depends[name];
       if (at == std::string::npos) continue;
