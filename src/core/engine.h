@@ -442,6 +442,11 @@ struct alignas(64) ClassInfo {
   // check_recursion).
   bool inferred = false;
   bool gate_candidate = true;   // one instance so far: may serve as a gate lock
+  // The chains this class heads (taken with nothing held in its interrupt context), one bit per
+  // mode (head_bit): a head's chain key names only the class and mode, so this byte is its
+  // chain cache, in the record the acquisition reads anyway; the chain cache proper keeps only
+  // chains of two or more locks (one random miss fewer per lock taken first).
+  uint8_t heads = 0;
 };
 static_assert(sizeof(ClassInfo) == 64, "one cache line per class");
 
@@ -729,6 +734,7 @@ struct Validator::Impl {
   absl::flat_hash_map<uint64_t, ClassId> subclass_ids;  // base << 3 | subclass -> class
 
   ChainSet chains;
+  uint64_t head_chains = 0;  // chains of one lock, kept as ClassInfo::heads bits
   std::array<uint32_t, kIrqKinds> used_in_classes{};     // classes with any USED_IN_k bit
 
   std::vector<std::vector<Frame>> stacks{{}};

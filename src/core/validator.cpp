@@ -21,7 +21,7 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
   uint64_t key = chain_head ? kInitialChainKey : ctx->held.back().chain_key;
   bool per_instance = !chain_head && ctx->held.back().per_instance;
   key = extend_key(ctx->held, key, cls, fl.mode, fl.trylock, lock, inst.id, per_instance);
-  chains.prefetch(key);
+  if (!chain_head) chains.prefetch(key);
   ClassInfo* c = &classes[cls];
 
   if (__builtin_expect(fl.nest_lock != 0, 0) && !holds(ctx, fl.nest_lock)) report_nest_not_held(ctx, cls, fl, site);
@@ -56,6 +56,13 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
   // would add one per object, forever. It is validated each time it comes here (the pair's
   // order is known then, and its edges: no stack is taken); front ends skip its repeats.
   if (__builtin_expect(per_instance, 0)) return validate_chain(ctx, chain_head);
+  if (chain_head) {  // its key names only the class and mode: the class record is its cache
+    uint8_t bit = uint8_t(1u << unsigned(fl.mode));
+    if (__builtin_expect(c->heads & bit, 1)) return;
+    c->heads |= bit;
+    head_chains++;
+    return new_chain(ctx, true);
+  }
   size_t depth = ctx->held.size();
   if (depth < ctx->seen_key.size()) {
     if (ctx->seen_key[depth] == key) return;
@@ -67,7 +74,7 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
 // Everything below runs off the fast path; kept out of line so the fast path stays small.
 [[gnu::noinline]] void Validator::Impl::new_chain(ContextState* ctx, bool chain_head) {
   st.chains++;
-  st.memory_bytes += 16;
+  if (!chain_head) st.memory_bytes += 16;  // a chain-cache slot (a head is a bit in its class)
   // The first time a class is taken with nothing held in this context (at most once per class):
   // its stack, so that when a later lock is taken under it the report shows where this one was
   // taken, not only the lock call's own frame (std::mutex::lock in a build without inlining).
@@ -437,7 +444,7 @@ ValidatorStats Validator::stats() const {
   s.classes = impl_->classes.size();
   s.instances = impl_->instances.size();
   s.edges = impl_->edges.size();
-  s.chains = impl_->chains.size();
+  s.chains = impl_->chains.size() + impl_->head_chains;
   s.unnamed_classes = impl_->unnamed_classes;
   s.class_bytes = impl_->classes.bytes() +
                   impl_->name_chars.capacity() + impl_->usage_pool.capacity() * sizeof(UsageLink) +

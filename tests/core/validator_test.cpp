@@ -506,6 +506,31 @@ TEST(Stacks, CapturedForNewEdgesOnly) {
   EXPECT_EQ(v.stats().chains, 6u);  // L1, L2, L3, L1-L2, L3-L1, L3-L1-L2
 }
 
+// A lock taken with nothing held heads a chain of one lock; such chains are kept as bits in
+// the class record, one per mode, not in the chain cache. Each mode is its own chain (a read
+// head and a write head are validated apart), each counted once however often it is taken.
+TEST(Chains, ALockTakenFirstHeadsOneChainPerMode) {
+  Validator v;
+  Context t = v.context(1, "T");
+  v.lock_init(1, v.lock_class("rw", LockKind::rwlock));
+  v.lock_init(2, v.lock_class("m", LockKind::mutex));
+  for (int round = 0; round < 3; ++round)
+    for (Mode m : {Mode::read, Mode::write, Mode::recursive_read}) {
+      v.acquire(t, 1, {.mode = m}, {});
+      v.release(t, 1, {});
+    }
+  EXPECT_EQ(v.stats().chains, 3u);
+  v.acquire(t, 2, {}, {});
+  v.acquire(t, 1, {.mode = Mode::read}, {});  // m -> rw (read): a chain of two, in the cache
+  v.release(t, 1, {});
+  v.release(t, 2, {});
+  v.acquire(t, 2, {}, {});  // m alone: its own head
+  v.release(t, 2, {});
+  EXPECT_EQ(v.stats().chains, 5u);
+  EXPECT_EQ(v.stats().edges, 1u);
+  EXPECT_EQ(v.finding_count(), 0u);
+}
+
 TEST(Limits, DeepNestingAndManyClasses) {
   Validator v;
   Context t = v.context(1, "T");
