@@ -53,13 +53,16 @@ struct Site {
   StackId stack = kNoStack;
 };
 
+// 16 bytes, so that a call passes it by value in two registers (at 24 it went through the
+// stack, built by narrow stores and read back wide: a stalled load on every acquisition).
 struct AcquireFlags {
   Mode mode = Mode::write;
   bool trylock = false;
   uint8_t subclass = 0;      // lockdep's _nested() annotation: each subclass is its own class
-  uint64_t nest_lock = 0;    // instance of the outer lock that serialises same-class nesting
   bool check = true;         // false: track held state only, no dependency validation
+  uint64_t nest_lock = 0;    // instance of the outer lock that serialises same-class nesting
 };
+static_assert(sizeof(AcquireFlags) == 16);
 
 struct ValidatorOptions {
   // A release of a lock the context does not hold is a bad_unlock_balance finding. Traces that
