@@ -338,15 +338,19 @@ inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint6
   // object's lock under its parent's): its own line, already in the cache, instead of a random
   // slot of the pair cache. The key names both locks and their lifetimes (pair_key), so it is
   // never a class-level key that step 1 could match.
+  // Both memos are read, and the key memo written, whichever matched: no branch on which one did.
+  // A child with two parents matches its key memo every other time, at random (one init site,
+  // random pairs, warm, pinned A/B: 17.5-18.5 -> 14.4-15.5 ns per pair).
   bool memo_hit = pair && has_memo && __atomic_load_n(&tag_slot[1], __ATOMIC_RELAXED) == key;
   pthread_mutex_t* parent = pair ? memo_parent(ts, n) : nullptr;  // the pair's outer, taken alone
-  uint32_t fp = parent ? pair_fp(key) : 0;
-  bool parent_hit = parent && !memo_hit && child_memo_has(parent, fp);
+  uint32_t fp = pair_fp(key);
+  bool parent_hit = parent && child_memo_has(parent, fp);
+  bool hit = memo_hit | parent_hit;
   // A chain above a pair has a key made from the pair's: it is in the pair cache too.
-  if (pair && !memo_hit && !parent_hit) ts->pair_lookups++;
-  if (!memo_hit && !parent_hit && (pair ? !pair_seen(key) : !fast_seen(key) && !pair_seen(key))) return false;
-  if (parent) child_memo_add(parent, fp);
-  if (has_memo && !memo_hit) __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
+  if (pair && !hit) ts->pair_lookups++;
+  if (!hit && (pair ? !pair_seen(key) : !fast_seen(key) && !pair_seen(key))) return false;
+  if (parent && !parent_hit) child_memo_add(parent, fp);
+  if (has_memo) __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);
   if (has_memo && !pair) {  // the child memo keeps classes: a pair's chain names two locks
     bool write = ((id >> 1) & 3) == static_cast<uint64_t>(Mode::write);
     if (pthread_mutex_t* outer = write ? memo_parent(ts, n) : nullptr)
