@@ -47,7 +47,9 @@
 # "skipped"; the run goes on. A default run takes about 7–9 minutes on a 2-core machine.
 #
 # Output on stdout: a TSV table (workload, tool, value, unit, ratio_to_plain, note), then a
-# readable summary. Progress goes to stderr.
+# readable summary, with how fast this machine faulted in fresh memory before and after the runs
+# (fresh_memory.c: on a virtual machine it swings with the hour, and the cold rows with it).
+# Progress goes to stderr.
 set -euo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -84,6 +86,9 @@ cc=${CC:-cc}
 for w in nested many_seq many_random spin; do
   "$cc" -O2 -pthread "$src/$w.c" -o "$work/$w"
 done
+# How fast memory touched for the first time comes (fresh_memory.c): the cold rows move with it.
+"$cc" -O2 "$src/fresh_memory.c" -o "$work/fresh_memory"
+fresh_before=$("$work/fresh_memory" || echo "unknown")
 
 lockhound=""
 if [ -x "$build/src/cli/lockhound" ]; then
@@ -294,6 +299,8 @@ if [ "$have_git" = 1 ]; then
   fi
 fi
 
+fresh_after=$("$work/fresh_memory" || echo "unknown")
+
 # ---- blind spots: one ABBA after N other live mutexes (detection, not timing) -----------------
 blind=()
 if "$cc" -O2 -pthread "$src/abba_after.c" -o "$work/abba_after" 2>/dev/null; then
@@ -428,5 +435,7 @@ if [ "$have_git" = 1 ]; then
 fi
 for b in "${blind[@]}"; do echo "$b"; done
 echo "spin-2t: 2 threads, each on its own pthread spinlock (alone, then under its own mutex)"
+echo "fresh memory, GB/s faulted in (fresh_memory.c; the cold rows are slower when 'first' is low):" \
+  "before the runs: $fresh_before; after: $fresh_after"
 echo "targets: lockhound <= 1.5x plain on nested, <= 2x on the 100k-lock workloads, <= 1.1x on git-grep"
 for s in "${skipped[@]}"; do echo "skipped: $s"; done
