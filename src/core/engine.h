@@ -458,14 +458,14 @@ struct UsageLink {
   uint32_t prev;  // index in Impl::usage_pool, 0 = none
 };
 
-// An edge's record: 24 bytes. Its evidence is by id (the evidence table, deduplicated); the
-// classes held when it was first seen are implied when they were just its two ends (a chain of
-// two locks: most edges), else a run in held_pool (Impl::held_runs); the two locks it was first
-// seen with are kept only for edges of an inferred class, the only reports that name them
-// (Impl::edge_locks); the finding of a guarded cycle it belongs to is in
+// An edge's record: 16 bytes. Its two ends are in Impl::pk_edges (edge_from, edge_to), which the
+// order's searches read apart from this record. Its evidence is by id (the evidence table,
+// deduplicated); the classes held when it was first seen are implied when they were just its two
+// ends (a chain of two locks: most edges), else a run in held_pool (Impl::held_runs); the two
+// locks it was first seen with are kept only for edges of an inferred class, the only reports
+// that name them (Impl::edge_locks); the finding of a guarded cycle it belongs to is in
 // Impl::guarded_edge_finding.
 struct EdgeInfo {
-  ClassId from, to;
   uint8_t dep;
   bool back = false;            // not part of the topological order (it closes a plain cycle)
   bool guarded = false;         // part of a reported guarded cycle (Impl::guarded_edge_finding)
@@ -475,7 +475,7 @@ struct EdgeInfo {
   uint32_t gates = 0;           // index into gate_sets_ (0 = empty)
   EvidenceId from_ev = 0, to_ev = 0;
 };
-static_assert(sizeof(EdgeInfo) == 24);
+static_assert(sizeof(EdgeInfo) == 16);
 
 
 // A growing array in fixed chunks of 2 MiB (as many records as fit), for the class and edge
@@ -566,9 +566,10 @@ class ChunkedVector {
 class EdgeIndex {
  public:
   static constexpr uint32_t kNone = UINT32_MAX;
-  // The edge from -> to, or kNone; `slot_out` remembers where it would go, for insert_at.
-  template <typename Edges>
-  uint32_t find(ClassId from, ClassId to, const Edges& edges, size_t& slot_out) const {
+  // The edge from -> to, or kNone; `slot_out` remembers where it would go, for insert_at. `ends`
+  // tells an edge's two classes (ends.from(ei), ends.to(ei)).
+  template <typename Ends>
+  uint32_t find(ClassId from, ClassId to, const Ends& ends, size_t& slot_out) const {
     if (slots_.empty()) {
       slot_out = SIZE_MAX;
       return kNone;
@@ -580,7 +581,7 @@ class EdgeIndex {
         slot_out = i;
         return kNone;
       }
-      if (s.tag == tag && edges[s.ei].from == from && edges[s.ei].to == to) return s.ei;
+      if (s.tag == tag && ends.from(s.ei) == from && ends.to(s.ei) == to) return s.ei;
     }
   }
   // Adds the edge find() did not find, at the slot it reported (unless the table must grow).
@@ -674,15 +675,23 @@ struct Validator::Impl {
   }
   uint32_t store_name(std::string_view name);  // its offset in name_chars (0: empty or no room)
   ChunkedVector<EdgeInfo> edges;
-  // What the order's search (pk_insert) reads of each edge, kept apart from the 80-byte edge
-  // records: its ends, and kPkBack on `to` for a back edge. 8 bytes per edge, so a search over a
-  // large graph misses the cache on far fewer lines.
+  // Each edge's two ends, and kPkBack on `to` for a back edge: what the order's search
+  // (pk_insert) reads of an edge, kept apart from the edge records, 8 bytes per edge, so a search
+  // over a large graph misses the cache on far fewer lines.
   struct PkEdge {
     ClassId from;
     uint32_t to_back;
   };
   static constexpr uint32_t kPkBack = 1u << 31;
   ChunkedVector<PkEdge> pk_edges;  // by edge index
+  ClassId edge_from(uint32_t ei) const { return pk_edges[ei].from; }
+  ClassId edge_to(uint32_t ei) const { return pk_edges[ei].to_back & ~kPkBack; }
+  // The ends as EdgeIndex::find asks for them.
+  struct Ends {
+    const Impl& impl;
+    ClassId from(uint32_t ei) const { return impl.edge_from(ei); }
+    ClassId to(uint32_t ei) const { return impl.edge_to(ei); }
+  };
   // An edge by its two classes. A class with at most kScanDegree out-edges (nearly all of them)
   // is searched in its own list, which the class record holds, by the ends in pk_edges: a few
   // loads independent of each other, and no index to keep. Only the out-edges of classes with
@@ -692,10 +701,10 @@ struct Validator::Impl {
   // find_edge's `slot` is edge_index's, for index_edge (SIZE_MAX: the class is not indexed).
   uint32_t find_edge(ClassId from, ClassId to, size_t& slot) const {
     const EdgeList& out = classes[from].out;
-    if (out.size() > kScanDegree) return edge_index.find(from, to, edges, slot);
+    if (out.size() > kScanDegree) return edge_index.find(from, to, Ends{*this}, slot);
     slot = SIZE_MAX;
     for (uint32_t ei : out)
-      if ((pk_edges[ei].to_back & ~kPkBack) == to) return ei;
+      if (edge_to(ei) == to) return ei;
     return EdgeIndex::kNone;
   }
   void index_edge(ClassId from, ClassId to, uint32_t ei, size_t slot);

@@ -161,7 +161,7 @@ void Validator::Impl::index_edge(ClassId from, ClassId to, uint32_t ei, size_t s
     edge_index.insert_at(slot, from, to, ei);
     return;
   }
-  for (uint32_t e : out) edge_index.insert(from, pk_edges[e].to_back & ~kPkBack, e);
+  for (uint32_t e : out) edge_index.insert(from, edge_to(e), e);
 }
 
 void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t next_i) {
@@ -213,8 +213,6 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
   // A new edge.
   uint32_t ei = uint32_t(edges.size());
   EdgeInfo e;
-  e.from = prev.cls;
-  e.to = next.cls;
   e.dep = dep;
   e.gates = intern_gates(std::move(gates));
   prev.site.stack = capture_outer(ctx, ctx->held[prev_i]);  // the copy too: it is the evidence
@@ -315,9 +313,9 @@ void Validator::Impl::recheck_edge(uint32_t ei) {
   const EdgeInfo& e = edges[ei];
   if (!e.back && back_edges == 0) return;
   HeldEntry prev{}, next{};
-  prev.cls = e.from;
+  prev.cls = edge_from(ei);
   prev.mode = evidence_pool[e.from_ev].mode;
-  next.cls = e.to;
+  next.cls = edge_to(ei);
   next.mode = evidence_pool[e.to_ev].mode;
   check_cycle(nullptr, ei, prev, next);
 }

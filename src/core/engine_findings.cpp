@@ -174,9 +174,10 @@ std::string Validator::Impl::sig_of_classes(std::string_view kind, const std::ve
 
 Edge Validator::Impl::edge_report(uint32_t ei) const {
   const EdgeInfo& e = edges[ei];
+  const ClassId from = edge_from(ei), to = edge_to(ei);
   Edge out;
-  out.from = name_of(e.from);
-  out.to = name_of(e.to);
+  out.from = name_of(from);
+  out.to = name_of(to);
   out.dep = dep_name(e.dep);
   for (ClassId g : gate_sets[e.gates]) out.gates.push_back(name_of(g));
   std::vector<HeldLock> held;
@@ -186,14 +187,14 @@ Edge Validator::Impl::edge_report(uint32_t ei) const {
     held.push_back(std::move(hl));
   };
   if (!e.held_run) {
-    add(e.from);
-    add(e.to);
+    add(from);
+    add(to);
   } else {
     uint32_t run = held_runs.at(ei);
     for (uint32_t i = 0; i < held_pool[run]; ++i) add(held_pool[run + 1 + i]);
   }
-  out.from_site = acquisition(evidence_pool[e.from_ev], e.from);
-  out.to_site = acquisition(evidence_pool[e.to_ev], e.to, std::move(held));
+  out.from_site = acquisition(evidence_pool[e.from_ev], from);
+  out.to_site = acquisition(evidence_pool[e.to_ev], to, std::move(held));
   return out;
 }
 
@@ -201,7 +202,7 @@ void Validator::Impl::report_cycle(ContextState* ctx, const std::vector<uint32_t
                     const std::vector<ClassId>& common) {
   // Signature: the set of edges, rotation-independent.
   std::vector<uint64_t> keys;
-  for (uint32_t ei : path) keys.push_back((uint64_t(edges[ei].from) << 32) | edges[ei].to);
+  for (uint32_t ei : path) keys.push_back((uint64_t(edge_from(ei)) << 32) | edge_to(ei));
   std::sort(keys.begin(), keys.end());
   std::string sig = type == FindingType::guarded_cycle ? "guarded" : "cycle";
   for (uint64_t k : keys) sig += "|" + name_of(k >> 32) + ">" + name_of(uint32_t(k));
@@ -211,7 +212,7 @@ void Validator::Impl::report_cycle(ContextState* ctx, const std::vector<uint32_t
   f.type = type;
   for (uint32_t ei : path) {
     f.chain.push_back(edge_report(ei));
-    f.classes.push_back(name_of(edges[ei].from));
+    f.classes.push_back(name_of(edge_from(ei)));
   }
   if (type == FindingType::guarded_cycle) {
     std::string g;
@@ -230,14 +231,13 @@ void Validator::Impl::report_cycle(ContextState* ctx, const std::vector<uint32_t
     return it == edge_locks.end() ? std::pair<uint64_t, uint64_t>{0, 0} : it->second;
   };
   for (size_t i = 0; i < path.size(); ++i) {
-    const EdgeInfo& in = edges[path[i]];
-    const EdgeInfo& out = edges[path[(i + 1) % path.size()]];
-    uint64_t in_to_lock = locks_of(path[i]).second, out_from_lock = locks_of(path[(i + 1) % path.size()]).first;
-    if (!classes[in.to].inferred || in_to_lock == out_from_lock || !in_to_lock || !out_from_lock) continue;
+    uint32_t in = path[i], out = path[(i + 1) % path.size()];
+    uint64_t in_to_lock = locks_of(in).second, out_from_lock = locks_of(out).first;
+    if (!classes[edge_to(in)].inferred || in_to_lock == out_from_lock || !in_to_lock || !out_from_lock) continue;
     split = true;
-    f.details.emplace_back("different locks of " + name_of(in.to),
-                           hex_of(in_to_lock) + " taken after " + name_of(in.from) + ", " +
-                               hex_of(out_from_lock) + " held before " + name_of(out.to) +
+    f.details.emplace_back("different locks of " + name_of(edge_to(in)),
+                           hex_of(in_to_lock) + " taken after " + name_of(edge_from(in)) + ", " +
+                               hex_of(out_from_lock) + " held before " + name_of(edge_to(out)) +
                                ": a deadlock only if one lock of this class can play both parts");
   }
   if (split && type == FindingType::circular_dependency) fact::set(f, fact::kSeverity, "note");
@@ -374,7 +374,7 @@ void Validator::Impl::report_irq_inversion(ContextState* ctx, const HeldEntry& h
   f.type = FindingType::irq_lock_inversion;
   for (uint32_t ei : path) f.chain.push_back(edge_report(ei));
   f.classes.push_back(name_of(safe));
-  for (uint32_t ei : path) f.classes.push_back(name_of(edges[ei].to));
+  for (uint32_t ei : path) f.classes.push_back(name_of(edge_to(ei)));
   fact::set(f, fact::kInterrupt, std::string(irq_name(k)));
   fact::set(f, fact::kIrqSafe, name_of(safe));
   fact::set(f, fact::kIrqUnsafe, name_of(unsafe));
@@ -402,7 +402,7 @@ void Validator::Impl::report_safe_unsafe(ContextState* ctx, Irq k, ClassId safe,
   f.type = FindingType::irq_safe_unsafe_order;
   for (uint32_t ei : chain) f.chain.push_back(edge_report(ei));
   f.classes.push_back(name_of(safe));
-  for (uint32_t ei : chain) f.classes.push_back(name_of(edges[ei].to));
+  for (uint32_t ei : chain) f.classes.push_back(name_of(edge_to(ei)));
   fact::set(f, fact::kInterrupt, std::string(irq_name(k)));
   fact::set(f, fact::kIrqSafe, name_of(safe));
   fact::set(f, fact::kIrqUnsafe, name_of(unsafe));

@@ -193,9 +193,10 @@ uint32_t Validator::Impl::search_cycle(ClassId from, Mode from_mode, ClassId to,
       // With gates the search runs over (class, mask) states, so a walk could pass a class
       // twice; a deadlock needs a simple cycle (each lock held by one thread), so paths that
       // revisit a class are not extended.
-      if (k && on_path(uint32_t(qi), e.to)) continue;
-      if (!visit(e.to, nxr, mask)) continue;
-      nodes.push_back(Node{e.to, nxr, mask, uint32_t(qi), ei});
+      ClassId d = edge_to(ei);
+      if (k && on_path(uint32_t(qi), d)) continue;
+      if (!visit(d, nxr, mask)) continue;
+      nodes.push_back(Node{d, nxr, mask, uint32_t(qi), ei});
     }
   }
   return guarded_hit;
@@ -233,7 +234,7 @@ uint32_t Validator::Impl::find_usage(ClassId root, bool root_xr, bool forward, u
       const EdgeInfo& e = edges[ei];
       bool nxr;
       if (!strong_step(forward ? e.dep : reverse_dep(e.dep), n.xr, nxr)) continue;
-      ClassId d = forward ? e.to : e.from;
+      ClassId d = forward ? edge_to(ei) : edge_from(ei);
       uint32_t& v = stamp[size_t(d) * 2 + nxr];
       if (v == s) continue;
       v = s;
@@ -258,10 +259,11 @@ uint32_t Validator::Impl::accumulate_backward(ClassId root, bool root_xr) {
       const EdgeInfo& e = edges[ei];
       bool nxr;
       if (!strong_step(reverse_dep(e.dep), n.xr, nxr)) continue;
-      uint32_t& v = stamp[size_t(e.from) * 2 + nxr];
+      ClassId from = edge_from(ei);
+      uint32_t& v = stamp[size_t(from) * 2 + nxr];
       if (v == s) continue;
       v = s;
-      nodes.push_back(Node{e.from, nxr, 0, uint32_t(qi), ei});
+      nodes.push_back(Node{from, nxr, 0, uint32_t(qi), ei});
     }
   }
   return acc;
