@@ -349,10 +349,16 @@ struct UsageRecord {
   EvidenceId ev;
 };
 
-// A class's edge indices (out or in): up to two inline, more on the heap. 12 bytes, 4-aligned,
-// so that the order's fields, both lists, the usage bits and the first usage record share the
-// class record's line (absl::InlinedVector<uint32_t, 2> takes 24). The capacity is implied by
-// the size: inline up to two, then the next power of two; the heap pointer is kept in two words.
+// A class's edges (out or in): up to two inline, more on the heap. 12 bytes, 4-aligned, so that
+// the order's fields, both lists, the usage bits and the first usage record share the class
+// record's line (absl::InlinedVector<uint32_t, 2> takes 24). The capacity is implied by the size:
+// inline up to two, then the next power of two; the heap pointer is kept in two words.
+//
+// The heap block holds, after the edge indices, each edge's other end (its target in an out-list,
+// its source in an in-list, with the owner's back-edge bit: Impl::kPkBack), so that looking for
+// an edge among a class's many (find_edge) or walking them (pk_insert) reads one block rather
+// than a random line of Impl::pk_edges per edge. Two inline edges have no room for theirs: the
+// caller reads pk_edges (nbrs() is null).
 class EdgeList {
  public:
   EdgeList() = default;
@@ -377,16 +383,28 @@ class EdgeList {
   uint32_t size() const { return size_; }
   bool empty() const { return size_ == 0; }
   uint32_t operator[](size_t i) const { return begin()[i]; }
-  void push_back(uint32_t v) {
+  // The other ends, one per edge (null while the edges are inline).
+  const uint32_t* nbrs() const { return size_ > kInline ? heap() + capacity(size_) : nullptr; }
+  // Adds edge `ei` whose other end is `nbr`; nbr_of(e) tells an inline edge's other end when the
+  // list moves to the heap.
+  template <typename NbrOf>
+  void push_back(uint32_t ei, uint32_t nbr, NbrOf&& nbr_of) {
     if (size_ < kInline) {
-      w_[size_++] = v;
+      w_[size_++] = ei;
       return;
     }
-    if (size_ == capacity(size_)) grow();
-    heap()[size_++] = v;
+    if (size_ == capacity(size_)) grow(nbr_of);
+    uint32_t cap = capacity(size_ + 1);
+    heap()[size_] = ei;
+    heap()[cap + size_] = nbr;
+    ++size_;
+  }
+  // Marks the last edge's other end with `bit` (an edge found to close a cycle).
+  void mark_last(uint32_t bit) {
+    if (size_ > kInline) heap()[capacity(size_) + size_ - 1] |= bit;
   }
   // Bytes on the heap (for stats()).
-  size_t heap_bytes() const { return size_ > kInline ? capacity(size_) * sizeof(uint32_t) : 0; }
+  size_t heap_bytes() const { return size_ > kInline ? 2 * capacity(size_) * sizeof(uint32_t) : 0; }
 
  private:
   static constexpr uint32_t kInline = 2;
@@ -396,11 +414,17 @@ class EdgeList {
     std::memcpy(&p, w_, sizeof p);
     return p;
   }
-  [[gnu::noinline]] void grow() {
+  template <typename NbrOf>
+  [[gnu::noinline]] void grow(NbrOf& nbr_of) {
     uint32_t ncap = size_ * 2;  // size_ is the capacity here: 2 (inline) or a power of two
-    auto* p = static_cast<uint32_t*>(std::malloc(ncap * sizeof(uint32_t)));
+    auto* p = static_cast<uint32_t*>(std::malloc(2 * ncap * sizeof(uint32_t)));
     if (!p) throw std::bad_alloc();
     std::memcpy(p, begin(), size_ * sizeof(uint32_t));
+    if (size_ > kInline) {
+      std::memcpy(p + ncap, nbrs(), size_ * sizeof(uint32_t));
+    } else {
+      for (uint32_t i = 0; i < size_; ++i) p[ncap + i] = nbr_of(w_[i]);
+    }
     release();
     std::memcpy(w_, &p, sizeof p);
   }
@@ -685,6 +709,9 @@ struct Validator::Impl {
   static constexpr uint32_t kPkBack = 1u << 31;
   ChunkedVector<PkEdge> pk_edges;  // by edge index
   ClassId edge_from(uint32_t ei) const { return pk_edges[ei].from; }
+  // An out-list's and an in-list's word for the edge's other end (EdgeList::nbrs), back bit included.
+  uint32_t out_nbr(uint32_t ei) const { return pk_edges[ei].to_back; }
+  uint32_t in_nbr(uint32_t ei) const { return pk_edges[ei].from | (pk_edges[ei].to_back & kPkBack); }
   ClassId edge_to(uint32_t ei) const { return pk_edges[ei].to_back & ~kPkBack; }
   // The ends as EdgeIndex::find asks for them.
   struct Ends {
@@ -703,8 +730,13 @@ struct Validator::Impl {
     const EdgeList& out = classes[from].out;
     if (out.size() > kScanDegree) return edge_index.find(from, to, Ends{*this}, slot);
     slot = SIZE_MAX;
-    for (uint32_t ei : out)
-      if (edge_to(ei) == to) return ei;
+    if (const uint32_t* nb = out.nbrs()) {
+      for (uint32_t k = 0; k < out.size(); ++k)
+        if ((nb[k] & ~kPkBack) == to) return out[k];
+    } else {
+      for (uint32_t ei : out)
+        if (edge_to(ei) == to) return ei;
+    }
     return EdgeIndex::kNone;
   }
   void index_edge(ClassId from, ClassId to, uint32_t ei, size_t slot);

@@ -239,8 +239,8 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
     EdgeList& out = classes[prev.cls].out;
     EdgeList& in = classes[next.cls].in;
     size_t before = out.heap_bytes() + in.heap_bytes();
-    out.push_back(ei);
-    in.push_back(ei);
+    out.push_back(ei, out_nbr(ei), [this](uint32_t x) { return out_nbr(x); });
+    in.push_back(ei, in_nbr(ei), [this](uint32_t x) { return in_nbr(x); });
     adjacency_heap_bytes += out.heap_bytes() + in.heap_bytes() - before;
   }
   index_edge(prev.cls, next.cls, ei, slot);
@@ -254,6 +254,8 @@ void Validator::Impl::check_prev_add(ContextState* ctx, size_t prev_i, size_t ne
     if (!ordered) {
       edges[ei].back = true;
       pk_edges[ei].to_back |= kPkBack;
+      classes[prev.cls].out.mark_last(kPkBack);  // it was pushed last on both lists, above
+      classes[next.cls].in.mark_last(kPkBack);
       back_edges++;
     }
     possible_cycle = !ordered || back_edges > 0;

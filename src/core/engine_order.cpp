@@ -41,10 +41,12 @@ bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
     ClassId c = fw.back();
     fw.pop_back();
     fwd.push_back(c);
-    for (uint32_t ei : classes[c].out) {
-      const PkEdge& e = pk_edges[ei];
-      if (e.to_back & kPkBack) continue;
-      ClassId d = e.to_back;
+    const EdgeList& out = classes[c].out;
+    const uint32_t* out_nb = out.nbrs();
+    for (uint32_t k = 0; k < out.size(); ++k) {
+      uint32_t nb = out_nb ? out_nb[k] : out_nbr(out[k]);
+      if (nb & kPkBack) continue;
+      ClassId d = nb;
       if (d == from) return false;
       if (pk_stamp[d] == pk_cur || classes[d].rank > ub) continue;
       pk_stamp[d] = pk_cur;
@@ -54,10 +56,12 @@ bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
     c = bw.back();
     bw.pop_back();
     bwd.push_back(c);
-    for (uint32_t ei : classes[c].in) {
-      const PkEdge& e = pk_edges[ei];
-      if (e.to_back & kPkBack) continue;
-      ClassId s = e.from;
+    const EdgeList& in = classes[c].in;
+    const uint32_t* in_nb = in.nbrs();
+    for (uint32_t k = 0; k < in.size(); ++k) {
+      uint32_t nb = in_nb ? in_nb[k] : in_nbr(in[k]);
+      if (nb & kPkBack) continue;
+      ClassId s = nb;
       if (s == to) return false;
       if (pk_stamp_b[s] == pk_cur || classes[s].rank < lb) continue;
       pk_stamp_b[s] = pk_cur;

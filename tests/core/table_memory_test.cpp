@@ -226,3 +226,42 @@ TEST(InstanceTable, FindsWhatAMapFindsThroughInsertsErasesAndGrowth) {
 
 }  // namespace
 }  // namespace lockhound::engine
+
+namespace lockhound::engine {
+namespace {
+
+// An edge list keeps each edge's other end next to it once the edges are on the heap: the ends
+// of the two inline edges are asked for when the list moves there, later ones are given, and
+// the back bit marks the last one pushed. 40 edges cross every growth step up to 64.
+TEST(EdgeList, KeepsEachEdgesOtherEndOnTheHeap) {
+  constexpr uint32_t kBack = 1u << 31;
+  auto other_end = [](uint32_t ei) { return ei * 7 + 3; };
+  EdgeList l;
+  std::vector<uint32_t> asked;
+  for (uint32_t ei = 100; ei < 140; ++ei) {
+    l.push_back(ei, other_end(ei), [&](uint32_t e) {
+      asked.push_back(e);
+      return other_end(e);
+    });
+    if (ei % 5 == 0) l.mark_last(kBack);
+    ASSERT_EQ(l.size(), ei - 99);
+    if (l.size() <= 2) {
+      EXPECT_EQ(l.nbrs(), nullptr) << "two edges stay inline, without their ends";
+      continue;
+    }
+    const uint32_t* nb = l.nbrs();
+    ASSERT_NE(nb, nullptr);
+    for (uint32_t k = 0; k < l.size(); ++k) {
+      uint32_t e = 100 + k;
+      EXPECT_EQ(l[k], e);
+      // The inline edges were pushed before the list had room for a mark: 100 stays unmarked.
+      bool back = e % 5 == 0 && e != 100;
+      EXPECT_EQ(nb[k], other_end(e) | (back ? kBack : 0)) << "edge " << e << " with " << l.size() << " edges";
+    }
+  }
+  EXPECT_EQ(asked, (std::vector<uint32_t>{100, 101})) << "only the inline edges' ends are asked for, once";
+  EXPECT_EQ(l.heap_bytes(), 2 * 64 * sizeof(uint32_t));
+}
+
+}  // namespace
+}  // namespace lockhound::engine
