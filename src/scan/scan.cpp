@@ -418,6 +418,11 @@ ScanResult run_scan(const ScanOptions& opt) {
   // signature: code they both link) is kept once, as the first group found it.
   auto groups = module_groups(tu_files);
   std::set<std::string> signatures;
+  // Across groups, what they share counts once: functions by key, classes by name, dependencies
+  // by their two classes' names.
+  std::set<std::string> fn_keys, class_names, dependencies;
+  for (const TuFacts* tu : tus)
+    for (const auto& f : tu->functions) fn_keys.insert(f.key);
   for (const auto& g : groups) {
     std::vector<const TuFacts*> part;
     for (size_t i : g) part.push_back(tus[i]);
@@ -431,14 +436,24 @@ ScanResult run_scan(const ScanOptions& opt) {
     for (auto& f : v.findings())
       if (groups.size() == 1 || signatures.insert(f.signature).second) res.findings.push_back(std::move(f));
     ValidatorStats vs = v.stats();
-    res.stats.functions = std::max(res.stats.functions, as.functions);
     res.stats.roots += as.roots;
     res.stats.callbacks += as.callbacks;
     res.stats.events += as.events;
-    res.stats.classes = std::max(res.stats.classes, vs.classes);
-    res.stats.dependencies = std::max(res.stats.dependencies, vs.edges);
+    if (groups.size() == 1) {
+      res.stats.functions = as.functions;
+      res.stats.classes = vs.classes;
+      res.stats.dependencies = vs.edges;
+      break;
+    }
+    for (ClassId c = 0; c < vs.classes; ++c) class_names.emplace(v.class_name(c));
+    for (const Edge& e : v.dependency_edges()) dependencies.insert(e.from + '\n' + e.to);
   }
-  if (groups.size() > 1) res.stats.modules = groups.size();
+  if (groups.size() > 1) {
+    res.stats.modules = groups.size();
+    res.stats.functions = fn_keys.size();
+    res.stats.classes = class_names.size();
+    res.stats.dependencies = dependencies.size();
+  }
   return res;
 }
 
