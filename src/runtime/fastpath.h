@@ -350,8 +350,13 @@ inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint6
   uint32_t fp = pair_fp(key);
   bool parent_hit = parent && child_memo_has(parent, fp);
   bool hit = memo_hit | parent_hit;
-  // A chain above a pair has a key made from the pair's: it is in the pair cache too.
-  if (pair && !hit) ts->pair_lookups++;
+  if (pair && !hit) {
+    // A parent whose memo has never been full holds every pair validated under it this lifetime
+    // (a pair validated while its parent's memo has room goes there alone: on_acquire): a pair
+    // it lacks is new, and the pair cache is not asked.
+    if (parent && *child_memo(parent, 1) == 0) return false;
+    ts->pair_lookups++;  // a chain above a pair has a key made from the pair's: it is in the cache too
+  }
   if (!hit && (pair ? !pair_seen(key) : !fast_seen(key) && !pair_seen(key))) return false;
   if (parent && !parent_hit) child_memo_add(parent, fp);
   if (has_memo) __atomic_store_n(&tag_slot[1], key, __ATOMIC_RELAXED);

@@ -1048,10 +1048,14 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     // may be skipped later only by a key that names them (pair_key), in the pair cache.
     bool per_instance = r.v->held_at(e.ctx(), r.v->held_count(e.ctx()) - 1).per_instance;
     if (fast_ok && per_instance && r.v->report_events() == reports && chain_named(ts)) {
-      pair_insert(key);
+      // A pair under a parent whose child memo has room goes into that memo alone: the parent's
+      // own line vouches for it, and the pair cache (8 MiB of random lines) is not touched. Once
+      // the memo is full, pairs go into both, and one pushed out of the memo before it reached
+      // the cache comes back here once (fast_probe asks the cache only when the memo is full).
+      pthread_mutex_t* parent = pair ? memo_parent(ts, h.n - 1) : nullptr;
+      if (!parent || *child_memo(parent, 1) != 0) pair_insert(key);
       if (tagged_mutex && pair) write_tag(tag_slot + 1, key);  // the pair's key memo (fast_probe)
-      if (pair)
-        if (pthread_mutex_t* parent = memo_parent(ts, h.n - 1)) child_memo_add(parent, pair_fp(key));
+      if (parent) child_memo_add(parent, pair_fp(key));
     }
     if (fast_ok && !per_instance && r.v->report_events() == reports) {
       fast_insert(key);

@@ -22,6 +22,8 @@
  *             p then c, q then c, p then d, q then d (each child's key memo keeps one parent, so
  *             the parents' child memos serve); then p then x: the circular dependency between p
  *             and x found (p's memo knows its two children, not x).
+ *   brood     one parent over four children, 1000 rounds of p then c1, c2, c3, c4: the parent's
+ *             memo holds two, the pair cache the rest: clean, and nearly all on the fast path.
  *   memo      b then x once; a then b a thousand times (b's key memo learns the pair a, b); then
  *             x then b: a new pair whose inner lock is b, checked by the engine (not vouched for
  *             by b's memo): the circular dependency between b and x found.
@@ -160,6 +162,11 @@ int main(int argc, char** argv) {
     transfer(p, x);
     puts("siblings done");
     return 0;
+  } else if (strcmp(mode, "brood") == 0) {
+    for (int i = 0; i < 1000; ++i)
+      for (int k = 1; k <= 4; ++k) transfer(chain[0], chain[k]);
+    puts("siblings done");
+    return 0;
   } else if (strcmp(mode, "memo") == 0) {
     struct obj* x = chain[0];
     transfer(acct_b, x);
@@ -197,7 +204,7 @@ int main(int argc, char** argv) {
     puts("siblings done");
     return 0;
   } else {
-    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self|warm|parents|memo|gated|reborn|reborn2\n");
+    fprintf(stderr, "usage: siblings ordered|inverted|guarded|self|warm|parents|brood|memo|gated|reborn|reborn2\n");
     return 2;
   }
   pthread_join(t1, NULL);
