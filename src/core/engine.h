@@ -1032,13 +1032,17 @@ struct Validator::Impl {
                       std::equal_to<std::pair<uint64_t, uint64_t>>,
                       engine::TableAllocator<std::pair<const std::pair<uint64_t, uint64_t>, InstancePair>>>
       instance_pairs;  // by ids
-  // id -> ids it pairs with (a lock in a chain or a tree of its class pairs with a few: inline)
-  engine::AddressMap<absl::InlinedVector<uint64_t, 4>> pair_partners;
-  static constexpr uint64_t kPairBytes = sizeof(InstancePair) + 64;
+  // Lifetimes of inferred-class locks ended since the last sweep of instance_pairs (sweep_pairs):
+  // their pairs are dropped in batches, not one by one through a list of each lock's partners.
+  // Ids are never reused, so a pair of an ended lifetime is never found in the meantime.
+  std::vector<uint64_t> ended_pair_ids;
+  static constexpr size_t kSweepMin = 1024;
+  void sweep_pairs();
+  static constexpr uint64_t kPairBytes = sizeof(InstancePair) + 16;
 
   // A lock's lifetime ended: the orders of its pairs go with it (a lock made at its address later
-  // is another lock), and so does their memory.
-  void end_pairs(uint64_t id);
+  // is another lock), and so does their memory, at the next sweep.
+  void end_pairs(uint64_t id, ClassId cls);
 
   // Instances of other locks held exclusively, in the inner lock's interrupt context: a cycle
   // between two locks each nesting of which happened under one of these cannot deadlock.

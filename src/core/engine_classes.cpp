@@ -73,7 +73,7 @@ uint32_t Validator::Impl::store_name(std::string_view name) {
 Instance& Validator::Impl::init_instance(uint64_t lock, ClassId cls) {
   bool fresh;
   Instance& in = instances.emplace(lock, fresh);
-  if (in.id) end_pairs(in.id);  // the address's previous lifetime
+  if (in.id) end_pairs(in.id, in.cls);  // the address's previous lifetime
   in.cls = cls;
   in.id = next_instance_id++;
   in.holds = 0;

@@ -8,24 +8,29 @@
 namespace lockhound {
 
 // A lock's lifetime ended: the orders of its pairs go with it (a lock made at its address later
-// is another lock), and so does their memory.
-void Validator::Impl::end_pairs(uint64_t id) {
-  auto it = pair_partners.find(id);
-  if (it == pair_partners.end()) return;
-  for (uint64_t other : it->second) {
-    for (auto key : {std::make_pair(id, other), std::make_pair(other, id)}) {
-      auto p = instance_pairs.find(key);
-      if (p == instance_pairs.end()) continue;
-      st.memory_bytes -= kPairBytes + p->second.extra_bytes();
-      instance_pairs.erase(p);
+// is another lock), and so does their memory. Only locks of an inferred class have pairs; their
+// ended lifetimes are collected and their pairs dropped in one pass over the table once there
+// are half as many as pairs (at least kSweepMin): each pass costs the table's size, paid for by
+// as many ended lifetimes. (A list of each lock's partners, kept to drop them at once, cost two
+// random misses per new pair and 48 bytes per lock.)
+void Validator::Impl::end_pairs(uint64_t id, ClassId cls) {
+  if (instance_pairs.empty() || !classes[cls].inferred) return;
+  ended_pair_ids.push_back(id);
+  if (ended_pair_ids.size() >= std::max(kSweepMin, instance_pairs.size() / 2)) sweep_pairs();
+}
+
+void Validator::Impl::sweep_pairs() {
+  std::sort(ended_pair_ids.begin(), ended_pair_ids.end());
+  auto ended = [&](uint64_t id) { return std::binary_search(ended_pair_ids.begin(), ended_pair_ids.end(), id); };
+  for (auto it = instance_pairs.begin(); it != instance_pairs.end();) {
+    if (ended(it->first.first) || ended(it->first.second)) {
+      st.memory_bytes -= kPairBytes + it->second.extra_bytes();
+      instance_pairs.erase(it++);
+    } else {
+      ++it;
     }
-    auto o = pair_partners.find(other);
-    if (o == pair_partners.end()) continue;
-    auto& partners = o->second;
-    partners.erase(std::remove(partners.begin(), partners.end(), id), partners.end());
-    if (o->second.empty()) pair_partners.erase(o);
   }
-  pair_partners.erase(it);
+  ended_pair_ids.clear();
 }
 
 // Instances of other locks held exclusively, in the inner lock's interrupt context: a cycle
@@ -117,10 +122,6 @@ void Validator::Impl::check_instance_order(ContextState* ctx, size_t outer_i, co
   p.assign(held, gates);
   p.dep = dep;
   st.memory_bytes += kPairBytes + p.extra_bytes();
-  if (!nested_before_the_other_way) {
-    pair_partners[outer.instance_id].push_back(inner.instance_id);
-    pair_partners[inner.instance_id].push_back(outer.instance_id);
-  }
 }
 
 std::string Validator::Impl::instance_name(ClassId cls, uint64_t lock) const {

@@ -218,6 +218,7 @@ void Validator::Impl::lock_destroy(ContextState* ctx, uint64_t lock, const Site&
   Instance* in = instances.find(lock);
   if (!in) return;
   uint64_t id = in->id;
+  ClassId cls = in->cls;  // (the slot may move while held entries are dropped below)
   if (in->holds) {
     for (auto& [cid, c] : contexts) {
       for (size_t i = 0; i < c->held.size(); ++i) {
@@ -229,7 +230,7 @@ void Validator::Impl::lock_destroy(ContextState* ctx, uint64_t lock, const Site&
       }
     }
   }
-  end_pairs(id);
+  end_pairs(id, cls);
   instances.erase(lock);  // moves slots: the contexts' caches are emptied at their next use
 }
 
