@@ -13,6 +13,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <array>
 #include <cinttypes>
 #include <cstddef>
@@ -322,8 +323,13 @@ struct ContextState {
   // Usage bits an acquisition in the current irq state sets (write, read), kept up to date by
   // every irq state change so the acquire path only tests them.
   uint32_t want[2] = {0, 0};
+  // A new value at every change of the interrupt state, never used by another context (so that
+  // a context made where an ended one was is not taken for it).
+  uint64_t irq_generation = 0;
   void update_want() {
     using namespace usage;
+    static std::atomic<uint64_t> generations{0};
+    irq_generation = generations.fetch_add(1, std::memory_order_relaxed) + 1;
     irq_ctx_cached = uint8_t((depth[1] ? kInSoftirq : 0) | (depth[0] ? kInHardirq : 0) | (depth[2] ? kInSignal : 0));
     enabled_cached = uint8_t((enabled[0] ? kEnabledHardirq : 0) | (enabled[1] ? kEnabledSoftirq : 0) |
                              (enabled[2] ? kEnabledSignal : 0));

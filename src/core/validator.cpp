@@ -350,6 +350,7 @@ bool Validator::lock_held(uint64_t lock) const {
   return in && in->holds > 0;
 }
 uint32_t Validator::usage_wanted(Context ctx, Mode mode) const { return ctx->want[mode != Mode::write]; }
+uint64_t Validator::irq_generation(Context ctx) const { return ctx->irq_generation; }
 bool Validator::may_sleep_holding_nothing(Context ctx) const {
   return !ctx->depth[0] && !ctx->depth[1] && ctx->enabled[0];
 }

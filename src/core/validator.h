@@ -252,6 +252,9 @@ class Validator {
   uint32_t irq_state(Context ctx) const;
   // The usage bits an acquisition in `mode` sets in the context's current interrupt state.
   uint32_t usage_wanted(Context ctx, Mode mode) const;
+  // Changes each time the context's interrupt state changes: irq_state, usage_wanted and
+  // may_sleep_holding_nothing answer the same while it is unchanged.
+  uint64_t irq_generation(Context ctx) const;
   // A class's usage bits; 0 for a class whose usage was reported inconsistent (its repeats must
   // reach the engine, which counts them).
   uint32_t class_usage(ClassId cls) const;

@@ -138,12 +138,18 @@ uint64_t salt_of(Context ctx) { return uint64_t{rt().v->irq_state(ctx)} << kSalt
 void mirror_state(ThreadState* ts) {
   Validator& v = *rt().v;
   if (!ts->ctx) {
+    ts->mirrored_generation = 0;
     ts->salt = kNoSalt;
     ts->alone_ok = false;
     ts->alone_tag = ~0ull;
     ts->parent_low = parent_low(kNoSalt);
     return;
   }
+  // Everything below follows from the context's interrupt state alone: nothing to do when it has
+  // not changed since the last time (each slow-path event mirrors twice, before and after).
+  uint64_t gen = v.irq_generation(ts->ctx);
+  if (ts->mirrored_generation == gen) return;
+  ts->mirrored_generation = gen;
   ts->salt = salt_of(ts->ctx);
   ts->parent_low = parent_low(ts->salt);
   ts->code_bits = code_bits(ts->salt);

@@ -140,6 +140,8 @@ struct ThreadState {
   // whether it may sleep (see fast_step's chain-head case).
   uint32_t want[2] = {~0u, ~0u};
   bool alone_ok = false;
+  // The engine context and its irq_generation the fields above were mirrored from (mirror_state).
+  uint64_t mirrored_generation = 0;  // 0: none yet
   // The same for the mutex prologue: the tag bits (usage) a lone write acquisition needs, all
   // ones (no tag has them all) when it may not go alone; and g_tag_salt.
   uint64_t alone_tag = ~0ull;
