@@ -473,7 +473,7 @@ struct alignas(64) ClassInfo {
   bool inferred = false;
   bool gate_candidate = true;   // one instance so far: may serve as a gate lock
   // The chains this class heads (taken with nothing held in its interrupt context), one bit per
-  // mode (head_bit): a head's chain key names only the class and mode, so this byte is its
+  // mode (1 << mode): a head's chain key names only the class and mode, so this byte is its
   // chain cache, in the record the acquisition reads anyway; the chain cache proper keeps only
   // chains of two or more locks (one random miss fewer per lock taken first).
   uint8_t heads = 0;
@@ -718,6 +718,12 @@ struct Validator::Impl {
   // An out-list's and an in-list's word for the edge's other end (EdgeList::nbrs), back bit included.
   uint32_t out_nbr(uint32_t ei) const { return pk_edges[ei].to_back; }
   uint32_t in_nbr(uint32_t ei) const { return pk_edges[ei].from | (pk_edges[ei].to_back & kPkBack); }
+  // The k-th edge's other end in `list` (an out-list when kOut): from the list's heap block, or
+  // from pk_edges while its edges are inline.
+  template <bool kOut>
+  uint32_t nbr_at(const EdgeList& list, const uint32_t* nb, uint32_t k) const {
+    return nb ? nb[k] : kOut ? out_nbr(list[k]) : in_nbr(list[k]);
+  }
   ClassId edge_to(uint32_t ei) const { return pk_edges[ei].to_back & ~kPkBack; }
   // The ends as EdgeIndex::find asks for them.
   struct Ends {
@@ -736,13 +742,9 @@ struct Validator::Impl {
     const EdgeList& out = classes[from].out;
     if (out.size() > kScanDegree) return edge_index.find(from, to, Ends{*this}, slot);
     slot = SIZE_MAX;
-    if (const uint32_t* nb = out.nbrs()) {
-      for (uint32_t k = 0; k < out.size(); ++k)
-        if ((nb[k] & ~kPkBack) == to) return out[k];
-    } else {
-      for (uint32_t ei : out)
-        if (edge_to(ei) == to) return ei;
-    }
+    const uint32_t* nb = out.nbrs();
+    for (uint32_t k = 0; k < out.size(); ++k)
+      if ((nbr_at<true>(out, nb, k) & ~kPkBack) == to) return out[k];
     return EdgeIndex::kNone;
   }
   void index_edge(ClassId from, ClassId to, uint32_t ei, size_t slot);
@@ -781,7 +783,6 @@ struct Validator::Impl {
   absl::flat_hash_map<uint64_t, ClassId> subclass_ids;  // base << 3 | subclass -> class
 
   ChainSet chains;
-  uint64_t head_chains = 0;  // chains of one lock, kept as ClassInfo::heads bits
   std::array<uint32_t, kIrqKinds> used_in_classes{};     // classes with any USED_IN_k bit
 
   std::vector<std::vector<Frame>> stacks{{}};

@@ -44,7 +44,7 @@ bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
     const EdgeList& out = classes[c].out;
     const uint32_t* out_nb = out.nbrs();
     for (uint32_t k = 0; k < out.size(); ++k) {
-      uint32_t nb = out_nb ? out_nb[k] : out_nbr(out[k]);
+      uint32_t nb = nbr_at<true>(out, out_nb, k);
       if (nb & kPkBack) continue;
       ClassId d = nb;
       if (d == from) return false;
@@ -59,7 +59,7 @@ bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
     const EdgeList& in = classes[c].in;
     const uint32_t* in_nb = in.nbrs();
     for (uint32_t k = 0; k < in.size(); ++k) {
-      uint32_t nb = in_nb ? in_nb[k] : in_nbr(in[k]);
+      uint32_t nb = nbr_at<false>(in, in_nb, k);
       if (nb & kPkBack) continue;
       ClassId s = nb;
       if (s == to) return false;

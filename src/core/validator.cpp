@@ -60,7 +60,6 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
     uint8_t bit = uint8_t(1u << unsigned(fl.mode));
     if (__builtin_expect(c->heads & bit, 1)) return;
     c->heads |= bit;
-    head_chains++;
     return new_chain(ctx, true);
   }
   size_t depth = ctx->held.size();
@@ -446,7 +445,6 @@ ValidatorStats Validator::stats() const {
   s.classes = impl_->classes.size();
   s.instances = impl_->instances.size();
   s.edges = impl_->edges.size();
-  s.chains = impl_->chains.size() + impl_->head_chains;
   s.unnamed_classes = impl_->unnamed_classes;
   s.class_bytes = impl_->classes.bytes() +
                   impl_->name_chars.capacity() + impl_->usage_pool.capacity() * sizeof(UsageLink) +

@@ -214,6 +214,10 @@ inline pthread_mutex_t* memo_parent(const ThreadState* ts, uint32_t n) {
   const HeldEntry& first = ts->held.data[0];
   return is_memo_parent(ts, first, n) ? reinterpret_cast<pthread_mutex_t*>(first.lock) : nullptr;
 }
+// Whether the memo has never been full this lifetime (its second field still empty): then it holds
+// every pair validated under it, which go there alone (on_acquire), and the pair cache need not be
+// asked (fast_probe).
+inline bool child_memo_has_room(pthread_mutex_t* p) { return *child_memo(p, 1) == 0; }
 inline bool child_memo_has(pthread_mutex_t* p, uint32_t code) {
   return *child_memo(p, 0) == code || *child_memo(p, 1) == code;
 }
@@ -354,7 +358,7 @@ inline bool fast_probe(ThreadState* ts, uint64_t lock, uint64_t* tag_slot, uint6
     // A parent whose memo has never been full holds every pair validated under it this lifetime
     // (a pair validated while its parent's memo has room goes there alone: on_acquire): a pair
     // it lacks is new, and the pair cache is not asked.
-    if (parent && *child_memo(parent, 1) == 0) return false;
+    if (parent && child_memo_has_room(parent)) return false;
     ts->pair_lookups++;  // a chain above a pair has a key made from the pair's: it is in the cache too
   }
   if (!hit && (pair ? !pair_seen(key) : !fast_seen(key) && !pair_seen(key))) return false;

@@ -1059,7 +1059,7 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
       // the memo is full, pairs go into both, and one pushed out of the memo before it reached
       // the cache comes back here once (fast_probe asks the cache only when the memo is full).
       pthread_mutex_t* parent = pair ? memo_parent(ts, h.n - 1) : nullptr;
-      if (!parent || *child_memo(parent, 1) != 0) pair_insert(key);
+      if (!parent || !child_memo_has_room(parent)) pair_insert(key);
       if (tagged_mutex && pair) write_tag(tag_slot + 1, key);  // the pair's key memo (fast_probe)
       if (parent) child_memo_add(parent, pair_fp(key));
     }

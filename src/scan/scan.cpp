@@ -420,9 +420,7 @@ ScanResult run_scan(const ScanOptions& opt) {
   std::set<std::string> signatures;
   // Across groups, what they share counts once: functions by key, classes by name, dependencies
   // by their two classes' names.
-  std::set<std::string> fn_keys, class_names, dependencies;
-  for (const TuFacts* tu : tus)
-    for (const auto& f : tu->functions) fn_keys.insert(f.key);
+  std::set<std::string> class_names, dependencies;
   for (const auto& g : groups) {
     std::vector<const TuFacts*> part;
     for (size_t i : g) part.push_back(tus[i]);
@@ -450,6 +448,9 @@ ScanResult run_scan(const ScanOptions& opt) {
   }
   if (groups.size() > 1) {
     res.stats.modules = groups.size();
+    std::set<std::string> fn_keys;
+    for (const TuFacts* tu : tus)
+      for (const auto& f : tu->functions) fn_keys.insert(f.key);
     res.stats.functions = fn_keys.size();
     res.stats.classes = class_names.size();
     res.stats.dependencies = dependencies.size();
