@@ -1026,12 +1026,10 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     fl.trylock = trylock;
     fl.subclass = static_cast<uint8_t>(subclass);
     fl.nest_lock = nest_lock;
-    uint64_t reports = r.v->report_events();
-    t_api_site = api;
-    r.v->acquire(e.ctx(), lock, fl, Site{ip, kNoStack});
-    t_api_site = nullptr;
+    // The fast-path chain key of this acquisition (the engine's work below does not change it):
+    // its fast-table slot, written below when the chain is new, is asked for now, to load while
+    // the engine works (in a program with many locks, a miss per new chain).
     HeldStack& h = ts->held;
-    if (h.n == h.capacity) h.grow();  // under the internal lock: other threads read it under that lock
     // Annotated nesting (subclass, nest lock) makes a different chain from a plain acquisition.
     // A tagged plain mutex (kind 0) keeps memos; its entries say so (kMutexIdBit).
     bool tagged_mutex = kind == LockKind::pthread_mutex && tag_slot && tagged &&
@@ -1042,6 +1040,12 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     uint64_t key = fast_mix((h.data + h.n)[-1].key, id);
     bool pair = h.n > 0 && same_class(h[h.n - 1].id, id);
     if (pair) key = pair_key(key, h[h.n - 1].lock, lock);
+    if (fast_ok && !pair && r.fast_cur) __builtin_prefetch(&r.fast_cur[1 + (key & r.fast_cur[0])]);
+    uint64_t reports = r.v->report_events();
+    t_api_site = api;
+    r.v->acquire(e.ctx(), lock, fl, Site{ip, kNoStack});
+    t_api_site = nullptr;
+    if (h.n == h.capacity) h.grow();  // under the internal lock: other threads read it under that lock
     // The engine has this entry too (kEngineKnownIp), and has everything below it when it had
     // everything before (Engine's sync).
     h[h.n] = HeldEntry{lock, ip | kEngineKnownIp, id, key, frame};
