@@ -804,9 +804,10 @@ struct Validator::Impl {
   uint32_t pk_cur = 0;
   // The topological order: classes by rank, and linked in that order (lower/higher). Ranks start
   // in the middle of the 64-bit range, kRankGap apart, and new classes go on top; the gaps let
-  // pk_move place a few classes between two others without renumbering the rest: 32 halvings of
-  // a new class's gap, and after a renumber as many as the range allows (45 at 100k classes).
-  static constexpr uint64_t kRankGap = 1ull << 32;
+  // pk_move place a few classes between two others without touching the rest: 40 halvings of a
+  // new class's gap; then the classes nearby are spread out (respace).
+  static constexpr uint64_t kRankGap = 1ull << 40;
+  static constexpr int kMinRespacedGapLog = 24;  // respace leaves at least 2^24 between classes
   static constexpr uint64_t kRankBase = 1ull << 62;
   ClassId lowest = kNoClass, highest = kNoClass;
   uint64_t top_rank = kRankBase;
@@ -1093,8 +1094,13 @@ struct Validator::Impl {
   // Moves a complete side just past `anchor` (F above the new edge's source, B below its
   // target), keeping its inner order. Nothing else ranks between the anchor and its neighbour in
   // the order, so every edge into or out of the side stays ordered. Ranks are spaced; when the
-  // gap is too narrow every class is renumbered first.
+  // gap is too narrow the classes around it are spread out first (respace).
   bool pk_move(std::vector<ClassId>& side, ClassId anchor, bool above);
+  // Ranks `side` between the neighbours `after` and `before` where they have no room between
+  // them, by spreading out the classes nearby (engine_order.cpp).
+  void respace(ClassId after, ClassId before, const std::vector<ClassId>& side);
+  // Ranks `side` evenly between them if there is room (false: none).
+  bool place(const std::vector<ClassId>& side, ClassId after, ClassId before);
 
   void unlink_rank(ClassId c);
   // Links c just above `after` (kNoClass: at the bottom).
@@ -1102,7 +1108,9 @@ struct Validator::Impl {
 
   // Spreads every class out again in the same order, at least `gap` apart, over half of the rank
   // range (its middle): a renumber walks every class in the order, one cache miss each in a large
-  // graph, so it should leave all the room there is. The quarter above keeps 2^29 new classes.
+  // graph, so it should leave all the room there is. The room above keeps 10M new classes.
+  // Only when the order is dense everywhere near a point (respace), or new classes have reached the
+  // top of the range (new_class).
   [[gnu::noinline]] void renumber(uint64_t gap);
 
   // ---------------------------------------------------------------- BFS

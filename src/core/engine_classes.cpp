@@ -16,6 +16,9 @@ ClassId Validator::Impl::new_class(std::string name, LockKind kind, WaitType wai
   c.kind = kind;
   c.wait = wait == WaitType::none ? default_wait_type(kind) : wait;
   if (base != kNoClass && sub != 0) subclass_base.emplace(id, base);
+  // New classes go on top; ranks spread out near the top of the range (respace) can leave too
+  // little room above for the next one: then the whole order moves back to the middle.
+  if (top_rank > ~uint64_t(0) - kRankGap) renumber(kRankGap);
   c.rank = top_rank += kRankGap;
   c.lower = highest;
   classes.push_back(std::move(c));

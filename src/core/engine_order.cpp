@@ -72,8 +72,8 @@ bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
 
 // Moves a complete side just past `anchor` (F above the new edge's source, B below its
 // target), keeping its inner order. Nothing else ranks between the anchor and its neighbour in
-// the order, so every edge into or out of the side stays ordered. Ranks are spaced; when the
-// gap is too narrow every class is renumbered first.
+// the order, so every edge into or out of the side stays ordered. Ranks are spaced; when the gap
+// there is too narrow, the classes around it are spread out first (respace).
 bool Validator::Impl::pk_move(std::vector<ClassId>& side, ClassId anchor, bool above) {
   // Sorted by rank with the ranks side by side (a comparator reading classes[] would miss the
   // cache on every comparison).
@@ -81,34 +81,68 @@ bool Validator::Impl::pk_move(std::vector<ClassId>& side, ClassId anchor, bool a
   for (ClassId c : side) pk_by_rank.emplace_back(classes[c].rank, c);
   std::sort(pk_by_rank.begin(), pk_by_rank.end());
   for (size_t k = 0; k < side.size(); ++k) side[k] = pk_by_rank[k].second;
-  // The anchor's neighbour on that side is not in the side (its rank is outside the window
-  // the searches explored), so it stays where it is while the side is moved next to the anchor.
-  ClassId next = above ? classes[anchor].higher : classes[anchor].lower;
-  for (;;) {
-    uint64_t bound = classes[anchor].rank, lo, hi;  // the open interval the side goes into
-    uint64_t room = kRankGap * (side.size() + 1);
-    if (above) {
-      lo = bound;
-      hi = next != kNoClass ? classes[next].rank : bound + room;
-    } else {
-      hi = bound;
-      lo = next != kNoClass ? classes[next].rank : bound - room;
-    }
-    uint64_t step = (hi - lo) / (side.size() + 1);
-    if (step == 0) {
-      renumber(std::max<uint64_t>(kRankGap, 2 * side.size() + 2));
-      continue;
-    }
-    for (ClassId c : side) unlink_rank(c);
-    ClassId after = above ? anchor : classes[anchor].lower;  // kNoClass: at the bottom
-    for (size_t k = 0; k < side.size(); ++k) {
-      classes[side[k]].rank = lo + step * (k + 1);
-      link_rank_after(side[k], after);
-      after = side[k];
-    }
-    top_rank = classes[highest].rank;
-    return true;
+  // The anchor's neighbour on that side is not in the side (its rank is outside the window the
+  // searches explored), so taking the side out leaves the anchor and that neighbour adjacent.
+  for (ClassId c : side) unlink_rank(c);
+  ClassId after = above ? anchor : classes[anchor].lower;         // kNoClass: at the bottom
+  ClassId before = after != kNoClass ? classes[after].higher : lowest;  // kNoClass: on top
+  if (!place(side, after, before)) respace(after, before, side);
+  for (ClassId c : side) {
+    link_rank_after(c, after);
+    after = c;
   }
+  top_rank = classes[highest].rank;
+  return true;
+}
+
+// Ranks `side` between `after` and `before` (neighbours in the order; kNoClass past an end) where
+// there is no room: the classes around that point are spread out evenly, with the side among
+// them, over the smallest aligned range of 2^i ranks around it that is sparse enough, at most
+// 2^(i/2) classes (an order-maintenance list's rule: a larger range must be sparser, so that the
+// room made lasts in proportion to the classes moved). Ranks outside the range stay as they are.
+// A run that keeps placing classes at one point moves a few classes at a time, where a renumber
+// of the whole order walked every class, one cache miss each in a large graph.
+void Validator::Impl::respace(ClassId after, ClassId before, const std::vector<ClassId>& side) {
+  uint64_t p = after != kNoClass ? classes[after].rank : classes[before].rank;
+  ClassId down = after, up = before;  // the next classes to take in, each way (kNoClass: the end)
+  ClassId lowest_in = kNoClass;       // the lowest class taken in below the point
+  uint64_t below = 0, over = 0;       // classes taken in below and above the point
+  for (int i = 1; i <= 62; ++i) {
+    uint64_t size = uint64_t(1) << i, base = p & ~(size - 1);
+    for (; down != kNoClass && classes[down].rank >= base; down = classes[down].lower) {
+      lowest_in = down;
+      ++below;
+    }
+    for (; up != kNoClass && classes[up].rank - base < size; up = classes[up].higher) ++over;
+    uint64_t m = below + over + side.size();
+    if (size / (m + 1) < (uint64_t(1) << std::max(kMinRespacedGapLog, i / 2))) continue;  // too dense
+    uint64_t step = size / (m + 1), r = base;
+    ClassId c = lowest_in;
+    for (uint64_t k = 0; k < below; ++k, c = classes[c].higher) classes[c].rank = r += step;
+    for (ClassId sc : side) classes[sc].rank = r += step;
+    c = before;
+    for (uint64_t k = 0; k < over; ++k, c = classes[c].higher) classes[c].rank = r += step;
+    st.renumbers++;
+    st.respaced_classes += m;
+    return;
+  }
+  // Too dense everywhere (2^31 classes): the whole order, then the side in the room made.
+  renumber(2 * side.size() + 2);
+  place(side, after, before);
+}
+
+// Ranks `side` evenly between `after` and `before` (neighbours in the order; kNoClass past an
+// end, where the side gets kRankGap per class), if there is room.
+bool Validator::Impl::place(const std::vector<ClassId>& side, ClassId after, ClassId before) {
+  uint64_t n = side.size() + 1;
+  uint64_t room = n < (uint64_t(1) << 20) ? kRankGap * n : kRankBase;  // past an end of the order
+  uint64_t lo = after != kNoClass ? classes[after].rank
+                : classes[before].rank > room ? classes[before].rank - room : 0;
+  uint64_t hi = before != kNoClass ? classes[before].rank : lo <= ~uint64_t(0) - room ? lo + room : ~uint64_t(0);
+  uint64_t step = (hi - lo) / n;
+  if (step == 0) return false;
+  for (size_t k = 0; k < side.size(); ++k) classes[side[k]].rank = lo + step * (k + 1);
+  return true;
 }
 
 void Validator::Impl::unlink_rank(ClassId c) {
@@ -132,10 +166,12 @@ void Validator::Impl::link_rank_after(ClassId c, ClassId after) {
 // graph, so it should leave all the room there is. The quarter above keeps 2^29 new classes.
 [[gnu::noinline]] void Validator::Impl::renumber(uint64_t gap) {
   gap = std::max<uint64_t>(gap, kRankBase / (classes.size() + 1));
+  gap = std::min<uint64_t>(gap, kRankBase / (classes.size() / 2 + 1));  // the lowest stays above 0
   uint64_t r = kRankBase - gap * (classes.size() / 2 + 1);
   for (ClassId c = lowest; c != kNoClass; c = classes[c].higher) classes[c].rank = r += gap;
   top_rank = highest != kNoClass ? classes[highest].rank : kRankBase;
   st.renumbers++;
+  st.respaced_classes += classes.size();
 }
 
 // ---------------------------------------------------------------- BFS

@@ -109,6 +109,7 @@ struct ValidatorStats {
   uint64_t unnamed_classes = 0;  // classes made without a name whose name nothing needed yet
   uint64_t graph_searches = 0;   // searches run (edges against the topological order)
   uint64_t renumbers = 0;        // times the topological order ran out of room and was respaced
+  uint64_t respaced_classes = 0; // classes those respacings gave new ranks (the side placed included)
   uint64_t memory_bytes = 0;     // approximate heap held by the graph, chains and stacks
   // Two parts of memory_bytes: what the classes take (records, names, the instance table) and
   // what the edges take (records, index, adjacency, the order's copy, held sets): divided by

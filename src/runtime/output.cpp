@@ -606,7 +606,8 @@ int finish(int status) {
       if (r.opts.verbosity >= 2)
         line += "==" + std::to_string(r.pid) + "== lockhound: engine: " +
                 count(st.graph_searches, "graph search", "graph searches") + ", order respaced " +
-                count(st.renumbers, "time", "times") + ", about " +
+                count(st.renumbers, "time", "times") +
+                (st.renumbers ? " (" + count(st.respaced_classes, "class", "classes") + " moved)" : "") + ", about " +
                 std::to_string(st.memory_bytes >> 20) + " MiB (" +
                 std::to_string(st.classes ? st.class_bytes / st.classes : 0) + " bytes per class, " +
                 std::to_string(st.edges ? st.edge_bytes / st.edges : 0) + " per edge), " +
