@@ -461,22 +461,26 @@ struct alignas(64) ClassInfo {
   // The usage records: the first one here (the bits its acquisition set and its evidence; most
   // classes have no other), the later ones linked from the last (Impl::usage_pool, 0 = none).
   uint16_t first_usage_bits = 0;
-  uint8_t instances = 0;        // lifetimes of its locks begun: 0, 1, or 2 for two or more
   LockKind kind;
+  WaitType wait;
   EvidenceId first_usage_ev = 0;
   uint32_t usage_head = 0;
   uint32_t name = 0;            // its name's offset in Impl::name_chars (0: not named yet)
-  WaitType wait;
+  // The small fields share a word with the searches' mark.
+  uint32_t instances : 2 = 0;   // lifetimes of its locks begun: 0, 1, or 2 for two or more
   // Made by a front end's guess (the place its locks were created), not declared: two of its
   // locks nested is checked per pair of locks, not reported as recursive locking (see
   // check_recursion).
-  bool inferred = false;
-  bool gate_candidate = true;   // one instance so far: may serve as a gate lock
+  uint32_t inferred : 1 = 0;
+  uint32_t gate_candidate : 1 = 1;  // one instance so far: may serve as a gate lock
   // The chains this class heads (taken with nothing held in its interrupt context), one bit per
-  // mode (1 << mode): a head's chain key names only the class and mode, so this byte is its
+  // mode (1 << mode): a head's chain key names only the class and mode, so these bits are its
   // chain cache, in the record the acquisition reads anyway; the chain cache proper keeps only
   // chains of two or more locks (one random miss fewer per lock taken first).
-  uint8_t heads = 0;
+  uint32_t heads : 3 = 0;
+  // Whether the current graph search reached this class (Impl::mark): the search's generation
+  // and two bits. In the record the search reads anyway: no array per class beside it.
+  uint32_t mark : 25 = 0;
 };
 static_assert(sizeof(ClassInfo) == 64, "one cache line per class");
 
@@ -794,14 +798,30 @@ struct Validator::Impl {
   absl::flat_hash_set<uint64_t> freed_while_held;
 
   // BFS scratch
-  std::vector<uint32_t> stamp;
-  uint32_t cur_stamp = 0;
   std::vector<Node> nodes;
+  // The searches' marks (ClassInfo::mark): each search (pk_insert's, a BFS) takes a generation;
+  // a class's mark is that generation and the bits set on it (pk_insert: reached forward, 1, and
+  // backward, 2; a BFS: reached with xr 0, 1, and with xr 1, 2). After 2^23 generations every
+  // mark is cleared and they start again.
+  uint32_t mark_gen = 0;
+  static constexpr uint32_t kMarkGens = 1u << 23;
+  void new_mark_gen() {
+    if (++mark_gen == kMarkGens) {
+      for (size_t c = 0; c < classes.size(); ++c) classes[c].mark = 0;
+      mark_gen = 1;
+    }
+  }
+  // Sets `bit` on c's mark for the current search; false if it was set already.
+  bool mark(ClassInfo& c, uint32_t bit) {
+    uint32_t m = c.mark;
+    if ((m >> 2) != mark_gen) m = mark_gen << 2;
+    else if (m & bit) return false;
+    c.mark = m | bit;
+    return true;
+  }
   // PK scratch
-  std::vector<uint32_t> pk_stamp, pk_stamp_b;
   std::vector<ClassId> pk_fwd, pk_bwd, pk_work, pk_work_b;
   std::vector<std::pair<uint64_t, ClassId>> pk_by_rank;  // pk_move's sort, ranks copied once
-  uint32_t pk_cur = 0;
   // The topological order: classes by rank, and linked in that order (lower/higher). Ranks start
   // in the middle of the 64-bit range, kRankGap apart, and new classes go on top; the gaps let
   // pk_move place a few classes between two others without touching the rest: 40 halvings of a
@@ -1114,7 +1134,6 @@ struct Validator::Impl {
   [[gnu::noinline]] void renumber(uint64_t gap);
 
   // ---------------------------------------------------------------- BFS
-  uint32_t new_stamp();
 
   // Searches for a path to->…->from that, with the new edge from->to, forms a strong cycle.
   // Gate handling: `gates` are the gates of the new edge; the mask records which of them some

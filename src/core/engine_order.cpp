@@ -12,17 +12,10 @@ namespace lockhound {
 // seen in an order unrelated to their nesting (100k heap locks visited at random) from costing
 // a reorder of everything between them per new edge.
 bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
+  constexpr uint32_t kFwd = 1, kBwd = 2;
   uint64_t lb = classes[to].rank, ub = classes[from].rank;
   if (ub < lb) return true;
-  if (pk_stamp.size() < classes.size()) {
-    pk_stamp.resize(classes.size(), 0);
-    pk_stamp_b.resize(classes.size(), 0);
-  }
-  if (++pk_cur == 0) {
-    std::fill(pk_stamp.begin(), pk_stamp.end(), 0);
-    std::fill(pk_stamp_b.begin(), pk_stamp_b.end(), 0);
-    pk_cur = 1;
-  }
+  new_mark_gen();
   // Both searches advance one class at a time and stop when either is complete: only the
   // smaller side is ever explored, and only it moves. F: classes `to` reaches within the
   // window; B: classes within it that reach `from`. `from` in F or `to` in B is a cycle.
@@ -34,8 +27,8 @@ bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
   bwd.clear();
   fw.assign(1, to);
   bw.assign(1, from);
-  pk_stamp[to] = pk_cur;
-  pk_stamp_b[from] = pk_cur;
+  mark(classes[to], kFwd);
+  mark(classes[from], kBwd);
   for (;;) {
     if (fw.empty()) return pk_move(fwd, from, true);
     ClassId c = fw.back();
@@ -48,8 +41,8 @@ bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
       if (nb & kPkBack) continue;
       ClassId d = nb;
       if (d == from) return false;
-      if (pk_stamp[d] == pk_cur || classes[d].rank > ub) continue;
-      pk_stamp[d] = pk_cur;
+      ClassInfo& cd = classes[d];
+      if (cd.rank > ub || !mark(cd, kFwd)) continue;
       fw.push_back(d);
     }
     if (bw.empty()) return pk_move(bwd, to, false);
@@ -63,8 +56,8 @@ bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
       if (nb & kPkBack) continue;
       ClassId s = nb;
       if (s == to) return false;
-      if (pk_stamp_b[s] == pk_cur || classes[s].rank < lb) continue;
-      pk_stamp_b[s] = pk_cur;
+      ClassInfo& cs = classes[s];
+      if (cs.rank < lb || !mark(cs, kBwd)) continue;
       bw.push_back(s);
     }
   }
@@ -175,16 +168,6 @@ void Validator::Impl::link_rank_after(ClassId c, ClassId after) {
 }
 
 // ---------------------------------------------------------------- BFS
-uint32_t Validator::Impl::new_stamp() {
-  size_t need = classes.size() * 2;
-  if (stamp.size() < need) stamp.resize(need, 0);
-  if (++cur_stamp == 0) {
-    std::fill(stamp.begin(), stamp.end(), 0);
-    cur_stamp = 1;
-  }
-  return cur_stamp;
-}
-
 // Searches for a path to->…->from that, with the new edge from->to, forms a strong cycle.
 // Gate handling: `gates` are the gates of the new edge; the mask records which of them some
 // edge on the path lacks. A path with every bit set proves an unguarded cycle. Returns the node
@@ -197,14 +180,9 @@ uint32_t Validator::Impl::search_cycle(ClassId from, Mode from_mode, ClassId to,
   uint8_t full = uint8_t((1u << k) - 1);
   nodes.clear();
   absl::flat_hash_set<uint64_t> seen;  // used only when there are gates
-  uint32_t s = new_stamp();
+  new_mark_gen();
   auto visit = [&](ClassId c, bool xr, uint8_t mask) {
-    if (k == 0) {
-      uint32_t& v = stamp[size_t(c) * 2 + xr];
-      if (v == s) return false;
-      v = s;
-      return true;
-    }
+    if (k == 0) return mark(classes[c], 1u << xr);
     return seen.insert((uint64_t(c) << 16) | (uint64_t(xr) << 8) | mask).second;
   };
   nodes.push_back(Node{to, to_mode == Mode::recursive_read, 0, UINT32_MAX, UINT32_MAX});
@@ -260,9 +238,9 @@ std::vector<uint32_t> Validator::Impl::path_edges(uint32_t node) const {
 uint32_t Validator::Impl::find_usage(ClassId root, bool root_xr, bool forward, uint32_t mask, bool include_root) {
   st.graph_searches++;
   nodes.clear();
-  uint32_t s = new_stamp();
+  new_mark_gen();
   nodes.push_back(Node{root, root_xr, 0, UINT32_MAX, UINT32_MAX});
-  stamp[size_t(root) * 2 + root_xr] = s;
+  mark(classes[root], 1u << root_xr);
   for (size_t qi = 0; qi < nodes.size(); ++qi) {
     Node n = nodes[qi];
     if (qi > 0 || include_root) {
@@ -275,9 +253,7 @@ uint32_t Validator::Impl::find_usage(ClassId root, bool root_xr, bool forward, u
       bool nxr;
       if (!strong_step(forward ? e.dep : reverse_dep(e.dep), n.xr, nxr)) continue;
       ClassId d = forward ? edge_to(ei) : edge_from(ei);
-      uint32_t& v = stamp[size_t(d) * 2 + nxr];
-      if (v == s) continue;
-      v = s;
+      if (!mark(classes[d], 1u << nxr)) continue;
       nodes.push_back(Node{d, nxr, 0, uint32_t(qi), ei});
     }
   }
@@ -288,9 +264,9 @@ uint32_t Validator::Impl::find_usage(ClassId root, bool root_xr, bool forward, u
 uint32_t Validator::Impl::accumulate_backward(ClassId root, bool root_xr) {
   st.graph_searches++;
   nodes.clear();
-  uint32_t s = new_stamp();
+  new_mark_gen();
   nodes.push_back(Node{root, root_xr, 0, UINT32_MAX, UINT32_MAX});
-  stamp[size_t(root) * 2 + root_xr] = s;
+  mark(classes[root], 1u << root_xr);
   uint32_t acc = 0;
   for (size_t qi = 0; qi < nodes.size(); ++qi) {
     Node n = nodes[qi];
@@ -300,9 +276,7 @@ uint32_t Validator::Impl::accumulate_backward(ClassId root, bool root_xr) {
       bool nxr;
       if (!strong_step(reverse_dep(e.dep), n.xr, nxr)) continue;
       ClassId from = edge_from(ei);
-      uint32_t& v = stamp[size_t(from) * 2 + nxr];
-      if (v == s) continue;
-      v = s;
+      if (!mark(classes[from], 1u << nxr)) continue;
       nodes.push_back(Node{from, nxr, 0, uint32_t(qi), ei});
     }
   }
