@@ -69,6 +69,10 @@ void unmap_table(void* p, size_t bytes) {
     munmap(p, rounded(bytes));
 }
 
+void release_table(void* p, size_t bytes) {
+  if (bytes >= kHugePage && kMapLarge) madvise(p, rounded(bytes), MADV_DONTNEED);
+}
+
 void* map_growing(size_t bytes) {
   if (bytes < kHugePage || !kMapLarge) {  // as map_table: unmap_table tells them apart the same way
     void* p = std::calloc(1, bytes);

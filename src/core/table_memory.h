@@ -23,6 +23,11 @@ inline constexpr size_t kHugePage = size_t(2) << 20;
 void* map_table(size_t bytes, bool populate);
 // Gives back what map_table returned for the same `bytes`.
 void unmap_table(void* p, size_t bytes);
+// Gives the pages of what map_table returned for `bytes` back to the system but keeps them mapped,
+// reading as zeros from then on: for a table that other threads may still read without a lock
+// (an old generation of the runtime's fast table), where a zero slot is an answer that is never
+// wrong ("not there": the reader asks the slow path). A small table (calloc's) stays as it is.
+void release_table(void* p, size_t bytes);
 // A region of whole huge pages (`bytes` a multiple of kHugePage), 2 MiB aligned, zeroed, in small
 // pages that fault in when touched or when populate_table asks: a table that grows into it keeps
 // only the pages it reached, where a huge page would take 2 MiB for its first record. Under

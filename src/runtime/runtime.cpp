@@ -113,7 +113,7 @@ void fast_insert(uint64_t key) {
   uint64_t* t = r.fast_cur;
   if (!t || (r.fast_keys + 1) * 2 > t[0] + 1) {
     size_t cap = t ? (t[0] + 1) * 2 : 4096;
-    // Never freed (a reader may still probe an old table). A large one lies in huge pages and
+    // Never unmapped (a reader may still probe an old table). A large one lies in huge pages and
     // is faulted in one call: every new chain of a program with many locks writes a random slot.
     uint64_t* nt;
     try {
@@ -126,8 +126,13 @@ void fast_insert(uint64_t key) {
       for (size_t i = 1; i <= t[0] + 1; ++i)
         if (t[i]) fast_place(nt, t[i]);
     r.fast_tables.push_back(nt);
-    r.fast_cur = t = nt;
+    r.fast_cur = nt;
     g_fast_table.store(nt, std::memory_order_release);
+    // The old one's memory goes back (as much again as the new one's halves, over all the
+    // generations): a thread still probing it reads zeros from here on, which its probe takes
+    // for a chain not seen, so it asks the slow path, which uses the new table.
+    if (t) engine::release_table(t, (t[0] + 2) * sizeof(uint64_t));
+    t = nt;
   }
   if (fast_place(t, key)) r.fast_keys++;
 }
