@@ -466,5 +466,18 @@ ValidatorStats Validator::stats() const {
   return s;
 }
 const ValidatorOptions& Validator::options() const { return impl_->opt; }
+bool Validator::order_consistent() const {
+  const Impl& m = *impl_;
+  size_t linked = 0;
+  ClassId below = kNoClass;
+  for (ClassId c = m.lowest; c != kNoClass; below = c, c = m.classes[c].higher) {
+    if (++linked > m.classes.size() || m.classes[c].lower != below) return false;
+    if (below != kNoClass && m.classes[below].rank >= m.classes[c].rank) return false;
+  }
+  if (linked != m.classes.size() || below != m.highest) return false;
+  for (uint32_t ei = 0; ei < m.edges.size(); ++ei)
+    if (!m.edges[ei].back && m.classes[m.edge_from(ei)].rank >= m.classes[m.edge_to(ei)].rank) return false;
+  return true;
+}
 
 }  // namespace lockhound

@@ -276,6 +276,10 @@ class Validator {
   // Every report event so far, repeats of a known finding included (cheap: a counter).
   uint64_t report_events() const;
   ValidatorStats stats() const;
+  // Whether the topological order is whole (for tests): the classes linked lowest to highest
+  // with rising ranks, every class in it once, and every edge not marked back going from a lower
+  // rank to a higher one. O(classes + edges).
+  bool order_consistent() const;
   const ValidatorOptions& options() const;
 
  private:

@@ -262,6 +262,7 @@ TEST(Circular, OrderRespacedNearThePointOnly) {
     nest_pair(v, t, z.back(), y);  // goes just below Y, every time
   }
   ASSERT_EQ(v.finding_count(), 0u);
+  ASSERT_TRUE(v.order_consistent());
   ValidatorStats st = v.stats();
   EXPECT_GE(st.renumbers, 5u) << "400 classes in one place use up the room there several times";
   EXPECT_LT(st.respaced_classes, 5000u) << "fewer classes moved in all than in one renumber of the order";
