@@ -801,12 +801,12 @@ struct Validator::Impl {
   std::vector<Node> nodes;
   // The searches' marks (ClassInfo::mark): each search (pk_insert's, a BFS) takes a generation;
   // a class's mark is that generation and the bits set on it (pk_insert: reached forward, 1, and
-  // backward, 2; a BFS: reached with xr 0, 1, and with xr 1, 2). After 2^23 generations every
-  // mark is cleared and they start again.
+  // backward, 2; a BFS: reached with xr 0, 1, and with xr 1, 2). After 2^23 generations (or
+  // ValidatorOptions::search_generations) every mark is cleared and they start again.
   uint32_t mark_gen = 0;
   static constexpr uint32_t kMarkGens = 1u << 23;
   void new_mark_gen() {
-    if (++mark_gen == kMarkGens) {
+    if (++mark_gen >= std::clamp<uint32_t>(opt.search_generations, 2, kMarkGens)) {
       for (size_t c = 0; c < classes.size(); ++c) classes[c].mark = 0;
       mark_gen = 1;
     }

@@ -90,9 +90,10 @@ bool Validator::Impl::pk_move(std::vector<ClassId>& side, ClassId anchor, bool a
 
 // Ranks `side` between `after` and `before` (neighbours in the order; kNoClass past an end) where
 // there is no room: the classes around that point are spread out evenly, with the side among
-// them, over the smallest aligned range of 2^i ranks around it that is sparse enough, at most
-// 2^(i/2) classes (an order-maintenance list's rule: a larger range must be sparser, so that the
-// room made lasts in proportion to the classes moved). Ranks outside the range stay as they are.
+// them, over the smallest aligned range of 2^i ranks around it that is sparse enough: at least
+// max(2^24, 2^(i/2)) ranks between its classes after the spreading (an order-maintenance list's
+// rule: a larger range must leave more room, so that the room made lasts in proportion to the
+// classes moved; 2^24 is 24 more halvings at the point). Ranks outside the range stay as they are.
 // A run that keeps placing classes at one point moves a few classes at a time, where a renumber
 // of the whole order walked every class, one cache miss each in a large graph.
 void Validator::Impl::respace(ClassId after, ClassId before, const std::vector<ClassId>& side) {

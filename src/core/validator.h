@@ -82,6 +82,10 @@ struct ValidatorOptions {
   bool show_addresses = true;
   // Source tag copied into each finding ("check", "trace", "run", …).
   std::string source = "check";
+  // The graph searches mark the classes they reach with their generation, and after this many
+  // searches every mark is cleared and the generations start again (at most 2^23, the mark's
+  // room; at least 2). Tests lower it to run through many wraps.
+  uint32_t search_generations = 1u << 23;
 };
 
 struct ValidatorHooks {
