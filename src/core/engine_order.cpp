@@ -157,7 +157,9 @@ void Validator::Impl::link_rank_after(ClassId c, ClassId after) {
 
 // Spreads every class out again in the same order, at least `gap` apart, over half of the rank
 // range (its middle): a renumber walks every class in the order, one cache miss each in a large
-// graph, so it should leave all the room there is. The quarter above keeps 2^29 new classes.
+// graph, so it should leave all the room there is. The room above keeps about 10M new classes
+// kRankGap apart. Only when respace finds everything dense, or new classes reach the top of the
+// range (new_class).
 [[gnu::noinline]] void Validator::Impl::renumber(uint64_t gap) {
   gap = std::max<uint64_t>(gap, kRankBase / (classes.size() + 1));
   gap = std::min<uint64_t>(gap, kRankBase / (classes.size() / 2 + 1));  // the lowest stays above 0
