@@ -1110,6 +1110,9 @@ struct Validator::Impl {
   // seen in an order unrelated to their nesting (100k heap locks visited at random) from costing
   // a reorder of everything between them per new edge.
   bool pk_insert(ClassId from, ClassId to);
+  static constexpr uint32_t kMarkFwd = 1, kMarkBwd = 2;  // pk_insert's two searches' mark bits
+  template <bool kOut>
+  bool pk_expand(ClassId c, ClassId stop, uint64_t lb, uint64_t ub, std::vector<ClassId>& work);
 
   // Moves a complete side just past `anchor` (F above the new edge's source, B below its
   // target), keeping its inner order. Nothing else ranks between the anchor and its neighbour in

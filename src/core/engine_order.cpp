@@ -12,7 +12,6 @@ namespace lockhound {
 // seen in an order unrelated to their nesting (100k heap locks visited at random) from costing
 // a reorder of everything between them per new edge.
 bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
-  constexpr uint32_t kFwd = 1, kBwd = 2;
   uint64_t lb = classes[to].rank, ub = classes[from].rank;
   if (ub < lb) return true;
   new_mark_gen();
@@ -27,40 +26,36 @@ bool Validator::Impl::pk_insert(ClassId from, ClassId to) {
   bwd.clear();
   fw.assign(1, to);
   bw.assign(1, from);
-  mark(classes[to], kFwd);
-  mark(classes[from], kBwd);
+  mark(classes[to], kMarkFwd);
+  mark(classes[from], kMarkBwd);
   for (;;) {
     if (fw.empty()) return pk_move(fwd, from, true);
-    ClassId c = fw.back();
+    fwd.push_back(fw.back());
     fw.pop_back();
-    fwd.push_back(c);
-    const EdgeList& out = classes[c].out;
-    const uint32_t* out_nb = out.nbrs();
-    for (uint32_t k = 0; k < out.size(); ++k) {
-      uint32_t nb = nbr_at<true>(out, out_nb, k);
-      if (nb & kPkBack) continue;
-      ClassId d = nb;
-      if (d == from) return false;
-      ClassInfo& cd = classes[d];
-      if (cd.rank > ub || !mark(cd, kFwd)) continue;
-      fw.push_back(d);
-    }
+    if (!pk_expand<true>(fwd.back(), from, lb, ub, fw)) return false;
     if (bw.empty()) return pk_move(bwd, to, false);
-    c = bw.back();
+    bwd.push_back(bw.back());
     bw.pop_back();
-    bwd.push_back(c);
-    const EdgeList& in = classes[c].in;
-    const uint32_t* in_nb = in.nbrs();
-    for (uint32_t k = 0; k < in.size(); ++k) {
-      uint32_t nb = nbr_at<false>(in, in_nb, k);
-      if (nb & kPkBack) continue;
-      ClassId s = nb;
-      if (s == to) return false;
-      ClassInfo& cs = classes[s];
-      if (cs.rank < lb || !mark(cs, kBwd)) continue;
-      bw.push_back(s);
-    }
+    if (!pk_expand<false>(bwd.back(), to, lb, ub, bw)) return false;
   }
+}
+
+// One step of a pk_insert search (kOut: forward, along c's out-edges; else backward, along its
+// in-edges): the other ends inside the window [lb, ub] not reached yet are marked and queued in
+// `work`. False when one of them is `stop`: the new edge closes a cycle.
+template <bool kOut>
+bool Validator::Impl::pk_expand(ClassId c, ClassId stop, uint64_t lb, uint64_t ub, std::vector<ClassId>& work) {
+  const EdgeList& list = kOut ? classes[c].out : classes[c].in;
+  const uint32_t* nb = list.nbrs();
+  for (uint32_t k = 0; k < list.size(); ++k) {
+    uint32_t end = nbr_at<kOut>(list, nb, k);
+    if (end & kPkBack) continue;
+    if (end == stop) return false;
+    ClassInfo& ce = classes[end];
+    if ((kOut ? ce.rank > ub : ce.rank < lb) || !mark(ce, kOut ? kMarkFwd : kMarkBwd)) continue;
+    work.push_back(end);
+  }
+  return true;
 }
 
 // Moves a complete side just past `anchor` (F above the new edge's source, B below its
