@@ -137,6 +137,14 @@ class ChainSet {
       }
     }
   }
+  bool contains(uint64_t key) const {
+    if (key == 0) key = 1;
+    if (slots_.empty()) return false;
+    for (size_t i = size_t(key) & mask_;; i = (i + 1) & mask_) {
+      if (slots_[i] == key) return true;
+      if (slots_[i] == 0) return false;
+    }
+  }
   size_t size() const { return size_; }
   size_t capacity() const { return slots_.size(); }
   // Starts loading the key's first slot (insert reads it later).
@@ -1002,6 +1010,7 @@ struct Validator::Impl {
 
   // Everything below runs off the fast path; kept out of line so the fast path stays small.
   [[gnu::noinline]] void new_chain(ContextState* ctx, bool chain_head);
+  [[gnu::noinline]] void new_front_chain(ContextState* ctx, uint64_t key);
 
   bool holds(const ContextState* ctx, uint64_t lock) const {
     for (const auto& h : ctx->held)

@@ -21,7 +21,7 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
   uint64_t key = chain_head ? kInitialChainKey : ctx->held.back().chain_key;
   bool per_instance = !chain_head && ctx->held.back().per_instance;
   key = extend_key(ctx->held, key, cls, fl.mode, fl.trylock, lock, inst.id, per_instance);
-  if (!chain_head) chains.prefetch(key);
+  if (!chain_head && !fl.front_cached && !fl.front_caches) chains.prefetch(key);
   ClassInfo* c = &classes[cls];
 
   if (__builtin_expect(fl.nest_lock != 0, 0) && !holds(ctx, fl.nest_lock)) report_nest_not_held(ctx, cls, fl, site);
@@ -62,12 +62,27 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
     c->heads |= bit;
     return new_chain(ctx, true);
   }
+  if (fl.front_cached) return;
   size_t depth = ctx->held.size();
   if (depth < ctx->seen_key.size()) {
     if (ctx->seen_key[depth] == key) return;
     ctx->seen_key[depth] = key;
   }
+  if (fl.front_caches) return new_front_chain(ctx, key);
   if (__builtin_expect(chains.insert(key), 0)) new_chain(ctx, chain_head);
+}
+
+// A chain the front end caches itself when it validates silently (AcquireFlags::front_caches):
+// the engine's cache has it only if it reported.
+[[gnu::noinline]] void Validator::Impl::new_front_chain(ContextState* ctx, uint64_t key) {
+  if (chains.contains(key)) return;
+  uint64_t reports = report_events;
+  st.chains++;
+  validate_chain(ctx, false);
+  if (report_events != reports) {
+    chains.insert(key);
+    st.memory_bytes += 16;
+  }
 }
 
 // Everything below runs off the fast path; kept out of line so the fast path stays small.

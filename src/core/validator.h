@@ -60,6 +60,13 @@ struct AcquireFlags {
   bool trylock = false;
   uint8_t subclass = 0;      // lockdep's _nested() annotation: each subclass is its own class
   bool check = true;         // false: track held state only, no dependency validation
+  // From a front end that keeps its own cache of the chains the engine validated without a
+  // finding (the runtime's fast table): front_cached, this chain is in it, so there is nothing
+  // to check; front_caches, it will be once its validation here reports nothing. The engine's
+  // chain cache then keeps only the chains that reported (so that their repeats are not
+  // reported again): it stays small, and a new chain costs one random cache miss, not two.
+  bool front_cached = false;
+  bool front_caches = false;
   uint64_t nest_lock = 0;    // instance of the outer lock that serialises same-class nesting
 };
 static_assert(sizeof(AcquireFlags) == 16);

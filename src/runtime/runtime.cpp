@@ -1045,7 +1045,12 @@ void on_acquire(ThreadState* ts, uint64_t lock, LockKind kind, Mode mode, bool t
     uint64_t key = fast_mix((h.data + h.n)[-1].key, id);
     bool pair = h.n > 0 && same_class(h[h.n - 1].id, id);
     if (pair) key = pair_key(key, h[h.n - 1].lock, lock);
-    if (fast_ok && !pair && r.fast_cur) __builtin_prefetch(&r.fast_cur[1 + (key & r.fast_cur[0])]);
+    // The fast table is the engine's chain cache for the chains it may hold (AcquireFlags): the
+    // engine keeps only those that reported.
+    if (fast_ok && !pair) {
+      fl.front_caches = true;
+      fl.front_cached = r.fast_cur && fast_seen(key);
+    }
     uint64_t reports = r.v->report_events();
     t_api_site = api;
     r.v->acquire(e.ctx(), lock, fl, Site{ip, kNoStack});

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <memory>
 #include <string>
 
 #include "core/facts.h"
@@ -575,6 +576,74 @@ TEST(Chains, ALockTakenFirstHeadsOneChainPerMode) {
   EXPECT_EQ(v.stats().chains, 5u);
   EXPECT_EQ(v.stats().edges, 1u);
   EXPECT_EQ(v.finding_count(), 0u);
+}
+
+// A front end that caches the chains validated without a finding (the runtime's fast table)
+// says so (AcquireFlags::front_caches): the engine's chain cache then keeps only the chains that
+// reported, so that a repeat is not reported again, and does not grow with the silent ones. A
+// chain the front end has cached (front_cached) is not checked at all.
+TEST(Chains, AFrontEndThatCachesChainsLeavesTheEngineOnlyTheOnesThatReported) {
+  const int n = 20000;
+  auto build = [&](bool front) {
+    auto v = std::make_unique<Validator>();
+    Context t = v->context(1, "T");
+    for (int i = 0; i < n; ++i) v->lock_init(uint64_t(i + 1), v->lock_class("L" + std::to_string(i), LockKind::mutex));
+    AcquireFlags fl;
+    fl.front_caches = front;
+    for (int i = 0; i + 1 < n; ++i) {  // n - 1 silent chains of two
+      v->acquire(t, uint64_t(i + 1), fl, {});
+      v->acquire(t, uint64_t(i + 2), fl, {});
+      v->release(t, uint64_t(i + 2), {});
+      v->release(t, uint64_t(i + 1), {});
+    }
+    EXPECT_EQ(v->stats().chains, uint64_t(2 * (n - 1)));  // each head (all but L<n-1>) and pair, once
+    EXPECT_EQ(v->finding_count(), 0u);
+    return v;
+  };
+  auto cached = build(false), front = build(true);
+  // 20k chain keys: 256 KiB of the engine's chain cache (and 16 bytes each counted) the front
+  // end's cache stands for.
+  EXPECT_LT(front->stats().memory_bytes + 300000, cached->stats().memory_bytes);
+
+  // Recursive locking (two locks of one declared class nested) and an inversion (2 -> 1 against
+  // 1 -> 2), each reported once however often the front end sends the chain back (it does not
+  // cache a chain that reported): the engine's cache has those chains. Validated again, the
+  // recursion would be reported again. (The two alternate, so that the context's memo of the
+  // last key at each depth does not answer.)
+  Validator& v = *front;
+  Context t = v.context(2, "U");
+  ClassId twice = v.lock_class("twice", LockKind::mutex);
+  v.lock_init(uint64_t(n + 1), twice);
+  v.lock_init(uint64_t(n + 2), twice);
+  AcquireFlags fl;
+  fl.front_caches = true;
+  for (int round = 0; round < 3; ++round) {
+    v.acquire(t, uint64_t(n + 1), fl, {});
+    v.acquire(t, uint64_t(n + 2), fl, {});
+    v.release(t, uint64_t(n + 2), {});
+    v.release(t, uint64_t(n + 1), {});
+    v.acquire(t, 2, fl, {});
+    v.acquire(t, 1, fl, {});
+    v.release(t, 1, {});
+    v.release(t, 2, {});
+  }
+  EXPECT_EQ(v.finding_count(), 2u);
+  EXPECT_EQ(v.report_events(), 2u);
+
+  // The same inversion one pair up, sent as a chain the front end has validated: not checked.
+  fl.front_cached = true;
+  v.acquire(t, 3, fl, {});
+  v.acquire(t, 2, fl, {});
+  v.release(t, 2, {});
+  v.release(t, 3, {});
+  EXPECT_EQ(v.finding_count(), 2u);
+  // Sent without that claim, it is.
+  fl.front_cached = false;
+  v.acquire(t, 3, fl, {});
+  v.acquire(t, 2, fl, {});
+  v.release(t, 2, {});
+  v.release(t, 3, {});
+  EXPECT_EQ(v.finding_count(), 3u);
 }
 
 TEST(Limits, DeepNestingAndManyClasses) {
