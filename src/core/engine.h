@@ -1234,7 +1234,11 @@ struct Validator::Impl {
   void report_cycle(ContextState* ctx, const std::vector<uint32_t>& path, FindingType type,
                     const std::vector<ClassId>& common);
 
+  // The context's side of a finding: its name and the locks it holds. While `ctx` is acquiring
+  // (acquiring_ctx), the entry on top is the lock being taken, not yet held (lockdep counts it
+  // only once the checks passed): a thread about to block on it is not shown holding it.
   Participant participant(const ContextState* ctx) const;
+  const ContextState* acquiring_ctx = nullptr;
 
   void report_recursion(ContextState* ctx, size_t prev_i);
 

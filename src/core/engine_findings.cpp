@@ -264,7 +264,7 @@ void Validator::Impl::report_cycle(ContextState* ctx, const std::vector<uint32_t
 Participant Validator::Impl::participant(const ContextState* ctx) const {
   Participant p;
   p.name = ctx_names[ctx->name];
-  p.held = held_list(ctx, ctx->held.size());
+  p.held = held_list(ctx, ctx->held.size() - (ctx == acquiring_ctx && !ctx->held.empty() ? 1 : 0));
   return p;
 }
 

@@ -46,6 +46,11 @@ void Validator::Impl::acquire(ContextState* ctx, uint64_t lock, const AcquireFla
   e.run_lo = at > 0 && ctx->held[at - 1].cls == cls ? ctx->held[at - 1].run_lo : uint32_t(at);
   inst.holds++;
   if (c->wait == WaitType::spin) ctx->spin_held++;
+  // From here on the top entry is the lock being taken (participant()).
+  struct Acquiring {
+    const ContextState*& slot;
+    ~Acquiring() { slot = nullptr; }
+  } acquiring{acquiring_ctx = ctx};
 
   if (!fl.check) return;
   uint32_t want = ctx->want[fl.mode != Mode::write];

@@ -78,6 +78,11 @@ thread T2:
   EXPECT_EQ(f->chain[0].to_site.stack.at(0).line, 5u);
   EXPECT_EQ(f->chain[1].to_site.stack.at(0).line, 10u);
   EXPECT_NE(f->fix.find("test.lh:10"), std::string::npos) << f->fix;
+  // T2 holds b; a is the lock it is taking, not one it holds (as lockdep lists them: a thread
+  // about to block on a must not be shown holding it).
+  ASSERT_EQ(f->participants.size(), 1u);
+  ASSERT_EQ(f->participants[0].held.size(), 1u);
+  EXPECT_EQ(f->participants[0].held[0].name, "b");
 }
 
 // Each edge names the locks that were held when it was first seen: all of them for an edge seen
@@ -1343,6 +1348,11 @@ task t:
   spin_unlock s
 )");
   EXPECT_ONLY(r, FindingType::sleeping_in_invalid_context);
+  // Found after the acquisition: s is held.
+  const Finding& f = get(r, FindingType::sleeping_in_invalid_context);
+  ASSERT_EQ(f.participants.size(), 1u);
+  ASSERT_EQ(f.participants[0].held.size(), 1u);
+  EXPECT_EQ(f.participants[0].held[0].name, "s");
 }
 
 TEST(Wait, SleepAfterUnlockIsClean) {
