@@ -65,6 +65,26 @@ void put_stack(std::string& out, const Stack& s, const char* indent, bool fold) 
   }
 }
 
+// A statistic's name for a count of one: its first plural word made singular ("lock classes" ->
+// "lock class", "dependencies" -> "dependency", "files parsed" -> "file parsed").
+std::string singular(const std::string& name) {
+  size_t start = 0;
+  while (start < name.size()) {
+    size_t end = name.find(' ', start);
+    if (end == std::string::npos) end = name.size();
+    std::string_view w(name.data() + start, end - start);
+    if (w.size() > 2 && w.back() == 's') {
+      std::string out = name.substr(0, start);
+      if (w.ends_with("ies")) out += std::string(w.substr(0, w.size() - 3)) + "y";
+      else if (w.ends_with("sses")) out += std::string(w.substr(0, w.size() - 2));
+      else out += std::string(w.substr(0, w.size() - 1));
+      return out + name.substr(end);
+    }
+    start = end + 1;
+  }
+  return name;
+}
+
 std::string acq_head(const Acquisition& a) {
   std::string s = a.lock;
   if (!a.mode.empty() && a.mode != "write") s += " (" + a.mode + ")";
@@ -237,7 +257,7 @@ std::string render_text(const std::vector<Finding>& findings, const ReportMeta& 
                        hidden, hidden == 1 ? "" : "s");
   if (!meta.stats.empty()) {
     std::string s;
-    for (const auto& [k, v] : meta.stats) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", v, k);
+    for (const auto& [k, v] : meta.stats) s += fmt::format("{}{} {}", s.empty() ? "" : ", ", v, v == 1 ? singular(k) : k);
     out += "stats: " + s + "\n";
   }
   return out;

@@ -40,6 +40,18 @@ TEST(Render, TextAndJsonOfACycle) {
   EXPECT_TRUE(saw_cycle);
 }
 
+TEST(Render, StatisticsOfOneAreSingular) {
+  ReportMeta meta;
+  meta.command = "check";
+  meta.stats = {{"statements", 1}, {"lock classes", 1}, {"dependencies", 1}, {"files parsed", 1},
+                {"nested classes taken as annotated", 1}, {"pid", 1}, {"lock classes", 2}, {"dependencies", 0}};
+  std::string text = render_text({}, meta);
+  EXPECT_NE(text.find("stats: 1 statement, 1 lock class, 1 dependency, 1 file parsed, 1 nested class taken as "
+                      "annotated, 1 pid, 2 lock classes, 0 dependencies\n"),
+            std::string::npos)
+      << text;
+}
+
 TEST(Render, GuardedHiddenUnlessAsked) {
   auto r = check_scenario("mutex g, a, b\nthread T1:\n lock g\n lock a\n lock b\n unlock b\n unlock a\n unlock g\n"
                           "thread T2:\n lock g\n lock b\n lock a\n unlock a\n unlock b\n unlock g\n",
