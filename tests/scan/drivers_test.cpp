@@ -1,7 +1,7 @@
 // Slow: real driver directories from Debian's linux-source-6.1, built as out-of-tree modules
 // against Debian's headers with bear, scanned end to end. No file may fail to parse, and every
 // finding must have a row in docs/scan.md's precision table (written after reading the code):
-// a finding nobody has judged fails the test.
+// a finding nobody has judged fails the test, and so does a row of the directory not found again.
 #include <regex>
 
 #include "scan_helpers.h"
@@ -12,10 +12,11 @@ namespace {
 using lockhound::testing::source_dir;
 
 struct Row {
-  std::string type, classes, function;
+  std::string driver, type, classes, function;
 };
 
 // Rows of the table under "## Precision on real drivers": | driver | type | classes | function | verdict | why |
+// (driver: the directory, as the test's parameter names it)
 std::vector<Row> precision_rows() {
   std::string docs = lockhound::testing::read_file(source_dir() / "docs" / "scan.md");
   std::vector<Row> rows;
@@ -41,7 +42,7 @@ std::vector<Row> precision_rows() {
       }
     }
     if (cells.size() >= 6 && cells[1] != "type" && cells[1].find("---") == std::string::npos)
-      rows.push_back({cells[1], cells[2], cells[3]});
+      rows.push_back({cells[0], cells[1], cells[2], cells[3]});
   }
   return rows;
 }
@@ -86,23 +87,33 @@ TEST_P(ScanDrivers, BuildsParsesAndEveryFindingIsJudged) {
   EXPECT_TRUE(r.status == 0 || r.status == 1) << r.err;
 
   auto rows = precision_rows();
+  std::vector<bool> found(rows.size());
   for (const auto& f : r.json["findings"]) {
     std::string type = f["type"];
     std::string classes;
     for (const auto& c : f["classes"]) classes += (classes.empty() ? "" : ", ") + c.get<std::string>();
     auto fns = json_functions(f);
     bool judged = false;
-    for (const auto& row : rows)
+    for (size_t i = 0; i < rows.size(); ++i) {
+      const Row& row = rows[i];
       if (row.type == type && row.classes == classes && std::find(fns.begin(), fns.end(), row.function) != fns.end())
-        judged = true;
+        judged = found[i] = true;
+    }
     EXPECT_TRUE(judged) << "no row in docs/scan.md's precision table for " << type << " [" << classes << "] in "
                         << (fns.empty() ? std::string("?") : fns[0]);
+  }
+  // And every row of this directory is found again: a finding judged true that goes missing fails.
+  for (size_t i = 0; i < rows.size(); ++i) {
+    if (rows[i].driver != rel) continue;
+    EXPECT_TRUE(found[i]) << "not found any more: " << rows[i].type << " [" << rows[i].classes << "] in "
+                          << rows[i].function;
   }
   fs::remove_all(work);
 }
 
 INSTANTIATE_TEST_SUITE_P(Debian61, ScanDrivers,
-                         ::testing::Values("drivers/net/ethernet/intel/e1000", "drivers/usb/serial"),
+                         ::testing::Values("drivers/net/ethernet/intel/e1000", "drivers/usb/serial",
+                                           "drivers/net/ethernet/atheros"),
                          [](const auto& p) { return std::regex_replace(p.param, std::regex("[^A-Za-z0-9]"), "_"); });
 
 }  // namespace
