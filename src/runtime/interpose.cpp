@@ -220,7 +220,10 @@ inline bool is_pending(const volatile void* m) { return m == t_local.pending; }
 }
 
 // The lock was just taken and neither memo vouched for its chain: the table, else the engine.
-[[gnu::noinline]] int probe_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t id, uint64_t key, uint64_t ip,
+// Flattened: fast_probe is inlined here rather than called (two locks of one init site nested
+// always come here, their pair being keyed by both locks: one init site, random pairs, warm,
+// pinned, 8 runs each: 15.6 -> 14.65 ns per pair; cold 22.3 -> 21.3).
+[[gnu::noinline, gnu::flatten]] int probe_taken(ThreadState* ts, pthread_mutex_t* m, uint64_t id, uint64_t key, uint64_t ip,
                                   CallFrame frame) noexcept {
   if (fast_probe(ts, addr(m), mutex_tag_slot_unchecked(m), id, key, ip, frame, true)) return 0;
   return record_taken(ts, m, id & 1, ip, frame);
