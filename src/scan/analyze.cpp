@@ -12,6 +12,10 @@ void Analyzer::index() {
     for (const auto& b : tu->bindings) {
       auto& v = p_.bindings[b.field];
       if (std::find(v.begin(), v.end(), b.fn) == v.end()) v.push_back(b.fn);
+      if (!b.group.empty()) {
+        p_.binding_groups[b.field][b.fn].insert(b.group);
+        p_.group_fields[b.group].insert(b.field);
+      }
     }
   }
   // A call through a function parameter reaches what the callers pass there, but the summaries

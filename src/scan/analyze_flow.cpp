@@ -151,6 +151,48 @@ bool Analyzer::subst_text(std::string& text, const std::vector<ArgFact>& args) {
   return true;
 }
 
+// The path's ops fact for a struct type: "ops:" + the type + "=" + the groups its methods may
+// still come from, sorted, separated by '\x1e'.
+bool Analyzer::same_group(const State& s, const Op& op, const std::string& target, std::string& fact) const {
+  for (const auto& t : op.targets) {
+    if (t.rfind("field:", 0) != 0) continue;
+    std::string field = t.substr(6);
+    auto fg = p_.binding_groups.find(field);
+    if (fg == p_.binding_groups.end()) continue;
+    auto groups = fg->second.find(target);
+    if (groups == fg->second.end()) continue;  // reached another way (a parameter's binding)
+    auto sep = field.rfind("::");
+    if (sep == std::string::npos) continue;
+    std::string prefix = "ops:" + field.substr(0, sep) + "=";
+    auto join = [&](const std::set<std::string>& gs) {
+      std::string k = prefix;
+      for (const auto& g : gs) k += (k.size() > prefix.size() ? "\x1e" : "") + g;
+      return k;
+    };
+    for (const auto& [k, v] : s.conds) {
+      if (!v || k.rfind(prefix, 0) != 0) continue;
+      std::set<std::string> chosen, both;
+      for (size_t a = prefix.size(); a <= k.size();) {
+        size_t b = k.find('\x1e', a);
+        if (b == std::string::npos) b = k.size();
+        chosen.insert(k.substr(a, b - a));
+        a = b + 1;
+      }
+      for (const auto& g : chosen) {
+        auto gf = p_.group_fields.find(g);
+        if (gf == p_.group_fields.end() || !gf->second.count(field)) return true;  // stores nothing here
+        if (groups->second.count(g)) both.insert(g);
+      }
+      if (both.empty()) return false;
+      if (both.size() < chosen.size()) fact = join(both);
+      return true;
+    }
+    fact = join(groups->second);
+    return true;
+  }
+  return true;
+}
+
 void Analyzer::set_fact(State& s, const std::string& key, bool value) {
   for (auto& kv : s.conds)
     if (kv.first == key) {
@@ -474,7 +516,23 @@ std::vector<State> Analyzer::run_block(Ctx& c, const Block& b, State s) {
             next.push_back(std::move(st));
             break;
           }
-          for (const auto& t : targets) do_call(c, st, op, t, next);
+          // Through a field, the targets of one group only (same_group); all of them if the
+          // facts rule every one out (they do not, but a path is never lost to them).
+          size_t before = next.size();
+          for (int pass = 0; pass < 2 && next.size() == before; ++pass)
+            for (const auto& t : targets) {
+              std::string fact;
+              if (pass == 0 && !same_group(st, op, t, fact)) continue;
+              if (fact.empty()) {
+                do_call(c, st, op, t, next);
+              } else {
+                State s2 = st;
+                std::string type = fact.substr(0, fact.find('=') + 1);
+                std::erase_if(s2.conds, [&](const auto& kv) { return kv.first.rfind(type, 0) == 0; });
+                set_fact(s2, fact, true);
+                do_call(c, s2, op, t, next);
+              }
+            }
           break;
         }
         case OpKind::kill: {
@@ -520,7 +578,9 @@ bool Analyzer::admit(std::vector<std::string>& seen, State& st) {
   std::string k = st.key();
   if (std::find(seen.begin(), seen.end(), k) != seen.end()) return false;
   if (seen.size() >= kStatesPerBlock) {
-    st.conds.clear();
+    // The ops facts stay: without them a path that took one group's lock would release it
+    // through another group's method (same_group).
+    std::erase_if(st.conds, [](const auto& kv) { return kv.first.rfind("ops:", 0) != 0; });
     k = st.key();
     if (std::find(seen.begin(), seen.end(), k) != seen.end() || seen.size() >= 2 * kStatesPerBlock) return false;
   }

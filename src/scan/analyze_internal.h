@@ -161,6 +161,9 @@ struct Program {
   std::vector<const TuFacts*> tus;
   std::unordered_map<std::string, std::pair<const FunctionFacts*, size_t>> fns;  // key -> (fn, tu)
   std::unordered_map<std::string, std::vector<std::string>> bindings;           // field -> fns
+  // field -> fn -> the groups (FieldBinding::group) that store fn there; group -> its fields.
+  std::unordered_map<std::string, std::unordered_map<std::string, std::set<std::string>>> binding_groups;
+  std::unordered_map<std::string, std::set<std::string>> group_fields;
   std::unordered_map<std::string, Summary> summaries;
   std::set<std::string> waited_objects;
   // A work item's object -> the workqueues it is queued on (queue_work(wq, &x->work)).
@@ -259,6 +262,11 @@ class Analyzer {
   bool subst_held(Ctx& c, Held& h, const std::vector<ArgFact>& args, const Op& call, const State& s);
 
   void do_call(Ctx& c, State& s, const Op& op, const std::string& target, std::vector<State>& out);
+  // A call through a struct field reaching `target`: false when the path already called another
+  // group's method of the same struct type through a pointer, and that group stores a different
+  // function in this field (an object's methods come from one group). `fact`: the path's choice
+  // to record, when `target` is stored in this field by one group only and none is chosen yet.
+  bool same_group(const State& s, const Op& op, const std::string& target, std::string& fact) const;
 
   // Applies the ops of a block; returns the states leaving it (empty when every path returned).
   std::vector<State> run_block(Ctx& c, const Block& b, State s);

@@ -217,7 +217,7 @@ std::string encode_entry(const CacheEntry& e) {
     regs.push_back(json::array({r.fn, int(r.context), r.object, r.via, r.registrar, enc(r.loc), int(r.irqs), enc(r.held)}));
   facts["registrations"] = std::move(regs);
   json binds = json::array();
-  for (const auto& b : t.bindings) binds.push_back(json::array({b.field, b.fn}));
+  for (const auto& b : t.bindings) binds.push_back(json::array({b.field, b.fn, b.group}));
   facts["bindings"] = std::move(binds);
   j["facts"] = std::move(facts);
   std::vector<uint8_t> bytes = json::to_cbor(j);
@@ -280,7 +280,7 @@ bool decode_entry(std::string_view bytes, CacheEntry& out, std::string& why) {
   }
   for (const auto& bj : f["bindings"]) {
     FieldBinding b;
-    if (!d.arr(bj, 2) || !d.str(bj[0], b.field) || !d.str(bj[1], b.fn)) return done(false);
+    if (!d.arr(bj, 3) || !d.str(bj[0], b.field) || !d.str(bj[1], b.fn) || !d.str(bj[2], b.group)) return done(false);
     t.bindings.push_back(std::move(b));
   }
   // Every location must name a file of the entry.

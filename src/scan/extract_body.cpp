@@ -415,7 +415,7 @@ void Extractor::call_expr(Block& b, const CallExpr* ce) {
     // (bound like a struct field, for every caller: "param:callee#i").
     for (unsigned i = 0; i < ce->getNumArgs(); ++i)
       if (const FunctionDecl* cb = function_ref(ce->getArg(i))) {
-        out_.facts.bindings.push_back({"param:" + key_of(fd) + "#" + std::to_string(i), key_of(cb)});
+        out_.facts.bindings.push_back({"param:" + key_of(fd) + "#" + std::to_string(i), key_of(cb), ""});
         want(cb);
       }
     return;
@@ -482,7 +482,8 @@ void Extractor::statement(Block& b, const Stmt* s) {
     if (auto* me = dyn_cast<MemberExpr>(strip(bo->getLHS())))
       if (auto* fd = dyn_cast<FieldDecl>(me->getMemberDecl()))
         if (auto* target = function_ref(bo->getRHS()))
-          bind_field(fd, target, me->getBase(), bo->getBeginLoc(), fn_name_, false);
+          bind_field(fd, target, me->getBase(), bo->getBeginLoc(), fn_name_, false,
+                     "asg:" + fn_name_ + "|" + field_class(fd).substr(0, field_class(fd).rfind("::")));
     return;
   }
   if (auto* uo = dyn_cast<UnaryOperator>(s)) {

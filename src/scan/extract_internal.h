@@ -175,7 +175,7 @@ class Extractor {
 
   // ------------------------------------------------------------------ initializers
   void bind_field(const FieldDecl* fd, const FunctionDecl* target, const Expr* object, SourceLocation loc,
-                  const std::string& registrar, bool ops_struct);
+                  const std::string& registrar, bool ops_struct, const std::string& group);
 
   void scan_initializer(const Expr* init, const std::string& registrar);
   void note_panic_notifier(const std::string& name, const CallExpr* ce);

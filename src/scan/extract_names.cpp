@@ -234,11 +234,11 @@ int Extractor::param_of(const Expr* e) const {
 
 // ------------------------------------------------------------------ initializers
 void Extractor::bind_field(const FieldDecl* fd, const FunctionDecl* target, const Expr* object, SourceLocation loc,
-                  const std::string& registrar, bool ops_struct) {
+                  const std::string& registrar, bool ops_struct, const std::string& group) {
   const RecordDecl* rd = fd->getParent();
   std::string field = field_class(fd);
   std::string fkey = key_of(target);
-  out_.facts.bindings.push_back({field, fkey});
+  out_.facts.bindings.push_back({field, fkey, group});
   want(target);
   const FieldApi* api = lookup_field(record_name(rd), fd->getName());
   bool listed = api != nullptr;
@@ -295,12 +295,15 @@ void Extractor::scan_initializer(const Expr* init, const std::string& registrar)
   const RecordDecl* rd = nullptr;
   if (auto* rt = il->getType()->getAs<RecordType>()) rd = rt->getDecl();
   if (rd) {
+    SrcLoc at = where(il->getBeginLoc());
+    std::string group = "init:" + (at.file < out_.facts.files.size() ? out_.facts.files[at.file] : std::string()) + ":" +
+                        std::to_string(at.line) + ":" + std::to_string(at.col);
     unsigned i = 0;
     for (const FieldDecl* fd : rd->fields()) {
       if (i >= il->getNumInits()) break;
       const Expr* e = il->getInit(i++);
       if (rd->isUnion() && il->getInitializedFieldInUnion()) fd = il->getInitializedFieldInUnion();
-      if (auto* target = function_ref(e)) bind_field(fd, target, nullptr, e->getBeginLoc(), registrar, true);
+      if (auto* target = function_ref(e)) bind_field(fd, target, nullptr, e->getBeginLoc(), registrar, true, group);
       else scan_initializer(e, registrar);
       if (rd->isUnion()) break;
     }

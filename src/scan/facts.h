@@ -148,6 +148,11 @@ struct Registration {
 struct FieldBinding {
   std::string field;            // "struct vsock_transport::release"
   std::string fn;
+  // The functions stored together: one initializer of an ops struct ("init:FILE:LINE:COL"), or
+  // the assignments to one struct type's fields in one function ("asg:FN|struct R"). An object's
+  // methods come from one such group, so a path that called one group's `acquire` through a
+  // pointer calls the same group's `release` (analyze_flow: ops facts).
+  std::string group;
   bool operator==(const FieldBinding&) const = default;
 };
 

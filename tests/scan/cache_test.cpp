@@ -61,7 +61,7 @@ CacheEntry sample_entry() {
   // An ops-struct method its caller runs with interrupts off, holding a lock (LH_CALLED).
   t.registrations.push_back({"g", RunContext::process, "", "ops struct struct uart_ops", "", {0, 30, 1},
                              EntryIrq::hardirqs_off, {"struct uart_port::lock", "$0->lock", LockKind::spinlock}});
-  t.bindings.push_back({"struct ops::release", "g"});
+  t.bindings.push_back({"struct ops::release", "g", "init:/src/a.c:40:1"});
   return e;
 }
 

@@ -113,7 +113,7 @@ TEST_P(ScanDrivers, BuildsParsesAndEveryFindingIsJudged) {
 
 INSTANTIATE_TEST_SUITE_P(Debian61, ScanDrivers,
                          ::testing::Values("drivers/net/ethernet/intel/e1000", "drivers/usb/serial",
-                                           "drivers/net/ethernet/atheros"),
+                                           "drivers/net/ethernet/atheros", "drivers/net/ethernet/intel/e1000e"),
                          [](const auto& p) { return std::regex_replace(p.param, std::regex("[^A-Za-z0-9]"), "_"); });
 
 }  // namespace

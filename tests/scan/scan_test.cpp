@@ -500,6 +500,20 @@ int scan_ops_chain_in_2_gib() {
   }
 }
 
+// An acquire and a release through one ops pointer come from the same table (ops_groups.c): a
+// loop that pairs them is clean, and a function that acquires twice is still found, for each
+// table whose acquire takes a lock. Without the pairing the loop gave two false recursions and a
+// false cycle between the two tables' mutexes.
+TEST(ScanFacts, MethodsThroughAnOpsPointerComeFromOneTable) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "ops_groups.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  EXPECT_TRUE(matching(r.findings, FindingType::recursive_locking, {}, "write_words").empty());
+  EXPECT_TRUE(matching(r.findings, FindingType::circular_dependency, {}, "").empty());
+  EXPECT_EQ(matching(r.findings, FindingType::recursive_locking, {"nvm_mutex"}, "take_twice").size(), 1u);
+  EXPECT_EQ(matching(r.findings, FindingType::recursive_locking, {"eeprom_mutex"}, "take_twice").size(), 1u);
+  EXPECT_EQ(r.findings.size(), 2u);
+}
+
 TEST(ScanFacts, ARunOfCallsThroughAnOpsPointerStaysBounded) {
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "AddressSanitizer's shadow memory does not fit an address-space limit";
