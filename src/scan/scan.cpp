@@ -206,6 +206,13 @@ std::vector<Job> gather_jobs(const ScanOptions& opt, ScanResult& res) {
   std::vector<std::string> roots;
   for (const auto& p : opt.paths) roots.push_back(absolute(p));
   std::set<std::string> seen;
+  // C++ sources are not scanned (the extraction knows C's locking API and C's control flow): said
+  // once, with where C++ programs are checked instead.
+  size_t cxx = 0;
+  auto is_cxx = [](const fs::path& f) {
+    static const std::set<std::string> exts{".cc", ".cpp", ".cxx", ".c++", ".C", ".cp", ".CPP", ".ii"};
+    return exts.count(f.extension().string()) > 0;
+  };
 
   if (!opt.compile_db.empty()) {
     std::string err;
@@ -218,6 +225,7 @@ std::vector<Job> gather_jobs(const ScanOptions& opt, ScanResult& res) {
     }
     for (const auto& cc : db->getAllCompileCommands()) {
       std::string file = absolute(cc.Filename, cc.Directory);
+      if (is_cxx(file) && under(file, roots) && seen.insert(file).second) ++cxx;
       if (fs::path(file).extension() != ".c" || !under(file, roots) || !seen.insert(file).second) continue;
       Job j;
       j.cj.file = file;
@@ -238,8 +246,11 @@ std::vector<Job> gather_jobs(const ScanOptions& opt, ScanResult& res) {
              it != fs::recursive_directory_iterator(); it.increment(ec)) {
           if (ec) break;
           if (it->is_regular_file(ec) && it->path().extension() == ".c") files.push_back(it->path().string());
+          else if (it->is_regular_file(ec) && is_cxx(it->path())) ++cxx;
         }
         std::sort(files.begin(), files.end());
+      } else if (fs::exists(r, ec) && is_cxx(r)) {
+        ++cxx;
       } else if (fs::exists(r, ec)) {
         files.push_back(r);
       } else {
@@ -258,9 +269,15 @@ std::vector<Job> gather_jobs(const ScanOptions& opt, ScanResult& res) {
       }
     }
   }
+  std::string where = opt.compile_db.empty() ? "lockhound scan" : opt.compile_db;
+  std::string skipped = cxx == 0 ? "" : std::to_string(cxx) + (cxx == 1 ? " C++ file" : " C++ files") +
+                                          " skipped: scan reads C only; a C++ program is checked as it runs, "
+                                          "with `lockhound run -- PROGRAM ARGS`";
   if (jobs.empty() && res.diagnostics.empty()) {
-    res.diagnostics.push_back({opt.compile_db.empty() ? "lockhound scan" : opt.compile_db, 0, "no C files to scan", true});
+    res.diagnostics.push_back({where, 0, "no C files to scan" + (skipped.empty() ? "" : " (" + skipped + ")"), true});
     res.usage_error = true;
+  } else if (!skipped.empty()) {
+    res.diagnostics.push_back({where, 0, skipped, false});
   }
   for (auto& j : jobs) {
     std::string joined = j.cj.directory + "\n";

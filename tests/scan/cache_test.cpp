@@ -106,6 +106,28 @@ std::vector<std::string> keys_of(const nlohmann::json& report) {
   return k;
 }
 
+// C++ sources are not scanned, and the user is told so and where C++ is checked instead: alone,
+// a usage error (exit 2); next to C files, a warning, and the C files are scanned as usual.
+TEST(ScanCli, CxxFilesAreSkippedWithAPointerToRun) {
+  fs::path dir = make_temp_dir("cxx");
+  fs::path ex = source_dir() / "examples" / "scan";
+  std::ofstream(dir / "bank.cpp") << "#include <mutex>\nstd::mutex a, b;\nvoid f() { std::lock_guard g(a); std::lock_guard h(b); }\n";
+  std::ofstream(dir / "util.cc") << "int g() { return 0; }\n";
+  CliRun alone = run_cli("scan --no-cache " + sh_quote((dir / "bank.cpp").string()));
+  EXPECT_EQ(alone.status, 2) << alone.err;
+  EXPECT_NE(alone.err.find("no C files to scan (1 C++ file skipped"), std::string::npos) << alone.err;
+  EXPECT_NE(alone.err.find("lockhound run --"), std::string::npos) << alone.err;
+  fs::copy_file(ex / "kapi.h", dir / "kapi.h");
+  fs::copy_file(ex / "seed_abba.c", dir / "seed_abba.c");
+  CliRun mixed = run_cli("scan --no-cache " + sh_quote(dir.string()) + " --format json");
+  EXPECT_EQ(mixed.status, 1) << mixed.err;
+  EXPECT_NE(mixed.err.find("warning: 2 C++ files skipped"), std::string::npos) << mixed.err;
+  ASSERT_TRUE(mixed.json.is_object()) << mixed.out;
+  EXPECT_EQ(mixed.json["stats"]["files parsed"], 1);
+  EXPECT_EQ(mixed.json["findings"].size(), 1u);
+  fs::remove_all(dir);
+}
+
 TEST(ScanCache, IncrementalRescanParsesOnlyTheEditedFile) {
   fs::path dir = make_temp_dir("incr");
   fs::path ex = source_dir() / "examples" / "scan";
