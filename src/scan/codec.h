@@ -19,7 +19,7 @@
 
 namespace lockhound::scan {
 
-inline constexpr int kCacheFormatVersion = 11;  // 11: binding groups; 6: enumerators in conditions by value; 7: panic notifiers; 8: queue ops; 9: parameter bindings; 10: callbacks through local pointers, one-bit masks as bits
+inline constexpr int kCacheFormatVersion = 12;  // 12: a != b keyed as !(a == b); 11: binding groups; 6: enumerators in conditions by value; 7: panic notifiers; 8: queue ops; 9: parameter bindings; 10: callbacks through local pointers, one-bit masks as bits
 
 struct CacheEntry {
   std::string file;

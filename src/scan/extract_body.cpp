@@ -199,6 +199,19 @@ Cond Extractor::make_cond(const Expr* c) {
   }
   std::string s;
   std::vector<std::string> vars;
+  // `a != b` is the negation of `a == b`, keyed as it: the two spellings correlate (ns83820's
+  // rx_refill locks `if (gfp == GFP_ATOMIC)` and unlocks `if (gfp != GFP_ATOMIC)`).
+  if (auto* ne = dyn_cast<BinaryOperator>(e); ne && ne->getOpcode() == BO_NE) {
+    std::string l, r;
+    if (cond_text(strip(ne->getLHS()), l, vars) && cond_text(strip(ne->getRHS()), r, vars)) {
+      cond.key = "(" + l + "==" + r + ")";
+      cond.negate = !cond.negate;
+      std::sort(vars.begin(), vars.end());
+      vars.erase(std::unique(vars.begin(), vars.end()), vars.end());
+      cond.vars = std::move(vars);
+    }
+    return cond;
+  }
   if (cond_text(e, s, vars)) {
     cond.key = s;
     std::sort(vars.begin(), vars.end());

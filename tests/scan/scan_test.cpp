@@ -514,6 +514,16 @@ TEST(ScanFacts, MethodsThroughAnOpsPointerComeFromOneTable) {
   EXPECT_EQ(r.findings.size(), 2u);
 }
 
+// `a != b` and `a == b` are one condition (eq_ne.c): a function that locks under one and
+// unlocks under the other is balanced on every path.
+TEST(ScanFacts, ATestAndItsNegationSpelledWithNotEqualCorrelate) {
+  auto r = scan_files({(lockhound::testing::source_dir() / "tests" / "scan" / "data" / "eq_ne.c").string()});
+  ASSERT_EQ(r.stats.failed, 0u);
+  EXPECT_TRUE(matching(r.findings, FindingType::bad_unlock_balance, {}, "fill").empty()) << describe(r.findings);
+  EXPECT_TRUE(matching(r.findings, FindingType::recursive_locking, {}, "fill").empty()) << describe(r.findings);
+  EXPECT_TRUE(r.findings.empty()) << describe(r.findings);
+}
+
 TEST(ScanFacts, ARunOfCallsThroughAnOpsPointerStaysBounded) {
 #if defined(__SANITIZE_ADDRESS__)
   GTEST_SKIP() << "AddressSanitizer's shadow memory does not fit an address-space limit";
