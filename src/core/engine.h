@@ -128,22 +128,15 @@ class ChainSet {
   bool insert(uint64_t key) {
     if (key == 0) key = 1;  // 0 marks an empty slot
     if (__builtin_expect(size_ >= grow_at_, 0)) grow();
-    for (size_t i = size_t(key) & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i] == key) return false;
-      if (slots_[i] == 0) {
-        slots_[i] = key;
-        ++size_;
-        return true;
-      }
-    }
+    size_t i = slot(key);
+    if (slots_[i] == key) return false;
+    slots_[i] = key;
+    ++size_;
+    return true;
   }
   bool contains(uint64_t key) const {
     if (key == 0) key = 1;
-    if (slots_.empty()) return false;
-    for (size_t i = size_t(key) & mask_;; i = (i + 1) & mask_) {
-      if (slots_[i] == key) return true;
-      if (slots_[i] == 0) return false;
-    }
+    return !slots_.empty() && slots_[slot(key)] == key;
   }
   size_t size() const { return size_; }
   size_t capacity() const { return slots_.size(); }
@@ -153,6 +146,12 @@ class ChainSet {
   }
 
  private:
+  // The key's slot, or the empty one where it would go (the table is never full).
+  size_t slot(uint64_t key) const {
+    size_t i = size_t(key) & mask_;
+    while (slots_[i] != key && slots_[i] != 0) i = (i + 1) & mask_;
+    return i;
+  }
   [[gnu::noinline]] void grow() {
     ZeroArray<uint64_t> old = std::move(slots_);
     slots_ = ZeroArray<uint64_t>(old.empty() ? 1024 : old.size() * 2);

@@ -518,21 +518,24 @@ std::vector<State> Analyzer::run_block(Ctx& c, const Block& b, State s) {
           }
           // Through a field, the targets of one group only (same_group); all of them if the
           // facts rule every one out (they do not, but a path is never lost to them).
-          size_t before = next.size();
-          for (int pass = 0; pass < 2 && next.size() == before; ++pass)
-            for (const auto& t : targets) {
-              std::string fact;
-              if (pass == 0 && !same_group(st, op, t, fact)) continue;
-              if (fact.empty()) {
-                do_call(c, st, op, t, next);
-              } else {
-                State s2 = st;
-                std::string type = fact.substr(0, fact.find('=') + 1);
-                std::erase_if(s2.conds, [&](const auto& kv) { return kv.first.rfind(type, 0) == 0; });
-                set_fact(s2, fact, true);
-                do_call(c, s2, op, t, next);
-              }
+          std::vector<std::pair<const std::string*, std::string>> go;  // target, fact to record
+          for (const auto& t : targets) {
+            std::string fact;
+            if (same_group(st, op, t, fact)) go.emplace_back(&t, std::move(fact));
+          }
+          if (go.empty())
+            for (const auto& t : targets) go.emplace_back(&t, std::string());
+          for (const auto& [t, fact] : go) {
+            if (fact.empty()) {
+              do_call(c, st, op, *t, next);
+              continue;
             }
+            State s2 = st;
+            std::string type = fact.substr(0, fact.find('=') + 1);
+            std::erase_if(s2.conds, [&](const auto& kv) { return kv.first.rfind(type, 0) == 0; });
+            set_fact(s2, fact, true);
+            do_call(c, s2, op, *t, next);
+          }
           break;
         }
         case OpKind::kill: {

@@ -622,32 +622,26 @@ TEST(Chains, AFrontEndThatCachesChainsLeavesTheEngineOnlyTheOnesThatReported) {
   v.lock_init(uint64_t(n + 2), twice);
   AcquireFlags fl;
   fl.front_caches = true;
+  auto nest = [&](uint64_t outer, uint64_t inner) {
+    v.acquire(t, outer, fl, {});
+    v.acquire(t, inner, fl, {});
+    v.release(t, inner, {});
+    v.release(t, outer, {});
+  };
   for (int round = 0; round < 3; ++round) {
-    v.acquire(t, uint64_t(n + 1), fl, {});
-    v.acquire(t, uint64_t(n + 2), fl, {});
-    v.release(t, uint64_t(n + 2), {});
-    v.release(t, uint64_t(n + 1), {});
-    v.acquire(t, 2, fl, {});
-    v.acquire(t, 1, fl, {});
-    v.release(t, 1, {});
-    v.release(t, 2, {});
+    nest(uint64_t(n + 1), uint64_t(n + 2));
+    nest(2, 1);
   }
   EXPECT_EQ(v.finding_count(), 2u);
   EXPECT_EQ(v.report_events(), 2u);
 
   // The same inversion one pair up, sent as a chain the front end has validated: not checked.
   fl.front_cached = true;
-  v.acquire(t, 3, fl, {});
-  v.acquire(t, 2, fl, {});
-  v.release(t, 2, {});
-  v.release(t, 3, {});
+  nest(3, 2);
   EXPECT_EQ(v.finding_count(), 2u);
   // Sent without that claim, it is.
   fl.front_cached = false;
-  v.acquire(t, 3, fl, {});
-  v.acquire(t, 2, fl, {});
-  v.release(t, 2, {});
-  v.release(t, 3, {});
+  nest(3, 2);
   EXPECT_EQ(v.finding_count(), 3u);
 }
 
